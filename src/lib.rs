@@ -1,0 +1,2 @@
+//! etwq: read Windows ETW traces (.etl) natively and ask them questions.
+pub mod etl;
