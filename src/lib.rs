@@ -1,2 +1,3 @@
 //! etwq: read Windows ETW traces (.etl) natively and ask them questions.
 pub mod etl;
+pub mod summary;

@@ -1,1 +1,13 @@
+//! The ETL layer: bytes of an .etl file to raw records in time order, and back.
+pub mod buffer;
+pub mod bytes;
+pub mod clock;
 pub mod compress;
+pub mod container;
+pub mod guid;
+pub mod logfile;
+pub mod record;
+
+pub use container::{EtlTrace, OpenError, RecordRef, Warning};
+pub use guid::Guid;
+pub use record::{HeaderKind, Record, RecordId, RecordKey};

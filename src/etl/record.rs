@@ -1,0 +1,580 @@
+//! Record headers: every kind a buffer can hold, 32- and 64-bit, and the
+//! walk over one buffer's records. Layouts follow SYSTEM_TRACE_HEADER,
+//! PERFINFO_TRACE_HEADER, EVENT_TRACE_HEADER, EVENT_INSTANCE_HEADER (as logged
+//! to file, with the provider GUID in place of the registration handle) and
+//! EVENT_HEADER with its extended data items.
+use super::bytes::{align8, i64_at, u16_at, u32_at, u64_at, u8_at};
+use super::guid::Guid;
+use std::fmt;
+
+/// The TRACE_HEADER_TYPE_* value in byte 2 of every record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HeaderKind {
+    System32,
+    System64,
+    Compact32,
+    Compact64,
+    Full32,
+    Instance32,
+    PerfInfo32,
+    PerfInfo64,
+    EventHeader32,
+    EventHeader64,
+    Full64,
+    Instance64,
+}
+
+impl HeaderKind {
+    pub const ALL: [HeaderKind; 12] = [
+        HeaderKind::System32,
+        HeaderKind::System64,
+        HeaderKind::Compact32,
+        HeaderKind::Compact64,
+        HeaderKind::Full32,
+        HeaderKind::Instance32,
+        HeaderKind::PerfInfo32,
+        HeaderKind::PerfInfo64,
+        HeaderKind::EventHeader32,
+        HeaderKind::EventHeader64,
+        HeaderKind::Full64,
+        HeaderKind::Instance64,
+    ];
+
+    pub fn from_type_byte(byte: u8) -> Option<HeaderKind> {
+        Some(match byte {
+            0x01 => HeaderKind::System32,
+            0x02 => HeaderKind::System64,
+            0x03 => HeaderKind::Compact32,
+            0x04 => HeaderKind::Compact64,
+            0x0A => HeaderKind::Full32,
+            0x0B => HeaderKind::Instance32,
+            0x10 => HeaderKind::PerfInfo32,
+            0x11 => HeaderKind::PerfInfo64,
+            0x12 => HeaderKind::EventHeader32,
+            0x13 => HeaderKind::EventHeader64,
+            0x14 => HeaderKind::Full64,
+            0x15 => HeaderKind::Instance64,
+            _ => return None,
+        })
+    }
+
+    pub fn type_byte(self) -> u8 {
+        match self {
+            HeaderKind::System32 => 0x01,
+            HeaderKind::System64 => 0x02,
+            HeaderKind::Compact32 => 0x03,
+            HeaderKind::Compact64 => 0x04,
+            HeaderKind::Full32 => 0x0A,
+            HeaderKind::Instance32 => 0x0B,
+            HeaderKind::PerfInfo32 => 0x10,
+            HeaderKind::PerfInfo64 => 0x11,
+            HeaderKind::EventHeader32 => 0x12,
+            HeaderKind::EventHeader64 => 0x13,
+            HeaderKind::Full64 => 0x14,
+            HeaderKind::Instance64 => 0x15,
+        }
+    }
+
+    /// Pointer size of the payload: the header kind says whether the event
+    /// was logged by 32- or 64-bit code.
+    pub fn pointer_size(self) -> u8 {
+        match self {
+            HeaderKind::System32
+            | HeaderKind::Compact32
+            | HeaderKind::Full32
+            | HeaderKind::Instance32
+            | HeaderKind::PerfInfo32
+            | HeaderKind::EventHeader32 => 4,
+            _ => 8,
+        }
+    }
+
+    pub fn header_len(self) -> usize {
+        match self {
+            HeaderKind::System32 | HeaderKind::System64 => 0x20,
+            HeaderKind::Compact32 | HeaderKind::Compact64 => 0x18,
+            HeaderKind::PerfInfo32 | HeaderKind::PerfInfo64 => 0x10,
+            HeaderKind::Full32 | HeaderKind::Full64 => 0x30,
+            HeaderKind::Instance32 | HeaderKind::Instance64 => 0x48,
+            HeaderKind::EventHeader32 | HeaderKind::EventHeader64 => 0x50,
+        }
+    }
+
+    /// Kernel headers (system, compact, perfinfo) name their event by hook id.
+    pub fn is_kernel(self) -> bool {
+        matches!(
+            self,
+            HeaderKind::System32
+                | HeaderKind::System64
+                | HeaderKind::Compact32
+                | HeaderKind::Compact64
+                | HeaderKind::PerfInfo32
+                | HeaderKind::PerfInfo64
+        )
+    }
+
+    pub fn family(self) -> HeaderFamily {
+        match self {
+            HeaderKind::System32 | HeaderKind::System64 => HeaderFamily::System,
+            HeaderKind::Compact32 | HeaderKind::Compact64 => HeaderFamily::Compact,
+            HeaderKind::PerfInfo32 | HeaderKind::PerfInfo64 => HeaderFamily::PerfInfo,
+            HeaderKind::Full32 | HeaderKind::Full64 => HeaderFamily::Full,
+            HeaderKind::Instance32 | HeaderKind::Instance64 => HeaderFamily::Instance,
+            HeaderKind::EventHeader32 | HeaderKind::EventHeader64 => HeaderFamily::Event,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            HeaderKind::System32 => "system32",
+            HeaderKind::System64 => "system64",
+            HeaderKind::Compact32 => "compact32",
+            HeaderKind::Compact64 => "compact64",
+            HeaderKind::Full32 => "full32",
+            HeaderKind::Instance32 => "instance32",
+            HeaderKind::PerfInfo32 => "perfinfo32",
+            HeaderKind::PerfInfo64 => "perfinfo64",
+            HeaderKind::EventHeader32 => "event32",
+            HeaderKind::EventHeader64 => "event64",
+            HeaderKind::Full64 => "full64",
+            HeaderKind::Instance64 => "instance64",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HeaderFamily {
+    System,
+    Compact,
+    PerfInfo,
+    Full,
+    Instance,
+    Event,
+}
+
+/// EVENT_DESCRIPTOR of a manifest-based or TraceLogging event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct EventDescriptor {
+    pub id: u16,
+    pub version: u8,
+    pub channel: u8,
+    pub level: u8,
+    pub opcode: u8,
+    pub task: u16,
+    pub keywords: u64,
+}
+
+/// What names the event a record carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RecordId {
+    /// Kernel logger events: HookId = group << 8 | opcode.
+    Kernel { group: u8, opcode: u8 },
+    /// MOF-style events with a class GUID (full and instance headers).
+    Classic { guid: Guid, class_type: u8, level: u8 },
+    /// EVENT_HEADER events.
+    Event { provider: Guid, descriptor: EventDescriptor },
+}
+
+/// The instance part of an EVENT_INSTANCE_HEADER.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct InstanceInfo {
+    pub instance_id: u32,
+    pub parent_instance_id: u32,
+    pub parent_guid: Guid,
+}
+
+/// EVENT_HEADER Flags bits.
+pub mod event_flags {
+    pub const EXTENDED_INFO: u16 = 0x0001;
+    pub const PRIVATE_SESSION: u16 = 0x0002;
+    pub const STRING_ONLY: u16 = 0x0004;
+    pub const TRACE_MESSAGE: u16 = 0x0008;
+    pub const NO_CPUTIME: u16 = 0x0010;
+    pub const HEADER_32_BIT: u16 = 0x0020;
+    pub const HEADER_64_BIT: u16 = 0x0040;
+    pub const CLASSIC_HEADER: u16 = 0x0100;
+    pub const PROCESSOR_INDEX: u16 = 0x0200;
+}
+
+/// EVENT_HEADER_EXT_TYPE_* values.
+pub mod ext_type {
+    pub const RELATED_ACTIVITYID: u16 = 0x0001;
+    pub const SID: u16 = 0x0002;
+    pub const TS_ID: u16 = 0x0003;
+    pub const INSTANCE_INFO: u16 = 0x0004;
+    pub const STACK_TRACE32: u16 = 0x0005;
+    pub const STACK_TRACE64: u16 = 0x0006;
+    pub const PEBS_INDEX: u16 = 0x0007;
+    pub const PMC_COUNTERS: u16 = 0x0008;
+    pub const PSM_KEY: u16 = 0x0009;
+    pub const EVENT_KEY: u16 = 0x000A;
+    pub const EVENT_SCHEMA_TL: u16 = 0x000B;
+    pub const PROV_TRAITS: u16 = 0x000C;
+    pub const PROCESS_START_KEY: u16 = 0x000D;
+    pub const CONTROL_GUID: u16 = 0x000E;
+    pub const QPC_DELTA: u16 = 0x000F;
+    pub const CONTAINER_ID: u16 = 0x0010;
+    pub const STACK_KEY32: u16 = 0x0011;
+    pub const STACK_KEY64: u16 = 0x0012;
+
+    pub fn name(ext_type: u16) -> &'static str {
+        match ext_type {
+            RELATED_ACTIVITYID => "RelatedActivityId",
+            SID => "Sid",
+            TS_ID => "TerminalSessionId",
+            INSTANCE_INFO => "InstanceInfo",
+            STACK_TRACE32 => "StackTrace32",
+            STACK_TRACE64 => "StackTrace64",
+            PEBS_INDEX => "PebsIndex",
+            PMC_COUNTERS => "PmcCounters",
+            PSM_KEY => "PsmKey",
+            EVENT_KEY => "EventKey",
+            EVENT_SCHEMA_TL => "TraceLoggingSchema",
+            PROV_TRAITS => "ProviderTraits",
+            PROCESS_START_KEY => "ProcessStartKey",
+            CONTROL_GUID => "ControlGuid",
+            QPC_DELTA => "QpcDelta",
+            CONTAINER_ID => "ContainerId",
+            STACK_KEY32 => "StackKey32",
+            STACK_KEY64 => "StackKey64",
+            _ => "Unknown",
+        }
+    }
+}
+
+/// One extended data item of an EVENT_HEADER record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExtendedItem<'a> {
+    pub ext_type: u16,
+    pub data: &'a [u8],
+}
+
+/// The extended data items as stored after an EVENT_HEADER: each item an
+/// 8-byte header (u16 size, u16 type, u16 linkage, u16 data size) and its data,
+/// padded to 8; bit 0 of the linkage says another item follows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ExtendedData<'a> {
+    pub raw: &'a [u8],
+}
+
+impl<'a> ExtendedData<'a> {
+    pub fn is_empty(&self) -> bool {
+        self.raw.is_empty()
+    }
+
+    pub fn items(&self) -> ExtendedItems<'a> {
+        ExtendedItems { rest: self.raw }
+    }
+
+    pub fn find(&self, ext_type: u16) -> Option<&'a [u8]> {
+        self.items().find(|item| item.ext_type == ext_type).map(|item| item.data)
+    }
+
+    /// Length of the item chain that starts at `data`, or None when an item
+    /// runs past `data` (the record lies about its extended data).
+    fn chain_len(data: &[u8]) -> Option<usize> {
+        let mut pos = 0usize;
+        loop {
+            let ext_data_size = usize::from(u16_at(data, pos + 6)?);
+            let linkage = u16_at(data, pos + 4)?;
+            let item_end = pos.checked_add(8 + align8(ext_data_size))?;
+            if item_end > data.len() {
+                // The last item's padding may be cut by the record end.
+                let unpadded = pos + 8 + ext_data_size;
+                if unpadded <= data.len() && linkage & 1 == 0 {
+                    return Some(unpadded);
+                }
+                return None;
+            }
+            pos = item_end;
+            if linkage & 1 == 0 {
+                return Some(pos);
+            }
+        }
+    }
+
+    /// Encodes items the way Windows lays them out after an EVENT_HEADER.
+    pub fn encode(items: &[ExtendedItem<'_>]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let data_len = item.data.len().min(u16::MAX as usize - 15);
+            let padded = align8(data_len);
+            let more = u16::from(i + 1 < items.len());
+            out.extend_from_slice(&((8 + padded) as u16).to_le_bytes());
+            out.extend_from_slice(&item.ext_type.to_le_bytes());
+            out.extend_from_slice(&more.to_le_bytes());
+            out.extend_from_slice(&(data_len as u16).to_le_bytes());
+            out.extend_from_slice(&item.data[..data_len]);
+            out.resize(out.len() + padded - data_len, 0);
+        }
+        out
+    }
+}
+
+pub struct ExtendedItems<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for ExtendedItems<'a> {
+    type Item = ExtendedItem<'a>;
+
+    fn next(&mut self) -> Option<ExtendedItem<'a>> {
+        let ext_type = u16_at(self.rest, 2)?;
+        let linkage = u16_at(self.rest, 4)?;
+        let size = usize::from(u16_at(self.rest, 6)?);
+        let data = self.rest.get(8..8 + size)?;
+        self.rest = if linkage & 1 == 1 { self.rest.get(8 + align8(size)..).unwrap_or(&[]) } else { &[] };
+        Some(ExtendedItem { ext_type, data })
+    }
+}
+
+/// One raw event record, borrowed from its buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Record<'a> {
+    pub kind: HeaderKind,
+    pub id: RecordId,
+    /// The header's Version field: kernel event version, or a classic event's
+    /// version. EVENT_HEADER records carry theirs in the descriptor.
+    pub version: u16,
+    /// The marker flags byte (TRACE_HEADER_FLAG and friends).
+    pub marker_flags: u8,
+    /// EVENT_HEADER Flags and EventProperty; 0 for other kinds.
+    pub flags: u16,
+    pub event_property: u16,
+    pub thread_id: Option<u32>,
+    pub process_id: Option<u32>,
+    /// Processor from the buffer the record came from.
+    pub processor: u16,
+    /// Raw timestamp in the trace's clock (QPC ticks, FILETIME, or cycles).
+    pub timestamp: i64,
+    /// KernelTime and UserTime, or ProcessorTime when the header says NO_CPUTIME.
+    pub cpu_time: u64,
+    pub activity_id: Option<Guid>,
+    pub instance: Option<InstanceInfo>,
+    pub extended: ExtendedData<'a>,
+    pub payload: &'a [u8],
+}
+
+impl Record<'_> {
+    pub fn pointer_size(&self) -> u8 {
+        self.kind.pointer_size()
+    }
+
+    /// The key of the corpus counts files: `kernel <group> <opcode>`,
+    /// `classic <guid> <class type>` or `event <guid> <event id>`.
+    pub fn key(&self) -> RecordKey {
+        match self.id {
+            RecordId::Kernel { group, opcode } => RecordKey::Kernel { group, opcode },
+            RecordId::Classic { guid, class_type, .. } => RecordKey::Classic { guid, class_type },
+            RecordId::Event { provider, descriptor } => RecordKey::Event { provider, id: descriptor.id },
+        }
+    }
+}
+
+/// Summary key of a record, ordered like the corpus expectations: by kind,
+/// then the second column as text, then the number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RecordKey {
+    Kernel { group: u8, opcode: u8 },
+    Classic { guid: Guid, class_type: u8 },
+    Event { provider: Guid, id: u16 },
+}
+
+impl RecordKey {
+    pub fn columns(&self) -> (&'static str, String, u32) {
+        match *self {
+            RecordKey::Kernel { group, opcode } => ("kernel", group.to_string(), u32::from(opcode)),
+            RecordKey::Classic { guid, class_type } => ("classic", guid.to_string(), u32::from(class_type)),
+            RecordKey::Event { provider, id } => ("event", provider.to_string(), u32::from(id)),
+        }
+    }
+}
+
+impl fmt::Display for RecordKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (kind, second, third) = self.columns();
+        write!(f, "{kind}\t{second}\t{third}")
+    }
+}
+
+/// Why a record could not be read. Offsets are within the buffer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordError {
+    pub offset: usize,
+    pub what: String,
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "record at buffer offset {:#x}: {}", self.offset, self.what)
+    }
+}
+
+/// The marker that fills a buffer after its last record.
+const PADDING_MARKER: u32 = 0xFFFF_FFFF;
+
+/// Where a record sits in its buffer, and how far the walk must advance.
+#[derive(Clone, Copy, Debug)]
+pub struct Located<'a> {
+    pub record: Record<'a>,
+    pub offset: usize,
+    pub next_offset: usize,
+}
+
+/// Parses the record at `offset` of `buffer` (whose valid data ends at
+/// `buffer.len()`). `Ok(None)` at the end of the data or at padding.
+pub fn parse_record(buffer: &[u8], offset: usize, processor: u16) -> Result<Option<Located<'_>>, RecordError> {
+    let err = |what: String| RecordError { offset, what };
+    let Some(marker) = u32_at(buffer, offset) else {
+        return if offset + 4 > buffer.len() && offset < buffer.len() {
+            Err(err(format!("{} stray bytes at the end of the buffer data", buffer.len() - offset)))
+        } else {
+            Ok(None)
+        };
+    };
+    if marker == PADDING_MARKER {
+        return Ok(None);
+    }
+    let type_byte = (marker >> 16) as u8;
+    let marker_flags = (marker >> 24) as u8;
+    let Some(kind) = HeaderKind::from_type_byte(type_byte) else {
+        return Err(err(format!("unknown header type {type_byte:#04x} (marker {marker:#010x})")));
+    };
+    let header_len = kind.header_len();
+    let size_at = if kind.is_kernel() { offset + 4 } else { offset };
+    let size = usize::from(u16_at(buffer, size_at).unwrap_or(0));
+    if size < header_len {
+        return Err(err(format!("{} record size {size} is smaller than its {header_len}-byte header", kind.name())));
+    }
+    let end = offset + size;
+    if end > buffer.len() {
+        return Err(err(format!(
+            "{} record of {size} bytes runs past the end of the buffer data ({} bytes left)",
+            kind.name(),
+            buffer.len() - offset
+        )));
+    }
+    let h = &buffer[offset..end];
+    // All reads below are inside `h`, whose length is at least header_len.
+    let r16 = |at: usize| u16_at(h, at).unwrap_or(0);
+    let r32 = |at: usize| u32_at(h, at).unwrap_or(0);
+    let r64 = |at: usize| u64_at(h, at).unwrap_or(0);
+    let guid = |at: usize| Guid::from_bytes(&h[at..at + 16]).unwrap_or(Guid::ZERO);
+    let mut record = Record {
+        kind,
+        id: RecordId::Kernel { group: 0, opcode: 0 },
+        version: 0,
+        marker_flags,
+        flags: 0,
+        event_property: 0,
+        thread_id: None,
+        process_id: None,
+        processor,
+        timestamp: 0,
+        cpu_time: 0,
+        activity_id: None,
+        instance: None,
+        extended: ExtendedData::default(),
+        payload: &h[header_len..],
+    };
+    match kind.family() {
+        HeaderFamily::System | HeaderFamily::Compact | HeaderFamily::PerfInfo => {
+            record.version = r16(0);
+            let hook = r16(6);
+            record.id = RecordId::Kernel { group: (hook >> 8) as u8, opcode: hook as u8 };
+            if kind.family() == HeaderFamily::PerfInfo {
+                record.timestamp = i64_at(h, 8).unwrap_or(0);
+            } else {
+                record.thread_id = Some(r32(8));
+                record.process_id = Some(r32(12));
+                record.timestamp = i64_at(h, 16).unwrap_or(0);
+                if kind.family() == HeaderFamily::System {
+                    record.cpu_time = r64(24);
+                }
+            }
+        }
+        HeaderFamily::Full | HeaderFamily::Instance => {
+            record.id = RecordId::Classic { guid: guid(0x18), class_type: h[4], level: h[5] };
+            record.version = r16(6);
+            record.thread_id = Some(r32(8));
+            record.process_id = Some(r32(12));
+            record.timestamp = i64_at(h, 16).unwrap_or(0);
+            record.cpu_time = r64(0x28);
+            if kind.family() == HeaderFamily::Instance {
+                record.instance = Some(InstanceInfo {
+                    instance_id: r32(0x30),
+                    parent_instance_id: r32(0x34),
+                    parent_guid: guid(0x38),
+                });
+            }
+        }
+        HeaderFamily::Event => {
+            record.flags = r16(4);
+            record.event_property = r16(6);
+            record.thread_id = Some(r32(8));
+            record.process_id = Some(r32(12));
+            record.timestamp = i64_at(h, 16).unwrap_or(0);
+            let descriptor = EventDescriptor {
+                id: r16(0x28),
+                version: u8_at(h, 0x2A).unwrap_or(0),
+                channel: u8_at(h, 0x2B).unwrap_or(0),
+                level: u8_at(h, 0x2C).unwrap_or(0),
+                opcode: u8_at(h, 0x2D).unwrap_or(0),
+                task: r16(0x2E),
+                keywords: r64(0x30),
+            };
+            record.id = RecordId::Event { provider: guid(0x18), descriptor };
+            record.version = u16::from(descriptor.version);
+            record.cpu_time = r64(0x38);
+            record.activity_id = Some(guid(0x40));
+            if record.flags & event_flags::EXTENDED_INFO != 0 {
+                let rest = &h[header_len..];
+                let Some(len) = ExtendedData::chain_len(rest) else {
+                    return Err(err("extended data items run past the end of the record".to_string()));
+                };
+                record.extended = ExtendedData { raw: &rest[..len] };
+                record.payload = &rest[len..];
+            }
+        }
+    }
+    Ok(Some(Located { record, offset, next_offset: offset + align8(size) }))
+}
+
+/// Walks the records of one buffer's valid data, starting after its header.
+pub struct RecordWalk<'a> {
+    data: &'a [u8],
+    offset: usize,
+    processor: u16,
+    done: bool,
+}
+
+impl<'a> RecordWalk<'a> {
+    pub fn new(data: &'a [u8], start: usize, processor: u16) -> Self {
+        RecordWalk { data, offset: start, processor, done: false }
+    }
+}
+
+impl<'a> Iterator for RecordWalk<'a> {
+    type Item = Result<Located<'a>, RecordError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match parse_record(self.data, self.offset, self.processor) {
+            Ok(Some(located)) => {
+                self.offset = located.next_offset;
+                Some(Ok(located))
+            }
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                // The size of a bad record is not known: nothing after it can be found.
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
