@@ -7,6 +7,7 @@ pub mod container;
 pub mod guid;
 pub mod logfile;
 pub mod record;
+pub mod writer;
 
 pub use container::{EtlTrace, OpenError, RecordRef, Warning};
 pub use guid::Guid;

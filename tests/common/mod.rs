@@ -1,0 +1,37 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+use std::path::PathBuf;
+
+/// The corpus of real traces: `ETWQ_CORPUS`, or ../shared/corpus beside the crate.
+/// `None` (with a message) when it is absent, unless ETWQ_REQUIRE_CORPUS=1 demands it.
+pub fn corpus_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("ETWQ_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus")));
+    if dir.join("README.md").is_file() {
+        return Some(dir);
+    }
+    if std::env::var("ETWQ_REQUIRE_CORPUS").as_deref() == Ok("1") {
+        panic!("ETWQ_REQUIRE_CORPUS=1 but no corpus at {}", dir.display());
+    }
+    eprintln!("skipped: no corpus at {} (set ETWQ_CORPUS)", dir.display());
+    None
+}
+
+/// Every .etl file under the corpus, sorted.
+pub fn corpus_traces(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "etl") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
