@@ -1,0 +1,11 @@
+//! Arbitrary bytes as a whole .etl file: open, index, walk in time order.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(trace) = etwq::etl::EtlTrace::from_bytes(data.to_vec()) {
+        let walked = trace.records().count();
+        assert_eq!(walked, trace.record_count());
+        let _ = etwq::summary::record_counts(&trace);
+    }
+});

@@ -1,0 +1,202 @@
+//! Result tables and their renderings: terminal table, TSV, CSV, JSON.
+use comfy_table::{presets, CellAlignment, ContentArrangement};
+use std::fmt::Write as _;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell {
+    Int(i64),
+    UInt(u64),
+    Text(String),
+    Empty,
+}
+
+impl Cell {
+    fn plain(&self) -> String {
+        match self {
+            Cell::Int(v) => v.to_string(),
+            Cell::UInt(v) => v.to_string(),
+            Cell::Text(s) => s.clone(),
+            Cell::Empty => String::new(),
+        }
+    }
+
+    /// Numbers with digit grouping, as a person reads them.
+    fn readable(&self) -> String {
+        match self {
+            Cell::Int(v) => group_digits(&v.to_string()),
+            Cell::UInt(v) => group_digits(&v.to_string()),
+            other => other.plain(),
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        match self {
+            Cell::Int(v) => (*v).into(),
+            Cell::UInt(v) => (*v).into(),
+            Cell::Text(s) => s.clone().into(),
+            Cell::Empty => serde_json::Value::Null,
+        }
+    }
+
+    fn is_number(&self) -> bool {
+        matches!(self, Cell::Int(_) | Cell::UInt(_))
+    }
+}
+
+impl From<&str> for Cell {
+    fn from(s: &str) -> Cell {
+        Cell::Text(s.to_string())
+    }
+}
+
+impl From<String> for Cell {
+    fn from(s: String) -> Cell {
+        Cell::Text(s)
+    }
+}
+
+impl From<u64> for Cell {
+    fn from(v: u64) -> Cell {
+        Cell::UInt(v)
+    }
+}
+
+impl From<i64> for Cell {
+    fn from(v: i64) -> Cell {
+        Cell::Int(v)
+    }
+}
+
+fn group_digits(digits: &str) -> String {
+    let (sign, digits) = digits.strip_prefix('-').map_or(("", digits), |d| ("-", d));
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    format!("{sign}{out}")
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Tsv,
+    Csv,
+    Json,
+}
+
+impl Format {
+    pub fn parse(name: &str) -> Option<Format> {
+        match name {
+            "table" => Some(Format::Table),
+            "tsv" => Some(Format::Tsv),
+            "csv" => Some(Format::Csv),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Table {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Cell>>,
+}
+
+impl Table {
+    pub fn new(columns: &[&str]) -> Table {
+        Table { columns: columns.iter().map(|c| c.to_string()).collect(), rows: Vec::new() }
+    }
+
+    pub fn push(&mut self, row: Vec<Cell>) {
+        self.rows.push(row);
+    }
+
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            Format::Table => self.render_table(),
+            Format::Tsv => self.render_separated('\t', false),
+            Format::Csv => self.render_separated(',', true),
+            Format::Json => self.render_json(),
+        }
+    }
+
+    fn render_table(&self) -> String {
+        let mut table = comfy_table::Table::new();
+        table.load_preset(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+        if std::env::var_os("NO_COLOR").is_some() || !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            table.load_preset(presets::ASCII_FULL_CONDENSED);
+        }
+        table.set_header(&self.columns);
+        for row in &self.rows {
+            table.add_row(row.iter().map(|cell| {
+                let c = comfy_table::Cell::new(cell.readable());
+                if cell.is_number() {
+                    c.set_alignment(CellAlignment::Right)
+                } else {
+                    c
+                }
+            }));
+        }
+        format!("{table}\n")
+    }
+
+    /// Plain rows without a header line: what scripts and the corpus expectations read.
+    fn render_separated(&self, separator: char, quote: bool) -> String {
+        let mut out = String::new();
+        for row in &self.rows {
+            let fields: Vec<String> = row
+                .iter()
+                .map(|cell| {
+                    let text = cell.plain();
+                    if quote && (text.contains(separator) || text.contains('"') || text.contains('\n')) {
+                        format!("\"{}\"", text.replace('"', "\"\""))
+                    } else {
+                        text
+                    }
+                })
+                .collect();
+            let _ = writeln!(out, "{}", fields.join(&separator.to_string()));
+        }
+        out
+    }
+
+    fn render_json(&self) -> String {
+        let rows: Vec<serde_json::Value> = self
+            .rows
+            .iter()
+            .map(|row| {
+                let object: serde_json::Map<String, serde_json::Value> =
+                    self.columns.iter().cloned().zip(row.iter().map(Cell::json)).collect();
+                serde_json::Value::Object(object)
+            })
+            .collect();
+        let mut out = serde_json::to_string_pretty(&rows).unwrap_or_default();
+        out.push('\n');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digits_are_grouped() {
+        assert_eq!(group_digits("1234567"), "1,234,567");
+        assert_eq!(group_digits("-1000"), "-1,000");
+        assert_eq!(group_digits("999"), "999");
+    }
+
+    #[test]
+    fn renderings() {
+        let mut t = Table::new(&["name", "n"]);
+        t.push(vec!["a,b".into(), Cell::UInt(1200)]);
+        assert_eq!(t.render(Format::Tsv), "a,b\t1200\n");
+        assert_eq!(t.render(Format::Csv), "\"a,b\",1200\n");
+        assert!(t.render(Format::Json).contains("\"n\": 1200"));
+        assert!(t.render(Format::Table).contains("1,200"));
+    }
+}
