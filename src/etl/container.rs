@@ -4,7 +4,7 @@ use super::buffer::{buffer_flags, BufferHeader, BUFFER_HEADER_LEN};
 use super::clock::Clock;
 use super::compress::{self, CompressionFormat};
 use super::logfile::LogfileHeader;
-use super::record::{parse_record, Record, RecordId, RecordWalk};
+use super::record::{parse_record, scan_record, Record, RecordId, RecordWalk};
 use rayon::prelude::*;
 use std::collections::BinaryHeap;
 use std::fmt;
@@ -169,6 +169,7 @@ impl EtlTrace {
     }
 
     /// The bytes of a buffer as they were in memory, header included.
+    #[inline]
     pub fn buffer_data<'a>(&'a self, buffer: &'a Buffer) -> &'a [u8] {
         match &buffer.decompressed {
             Some(data) => &data[..buffer.valid_len],
@@ -187,6 +188,7 @@ impl EtlTrace {
             .map(|located| located.record)
     }
 
+    #[inline]
     pub fn record_at(&self, at: RecordRef) -> Option<Record<'_>> {
         let buffer = self.buffers.get(at.buffer as usize)?;
         let located = parse_record(self.buffer_data(buffer), at.offset as usize, buffer.header.processor).ok()??;
@@ -195,9 +197,14 @@ impl EtlTrace {
 
     /// Every record of the trace in timestamp order; ties keep processor and buffer order.
     pub fn records(&self) -> Records<'_> {
+        self.merge(|_| true)
+    }
+
+    fn merge(&self, wanted: impl Fn(u16) -> bool) -> Records<'_> {
         let mut heap = BinaryHeap::with_capacity(self.streams.len());
         let mut cursors = Vec::with_capacity(self.streams.len());
-        for (slot, (_, stream)) in self.streams.iter().enumerate() {
+        for (_, stream) in self.streams.iter().filter(|(p, _)| wanted(*p)) {
+            let slot = cursors.len();
             let mut cursor = Cursor { stream, buffer_pos: 0, record_pos: 0 };
             if let Some(at) = cursor.peek(&self.buffers) {
                 heap.push(HeapEntry { at, stream: slot });
@@ -205,6 +212,17 @@ impl EtlTrace {
             cursors.push(cursor);
         }
         Records { trace: self, heap, cursors }
+    }
+
+    /// The processors that logged records, in the order `processor_records` takes them.
+    pub fn processors(&self) -> Vec<u16> {
+        self.streams.iter().map(|(processor, _)| *processor).collect()
+    }
+
+    /// One processor's records in time order: per-CPU work (context switch
+    /// timelines, system call attribution) can run on all cores at once.
+    pub fn processor_records(&self, processor: u16) -> Records<'_> {
+        self.merge(|p| p == processor)
     }
 
     /// Records per processor, for `info`.
@@ -366,7 +384,6 @@ fn index_buffer(bytes: &[u8], buffer: &mut Buffer, compression: Option<Compressi
     } else {
         buffer.valid_len = (h.offset as usize).min(h.buffer_size as usize);
     }
-    let processor = h.processor;
     let data = match &buffer.decompressed {
         Some(data) => &data[..buffer.valid_len],
         None => &bytes[start..start + buffer.valid_len],
@@ -374,12 +391,15 @@ fn index_buffer(bytes: &[u8], buffer: &mut Buffer, compression: Option<Compressi
     let estimate = data.len() / 64;
     let mut timestamps = Vec::with_capacity(estimate);
     let mut offsets = Vec::with_capacity(estimate);
-    for located in RecordWalk::new(data, BUFFER_HEADER_LEN, processor) {
-        match located {
-            Ok(located) => {
-                timestamps.push(located.record.timestamp);
-                offsets.push(located.offset as u32);
+    let mut offset = BUFFER_HEADER_LEN;
+    loop {
+        match scan_record(data, offset) {
+            Ok(Some((timestamp, next))) => {
+                timestamps.push(timestamp);
+                offsets.push(offset as u32);
+                offset = next;
             }
+            Ok(None) => break,
             Err(e) => {
                 warnings.push(warn(format!("{e}; the rest of this buffer is skipped")));
                 break;
@@ -491,6 +511,7 @@ pub struct Records<'a> {
 
 impl<'a> Records<'a> {
     /// The next record's place, without parsing it.
+    #[inline]
     pub fn next_ref(&mut self) -> Option<RecordRef> {
         let mut top = self.heap.peek_mut()?;
         let at = top.at;

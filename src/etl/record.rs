@@ -421,9 +421,10 @@ pub struct Located<'a> {
     pub next_offset: usize,
 }
 
-/// Parses the record at `offset` of `buffer` (whose valid data ends at
-/// `buffer.len()`). `Ok(None)` at the end of the data or at padding.
-pub fn parse_record(buffer: &[u8], offset: usize, processor: u16) -> Result<Option<Located<'_>>, RecordError> {
+/// The kind and size of the record at `offset`, checked against the buffer:
+/// the part of parsing that indexing needs. `Ok(None)` at the end or at padding.
+#[inline]
+pub fn record_bounds(buffer: &[u8], offset: usize) -> Result<Option<(HeaderKind, usize)>, RecordError> {
     let err = |what: String| RecordError { offset, what };
     let Some(marker) = u32_at(buffer, offset) else {
         return if offset + 4 > buffer.len() && offset < buffer.len() {
@@ -436,7 +437,6 @@ pub fn parse_record(buffer: &[u8], offset: usize, processor: u16) -> Result<Opti
         return Ok(None);
     }
     let type_byte = (marker >> 16) as u8;
-    let marker_flags = (marker >> 24) as u8;
     let Some(kind) = HeaderKind::from_type_byte(type_byte) else {
         return Err(err(format!("unknown header type {type_byte:#04x} (marker {marker:#010x})")));
     };
@@ -446,14 +446,44 @@ pub fn parse_record(buffer: &[u8], offset: usize, processor: u16) -> Result<Opti
     if size < header_len {
         return Err(err(format!("{} record size {size} is smaller than its {header_len}-byte header", kind.name())));
     }
-    let end = offset + size;
-    if end > buffer.len() {
+    if offset + size > buffer.len() {
         return Err(err(format!(
             "{} record of {size} bytes runs past the end of the buffer data ({} bytes left)",
             kind.name(),
             buffer.len() - offset
         )));
     }
+    if kind.family() == HeaderFamily::Event
+        && u16_at(buffer, offset + 4).unwrap_or(0) & event_flags::EXTENDED_INFO != 0
+        && ExtendedData::chain_len(&buffer[offset + header_len..offset + size]).is_none()
+    {
+        return Err(err("extended data items run past the end of the record".to_string()));
+    }
+    Ok(Some((kind, size)))
+}
+
+/// Raw timestamp and next record offset of the record at `offset`: what the
+/// index keeps. Validates exactly what `parse_record` validates.
+#[inline]
+pub fn scan_record(buffer: &[u8], offset: usize) -> Result<Option<(i64, usize)>, RecordError> {
+    let Some((kind, size)) = record_bounds(buffer, offset)? else {
+        return Ok(None);
+    };
+    let stamp_at = if kind.family() == HeaderFamily::PerfInfo { 8 } else { 16 };
+    let timestamp = i64_at(buffer, offset + stamp_at).unwrap_or(0);
+    Ok(Some((timestamp, offset + align8(size))))
+}
+
+/// Parses the record at `offset` of `buffer` (whose valid data ends at
+/// `buffer.len()`). `Ok(None)` at the end of the data or at padding.
+#[inline]
+pub fn parse_record(buffer: &[u8], offset: usize, processor: u16) -> Result<Option<Located<'_>>, RecordError> {
+    let Some((kind, size)) = record_bounds(buffer, offset)? else {
+        return Ok(None);
+    };
+    let header_len = kind.header_len();
+    let marker_flags = buffer[offset + 3];
+    let end = offset + size;
     let h = &buffer[offset..end];
     // All reads below are inside `h`, whose length is at least header_len.
     let r16 = |at: usize| u16_at(h, at).unwrap_or(0);
@@ -529,9 +559,8 @@ pub fn parse_record(buffer: &[u8], offset: usize, processor: u16) -> Result<Opti
             record.activity_id = Some(guid(0x40));
             if record.flags & event_flags::EXTENDED_INFO != 0 {
                 let rest = &h[header_len..];
-                let Some(len) = ExtendedData::chain_len(rest) else {
-                    return Err(err("extended data items run past the end of the record".to_string()));
-                };
+                // record_bounds has checked the chain.
+                let len = ExtendedData::chain_len(rest).unwrap_or(0);
                 record.extended = ExtendedData { raw: &rest[..len] };
                 record.payload = &rest[len..];
             }
