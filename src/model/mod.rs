@@ -1,0 +1,2 @@
+//! The trace model: tables built once from decoded events.
+pub mod ntstatus;
