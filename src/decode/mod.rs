@@ -112,6 +112,7 @@ pub struct Decoder {
     eventsource_chunks: manifest::ChunkAssembler,
     /// From `--manifest` files.
     user: manifest::Registry,
+    tracelogging: tracelogging::Cache,
     pub stats: DecodeStats,
 }
 
@@ -202,9 +203,29 @@ impl Decoder {
                 if descriptor.id == manifest::MANIFEST_EVENT_ID && descriptor.opcode == manifest::MANIFEST_OPCODE {
                     return self.learn_eventsource(record, provider);
                 }
-                if let Some(event) = tracelogging::decode(record) {
-                    self.provider_names.entry(provider).or_insert_with(|| Arc::from(event.provider.as_ref()));
-                    return event;
+                if let Some((schema, provider_name)) = self.tracelogging.lookup(record) {
+                    let provider_name = match provider_name {
+                        Some(name) => {
+                            self.provider_names.entry(provider).or_insert_with(|| name.clone());
+                            Cow::Owned(name.to_string())
+                        }
+                        None => self.provider_name(&provider),
+                    };
+                    return match schema {
+                        Ok(schema) => Event {
+                            record: *record,
+                            provider: provider_name,
+                            name: tracelogging::event_name(&schema),
+                            fields: decode_payload(&schema.fields, record.payload, ptr),
+                            source: SchemaSource::TraceLogging,
+                        },
+                        Err(why) => {
+                            let mut event =
+                                self.undecoded(record, provider_name, Cow::Owned(format!("EventID({})", descriptor.id)));
+                            event.fields.push((Cow::Borrowed("metadata"), Value::Bad { why }));
+                            event
+                        }
+                    };
                 }
                 let key = SchemaKey {
                     guid: provider,

@@ -54,6 +54,8 @@ pub enum FieldType {
     Ipv6,
     /// `len` bytes of binary; without a length, the rest of the payload.
     Binary,
+    /// A u16 byte count, then that many bytes (TraceLogging BINARY).
+    BinaryCounted,
     /// Padding to skip; produces no field.
     Skip(u16),
     /// The rest of the payload as pointer-sized addresses (stack frames).
@@ -73,6 +75,8 @@ pub enum Len {
     Fixed(u32),
     /// The integer value of an earlier field at this index of the same field list.
     Field(usize),
+    /// A u16 in the payload right before the data (TraceLogging variable counts).
+    Prefixed,
 }
 
 /// Names for integer values: a value map or a bit map.
@@ -386,6 +390,10 @@ impl<'a> PayloadReader<'a> {
                 self.take(usize::from(*n), "padding")?;
                 return Ok(Value::Bad { why: String::new() });
             }
+            FieldType::BinaryCounted => {
+                let n = usize::from(self.u16()?);
+                Value::Binary(self.take(n, "binary")?.to_vec())
+            }
             FieldType::PointerArrayRest => {
                 let mut frames = Vec::new();
                 while self.pos + usize::from(self.pointer_size) <= self.data.len() {
@@ -422,8 +430,9 @@ impl<'a> PayloadReader<'a> {
         })
     }
 
-    fn resolve(len: &Len, decoded: &[Option<u64>]) -> Result<Option<u64>, String> {
+    fn resolve(&mut self, len: &Len, decoded: &[Option<u64>]) -> Result<Option<u64>, String> {
         match len {
+            Len::Prefixed => Ok(Some(u64::from(self.u16()?))),
             Len::None => Ok(None),
             Len::Fixed(n) => Ok(Some(u64::from(*n))),
             Len::Field(i) => match decoded.get(*i).copied().flatten() {
@@ -467,10 +476,13 @@ impl<'a> PayloadReader<'a> {
     }
 
     fn read_field(&mut self, field: &Field, integers: &[Option<u64>]) -> ReadResult {
-        let len = Self::resolve(&field.len, integers)?;
+        let count = self.resolve(&field.count, integers)?;
         let map = field.map.as_ref();
-        match Self::resolve(&field.count, integers)? {
-            None => self.read_one(&field.ty, len, map),
+        match count {
+            None => {
+                let len = self.resolve(&field.len, integers)?;
+                self.read_one(&field.ty, len, map)
+            }
             Some(count) => {
                 // Every element takes at least a byte, so a count larger than
                 // the rest of the payload is a lie; do not allocate for it.
@@ -480,6 +492,8 @@ impl<'a> PayloadReader<'a> {
                 }
                 let mut items = Vec::with_capacity(count as usize);
                 for _ in 0..count {
+                    // A prefixed length belongs to each element.
+                    let len = self.resolve(&field.len, integers)?;
                     items.push(self.read_one(&field.ty, len, map)?);
                 }
                 Ok(Value::Array(items))
