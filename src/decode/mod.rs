@@ -105,6 +105,8 @@ pub struct DecodeStats {
 pub struct Decoder {
     /// From MetaData EventInfo (TRACE_EVENT_INFO) events.
     embedded: HashMap<SchemaKey, Arc<EventSchema>>,
+    /// Value maps from MetaData EventMapInfo events, by provider and map name.
+    maps: HashMap<(Guid, String), Arc<schema::ValueMap>>,
     /// Provider names learned from any source, for events that have no schema.
     provider_names: HashMap<Guid, Arc<str>>,
     /// From EventSource ManifestData events.
@@ -288,28 +290,32 @@ impl Decoder {
     fn learn_metadata(&mut self, class_type: u8, payload: &[u8]) {
         match class_type {
             ktc::METADATA_EVENT_INFO => match metadata::parse_event_info(payload) {
-                Ok(info) => {
+                Ok(mut info) => {
+                    // Maps that came first apply now; later ones when they come.
+                    for ((provider, name), map) in &self.maps {
+                        if *provider == info.key.guid {
+                            metadata::apply_map(&mut info.schema.fields, name, map);
+                        }
+                    }
                     self.provider_names.insert(info.key.guid, Arc::from(info.schema.provider.as_ref()));
                     self.embedded.insert(info.key, Arc::new(info.schema));
                 }
                 Err(e) => self.stats.schema_errors.push(format!("MetaData EventInfo: {e}")),
             },
-            ktc::METADATA_EVENT_MAP_INFO => {
-                // Maps arrive after the EventInfo that uses them; they are applied by name.
-                match metadata::parse_event_map_info(payload) {
-                    Ok((name, map)) => {
-                        let map = Arc::new(map);
-                        for schema in self.embedded.values_mut() {
-                            if metadata::uses_map(schema, &name) {
-                                let mut updated = (**schema).clone();
-                                metadata::apply_map(&mut updated.fields, &name, &map);
-                                *schema = Arc::new(updated);
-                            }
+            ktc::METADATA_EVENT_MAP_INFO => match metadata::parse_event_map_info(payload) {
+                Ok((provider, name, map)) => {
+                    let map = Arc::new(map);
+                    for (key, schema) in self.embedded.iter_mut() {
+                        if key.guid == provider && metadata::uses_map(&schema.fields, &name) {
+                            let mut updated = (**schema).clone();
+                            metadata::apply_map(&mut updated.fields, &name, &map);
+                            *schema = Arc::new(updated);
                         }
                     }
-                    Err(e) => self.stats.schema_errors.push(format!("MetaData EventMapInfo: {e}")),
+                    self.maps.insert((provider, name), map);
                 }
-            }
+                Err(e) => self.stats.schema_errors.push(format!("MetaData EventMapInfo: {e}")),
+            },
             _ => {}
         }
     }

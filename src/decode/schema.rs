@@ -134,6 +134,9 @@ pub struct Field {
 pub enum MapRef {
     Static { bitmap: bool, entries: &'static [(u64, &'static str)] },
     Dynamic(Arc<ValueMap>),
+    /// A map known by name that has not been seen yet (TDH metadata names
+    /// maps that arrive in their own events); values show as numbers until then.
+    Named(Arc<str>),
 }
 
 impl MapRef {
@@ -141,6 +144,7 @@ impl MapRef {
         match self {
             MapRef::Static { bitmap, entries } => map_name(*bitmap, entries.iter().map(|(v, n)| (*v, *n)), value),
             MapRef::Dynamic(map) => map.name_of(value),
+            MapRef::Named(_) => None,
         }
     }
 }
