@@ -1,4 +1,6 @@
 //! etwq: read Windows ETW traces (.etl) natively and ask them questions.
+pub mod decode;
+pub mod dump;
 pub mod etl;
 pub mod model;
 pub mod session;

@@ -1,0 +1,344 @@
+//! Records to events: a provider name, an event name and typed, named fields.
+//!
+//! Schema sources, in the order a lookup tries them: the kernel logger's MOF
+//! classes, KernelTraceControl, schemas carried inside the trace (MetaData
+//! EventInfo, EventSource ManifestData, TraceLogging), manifests the user
+//! hands over; otherwise the event stays undecoded with its payload as hex.
+//! Decoding knows records only; it knows nothing of the model above it.
+pub mod kernel;
+pub mod ktc;
+pub mod manifest;
+pub mod metadata;
+pub mod schema;
+pub mod tracelogging;
+pub mod value;
+
+use crate::etl::record::RecordId;
+use crate::etl::{Guid, Record};
+use schema::{decode_payload, Field, Name};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+pub use value::Value;
+
+/// Where an event's schema came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SchemaSource {
+    Kernel,
+    KernelTraceControl,
+    /// TRACE_EVENT_INFO from KernelTraceControl MetaData events.
+    EmbeddedMetadata,
+    EventSourceManifest,
+    TraceLogging,
+    UserManifest,
+    /// No schema: the payload is kept as hex.
+    None,
+}
+
+/// One decoded event, borrowing its record.
+#[derive(Clone, Debug)]
+pub struct Event<'a> {
+    pub record: Record<'a>,
+    pub provider: Name,
+    /// "Task/Opcode", "Task", or the TraceLogging event name.
+    pub name: Name,
+    pub fields: Vec<(Name, Value)>,
+    pub source: SchemaSource,
+}
+
+impl Event<'_> {
+    pub fn is_decoded(&self) -> bool {
+        self.source != SchemaSource::None
+    }
+
+    pub fn field(&self, name: &str) -> Option<&Value> {
+        self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    /// The event id: the descriptor id of manifest events, the hook id
+    /// (group << 8 | opcode) of kernel events, none for classic events.
+    pub fn id(&self) -> Option<u32> {
+        match self.record.id {
+            RecordId::Kernel { group, opcode } => Some(u32::from(group) << 8 | u32::from(opcode)),
+            RecordId::Classic { .. } => None,
+            RecordId::Event { descriptor, .. } => Some(u32::from(descriptor.id)),
+        }
+    }
+
+    pub fn opcode(&self) -> u8 {
+        match self.record.id {
+            RecordId::Kernel { opcode, .. } => opcode,
+            RecordId::Classic { class_type, .. } => class_type,
+            RecordId::Event { descriptor, .. } => descriptor.opcode,
+        }
+    }
+}
+
+/// A schema found for one event: names and field layout.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventSchema {
+    pub provider: Name,
+    pub name: Name,
+    pub fields: Vec<Field>,
+}
+
+/// Key of schemas learned at run time: provider (or classic event GUID), event
+/// id (0 for classic events), opcode (the class type of classic events), version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SchemaKey {
+    pub guid: Guid,
+    pub id: u16,
+    pub opcode: u8,
+    pub version: u8,
+}
+
+/// Counts of what decoding saw, for `summary`.
+#[derive(Clone, Debug, Default)]
+pub struct DecodeStats {
+    /// Bad metadata or manifests that were skipped, with what was wrong.
+    pub schema_errors: Vec<String>,
+}
+
+/// Holds the schema registries; `decode` learns from the events that carry
+/// schemas (MetaData, ManifestData) as it goes, so feed it records in order.
+#[derive(Default)]
+pub struct Decoder {
+    /// From MetaData EventInfo (TRACE_EVENT_INFO) events.
+    embedded: HashMap<SchemaKey, Arc<EventSchema>>,
+    /// Value maps from MetaData EventMapInfo events, by provider and map name.
+    maps: HashMap<(Guid, String), Arc<schema::ValueMap>>,
+    /// Provider names learned from any source, for events that have no schema.
+    provider_names: HashMap<Guid, Arc<str>>,
+    /// From EventSource ManifestData events.
+    eventsource: manifest::Registry,
+    eventsource_chunks: manifest::ChunkAssembler,
+    /// From `--manifest` files.
+    user: manifest::Registry,
+    tracelogging: tracelogging::Cache,
+    pub stats: DecodeStats,
+}
+
+impl Decoder {
+    pub fn new() -> Decoder {
+        Decoder::default()
+    }
+
+    /// Adds an instrumentation manifest (XML text) the user handed over.
+    pub fn add_manifest_xml(&mut self, xml: &str) -> Result<usize, String> {
+        let providers = manifest::parse_manifest(xml)?;
+        let n = providers.len();
+        for provider in providers {
+            self.provider_names.insert(provider.guid, Arc::from(provider.name.as_str()));
+            self.user.add(provider);
+        }
+        Ok(n)
+    }
+
+    /// Adds a manifest file, or every *.man / *.xml file of a directory.
+    pub fn add_manifest_path(&mut self, path: &std::path::Path) -> Result<usize, String> {
+        let mut files = Vec::new();
+        if path.is_dir() {
+            let entries = std::fs::read_dir(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            for entry in entries.flatten() {
+                let p = entry.path();
+                if matches!(p.extension().and_then(|e| e.to_str()), Some("man" | "xml")) {
+                    files.push(p);
+                }
+            }
+            files.sort();
+        } else {
+            files.push(path.to_path_buf());
+        }
+        let mut total = 0;
+        for file in files {
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            total += self.add_manifest_xml(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+        }
+        Ok(total)
+    }
+
+    pub fn decode<'a>(&mut self, record: &Record<'a>) -> Event<'a> {
+        let ptr = record.pointer_size();
+        match record.id {
+            RecordId::Kernel { group, opcode } => {
+                if let Some(class) = kernel::lookup(group, opcode, record.version) {
+                    return Event {
+                        record: *record,
+                        provider: Cow::Borrowed(kernel::PROVIDER),
+                        name: class.event_name(),
+                        fields: decode_payload(class.fields, record.payload, ptr),
+                        source: SchemaSource::Kernel,
+                    };
+                }
+                self.undecoded(record, Cow::Borrowed(kernel::PROVIDER), kernel::fallback_name(group, opcode))
+            }
+            RecordId::Classic { guid, class_type, .. } => {
+                if let Some(class) = kernel::lookup_classic(&guid, class_type, record.version) {
+                    return Event {
+                        record: *record,
+                        provider: Cow::Borrowed(kernel::PROVIDER),
+                        name: class.event_name(),
+                        fields: decode_payload(class.fields, record.payload, ptr),
+                        source: SchemaSource::Kernel,
+                    };
+                }
+                if let Some(class) = ktc::lookup(&guid, class_type, record.version) {
+                    if guid == ktc::METADATA_GUID {
+                        self.learn_metadata(class_type, record.payload);
+                    }
+                    return Event {
+                        record: *record,
+                        provider: Cow::Borrowed(ktc::PROVIDER),
+                        name: class.event_name(),
+                        fields: decode_payload(class.fields, record.payload, ptr),
+                        source: SchemaSource::KernelTraceControl,
+                    };
+                }
+                let key = SchemaKey { guid, id: 0, opcode: class_type, version: record.version as u8 };
+                if let Some(schema) = self.embedded.get(&key).or_else(|| self.embedded_any_version(key)) {
+                    return self.with_schema(record, &schema.clone(), SchemaSource::EmbeddedMetadata);
+                }
+                let provider = self.provider_name(&guid);
+                self.undecoded(record, provider, Cow::Owned(format!("Opcode({class_type})")))
+            }
+            RecordId::Event { provider, descriptor } => {
+                if descriptor.id == manifest::MANIFEST_EVENT_ID && descriptor.opcode == manifest::MANIFEST_OPCODE {
+                    return self.learn_eventsource(record, provider);
+                }
+                if let Some((schema, provider_name)) = self.tracelogging.lookup(record) {
+                    let provider_name = match provider_name {
+                        Some(name) => {
+                            self.provider_names.entry(provider).or_insert_with(|| name.clone());
+                            Cow::Owned(name.to_string())
+                        }
+                        None => self.provider_name(&provider),
+                    };
+                    return match schema {
+                        Ok(schema) => Event {
+                            record: *record,
+                            provider: provider_name,
+                            name: tracelogging::event_name(&schema),
+                            fields: decode_payload(&schema.fields, record.payload, ptr),
+                            source: SchemaSource::TraceLogging,
+                        },
+                        Err(why) => {
+                            let mut event =
+                                self.undecoded(record, provider_name, Cow::Owned(format!("EventID({})", descriptor.id)));
+                            event.fields.push((Cow::Borrowed("metadata"), Value::Bad { why }));
+                            event
+                        }
+                    };
+                }
+                let key = SchemaKey {
+                    guid: provider,
+                    id: descriptor.id,
+                    opcode: descriptor.opcode,
+                    version: descriptor.version,
+                };
+                if let Some(schema) = self.embedded.get(&key).or_else(|| self.embedded_any_version(key)) {
+                    return self.with_schema(record, &schema.clone(), SchemaSource::EmbeddedMetadata);
+                }
+                if let Some(schema) = self.eventsource.lookup(&provider, descriptor.id, descriptor.version) {
+                    return self.with_schema(record, &schema, SchemaSource::EventSourceManifest);
+                }
+                if let Some(schema) = self.user.lookup(&provider, descriptor.id, descriptor.version) {
+                    return self.with_schema(record, &schema, SchemaSource::UserManifest);
+                }
+                let name = self.provider_name(&provider);
+                self.undecoded(record, name, Cow::Owned(format!("EventID({})", descriptor.id)))
+            }
+        }
+    }
+
+    /// A schema of the same event at another version: better than hex when a
+    /// merge carried only one version's metadata.
+    fn embedded_any_version(&self, key: SchemaKey) -> Option<&Arc<EventSchema>> {
+        self.embedded
+            .iter()
+            .filter(|(k, _)| k.guid == key.guid && k.id == key.id && k.opcode == key.opcode)
+            .max_by_key(|(k, _)| k.version)
+            .map(|(_, s)| s)
+    }
+
+    fn with_schema<'a>(&self, record: &Record<'a>, schema: &EventSchema, source: SchemaSource) -> Event<'a> {
+        Event {
+            record: *record,
+            provider: schema.provider.clone(),
+            name: schema.name.clone(),
+            fields: decode_payload(&schema.fields, record.payload, record.pointer_size()),
+            source,
+        }
+    }
+
+    fn provider_name(&self, guid: &Guid) -> Name {
+        match self.provider_names.get(guid) {
+            Some(name) => Cow::Owned(name.to_string()),
+            None => Cow::Owned(guid.to_string()),
+        }
+    }
+
+    fn undecoded<'a>(&self, record: &Record<'a>, provider: Name, name: Name) -> Event<'a> {
+        Event {
+            record: *record,
+            provider,
+            name,
+            fields: vec![(Cow::Borrowed("payload"), Value::Binary(record.payload.to_vec()))],
+            source: SchemaSource::None,
+        }
+    }
+
+    fn learn_metadata(&mut self, class_type: u8, payload: &[u8]) {
+        match class_type {
+            ktc::METADATA_EVENT_INFO => match metadata::parse_event_info(payload) {
+                Ok(mut info) => {
+                    // Maps that came first apply now; later ones when they come.
+                    for ((provider, name), map) in &self.maps {
+                        if *provider == info.key.guid {
+                            metadata::apply_map(&mut info.schema.fields, name, map);
+                        }
+                    }
+                    self.provider_names.insert(info.key.guid, Arc::from(info.schema.provider.as_ref()));
+                    self.embedded.insert(info.key, Arc::new(info.schema));
+                }
+                Err(e) => self.stats.schema_errors.push(format!("MetaData EventInfo: {e}")),
+            },
+            ktc::METADATA_EVENT_MAP_INFO => match metadata::parse_event_map_info(payload) {
+                Ok((provider, name, map)) => {
+                    let map = Arc::new(map);
+                    for (key, schema) in self.embedded.iter_mut() {
+                        if key.guid == provider && metadata::uses_map(&schema.fields, &name) {
+                            let mut updated = (**schema).clone();
+                            metadata::apply_map(&mut updated.fields, &name, &map);
+                            *schema = Arc::new(updated);
+                        }
+                    }
+                    self.maps.insert((provider, name), map);
+                }
+                Err(e) => self.stats.schema_errors.push(format!("MetaData EventMapInfo: {e}")),
+            },
+            _ => {}
+        }
+    }
+
+    fn learn_eventsource<'a>(&mut self, record: &Record<'a>, provider: Guid) -> Event<'a> {
+        let fields = decode_payload(manifest::MANIFEST_DATA_LAYOUT, record.payload, record.pointer_size());
+        if let Some(xml) = self.eventsource_chunks.add(provider, record.payload) {
+            match manifest::parse_manifest(&xml) {
+                Ok(providers) => {
+                    for p in providers {
+                        self.provider_names.insert(p.guid, Arc::from(p.name.as_str()));
+                        self.eventsource.add(p);
+                    }
+                }
+                Err(e) => self.stats.schema_errors.push(format!("EventSource manifest of {provider}: {e}")),
+            }
+        }
+        Event {
+            record: *record,
+            provider: self.provider_name(&provider),
+            name: Cow::Borrowed("ManifestData"),
+            fields,
+            source: SchemaSource::EventSourceManifest,
+        }
+    }
+}

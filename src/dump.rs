@@ -1,0 +1,150 @@
+//! `etwq dump`: every event of a trace in time order, decoded, as text or JSON lines.
+use crate::decode::{Decoder, Event, SchemaSource, Value};
+use crate::etl::record::RecordId;
+use crate::etl::EtlTrace;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DumpFormat {
+    Text,
+    Json,
+}
+
+/// Fills in what a record header leaves out: PerfInfo headers carry no
+/// thread or process, so the payload's thread and the process that thread
+/// was last seen in stand in, as PerfView and WPA show them.
+#[derive(Default)]
+pub struct ThreadOwners {
+    process_of_thread: HashMap<u32, u32>,
+}
+
+impl ThreadOwners {
+    /// Learns thread→process from thread events; returns the event's (pid, tid).
+    pub fn ids(&mut self, event: &Event<'_>) -> (Option<u32>, Option<u32>) {
+        let mut pid = event.record.process_id;
+        let mut tid = event.record.thread_id;
+        if let RecordId::Kernel { group: 5, opcode: 1..=4 } = event.record.id {
+            if let (Some(p), Some(t)) = (field_u32(event, "ProcessId"), field_u32(event, "TThreadId")) {
+                self.process_of_thread.insert(t, p);
+            }
+        }
+        if tid.is_none() {
+            tid = field_u32(event, "ThreadId").or_else(|| field_u32(event, "StackThread"));
+        }
+        if pid.is_none() {
+            pid = field_u32(event, "StackProcess").or_else(|| tid.and_then(|t| self.process_of_thread.get(&t).copied()));
+        }
+        if let (Some(t), Some(p)) = (tid, pid) {
+            if t != u32::MAX && p != u32::MAX && event.record.kind.is_kernel() {
+                self.process_of_thread.entry(t).or_insert(p);
+            }
+        }
+        (pid, tid)
+    }
+}
+
+fn field_u32(event: &Event<'_>, name: &str) -> Option<u32> {
+    event.field(name).and_then(Value::as_u64).map(|v| v as u32)
+}
+
+/// Writes every event of `trace` in time order (at most `limit`).
+pub fn write_dump(
+    trace: &EtlTrace,
+    decoder: &mut Decoder,
+    format: DumpFormat,
+    limit: Option<usize>,
+    out: &mut dyn Write,
+) -> std::io::Result<()> {
+    let mut owners = ThreadOwners::default();
+    let mut line = String::with_capacity(512);
+    for record in trace.records().take(limit.unwrap_or(usize::MAX)) {
+        let event = decoder.decode(&record);
+        let (pid, tid) = owners.ids(&event);
+        let ts_ns = trace.clock.ns_since_start(record.timestamp);
+        line.clear();
+        match format {
+            DumpFormat::Json => json_line(&mut line, &event, ts_ns, pid, tid),
+            DumpFormat::Text => text_line(&mut line, &event, ts_ns, pid, tid),
+        }
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn opt_json(v: Option<u32>) -> String {
+    v.map_or_else(|| "null".to_string(), |v| v.to_string())
+}
+
+/// One JSON object, keys in a fixed order and fields in payload order.
+pub fn json_line(out: &mut String, event: &Event<'_>, ts_ns: i64, pid: Option<u32>, tid: Option<u32>) {
+    use std::fmt::Write as _;
+    let text = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    let _ = write!(
+        out,
+        "{{\"ts_ns\":{ts_ns},\"cpu\":{},\"pid\":{},\"tid\":{},\"provider\":{},\"event\":{},\"id\":{},\"opcode\":{},\"version\":{}",
+        event.record.processor,
+        opt_json(pid),
+        opt_json(tid),
+        text(&event.provider),
+        text(&event.name),
+        opt_json(event.id()),
+        event.opcode(),
+        event.record.version
+    );
+    if !event.is_decoded() {
+        out.push_str(",\"undecoded\":true");
+    }
+    out.push_str(",\"fields\":{");
+    for (i, (name, value)) in event.fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&text(name));
+        out.push(':');
+        out.push_str(&value.to_json().to_string());
+    }
+    out.push_str("}}");
+}
+
+pub fn text_line(out: &mut String, event: &Event<'_>, ts_ns: i64, pid: Option<u32>, tid: Option<u32>) {
+    use std::fmt::Write as _;
+    let show = |v: Option<u32>| v.map_or_else(|| "-".to_string(), |v| (v as i32).to_string());
+    let _ = write!(
+        out,
+        "{:>14.6} cpu={} pid={} tid={} {}/{}",
+        ts_ns as f64 / 1e6,
+        event.record.processor,
+        show(pid),
+        show(tid),
+        event.provider,
+        event.name
+    );
+    if !event.is_decoded() {
+        out.push_str(" [undecoded]");
+    }
+    for (name, value) in &event.fields {
+        let _ = write!(out, " {name}={value}");
+    }
+}
+
+/// Counts of events by provider and event name, with how many were undecoded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventCount {
+    pub events: u64,
+    pub undecoded: u64,
+}
+
+pub fn event_counts(trace: &EtlTrace, decoder: &mut Decoder) -> BTreeMap<(String, String), EventCount> {
+    let mut counts: BTreeMap<(String, String), EventCount> = BTreeMap::new();
+    for record in trace.records() {
+        let event = decoder.decode(&record);
+        let entry = counts.entry((event.provider.to_string(), event.name.to_string())).or_default();
+        entry.events += 1;
+        if event.source == SchemaSource::None {
+            entry.undecoded += 1;
+        }
+    }
+    counts
+}
