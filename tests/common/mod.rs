@@ -35,3 +35,13 @@ pub fn corpus_traces(dir: &std::path::Path) -> Vec<PathBuf> {
     found.sort();
     found
 }
+
+/// The count that expected/NAME.counts.tsv gives for a key (`kind\tid\tnumber`).
+pub fn expected_count(corpus: &std::path::Path, name: &str, key: &str) -> u64 {
+    let text = std::fs::read_to_string(corpus.join("expected").join(format!("{name}.counts.tsv"))).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(key).and_then(|rest| rest.strip_prefix('\t')))
+        .unwrap_or_else(|| panic!("{key} not in {name}.counts.tsv"))
+        .parse()
+        .unwrap()
+}

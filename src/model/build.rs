@@ -1,0 +1,307 @@
+//! Turns the record stream into the model's tables: per-CPU passes on all
+//! cores, then one ordered pass over the rare events that give names and
+//! lifetimes, then the joins.
+use super::cpu_pass::{self, CpuOutput, Switch, SyscallEvent, SyscallKind};
+use super::modules::{Module, ModuleRegistry, PdbIdentity};
+use super::processes::{Lifecycle, Process, ProcessRegistry, ThreadRegistry};
+use super::stacks::{self, OwnedStack, StackId, StackStore};
+use super::{BuildStats, CSwitchRow, SampleRow, StackRow, SyscallRow, TraceModel};
+use crate::decode::{Decoder, Event, Value};
+use crate::etl::{EtlTrace, RecordRef};
+use rayon::prelude::*;
+use std::collections::HashMap;
+
+/// The profile interval when the trace does not say: 1 ms.
+const DEFAULT_SAMPLE_INTERVAL_NS: i64 = 1_000_000;
+
+pub fn build(trace: &EtlTrace, decoder: &mut Decoder) -> TraceModel {
+    let outputs: Vec<CpuOutput> = trace.processors().into_par_iter().map(|p| cpu_pass::run(trace, p)).collect();
+    let trace_end = outputs.iter().map(|o| o.last_ts).max().unwrap_or(0);
+    let mut stats = BuildStats {
+        records: outputs.iter().map(|o| o.records).sum(),
+        unattributed_after_loss: outputs.iter().map(|o| o.unattributed_after_loss).sum(),
+        ..Default::default()
+    };
+
+    let mut rare: Vec<RecordRef> = outputs.iter().flat_map(|o| o.rare.iter().copied()).collect();
+    rare.sort_by_key(|r| (r.timestamp, r.buffer, r.offset));
+    let mut names = NamePass::default();
+    for at in rare {
+        if let Some(record) = trace.record_at(at) {
+            let ts = trace.clock.ns_since_start(record.timestamp);
+            names.apply(&decoder.decode(&record), ts);
+        }
+    }
+    let NamePass { processes, mut threads, mut modules, sample_interval_ns } = names;
+    modules.finish();
+
+    let pointer_size = trace.header_pointer_size;
+    let mut store = StackStore::default();
+    let mut stack_events = Vec::new();
+    let mut definitions = Vec::new();
+    let mut switches: Vec<(u16, Vec<Switch>)> = Vec::new();
+    let mut readies = Vec::new();
+    let mut syscall_events = Vec::new();
+    let mut raw_samples = Vec::new();
+    for o in outputs {
+        stack_events.extend(o.stacks);
+        definitions.extend(o.key_definitions);
+        switches.push((o.cpu, o.switches));
+        readies.extend(o.readies);
+        syscall_events.extend(o.syscalls);
+        raw_samples.extend(o.samples);
+    }
+    let (joined, stack_stats) = stacks::resolve(stack_events, definitions, pointer_size, &mut store);
+    stats.stacks = stack_stats;
+
+    let cswitch = cswitch_rows(&switches, readies, trace_end, &mut threads);
+    let (syscalls, unmatched_exits, unattributed) = pair_syscalls(syscall_events, &joined, &threads);
+    stats.unmatched_syscall_exits = unmatched_exits;
+    stats.unattributed_syscall_events = unattributed;
+
+    let weight_ns = sample_interval_ns.unwrap_or(DEFAULT_SAMPLE_INTERVAL_NS);
+    let mut samples = Vec::with_capacity(raw_samples.len());
+    raw_samples.sort_by_key(|s| (s.ts, s.cpu));
+    for s in raw_samples {
+        let pid = threads.pid_at(s.tid, s.ts);
+        if let Some(i) = threads.index_at(s.tid, s.ts) {
+            threads.rows[i].samples += 1;
+        }
+        let stack = joined.get(&(s.tid, s.raw_ts)).map(|o| o.stack);
+        samples.push(SampleRow { ts: s.ts, cpu: s.cpu, tid: s.tid, pid, ip: s.ip, weight_ns, stack });
+    }
+
+    let mut stack_rows: Vec<StackRow> = joined
+        .values()
+        .map(|o: &OwnedStack| StackRow {
+            ts: trace.clock.ns_since_start(o.event_raw_ts),
+            tid: o.tid,
+            pid: o.pid,
+            stack: o.stack,
+        })
+        .collect();
+    stack_rows.sort_by_key(|r| (r.ts, r.tid));
+
+    TraceModel {
+        pointer_size,
+        trace_end_ns: trace_end,
+        processes,
+        threads,
+        modules,
+        cswitch,
+        syscalls,
+        samples,
+        stack_rows,
+        stacks: store,
+        stats,
+    }
+}
+
+/// The ordered pass over process, thread, image and KernelTraceControl events.
+#[derive(Default)]
+struct NamePass {
+    processes: ProcessRegistry,
+    threads: ThreadRegistry,
+    modules: ModuleRegistry,
+    sample_interval_ns: Option<i64>,
+}
+
+fn uint(event: &Event, name: &str) -> Option<u64> {
+    event.field(name).and_then(Value::as_u64)
+}
+
+fn text(event: &Event, name: &str) -> String {
+    event.field(name).and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+impl NamePass {
+    fn apply(&mut self, event: &Event, ts: i64) {
+        let Some((task, opcode)) = event.name.split_once('/') else { return };
+        match (event.provider.as_ref(), task) {
+            ("Windows Kernel", "Process") => self.process(event, opcode, ts),
+            ("Windows Kernel", "Thread") => self.thread(event, opcode, ts),
+            ("Windows Kernel", "Image") => self.image(event, opcode, ts),
+            ("Windows Kernel", "PerfInfo") if matches!(opcode, "CollectionStart" | "SetInterval") => {
+                // Timer source (0): NewInterval counts 100 ns units.
+                if uint(event, "SampleSource") == Some(0) {
+                    if let Some(interval) = uint(event, "NewInterval").filter(|&i| i > 0) {
+                        self.sample_interval_ns = Some(interval as i64 * 100);
+                    }
+                }
+            }
+            ("KernelTraceControl", "ImageID") if opcode == "DbgID_RSDS" => self.identity(event),
+            _ => {}
+        }
+    }
+
+    fn process(&mut self, event: &Event, opcode: &str, ts: i64) {
+        let lifecycle = match opcode {
+            "Start" => Lifecycle::Start,
+            "DCStart" => Lifecycle::Rundown,
+            "End" | "Defunct" => Lifecycle::End,
+            "DCEnd" => Lifecycle::RundownEnd,
+            _ => return,
+        };
+        let Some(pid) = uint(event, "ProcessID").or_else(|| uint(event, "ProcessId")) else { return };
+        let exit = event.field("ExitStatus").and_then(Value::as_i64).map(|v| v as u32);
+        let facts = Process {
+            pid: pid as u32,
+            name: text(event, "ImageFileName"),
+            command_line: text(event, "CommandLine"),
+            parent_pid: uint(event, "ParentID").map(|v| v as u32),
+            session: uint(event, "SessionID").map(|v| v as u32).filter(|&s| s != u32::MAX),
+            start_ts: None,
+            end_ts: None,
+            // 259 (STILL_ACTIVE) is what a running process reports.
+            exit_code: if matches!(lifecycle, Lifecycle::End) { exit } else { None },
+            user_sid: event.field("UserSID").filter(|v| !v.is_bad()).map(|v| v.to_string()).filter(|s| !s.is_empty()),
+        };
+        self.processes.apply(lifecycle, ts, facts);
+    }
+
+    fn thread(&mut self, event: &Event, opcode: &str, ts: i64) {
+        let lifecycle = match opcode {
+            "Start" => Lifecycle::Start,
+            "DCStart" => Lifecycle::Rundown,
+            "End" => Lifecycle::End,
+            "DCEnd" => Lifecycle::RundownEnd,
+            "SetName" => {
+                if let Some(tid) = uint(event, "TThreadId") {
+                    self.threads.set_name(tid as u32, text(event, "ThreadName"));
+                }
+                return;
+            }
+            _ => return,
+        };
+        let (Some(tid), Some(pid)) = (uint(event, "TThreadId"), uint(event, "ProcessId")) else { return };
+        let name = event.field("ThreadName").and_then(Value::as_str).map(str::to_string);
+        self.threads.apply(lifecycle, ts, tid as u32, pid as u32, name);
+    }
+
+    fn image(&mut self, event: &Event, opcode: &str, ts: i64) {
+        let (Some(base), Some(size)) = (uint(event, "ImageBase"), uint(event, "ImageSize")) else { return };
+        let pid = uint(event, "ProcessId").unwrap_or(0) as u32;
+        let module = Module {
+            pid,
+            base,
+            size,
+            path: text(event, "FileName"),
+            timestamp: uint(event, "TimeDateStamp").map(|v| v as u32).filter(|&v| v != 0),
+            checksum: uint(event, "ImageChecksum").map(|v| v as u32),
+            pdb: None,
+            pdb_guid: None,
+            pdb_age: None,
+            load_ts: (opcode == "Load").then_some(ts),
+            unload_ts: None,
+        };
+        match opcode {
+            "Load" | "DCStart" | "DCEnd" => self.modules.load(module),
+            "Unload" => self.modules.unload(pid, base, ts, module),
+            _ => {}
+        }
+    }
+
+    fn identity(&mut self, event: &Event) {
+        let (Some(base), Some(Value::Guid(guid)), Some(age)) =
+            (uint(event, "ImageBase"), event.field("GuidSig"), uint(event, "Age"))
+        else {
+            return;
+        };
+        // KernelTraceControl names the process in the record header.
+        let pid = event.record.process_id.unwrap_or(0);
+        let identity = PdbIdentity { name: text(event, "PDBFileName"), guid: *guid, age: age as u32 };
+        self.modules.identity(pid, base, identity);
+    }
+}
+
+/// One row per interval a thread ran on a CPU, from its switch-in to the next switch on that CPU.
+fn cswitch_rows(
+    switches: &[(u16, Vec<Switch>)],
+    mut readies: Vec<(i64, u32)>,
+    trace_end: i64,
+    threads: &mut ThreadRegistry,
+) -> Vec<CSwitchRow> {
+    readies.sort_unstable_by_key(|&(ts, tid)| (tid, ts));
+    let last_ready = |tid: u32, ts: i64| -> Option<i64> {
+        let start = readies.partition_point(|&(_, t)| t < tid);
+        let end = readies.partition_point(|&(r, t)| (t, r) <= (tid, ts));
+        (end > start).then(|| readies[end - 1].0)
+    };
+    let mut rows = Vec::new();
+    let mut cpu_ns: HashMap<usize, i64> = HashMap::new();
+    for (cpu, list) in switches {
+        for (i, s) in list.iter().enumerate() {
+            let next = list.get(i + 1);
+            let end_ts = next.map_or(trace_end.max(s.ts), |n| n.ts);
+            let pid = threads.pid_at(s.new_tid, s.ts);
+            if let Some(t) = threads.index_at(s.new_tid, s.ts) {
+                *cpu_ns.entry(t).or_default() += end_ts - s.ts;
+            }
+            rows.push(CSwitchRow {
+                cpu: *cpu,
+                ts: s.ts,
+                end_ts,
+                tid: s.new_tid,
+                pid,
+                prev_tid: s.old_tid,
+                prev_pid: threads.pid_at(s.old_tid, s.ts),
+                wait_reason: next.map(|n| n.old_wait_reason),
+                prev_state: s.old_state,
+                priority: s.new_priority,
+                ready_ns: last_ready(s.new_tid, s.ts).map(|r| s.ts - r),
+            });
+        }
+    }
+    for (t, ns) in cpu_ns {
+        threads.rows[t].cpu_ns = Some(ns);
+    }
+    rows.sort_by_key(|r| (r.ts, r.cpu));
+    rows
+}
+
+/// Pairs each thread's enters and exits in time order, innermost first, so
+/// nested calls and calls that migrate between CPUs pair correctly.
+fn pair_syscalls(
+    events: Vec<SyscallEvent>,
+    stacks: &HashMap<(u32, i64), OwnedStack>,
+    threads: &ThreadRegistry,
+) -> (Vec<SyscallRow>, u64, u64) {
+    let mut by_thread: HashMap<u32, Vec<SyscallEvent>> = HashMap::new();
+    let mut rows = Vec::new();
+    let mut unattributed = 0u64;
+    for e in events {
+        match (e.tid, e.kind) {
+            (Some(tid), _) => by_thread.entry(tid).or_default().push(e),
+            (None, SyscallKind::Enter { address }) => {
+                unattributed += 1;
+                rows.push(SyscallRow { ts: e.ts, end_ts: None, cpu: e.cpu, tid: None, pid: None, address, ret: None, stack: None });
+            }
+            (None, SyscallKind::Exit { .. }) => unattributed += 1,
+        }
+    }
+    let mut unmatched_exits = 0u64;
+    for (tid, mut list) in by_thread {
+        list.sort_by_key(|e| e.ts);
+        let mut open: Vec<usize> = Vec::new();
+        for e in list {
+            match e.kind {
+                SyscallKind::Enter { address } => {
+                    open.push(rows.len());
+                    let stack: Option<StackId> = stacks.get(&(tid, e.raw_ts)).map(|o| o.stack);
+                    let pid = threads.pid_at(tid, e.ts);
+                    rows.push(SyscallRow { ts: e.ts, end_ts: None, cpu: e.cpu, tid: Some(tid), pid, address, ret: None, stack });
+                }
+                SyscallKind::Exit { status } => match open.pop() {
+                    Some(i) => {
+                        rows[i].end_ts = Some(e.ts);
+                        rows[i].ret = Some(status);
+                    }
+                    None => unmatched_exits += 1,
+                },
+            }
+        }
+    }
+    rows.sort_by_key(|r| (r.ts, r.cpu));
+    (rows, unmatched_exits, unattributed)
+}
+

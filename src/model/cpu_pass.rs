@@ -1,0 +1,224 @@
+//! One pass over one processor's records in time order: the context switch
+//! timeline, system call events attributed to the thread running on that
+//! CPU, samples, and stack events. Processors run in parallel.
+use super::fields::{KernelLayouts, Slot};
+use crate::etl::{EtlTrace, RecordId, RecordRef};
+
+/// A CSwitch event: `new_tid` runs on this CPU from `ts` on.
+#[derive(Clone, Copy, Debug)]
+pub struct Switch {
+    pub ts: i64,
+    pub new_tid: u32,
+    pub old_tid: u32,
+    pub new_priority: i8,
+    pub old_wait_reason: i8,
+    pub old_state: i8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyscallKind {
+    Enter { address: u64 },
+    Exit { status: u32 },
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct SyscallEvent {
+    pub ts: i64,
+    pub raw_ts: i64,
+    pub cpu: u16,
+    /// The thread the timeline says ran on the CPU; None when unknown.
+    pub tid: Option<u32>,
+    pub kind: SyscallKind,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct RawSample {
+    pub ts: i64,
+    pub raw_ts: i64,
+    pub cpu: u16,
+    pub tid: u32,
+    pub ip: u64,
+    pub count: u16,
+}
+
+/// A StackWalk event (frames inline) or a stack-caching reference (key).
+#[derive(Clone, Debug)]
+pub struct StackEvent {
+    /// Raw timestamp of the event the stack belongs to.
+    pub event_raw_ts: i64,
+    pub tid: u32,
+    pub pid: u32,
+    pub body: StackBody,
+}
+
+#[derive(Clone, Debug)]
+pub enum StackBody {
+    Frames(Vec<u64>),
+    /// StackKeyKernel or StackKeyUser: frames defined by a later key event.
+    Key { key: u64, ts: i64 },
+}
+
+/// StackKeyDelete / StackKeyRundown: the frames of a cache key.
+#[derive(Clone, Debug)]
+pub struct KeyDefinition {
+    pub ts: i64,
+    pub key: u64,
+    pub frames: Vec<u64>,
+}
+
+#[derive(Default)]
+pub struct CpuOutput {
+    pub cpu: u16,
+    pub switches: Vec<Switch>,
+    pub readies: Vec<(i64, u32)>,
+    pub syscalls: Vec<SyscallEvent>,
+    pub samples: Vec<RawSample>,
+    pub stacks: Vec<StackEvent>,
+    pub key_definitions: Vec<KeyDefinition>,
+    /// Process, thread, image and other rare events for the ordered pass.
+    pub rare: Vec<RecordRef>,
+    /// System call events taken back from a thread when a lost context switch showed up.
+    pub unattributed_after_loss: u64,
+    pub records: u64,
+    pub last_ts: i64,
+}
+
+struct Slots {
+    cswitch: Option<[Slot; 6]>,
+}
+
+fn read_frames(payload: &[u8], from: usize, pointer_size: u8) -> Vec<u64> {
+    let width = usize::from(pointer_size);
+    payload
+        .get(from..)
+        .unwrap_or(&[])
+        .chunks_exact(width)
+        .map(|c| if width == 4 { u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])) } else { u64::from_le_bytes(c.try_into().unwrap_or([0; 8])) })
+        .collect()
+}
+
+/// Whether a record goes to the ordered pass over rare events.
+fn is_rare(id: &RecordId) -> bool {
+    match *id {
+        // EventTrace, process, thread lifetimes and names, images, profile interval.
+        RecordId::Kernel { group, opcode } => {
+            matches!(group, 0 | 3 | 20) || (group == 5 && opcode != 36 && opcode != 50) || (group == 15 && matches!(opcode, 72 | 73 | 74))
+        }
+        // KernelTraceControl image identities and kernel classes logged with classic headers.
+        RecordId::Classic { .. } => true,
+        RecordId::Event { .. } => false,
+    }
+}
+
+pub fn run(trace: &EtlTrace, processor: u16) -> CpuOutput {
+    let mut out = CpuOutput { cpu: processor, ..Default::default() };
+    let mut layouts = KernelLayouts::default();
+    let clock = trace.clock;
+    let mut running: Option<u32> = None;
+    // First syscall event of the current run interval, to take back on a contradiction.
+    let mut interval_start = 0usize;
+    let mut slots = Slots { cswitch: None };
+    let mut records = trace.processor_records(processor);
+    while let Some(at) = records.next_ref() {
+        let Some(record) = trace.record_at(at) else { continue };
+        out.records += 1;
+        let ts = clock.ns_since_start(record.timestamp);
+        out.last_ts = out.last_ts.max(ts);
+        let RecordId::Kernel { group, opcode } = record.id else {
+            if is_rare(&record.id) {
+                out.rare.push(at);
+            }
+            continue;
+        };
+        let ptr = record.pointer_size();
+        let payload = record.payload;
+        match (group, opcode) {
+            (5, 36) => {
+                let s = match slots.cswitch {
+                    Some(s) => s,
+                    None => {
+                        let Some(layout) = layouts.get(5, 36, record.version, ptr) else { continue };
+                        let names = ["NewThreadId", "OldThreadId", "NewThreadPriority", "OldThreadWaitReason", "OldThreadState", "NewThreadWaitTime"];
+                        let found: Option<Vec<Slot>> = names.iter().map(|n| layout.slot(n)).collect();
+                        let Some(found) = found else { continue };
+                        let s = [found[0], found[1], found[2], found[3], found[4], found[5]];
+                        slots.cswitch = Some(s);
+                        s
+                    }
+                };
+                let (Some(new_tid), Some(old_tid)) = (s[0].read(payload), s[1].read(payload)) else { continue };
+                let (new_tid, old_tid) = (new_tid as u32, old_tid as u32);
+                if let Some(current) = running {
+                    if current != old_tid {
+                        // A switch was lost: the interval's thread is not certain.
+                        for e in &mut out.syscalls[interval_start..] {
+                            if e.tid.take().is_some() {
+                                out.unattributed_after_loss += 1;
+                            }
+                        }
+                    }
+                }
+                out.switches.push(Switch {
+                    ts,
+                    new_tid,
+                    old_tid,
+                    new_priority: s[2].read_i8(payload).unwrap_or(0),
+                    old_wait_reason: s[3].read_i8(payload).unwrap_or(0),
+                    old_state: s[4].read_i8(payload).unwrap_or(0),
+                });
+                running = Some(new_tid);
+                interval_start = out.syscalls.len();
+            }
+            (5, 50) => {
+                if let Some(tid) = layouts.get(5, 50, record.version, ptr).and_then(|l| l.slot("TThreadId")).and_then(|s| s.read(payload)) {
+                    out.readies.push((ts, tid as u32));
+                }
+            }
+            (15, 51) | (15, 52) => {
+                let Some(layout) = layouts.get(15, opcode, record.version, ptr) else { continue };
+                let kind = if opcode == 51 {
+                    let Some(address) = layout.slot("SysCallAddress").and_then(|s| s.read(payload)) else { continue };
+                    SyscallKind::Enter { address }
+                } else {
+                    let Some(status) = layout.slot("SysCallNtStatus").and_then(|s| s.read(payload)) else { continue };
+                    SyscallKind::Exit { status: status as u32 }
+                };
+                out.syscalls.push(SyscallEvent { ts, raw_ts: record.timestamp, cpu: processor, tid: running, kind });
+            }
+            (15, 46) => {
+                let Some(layout) = layouts.get(15, 46, record.version, ptr) else { continue };
+                let ip = layout.slot("InstructionPointer").and_then(|s| s.read(payload));
+                let tid = layout.slot("ThreadId").and_then(|s| s.read(payload));
+                let (Some(ip), Some(tid)) = (ip, tid) else { continue };
+                let count = layout.slot("Count").and_then(|s| s.read(payload)).unwrap_or(1) as u16;
+                out.samples.push(RawSample { ts, raw_ts: record.timestamp, cpu: processor, tid: tid as u32, ip, count });
+            }
+            (24, 32) | (24, 37) | (24, 38) => {
+                let Some(layout) = layouts.get(24, opcode, record.version, ptr) else { continue };
+                let stamp = layout.slot("EventTimeStamp").and_then(|s| s.read(payload));
+                let pid = layout.slot("StackProcess").and_then(|s| s.read(payload));
+                let tid = layout.slot("StackThread").and_then(|s| s.read(payload));
+                let (Some(stamp), Some(pid), Some(tid)) = (stamp, pid, tid) else { continue };
+                let body = if opcode == 32 {
+                    let Some(at) = layout.slot("Stack") else { continue };
+                    StackBody::Frames(read_frames(payload, at.offset, ptr))
+                } else {
+                    let Some(key) = layout.slot("StackKey").and_then(|s| s.read(payload)) else { continue };
+                    StackBody::Key { key, ts }
+                };
+                out.stacks.push(StackEvent { event_raw_ts: stamp as i64, tid: tid as u32, pid: pid as u32, body });
+            }
+            (24, 35) | (24, 36) => {
+                let Some(layout) = layouts.get(24, opcode, record.version, ptr) else { continue };
+                let (Some(key), Some(at)) = (layout.slot("StackKey").and_then(|s| s.read(payload)), layout.slot("Stack")) else { continue };
+                out.key_definitions.push(KeyDefinition { ts, key, frames: read_frames(payload, at.offset, ptr) });
+            }
+            _ => {
+                if is_rare(&record.id) {
+                    out.rare.push(at);
+                }
+            }
+        }
+    }
+    out
+}
