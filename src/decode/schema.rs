@@ -504,7 +504,9 @@ impl<'a> PayloadReader<'a> {
                 // Every element takes at least a byte, so a count larger than
                 // the rest of the payload is a lie; do not allocate for it.
                 let left = self.data.len().saturating_sub(self.pos) as u64;
-                if count > left && !matches!(field.ty, FieldType::Struct(ref f) if f.is_empty()) {
+                // (An empty struct takes no bytes; its count is capped instead.)
+                let empty_struct = matches!(field.ty, FieldType::Struct(ref f) if f.is_empty());
+                if (count > left && !empty_struct) || count > u64::from(u16::MAX) + 1 {
                     return Err(format!("array count {count} exceeds the {left} bytes left"));
                 }
                 let mut items = Vec::with_capacity(count as usize);
