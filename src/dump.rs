@@ -21,19 +21,30 @@ pub struct ThreadOwners {
 
 impl ThreadOwners {
     /// Learns thread→process from thread events; returns the event's (pid, tid).
+    /// Kernel events that name a process or thread in their payload (process,
+    /// thread and image events, TCP/UDP, samples, disk I/O, hard faults) are
+    /// shown under it rather than under the thread that logged them.
     pub fn ids(&mut self, event: &Event<'_>) -> (Option<u32>, Option<u32>) {
         let mut pid = event.record.process_id;
         let mut tid = event.record.thread_id;
-        if let RecordId::Kernel { group: 5, opcode: 1..=4 } = event.record.id {
-            if let (Some(p), Some(t)) = (field_u32(event, "ProcessId"), field_u32(event, "TThreadId")) {
-                self.process_of_thread.insert(t, p);
+        if event.source == SchemaSource::Kernel {
+            let payload_pid =
+                ["ProcessID", "ProcessId", "PID", "StackProcess"].iter().find_map(|n| field_u32(event, n));
+            let payload_tid =
+                ["TThreadId", "ThreadId", "IssuingThreadId", "StackThread"].iter().find_map(|n| field_u32(event, n));
+            if let RecordId::Kernel { group: 5, opcode: 1..=4 } = event.record.id {
+                if let (Some(p), Some(t)) = (payload_pid, payload_tid) {
+                    self.process_of_thread.insert(t, p);
+                }
             }
-        }
-        if tid.is_none() {
-            tid = field_u32(event, "ThreadId").or_else(|| field_u32(event, "StackThread"));
-        }
-        if pid.is_none() {
-            pid = field_u32(event, "StackProcess").or_else(|| tid.and_then(|t| self.process_of_thread.get(&t).copied()));
+            if payload_tid.is_some() {
+                tid = payload_tid;
+            }
+            if payload_pid.is_some() {
+                pid = payload_pid;
+            } else if payload_tid.is_some() || pid.is_none() {
+                pid = tid.and_then(|t| self.process_of_thread.get(&t).copied()).or(pid);
+            }
         }
         if let (Some(t), Some(p)) = (tid, pid) {
             if t != u32::MAX && p != u32::MAX && event.record.kind.is_kernel() {

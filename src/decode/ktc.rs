@@ -28,13 +28,8 @@ const IMAGE_ID: &[Field] = &[
 const NONE: &[Field] = &[f("ImageBase", Pointer), f("ProcessID", U32)];
 
 /// CodeView RSDS record: the PDB's GUID and age identify it on a symbol server.
-const RSDS: &[Field] = &[
-    f("ImageBase", Pointer),
-    f("ProcessID", U32),
-    f("GuidSig", Guid),
-    f("Age", U32),
-    f("PDBFileName", Ansi),
-];
+const RSDS: &[Field] =
+    &[f("ImageBase", Pointer), f("ProcessID", U32), f("GuidSig", Guid), f("Age", U32), f("PDBFileName", Ansi)];
 
 const PPDB: &[Field] = &[
     f("ImageBase", Pointer),

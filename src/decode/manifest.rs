@@ -136,6 +136,7 @@ fn in_type(in_type: &str, out_type: &str) -> Option<FieldType> {
         ("Double", _) => F64,
         ("Boolean", _) => Bool32,
         ("Binary", "IPv6") => Ipv6,
+        ("Binary", "SocketAddress") => SocketAddress,
         ("Binary", _) => Binary,
         ("GUID", _) => Guid,
         ("Pointer", _) => Pointer,
@@ -238,10 +239,8 @@ pub fn parse_manifest(xml: &str) -> Result<Vec<Provider>, String> {
     let mut providers = Vec::new();
     for p in root.descendants().filter(|n| n.has_tag_name("provider")) {
         let name = p.attribute("name").unwrap_or("").to_string();
-        let guid = p
-            .attribute("guid")
-            .and_then(Guid::parse)
-            .ok_or_else(|| format!("provider {name:?} has no valid guid"))?;
+        let guid =
+            p.attribute("guid").and_then(Guid::parse).ok_or_else(|| format!("provider {name:?} has no valid guid"))?;
         let mut tasks: HashMap<String, (u16, String, HashMap<String, u8>)> = HashMap::new();
         let mut task_names_by_value: HashMap<u16, String> = HashMap::new();
         let mut opcode_names: HashMap<String, (u8, String)> = HashMap::new();
@@ -262,7 +261,8 @@ pub fn parse_manifest(xml: &str) -> Result<Vec<Provider>, String> {
                 let mut local = HashMap::new();
                 if let Some(ops) = child(t, "opcodes") {
                     for o in children(ops, "opcode") {
-                        if let (Some(on), Some(ov)) = (o.attribute("name"), o.attribute("value").and_then(parse_number)) {
+                        if let (Some(on), Some(ov)) = (o.attribute("name"), o.attribute("value").and_then(parse_number))
+                        {
                             local.insert(on.to_string(), ov as u8);
                         }
                     }
@@ -274,7 +274,9 @@ pub fn parse_manifest(xml: &str) -> Result<Vec<Provider>, String> {
         if let Some(node) = child(p, "maps") {
             for m in node.children().filter(|n| n.is_element()) {
                 let bitmap = m.tag_name().name() == "bitMap";
-                let Some(map_name) = m.attribute("name") else { continue };
+                let Some(map_name) = m.attribute("name") else {
+                    continue;
+                };
                 let entries = children(m, "map")
                     .filter_map(|e| {
                         let v = parse_number(e.attribute("value")?)?;
@@ -294,7 +296,9 @@ pub fn parse_manifest(xml: &str) -> Result<Vec<Provider>, String> {
         let mut events = HashMap::new();
         if let Some(node) = child(p, "events") {
             for e in children(node, "event") {
-                let Some(id) = e.attribute("value").and_then(parse_number) else { continue };
+                let Some(id) = e.attribute("value").and_then(parse_number) else {
+                    continue;
+                };
                 let version = e.attribute("version").and_then(parse_number).unwrap_or(0) as u8;
                 let task = e.attribute("task").and_then(|t| tasks.get(t));
                 let opcode_attr = e.attribute("opcode").unwrap_or("");
@@ -304,7 +308,9 @@ pub fn parse_manifest(xml: &str) -> Result<Vec<Provider>, String> {
                     .or_else(|| opcode_names.get(opcode_attr).map(|(_, n)| n.clone()))
                     .unwrap_or_default();
                 let task_name = task.map(|(_, n, _)| n.clone()).or_else(|| {
-                    e.attribute("task").and_then(parse_number).and_then(|v| task_names_by_value.get(&(v as u16)).cloned())
+                    e.attribute("task")
+                        .and_then(parse_number)
+                        .and_then(|v| task_names_by_value.get(&(v as u16)).cloned())
                 });
                 let event_name = match (task_name, opcode_name.is_empty()) {
                     (Some(t), true) => t,

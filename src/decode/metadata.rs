@@ -72,6 +72,7 @@ fn field_type(in_type: u16, out_type: u16) -> Option<FieldType> {
         (12, _) => F64,
         (13, _) => Bool32,
         (14, 24) => Ipv6,
+        (14, 25) => SocketAddress,
         (14, _) | (309, _) => Binary,
         (15, _) => Guid,
         (16, _) => Pointer,
@@ -138,7 +139,9 @@ impl Blob<'_> {
                 let i = usize::from(i);
                 match i.checked_sub(start) {
                     Some(local) if i < index => Ok(Len::Field(local)),
-                    _ => Err(format!("property {index} takes its length or count from property {i}, not an earlier sibling")),
+                    _ => Err(format!(
+                        "property {index} takes its length or count from property {i}, not an earlier sibling"
+                    )),
                 }
             };
             if flags & PROPERTY_PARAM_LENGTH != 0 {
@@ -164,7 +167,7 @@ impl Blob<'_> {
 
 /// Types whose TDH length means a size (strings in characters, binary in bytes).
 fn is_sized(ty: &FieldType) -> bool {
-    matches!(ty, FieldType::Utf16 | FieldType::Ansi | FieldType::Binary)
+    matches!(ty, FieldType::Utf16 | FieldType::Ansi | FieldType::Binary | FieldType::SocketAddress | FieldType::Ipv6)
 }
 
 /// Parses a TRACE_EVENT_INFO blob into the schema of one event type.
@@ -289,7 +292,8 @@ pub mod tests {
 
     #[test]
     fn event_info_gives_names_and_fields_with_lengths_from_other_fields() {
-        let blob = event_info_blob("Prov", "GC", &[("Size", 8, 0, 0, 1, 0), ("Data", 14, 0, PROPERTY_PARAM_LENGTH, 1, 0)]);
+        let blob =
+            event_info_blob("Prov", "GC", &[("Size", 8, 0, 0, 1, 0), ("Data", 14, 0, PROPERTY_PARAM_LENGTH, 1, 0)]);
         let info = parse_event_info(&blob).unwrap();
         assert_eq!(info.schema.provider, "Prov");
         assert_eq!(info.schema.name, "GC");

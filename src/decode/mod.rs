@@ -222,8 +222,11 @@ impl Decoder {
                             source: SchemaSource::TraceLogging,
                         },
                         Err(why) => {
-                            let mut event =
-                                self.undecoded(record, provider_name, Cow::Owned(format!("EventID({})", descriptor.id)));
+                            let mut event = self.undecoded(
+                                record,
+                                provider_name,
+                                Cow::Owned(format!("EventID({})", descriptor.id)),
+                            );
                             event.fields.push((Cow::Borrowed("metadata"), Value::Bad { why }));
                             event
                         }

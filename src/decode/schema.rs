@@ -56,6 +56,8 @@ pub enum FieldType {
     Binary,
     /// A u16 byte count, then that many bytes (TraceLogging BINARY).
     BinaryCounted,
+    /// `len` bytes of a SOCKADDR (IPv4 or IPv6 with port), shown as text.
+    SocketAddress,
     /// Padding to skip; produces no field.
     Skip(u16),
     /// The rest of the payload as pointer-sized addresses (stack frames).
@@ -65,7 +67,11 @@ pub enum FieldType {
     /// `width` bits at `shift` of the `size`-byte integer at the current
     /// position, without moving past it (flag bytes split into fields).
     /// One bit reads as a bool.
-    Bits { size: u8, shift: u8, width: u8 },
+    Bits {
+        size: u8,
+        shift: u8,
+        width: u8,
+    },
 }
 
 /// Where a string's or binary's length, or an array's element count, comes from.
@@ -132,7 +138,10 @@ pub struct Field {
 /// A value map: built in (kernel tables) or read from a schema.
 #[derive(Clone, Debug, PartialEq)]
 pub enum MapRef {
-    Static { bitmap: bool, entries: &'static [(u64, &'static str)] },
+    Static {
+        bitmap: bool,
+        entries: &'static [(u64, &'static str)],
+    },
     Dynamic(Arc<ValueMap>),
     /// A map known by name that has not been seen yet (TDH metadata names
     /// maps that arrive in their own events); values show as numbers until then.
@@ -162,7 +171,7 @@ impl Field {
 
     pub const fn with_map(mut self, bitmap: bool, entries: &'static [(u64, &'static str)]) -> Field {
         // Assignment would drop the old value, which const fns cannot; it is None anyway.
-        std::mem::forget(std::mem::replace(&mut self.map, Some(MapRef::Static { bitmap, entries })));
+        std::mem::forget(self.map.replace(MapRef::Static { bitmap, entries }));
         self
     }
 
@@ -211,10 +220,7 @@ impl<'a> PayloadReader<'a> {
         let at = self.pos;
         match at.checked_add(n) {
             Some(end) if end <= self.data.len() => Ok(at),
-            _ => Err(format!(
-                "{what} needs {n} bytes at payload offset {at}, the payload has {}",
-                self.data.len()
-            )),
+            _ => Err(format!("{what} needs {n} bytes at payload offset {at}, the payload has {}", self.data.len())),
         }
     }
 
@@ -394,6 +400,13 @@ impl<'a> PayloadReader<'a> {
                 self.take(usize::from(*n), "padding")?;
                 return Ok(Value::Bad { why: String::new() });
             }
+            FieldType::SocketAddress => {
+                let n = match len {
+                    Some(n) => usize::try_from(n).map_err(|_| "length overflows")?,
+                    None => self.data.len().saturating_sub(self.pos),
+                };
+                socket_address(self.take(n, "socket address")?)
+            }
             FieldType::BinaryCounted => {
                 let n = usize::from(self.u16()?);
                 Value::Binary(self.take(n, "binary")?.to_vec())
@@ -491,7 +504,9 @@ impl<'a> PayloadReader<'a> {
                 // Every element takes at least a byte, so a count larger than
                 // the rest of the payload is a lie; do not allocate for it.
                 let left = self.data.len().saturating_sub(self.pos) as u64;
-                if count > left && !matches!(field.ty, FieldType::Struct(ref f) if f.is_empty()) {
+                // (An empty struct takes no bytes; its count is capped instead.)
+                let empty_struct = matches!(field.ty, FieldType::Struct(ref f) if f.is_empty());
+                if (count > left && !empty_struct) || count > u64::from(u16::MAX) + 1 {
                     return Err(format!("array count {count} exceeds the {left} bytes left"));
                 }
                 let mut items = Vec::with_capacity(count as usize);
@@ -503,6 +518,23 @@ impl<'a> PayloadReader<'a> {
                 Ok(Value::Array(items))
             }
         }
+    }
+}
+
+/// SOCKADDR_IN / SOCKADDR_IN6 as "a.b.c.d:port" or "[v6]:port"; other families as hex.
+fn socket_address(bytes: &[u8]) -> Value {
+    let family = u16_at(bytes, 0);
+    let port = bytes.get(2..4).map(|p| u16::from_be_bytes([p[0], p[1]]));
+    match (family, port) {
+        (Some(2), Some(port)) if bytes.len() >= 8 => {
+            Value::Str(format!("{}.{}.{}.{}:{port}", bytes[4], bytes[5], bytes[6], bytes[7]))
+        }
+        (Some(23), Some(port)) if bytes.len() >= 24 => {
+            let mut octets = [0u8; 16];
+            octets.copy_from_slice(&bytes[8..24]);
+            Value::Str(format!("[{}]:{port}", std::net::Ipv6Addr::from(octets)))
+        }
+        _ => Value::Binary(bytes.to_vec()),
     }
 }
 
@@ -539,13 +571,7 @@ mod tests {
 
     #[test]
     fn strings_terminated_counted_fixed_and_unterminated() {
-        let layout = vec![
-            f("A", Utf16),
-            f("B", Ansi),
-            Field::fixed_utf16("C", 3),
-            f("D", Utf16Counted),
-            f("E", Utf16),
-        ];
+        let layout = vec![f("A", Utf16), f("B", Ansi), Field::fixed_utf16("C", 3), f("D", Utf16Counted), f("E", Utf16)];
         let mut data = vec![b'h', 0, b'i', 0, 0, 0, b'x', 0, b'y', 0, 0, 0, 0, 0, 4, 0, b'o', 0, b'k', 0];
         data.extend_from_slice(&[b'z', 0]);
         let v = decode_payload(&layout, &data, 8);
@@ -590,7 +616,21 @@ mod tests {
             f("Later", U32).optional(),
         ];
         let v = decode_payload(LAYOUT, &[(14 << 3) | 1, 2], 8);
-        assert_eq!(v, vec![("Dpc".into(), Value::Bool(true)), ("Priority".into(), Value::U32(14)), ("Rank".into(), Value::U8(2))]);
+        assert_eq!(
+            v,
+            vec![("Dpc".into(), Value::Bool(true)), ("Priority".into(), Value::U32(14)), ("Rank".into(), Value::U8(2))]
+        );
+    }
+
+    #[test]
+    fn socket_addresses_show_as_text() {
+        let mut v4 = vec![2, 0, 0x01, 0xbb, 10, 0, 0, 1];
+        v4.extend_from_slice(&[0; 8]);
+        assert_eq!(socket_address(&v4), Value::Str("10.0.0.1:443".into()));
+        let mut v6 = vec![23, 0, 0, 80, 0, 0, 0, 0];
+        v6.extend_from_slice(&[0x20, 0x01, 0x48, 0x98, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        assert_eq!(socket_address(&v6), Value::Str("[2001:4898::1]:80".into()));
+        assert_eq!(socket_address(&[9]), Value::Binary(vec![9]));
     }
 
     #[test]

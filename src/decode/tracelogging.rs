@@ -18,6 +18,9 @@ const IN_CUSTOM: u8 = 0x60;
 const IN_TYPE_MASK: u8 = 0x1F;
 const OUT_CHAIN: u8 = 0x80;
 
+/// A record's schema (or why its metadata is bad) and its provider's name.
+pub type Lookup = (Result<Arc<TraceLoggingSchema>, String>, Option<Arc<str>>);
+
 /// A parsed event metadata blob.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TraceLoggingSchema {
@@ -34,13 +37,10 @@ pub struct Cache {
 
 impl Cache {
     /// The schema and provider name of a TraceLogging record; None for other records.
-    pub fn lookup(&mut self, record: &Record<'_>) -> Option<(Result<Arc<TraceLoggingSchema>, String>, Option<Arc<str>>)> {
+    pub fn lookup(&mut self, record: &Record<'_>) -> Option<Lookup> {
         let meta = record.extended.find(ext_type::EVENT_SCHEMA_TL)?;
-        let schema = self
-            .schemas
-            .entry(meta.to_vec())
-            .or_insert_with(|| parse_event_metadata(meta).map(Arc::new))
-            .clone();
+        let schema =
+            self.schemas.entry(meta.to_vec()).or_insert_with(|| parse_event_metadata(meta).map(Arc::new)).clone();
         let provider = record.extended.find(ext_type::PROV_TRAITS).and_then(|traits| {
             if let Some(name) = self.providers.get(traits) {
                 return Some(name.clone());
@@ -151,10 +151,7 @@ fn read_field(r: &mut MetaReader<'_>, depth: usize) -> Result<Field, String> {
     if count == Len::Prefixed && out_type == 2 && matches!(field.ty, FieldType::U16 | FieldType::I16) {
         field.ty = FieldType::Utf16;
         field.len = Len::Prefixed;
-    } else if count == Len::Prefixed
-        && matches!(field.ty, FieldType::U8 | FieldType::I8)
-        && out_type != 3
-    {
+    } else if count == Len::Prefixed && matches!(field.ty, FieldType::U8 | FieldType::I8) && out_type != 3 {
         field.ty = if out_type == 2 || out_type == 35 { FieldType::Ansi } else { FieldType::Binary };
         field.len = Len::Prefixed;
     } else {

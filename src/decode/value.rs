@@ -35,9 +35,14 @@ pub enum Value {
     Array(Vec<Value>),
     Struct(Vec<(String, Value)>),
     /// An integer with a name from a value map or bit map.
-    Enum { value: u64, name: String },
+    Enum {
+        value: u64,
+        name: String,
+    },
     /// The payload could not supply this field.
-    Bad { why: String },
+    Bad {
+        why: String,
+    },
 }
 
 impl Value {
@@ -160,11 +165,9 @@ impl fmt::Display for Value {
             Value::Guid(g) => write!(f, "{g}"),
             Value::Sid(s) => write!(f, "{}", sid_to_string(s)),
             Value::FileTime(t) => write!(f, "{}", filetime_to_utc(*t)),
-            Value::SystemTime(t) => write!(
-                f,
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}",
-                t[0], t[1], t[3], t[4], t[5], t[6], t[7]
-            ),
+            Value::SystemTime(t) => {
+                write!(f, "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}", t[0], t[1], t[3], t[4], t[5], t[6], t[7])
+            }
             Value::Binary(b) => write!(f, "{}", hex_bytes(b)),
             Value::Array(items) => {
                 write!(f, "[")?;

@@ -6,27 +6,28 @@ pub const TASK: &str = "DiskIo";
 
 /// IRP flags without the I/O priority bits (17..19), which are a field of their own.
 pub const IRP_FLAGS: &[(u64, &str)] = &[
+    (0x0, "None"),
     (0x1, "Nocache"),
+    // IRP_MOUNT_COMPLETION shares this bit; on disk I/O it means paging I/O.
     (0x2, "PagingIo"),
-    (0x4, "MountCompletion"),
-    (0x8, "SynchronousApi"),
-    (0x10, "AssociatedIrp"),
-    (0x20, "BufferedIo"),
-    (0x40, "DeallocateBuffer"),
-    (0x80, "InputOperation"),
-    (0x100, "SynchronousPagingIo"),
-    (0x200, "Create"),
-    (0x400, "Read"),
-    (0x800, "Write"),
-    (0x1000, "Close"),
-    (0x2000, "DeferIoCompletion"),
-    (0x4000, "ObQueryName"),
-    (0x8000, "HoldDeviceQueue"),
-    (0x10000, "UmKernelRequest"),
+    (0x4, "SynchronousApi"),
+    (0x8, "AssociatedIrp"),
+    (0x10, "BufferedIo"),
+    (0x20, "DeallocateBuffer"),
+    // IRP_INPUT_OPERATION shares this bit.
+    (0x40, "SynchronousPagingIo"),
+    (0x80, "Create"),
+    (0x100, "Read"),
+    (0x200, "Write"),
+    (0x400, "Close"),
+    (0x800, "DeferIoCompletion"),
+    (0x1000, "ObQueryName"),
+    (0x2000, "HoldDeviceQueue"),
 ];
 
+/// The IRP's priority bits hold the I/O priority hint plus one (0: not set).
 const IO_PRIORITY: &[(u64, &str)] =
-    &[(0, "Verylow"), (1, "Low"), (2, "Normal"), (3, "High"), (4, "Critical"), (5, "Max")];
+    &[(0, "Notset"), (1, "Verylow"), (2, "Low"), (3, "Normal"), (4, "High"), (5, "Critical")];
 
 const READ_WRITE: &[Field] = &[
     f("DiskNumber", U32),

@@ -53,12 +53,8 @@ const EXTENSION: &[Field] = &[
 ];
 
 /// Partition information of the logging machine (Windows 10+), EventTrace_PartitionInfoExtension.
-const PARTITION_INFO: &[Field] = &[
-    f("PartitionId", Guid),
-    f("ParentId", Guid),
-    f("QpcOffsetFromRoot", I64),
-    f("PartitionType", U32),
-];
+const PARTITION_INFO: &[Field] =
+    &[f("PartitionId", Guid), f("ParentId", Guid), f("QpcOffsetFromRoot", I64), f("PartitionType", U32)];
 
 pub fn lookup(opcode: u8, _version: u16) -> Option<Entry> {
     Some(match opcode {

@@ -45,7 +45,8 @@ const RW_V3: &[Field] = &[
     f("IoFlags", Hex32),
 ];
 
-const SIMPLE_V2: &[Field] = &[f("IrpPtr", Pointer), f("TTID", Pointer), f("FileObject", Pointer), f("FileKey", Pointer)];
+const SIMPLE_V2: &[Field] =
+    &[f("IrpPtr", Pointer), f("TTID", Pointer), f("FileObject", Pointer), f("FileKey", Pointer)];
 const SIMPLE_V3: &[Field] = &[f("IrpPtr", Pointer), f("FileObject", Pointer), f("FileKey", Pointer), f("TTID", U32)];
 
 const INFO_V2: &[Field] = &[

@@ -6,12 +6,7 @@ pub const TASK: &str = "Image";
 
 const V0: &[Field] = &[f("ImageBase", Pointer), f("ImageSize", PointerUint), f("FileName", Utf16)];
 
-const V1: &[Field] = &[
-    f("ImageBase", Pointer),
-    f("ImageSize", PointerUint),
-    f("ProcessId", U32),
-    f("FileName", Utf16),
-];
+const V1: &[Field] = &[f("ImageBase", Pointer), f("ImageSize", PointerUint), f("ProcessId", U32), f("FileName", Utf16)];
 
 /// V2 (Vista) and V3 (Windows 8, signature bytes in the former reserved word).
 const V2: &[Field] = &[

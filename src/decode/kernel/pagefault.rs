@@ -19,7 +19,8 @@ const HARD_FAULT: &[Field] = &[
 const VIRTUAL_ALLOC: &[Field] =
     &[f("BaseAddress", Pointer), f("RegionSize", PointerUint), f("ProcessId", U32), f("Flags", Hex32)];
 
-const IMAGE_LOAD_BACKED: &[Field] = &[f("FileObject", Pointer), f("DeviceChar", U32), f("FileChar", U16), f("LoadFlags", U16)];
+const IMAGE_LOAD_BACKED: &[Field] =
+    &[f("FileObject", Pointer), f("DeviceChar", U32), f("FileChar", U16), f("LoadFlags", U16)];
 
 pub fn lookup(opcode: u8, _version: u16) -> Option<Entry> {
     Some(match opcode {

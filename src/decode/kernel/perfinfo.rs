@@ -26,14 +26,11 @@ const ISR: &[Field] =
 const DPC: &[Field] = &[f("InitialTime", U64), f("Routine", Pointer)];
 
 /// PerfInfo_SampledProfileInterval; Windows 8 appends the source's name.
-const INTERVAL: &[Field] = &[
-    f("SampleSource", U32),
-    f("NewInterval", U32),
-    f("OldInterval", U32),
-    f("SourceName", Utf16).optional(),
-];
+const INTERVAL: &[Field] =
+    &[f("SampleSource", U32), f("NewInterval", U32), f("OldInterval", U32), f("SourceName", Utf16).optional()];
 
-const PMC_SAMPLE: &[Field] = &[f("InstructionPointer", Pointer), f("ThreadId", U32), f("ProfileSource", U16), f("Reserved", U16)];
+const PMC_SAMPLE: &[Field] =
+    &[f("InstructionPointer", Pointer), f("ThreadId", U32), f("ProfileSource", U16), f("Reserved", U16)];
 
 pub fn lookup(opcode: u8, _version: u16) -> Option<Entry> {
     Some(match opcode {

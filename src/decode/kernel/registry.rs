@@ -4,13 +4,8 @@ use crate::decode::schema::{f, Field, FieldType::*};
 
 pub const TASK: &str = "Registry";
 
-const GROUP1: &[Field] = &[
-    f("InitialTime", I64),
-    f("Status", Hex32),
-    f("Index", U32),
-    f("KeyHandle", Pointer),
-    f("KeyName", Utf16),
-];
+const GROUP1: &[Field] =
+    &[f("InitialTime", I64), f("Status", Hex32), f("Index", U32), f("KeyHandle", Pointer), f("KeyName", Utf16)];
 
 pub fn lookup(opcode: u8, _version: u16) -> Option<Entry> {
     let name = match opcode {

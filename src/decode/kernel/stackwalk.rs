@@ -5,20 +5,12 @@ use crate::decode::schema::{f, Field, FieldType::*};
 pub const TASK: &str = "StackWalk";
 
 /// StackWalk_Event: the stamped event's time and thread, then the frames.
-const STACK: &[Field] = &[
-    f("EventTimeStamp", U64),
-    f("StackProcess", U32),
-    f("StackThread", U32),
-    f("Stack", PointerArrayRest),
-];
+const STACK: &[Field] =
+    &[f("EventTimeStamp", U64), f("StackProcess", U32), f("StackThread", U32), f("Stack", PointerArrayRest)];
 
 /// A stack given by key: the frames come in a key definition event.
-const STACK_KEY: &[Field] = &[
-    f("EventTimeStamp", U64),
-    f("StackProcess", U32),
-    f("StackThread", U32),
-    f("StackKey", Pointer),
-];
+const STACK_KEY: &[Field] =
+    &[f("EventTimeStamp", U64), f("StackProcess", U32), f("StackThread", U32), f("StackKey", Pointer)];
 
 /// A key definition (rundown) or its deletion: the key, then its frames.
 const KEY_DEFINITION: &[Field] = &[f("StackKey", Pointer), f("Stack", PointerArrayRest)];

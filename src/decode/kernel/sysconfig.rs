@@ -126,23 +126,11 @@ const SERVICES_V2: &[Field] = &[
     f("ProcessName", Utf16),
 ];
 
-const POWER: &[Field] = &[
-    f("S1", U8),
-    f("S2", U8),
-    f("S3", U8),
-    f("S4", U8),
-    f("S5", U8),
-    f("Pad1", U8),
-    f("Pad2", U8),
-    f("Pad3", U8),
-];
+const POWER: &[Field] =
+    &[f("S1", U8), f("S2", U8), f("S3", U8), f("S4", U8), f("S5", U8), f("Pad1", U8), f("Pad2", U8), f("Pad3", U8)];
 
-const NETWORK: &[Field] = &[
-    f("TcbTablePartitions", U32),
-    f("MaxHashTableSize", U32),
-    f("MaxUserPort", U32),
-    f("TcpTimedWaitDelay", U32),
-];
+const NETWORK: &[Field] =
+    &[f("TcbTablePartitions", U32), f("MaxHashTableSize", U32), f("MaxUserPort", U32), f("TcpTimedWaitDelay", U32)];
 
 const OPTICAL_MEDIA: &[Field] = &[
     f("DiskNumber", U16),
@@ -162,12 +150,8 @@ const OPTICAL_MEDIA: &[Field] = &[
     f("Data", Utf16),
 ];
 
-const IRQ: &[Field] = &[
-    f("IRQAffinity", U64),
-    f("IRQNum", U32),
-    f("DeviceDescriptionLen", U32),
-    f("DeviceDescription", Utf16),
-];
+const IRQ: &[Field] =
+    &[f("IRQAffinity", U64), f("IRQNum", U32), f("DeviceDescriptionLen", U32), f("DeviceDescription", Utf16)];
 
 const PNP_V2: &[Field] = &[
     f("IDLength", U32),
@@ -210,12 +194,8 @@ const IDE_CHANNEL: &[Field] = &[
     f("LocationInformation", Utf16),
 ];
 
-const PLATFORM: &[Field] = &[
-    f("SystemManufacturer", Utf16),
-    f("SystemProductName", Utf16),
-    f("BiosDate", Utf16),
-    f("BiosVersion", Utf16),
-];
+const PLATFORM: &[Field] =
+    &[f("SystemManufacturer", Utf16), f("SystemProductName", Utf16), f("BiosDate", Utf16), f("BiosVersion", Utf16)];
 
 const DPI: &[Field] = &[f("MachineDPI", U32), f("UserDPI", U32)];
 

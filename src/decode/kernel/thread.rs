@@ -64,13 +64,8 @@ const CSWITCH: &[Field] = &[
     f("Reserved", U32),
 ];
 
-const READY_THREAD: &[Field] = &[
-    f("TThreadId", U32),
-    f("AdjustReason", I8),
-    f("AdjustIncrement", I8),
-    f("Flag", I8),
-    f("Reserved", I8),
-];
+const READY_THREAD: &[Field] =
+    &[f("TThreadId", U32), f("AdjustReason", I8), f("AdjustIncrement", I8), f("Flag", I8), f("Reserved", I8)];
 
 const SET_NAME: &[Field] = &[f("ProcessId", U32), f("TThreadId", U32), f("ThreadName", Utf16)];
 
