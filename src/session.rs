@@ -1,4 +1,5 @@
 //! The one API that the command line (and later the shell and scripts) call.
+use crate::decode::{Decoder, SchemaSource};
 use crate::etl::clock::filetime_to_utc;
 use crate::etl::{EtlTrace, OpenError, Warning};
 use crate::summary::{record_counts, SummaryRow};
@@ -7,11 +8,18 @@ use std::path::Path;
 
 pub struct Session {
     pub trace: EtlTrace,
+    /// Schemas: built in, learned from the trace, and from `--manifest` files.
+    pub decoder: Decoder,
 }
 
 impl Session {
     pub fn open(path: &Path) -> Result<Session, OpenError> {
-        Ok(Session { trace: EtlTrace::open(path)? })
+        Ok(Session { trace: EtlTrace::open(path)?, decoder: Decoder::new() })
+    }
+
+    /// Adds the instrumentation manifests in a file or directory; returns how many providers.
+    pub fn add_manifests(&mut self, path: &Path) -> Result<usize, String> {
+        self.decoder.add_manifest_path(path)
     }
 
     pub fn warnings(&self) -> &[Warning] {
@@ -63,6 +71,38 @@ impl Session {
 
     pub fn summary_rows(&self) -> Vec<SummaryRow> {
         record_counts(&self.trace)
+    }
+
+    /// Per record key: the provider and event names the decoder gives it, the
+    /// count, and how many of those records found no schema; then per provider.
+    pub fn named_summary(&mut self) -> (Table, Table) {
+        use std::collections::BTreeMap;
+        let mut by_key: std::collections::HashMap<crate::etl::RecordKey, (String, String, u64, u64)> = Default::default();
+        let mut by_provider: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        for record in self.trace.records() {
+            let event = self.decoder.decode(&record);
+            let undecoded = u64::from(event.source == SchemaSource::None);
+            let entry = by_key
+                .entry(record.key())
+                .or_insert_with(|| (event.provider.to_string(), event.name.to_string(), 0, 0));
+            entry.2 += 1;
+            entry.3 += undecoded;
+            let p = by_provider.entry(event.provider.to_string()).or_default();
+            p.0 += 1;
+            p.1 += undecoded;
+        }
+        let mut keys: Vec<_> = by_key.into_iter().collect();
+        keys.sort_by_cached_key(|(key, _)| key.columns());
+        let mut records = Table::new(&["kind", "id", "number", "provider", "event", "count", "undecoded"]);
+        for (key, (provider, event, count, undecoded)) in keys {
+            let (kind, id, number) = key.columns();
+            records.push(vec![kind.into(), id.into(), u64::from(number).into(), provider.into(), event.into(), count.into(), undecoded.into()]);
+        }
+        let mut providers = Table::new(&["provider", "events", "undecoded"]);
+        for (provider, (events, undecoded)) in by_provider {
+            providers.push(vec![provider.into(), events.into(), undecoded.into()]);
+        }
+        (records, providers)
     }
 
     /// One row per record key with its count, then the total.
