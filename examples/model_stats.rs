@@ -13,6 +13,12 @@ fn main() {
     let with_stack = model.samples.iter().filter(|s| s.stack.is_some()).count();
     println!("samples with stack {} ({:.1}%)", with_stack, 100.0 * with_stack as f64 / model.samples.len().max(1) as f64);
     println!("{:?}", model.stats);
+    println!("diskio {} fileio {} hardfaults {}", model.diskio.len(), model.fileio.len(), model.hardfaults.len());
+    for r in model.diskio.iter().take(3) { println!("{r:?}"); }
+    for r in model.fileio.iter().take(3) { println!("{r:?}"); }
+    for r in model.hardfaults.iter().take(2) { println!("{r:?}"); }
+    let named = model.diskio.iter().filter(|r| r.file.is_some()).count();
+    println!("diskio with file name {named}");
     let with_pdb = model.modules.rows.iter().filter(|m| m.pdb.is_some()).count();
     println!("modules with pdb {}", with_pdb);
     let mut by: std::collections::BTreeMap<(Option<u32>, bool), usize> = Default::default();

@@ -86,3 +86,32 @@ fn one_sample_row_per_sampled_profile_record_with_stacks_expanded() {
     let at_ip = busy.iter().filter(|s| s.stack.is_some_and(|id| model.stacks.frames(id).first() == Some(&s.ip))).count();
     assert!(at_ip as f64 >= 0.99 * with_stack as f64, "{at_ip} of {with_stack} stacks start at the sample's IP");
 }
+
+/// A PerfView number: thousands separators, maybe a fraction.
+fn number(text: &str) -> f64 {
+    text.replace(',', "").parse().unwrap()
+}
+
+#[test]
+fn disk_io_rows_match_perfview_with_file_names() {
+    let Some((_, model, corpus)) = load() else { return };
+    let baseline = std::fs::read_to_string(corpus.join("perfview/net.4.5.2.x64.baseline.txt")).unwrap();
+    let lines: Vec<&str> =
+        baseline.lines().filter(|l| l.contains("Windows Kernel/DiskIO/Read ") || l.contains("Windows Kernel/DiskIO/Write ")).collect();
+    assert!(lines.len() >= 5, "{}", lines.len());
+    for line in &lines {
+        let ms = number(line.trim_start_matches("EVENT ").split(':').next().unwrap());
+        let size = number(baseline_field(line, "TransferSize").unwrap()) as u32;
+        let offset = number(baseline_field(line, "ByteOffset").unwrap()) as i64;
+        let row = model
+            .diskio
+            .iter()
+            .find(|r| (r.ts as f64 / 1e6 - ms).abs() < 0.001 && r.size == size && r.offset == offset)
+            .unwrap_or_else(|| panic!("no disk I/O row for {line}"));
+        let elapsed_ms = number(baseline_field(line, "ElapsedTimeMSec").unwrap());
+        assert!((row.duration_ns as f64 / 1e6 - elapsed_ms).abs() < 0.001, "{line}: {row:?}");
+        let file = baseline_field(line, "FileName").unwrap();
+        assert!(same_text(row.file.as_deref().unwrap_or(""), file), "{line}: {row:?}");
+    }
+    println!("{} DiskIO lines matched", lines.len());
+}

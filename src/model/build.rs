@@ -2,6 +2,7 @@
 //! cores, then one ordered pass over the rare events that give names and
 //! lifetimes, then the joins.
 use super::cpu_pass::{self, CpuOutput, Switch, SyscallEvent, SyscallKind};
+use super::io::IoBuilder;
 use super::modules::{Module, ModuleRegistry, PdbIdentity};
 use super::processes::{Lifecycle, Process, ProcessRegistry, ThreadRegistry};
 use super::stacks::{self, OwnedStack, StackId, StackStore};
@@ -25,14 +26,15 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder) -> TraceModel {
 
     let mut rare: Vec<RecordRef> = outputs.iter().flat_map(|o| o.rare.iter().copied()).collect();
     rare.sort_by_key(|r| (r.timestamp, r.buffer, r.offset));
-    let mut names = NamePass::default();
+    let mut names = NamePass { ticks_per_second: trace.clock.frequency, ..Default::default() };
     for at in rare {
         if let Some(record) = trace.record_at(at) {
             let ts = trace.clock.ns_since_start(record.timestamp);
             names.apply(&decoder.decode(&record), ts);
         }
     }
-    let NamePass { processes, mut threads, mut modules, sample_interval_ns } = names;
+    let NamePass { processes, mut threads, mut modules, sample_interval_ns, mut io, .. } = names;
+    io.finish();
     modules.finish();
 
     let pointer_size = trace.header_pointer_size;
@@ -93,6 +95,9 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder) -> TraceModel {
         samples,
         stack_rows,
         stacks: store,
+        diskio: io.disk,
+        fileio: io.file,
+        hardfaults: io.hard_faults,
         stats,
     }
 }
@@ -104,6 +109,8 @@ struct NamePass {
     threads: ThreadRegistry,
     modules: ModuleRegistry,
     sample_interval_ns: Option<i64>,
+    io: IoBuilder,
+    ticks_per_second: i64,
 }
 
 fn uint(event: &Event, name: &str) -> Option<u64> {
@@ -130,6 +137,11 @@ impl NamePass {
                 }
             }
             ("KernelTraceControl", "ImageID") if opcode == "DbgID_RSDS" => self.identity(event),
+            ("Windows Kernel", "DiskIo" | "FileIo" | "PageFault" | "SysConfig") => {
+                let threads = &self.threads;
+                let frequency = i128::from(self.ticks_per_second.max(1));
+                self.io.apply(event, ts, |tid| threads.pid_at(tid, ts), |ticks| (i128::from(ticks) * 1_000_000_000 / frequency) as i64);
+            }
             _ => {}
         }
     }

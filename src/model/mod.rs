@@ -97,6 +97,9 @@ pub struct TraceModel {
     pub samples: Vec<SampleRow>,
     pub stack_rows: Vec<StackRow>,
     pub stacks: StackStore,
+    pub diskio: Vec<io::DiskIoRow>,
+    pub fileio: Vec<io::FileIoRow>,
+    pub hardfaults: Vec<io::HardFaultRow>,
     pub stats: BuildStats,
 }
 
@@ -105,3 +108,4 @@ impl TraceModel {
         build::build(trace, decoder)
     }
 }
+pub mod io;
