@@ -1,0 +1,2 @@
+//! Query engine benchmark (filled in with the engine).
+fn main() {}
