@@ -7,8 +7,10 @@ use super::error::QueryError;
 use super::functions::{AggFn, ScalarFn};
 use super::plan::{AggCall, ArithOp, CmpOp, Output, Plan, Stage, TExpr, TKind};
 use super::types::Type;
-use crate::columnar::{Column, ColumnBuilder, ColumnData, DataTable, NamedColumn, StrData, Value};
+use crate::columnar::{Column, ColumnBuilder, ColumnData, DataTable, Dictionary, NamedColumn, StrData, Value};
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
@@ -23,6 +25,54 @@ fn check(cancel: &AtomicBool) -> Result<(), QueryError> {
     } else {
         Ok(())
     }
+}
+
+/// Per-dictionary results kept for the whole query, so that a regex or a
+/// string function runs once per distinct value however many chunks follow.
+/// Entries hold the dictionary they were computed from, which keeps its
+/// address from being reused by another dictionary while the key is live.
+#[derive(Default)]
+struct Memo {
+    tests: RefCell<HashMap<(usize, usize), (Arc<Dictionary>, Rc<Vec<bool>>)>>,
+    mapped: RefCell<HashMap<(usize, usize), (Arc<Dictionary>, Rc<Mapped>)>>,
+}
+
+/// A string function's results over a dictionary: new text as a recoded
+/// dictionary, or other values one per entry.
+enum Mapped {
+    Text { dict: Arc<Dictionary>, recode: Vec<u32> },
+    Values(Vec<Value>),
+}
+
+fn memo_key(expr: &TExpr, dict: &Arc<Dictionary>) -> (usize, usize) {
+    (expr as *const TExpr as usize, Arc::as_ptr(dict) as usize)
+}
+
+impl Memo {
+    /// `test` over every entry of `dict`, computed once per (expression, dictionary).
+    fn test(&self, expr: &TExpr, dict: &Arc<Dictionary>, test: impl Fn(&Arc<str>) -> bool) -> Rc<Vec<bool>> {
+        let key = memo_key(expr, dict);
+        if let Some((_, table)) = self.tests.borrow().get(&key) {
+            return table.clone();
+        }
+        let table = Rc::new(dict.values().iter().map(test).collect::<Vec<bool>>());
+        self.tests.borrow_mut().insert(key, (dict.clone(), table.clone()));
+        table
+    }
+
+    fn map(&self, expr: &TExpr, dict: &Arc<Dictionary>, compute: impl FnOnce() -> Mapped) -> Rc<Mapped> {
+        let key = memo_key(expr, dict);
+        if let Some((_, mapped)) = self.mapped.borrow().get(&key) {
+            return mapped.clone();
+        }
+        let mapped = Rc::new(compute());
+        self.mapped.borrow_mut().insert(key, (dict.clone(), mapped.clone()));
+        mapped
+    }
+}
+
+fn lookup(table: &[bool], codes: &[u32]) -> Vec<bool> {
+    codes.iter().map(|&c| table.get(c as usize).copied().unwrap_or(false)).collect()
 }
 
 /// Rows of a frame's columns: a contiguous range or a list of row numbers.
@@ -98,15 +148,16 @@ impl<'a> Frame<'a> {
 
 /// Runs `plan` over `table`.
 pub fn execute(plan: &Plan, table: &DataTable, cancel: &AtomicBool) -> Result<DataTable, QueryError> {
+    let memo = Memo::default();
     let mut frame = Frame::borrowed(table);
     for stage in &plan.stages {
         check(cancel)?;
-        frame = run_stage(stage, frame, cancel)?;
+        frame = run_stage(stage, frame, cancel, &memo)?;
     }
     let mut result = DataTable::new(&plan.table);
     for index in 0..frame.columns.len() {
         let ty = frame.column(index).map_or(Type::Null, |c| Type::of_column(c.column_type()));
-        let column = eval_all(&TExpr { kind: TKind::Column(index), ty }, &frame, cancel)?;
+        let column = eval_all(&TExpr { kind: TKind::Column(index), ty }, &frame, cancel, &memo)?;
         result.columns.push(NamedColumn {
             name: frame.names.get(index).cloned().unwrap_or_default(),
             doc: frame.docs.get(index).cloned().unwrap_or_default(),
@@ -116,13 +167,13 @@ pub fn execute(plan: &Plan, table: &DataTable, cancel: &AtomicBool) -> Result<Da
     Ok(result)
 }
 
-fn run_stage<'a>(stage: &Stage, mut frame: Frame<'a>, cancel: &AtomicBool) -> Result<Frame<'a>, QueryError> {
+fn run_stage<'a>(stage: &Stage, mut frame: Frame<'a>, cancel: &AtomicBool, memo: &Memo) -> Result<Frame<'a>, QueryError> {
     match stage {
         Stage::Filter(predicate) => {
             let mut keep = Vec::new();
             for rows in frame.chunks() {
                 check(cancel)?;
-                let mask = eval(predicate, &frame, rows);
+                let mask = eval(predicate, &frame, rows, memo);
                 match &mask.data {
                     ColumnData::Bool(bits) if mask.validity.is_none() => {
                         keep.extend(bits.iter().enumerate().filter(|(_, &b)| b).map(|(k, _)| rows.row(k) as u32));
@@ -135,16 +186,16 @@ fn run_stage<'a>(stage: &Stage, mut frame: Frame<'a>, cancel: &AtomicBool) -> Re
             frame.selection = Some(keep);
             Ok(frame)
         }
-        Stage::Project(outputs) => project(outputs, &frame, cancel),
+        Stage::Project(outputs) => project(outputs, &frame, cancel, memo),
         Stage::Aggregate { keys, aggregates, outputs } => {
             let n = frame.selected_len();
-            let key_columns = keys.iter().map(|k| eval_all(k, &frame, cancel)).collect::<Result<Vec<_>, _>>()?;
+            let key_columns = keys.iter().map(|k| eval_all(k, &frame, cancel, memo)).collect::<Result<Vec<_>, _>>()?;
             let (group_of, first_rows) = assign_groups(&key_columns, n, cancel)?;
             let groups = if keys.is_empty() { 1 } else { first_rows.len() };
             let mut columns: Vec<Column> = key_columns.iter().map(|c| c.gather(&first_rows)).collect();
             for aggregate in aggregates {
                 let arg = match &aggregate.arg {
-                    Some(a) => Some(eval_all(a, &frame, cancel)?),
+                    Some(a) => Some(eval_all(a, &frame, cancel, memo)?),
                     None => None,
                 };
                 columns.push(accumulate(aggregate, arg.as_ref(), &group_of, groups, cancel)?);
@@ -152,13 +203,13 @@ fn run_stage<'a>(stage: &Stage, mut frame: Frame<'a>, cancel: &AtomicBool) -> Re
             let names = (0..columns.len()).map(|i| format!("#{i}")).collect();
             let docs = vec![String::new(); columns.len()];
             let grouped = Frame::owned(names, docs, columns, groups);
-            project(outputs, &grouped, cancel)
+            project(outputs, &grouped, cancel, memo)
         }
         Stage::Sort(keys) => {
             let n = frame.selected_len();
             let mut sort_keys = Vec::new();
             for (expr, descending) in keys {
-                sort_keys.push((SortKey::new(eval_all(expr, &frame, cancel)?), *descending));
+                sort_keys.push((SortKey::new(eval_all(expr, &frame, cancel, memo)?), *descending));
             }
             check(cancel)?;
             let mut order: Vec<u32> = (0..n as u32).collect();
@@ -189,11 +240,11 @@ fn run_stage<'a>(stage: &Stage, mut frame: Frame<'a>, cancel: &AtomicBool) -> Re
     }
 }
 
-fn project<'a>(outputs: &[Output], frame: &Frame<'_>, cancel: &AtomicBool) -> Result<Frame<'a>, QueryError> {
+fn project<'a>(outputs: &[Output], frame: &Frame<'_>, cancel: &AtomicBool, memo: &Memo) -> Result<Frame<'a>, QueryError> {
     let mut columns = Vec::new();
     let mut docs = Vec::new();
     for output in outputs {
-        columns.push(eval_all(&output.expr, frame, cancel)?);
+        columns.push(eval_all(&output.expr, frame, cancel, memo)?);
         docs.push(match output.expr.kind {
             TKind::Column(i) => frame.docs.get(i).cloned().unwrap_or_default(),
             _ => String::new(),
@@ -204,13 +255,13 @@ fn project<'a>(outputs: &[Output], frame: &Frame<'_>, cancel: &AtomicBool) -> Re
 }
 
 /// Evaluates over every selected row, chunk by chunk.
-fn eval_all(expr: &TExpr, frame: &Frame<'_>, cancel: &AtomicBool) -> Result<Column, QueryError> {
+fn eval_all(expr: &TExpr, frame: &Frame<'_>, cancel: &AtomicBool, memo: &Memo) -> Result<Column, QueryError> {
     let dynamic = matches!(expr.ty, Type::Any | Type::Null);
     let mut result: Option<Column> = None;
     let mut values = Vec::new();
     for rows in frame.chunks() {
         check(cancel)?;
-        let part = eval(expr, frame, rows);
+        let part = eval(expr, frame, rows, memo);
         if dynamic {
             values.extend((0..part.len()).map(|k| part.value(k)));
             continue;
@@ -256,7 +307,7 @@ fn truth(column: &Column, k: usize) -> Option<bool> {
 }
 
 /// Evaluates `expr` for `rows` of `frame`; the result has one value per row.
-fn eval(expr: &TExpr, frame: &Frame<'_>, rows: Rows<'_>) -> Column {
+fn eval(expr: &TExpr, frame: &Frame<'_>, rows: Rows<'_>, memo: &Memo) -> Column {
     let n = rows.len();
     match &expr.kind {
         TKind::Column(index) => match frame.column(*index) {
@@ -269,7 +320,7 @@ fn eval(expr: &TExpr, frame: &Frame<'_>, rows: Rows<'_>) -> Column {
         }
         TKind::Literal(value) => constant(value, expr.ty, n),
         TKind::Not(inner) => {
-            let v = eval(inner, frame, rows);
+            let v = eval(inner, frame, rows, memo);
             match v.data {
                 ColumnData::Bool(bits) => bools(bits.into_iter().map(|b| !b).collect(), v.validity),
                 _ => build(Type::Bool, (0..n).map(|k| truth(&v, k).map_or(Value::Null, |b| Value::Bool(!b)))),
@@ -277,7 +328,7 @@ fn eval(expr: &TExpr, frame: &Frame<'_>, rows: Rows<'_>) -> Column {
         }
         TKind::And(l, r) | TKind::Or(l, r) => {
             let is_and = matches!(expr.kind, TKind::And(..));
-            let (a, b) = (eval(l, frame, rows), eval(r, frame, rows));
+            let (a, b) = (eval(l, frame, rows, memo), eval(r, frame, rows, memo));
             if let (ColumnData::Bool(x), ColumnData::Bool(y), None, None) = (&a.data, &b.data, &a.validity, &b.validity) {
                 let bits = x.iter().zip(y).map(|(&p, &q)| if is_and { p && q } else { p || q }).collect();
                 return bools(bits, None);
@@ -305,10 +356,10 @@ fn eval(expr: &TExpr, frame: &Frame<'_>, rows: Rows<'_>) -> Column {
             )
         }
         TKind::Compare(op, l, r) => match (&l.kind, &r.kind) {
-            (_, TKind::Literal(value)) => compare_with(&eval(l, frame, rows), *op, value),
-            (TKind::Literal(value), _) => compare_with(&eval(r, frame, rows), op.flipped(), value),
+            (_, TKind::Literal(value)) => compare_with(expr, &eval(l, frame, rows, memo), *op, value, memo),
+            (TKind::Literal(value), _) => compare_with(expr, &eval(r, frame, rows, memo), op.flipped(), value, memo),
             _ => {
-                let (a, b) = (eval(l, frame, rows), eval(r, frame, rows));
+                let (a, b) = (eval(l, frame, rows, memo), eval(r, frame, rows, memo));
                 build(
                     Type::Bool,
                     (0..n).map(|k| a.value(k).compare(&b.value(k)).map_or(Value::Null, |o| Value::Bool(op.holds(o)))),
@@ -316,20 +367,19 @@ fn eval(expr: &TExpr, frame: &Frame<'_>, rows: Rows<'_>) -> Column {
             }
         },
         TKind::Matches { expr: inner, regex, negated } => {
-            let v = eval(inner, frame, rows);
-            per_text(&v, *negated, |text| regex.is_match(text))
+            let v = eval(inner, frame, rows, memo);
+            per_text(expr, &v, *negated, memo, |text| regex.is_match(text))
         }
         TKind::Contains { expr: inner, needle, negated } => {
-            let v = eval(inner, frame, rows);
-            per_text(&v, *negated, |text| text.to_lowercase().contains(needle.as_str()))
+            let v = eval(inner, frame, rows, memo);
+            per_text(expr, &v, *negated, memo, |text| text.to_lowercase().contains(needle.as_str()))
         }
         TKind::In { expr: inner, values, negated } => {
-            let v = eval(inner, frame, rows);
+            let v = eval(inner, frame, rows, memo);
             let member = |value: &Value| values.iter().any(|w| value.compare(w) == Some(Ordering::Equal)) != *negated;
             if let ColumnData::Str(s) = &v.data {
-                let table: Vec<bool> = s.dict.values().iter().map(|d| member(&Value::Str(d.clone()))).collect();
-                let bits = s.codes.iter().map(|&c| table.get(c as usize).copied().unwrap_or(false)).collect();
-                return bools(bits, v.validity);
+                let table = memo.test(expr, &s.dict, |d| member(&Value::Str(d.clone())));
+                return bools(lookup(&table, &s.codes), v.validity);
             }
             build(Type::Bool, (0..n).map(|k| match v.value(k) {
                 Value::Null => Value::Null,
@@ -337,18 +387,18 @@ fn eval(expr: &TExpr, frame: &Frame<'_>, rows: Rows<'_>) -> Column {
             }))
         }
         TKind::IsNull { expr: inner, negated } => {
-            let v = eval(inner, frame, rows);
+            let v = eval(inner, frame, rows, memo);
             bools((0..n).map(|k| v.is_valid(k) == *negated).collect(), None)
         }
         TKind::Neg(inner) => {
-            let v = eval(inner, frame, rows);
+            let v = eval(inner, frame, rows, memo);
             build(expr.ty, (0..n).map(|k| negate(&v.value(k))))
         }
         TKind::Arith(op, l, r) => {
-            let (a, b) = (eval(l, frame, rows), eval(r, frame, rows));
+            let (a, b) = (eval(l, frame, rows, memo), eval(r, frame, rows, memo));
             build(expr.ty, (0..n).map(|k| arith(*op, &a.value(k), &b.value(k), expr.ty)))
         }
-        TKind::Call { func, args } => call(*func, args, expr.ty, frame, rows),
+        TKind::Call { func, args } => call(expr, *func, args, frame, rows, memo),
     }
 }
 
@@ -363,7 +413,7 @@ fn constant(value: &Value, ty: Type, n: usize) -> Column {
 
 /// `column op literal`, with typed loops for the common cases and a
 /// once-per-distinct-value table for strings.
-fn compare_with(column: &Column, op: CmpOp, literal: &Value) -> Column {
+fn compare_with(expr: &TExpr, column: &Column, op: CmpOp, literal: &Value, memo: &Memo) -> Column {
     fn typed<T: PartialOrd + Copy>(values: &[T], x: T, op: CmpOp) -> Vec<bool> {
         match op {
             CmpOp::Eq => values.iter().map(|&v| v == x).collect(),
@@ -378,8 +428,8 @@ fn compare_with(column: &Column, op: CmpOp, literal: &Value) -> Column {
     let wide = literal.as_i128();
     let bits = match (&column.data, literal) {
         (ColumnData::Str(s), Value::Str(text)) => {
-            let table: Vec<bool> = s.dict.values().iter().map(|d| op.holds((**d).cmp(&**text))).collect();
-            Some(s.codes.iter().map(|&c| table.get(c as usize).copied().unwrap_or(false)).collect())
+            let table = memo.test(expr, &s.dict, |d| op.holds((**d).cmp(&**text)));
+            Some(lookup(&table, &s.codes))
         }
         (ColumnData::I64(v) | ColumnData::Timestamp(v) | ColumnData::Duration(v), _) if integer => {
             wide.and_then(|w| i64::try_from(w).ok()).map(|x| typed(v, x, op))
@@ -400,11 +450,10 @@ fn compare_with(column: &Column, op: CmpOp, literal: &Value) -> Column {
 }
 
 /// A text test, run once per distinct string of a dictionary column.
-fn per_text(column: &Column, negated: bool, test: impl Fn(&str) -> bool) -> Column {
+fn per_text(expr: &TExpr, column: &Column, negated: bool, memo: &Memo, test: impl Fn(&str) -> bool) -> Column {
     if let ColumnData::Str(s) = &column.data {
-        let table: Vec<bool> = s.dict.values().iter().map(|d| test(d) != negated).collect();
-        let bits = s.codes.iter().map(|&c| table.get(c as usize).copied().unwrap_or(false)).collect();
-        return bools(bits, column.validity.clone());
+        let table = memo.test(expr, &s.dict, |d| test(d) != negated);
+        return bools(lookup(&table, &s.codes), column.validity.clone());
     }
     build(
         Type::Bool,
@@ -416,30 +465,37 @@ fn per_text(column: &Column, negated: bool, test: impl Fn(&str) -> bool) -> Colu
     )
 }
 
-fn call(func: ScalarFn, args: &[TExpr], ty: Type, frame: &Frame<'_>, rows: Rows<'_>) -> Column {
-    let evaluated: Vec<Column> = args.iter().map(|a| eval(a, frame, rows)).collect();
+fn call(expr: &TExpr, func: ScalarFn, args: &[TExpr], frame: &Frame<'_>, rows: Rows<'_>, memo: &Memo) -> Column {
+    let ty = expr.ty;
+    let evaluated: Vec<Column> = args.iter().map(|a| eval(a, frame, rows, memo)).collect();
     let n = rows.len();
     let rest_constant = args.iter().skip(1).all(|a| matches!(a.kind, TKind::Literal(_)));
     if let (Some(Column { data: ColumnData::Str(s), validity }), true) = (evaluated.first(), rest_constant) {
         if func.is_per_string(args.len()) {
             let constants: Vec<Value> = evaluated.iter().skip(1).map(|c| c.value(0)).collect();
-            let per_entry: Vec<Value> = s
-                .dict
-                .values()
-                .iter()
-                .map(|d| {
+            let mapped = memo.map(expr, &s.dict, || {
+                let per_entry = s.dict.values().iter().map(|d| {
                     let mut call_args = vec![Value::Str(d.clone())];
                     call_args.extend(constants.iter().cloned());
                     func.apply(&call_args)
-                })
-                .collect();
-            if ty == Type::Str {
-                let mut dict = crate::columnar::Dictionary::new();
-                let recode: Vec<u32> = per_entry.iter().map(|v| dict.intern(v.as_str().unwrap_or(""))).collect();
-                let codes = s.codes.iter().map(|&c| recode.get(c as usize).copied().unwrap_or(0)).collect();
-                return Column { data: ColumnData::Str(StrData { codes, dict: Arc::new(dict) }), validity: validity.clone() };
-            }
-            let column = build(ty, s.codes.iter().map(|&c| per_entry.get(c as usize).cloned().unwrap_or(Value::Null)));
+                });
+                if ty == Type::Str {
+                    let mut dict = Dictionary::new();
+                    let recode = per_entry.map(|v| dict.intern(v.as_str().unwrap_or(""))).collect();
+                    Mapped::Text { dict: Arc::new(dict), recode }
+                } else {
+                    Mapped::Values(per_entry.collect())
+                }
+            });
+            let column = match &*mapped {
+                Mapped::Text { dict, recode } => {
+                    let codes = s.codes.iter().map(|&c| recode.get(c as usize).copied().unwrap_or(0)).collect();
+                    Column { data: ColumnData::Str(StrData { codes, dict: dict.clone() }), validity: None }
+                }
+                Mapped::Values(values) => {
+                    build(ty, s.codes.iter().map(|&c| values.get(c as usize).cloned().unwrap_or(Value::Null)))
+                }
+            };
             return match validity {
                 Some(v) => column.with_validity(v.clone()),
                 None => column,
