@@ -2,11 +2,20 @@
 use comfy_table::{presets, CellAlignment, ContentArrangement};
 use std::fmt::Write as _;
 
+mod from_columnar;
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cell {
     Int(i64),
     UInt(u64),
     Text(String),
+    Float(f64),
+    /// Nanoseconds since trace start: raw in csv/json, seconds on screen.
+    Timestamp(i64),
+    /// Nanoseconds: raw in csv/json, in a readable unit on screen.
+    Duration(i64),
+    /// Shown as 0x... everywhere.
+    Address(u64),
     Empty,
 }
 
@@ -16,6 +25,9 @@ impl Cell {
             Cell::Int(v) => v.to_string(),
             Cell::UInt(v) => v.to_string(),
             Cell::Text(s) => s.clone(),
+            Cell::Float(v) => v.to_string(),
+            Cell::Timestamp(v) | Cell::Duration(v) => v.to_string(),
+            Cell::Address(v) => format!("{v:#x}"),
             Cell::Empty => String::new(),
         }
     }
@@ -25,6 +37,9 @@ impl Cell {
         match self {
             Cell::Int(v) => group_digits(&v.to_string()),
             Cell::UInt(v) => group_digits(&v.to_string()),
+            Cell::Float(v) => format!("{v:.3}"),
+            Cell::Timestamp(v) => crate::columnar::format_timestamp_ns(*v),
+            Cell::Duration(v) => crate::columnar::format_duration_ns(*v),
             other => other.plain(),
         }
     }
@@ -34,12 +49,18 @@ impl Cell {
             Cell::Int(v) => (*v).into(),
             Cell::UInt(v) => (*v).into(),
             Cell::Text(s) => s.clone().into(),
+            Cell::Float(v) => serde_json::Number::from_f64(*v).map_or(serde_json::Value::Null, serde_json::Value::Number),
+            Cell::Timestamp(v) | Cell::Duration(v) => (*v).into(),
+            Cell::Address(v) => format!("{v:#x}").into(),
             Cell::Empty => serde_json::Value::Null,
         }
     }
 
     fn is_number(&self) -> bool {
-        matches!(self, Cell::Int(_) | Cell::UInt(_))
+        matches!(
+            self,
+            Cell::Int(_) | Cell::UInt(_) | Cell::Float(_) | Cell::Timestamp(_) | Cell::Duration(_) | Cell::Address(_)
+        )
     }
 }
 

@@ -1,0 +1,36 @@
+//! Arbitrary text as a query: the parser, planner and executor must answer
+//! with a result or an error, never a panic or a stack overflow.
+#![no_main]
+use etwq::columnar::{Column, DataTable};
+use etwq::query::{grammar::parse_query, run_query, MemoryCatalog};
+use libfuzzer_sys::fuzz_target;
+use std::sync::atomic::AtomicBool;
+use std::sync::OnceLock;
+
+fn catalog() -> &'static MemoryCatalog {
+    static CATALOG: OnceLock<MemoryCatalog> = OnceLock::new();
+    CATALOG.get_or_init(|| {
+        let table = DataTable::new("syscalls")
+            .with_column("ts", "", Column::timestamps(vec![1, 2, 3]))
+            .and_then(|t| t.with_column("duration_ns", "", Column::durations(vec![10, 20, 30])))
+            .and_then(|t| t.with_column("pid", "", Column::u64(vec![4, 4, 8])))
+            .and_then(|t| t.with_column("proc", "", Column::strs(["a.exe", "a.exe", "b.exe"])))
+            .and_then(|t| t.with_column("func", "", Column::strs(["NtCreateFile", "NtOpenKey", "NtClose"])))
+            .and_then(|t| t.with_column("ret", "", Column::u64(vec![0, 0xC000_0022, 0])))
+            .expect("columns of one length");
+        let mut catalog = MemoryCatalog::new();
+        catalog.add_table(table);
+        catalog
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    if let Err(e) = parse_query(text) {
+        std::hint::black_box(e.to_string());
+        return;
+    }
+    if let Err(e) = run_query(text, catalog(), &AtomicBool::new(false)) {
+        std::hint::black_box(e.to_string());
+    }
+});

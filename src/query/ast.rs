@@ -1,0 +1,152 @@
+//! The parsed shape of a query, with byte spans into its text for error carets.
+
+/// Byte offsets `start..end` into the query text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start, end }
+    }
+
+    pub fn to(self, other: Span) -> Span {
+        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Query {
+    pub source: Source,
+    pub clauses: Vec<Clause>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    Table { name: String, span: Span },
+    /// `@name` or `@name(arg, ...)`: a query from the library, expanded before planning.
+    Saved { name: String, args: Vec<Expr>, span: Span },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Clause {
+    Where(Expr),
+    /// Keeps rows whose `ts` lies in `from..to` (ns since trace start, end excluded).
+    Between { from: Expr, to: Expr, span: Span },
+    /// Without aggregates the result is the keys and `count`.
+    GroupBy { keys: Vec<SelectItem>, aggregates: Option<Vec<SelectItem>>, span: Span },
+    Select { items: Vec<SelectItem>, span: Span },
+    OrderBy(Vec<OrderKey>),
+    Limit { count: u64, span: Span },
+    /// `top N by EXPR`: order by EXPR descending, keep N.
+    Top { count: u64, by: Option<Expr>, span: Span },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SelectItem {
+    pub expr: Expr,
+    pub alias: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OrderKey {
+    pub expr: Expr,
+    pub descending: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    Literal(Literal),
+    Column(String),
+    /// `fields.Name`: one named value from a per-row field map column.
+    Field { column: String, name: String },
+    Unary(UnaryOp, Box<Expr>),
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    In { expr: Box<Expr>, list: Vec<Expr>, negated: bool },
+    IsNull { expr: Box<Expr>, negated: bool },
+    /// A function or aggregate call; `count(*)` is parsed as `count()`.
+    Call { name: String, name_span: Span, args: Vec<Expr> },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Literal {
+    Int(u64),
+    Float(f64),
+    Str(String),
+    /// Nanoseconds.
+    Duration(i64),
+    /// An NTSTATUS name: a number, or the name itself when compared with text.
+    Status { name: String, code: u32 },
+    Bool(bool),
+    Null,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnaryOp {
+    Not,
+    Neg,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryOp {
+    Or,
+    And,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    /// `~`: regex search.
+    Match,
+    /// `!~`
+    NotMatch,
+    /// `like`: glob with `*` and `?` (and SQL's `%` and `_`).
+    Like,
+    NotLike,
+    Contains,
+    NotContains,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+impl BinaryOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Or => "or",
+            BinaryOp::And => "and",
+            BinaryOp::Eq => "=",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::Match => "~",
+            BinaryOp::NotMatch => "!~",
+            BinaryOp::Like => "like",
+            BinaryOp::NotLike => "not like",
+            BinaryOp::Contains => "contains",
+            BinaryOp::NotContains => "not contains",
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Rem => "%",
+        }
+    }
+
+    pub fn is_comparison(self) -> bool {
+        matches!(self, BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge)
+    }
+}

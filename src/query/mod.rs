@@ -1,0 +1,33 @@
+//! The query language: text -> AST (nom) -> plan (names and types checked
+//! against a catalog) -> columnar execution -> a result table.
+//!
+//! The engine sees tables only through [`Catalog`]; it knows nothing of ETL.
+pub mod ast;
+pub mod catalog;
+pub mod error;
+pub mod exec;
+pub mod functions;
+pub mod grammar;
+pub mod library;
+pub mod plan;
+pub mod status;
+pub mod types;
+
+pub use catalog::{Catalog, MemoryCatalog, SavedQuery};
+pub use error::{ErrorKind, QueryError};
+pub use library::{parse_library, LibraryError};
+pub use status::ntstatus_by_name;
+
+use crate::columnar::DataTable;
+use std::sync::atomic::AtomicBool;
+
+/// Parses, checks and runs one query. Stops with a `Cancelled` error soon
+/// after `cancel` becomes true.
+pub fn run_query(text: &str, catalog: &dyn Catalog, cancel: &AtomicBool) -> Result<DataTable, QueryError> {
+    let query = grammar::parse_query(text)?;
+    let plan = plan::plan_query(query, text, catalog)?;
+    let Some(table) = catalog.table(&plan.table) else {
+        return Err(QueryError::new(ErrorKind::UnknownName, format!("unknown table '{}'", plan.table), None));
+    };
+    exec::execute(&plan, table, cancel)
+}

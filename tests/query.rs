@@ -1,0 +1,629 @@
+//! The query engine against a small in-memory catalog: exact rows for the
+//! issue's example queries and for every operator, function and aggregate;
+//! error messages for malformed queries; no panic on any input.
+use etwq::columnar::{Column, DataTable, FieldMap, Value};
+use etwq::query::{run_query, ErrorKind, MemoryCatalog, QueryError, SavedQuery};
+use etwq::table::{Format, Table};
+use proptest::prelude::*;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+const S: i64 = 1_000_000_000;
+
+fn syscalls() -> DataTable {
+    // ts (s), duration (ns), cpu, pid, tid, proc, func, ret, status
+    let rows: &[(f64, i64, i64, u64, u64, &str, &str, u64, &str)] = &[
+        (1.0, 100, 0, 100, 1000, "strace.exe", "NtCreateFile", 0xC000_0022, "STATUS_ACCESS_DENIED"),
+        (2.0, 200, 1, 100, 1000, "strace.exe", "NtReadFile", 0, "STATUS_SUCCESS"),
+        (3.0, 300, 0, 100, 1001, "strace.exe", "NtCreateFile", 0xC000_0034, "STATUS_OBJECT_NAME_NOT_FOUND"),
+        (4.0, 400, 1, 200, 2000, "explorer.exe", "NtOpenKey", 0xC000_0034, "STATUS_OBJECT_NAME_NOT_FOUND"),
+        (5.0, 500, 0, 200, 2000, "explorer.exe", "NtReadFile", 0, "STATUS_SUCCESS"),
+        (12.5, 1000, 1, 100, 1000, "strace.exe", "NtOpenKey", 0x103, "STATUS_PENDING"),
+        (13.0, 2000, 0, 300, 3000, "svchost.exe", "NtWaitForSingleObject", 0x102, "STATUS_TIMEOUT"),
+        (14.0, 3000, 1, 100, 1001, "strace.exe", "NtCreateFile", 0, "STATUS_SUCCESS"),
+        (14.5, 4000, 0, 300, 3000, "svchost.exe", "NtReadFile", 0, "STATUS_SUCCESS"),
+        (20.0, 5000, 1, 200, 2001, "explorer.exe", "NtCreateFile", 0xC000_0022, "STATUS_ACCESS_DENIED"),
+    ];
+    let ts: Vec<i64> = rows.iter().map(|r| (r.0 * S as f64) as i64).collect();
+    DataTable::new("syscalls")
+        .with_column("ts", "entry, ns since trace start", Column::timestamps(ts.clone()))
+        .and_then(|t| t.with_column("end_ts", "exit", Column::timestamps(rows.iter().zip(&ts).map(|(r, t)| t + r.1).collect())))
+        .and_then(|t| t.with_column("duration_ns", "", Column::durations(rows.iter().map(|r| r.1).collect())))
+        .and_then(|t| t.with_column("cpu", "", Column::i64(rows.iter().map(|r| r.2).collect())))
+        .and_then(|t| t.with_column("pid", "", Column::u64(rows.iter().map(|r| r.3).collect())))
+        .and_then(|t| t.with_column("tid", "", Column::u64(rows.iter().map(|r| r.4).collect())))
+        .and_then(|t| t.with_column("proc", "", Column::strs(rows.iter().map(|r| r.5))))
+        .and_then(|t| t.with_column("func", "", Column::strs(rows.iter().map(|r| r.6))))
+        .and_then(|t| t.with_column("ret", "NTSTATUS", Column::u64(rows.iter().map(|r| r.7).collect())))
+        .and_then(|t| t.with_column("status", "", Column::strs(rows.iter().map(|r| r.8))))
+        .unwrap()
+}
+
+fn samples() -> DataTable {
+    let rows: &[(f64, u64, &str)] = &[
+        (11.0, 1, "tedrdrv.sys"),
+        (12.0, 1, "tedrdrv.sys"),
+        (12.5, 2, "tedrdrv.sys"),
+        (13.0, 1, "ntoskrnl.exe"),
+        (13.5, 1, "tedrdrv.sys"),
+        (14.5, 2, "tedrdrv.sys"),
+        (14.0, 3, "tedrdrv.sys"),
+    ];
+    DataTable::new("samples")
+        .with_column("ts", "", Column::timestamps(rows.iter().map(|r| (r.0 * S as f64) as i64).collect()))
+        .and_then(|t| t.with_column("tid", "", Column::u64(rows.iter().map(|r| r.1).collect())))
+        .and_then(|t| t.with_column("module", "", Column::strs(rows.iter().map(|r| r.2))))
+        .and_then(|t| t.with_column("ip", "", Column::addresses(vec![0xfffff800_00001000; rows.len()])))
+        .unwrap()
+}
+
+fn cswitch() -> DataTable {
+    let rows = [
+        ("A", "DelayExecution"),
+        ("B", "DelayExecution"),
+        ("C", "Executive"),
+        ("D", "DelayExecution"),
+        ("A", "DelayExecution"),
+        ("A", "DelayExecution"),
+        ("D", "DelayExecution"),
+        ("E", "DelayExecution"),
+        ("F", "DelayExecution"),
+        ("G", "DelayExecution"),
+        ("C", "Executive"),
+    ];
+    DataTable::new("cswitch")
+        .with_column("ts", "", Column::timestamps((0..rows.len() as i64).map(|i| i * S).collect()))
+        .and_then(|t| t.with_column("proc", "", Column::strs(rows.iter().map(|r| r.0))))
+        .and_then(|t| t.with_column("wait_reason", "", Column::strs(rows.iter().map(|r| r.1))))
+        .unwrap()
+}
+
+fn fields(pairs: &[(&str, Value)]) -> FieldMap {
+    pairs.iter().map(|(n, v)| (Arc::from(*n), v.clone())).collect::<Vec<_>>().into()
+}
+
+fn events() -> DataTable {
+    let text = |s: &str| Value::Str(Arc::from(s));
+    DataTable::new("events")
+        .with_column("ts", "", Column::timestamps(vec![S, 2 * S, 3 * S, 4 * S]))
+        .and_then(|t| t.with_column("pid", "", Column::u64(vec![4, 100, 100, 200])))
+        .and_then(|t| {
+            t.with_column(
+                "provider",
+                "",
+                Column::strs(["Windows Kernel", "Windows Kernel", "Windows Kernel", "Microsoft-Windows-Foo"]),
+            )
+        })
+        .and_then(|t| t.with_column("event", "", Column::strs(["Image/Load", "Process/Start", "Image/Load", "Image/Load"])))
+        .and_then(|t| {
+            t.with_column(
+                "fields",
+                "decoded payload",
+                Column::fields(vec![
+                    fields(&[("FileName", text(r"\SystemRoot\tedrdrv.sys")), ("ImageSize", Value::U64(4096))]),
+                    fields(&[("ImageFileName", text("strace.exe"))]),
+                    fields(&[("FileName", text(r"C:\Windows\ntdll.dll")), ("ImageSize", Value::U64(8192))]),
+                    fields(&[("FileName", text("x"))]),
+                ]),
+            )
+        })
+        .unwrap()
+}
+
+fn catalog() -> MemoryCatalog {
+    let mut c = MemoryCatalog::new();
+    for t in [syscalls(), samples(), cswitch(), events()] {
+        c.add_table(t);
+    }
+    let saved = |name: &str, params: &[&str], text: &str| SavedQuery {
+        name: name.into(),
+        params: params.iter().map(|p| p.to_string()).collect(),
+        text: text.into(),
+    };
+    c.add_saved(saved("failing", &[], "syscalls where ret != 0"));
+    c.add_saved(saved("by_proc", &["p"], "syscalls where proc = $p"));
+    c.add_saved(saved("loop", &[], "@loop"));
+    c.add_saved(saved("broken", &[], "syscalls where nope = 1"));
+    c
+}
+
+fn run(text: &str) -> Result<DataTable, QueryError> {
+    run_query(text, &catalog(), &AtomicBool::new(false))
+}
+
+/// The result as tab-separated rows (times and durations in raw ns).
+fn tsv(text: &str) -> String {
+    match run(text) {
+        Ok(t) => Table::from(&t).render(Format::Tsv),
+        Err(e) => panic!("{text}\n{e}"),
+    }
+}
+
+fn columns(text: &str) -> Vec<String> {
+    run(text).unwrap().columns.iter().map(|c| c.name.clone()).collect()
+}
+
+fn error(text: &str) -> QueryError {
+    match run(text) {
+        Ok(t) => panic!("{text} should fail, gave {} rows", t.row_count()),
+        Err(e) => e,
+    }
+}
+
+// ---- the issue's examples ----
+
+#[test]
+fn failing_strace_calls_by_function() {
+    let q = r#"syscalls where ret != 0 and proc ~ "strace" group by func"#;
+    assert_eq!(columns(q), ["func", "count"]);
+    assert_eq!(tsv(q), "NtCreateFile\t2\nNtOpenKey\t1\n");
+}
+
+#[test]
+fn totals_by_process_and_status() {
+    let q = "syscalls group by proc, status select count() as n, sum(duration_ns) as total, p99(duration_ns) order by total desc limit 10";
+    assert_eq!(columns(q), ["proc", "status", "n", "total", "p99(duration_ns)"]);
+    assert_eq!(
+        tsv(q),
+        "explorer.exe\tSTATUS_ACCESS_DENIED\t1\t5000\t5000\n\
+         svchost.exe\tSTATUS_SUCCESS\t1\t4000\t4000\n\
+         strace.exe\tSTATUS_SUCCESS\t2\t3200\t3000\n\
+         svchost.exe\tSTATUS_TIMEOUT\t1\t2000\t2000\n\
+         strace.exe\tSTATUS_PENDING\t1\t1000\t1000\n\
+         explorer.exe\tSTATUS_SUCCESS\t1\t500\t500\n\
+         explorer.exe\tSTATUS_OBJECT_NAME_NOT_FOUND\t1\t400\t400\n\
+         strace.exe\tSTATUS_OBJECT_NAME_NOT_FOUND\t1\t300\t300\n\
+         strace.exe\tSTATUS_ACCESS_DENIED\t1\t100\t100\n"
+    );
+}
+
+#[test]
+fn samples_in_a_time_window() {
+    let q = r#"samples between 12s and 14.5s where module = "tedrdrv.sys" group by tid"#;
+    assert_eq!(tsv(q), "1\t2\n2\t1\n3\t1\n");
+}
+
+#[test]
+fn top_delayed_processes() {
+    let q = r#"cswitch where wait_reason = "DelayExecution" | group by proc | top 5 by count"#;
+    assert_eq!(tsv(q), "A\t3\nD\t2\nB\t1\nE\t1\nF\t1\n");
+    assert_eq!(tsv(r#"cswitch where wait_reason = "DelayExecution" | group by proc | top 1"#), "A\t3\n");
+}
+
+#[test]
+fn image_loads_with_event_fields() {
+    let q = r#"events where provider = "Windows Kernel" and event = "Image/Load" select ts, pid, fields.FileName"#;
+    assert_eq!(columns(q), ["ts", "pid", "fields.FileName"]);
+    assert_eq!(tsv(q), "1000000000\t4\t\\SystemRoot\\tedrdrv.sys\n3000000000\t100\tC:\\Windows\\ntdll.dll\n");
+}
+
+// ---- operators ----
+
+#[test]
+fn ntstatus_names() {
+    assert_eq!(tsv("syscalls where ret = STATUS_ACCESS_DENIED select ts"), "1000000000\n20000000000\n");
+    assert_eq!(tsv("syscalls where status = STATUS_PENDING select pid, tid"), "100\t1000\n");
+    assert_eq!(tsv("syscalls where ret in (STATUS_TIMEOUT, 0x103) select tid"), "1000\n3000\n");
+}
+
+#[test]
+fn comparisons_and_durations() {
+    assert_eq!(tsv("syscalls where duration_ns >= 3us and duration_ns < 5000ns select duration_ns"), "3000\n4000\n");
+    assert_eq!(tsv("syscalls where ts > 14s select tid"), "3000\n2001\n");
+    assert_eq!(tsv("syscalls where 14s < ts select tid"), "3000\n2001\n");
+    assert_eq!(tsv("syscalls where ts <= 2s select tid"), "1000\n1000\n");
+    assert_eq!(tsv("syscalls where cpu == 1 and pid <> 100 select tid"), "2000\n2001\n");
+    assert_eq!(tsv("syscalls where end_ts - ts > 4us select func"), "NtCreateFile\n");
+    assert_eq!(tsv("syscalls where proc >= 'svchost' select tid"), "3000\n3000\n");
+    assert_eq!(tsv("syscalls where pid = tid / 10 select tid"), "1000\n1000\n1001\n2000\n2000\n1000\n3000\n1001\n3000\n2001\n");
+}
+
+#[test]
+fn text_matching() {
+    assert_eq!(tsv(r#"syscalls where func like "nt*file" select func | limit 3"#), "NtCreateFile\nNtReadFile\nNtCreateFile\n");
+    assert_eq!(tsv(r#"syscalls where func !~ "File$" select func"#), "NtOpenKey\nNtOpenKey\nNtWaitForSingleObject\n");
+    assert_eq!(tsv(r#"syscalls where func ~ "^Nt(Create|Open)" | group by func"#), "NtCreateFile\t4\nNtOpenKey\t2\n");
+    assert_eq!(
+        tsv(r#"syscalls where proc in ("svchost.exe", 'explorer.exe') and not (func contains "READ") select tid"#),
+        "2000\n3000\n2001\n"
+    );
+    assert_eq!(tsv("syscalls where pid not in (100, 200) select tid"), "3000\n3000\n");
+    assert_eq!(tsv(r#"syscalls where func not like "Nt*File" and func not contains "key" select func"#), "NtWaitForSingleObject\n");
+    assert_eq!(tsv(r#"syscalls where func like "NtOpen?ey" select tid"#), "2000\n1000\n");
+}
+
+#[test]
+fn precedence_and_parentheses() {
+    assert_eq!(tsv("syscalls where ret = 0x102 or cpu > 0 and pid = 300 select tid"), "3000\n");
+    assert_eq!(tsv("syscalls where (ret = 0x102 or cpu > 0) and pid = 300 select tid"), "3000\n");
+    assert_eq!(tsv("syscalls where not not (pid = 300) select tid"), "3000\n3000\n");
+    assert_eq!(tsv("syscalls where tid = 3000 select 1 + 2 * 3, (1 + 2) * 3, -2 - -3"), "7\t9\t1\n7\t9\t1\n");
+}
+
+#[test]
+fn arithmetic() {
+    let q = "syscalls where tid = 3000 select end_ts - ts as d, duration_ns * 2 as twice, pid + 1, pid / 7, pid % 7, -pid as neg, duration_ns / 1000.0 as us";
+    assert_eq!(columns(q), ["d", "twice", "pid + 1", "pid / 7", "pid % 7", "neg", "us"]);
+    assert_eq!(tsv(q), "2000\t4000\t301\t42\t6\t-300\t2\n4000\t8000\t301\t42\t6\t-300\t4\n");
+    assert_eq!(tsv("syscalls where tid = 3000 select pid / 0, ts + 1s | limit 1"), "\t14000000000\n");
+}
+
+#[test]
+fn nulls_and_fields() {
+    assert_eq!(tsv("events where fields.ImageSize is null select pid"), "100\n200\n");
+    assert_eq!(tsv("events where fields.ImageSize is not null select fields.ImageSize"), "4096\n8192\n");
+    assert_eq!(tsv("events where fields.ImageSize > 5000 select pid"), "100\n");
+    assert_eq!(tsv(r#"events where fields.FileName ~ "(?i)ntdll" select pid"#), "100\n");
+    assert_eq!(tsv("events where fields.Missing is null | select count()"), "4\n");
+    assert_eq!(tsv("events group by fields.ImageFileName | order by count"), "strace.exe\t1\n\t3\n");
+}
+
+#[test]
+fn functions() {
+    let q = r#"syscalls where tid = 2001 select lower(proc), upper(func), len(func), hex(ret), abs(-5), round(2.6), startswith(func, "NtCre"), endswith(proc, ".dll"), coalesce(null, pid), str(pid), int("0x10"), float("1.5"), trim("  a "), hex(-1)"#;
+    assert_eq!(tsv(q), "explorer.exe\tNTCREATEFILE\t12\t0xc0000022\t5\t3\ttrue\tfalse\t200\t200\t16\t1.5\ta\t-0x1\n");
+    assert_eq!(tsv("syscalls where len(lower(func)) = 9 select func"), "NtOpenKey\nNtOpenKey\n");
+}
+
+#[test]
+fn aggregates_over_the_whole_table() {
+    let q = "syscalls select count() as n, dcount(proc) as procs, sum(duration_ns) as total, avg(duration_ns) as mean, min(ts) as t0, max(func) as maxf, p50(duration_ns), p90(duration_ns), p95(duration_ns), p99(duration_ns), first(func), last(tid), count(*), avg(cpu), sum(cpu) * 2";
+    assert_eq!(
+        tsv(q),
+        "10\t3\t16500\t1650\t1000000000\tNtWaitForSingleObject\t500\t4000\t5000\t5000\tNtCreateFile\t2001\t10\t0.5\t10\n"
+    );
+    assert_eq!(tsv("syscalls where pid = 999 select count(), sum(duration_ns), max(func)"), "0\t\t\n");
+}
+
+#[test]
+fn grouping() {
+    assert_eq!(tsv("syscalls group by proc | order by proc"), "explorer.exe\t3\nstrace.exe\t5\nsvchost.exe\t2\n");
+    assert_eq!(
+        tsv("syscalls group by lower(proc) as p select max(duration_ns) as longest, count() as n | order by p"),
+        "explorer.exe\t5000\t3\nstrace.exe\t3000\t5\nsvchost.exe\t4000\t2\n"
+    );
+    assert_eq!(tsv("syscalls group by cpu select cpu * 10 as c10, count()"), "0\t0\t5\n1\t10\t5\n");
+    assert_eq!(tsv("syscalls group by pid, cpu | order by pid, cpu desc | limit 2"), "100\t1\t3\n100\t0\t2\n");
+    assert_eq!(
+        tsv("syscalls | where ret != 0 | group by func | order by count desc, func"),
+        "NtCreateFile\t3\nNtOpenKey\t2\nNtWaitForSingleObject\t1\n"
+    );
+    assert_eq!(tsv("syscalls group by proc select dcount(func), first(ts), last(ts) | order by proc | limit 1"), "explorer.exe\t3\t4000000000\t20000000000\n");
+}
+
+#[test]
+fn ordering_and_limits() {
+    assert_eq!(tsv("syscalls where pid = 200 order by func asc, ts desc select tid"), "2001\n2000\n2000\n");
+    assert_eq!(tsv("syscalls top 2 by duration_ns select func"), "NtCreateFile\nNtReadFile\n");
+    assert_eq!(tsv("syscalls order by duration_ns desc | limit 1 | select tid"), "2001\n");
+    assert_eq!(tsv("syscalls limit 0 | select tid"), "");
+    assert_eq!(tsv("syscalls where pid = 300 select tid | limit 100"), "3000\n3000\n");
+}
+
+#[test]
+fn saved_queries() {
+    assert_eq!(tsv("@failing group by func | order by func"), "NtCreateFile\t3\nNtOpenKey\t2\nNtWaitForSingleObject\t1\n");
+    assert_eq!(tsv(r#"@by_proc("svchost.exe") select tid"#), "3000\n3000\n");
+    let e = error("@loop");
+    assert_eq!(e.kind, ErrorKind::Limit);
+    let e = error("@failng");
+    assert_eq!(e.suggestion.as_deref(), Some("@failing"));
+    let e = error("@broken");
+    assert!(e.to_string().contains("in @broken: unknown column 'nope'"), "{e}");
+    assert!(error("@by_proc").to_string().contains("takes 1 argument"));
+}
+
+#[test]
+fn library_file_feeds_the_catalog() {
+    let mut c = catalog();
+    for q in etwq::query::parse_library("# mine\nslow(min) = syscalls where duration_ns >= $min select tid\n").unwrap() {
+        c.add_saved(q);
+    }
+    let t = run_query("@slow(4us)", &c, &AtomicBool::new(false)).unwrap();
+    assert_eq!(Table::from(&t).render(Format::Tsv), "3000\n2001\n");
+}
+
+#[test]
+fn cancellation() {
+    let e = run_query("syscalls where ret != 0", &catalog(), &AtomicBool::new(true)).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Cancelled);
+}
+
+#[test]
+fn whole_table_and_readable_rendering() {
+    let t = run("samples").unwrap();
+    assert_eq!(t.row_count(), 7);
+    assert_eq!(t.columns[0].doc, "");
+    let screen = Table::from(&run("syscalls where tid = 2001 select ts, duration_ns").unwrap()).render(Format::Table);
+    assert!(screen.contains("20.000000000") && screen.contains("5.000 us"), "{screen}");
+    assert_eq!(tsv("samples limit 1 | select ip"), "0xfffff80000001000\n");
+}
+
+// ---- errors ----
+
+#[test]
+fn unknown_column_message() {
+    assert_eq!(
+        error("syscalls where retn != 0").to_string(),
+        "error: unknown column 'retn' in syscalls; did you mean 'ret'?\n  syscalls where retn != 0\n                 ^^^^"
+    );
+}
+
+#[test]
+fn error_messages_say_what_and_where() {
+    let e = error("syscals where ret != 0");
+    assert_eq!(e.suggestion.as_deref(), Some("syscalls"));
+    assert!(e.to_string().contains("unknown table 'syscals'"));
+
+    let e = error("syscalls where lowr(proc) = 'x'");
+    assert_eq!(e.suggestion.as_deref(), Some("lower"));
+
+    let e = error("syscalls wher ret = 0");
+    assert_eq!(e.suggestion.as_deref(), Some("where"));
+    assert!(e.to_string().contains("expected a clause"), "{e}");
+
+    let e = error(r#"syscalls where proc = "strace"#);
+    assert!(e.to_string().contains("unterminated string"), "{e}");
+    assert!(e.to_string().ends_with("\n                        ^"), "{e}");
+
+    let e = error("syscalls where ret !=");
+    assert!(e.to_string().contains("unexpected end of query; expected an expression"), "{e}");
+
+    let e = error("syscalls where proc = 5");
+    assert_eq!(e.kind, ErrorKind::Type);
+    assert!(e.message.contains("cannot compare 'proc' (string) with '5' (i64)"), "{e}");
+
+    let e = error("syscalls where ret = STATUS_ACESS_DENIED");
+    assert_eq!(e.suggestion.as_deref(), Some("STATUS_ACCESS_DENIED"));
+
+    let e = error("syscalls where (ret = 0");
+    assert!(e.to_string().contains("expected ')'"), "{e}");
+
+    let e = error("");
+    assert!(e.to_string().contains("expected a table name"), "{e}");
+
+    let e = error("syscalls select proc, count()");
+    assert!(e.message.contains("neither grouped nor inside an aggregate"), "{e}");
+
+    let e = error("syscalls where proc ~ '('");
+    assert!(e.message.contains("invalid pattern"), "{e}");
+}
+
+#[test]
+fn every_malformed_query_is_an_error() {
+    let deep_parens = format!("syscalls where {}1{}", "(".repeat(10_000), ")".repeat(10_000));
+    let mut cases: Vec<String> = [
+        "",
+        "   ",
+        "|",
+        "syscalls where",
+        "syscalls where ret !=",
+        "syscalls where proc = \"strace",
+        "syscalls where proc = 'x",
+        "syscalls where proc = 'x\\",
+        "syscals",
+        "syscalls where retn != 0",
+        "syscalls where lowr(proc) = 'x'",
+        "syscalls wher ret = 0",
+        "syscalls where proc = 5",
+        "syscalls where ret ~ 'x'",
+        "syscalls where proc ~ proc",
+        "syscalls where proc ~ '('",
+        "syscalls where ret = STATUS_ACESS_DENIED",
+        "syscalls where 5sec > 1",
+        "syscalls where ret = 99999999999999999999999",
+        "syscalls where ret = 0xFFFFFFFFFFFFFFFFFF",
+        "syscalls where ts > 99999999999999999s",
+        "syscalls limit -1",
+        "syscalls limit",
+        "syscalls limit 99999999999999999999999",
+        "syscalls group by",
+        "syscalls group",
+        "syscalls select",
+        "syscalls order by",
+        "syscalls order",
+        "syscalls top",
+        "syscalls top 5 by",
+        "syscalls top 5",
+        "syscalls where (ret = 0",
+        "syscalls where ret = 0)",
+        "syscalls where sum(ret) > 0",
+        "syscalls select proc, count()",
+        "syscalls where ret = null",
+        "syscalls between 1 and 2",
+        "syscalls between 1s",
+        "syscalls between 1s and",
+        "cswitch between 'a' and 'b'",
+        "events where fields = 1",
+        "events group by fields",
+        "events order by fields",
+        "syscalls where proc.Name = 1",
+        "syscalls where nothing.Name = 1",
+        "syscalls where 1 +",
+        "syscalls where 1 + 'a' = 2",
+        "syscalls where -proc = 1",
+        "syscalls where not proc",
+        "syscalls where proc",
+        "syscalls where ret",
+        "@",
+        "@nothing",
+        "@loop",
+        "@by_proc",
+        "@by_proc(1, 2)",
+        "syscalls |",
+        "syscalls | | where ret = 0",
+        "syscalls where not",
+        "syscalls where ret in (pid)",
+        "syscalls where ret in (1",
+        "syscalls where ret in 1",
+        "syscalls where ret not 1",
+        "syscalls where ret is 1",
+        "syscalls where x = 'a' and",
+        "syscalls where ret = 0 = 1",
+        "syscalls where ret = 1 select foo(ret)",
+        "syscalls select lower(ret)",
+        "syscalls select lower(proc, proc)",
+        "syscalls select sum(proc)",
+        "syscalls select count(ret, pid)",
+        "syscalls select p99()",
+        "syscalls select hex('a')",
+        "syscalls select x as",
+        "syscalls select x as where",
+        "syscalls select ret as 5",
+        "syscalls where proc = ✓",
+        "syscalls where ✓",
+        "✓",
+        "where ret = 0",
+        "syscalls where ret = 0 garbage",
+        "syscalls where 'abc",
+        "syscalls where \"",
+        "syscalls where ret = 1.2.3",
+        "syscalls where ret = 0x",
+        "syscalls where ret = 5 s",
+        "syscalls where lower(",
+        "syscalls where lower(proc",
+        "syscalls where count(*",
+        "syscalls group by proc select count( as n",
+        "syscalls where ts between 1s and 2s",
+        "syscalls where proc like 5",
+        "syscalls where proc contains pid",
+        "syscalls where ret > 'x' or",
+        "syscalls where ret ~",
+        "syscalls where )",
+        "syscalls where ()",
+        "syscalls where ,",
+        "syscalls select ,",
+        "syscalls select count(),",
+        "syscalls where ret = 0 |",
+        "syscalls top 1 by count",
+        "samples group by tid | where tid.x = 1",
+        "\0",
+        "syscalls where proc = '\0",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    cases.push(deep_parens);
+    cases.push(format!("syscalls where {}ret = 0", "not ".repeat(10_000)));
+    cases.push(format!("syscalls where ret = {}1", "-".repeat(10_000)));
+    cases.push(format!("syscalls where ret = {}1", "- ".repeat(10_000)));
+    cases.push(format!("syscalls where ret = 1{}", " + 1".repeat(10_000)));
+    cases.push(format!("syscalls where {}", "ret = 1 or ".repeat(10_000)));
+    cases.push(format!("syscalls select {}proc{}", "lower(".repeat(10_000), ")".repeat(10_000)));
+    cases.push(format!("syscalls where ret in ({}", "(".repeat(10_000)));
+    cases.push(format!("syscalls where ret = {}", "(".repeat(10_000)));
+    // On a thread with the default 2 MB stack: the parser must refuse depth, not overflow.
+    let handle = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(move || {
+            let catalog = catalog();
+            let mut messages = Vec::new();
+            for case in &cases {
+                match run_query(case, &catalog, &AtomicBool::new(false)) {
+                    Ok(t) => panic!("{:.80} should fail, gave {} rows", case, t.row_count()),
+                    Err(e) => {
+                        let text = e.to_string();
+                        assert!(text.starts_with("error: ") && text.len() > 10, "{case:.80}: {text}");
+                        if e.span.is_some() {
+                            assert!(text.contains('^'), "{case:.80}: {text}");
+                        }
+                        messages.push(text);
+                    }
+                }
+            }
+            messages
+        })
+        .unwrap();
+    let messages = handle.join().expect("no panic and no stack overflow");
+    assert!(messages.iter().any(|m| m.contains("nested too deeply")));
+}
+
+#[test]
+fn deep_but_allowed_nesting_runs_on_a_small_stack() {
+    let handle = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(|| {
+            let depth = etwq::query::grammar::MAX_DEPTH - 2;
+            let q = format!("syscalls where {}pid = 300{} select tid", "(".repeat(depth), ")".repeat(depth));
+            let t = run_query(&q, &catalog(), &AtomicBool::new(false)).unwrap();
+            assert_eq!(t.row_count(), 2);
+            let q = format!("syscalls select {}proc{} | limit 1", "lower(".repeat(depth), ")".repeat(depth));
+            run_query(&q, &catalog(), &AtomicBool::new(false)).unwrap();
+            let q = format!("syscalls where pid = 0{} | limit 1", " + 0".repeat(depth));
+            run_query(&q, &catalog(), &AtomicBool::new(false)).unwrap();
+        })
+        .unwrap();
+    handle.join().expect("no stack overflow");
+}
+
+#[test]
+fn grammar_examples_parse() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/grammar/etwq.ebnf")).unwrap();
+    let examples: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("(* example:"))
+        .map(|l| l.trim().trim_end_matches("*)").trim())
+        .collect();
+    assert!(examples.len() >= 10);
+    for example in examples {
+        if let Err(e) = etwq::query::grammar::parse_query(example) {
+            panic!("grammar example does not parse: {example}\n{e}");
+        }
+        if !example.starts_with('@') {
+            if let Err(e) = run(example) {
+                panic!("grammar example does not run: {example}\n{e}");
+            }
+        }
+    }
+}
+
+// ---- no panic on any input ----
+
+const VOCABULARY: &[&str] = &[
+    "syscalls", "events", "cswitch", "samples", "@failing", "@by_proc", "@loop", "where", "between", "and", "or", "not",
+    "group", "by", "select", "order", "asc", "desc", "limit", "top", "as", "in", "like", "contains", "is", "null",
+    "true", "false", "|", "(", ")", ",", "=", "!=", "<", "<=", ">", ">=", "~", "!~", "+", "-", "*", "/", "%", "ret",
+    "proc", "func", "ts", "pid", "duration_ns", "fields", "fields.FileName", "fields.ImageSize", "count", "count()",
+    "sum", "p99", "lower", "hex", "dcount", "first", "min", "avg", "0", "1", "0x10", "2.5", "12s", "3ms", "'a'",
+    "\"strace\"", "\"^Nt\"", "STATUS_ACCESS_DENIED", "STATUS_PENDING", "'", "\"", "@", ".", "999999999999999999999",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    #[test]
+    fn random_text_never_panics(text in "\\PC{0,80}") {
+        let _ = run(&text);
+    }
+
+    #[test]
+    fn random_token_soup_never_panics(tokens in prop::collection::vec(prop::sample::select(VOCABULARY), 0..24)) {
+        let text = tokens.join(" ");
+        if let Err(e) = run(&text) {
+            let _ = e.to_string();
+        }
+    }
+
+    #[test]
+    fn valid_prefixes_never_panic(cut in 0usize..200) {
+        let q = "syscalls group by proc, status select count() as n, sum(duration_ns) as total, p99(duration_ns) order by total desc limit 10";
+        let end = cut.min(q.len());
+        let _ = run(&q[..end]);
+    }
+}
+
+#[test]
+#[ignore = "prints messages for a person to read"]
+fn show_error_messages() {
+    for q in [
+        "", "syscalls wher ret = 0", "syscalls where ret !=", "syscalls where proc = 'x", "syscalls where proc = 5",
+        "syscalls where ret = 0 = 1", "syscalls where lowr(proc) = 1", "syscalls select proc, count()",
+        "syscalls where proc ~ '('", "syscalls where 5sec > 1", "@broken", "syscalls where ret in (1",
+        "syscalls where ret = 0 garbage", "syscalls select x as", "syscalls where ret not 1", "syscalls where count > 1",
+        "syscalls group by proc | where sum > 1",
+    ] {
+        println!("{q}\n{}\n", error(q));
+    }
+    let deep = format!("syscalls where {}1", "(".repeat(100));
+    println!("{}", error(&deep));
+}
