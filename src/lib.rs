@@ -1,10 +1,9 @@
 //! etwq: read Windows ETW traces (.etl) natively and ask them questions.
+pub mod columnar;
 pub mod decode;
 pub mod dump;
 pub mod etl;
 pub mod model;
-pub mod columnar;
-pub mod etl;
 pub mod query;
 pub mod session;
 pub mod summary;
