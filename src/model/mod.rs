@@ -109,3 +109,4 @@ impl TraceModel {
     }
 }
 pub mod io;
+pub mod tables;
