@@ -1,0 +1,3 @@
+//! The scenario builder on top of the ETL writer, the built-in demo incident
+//! made with it, and the demo modules' symbols in Breakpad text format.
+pub mod payloads;
