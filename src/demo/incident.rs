@@ -8,11 +8,11 @@
 //! Addresses come from the Breakpad files in `symbols/`, so a symbol lookup
 //! of any IP, frame or syscall address lands on the function it was made from.
 use super::payloads::Sid;
+use super::scenario::DemoRng;
 use super::scenario::{
     thread_state, wait_reason, ModuleSpec, PdbIdentity, ProcessSpec, ProfileSpec, ReadySpec, SampleSpec, Scenario,
     Slice, SwitchOut, SyscallSpec, ThreadSpec, Timeline, IDLE_TID,
 };
-use super::scenario::DemoRng;
 use super::{symbol_text, BreakpadModule};
 use crate::etl::Guid;
 use std::collections::BTreeMap;
@@ -177,7 +177,9 @@ struct Symbols {
 
 impl Symbols {
     fn load() -> Symbols {
-        Symbols { parsed: MODULES.iter().map(|m| m.symbols.and_then(|s| BreakpadModule::parse(symbol_text(s)))).collect() }
+        Symbols {
+            parsed: MODULES.iter().map(|m| m.symbols.and_then(|s| BreakpadModule::parse(symbol_text(s)))).collect(),
+        }
     }
 
     /// An address `offset` bytes into a function, kept inside it. A missing
@@ -214,15 +216,16 @@ struct Stacks {
 
 impl Stacks {
     fn new(sym: &Symbols) -> Stacks {
-        let thread_base = vec![sym.at(KERNEL32, "BaseThreadInitThunk", 0x14), sym.at(NTDLL, "RtlUserThreadStart", 0x21)];
-        let worker_base: Vec<u64> =
-            [vec![sym.at(SERVER, "SpinLock::Acquire", 0x4c), sym.at(SERVER, "WorkerThread", 0xd1)], thread_base.clone()]
-                .concat();
-        let sleep_call: Vec<u64> = [
-            vec![sym.at(NTDLL, "NtDelayExecution", 0x14), sym.at(KERNELBASE, "SleepEx", 0x9a)],
-            worker_base.clone(),
+        let thread_base =
+            vec![sym.at(KERNEL32, "BaseThreadInitThunk", 0x14), sym.at(NTDLL, "RtlUserThreadStart", 0x21)];
+        let worker_base: Vec<u64> = [
+            vec![sym.at(SERVER, "SpinLock::Acquire", 0x4c), sym.at(SERVER, "WorkerThread", 0xd1)],
+            thread_base.clone(),
         ]
         .concat();
+        let sleep_call: Vec<u64> =
+            [vec![sym.at(NTDLL, "NtDelayExecution", 0x14), sym.at(KERNELBASE, "SleepEx", 0x9a)], worker_base.clone()]
+                .concat();
         let logging = |acquire: bool, entry: bool| -> Vec<u64> {
             let rundown = if acquire { "ExfAcquireRundownProtection" } else { "ExfReleaseRundownProtection" };
             let perfinfo = if entry { "PerfInfoLogSysCallEntry" } else { "PerfInfoLogSysCallExit" };
@@ -239,7 +242,8 @@ impl Stacks {
             ]
             .concat()
         };
-        let mut in_driver = vec![logging(true, true), logging(false, true), logging(true, false), logging(false, false)];
+        let mut in_driver =
+            vec![logging(true, true), logging(false, true), logging(true, false), logging(false, false)];
         // The hook's own body, spinning before it takes rundown protection.
         in_driver.push(
             [
@@ -285,11 +289,14 @@ impl Stacks {
             sym.at(NT, "PspSystemThreadStartup", 0x55),
             sym.at(NT, "KiStartSystemThread", 0x28),
         ];
-        let svchost = [vec![sym.at(SVCHOST, "ServiceWorkerLoop", 0x40), sym.at(SVCHOST, "wmain", 0x9e)], thread_base.clone()]
-            .concat();
-        let explorer =
-            [vec![sym.at(EXPLORER, "CTray::MessageLoop", 0x61), sym.at(EXPLORER, "wWinMain", 0x1a2)], thread_base.clone()]
+        let svchost =
+            [vec![sym.at(SVCHOST, "ServiceWorkerLoop", 0x40), sym.at(SVCHOST, "wmain", 0x9e)], thread_base.clone()]
                 .concat();
+        let explorer = [
+            vec![sym.at(EXPLORER, "CTray::MessageLoop", 0x61), sym.at(EXPLORER, "wWinMain", 0x1a2)],
+            thread_base.clone(),
+        ]
+        .concat();
         let strace_base = vec![sym.at(STRACE, "TraceFileAccess", 0x112), sym.at(STRACE, "main", 0x8e)];
         let strace = vec![
             [vec![sym.at(STRACE, "ProbePath", 0x7a)], strace_base.clone(), thread_base.clone()].concat(),
@@ -331,10 +338,7 @@ const STRACE_CALLS: [(&str, &[(u32, u32)]); 7] = [
         &[(STATUS_SUCCESS, 500), (STATUS_OBJECT_NAME_NOT_FOUND, 350), (STATUS_OBJECT_PATH_NOT_FOUND, 150)],
     ),
     ("NtOpenKeyEx", &[(STATUS_SUCCESS, 700), (STATUS_OBJECT_NAME_NOT_FOUND, 270), (STATUS_ACCESS_DENIED, 30)]),
-    (
-        "NtQueryValueKey",
-        &[(STATUS_SUCCESS, 800), (STATUS_OBJECT_NAME_NOT_FOUND, 150), (STATUS_BUFFER_OVERFLOW, 50)],
-    ),
+    ("NtQueryValueKey", &[(STATUS_SUCCESS, 800), (STATUS_OBJECT_NAME_NOT_FOUND, 150), (STATUS_BUFFER_OVERFLOW, 50)]),
     ("NtReadFile", &[(STATUS_SUCCESS, 1000)]),
     ("NtClose", &[(STATUS_SUCCESS, 1000)]),
 ];
@@ -366,7 +370,14 @@ pub fn demo_incident() -> Scenario {
     s.processes = vec![
         process(0, 0, "Idle", "", u32::MAX, Sid::local_system()),
         process(SYSTEM_PID, 0, "System", "", u32::MAX, Sid::local_system()),
-        process(SVCHOST_PID, 680, "svchost.exe", "C:\\Windows\\system32\\svchost.exe -k netsvcs -p", 0, Sid::local_system()),
+        process(
+            SVCHOST_PID,
+            680,
+            "svchost.exe",
+            "C:\\Windows\\system32\\svchost.exe -k netsvcs -p",
+            0,
+            Sid::local_system(),
+        ),
         process(EXPLORER_PID, 3100, "explorer.exe", "C:\\Windows\\Explorer.EXE", 1, Sid::account(machine, 1001)),
         process(
             SERVER_PID,
@@ -376,7 +387,14 @@ pub fn demo_incident() -> Scenario {
             0,
             Sid::local_system(),
         ),
-        process(STRACE_PID, EXPLORER_PID, "strace.exe", "C:\\Tools\\strace.exe -f -e trace=file -p 4242", 1, Sid::account(machine, 1001)),
+        process(
+            STRACE_PID,
+            EXPLORER_PID,
+            "strace.exe",
+            "C:\\Tools\\strace.exe -f -e trace=file -p 4242",
+            1,
+            Sid::account(machine, 1001),
+        ),
     ];
     let thread = |tid, pid, base_priority, start_address, name: &str| ThreadSpec {
         tid,
@@ -441,7 +459,13 @@ pub fn demo_incident() -> Scenario {
             }
             let visit = ms(&mut rng, 200, 2_000);
             let visit_end = (end + visit).min(DURATION);
-            s.ready_threads.push(ReadySpec { cpu, ts: end - 1, tid: system_worker_tid(cpu), adjust_reason: 1, adjust_increment: 1 });
+            s.ready_threads.push(ReadySpec {
+                cpu,
+                ts: end - 1,
+                tid: system_worker_tid(cpu),
+                adjust_reason: 1,
+                adjust_increment: 1,
+            });
             s.schedule.push(Slice {
                 cpu,
                 tid: system_worker_tid(cpu),
@@ -504,19 +528,12 @@ pub fn demo_incident() -> Scenario {
 
     // CPUs 12..15: mostly idle; strace, svchost, explorer and System threads
     // run short slices there and migrate between these CPUs.
-    let light: Vec<u32> = [STRACE_TID, SYSTEM_MAIN_TID]
-        .into_iter()
-        .chain(SVCHOST_TIDS)
-        .chain(EXPLORER_TIDS)
-        .collect();
+    let light: Vec<u32> = [STRACE_TID, SYSTEM_MAIN_TID].into_iter().chain(SVCHOST_TIDS).chain(EXPLORER_TIDS).collect();
     let light_cpus: Vec<u16> = (WORKERS as u16..CPU_COUNT).collect();
     let mut free_at: BTreeMap<u32, i64> = light.iter().map(|&tid| (tid, 0)).collect();
     let mut cpu_at: Vec<i64> = light_cpus.iter().map(|_| 0).collect();
     let mut light_slices: BTreeMap<u32, Vec<(u16, i64, i64)>> = BTreeMap::new();
-    loop {
-        let Some((k, &now)) = cpu_at.iter().enumerate().filter(|(_, &t)| t < DURATION).min_by_key(|(_, &t)| t) else {
-            break;
-        };
+    while let Some((k, &now)) = cpu_at.iter().enumerate().filter(|(_, &t)| t < DURATION).min_by_key(|(_, &t)| t) {
         let cpu = light_cpus[k];
         let start = now + ms(&mut rng, 500, 12_000);
         let wanted = if rng.chance(0.05) { STRACE_TID } else { *rng.pick(&light[1..]).unwrap_or(&SYSTEM_MAIN_TID) };
@@ -778,5 +795,49 @@ pub fn facts_of(s: &Scenario) -> DemoFacts {
             .map(|(status, count)| StatusCount { status, name: status_name(status), count })
             .collect(),
         strace_failures_by_call: by_call.into_iter().map(|((name, status), n)| (name, status, n)).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_keys_map_back_to_identities() {
+        let sym = Symbols::load();
+        for (i, m) in MODULES.iter().enumerate() {
+            match (m.symbols, sym.identity(i)) {
+                (Some(stem), Some(id)) => {
+                    let parsed = BreakpadModule::parse(symbol_text(stem)).unwrap();
+                    assert_eq!(id.store_key(), parsed.key, "{stem}");
+                }
+                (None, None) => {}
+                (stem, id) => panic!("{stem:?} has identity {id:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn every_symbol_the_demo_uses_is_in_its_file() {
+        let sym = Symbols::load();
+        let stacks = Stacks::new(&sym);
+        let all = stacks
+            .spin_user
+            .iter()
+            .chain(&stacks.in_driver)
+            .chain(&stacks.in_kernel)
+            .chain(&stacks.idle)
+            .chain(&stacks.strace)
+            .flatten()
+            .chain(&stacks.system_worker)
+            .chain(&stacks.svchost)
+            .chain(&stacks.explorer);
+        for &a in all {
+            // A missing symbol would give the bare module base.
+            assert!(MODULES.iter().all(|m| m.base != a), "{a:#x}");
+        }
+        for (name, _) in STRACE_CALLS {
+            assert_ne!(sym.at(NT, name, 0), MODULES[NT].base, "{name}");
+        }
     }
 }

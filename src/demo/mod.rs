@@ -116,7 +116,8 @@ mod tests {
 
     #[test]
     fn parser_skips_what_it_does_not_know() {
-        let text = "MODULE windows x86_64 ABC0 a.pdb\nFILE 0 a.cpp\nFUNC m 10 20 0 f(int)\n10 4 7 0\nPUBLIC 40 0 g\nFUNC zz\n";
+        let text =
+            "MODULE windows x86_64 ABC0 a.pdb\nFILE 0 a.cpp\nFUNC m 10 20 0 f(int)\n10 4 7 0\nPUBLIC 40 0 g\nFUNC zz\n";
         let m = BreakpadModule::parse(text).unwrap();
         assert_eq!(m.symbols, vec![(0x10, 0x20, "f(int)".to_string()), (0x40, 0, "g".to_string())]);
         assert!(BreakpadModule::parse("").is_none());

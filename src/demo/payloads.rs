@@ -168,10 +168,9 @@ impl EventType {
     pub fn from_id(id: RecordId) -> Option<EventType> {
         EventType::ALL.into_iter().find(|t| match (t.id(), id) {
             (RecordId::Kernel { .. }, RecordId::Kernel { .. }) => t.id() == id,
-            (
-                RecordId::Classic { guid: a, class_type: ca, .. },
-                RecordId::Classic { guid: b, class_type: cb, .. },
-            ) => a == b && ca == cb,
+            (RecordId::Classic { guid: a, class_type: ca, .. }, RecordId::Classic { guid: b, class_type: cb, .. }) => {
+                a == b && ca == cb
+            }
             _ => false,
         })
     }
@@ -504,13 +503,14 @@ pub fn syscall_exit(nt_status: u32) -> Encoded {
 
 /// Profile CollectionStart (73) / CollectionEnd (74), version 3: SampleSource,
 /// NewInterval, OldInterval (100 ns units), SourceName.
-pub fn profile_interval(event: EventType, source: u32, new_interval: u32, old_interval: u32, source_name: &str) -> Encoded {
-    let payload = Payload::with_capacity(24)
-        .u32(source)
-        .u32(new_interval)
-        .u32(old_interval)
-        .utf16z(source_name)
-        .done();
+pub fn profile_interval(
+    event: EventType,
+    source: u32,
+    new_interval: u32,
+    old_interval: u32,
+    source_name: &str,
+) -> Encoded {
+    let payload = Payload::with_capacity(24).u32(source).u32(new_interval).u32(old_interval).utf16z(source_name).done();
     Encoded::new(event, 0, 0, payload)
 }
 

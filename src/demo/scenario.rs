@@ -347,9 +347,15 @@ enum Item {
     CSwitch(payloads::CSwitchFields, u32),
     SysCallEnter(u64),
     SysCallExit(u32),
-    Sample { ip: u64, tid: u32 },
+    Sample {
+        ip: u64,
+        tid: u32,
+    },
     /// The stack of `Scenario::samples[sample]`.
-    Stack { sample: u32, pid: u32 },
+    Stack {
+        sample: u32,
+        pid: u32,
+    },
 }
 
 impl From<payloads::Encoded> for Item {
@@ -451,6 +457,21 @@ impl Scenario {
                 self.cpu_count, self.duration, self.qpc_frequency
             ));
         }
+        if self.start_qpc < 0 || self.start_qpc.checked_add(self.duration).is_none() {
+            return err(format!("trace from QPC {} for {} ticks overflows the clock", self.start_qpc, self.duration));
+        }
+        let in_trace = |t: i64| (0..=self.duration).contains(&t);
+        let lifecycle = self
+            .processes
+            .iter()
+            .flat_map(|p| [p.start, p.end.map(|e| e.0)])
+            .chain(self.threads.iter().flat_map(|t| [t.start, t.end]))
+            .chain(self.modules.iter().flat_map(|m| [m.load, m.unload]))
+            .chain(self.ready_threads.iter().map(|r| Some(r.ts)))
+            .flatten();
+        if let Some(t) = lifecycle.into_iter().find(|&t| !in_trace(t)) {
+            return err(format!("an event at {t} lies outside the trace (0..={})", self.duration));
+        }
         let mut pid_of = HashMap::new();
         pid_of.insert(IDLE_TID, IDLE_PID);
         let mut life = HashMap::new();
@@ -513,7 +534,14 @@ impl Scenario {
                     stretches.push(idle(at, s.start));
                 }
                 let pid = pid_of.get(&s.tid).copied().unwrap_or(IDLE_PID);
-                stretches.push(Stretch { tid: s.tid, pid, start: s.start, end: s.end, priority: s.priority, out: s.out });
+                stretches.push(Stretch {
+                    tid: s.tid,
+                    pid,
+                    start: s.start,
+                    end: s.end,
+                    priority: s.priority,
+                    out: s.out,
+                });
                 at = s.end;
             }
             if at < self.duration {
@@ -550,7 +578,10 @@ impl Scenario {
         let mut placed = Vec::with_capacity(self.syscalls.len());
         for (i, call) in self.syscalls.iter().enumerate() {
             let Some(enter_cpu) = checked.cpu_running(call.tid, call.enter) else {
-                return err(format!("system call {i} enters at {} while thread {} is not running", call.enter, call.tid));
+                return err(format!(
+                    "system call {i} enters at {} while thread {} is not running",
+                    call.enter, call.tid
+                ));
             };
             let exit_cpu = match call.exit {
                 Some(exit) if exit <= call.enter => {
@@ -657,7 +688,13 @@ impl Scenario {
                 push(&mut pending, start, class::BEGIN, 0, self.process_event(EventType::ProcessStart, p, None).into());
             }
             if let Some((end, status)) = p.end {
-                push(&mut pending, end, class::FINISH, 0, self.process_event(EventType::ProcessEnd, p, Some(status)).into());
+                push(
+                    &mut pending,
+                    end,
+                    class::FINISH,
+                    0,
+                    self.process_event(EventType::ProcessEnd, p, Some(status)).into(),
+                );
             }
         }
         for t in &self.threads {
@@ -794,8 +831,13 @@ impl Scenario {
         // The end: profile collection stops, then the end rundown.
         let end = self.duration;
         if let Some(p) = &self.profile {
-            let event =
-                payloads::profile_interval(EventType::ProfileCollectionEnd, 0, p.interval_100ns, p.interval_100ns, "Timer");
+            let event = payloads::profile_interval(
+                EventType::ProfileCollectionEnd,
+                0,
+                p.interval_100ns,
+                p.interval_100ns,
+                "Timer",
+            );
             push(&mut pending, end, class::END_RUNDOWN, 0, event.into());
         }
         for p in self.processes.iter().filter(|p| p.end.is_none()) {
@@ -897,7 +939,7 @@ impl Scenario {
     }
 
     fn thread_event(&self, event: EventType, t: &ThreadSpec) -> payloads::Encoded {
-        let kernel_stack = 0xFFFF_F806_4000_0000u64 + u64::from(t.tid) * 0x8000;
+        let kernel_stack = 0xFFFF_F806_4000_0000u64.wrapping_add(u64::from(t.tid & 0xF_FFFF) * 0x8000);
         let user_stack = 0x0000_00A0_0000_0000u64 + u64::from(t.tid) * 0x10_0000;
         let fields = payloads::ThreadFields {
             pid: t.pid,
@@ -975,7 +1017,8 @@ fn mark_lost_buffers(bytes: &mut [u8], lost: &[(u16, i64)]) {
     }
     buffers.sort_unstable();
     for &(cpu, ts) in lost {
-        let hit = buffers.iter().find(|b| b.0 == cpu && b.2 >= ts).or_else(|| buffers.iter().rev().find(|b| b.0 == cpu));
+        let hit =
+            buffers.iter().find(|b| b.0 == cpu && b.2 >= ts).or_else(|| buffers.iter().rev().find(|b| b.0 == cpu));
         if let Some(&(_, _, _, offset)) = hit {
             let flags_at = offset + 0x34;
             let flags = u16::from_le_bytes([bytes[flags_at], bytes[flags_at + 1]]) | buffer_flags::EVENTS_LOST;
@@ -1015,7 +1058,7 @@ impl DemoRng {
         if hi <= lo {
             lo
         } else {
-            lo + self.below((hi - lo) as u64) as i64
+            lo.wrapping_add(self.below(hi.wrapping_sub(lo) as u64) as i64)
         }
     }
 
@@ -1150,10 +1193,7 @@ pub fn random_scenario(seed: u64, options: &RandomOptions) -> Scenario {
     let mut free_at: Vec<i64> = s.threads.iter().map(|t| t.start.unwrap_or(0)).collect();
     let mut cpu_at = vec![0i64; usize::from(cpus)];
     let mut last_on_cpu = vec![u32::MAX; usize::from(cpus)];
-    loop {
-        let Some((cpu, &t)) = cpu_at.iter().enumerate().filter(|(_, &t)| t < duration).min_by_key(|(_, &t)| t) else {
-            break;
-        };
+    while let Some((cpu, &t)) = cpu_at.iter().enumerate().filter(|(_, &t)| t < duration).min_by_key(|(_, &t)| t) {
         let length = rng.range(40, 20_000);
         let candidates: Vec<usize> = (0..s.threads.len())
             .filter(|&i| {
@@ -1176,8 +1216,12 @@ pub fn random_scenario(seed: u64, options: &RandomOptions) -> Scenario {
                 } else if rng.chance(0.3) {
                     SwitchOut::PREEMPTED
                 } else {
-                    let reasons =
-                        [wait_reason::EXECUTIVE, wait_reason::DELAY_EXECUTION, wait_reason::USER_REQUEST, wait_reason::WR_QUEUE];
+                    let reasons = [
+                        wait_reason::EXECUTIVE,
+                        wait_reason::DELAY_EXECUTION,
+                        wait_reason::USER_REQUEST,
+                        wait_reason::WR_QUEUE,
+                    ];
                     SwitchOut::waiting(*rng.pick(&reasons).unwrap_or(&0))
                 };
                 if t > 0 && rng.chance(0.5) {
@@ -1305,4 +1349,114 @@ pub fn random_scenario(seed: u64, options: &RandomOptions) -> Scenario {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn two_cpu_machine() -> Scenario {
+        let mut s = Scenario::new(2, 10_000);
+        s.processes.push(ProcessSpec {
+            pid: 100,
+            parent_pid: 4,
+            name: "a.exe".into(),
+            command_line: "a.exe".into(),
+            session_id: 1,
+            user_sid: Sid::local_system(),
+            start: None,
+            end: None,
+        });
+        for tid in [104, 108] {
+            s.threads.push(ThreadSpec {
+                tid,
+                pid: 100,
+                start: None,
+                end: None,
+                base_priority: 8,
+                start_address: 0,
+                name: String::new(),
+            });
+        }
+        let slice = |cpu, tid, start, end| Slice { cpu, tid, start, end, priority: 8, out: SwitchOut::PREEMPTED };
+        s.schedule = vec![slice(0, 104, 100, 2_000), slice(1, 104, 3_000, 6_000), slice(0, 108, 2_000, 9_000)];
+        s
+    }
+
+    fn call(tid: u32, enter: i64, exit: Option<i64>) -> SyscallSpec {
+        SyscallSpec { tid, enter, exit, address: 0x1000, status: 0, lost_enter: false, lost_exit: false }
+    }
+
+    #[test]
+    fn a_call_cut_by_a_switch_resumes_on_the_other_cpu() {
+        let mut s = two_cpu_machine();
+        s.syscalls = vec![call(104, 500, Some(4_000)), call(104, 600, Some(700))];
+        let (_, truth) = s.to_bytes().unwrap();
+        let outer = truth.syscalls[0];
+        assert_eq!((outer.enter_cpu, outer.exit_cpu, outer.depth), (0, Some(1), 0));
+        assert_eq!(outer.duration_ns, Some(350_000));
+        assert_eq!(truth.syscalls[1].depth, 1);
+        // CPU 0: idle, 104, 108, idle; CPU 1: idle, 104, idle.
+        let tids: Vec<(u16, u32)> = truth.intervals.iter().map(|i| (i.cpu, i.tid)).collect();
+        assert_eq!(tids, vec![(0, 0), (0, 104), (0, 108), (0, 0), (1, 0), (1, 104), (1, 0)]);
+    }
+
+    #[test]
+    fn inconsistent_scenarios_are_refused() {
+        let refuse = |s: &Scenario, what: &str| {
+            let e = s.to_bytes().err().unwrap_or_else(|| panic!("{what} was accepted"));
+            assert!(!e.what.is_empty());
+        };
+        let mut s = two_cpu_machine();
+        s.syscalls = vec![call(104, 2_500, Some(4_000))];
+        refuse(&s, "a call entered while the thread waits");
+        s.syscalls = vec![call(104, 500, Some(800)), call(104, 600, Some(900))];
+        refuse(&s, "calls that overlap without nesting");
+        s.syscalls = vec![call(104, 500, Some(500))];
+        refuse(&s, "an exit at the enter time");
+        let mut s = two_cpu_machine();
+        s.schedule[1].start = 1_500;
+        refuse(&s, "a thread on two CPUs at once");
+        let mut s = two_cpu_machine();
+        s.schedule[2].start = 1_900;
+        refuse(&s, "overlapping slices on a CPU");
+        let mut s = two_cpu_machine();
+        s.schedule[0].tid = 999;
+        refuse(&s, "an unknown thread");
+        let mut s = two_cpu_machine();
+        s.samples.push(SampleSpec { cpu: 0, tid: 108, ts: 150, ip: 1, callers: vec![], lost: false });
+        refuse(&s, "a sample of a thread that is not running");
+        let mut s = two_cpu_machine();
+        s.start_qpc = i64::MAX - 5;
+        refuse(&s, "a clock that overflows");
+        let mut s = two_cpu_machine();
+        s.threads[0].end = Some(20_000);
+        refuse(&s, "a thread ending after the trace");
+        refuse(&Scenario::new(0, 10), "no CPUs");
+    }
+
+    #[test]
+    fn store_key_prints_guid_fields_then_age() {
+        let pdb = PdbIdentity {
+            name: "ntkrnlmp.pdb".into(),
+            guid: Guid::parse("3844dbb9-2017-4967-be7a-a4a2c20430fa").unwrap(),
+            age: 0x1a,
+        };
+        assert_eq!(pdb.store_key(), "3844DBB920174967BE7AA4A2C20430FA1A");
+    }
+
+    #[test]
+    fn random_schedules_are_consistent() {
+        for seed in 0..20 {
+            let s = random_scenario(seed, &RandomOptions { cpus: 3, threads: 10, ..Default::default() });
+            s.validate().unwrap();
+            let timeline = s.timeline().unwrap();
+            for cpu in 0..3 {
+                let stretches = timeline.cpu(cpu);
+                assert_eq!(stretches.first().map(|x| x.start), Some(0));
+                assert_eq!(stretches.last().map(|x| x.end), Some(s.duration));
+                assert!(stretches.windows(2).all(|w| w[0].end == w[1].start));
+            }
+        }
+    }
 }
