@@ -413,7 +413,7 @@ impl Scenario {
         Scenario {
             cpu_count,
             // 2024-05-14T09:30:00Z
-            start_filetime: 133_601_238_000_000_000,
+            start_filetime: 133_601_526_000_000_000,
             qpc_frequency: 10_000_000,
             start_qpc: 98_765_432_100,
             duration,
@@ -857,6 +857,8 @@ impl Scenario {
         let mut options = WriterOptions::new(u32::from(self.cpu_count), self.start_filetime);
         options.header.perf_freq = self.qpc_frequency;
         options.header.provider_version = self.os_build;
+        // Version bytes as Windows 10 writes them (10.0, sub 1, sub-minor 5), seen in the airbus trace.
+        options.header.version = 0x0501_000A;
         options.header.events_lost = events_lost;
         options.header.log_file_name = "etwq-demo.etl".into();
         options.start_timestamp = self.start_qpc;
