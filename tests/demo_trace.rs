@@ -199,6 +199,8 @@ fn demo_plants_the_incident() {
             *in_gap.entry(event_type(&r)).or_default() += 1;
         }
     }
+    assert_eq!(trace.clock.ns_since_start(facts.profile_gap_qpc.0), gap_start);
+    assert_eq!(trace.clock.ns_since_start(facts.profile_gap_qpc.1), gap_end);
     assert_eq!(in_gap.get(&EventType::SampledProfile), None);
     assert_eq!(in_gap.get(&EventType::StackWalk), None);
     assert!(in_gap[&EventType::CSwitch] > 100);

@@ -716,6 +716,8 @@ pub struct DemoFacts {
     pub driver_share: f64,
     /// No samples in [start, end), nanoseconds since the trace start.
     pub profile_gap_ns: (i64, i64),
+    /// The same gap in raw QPC ticks, as record timestamps give it.
+    pub profile_gap_qpc: (i64, i64),
     pub last_sample_before_gap_ns: i64,
     pub first_sample_after_gap_ns: i64,
     pub strace_pid: u32,
@@ -785,6 +787,7 @@ pub fn facts_of(s: &Scenario) -> DemoFacts {
         driver_exclusive_samples,
         driver_share: driver_samples as f64 / logged.len().max(1) as f64,
         profile_gap_ns: (s.ns(PROFILE_GAP.0), s.ns(PROFILE_GAP.1)),
+        profile_gap_qpc: (s.start_qpc + PROFILE_GAP.0, s.start_qpc + PROFILE_GAP.1),
         last_sample_before_gap_ns: s.ns(before),
         first_sample_after_gap_ns: s.ns(after),
         strace_pid: STRACE_PID,
