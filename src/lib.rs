@@ -1,6 +1,7 @@
 //! etwq: read Windows ETW traces (.etl) natively and ask them questions.
 pub mod columnar;
 pub mod decode;
+pub mod demo;
 pub mod dump;
 pub mod etl;
 pub mod model;
