@@ -209,6 +209,8 @@ pub struct Scenario {
     pub syscalls: Vec<SyscallSpec>,
     pub profile: Option<ProfileSpec>,
     pub samples: Vec<SampleSpec>,
+    /// Bytes per buffer; smaller buffers localise lost events more tightly.
+    pub buffer_size: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -426,6 +428,7 @@ impl Scenario {
             syscalls: Vec::new(),
             profile: None,
             samples: Vec::new(),
+            buffer_size: 64 * 1024,
         }
     }
 
@@ -860,6 +863,7 @@ impl Scenario {
         // Version bytes as Windows 10 writes them (10.0, sub 1, sub-minor 5), seen in the airbus trace.
         options.header.version = 0x0501_000A;
         options.header.events_lost = events_lost;
+        options.header.buffer_size = self.buffer_size.max(1024);
         options.header.log_file_name = "etwq-demo.etl".into();
         options.start_timestamp = self.start_qpc;
         let mut writer = EtlWriter::new(Cursor::new(Vec::new()), options)?;
@@ -1087,6 +1091,8 @@ pub struct RandomOptions {
     pub duration: i64,
     /// Drop some syscall and sample records as lost events.
     pub lost_events: bool,
+    /// With `lost_events`: the chance that a syscall's enter (or exit) is lost.
+    pub loss_chance: f64,
     pub profile_interval_100ns: u32,
 }
 
@@ -1098,6 +1104,7 @@ impl Default for RandomOptions {
             threads: 24,
             duration: 2_000_000,
             lost_events: false,
+            loss_chance: 0.03,
             profile_interval_100ns: 1_000,
         }
     }
@@ -1290,8 +1297,8 @@ pub fn random_scenario(seed: u64, options: &RandomOptions) -> Scenario {
                 lost_exit: false,
             };
             if options.lost_events {
-                call.lost_enter = rng.chance(0.03);
-                call.lost_exit = rng.chance(0.03);
+                call.lost_enter = rng.chance(options.loss_chance);
+                call.lost_exit = rng.chance(options.loss_chance);
             }
             // A nested call inside the first slice of this one.
             let inner_end = exit.filter(|_| exit_slice == i).unwrap_or(end);
@@ -1343,7 +1350,7 @@ pub fn random_scenario(seed: u64, options: &RandomOptions) -> Scenario {
                         ts,
                         ip,
                         callers,
-                        lost: options.lost_events && rng.chance(0.02),
+                        lost: options.lost_events && rng.chance(options.loss_chance * 2.0 / 3.0),
                     });
                 }
             }

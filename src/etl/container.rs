@@ -80,6 +80,10 @@ impl Buffer {
         self.timestamps.first().copied()
     }
 
+    pub fn last_timestamp(&self) -> Option<i64> {
+        self.timestamps.last().copied()
+    }
+
     fn is_time_ordered(&self) -> bool {
         self.timestamps.windows(2).all(|w| w[0] <= w[1])
     }

@@ -45,7 +45,9 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder) -> TraceModel {
     let mut readies = Vec::new();
     let mut syscall_events = Vec::new();
     let mut raw_samples = Vec::new();
+    let mut loss_windows = Vec::new();
     for o in outputs {
+        loss_windows.extend(o.loss_windows);
         stack_events.extend(o.stacks);
         definitions.extend(o.key_definitions);
         switches.push((o.cpu, o.switches));
@@ -57,7 +59,9 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder) -> TraceModel {
     stats.stacks = stack_stats;
 
     let cswitch = cswitch_rows(&switches, readies, trace_end, &mut threads);
-    let (syscalls, unmatched_exits, unattributed) = pair_syscalls(syscall_events, &joined, &threads);
+    loss_windows.sort_unstable();
+    stats.loss_windows = loss_windows.len() as u64;
+    let (syscalls, unmatched_exits, unattributed) = pair_syscalls(syscall_events, &joined, &threads, &loss_windows);
     stats.unmatched_syscall_exits = unmatched_exits;
     stats.unattributed_syscall_events = unattributed;
 
@@ -271,12 +275,22 @@ fn cswitch_rows(
     rows
 }
 
+/// Which loss window (index + 1) holds `ts`, or 0 between windows; windows are sorted.
+fn loss_epoch(windows: &[(i64, i64)], ts: i64) -> (usize, bool) {
+    let started = windows.partition_point(|&(start, _)| start < ts);
+    let inside = windows[..started].iter().any(|&(_, end)| ts <= end);
+    (started, inside)
+}
+
 /// Pairs each thread's enters and exits in time order, innermost first, so
-/// nested calls and calls that migrate between CPUs pair correctly.
+/// nested calls and calls that migrate between CPUs pair correctly. Around
+/// lost events nothing is paired: a call whose enter or exit could have been
+/// lost keeps an unknown end rather than borrowing another call's exit.
 fn pair_syscalls(
     events: Vec<SyscallEvent>,
     stacks: &HashMap<(u32, i64), OwnedStack>,
     threads: &ThreadRegistry,
+    loss_windows: &[(i64, i64)],
 ) -> (Vec<SyscallRow>, u64, u64) {
     let mut by_thread: HashMap<u32, Vec<SyscallEvent>> = HashMap::new();
     let mut rows = Vec::new();
@@ -295,14 +309,24 @@ fn pair_syscalls(
     for (tid, mut list) in by_thread {
         list.sort_by_key(|e| e.ts);
         let mut open: Vec<usize> = Vec::new();
+        let mut epoch = 0usize;
         for e in list {
+            let (event_epoch, in_loss) = loss_epoch(loss_windows, e.ts);
+            if event_epoch != epoch || in_loss {
+                // A loss lies between this event and the calls still open.
+                open.clear();
+                epoch = event_epoch;
+            }
             match e.kind {
                 SyscallKind::Enter { address } => {
-                    open.push(rows.len());
+                    if !in_loss {
+                        open.push(rows.len());
+                    }
                     let stack: Option<StackId> = stacks.get(&(tid, e.raw_ts)).map(|o| o.stack);
                     let pid = threads.pid_at(tid, e.ts);
                     rows.push(SyscallRow { ts: e.ts, end_ts: None, cpu: e.cpu, tid: Some(tid), pid, address, ret: None, stack });
                 }
+                SyscallKind::Exit { .. } if in_loss => unmatched_exits += 1,
                 SyscallKind::Exit { status } => match open.pop() {
                     Some(i) => {
                         rows[i].end_ts = Some(e.ts);

@@ -2,6 +2,7 @@
 //! timeline, system call events attributed to the thread running on that
 //! CPU, samples, and stack events. Processors run in parallel.
 use super::fields::{KernelLayouts, Slot};
+use crate::etl::buffer::buffer_flags;
 use crate::etl::{EtlTrace, RecordId, RecordRef};
 
 /// A CSwitch event: `new_tid` runs on this CPU from `ts` on.
@@ -79,6 +80,9 @@ pub struct CpuOutput {
     pub rare: Vec<RecordRef>,
     /// System call events taken back from a thread when a lost context switch showed up.
     pub unattributed_after_loss: u64,
+    /// Where events were lost on this CPU (ns): from the end of the buffer before an
+    /// EVENTS_LOST buffer to that buffer's last record.
+    pub loss_windows: Vec<(i64, i64)>,
     pub records: u64,
     pub last_ts: i64,
 }
@@ -123,11 +127,26 @@ pub fn run(trace: &EtlTrace, processor: u16) -> CpuOutput {
     let mut interval_start = 0usize;
     let mut slots = Slots { cswitch: None };
     let mut records = trace.processor_records(processor);
+    let mut current_buffer = u32::MAX;
+    // Until this time no context switch can be trusted to name the running thread.
+    let mut distrust_until: Option<i64> = None;
+    let mut last_ts_seen = 0i64;
     while let Some(at) = records.next_ref() {
         let Some(record) = trace.record_at(at) else { continue };
         out.records += 1;
         let ts = clock.ns_since_start(record.timestamp);
         out.last_ts = out.last_ts.max(ts);
+        if at.buffer != current_buffer {
+            current_buffer = at.buffer;
+            let buffer = &trace.buffers()[at.buffer as usize];
+            if buffer.header.flags & buffer_flags::EVENTS_LOST != 0 {
+                let end = buffer.last_timestamp().map_or(ts, |raw| clock.ns_since_start(raw));
+                out.loss_windows.push((last_ts_seen, end));
+                distrust_until = Some(end);
+                running = None;
+            }
+        }
+        last_ts_seen = ts;
         let RecordId::Kernel { group, opcode } = record.id else {
             if is_rare(&record.id) {
                 out.rare.push(at);
@@ -153,7 +172,7 @@ pub fn run(trace: &EtlTrace, processor: u16) -> CpuOutput {
                 let (Some(new_tid), Some(old_tid)) = (s[0].read(payload), s[1].read(payload)) else { continue };
                 let (new_tid, old_tid) = (new_tid as u32, old_tid as u32);
                 if let Some(current) = running {
-                    if current != old_tid {
+                    if current != old_tid && distrust_until.is_none_or(|until| ts > until) {
                         // A switch was lost: the interval's thread is not certain.
                         for e in &mut out.syscalls[interval_start..] {
                             if e.tid.take().is_some() {
@@ -170,7 +189,10 @@ pub fn run(trace: &EtlTrace, processor: u16) -> CpuOutput {
                     old_wait_reason: s[3].read_i8(payload).unwrap_or(0),
                     old_state: s[4].read_i8(payload).unwrap_or(0),
                 });
-                running = Some(new_tid);
+                running = match distrust_until {
+                    Some(until) if ts <= until => None,
+                    _ => Some(new_tid),
+                };
                 interval_start = out.syscalls.len();
             }
             (5, 50) => {

@@ -82,6 +82,8 @@ pub struct BuildStats {
     /// Syscall events with no thread (no context switch seen on that CPU yet, or lost).
     pub unattributed_syscall_events: u64,
     pub unmatched_syscall_exits: u64,
+    /// Stretches where a buffer said events were lost.
+    pub loss_windows: u64,
     pub stacks: StackStats,
 }
 

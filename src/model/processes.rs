@@ -183,6 +183,10 @@ impl ThreadRegistry {
     }
 
     pub fn pid_at(&self, tid: u32, ts: i64) -> Option<u32> {
+        // Every processor's idle thread is tid 0 of the Idle process, rundown or not.
+        if tid == 0 {
+            return Some(0);
+        }
         self.index_at(tid, ts).map(|i| self.rows[i].pid)
     }
 }
