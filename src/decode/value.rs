@@ -124,6 +124,10 @@ impl Value {
 
 /// SID text form: S-1-<authority>-<sub>-<sub>...
 pub fn sid_to_string(sid: &[u8]) -> String {
+    if sid.is_empty() {
+        // The kernel logs no SID as four zero bytes.
+        return String::new();
+    }
     let (Some(&revision), Some(&count)) = (sid.first(), sid.get(1)) else {
         return String::from("S-?");
     };
