@@ -165,6 +165,18 @@ pub fn event_counts(trace: &EtlTrace, decoder: &mut Decoder) -> BTreeMap<(String
     counts
 }
 
+/// Undecoded events per provider, from `event_counts`: what `summary` reports
+/// so that a user sees which providers need a manifest.
+pub fn undecoded_by_provider(counts: &BTreeMap<(String, String), EventCount>) -> BTreeMap<String, u64> {
+    let mut out: BTreeMap<String, u64> = BTreeMap::new();
+    for ((provider, _), count) in counts {
+        if count.undecoded > 0 {
+            *out.entry(provider.clone()).or_default() += count.undecoded;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -198,6 +198,10 @@ impl Decoder {
                 if let Some(schema) = self.embedded.get(&key).or_else(|| self.embedded_any_version(key)) {
                     return self.with_schema(record, &schema.clone(), SchemaSource::EmbeddedMetadata);
                 }
+                if let Some(task) = kernel::classic_task(&guid) {
+                    let name = Cow::Owned(format!("{task}/Opcode({class_type})"));
+                    return self.undecoded(record, Cow::Borrowed(kernel::PROVIDER), name);
+                }
                 let provider = self.provider_name(&guid);
                 self.undecoded(record, provider, Cow::Owned(format!("Opcode({class_type})")))
             }

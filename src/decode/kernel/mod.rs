@@ -101,6 +101,14 @@ pub fn lookup_classic(guid: &Guid, class_type: u8, version: u16) -> Option<Kerne
     lookup(group, class_type, version)
 }
 
+/// The task of a kernel class GUID, for naming classic events without a layout.
+pub fn classic_task(guid: &Guid) -> Option<&'static str> {
+    if *guid == sysconfig::SYSCONFIG_EX_GUID {
+        return Some(sysconfig::EX_TASK);
+    }
+    CLASS_GUIDS.iter().find(|(g, _)| g == guid).and_then(|(_, group)| group_task(*group))
+}
+
 /// Class GUIDs of MSNT_SystemTrace, for kernel events logged with classic headers.
 const CLASS_GUIDS: &[(Guid, u8)] = &[
     (Guid::from_fields(0x68fdd900, 0x4a3e, 0x11d1, [0x84, 0xf4, 0x00, 0x00, 0xf8, 0x04, 0x64, 0xe3]), 0),
