@@ -183,14 +183,16 @@ impl Decoder {
                     };
                 }
                 if let Some(class) = ktc::lookup(&guid, class_type, record.version) {
-                    if guid == ktc::METADATA_GUID {
-                        self.learn_metadata(class_type, record.payload);
-                    }
+                    let fields = if guid == ktc::METADATA_GUID {
+                        self.learn_metadata(class_type, record.payload)
+                    } else {
+                        decode_payload(class.fields, record.payload, ptr)
+                    };
                     return Event {
                         record: *record,
                         provider: Cow::Borrowed(ktc::PROVIDER),
                         name: class.event_name(),
-                        fields: decode_payload(class.fields, record.payload, ptr),
+                        fields,
                         source: SchemaSource::KernelTraceControl,
                     };
                 }
@@ -294,10 +296,19 @@ impl Decoder {
         }
     }
 
-    fn learn_metadata(&mut self, class_type: u8, payload: &[u8]) {
+    /// Learns a schema or value map from a MetaData event; its fields say what
+    /// was learned, or carry the reason a bad blob was skipped.
+    fn learn_metadata(&mut self, class_type: u8, payload: &[u8]) -> Vec<(Name, Value)> {
         match class_type {
             ktc::METADATA_EVENT_INFO => match metadata::parse_event_info(payload) {
                 Ok(mut info) => {
+                    let fields = vec![
+                        (Cow::Borrowed("ProviderName"), Value::Str(info.schema.provider.to_string())),
+                        (Cow::Borrowed("EventName"), Value::Str(info.schema.name.to_string())),
+                        (Cow::Borrowed("EventId"), Value::U16(info.key.id)),
+                        (Cow::Borrowed("Version"), Value::U8(info.key.version)),
+                        (Cow::Borrowed("FieldCount"), Value::U32(info.schema.fields.len() as u32)),
+                    ];
                     // Maps that came first apply now; later ones when they come.
                     for ((provider, name), map) in &self.maps {
                         if *provider == info.key.guid {
@@ -306,11 +317,20 @@ impl Decoder {
                     }
                     self.provider_names.insert(info.key.guid, Arc::from(info.schema.provider.as_ref()));
                     self.embedded.insert(info.key, Arc::new(info.schema));
+                    fields
                 }
-                Err(e) => self.stats.schema_errors.push(format!("MetaData EventInfo: {e}")),
+                Err(e) => {
+                    self.stats.schema_errors.push(format!("MetaData EventInfo: {e}"));
+                    vec![(Cow::Borrowed("EventInfo"), Value::Bad { why: e })]
+                }
             },
             ktc::METADATA_EVENT_MAP_INFO => match metadata::parse_event_map_info(payload) {
                 Ok((provider, name, map)) => {
+                    let fields = vec![
+                        (Cow::Borrowed("ProviderGuid"), Value::Guid(provider)),
+                        (Cow::Borrowed("MapName"), Value::Str(name.clone())),
+                        (Cow::Borrowed("EntryCount"), Value::U32(map.entries.len() as u32)),
+                    ];
                     let map = Arc::new(map);
                     for (key, schema) in self.embedded.iter_mut() {
                         if key.guid == provider && metadata::uses_map(&schema.fields, &name) {
@@ -320,15 +340,19 @@ impl Decoder {
                         }
                     }
                     self.maps.insert((provider, name), map);
+                    fields
                 }
-                Err(e) => self.stats.schema_errors.push(format!("MetaData EventMapInfo: {e}")),
+                Err(e) => {
+                    self.stats.schema_errors.push(format!("MetaData EventMapInfo: {e}"));
+                    vec![(Cow::Borrowed("EventMapInfo"), Value::Bad { why: e })]
+                }
             },
-            _ => {}
+            _ => Vec::new(),
         }
     }
 
     fn learn_eventsource<'a>(&mut self, record: &Record<'a>, provider: Guid) -> Event<'a> {
-        let fields = decode_payload(manifest::MANIFEST_DATA_LAYOUT, record.payload, record.pointer_size());
+        let mut fields = decode_payload(manifest::MANIFEST_DATA_LAYOUT, record.payload, record.pointer_size());
         if let Some(xml) = self.eventsource_chunks.add(provider, record.payload) {
             match manifest::parse_manifest(&xml) {
                 Ok(providers) => {
@@ -337,7 +361,10 @@ impl Decoder {
                         self.eventsource.add(p);
                     }
                 }
-                Err(e) => self.stats.schema_errors.push(format!("EventSource manifest of {provider}: {e}")),
+                Err(e) => {
+                    self.stats.schema_errors.push(format!("EventSource manifest of {provider}: {e}"));
+                    fields.push((Cow::Borrowed("Manifest"), Value::Bad { why: e }));
+                }
             }
         }
         Event {
