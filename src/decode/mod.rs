@@ -376,3 +376,72 @@ impl Decoder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::etl::record::{EventDescriptor, ExtendedData, HeaderKind};
+
+    fn record<'a>(kind: HeaderKind, id: RecordId, payload: &'a [u8]) -> Record<'a> {
+        Record {
+            kind,
+            id,
+            version: 0,
+            marker_flags: 0,
+            flags: 0,
+            event_property: 0,
+            thread_id: Some(1),
+            process_id: Some(2),
+            processor: 0,
+            timestamp: 0,
+            cpu_time: 0,
+            activity_id: None,
+            instance: None,
+            extended: ExtendedData::default(),
+            payload,
+        }
+    }
+
+    #[test]
+    fn metadata_events_teach_the_schema_of_later_events() {
+        let blob = metadata::tests::event_info_blob("Prov", "Work", &[("Size", 8, 0, 0, 1, 0)]);
+        let mut decoder = Decoder::new();
+        let meta = record(
+            HeaderKind::Full64,
+            RecordId::Classic { guid: ktc::METADATA_GUID, class_type: ktc::METADATA_EVENT_INFO, level: 0 },
+            &blob,
+        );
+        let taught = decoder.decode(&meta);
+        assert_eq!(taught.name, "MetaData/EventInfo");
+        assert_eq!(taught.field("EventName"), Some(&Value::Str("Work".into())));
+        let provider = Guid::from_bytes(&blob[..16]).unwrap();
+        let descriptor = EventDescriptor { id: 7, ..Default::default() };
+        let payload = 42u32.to_le_bytes();
+        let event =
+            decoder.decode(&record(HeaderKind::EventHeader64, RecordId::Event { provider, descriptor }, &payload));
+        assert_eq!((event.provider.as_ref(), event.name.as_ref()), ("Prov", "Work"));
+        assert_eq!(event.field("Size"), Some(&Value::U32(42)));
+        assert_eq!(event.source, SchemaSource::EmbeddedMetadata);
+    }
+
+    #[test]
+    fn unknown_events_stay_undecoded_with_their_payload() {
+        let mut decoder = Decoder::new();
+        let descriptor = EventDescriptor { id: 9, ..Default::default() };
+        let provider = Guid::from_fields(1, 2, 3, [4; 8]);
+        let event =
+            decoder.decode(&record(HeaderKind::EventHeader64, RecordId::Event { provider, descriptor }, &[0xab]));
+        assert!(!event.is_decoded());
+        assert_eq!(event.provider, provider.to_string());
+        assert_eq!(event.name, "EventID(9)");
+        assert_eq!(event.field("payload"), Some(&Value::Binary(vec![0xab])));
+        let bad = record(
+            HeaderKind::Full64,
+            RecordId::Classic { guid: ktc::METADATA_GUID, class_type: ktc::METADATA_EVENT_INFO, level: 0 },
+            &[1, 2, 3],
+        );
+        let taught = decoder.decode(&bad);
+        assert!(taught.field("EventInfo").is_some_and(Value::is_bad));
+        assert_eq!(decoder.stats.schema_errors.len(), 1);
+    }
+}
