@@ -2,11 +2,10 @@
 //! as ManifestData events (split over chunks), and `--manifest` files.
 //! Providers, tasks, opcodes, value and bit maps, templates and events become
 //! `EventSchema`s keyed by event id and version.
-use super::schema::{f, Field, FieldType, Len, MapRef, ValueMap};
+use super::schema::{f, Field, FieldType, Len, MapRef, Name, ValueMap};
 use super::EventSchema;
 use crate::etl::bytes::u16_at;
 use crate::etl::Guid;
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -342,7 +341,7 @@ pub fn parse_manifest(xml: &str) -> Result<Vec<Provider>, String> {
                     },
                     None => Vec::new(),
                 };
-                let schema = EventSchema { provider: Cow::Owned(name.clone()), name: Cow::Owned(event_name), fields };
+                let schema = EventSchema { provider: Name::from(name.clone()), name: Name::from(event_name), fields };
                 events.insert((id as u16, version), Arc::new(schema));
             }
         }

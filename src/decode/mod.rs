@@ -9,6 +9,7 @@ pub mod kernel;
 pub mod ktc;
 pub mod manifest;
 pub mod metadata;
+pub mod name;
 pub mod schema;
 pub mod tracelogging;
 pub mod value;
@@ -16,7 +17,6 @@ pub mod value;
 use crate::etl::record::RecordId;
 use crate::etl::{Guid, Record};
 use schema::{decode_payload, Field, Name};
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 pub use value::Value;
@@ -115,6 +115,8 @@ pub struct Decoder {
     /// From `--manifest` files.
     user: manifest::Registry,
     tracelogging: tracelogging::Cache,
+    /// "Task/Opcode" of built-in classes, made once.
+    class_names: HashMap<(&'static str, &'static str), Name>,
     pub stats: DecodeStats,
 }
 
@@ -164,20 +166,20 @@ impl Decoder {
                 if let Some(class) = kernel::lookup(group, opcode, record.version) {
                     return Event {
                         record: *record,
-                        provider: Cow::Borrowed(kernel::PROVIDER),
-                        name: class.event_name(),
+                        provider: Name::Static(kernel::PROVIDER),
+                        name: self.class_name(&class),
                         fields: decode_payload(class.fields, record.payload, ptr),
                         source: SchemaSource::Kernel,
                     };
                 }
-                self.undecoded(record, Cow::Borrowed(kernel::PROVIDER), kernel::fallback_name(group, opcode))
+                self.undecoded(record, Name::Static(kernel::PROVIDER), kernel::fallback_name(group, opcode))
             }
             RecordId::Classic { guid, class_type, .. } => {
                 if let Some(class) = kernel::lookup_classic(&guid, class_type, record.version) {
                     return Event {
                         record: *record,
-                        provider: Cow::Borrowed(kernel::PROVIDER),
-                        name: class.event_name(),
+                        provider: Name::Static(kernel::PROVIDER),
+                        name: self.class_name(&class),
                         fields: decode_payload(class.fields, record.payload, ptr),
                         source: SchemaSource::Kernel,
                     };
@@ -190,8 +192,8 @@ impl Decoder {
                     };
                     return Event {
                         record: *record,
-                        provider: Cow::Borrowed(ktc::PROVIDER),
-                        name: class.event_name(),
+                        provider: Name::Static(ktc::PROVIDER),
+                        name: self.class_name(&class),
                         fields,
                         source: SchemaSource::KernelTraceControl,
                     };
@@ -201,11 +203,11 @@ impl Decoder {
                     return self.with_schema(record, &schema.clone(), SchemaSource::EmbeddedMetadata);
                 }
                 if let Some(task) = kernel::classic_task(&guid) {
-                    let name = Cow::Owned(format!("{task}/Opcode({class_type})"));
-                    return self.undecoded(record, Cow::Borrowed(kernel::PROVIDER), name);
+                    let name = Name::from(format!("{task}/Opcode({class_type})"));
+                    return self.undecoded(record, Name::Static(kernel::PROVIDER), name);
                 }
                 let provider = self.provider_name(&guid);
-                self.undecoded(record, provider, Cow::Owned(format!("Opcode({class_type})")))
+                self.undecoded(record, provider, Name::from(format!("Opcode({class_type})")))
             }
             RecordId::Event { provider, descriptor } => {
                 if descriptor.id == manifest::MANIFEST_EVENT_ID && descriptor.opcode == manifest::MANIFEST_OPCODE {
@@ -215,7 +217,7 @@ impl Decoder {
                     let provider_name = match provider_name {
                         Some(name) => {
                             self.provider_names.entry(provider).or_insert_with(|| name.clone());
-                            Cow::Owned(name.to_string())
+                            Name::from(name)
                         }
                         None => self.provider_name(&provider),
                     };
@@ -231,9 +233,9 @@ impl Decoder {
                             let mut event = self.undecoded(
                                 record,
                                 provider_name,
-                                Cow::Owned(format!("EventID({})", descriptor.id)),
+                                Name::from(format!("EventID({})", descriptor.id)),
                             );
-                            event.fields.push((Cow::Borrowed("metadata"), Value::Bad { why }));
+                            event.fields.push((Name::Static("metadata"), Value::Bad { why }));
                             event
                         }
                     };
@@ -254,9 +256,13 @@ impl Decoder {
                     return self.with_schema(record, &schema, SchemaSource::UserManifest);
                 }
                 let name = self.provider_name(&provider);
-                self.undecoded(record, name, Cow::Owned(format!("EventID({})", descriptor.id)))
+                self.undecoded(record, name, Name::from(format!("EventID({})", descriptor.id)))
             }
         }
+    }
+
+    fn class_name(&mut self, class: &kernel::KernelClass) -> Name {
+        self.class_names.entry((class.task, class.opcode)).or_insert_with(|| class.event_name()).clone()
     }
 
     /// A schema of the same event at another version: better than hex when a
@@ -281,8 +287,8 @@ impl Decoder {
 
     fn provider_name(&self, guid: &Guid) -> Name {
         match self.provider_names.get(guid) {
-            Some(name) => Cow::Owned(name.to_string()),
-            None => Cow::Owned(guid.to_string()),
+            Some(name) => Name::from(name.clone()),
+            None => Name::from(guid.to_string()),
         }
     }
 
@@ -291,7 +297,7 @@ impl Decoder {
             record: *record,
             provider,
             name,
-            fields: vec![(Cow::Borrowed("payload"), Value::Binary(record.payload.to_vec()))],
+            fields: vec![(Name::Static("payload"), Value::Binary(record.payload.to_vec()))],
             source: SchemaSource::None,
         }
     }
@@ -303,11 +309,11 @@ impl Decoder {
             ktc::METADATA_EVENT_INFO => match metadata::parse_event_info(payload) {
                 Ok(mut info) => {
                     let fields = vec![
-                        (Cow::Borrowed("ProviderName"), Value::Str(info.schema.provider.to_string())),
-                        (Cow::Borrowed("EventName"), Value::Str(info.schema.name.to_string())),
-                        (Cow::Borrowed("EventId"), Value::U16(info.key.id)),
-                        (Cow::Borrowed("Version"), Value::U8(info.key.version)),
-                        (Cow::Borrowed("FieldCount"), Value::U32(info.schema.fields.len() as u32)),
+                        (Name::Static("ProviderName"), Value::Str(info.schema.provider.to_string())),
+                        (Name::Static("EventName"), Value::Str(info.schema.name.to_string())),
+                        (Name::Static("EventId"), Value::U16(info.key.id)),
+                        (Name::Static("Version"), Value::U8(info.key.version)),
+                        (Name::Static("FieldCount"), Value::U32(info.schema.fields.len() as u32)),
                     ];
                     // Maps that came first apply now; later ones when they come.
                     for ((provider, name), map) in &self.maps {
@@ -321,15 +327,15 @@ impl Decoder {
                 }
                 Err(e) => {
                     self.stats.schema_errors.push(format!("MetaData EventInfo: {e}"));
-                    vec![(Cow::Borrowed("EventInfo"), Value::Bad { why: e })]
+                    vec![(Name::Static("EventInfo"), Value::Bad { why: e })]
                 }
             },
             ktc::METADATA_EVENT_MAP_INFO => match metadata::parse_event_map_info(payload) {
                 Ok((provider, name, map)) => {
                     let fields = vec![
-                        (Cow::Borrowed("ProviderGuid"), Value::Guid(provider)),
-                        (Cow::Borrowed("MapName"), Value::Str(name.clone())),
-                        (Cow::Borrowed("EntryCount"), Value::U32(map.entries.len() as u32)),
+                        (Name::Static("ProviderGuid"), Value::Guid(provider)),
+                        (Name::Static("MapName"), Value::Str(name.clone())),
+                        (Name::Static("EntryCount"), Value::U32(map.entries.len() as u32)),
                     ];
                     let map = Arc::new(map);
                     for (key, schema) in self.embedded.iter_mut() {
@@ -344,7 +350,7 @@ impl Decoder {
                 }
                 Err(e) => {
                     self.stats.schema_errors.push(format!("MetaData EventMapInfo: {e}"));
-                    vec![(Cow::Borrowed("EventMapInfo"), Value::Bad { why: e })]
+                    vec![(Name::Static("EventMapInfo"), Value::Bad { why: e })]
                 }
             },
             _ => Vec::new(),
@@ -363,14 +369,14 @@ impl Decoder {
                 }
                 Err(e) => {
                     self.stats.schema_errors.push(format!("EventSource manifest of {provider}: {e}"));
-                    fields.push((Cow::Borrowed("Manifest"), Value::Bad { why: e }));
+                    fields.push((Name::Static("Manifest"), Value::Bad { why: e }));
                 }
             }
         }
         Event {
             record: *record,
             provider: self.provider_name(&provider),
-            name: Cow::Borrowed("ManifestData"),
+            name: Name::Static("ManifestData"),
             fields,
             source: SchemaSource::EventSourceManifest,
         }

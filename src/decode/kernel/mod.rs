@@ -4,7 +4,6 @@
 //! is the reference the tests compare with (FileKey, PageDirectoryBase, ...).
 use super::schema::{Field, Name};
 use crate::etl::Guid;
-use std::borrow::Cow;
 
 pub mod alpc;
 pub mod diskio;
@@ -33,9 +32,9 @@ pub struct KernelClass {
 impl KernelClass {
     pub fn event_name(&self) -> Name {
         if self.opcode.is_empty() {
-            Cow::Borrowed(self.task)
+            Name::Static(self.task)
         } else {
-            Cow::Owned(format!("{}/{}", self.task, self.opcode))
+            Name::from(format!("{}/{}", self.task, self.opcode))
         }
     }
 }
@@ -130,7 +129,7 @@ const CLASS_GUIDS: &[(Guid, u8)] = &[
 /// Name of a kernel event without a layout: "Task/Opcode(n)" or "Group(g)/Opcode(n)".
 pub fn fallback_name(group: u8, opcode: u8) -> Name {
     match group_task(group) {
-        Some(task) => Cow::Owned(format!("{task}/Opcode({opcode})")),
-        None => Cow::Owned(format!("Group({group})/Opcode({opcode})")),
+        Some(task) => Name::from(format!("{task}/Opcode({opcode})")),
+        None => Name::from(format!("Group({group})/Opcode({opcode})")),
     }
 }
