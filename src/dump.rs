@@ -117,9 +117,9 @@ pub fn json_line(out: &mut String, event: &Event<'_>, ts_ns: i64, pid: Option<u3
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&text(name));
+        crate::decode::value::write_json_string(out, name);
         out.push(':');
-        out.push_str(&value.to_json().to_string());
+        value.write_json(out);
     }
     out.push_str("}}");
 }
