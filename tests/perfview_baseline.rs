@@ -5,6 +5,7 @@
 //!
 //! The corpus comes from `ETWQ_CORPUS` (default ../shared/corpus); without it
 //! the test says so and passes, unless `ETWQ_REQUIRE_CORPUS=1`.
+//! `ETWQ_MANIFESTS` names a manifest file or directory to load, as `--manifest` would.
 use etwq::decode::{Decoder, Value};
 use etwq::dump::ThreadOwners;
 use etwq::etl::EtlTrace;
@@ -356,6 +357,11 @@ fn compare_file(corpus: &std::path::Path, stem: &str, table: &mut BTreeMap<Strin
         wanted.get(i).is_some_and(|w| (w - ns).abs() <= 2_000)
     };
     let mut decoder = Decoder::new();
+    // Manifests the user would hand over with --manifest (e.g. the CLR's
+    // ClrEtwAll.man for gcevents, whose schema is not in the trace).
+    if let Some(dir) = std::env::var_os("ETWQ_MANIFESTS") {
+        decoder.add_manifest_path(std::path::Path::new(&dir)).map_err(|e| format!("ETWQ_MANIFESTS: {e}"))?;
+    }
     let mut owners = ThreadOwners::default();
     let mut ours = Vec::new();
     for record in trace.records() {
