@@ -15,7 +15,6 @@ use std::path::PathBuf;
 /// Event types that cannot match yet, with the reason. A type listed here is
 /// reported but not asserted; everything else must match fully.
 const KNOWN_GAPS: &[(&str, &str)] = &[
-    ("gcevents:Microsoft-Windows-DotNETRuntime/", "the CLR manifest is not in the trace; PerfView has it built in"),
     (
         "net.4.5.2.x64:Microsoft-Windows-DotNETRuntimePrivate/",
         "no schema in the trace (no MetaData EventInfo); PerfView has it built in",

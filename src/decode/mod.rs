@@ -5,6 +5,7 @@
 //! EventInfo, EventSource ManifestData, TraceLogging), manifests the user
 //! hands over; otherwise the event stays undecoded with its payload as hex.
 //! Decoding knows records only; it knows nothing of the model above it.
+pub mod clr;
 pub mod kernel;
 pub mod ktc;
 pub mod manifest;
@@ -31,6 +32,8 @@ pub enum SchemaSource {
     EventSourceManifest,
     TraceLogging,
     UserManifest,
+    /// The runtime's events that etwq knows without a schema in the trace.
+    BuiltInClr,
     /// No schema: the payload is kept as hex.
     None,
 }
@@ -254,6 +257,9 @@ impl Decoder {
                 }
                 if let Some(schema) = self.user.lookup(&provider, descriptor.id, descriptor.version) {
                     return self.with_schema(record, &schema, SchemaSource::UserManifest);
+                }
+                if let Some(schema) = clr::lookup(&provider, descriptor.id, descriptor.version) {
+                    return self.with_schema(record, schema, SchemaSource::BuiltInClr);
                 }
                 let name = self.provider_name(&provider);
                 self.undecoded(record, name, Name::from(format!("EventID({})", descriptor.id)))
