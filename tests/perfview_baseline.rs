@@ -16,10 +16,6 @@ use std::path::PathBuf;
 /// reported but not asserted; everything else must match fully.
 const KNOWN_GAPS: &[(&str, &str)] = &[
     (
-        "net.4.5.2.x64:Microsoft-Windows-DotNETRuntimePrivate/",
-        "no schema in the trace (no MetaData EventInfo); PerfView has it built in",
-    ),
-    (
         "net.4.5.2.x64:Microsoft-Windows-Kernel-File/Create",
         "PerfView's own parser splits CreateDisposition out of CreateOptions and names ShareAccess bits",
     ),

@@ -11,6 +11,10 @@ use std::sync::OnceLock;
 pub const PROVIDER: &str = "Microsoft-Windows-DotNETRuntime";
 pub const PROVIDER_GUID: ProviderGuid =
     ProviderGuid::from_fields(0xe13c0d23, 0xccbc, 0x4e12, [0x93, 0x1b, 0xd9, 0xcc, 0x2e, 0xee, 0x27, 0xe4]);
+/// The runtime's private provider: GC internals and assembly binding.
+pub const PRIVATE_PROVIDER: &str = "Microsoft-Windows-DotNETRuntimePrivate";
+pub const PRIVATE_PROVIDER_GUID: ProviderGuid =
+    ProviderGuid::from_fields(0x763fd754, 0x7086, 0x4dfe, [0x95, 0xeb, 0xc0, 0x1a, 0x46, 0xfa, 0xf4, 0xca]);
 
 const GC_REASON: &[(u64, &str)] = &[
     (0, "AllocSmall"),
@@ -73,6 +77,27 @@ const EXPAND_MECHANISM: &[(u64, &str)] = &[
     (1 << 3, "expand_new_seg"),
     (1 << 4, "expand_no_memory"),
     (1 << 5, "expand_next_full_gc"),
+];
+
+const NGEN_BIND_REASON: &[(u64, &str)] = &[
+    (0, "START_BIND"),
+    (1, "NO_INDEX"),
+    (2, "SYSTEM_ASSEMBLY_NOT_AVAILABLE"),
+    (3, "NO_NATIVE_IMAGE"),
+    (4, "REJECT_CONFIG_MASK"),
+    (5, "FAIL"),
+    (6, "INDEX_CORRUPTION"),
+    (7, "REJECT_TIMESTAMP"),
+    (8, "REJECT_NATIVEIMAGE_NOT_FOUND"),
+    (9, "REJECT_IL_SIG"),
+    (10, "REJECT_LOADER_EVAL_FAIL"),
+    (11, "MISSING_FOUND"),
+    (12, "REJECT_HOSTASM"),
+    (13, "REJECT_IL_NOT_FOUND"),
+    (14, "REJECT_APPBASE_NOT_FILE"),
+    (15, "BIND_DEPEND_REJECT_REF_DEF_MISMATCH"),
+    (16, "BIND_DEPEND_REJECT_NGEN_SIG"),
+    (17, "APPLY_EXTERNAL_RELOCS_FAILED"),
 ];
 
 const CLR_ID: Field = f("ClrInstanceID", U16);
@@ -280,13 +305,124 @@ fn layouts() -> Vec<((u16, u8), &'static str, Vec<Field>)> {
     out
 }
 
-fn table() -> &'static HashMap<(u16, u8), EventSchema> {
-    static TABLE: OnceLock<HashMap<(u16, u8), EventSchema>> = OnceLock::new();
+/// The private provider's events that .NET Framework 4.x writes (PerfView knows them too).
+fn private_layouts() -> Vec<((u16, u8), &'static str, Vec<Field>)> {
+    let mark = || vec![f("HeapNum", U32), CLR_ID];
+    let binding = || {
+        vec![
+            f("AppDomainID", U32),
+            f("LoadContextID", U32),
+            f("FromLoaderCache", U32),
+            f("DynamicLoad", U32),
+            f("AssemblyCodebase", Utf16),
+            f("AssemblyName", Utf16),
+            CLR_ID,
+        ]
+    };
+    // Version 2 (.NET 4.5.x): five generations of pointer-sized counters first.
+    let gen_data = vec![
+        f("SizeBefore", PointerUint),
+        f("FreeListBefore", PointerUint),
+        f("FreeObjBefore", PointerUint),
+        f("SizeAfter", PointerUint),
+        f("FreeListAfter", PointerUint),
+        f("FreeObjAfter", PointerUint),
+        f("In", PointerUint),
+        f("Out", PointerUint),
+        f("NewAllocation", PointerUint),
+        f("Surv", PointerUint),
+    ];
+    let mut generations = Field::new("Generations", Struct(gen_data));
+    generations.count = Len::Fixed(5);
+    let mut out = vec![
+        (
+            (2, 1),
+            "GC/Settings",
+            vec![f("SegmentSize", U64), f("LargeObjectSegmentSize", U64), f("ServerGC", Bool32), CLR_ID],
+        ),
+        (
+            (4, 2),
+            "GC/PerHeapHistory",
+            vec![
+                generations,
+                f("CondemnReasons0", U32),
+                f("CondemnReasons1", U32),
+                f("MemoryPressure", U32),
+                mapped(f("ExpandMechanisms", Bits { size: 4, shift: 0, width: 31 }), true, EXPAND_MECHANISM),
+                skip(4),
+                mapped(f("CompactMechanisms", Bits { size: 4, shift: 0, width: 31 }), true, COMPACT_REASON),
+                skip(4),
+                f("HeapIndex", U32),
+                f("ExtraGen0Commit", U64),
+                // A single byte here, unlike everywhere else.
+                f("ClrInstanceID", U8),
+            ],
+        ),
+        (
+            (5, 1),
+            "GC/GlobalHeapHistory",
+            vec![
+                f("FinalYoungestDesired", U64),
+                f("NumHeaps", I32),
+                f("CondemnedGeneration", U32),
+                f("Gen0ReductionCount", U32),
+                mapped(f("Reason", U32), false, GC_REASON),
+                mapped(f("GlobalMechanisms", U32), true, GLOBAL_MECHANISMS),
+                CLR_ID,
+            ],
+        ),
+        ((7, 1), "GC/MarkStackRoots", mark()),
+        ((8, 1), "GC/MarkFinalizeQueueRoots", mark()),
+        ((9, 1), "GC/MarkHandles", mark()),
+        ((10, 1), "GC/MarkCards", mark()),
+        (
+            (188, 0),
+            "NgenBinder/NgenBind",
+            vec![
+                CLR_ID,
+                f("BindingID", U64),
+                mapped(f("ReasonCode", U32), false, NGEN_BIND_REASON),
+                f("AssemblyName", Utf16),
+            ],
+        ),
+        ((196, 0), "Binding/FusionMessage", vec![CLR_ID, f("Prepend", Bool32), f("Message", Utf16)]),
+    ];
+    let phases: [(u16, &'static str); 18] = [
+        (159, "Binding/PolicyPhaseStart"),
+        (160, "Binding/PolicyPhaseStop"),
+        (161, "Binding/NgenPhaseStart"),
+        (162, "Binding/NgenPhaseStop"),
+        (163, "Binding/LookupAndProbingPhaseStart"),
+        (164, "Binding/LookupAndProbingPhaseStop"),
+        (165, "Binding/LoaderPhaseStart"),
+        (166, "Binding/LoaderPhaseStop"),
+        (167, "Binding/PhaseStart"),
+        (168, "Binding/PhaseStop"),
+        (169, "Binding/DownloadPhaseStart"),
+        (170, "Binding/DownloadPhaseStop"),
+        (171, "Binding/LoaderAssemblyInitPhaseStart"),
+        (172, "Binding/LoaderAssemblyInitPhaseStop"),
+        (173, "Binding/LoaderMappingPhaseStart"),
+        (174, "Binding/LoaderMappingPhaseStop"),
+        (175, "Binding/LoaderDeliverEventPhaseStart"),
+        (176, "Binding/LoaderDeliverEventsPhaseStop"),
+    ];
+    out.extend(phases.into_iter().map(|(id, name)| ((id, 0), name, binding())));
+    out
+}
+
+type Table = HashMap<(ProviderGuid, u16, u8), EventSchema>;
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
-        layouts()
-            .into_iter()
-            .map(|(key, name, fields)| {
-                (key, EventSchema { provider: Name::Static(PROVIDER), name: Name::Static(name), fields })
+        let public = layouts().into_iter().map(|l| (PROVIDER_GUID, PROVIDER, l));
+        let private = private_layouts().into_iter().map(|l| (PRIVATE_PROVIDER_GUID, PRIVATE_PROVIDER, l));
+        public
+            .chain(private)
+            .map(|(guid, provider, ((id, version), name, fields))| {
+                let schema = EventSchema { provider: Name::Static(provider), name: Name::Static(name), fields };
+                ((guid, id, version), schema)
             })
             .collect()
     })
@@ -295,11 +431,11 @@ fn table() -> &'static HashMap<(u16, u8), EventSchema> {
 /// The built-in schema of a runtime event at its version, or at the nearest
 /// older version that is built in (newer versions only append fields).
 pub fn lookup(provider: &ProviderGuid, id: u16, version: u8) -> Option<&'static EventSchema> {
-    if *provider != PROVIDER_GUID {
+    if *provider != PROVIDER_GUID && *provider != PRIVATE_PROVIDER_GUID {
         return None;
     }
     let table = table();
-    (0..=version).rev().find_map(|v| table.get(&(id, v)))
+    (0..=version).rev().find_map(|v| table.get(&(*provider, id, v)))
 }
 
 #[cfg(test)]
@@ -329,6 +465,23 @@ mod tests {
         assert_eq!(lookup(&PROVIDER_GUID, 10, 9).unwrap().fields.len(), 9);
         assert!(lookup(&ProviderGuid::ZERO, 10, 4).is_none());
         assert!(lookup(&PROVIDER_GUID, 60000, 0).is_none());
+    }
+
+    #[test]
+    fn private_events_are_built_in_too() {
+        let schema = lookup(&PRIVATE_PROVIDER_GUID, 196, 0).unwrap();
+        assert_eq!((schema.provider.as_str(), schema.name.as_str()), (PRIVATE_PROVIDER, "Binding/FusionMessage"));
+        let mut p = vec![9, 0, 0, 0, 0, 0];
+        p.extend_from_slice(&[b'h', 0, b'i', 0, 0, 0]);
+        let v = decode_payload(&schema.fields, &p, 8);
+        assert_eq!(v[1].1, Value::Bool(false));
+        assert_eq!(v[2].1, Value::Str("hi".into()));
+        // A v2 PerHeapHistory ends with a one-byte ClrInstanceID after 5 generations.
+        let schema = lookup(&PRIVATE_PROVIDER_GUID, 4, 2).unwrap();
+        let mut p = vec![0u8; 5 * 80 + 4 * 6 + 8];
+        p.push(9);
+        let v = decode_payload(&schema.fields, &p, 8);
+        assert_eq!(v.last().unwrap().1, Value::U8(9));
     }
 
     #[test]
