@@ -1,6 +1,6 @@
 //! Hand test of decoding: `cargo run --example dump -- FILE [json|text|counts] [LIMIT]`.
 use etwq::decode::Decoder;
-use etwq::dump::{event_counts, write_dump, DumpFormat};
+use etwq::dump::{event_counts, undecoded_by_provider, write_dump, DumpFormat};
 use etwq::etl::EtlTrace;
 
 fn main() {
@@ -20,8 +20,12 @@ fn main() {
     let mode = args.get(2).map(String::as_str).unwrap_or("text");
     let limit = args.get(3).and_then(|n| n.parse().ok());
     if mode == "counts" {
-        for ((provider, event), count) in event_counts(&trace, &mut decoder) {
+        let counts = event_counts(&trace, &mut decoder);
+        for ((provider, event), count) in &counts {
             println!("{provider}\t{event}\t{}\t{}", count.events, count.undecoded);
+        }
+        for (provider, n) in undecoded_by_provider(&counts) {
+            eprintln!("undecoded: {provider}: {n}");
         }
         for e in &decoder.stats.schema_errors {
             eprintln!("schema error: {e}");

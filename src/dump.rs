@@ -88,6 +88,11 @@ fn opt_json(v: Option<u32>) -> String {
     v.map_or_else(|| "null".to_string(), |v| v.to_string())
 }
 
+/// Process and thread ids as Windows tools show them: 0xFFFFFFFF is -1 (none).
+fn id_json(v: Option<u32>) -> String {
+    v.map_or_else(|| "null".to_string(), |v| (v as i32).to_string())
+}
+
 /// One JSON object, keys in a fixed order and fields in payload order.
 pub fn json_line(out: &mut String, event: &Event<'_>, ts_ns: i64, pid: Option<u32>, tid: Option<u32>) {
     use std::fmt::Write as _;
@@ -96,8 +101,8 @@ pub fn json_line(out: &mut String, event: &Event<'_>, ts_ns: i64, pid: Option<u3
         out,
         "{{\"ts_ns\":{ts_ns},\"cpu\":{},\"pid\":{},\"tid\":{},\"provider\":{},\"event\":{},\"id\":{},\"opcode\":{},\"version\":{}",
         event.record.processor,
-        opt_json(pid),
-        opt_json(tid),
+        id_json(pid),
+        id_json(tid),
         text(&event.provider),
         text(&event.name),
         opt_json(event.id()),
@@ -112,9 +117,9 @@ pub fn json_line(out: &mut String, event: &Event<'_>, ts_ns: i64, pid: Option<u3
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&text(name));
+        crate::decode::value::write_json_string(out, name);
         out.push(':');
-        out.push_str(&value.to_json().to_string());
+        value.write_json(out);
     }
     out.push_str("}}");
 }
@@ -158,4 +163,84 @@ pub fn event_counts(trace: &EtlTrace, decoder: &mut Decoder) -> BTreeMap<(String
         }
     }
     counts
+}
+
+/// Undecoded events per provider, from `event_counts`: what `summary` reports
+/// so that a user sees which providers need a manifest.
+pub fn undecoded_by_provider(counts: &BTreeMap<(String, String), EventCount>) -> BTreeMap<String, u64> {
+    let mut out: BTreeMap<String, u64> = BTreeMap::new();
+    for ((provider, _), count) in counts {
+        if count.undecoded > 0 {
+            *out.entry(provider.clone()).or_default() += count.undecoded;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::etl::record::{ExtendedData, HeaderKind, Record};
+
+    fn record(payload: &[u8]) -> Record<'_> {
+        Record {
+            kind: HeaderKind::PerfInfo64,
+            id: RecordId::Kernel { group: 15, opcode: 46 },
+            version: 2,
+            marker_flags: 0,
+            flags: 0,
+            event_property: 0,
+            thread_id: None,
+            process_id: None,
+            processor: 3,
+            timestamp: 0,
+            cpu_time: 0,
+            activity_id: None,
+            instance: None,
+            extended: ExtendedData::default(),
+            payload,
+        }
+    }
+
+    #[test]
+    fn json_lines_carry_header_ids_and_typed_fields() {
+        let mut payload = 0x7ff0_0000_1000u64.to_le_bytes().to_vec();
+        payload.extend_from_slice(&584u32.to_le_bytes());
+        payload.extend_from_slice(&[1, 0, (14 << 3) | 2, 0]);
+        let record = record(&payload);
+        let mut decoder = Decoder::new();
+        let event = decoder.decode(&record);
+        let mut owners = ThreadOwners::default();
+        let (pid, tid) = owners.ids(&event);
+        let mut line = String::new();
+        json_line(&mut line, &event, 1500, pid, tid);
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["event"], "PerfInfo/SampledProfile");
+        assert_eq!(v["provider"], "Windows Kernel");
+        assert_eq!(v["cpu"], 3);
+        assert_eq!(v["tid"], 584);
+        assert_eq!(v["pid"], serde_json::Value::Null);
+        assert_eq!(v["fields"]["InstructionPointer"], "0x7ff000001000");
+        assert_eq!(v["fields"]["ExecutingISR"], true);
+        assert_eq!(v["fields"]["Priority"], 14);
+    }
+
+    #[test]
+    fn samples_take_the_process_of_their_thread() {
+        let mut owners = ThreadOwners::default();
+        let mut decoder = Decoder::new();
+        // Thread/DCStart v3 of thread 584 in process 4.
+        let mut thread = vec![4, 0, 0, 0, 0x48, 2, 0, 0];
+        thread.extend_from_slice(&[0u8; 8 * 7 + 8]);
+        let mut start = record(&thread);
+        start.kind = HeaderKind::System64;
+        start.id = RecordId::Kernel { group: 5, opcode: 3 };
+        start.version = 3;
+        let _ = owners.ids(&decoder.decode(&start));
+        let mut payload = vec![0u8; 8];
+        payload.extend_from_slice(&584u32.to_le_bytes());
+        payload.extend_from_slice(&[1, 0, 0, 0]);
+        let sample = record(&payload);
+        assert_eq!(owners.ids(&decoder.decode(&sample)), (Some(4), Some(584)));
+    }
 }

@@ -1,10 +1,10 @@
 //! Payloads and schemas that lie must decode what they can and never panic:
 //! the same inputs the fuzz targets take, run as property tests in CI.
-use etwq::decode::kernel;
 use etwq::decode::manifest::parse_manifest;
 use etwq::decode::metadata::{parse_event_info, parse_event_map_info};
 use etwq::decode::schema::decode_payload;
 use etwq::decode::tracelogging::parse_event_metadata;
+use etwq::decode::{clr, kernel};
 use proptest::prelude::*;
 
 proptest! {
@@ -16,6 +16,17 @@ proptest! {
         if let Some(class) = kernel::lookup(group, opcode, version) {
             let fields = decode_payload(class.fields, &payload, if wide { 8 } else { 4 });
             for (_, v) in &fields {
+                let _ = v.to_json();
+            }
+        }
+    }
+
+    #[test]
+    fn built_in_runtime_layouts_take_any_payload(id in 0u16..260, version in 0u8..6, private: bool,
+                                                 payload in proptest::collection::vec(any::<u8>(), 0..600)) {
+        let provider = if private { clr::PRIVATE_PROVIDER_GUID } else { clr::PROVIDER_GUID };
+        if let Some(schema) = clr::lookup(&provider, id, version) {
+            for (_, v) in decode_payload(&schema.fields, &payload, 8) {
                 let _ = v.to_json();
             }
         }

@@ -2,11 +2,10 @@
 //! as ManifestData events (split over chunks), and `--manifest` files.
 //! Providers, tasks, opcodes, value and bit maps, templates and events become
 //! `EventSchema`s keyed by event id and version.
-use super::schema::{f, Field, FieldType, Len, MapRef, ValueMap};
+use super::schema::{f, Field, FieldType, Len, MapRef, Name, ValueMap};
 use super::EventSchema;
 use crate::etl::bytes::u16_at;
 use crate::etl::Guid;
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -170,6 +169,22 @@ fn message(strings: &HashMap<String, String>, text: &str) -> String {
         .unwrap_or_else(|| text.to_string())
 }
 
+/// The name tools show for a task or opcode: its message string when the
+/// manifest has one (as TDH does, e.g. "GC" for task GarbageCollection), else its name.
+fn display_name(strings: &HashMap<String, String>, node: Node<'_, '_>, name: &str) -> String {
+    match node.attribute("message") {
+        Some(m) if m.starts_with("$(string.") => {
+            let shown = message(strings, m);
+            if shown == m || shown.trim().is_empty() {
+                name.to_string()
+            } else {
+                shown.trim().to_string()
+            }
+        }
+        _ => name.to_string(),
+    }
+}
+
 /// Fields of a template (or struct): a length or count naming another field
 /// refers to that field's index in the same list.
 fn template_fields(
@@ -241,7 +256,8 @@ pub fn parse_manifest(xml: &str) -> Result<Vec<Provider>, String> {
         let name = p.attribute("name").unwrap_or("").to_string();
         let guid =
             p.attribute("guid").and_then(Guid::parse).ok_or_else(|| format!("provider {name:?} has no valid guid"))?;
-        let mut tasks: HashMap<String, (u16, String, HashMap<String, u8>)> = HashMap::new();
+        // Task name -> (value, shown name, its own opcodes: name -> shown name).
+        let mut tasks: HashMap<String, (u16, String, HashMap<String, String>)> = HashMap::new();
         let mut task_names_by_value: HashMap<u16, String> = HashMap::new();
         let mut opcode_names: HashMap<String, (u8, String)> = HashMap::new();
         let mut maps: HashMap<String, Arc<ValueMap>> = HashMap::new();
@@ -249,7 +265,7 @@ pub fn parse_manifest(xml: &str) -> Result<Vec<Provider>, String> {
         if let Some(node) = child(p, "opcodes") {
             for o in children(node, "opcode") {
                 if let (Some(n), Some(v)) = (o.attribute("name"), o.attribute("value").and_then(parse_number)) {
-                    opcode_names.insert(n.to_string(), (v as u8, n.to_string()));
+                    opcode_names.insert(n.to_string(), (v as u8, display_name(&strings, o, n)));
                 }
             }
         }
@@ -261,14 +277,14 @@ pub fn parse_manifest(xml: &str) -> Result<Vec<Provider>, String> {
                 let mut local = HashMap::new();
                 if let Some(ops) = child(t, "opcodes") {
                     for o in children(ops, "opcode") {
-                        if let (Some(on), Some(ov)) = (o.attribute("name"), o.attribute("value").and_then(parse_number))
-                        {
-                            local.insert(on.to_string(), ov as u8);
+                        if let Some(on) = o.attribute("name") {
+                            local.insert(on.to_string(), display_name(&strings, o, on));
                         }
                     }
                 }
-                task_names_by_value.insert(v as u16, n.to_string());
-                tasks.insert(n.to_string(), (v as u16, n.to_string(), local));
+                let shown = display_name(&strings, t, n);
+                task_names_by_value.insert(v as u16, shown.clone());
+                tasks.insert(n.to_string(), (v as u16, shown, local));
             }
         }
         if let Some(node) = child(p, "maps") {
@@ -304,7 +320,7 @@ pub fn parse_manifest(xml: &str) -> Result<Vec<Provider>, String> {
                 let opcode_attr = e.attribute("opcode").unwrap_or("");
                 let opcode_name = standard_opcode(opcode_attr)
                     .map(|(_, n)| n.to_string())
-                    .or_else(|| task.and_then(|(_, _, local)| local.get(opcode_attr)).map(|_| opcode_attr.to_string()))
+                    .or_else(|| task.and_then(|(_, _, local)| local.get(opcode_attr)).cloned())
                     .or_else(|| opcode_names.get(opcode_attr).map(|(_, n)| n.clone()))
                     .unwrap_or_default();
                 let task_name = task.map(|(_, n, _)| n.clone()).or_else(|| {
@@ -325,7 +341,7 @@ pub fn parse_manifest(xml: &str) -> Result<Vec<Provider>, String> {
                     },
                     None => Vec::new(),
                 };
-                let schema = EventSchema { provider: Cow::Owned(name.clone()), name: Cow::Owned(event_name), fields };
+                let schema = EventSchema { provider: Name::from(name.clone()), name: Name::from(event_name), fields };
                 events.insert((id as u16, version), Arc::new(schema));
             }
         }
@@ -346,7 +362,7 @@ mod tests {
     const MANIFEST: &str = r#"<instrumentationManifest xmlns="http://schemas.microsoft.com/win/2004/08/events">
  <instrumentation><events>
   <provider name="Demo" guid="{11111111-2222-3333-4444-555555555555}" symbol="Demo">
-   <tasks><task name="Work" value="1"/></tasks>
+   <tasks><task name="Work" value="1" message="$(string.t1)"/></tasks>
    <maps><valueMap name="Kind"><map value="0" message="$(string.k0)"/><map value="1" message="$(string.k1)"/></valueMap></maps>
    <templates><template tid="T">
      <data name="Kind" inType="win:UInt32" map="Kind"/>
@@ -358,7 +374,7 @@ mod tests {
   </provider>
  </events></instrumentation>
  <localization><resources culture="en-US"><stringTable>
-  <string id="k0" value="Small"/><string id="k1" value="Large"/>
+  <string id="t1" value="W"/><string id="k0" value="Small"/><string id="k1" value="Large"/>
  </stringTable></resources></localization>
 </instrumentationManifest>"#;
 
@@ -369,7 +385,8 @@ mod tests {
         let guid = providers[0].guid;
         registry.add(providers.into_iter().next().unwrap());
         let schema = registry.lookup(&guid, 7, 1).unwrap();
-        assert_eq!(schema.name, "Work/Start");
+        // The task shows under its message text, as TDH shows it.
+        assert_eq!(schema.name, "W/Start");
         let payload = [1, 0, 0, 0, 2, 0, 9, 8, b'h', 0, 0, 0];
         let v = decode_payload(&schema.fields, &payload, 8);
         assert_eq!(v[0].1, Value::Enum { value: 1, name: "Large".into() });

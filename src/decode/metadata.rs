@@ -2,11 +2,10 @@
 //! TRACE_EVENT_INFO blob per event type (EventInfo) and an EVENT_MAP_INFO
 //! blob, after the provider GUID, per value or bit map (EventMapInfo).
 //! Every offset and index in a blob is checked against the blob.
-use super::schema::{Field, FieldType, Len, MapRef, ValueMap};
+use super::schema::{Field, FieldType, Len, MapRef, Name, ValueMap};
 use super::{EventSchema, SchemaKey};
 use crate::etl::bytes::{u16_at, u32_at, u8_at};
 use crate::etl::Guid;
-use std::borrow::Cow;
 use std::sync::Arc;
 
 const HEADER_LEN: usize = 112;
@@ -207,7 +206,7 @@ pub fn parse_event_info(blob: &[u8]) -> Result<ParsedEventInfo, String> {
     } else {
         SchemaKey { guid: provider_guid, id, opcode, version }
     };
-    Ok(ParsedEventInfo { key, schema: EventSchema { provider: Cow::Owned(provider), name: Cow::Owned(name), fields } })
+    Ok(ParsedEventInfo { key, schema: EventSchema { provider: Name::from(provider), name: Name::from(name), fields } })
 }
 
 /// Parses an EventMapInfo payload: the provider GUID, then EVENT_MAP_INFO.

@@ -5,10 +5,12 @@
 //! EventInfo, EventSource ManifestData, TraceLogging), manifests the user
 //! hands over; otherwise the event stays undecoded with its payload as hex.
 //! Decoding knows records only; it knows nothing of the model above it.
+pub mod clr;
 pub mod kernel;
 pub mod ktc;
 pub mod manifest;
 pub mod metadata;
+pub mod name;
 pub mod schema;
 pub mod tracelogging;
 pub mod value;
@@ -16,7 +18,6 @@ pub mod value;
 use crate::etl::record::RecordId;
 use crate::etl::{Guid, Record};
 use schema::{decode_payload, Field, Name};
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 pub use value::Value;
@@ -31,6 +32,8 @@ pub enum SchemaSource {
     EventSourceManifest,
     TraceLogging,
     UserManifest,
+    /// The runtime's events that etwq knows without a schema in the trace.
+    BuiltInClr,
     /// No schema: the payload is kept as hex.
     None,
 }
@@ -115,6 +118,8 @@ pub struct Decoder {
     /// From `--manifest` files.
     user: manifest::Registry,
     tracelogging: tracelogging::Cache,
+    /// "Task/Opcode" of built-in classes, made once.
+    class_names: HashMap<(&'static str, &'static str), Name>,
     pub stats: DecodeStats,
 }
 
@@ -164,33 +169,35 @@ impl Decoder {
                 if let Some(class) = kernel::lookup(group, opcode, record.version) {
                     return Event {
                         record: *record,
-                        provider: Cow::Borrowed(kernel::PROVIDER),
-                        name: class.event_name(),
+                        provider: Name::Static(kernel::PROVIDER),
+                        name: self.class_name(&class),
                         fields: decode_payload(class.fields, record.payload, ptr),
                         source: SchemaSource::Kernel,
                     };
                 }
-                self.undecoded(record, Cow::Borrowed(kernel::PROVIDER), kernel::fallback_name(group, opcode))
+                self.undecoded(record, Name::Static(kernel::PROVIDER), kernel::fallback_name(group, opcode))
             }
             RecordId::Classic { guid, class_type, .. } => {
                 if let Some(class) = kernel::lookup_classic(&guid, class_type, record.version) {
                     return Event {
                         record: *record,
-                        provider: Cow::Borrowed(kernel::PROVIDER),
-                        name: class.event_name(),
+                        provider: Name::Static(kernel::PROVIDER),
+                        name: self.class_name(&class),
                         fields: decode_payload(class.fields, record.payload, ptr),
                         source: SchemaSource::Kernel,
                     };
                 }
                 if let Some(class) = ktc::lookup(&guid, class_type, record.version) {
-                    if guid == ktc::METADATA_GUID {
-                        self.learn_metadata(class_type, record.payload);
-                    }
+                    let fields = if guid == ktc::METADATA_GUID {
+                        self.learn_metadata(class_type, record.payload)
+                    } else {
+                        decode_payload(class.fields, record.payload, ptr)
+                    };
                     return Event {
                         record: *record,
-                        provider: Cow::Borrowed(ktc::PROVIDER),
-                        name: class.event_name(),
-                        fields: decode_payload(class.fields, record.payload, ptr),
+                        provider: Name::Static(ktc::PROVIDER),
+                        name: self.class_name(&class),
+                        fields,
                         source: SchemaSource::KernelTraceControl,
                     };
                 }
@@ -198,8 +205,12 @@ impl Decoder {
                 if let Some(schema) = self.embedded.get(&key).or_else(|| self.embedded_any_version(key)) {
                     return self.with_schema(record, &schema.clone(), SchemaSource::EmbeddedMetadata);
                 }
+                if let Some(task) = kernel::classic_task(&guid) {
+                    let name = Name::from(format!("{task}/Opcode({class_type})"));
+                    return self.undecoded(record, Name::Static(kernel::PROVIDER), name);
+                }
                 let provider = self.provider_name(&guid);
-                self.undecoded(record, provider, Cow::Owned(format!("Opcode({class_type})")))
+                self.undecoded(record, provider, Name::from(format!("Opcode({class_type})")))
             }
             RecordId::Event { provider, descriptor } => {
                 if descriptor.id == manifest::MANIFEST_EVENT_ID && descriptor.opcode == manifest::MANIFEST_OPCODE {
@@ -209,7 +220,7 @@ impl Decoder {
                     let provider_name = match provider_name {
                         Some(name) => {
                             self.provider_names.entry(provider).or_insert_with(|| name.clone());
-                            Cow::Owned(name.to_string())
+                            Name::from(name)
                         }
                         None => self.provider_name(&provider),
                     };
@@ -225,9 +236,9 @@ impl Decoder {
                             let mut event = self.undecoded(
                                 record,
                                 provider_name,
-                                Cow::Owned(format!("EventID({})", descriptor.id)),
+                                Name::from(format!("EventID({})", descriptor.id)),
                             );
-                            event.fields.push((Cow::Borrowed("metadata"), Value::Bad { why }));
+                            event.fields.push((Name::Static("metadata"), Value::Bad { why }));
                             event
                         }
                     };
@@ -247,10 +258,17 @@ impl Decoder {
                 if let Some(schema) = self.user.lookup(&provider, descriptor.id, descriptor.version) {
                     return self.with_schema(record, &schema, SchemaSource::UserManifest);
                 }
+                if let Some(schema) = clr::lookup(&provider, descriptor.id, descriptor.version) {
+                    return self.with_schema(record, schema, SchemaSource::BuiltInClr);
+                }
                 let name = self.provider_name(&provider);
-                self.undecoded(record, name, Cow::Owned(format!("EventID({})", descriptor.id)))
+                self.undecoded(record, name, Name::from(format!("EventID({})", descriptor.id)))
             }
         }
+    }
+
+    fn class_name(&mut self, class: &kernel::KernelClass) -> Name {
+        self.class_names.entry((class.task, class.opcode)).or_insert_with(|| class.event_name()).clone()
     }
 
     /// A schema of the same event at another version: better than hex when a
@@ -275,8 +293,8 @@ impl Decoder {
 
     fn provider_name(&self, guid: &Guid) -> Name {
         match self.provider_names.get(guid) {
-            Some(name) => Cow::Owned(name.to_string()),
-            None => Cow::Owned(guid.to_string()),
+            Some(name) => Name::from(name.clone()),
+            None => Name::from(guid.to_string()),
         }
     }
 
@@ -285,15 +303,24 @@ impl Decoder {
             record: *record,
             provider,
             name,
-            fields: vec![(Cow::Borrowed("payload"), Value::Binary(record.payload.to_vec()))],
+            fields: vec![(Name::Static("payload"), Value::Binary(record.payload.to_vec()))],
             source: SchemaSource::None,
         }
     }
 
-    fn learn_metadata(&mut self, class_type: u8, payload: &[u8]) {
+    /// Learns a schema or value map from a MetaData event; its fields say what
+    /// was learned, or carry the reason a bad blob was skipped.
+    fn learn_metadata(&mut self, class_type: u8, payload: &[u8]) -> Vec<(Name, Value)> {
         match class_type {
             ktc::METADATA_EVENT_INFO => match metadata::parse_event_info(payload) {
                 Ok(mut info) => {
+                    let fields = vec![
+                        (Name::Static("ProviderName"), Value::Str(info.schema.provider.to_string())),
+                        (Name::Static("EventName"), Value::Str(info.schema.name.to_string())),
+                        (Name::Static("EventId"), Value::U16(info.key.id)),
+                        (Name::Static("Version"), Value::U8(info.key.version)),
+                        (Name::Static("FieldCount"), Value::U32(info.schema.fields.len() as u32)),
+                    ];
                     // Maps that came first apply now; later ones when they come.
                     for ((provider, name), map) in &self.maps {
                         if *provider == info.key.guid {
@@ -302,11 +329,20 @@ impl Decoder {
                     }
                     self.provider_names.insert(info.key.guid, Arc::from(info.schema.provider.as_ref()));
                     self.embedded.insert(info.key, Arc::new(info.schema));
+                    fields
                 }
-                Err(e) => self.stats.schema_errors.push(format!("MetaData EventInfo: {e}")),
+                Err(e) => {
+                    self.stats.schema_errors.push(format!("MetaData EventInfo: {e}"));
+                    vec![(Name::Static("EventInfo"), Value::Bad { why: e })]
+                }
             },
             ktc::METADATA_EVENT_MAP_INFO => match metadata::parse_event_map_info(payload) {
                 Ok((provider, name, map)) => {
+                    let fields = vec![
+                        (Name::Static("ProviderGuid"), Value::Guid(provider)),
+                        (Name::Static("MapName"), Value::Str(name.clone())),
+                        (Name::Static("EntryCount"), Value::U32(map.entries.len() as u32)),
+                    ];
                     let map = Arc::new(map);
                     for (key, schema) in self.embedded.iter_mut() {
                         if key.guid == provider && metadata::uses_map(&schema.fields, &name) {
@@ -316,15 +352,19 @@ impl Decoder {
                         }
                     }
                     self.maps.insert((provider, name), map);
+                    fields
                 }
-                Err(e) => self.stats.schema_errors.push(format!("MetaData EventMapInfo: {e}")),
+                Err(e) => {
+                    self.stats.schema_errors.push(format!("MetaData EventMapInfo: {e}"));
+                    vec![(Name::Static("EventMapInfo"), Value::Bad { why: e })]
+                }
             },
-            _ => {}
+            _ => Vec::new(),
         }
     }
 
     fn learn_eventsource<'a>(&mut self, record: &Record<'a>, provider: Guid) -> Event<'a> {
-        let fields = decode_payload(manifest::MANIFEST_DATA_LAYOUT, record.payload, record.pointer_size());
+        let mut fields = decode_payload(manifest::MANIFEST_DATA_LAYOUT, record.payload, record.pointer_size());
         if let Some(xml) = self.eventsource_chunks.add(provider, record.payload) {
             match manifest::parse_manifest(&xml) {
                 Ok(providers) => {
@@ -333,15 +373,87 @@ impl Decoder {
                         self.eventsource.add(p);
                     }
                 }
-                Err(e) => self.stats.schema_errors.push(format!("EventSource manifest of {provider}: {e}")),
+                Err(e) => {
+                    self.stats.schema_errors.push(format!("EventSource manifest of {provider}: {e}"));
+                    fields.push((Name::Static("Manifest"), Value::Bad { why: e }));
+                }
             }
         }
         Event {
             record: *record,
             provider: self.provider_name(&provider),
-            name: Cow::Borrowed("ManifestData"),
+            name: Name::Static("ManifestData"),
             fields,
             source: SchemaSource::EventSourceManifest,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::etl::record::{EventDescriptor, ExtendedData, HeaderKind};
+
+    fn record<'a>(kind: HeaderKind, id: RecordId, payload: &'a [u8]) -> Record<'a> {
+        Record {
+            kind,
+            id,
+            version: 0,
+            marker_flags: 0,
+            flags: 0,
+            event_property: 0,
+            thread_id: Some(1),
+            process_id: Some(2),
+            processor: 0,
+            timestamp: 0,
+            cpu_time: 0,
+            activity_id: None,
+            instance: None,
+            extended: ExtendedData::default(),
+            payload,
+        }
+    }
+
+    #[test]
+    fn metadata_events_teach_the_schema_of_later_events() {
+        let blob = metadata::tests::event_info_blob("Prov", "Work", &[("Size", 8, 0, 0, 1, 0)]);
+        let mut decoder = Decoder::new();
+        let meta = record(
+            HeaderKind::Full64,
+            RecordId::Classic { guid: ktc::METADATA_GUID, class_type: ktc::METADATA_EVENT_INFO, level: 0 },
+            &blob,
+        );
+        let taught = decoder.decode(&meta);
+        assert_eq!(taught.name, "MetaData/EventInfo");
+        assert_eq!(taught.field("EventName"), Some(&Value::Str("Work".into())));
+        let provider = Guid::from_bytes(&blob[..16]).unwrap();
+        let descriptor = EventDescriptor { id: 7, ..Default::default() };
+        let payload = 42u32.to_le_bytes();
+        let event =
+            decoder.decode(&record(HeaderKind::EventHeader64, RecordId::Event { provider, descriptor }, &payload));
+        assert_eq!((event.provider.as_ref(), event.name.as_ref()), ("Prov", "Work"));
+        assert_eq!(event.field("Size"), Some(&Value::U32(42)));
+        assert_eq!(event.source, SchemaSource::EmbeddedMetadata);
+    }
+
+    #[test]
+    fn unknown_events_stay_undecoded_with_their_payload() {
+        let mut decoder = Decoder::new();
+        let descriptor = EventDescriptor { id: 9, ..Default::default() };
+        let provider = Guid::from_fields(1, 2, 3, [4; 8]);
+        let event =
+            decoder.decode(&record(HeaderKind::EventHeader64, RecordId::Event { provider, descriptor }, &[0xab]));
+        assert!(!event.is_decoded());
+        assert_eq!(event.provider, provider.to_string());
+        assert_eq!(event.name, "EventID(9)");
+        assert_eq!(event.field("payload"), Some(&Value::Binary(vec![0xab])));
+        let bad = record(
+            HeaderKind::Full64,
+            RecordId::Classic { guid: ktc::METADATA_GUID, class_type: ktc::METADATA_EVENT_INFO, level: 0 },
+            &[1, 2, 3],
+        );
+        let taught = decoder.decode(&bad);
+        assert!(taught.field("EventInfo").is_some_and(Value::is_bad));
+        assert_eq!(decoder.stats.schema_errors.len(), 1);
     }
 }

@@ -4,10 +4,9 @@
 use super::value::Value;
 use crate::etl::bytes::{u16_at, u32_at, u64_at, u8_at};
 use crate::etl::Guid;
-use std::borrow::Cow;
 use std::sync::Arc;
 
-pub type Name = Cow<'static, str>;
+pub use super::name::Name;
 
 /// How one field is stored in the payload.
 #[derive(Clone, Debug, PartialEq)]
@@ -160,7 +159,7 @@ impl MapRef {
 
 impl Field {
     pub const fn new(name: &'static str, ty: FieldType) -> Field {
-        Field { name: Cow::Borrowed(name), ty, len: Len::None, count: Len::None, map: None, optional: false }
+        Field { name: Name::Static(name), ty, len: Len::None, count: Len::None, map: None, optional: false }
     }
 
     /// Marks a field that later versions appended (see `optional`).
@@ -178,7 +177,7 @@ impl Field {
     /// A UTF-16 string in a fixed buffer of `units` code units.
     pub const fn fixed_utf16(name: &'static str, units: u32) -> Field {
         Field {
-            name: Cow::Borrowed(name),
+            name: Name::Static(name),
             ty: FieldType::Utf16,
             len: Len::Fixed(units),
             count: Len::None,
@@ -188,7 +187,7 @@ impl Field {
     }
 
     pub fn owned(name: String, ty: FieldType) -> Field {
-        Field { name: Cow::Owned(name), ty, len: Len::None, count: Len::None, map: None, optional: false }
+        Field { name: Name::from(name), ty, len: Len::None, count: Len::None, map: None, optional: false }
     }
 }
 
@@ -435,7 +434,7 @@ impl<'a> PayloadReader<'a> {
                 }
             }
             FieldType::Struct(fields) => Value::Struct(
-                self.read_fields(fields).into_iter().map(|(name, value)| (name.into_owned(), value)).collect(),
+                self.read_fields(fields).into_iter().map(|(name, value)| (name.to_string(), value)).collect(),
             ),
         };
         Ok(match (map, value.as_u64()) {

@@ -5,7 +5,6 @@ use super::schema::{Field, FieldType, Len, Name};
 use crate::etl::bytes::u16_at;
 use crate::etl::record::ext_type;
 use crate::etl::Record;
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -24,7 +23,7 @@ pub type Lookup = (Result<Arc<TraceLoggingSchema>, String>, Option<Arc<str>>);
 /// A parsed event metadata blob.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TraceLoggingSchema {
-    pub event: String,
+    pub event: Name,
     pub fields: Vec<Field>,
 }
 
@@ -109,7 +108,7 @@ pub fn parse_event_metadata(meta: &[u8]) -> Result<TraceLoggingSchema, String> {
     while r.pos < r.data.len() {
         fields.push(read_field(&mut r, 0)?);
     }
-    Ok(TraceLoggingSchema { event, fields })
+    Ok(TraceLoggingSchema { event: Name::from(event), fields })
 }
 
 fn read_field(r: &mut MetaReader<'_>, depth: usize) -> Result<Field, String> {
@@ -201,7 +200,7 @@ fn field_type(in_type: u8, out_type: u8) -> Option<FieldType> {
 
 /// The event name as TraceLogging gives it.
 pub fn event_name(schema: &TraceLoggingSchema) -> Name {
-    Cow::Owned(schema.event.clone())
+    schema.event.clone()
 }
 
 #[cfg(test)]

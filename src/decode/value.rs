@@ -108,7 +108,9 @@ impl Value {
             Value::U16(v) => J::from(*v),
             Value::U32(v) => J::from(*v),
             Value::U64(v) => J::from(*v),
-            Value::Pointer(v) | Value::Hex(v) => J::from(format!("{v:#x}")),
+            // An address is a string; a number that is merely shown in hex stays a number.
+            Value::Pointer(v) => J::from(format!("{v:#x}")),
+            Value::Hex(v) => J::from(*v),
             Value::Bool(v) => J::from(*v),
             Value::F32(v) => serde_json::Number::from_f64(f64::from(*v)).map_or(J::Null, J::Number),
             Value::F64(v) => serde_json::Number::from_f64(*v).map_or(J::Null, J::Number),
@@ -122,8 +124,89 @@ impl Value {
     }
 }
 
+impl Value {
+    /// Appends the value as JSON, as `to_json` renders it, without building
+    /// a JSON tree first (the dump writes millions of these).
+    pub fn write_json(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        match self {
+            Value::I8(v) => write!(out, "{v}"),
+            Value::I16(v) => write!(out, "{v}"),
+            Value::I32(v) => write!(out, "{v}"),
+            Value::I64(v) => write!(out, "{v}"),
+            Value::U8(v) => write!(out, "{v}"),
+            Value::U16(v) => write!(out, "{v}"),
+            Value::U32(v) => write!(out, "{v}"),
+            Value::U64(v) | Value::Hex(v) => write!(out, "{v}"),
+            Value::Pointer(v) => write!(out, "\"{v:#x}\""),
+            Value::Bool(v) => write!(out, "{v}"),
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.write_json(out);
+                }
+                out.push(']');
+                Ok(())
+            }
+            Value::Struct(fields) => {
+                out.push('{');
+                for (i, (name, value)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write_json_string(out, name);
+                    out.push(':');
+                    value.write_json(out);
+                }
+                out.push('}');
+                Ok(())
+            }
+            Value::Str(s) => {
+                write_json_string(out, s);
+                Ok(())
+            }
+            Value::Enum { name, .. } => {
+                write_json_string(out, name);
+                Ok(())
+            }
+            other => {
+                out.push_str(&other.to_json().to_string());
+                Ok(())
+            }
+        }
+        .unwrap_or(());
+    }
+}
+
+/// Appends `text` as a JSON string literal.
+pub fn write_json_string(out: &mut String, text: &str) {
+    use std::fmt::Write as _;
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
 /// SID text form: S-1-<authority>-<sub>-<sub>...
 pub fn sid_to_string(sid: &[u8]) -> String {
+    if sid.is_empty() {
+        // The kernel logs no SID as four zero bytes.
+        return String::new();
+    }
     let (Some(&revision), Some(&count)) = (sid.first(), sid.get(1)) else {
         return String::from("S-?");
     };
@@ -209,6 +292,28 @@ mod tests {
         let s = Value::Struct(vec![("a".into(), Value::Bool(true))]);
         assert_eq!(s.to_json(), serde_json::json!({"a": true}));
         assert_eq!(Value::bad("short").to_json(), serde_json::json!({"bad": "short"}));
+    }
+
+    #[test]
+    fn written_json_is_what_to_json_gives() {
+        let values = [
+            Value::I64(-3),
+            Value::Hex(255),
+            Value::Pointer(16),
+            Value::Str("a\"b\\c\n\u{1}é".into()),
+            Value::Enum { value: 1, name: "One".into() },
+            Value::Array(vec![Value::Bool(true), Value::F64(0.5), Value::F32(f32::NAN)]),
+            Value::Struct(vec![("k\"".into(), Value::Guid(crate::etl::Guid::ZERO))]),
+            Value::Binary(vec![1, 2]),
+            Value::bad("why"),
+            Value::SystemTime([2021, 9, 4, 9, 14, 59, 35, 799]),
+        ];
+        for v in values {
+            let mut out = String::new();
+            v.write_json(&mut out);
+            let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(parsed, v.to_json(), "{v:?}");
+        }
     }
 
     #[test]

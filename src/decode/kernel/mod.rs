@@ -4,7 +4,6 @@
 //! is the reference the tests compare with (FileKey, PageDirectoryBase, ...).
 use super::schema::{Field, Name};
 use crate::etl::Guid;
-use std::borrow::Cow;
 
 pub mod alpc;
 pub mod diskio;
@@ -33,9 +32,9 @@ pub struct KernelClass {
 impl KernelClass {
     pub fn event_name(&self) -> Name {
         if self.opcode.is_empty() {
-            Cow::Borrowed(self.task)
+            Name::Static(self.task)
         } else {
-            Cow::Owned(format!("{}/{}", self.task, self.opcode))
+            Name::from(format!("{}/{}", self.task, self.opcode))
         }
     }
 }
@@ -101,6 +100,14 @@ pub fn lookup_classic(guid: &Guid, class_type: u8, version: u16) -> Option<Kerne
     lookup(group, class_type, version)
 }
 
+/// The task of a kernel class GUID, for naming classic events without a layout.
+pub fn classic_task(guid: &Guid) -> Option<&'static str> {
+    if *guid == sysconfig::SYSCONFIG_EX_GUID {
+        return Some(sysconfig::EX_TASK);
+    }
+    CLASS_GUIDS.iter().find(|(g, _)| g == guid).and_then(|(_, group)| group_task(*group))
+}
+
 /// Class GUIDs of MSNT_SystemTrace, for kernel events logged with classic headers.
 const CLASS_GUIDS: &[(Guid, u8)] = &[
     (Guid::from_fields(0x68fdd900, 0x4a3e, 0x11d1, [0x84, 0xf4, 0x00, 0x00, 0xf8, 0x04, 0x64, 0xe3]), 0),
@@ -122,7 +129,7 @@ const CLASS_GUIDS: &[(Guid, u8)] = &[
 /// Name of a kernel event without a layout: "Task/Opcode(n)" or "Group(g)/Opcode(n)".
 pub fn fallback_name(group: u8, opcode: u8) -> Name {
     match group_task(group) {
-        Some(task) => Cow::Owned(format!("{task}/Opcode({opcode})")),
-        None => Cow::Owned(format!("Group({group})/Opcode({opcode})")),
+        Some(task) => Name::from(format!("{task}/Opcode({opcode})")),
+        None => Name::from(format!("Group({group})/Opcode({opcode})")),
     }
 }

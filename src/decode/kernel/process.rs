@@ -99,3 +99,45 @@ pub fn lookup(opcode: u8, version: u16) -> Option<Entry> {
     };
     Some((name, fields))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::schema::decode_payload;
+    use crate::decode::Value;
+
+    /// A V4 process event as a 32-bit kernel logs it: 4-byte pointers, and a
+    /// SID after a TOKEN_USER of two 4-byte pointers.
+    #[test]
+    fn v4_process_on_a_32_bit_kernel() {
+        let mut p = Vec::new();
+        p.extend_from_slice(&0x8123_4000u32.to_le_bytes()); // UniqueProcessKey
+        p.extend_from_slice(&3676u32.to_le_bytes());
+        p.extend_from_slice(&3508u32.to_le_bytes());
+        p.extend_from_slice(&1u32.to_le_bytes());
+        p.extend_from_slice(&259u32.to_le_bytes());
+        p.extend_from_slice(&0x558f_b000u32.to_le_bytes()); // PageDirectoryBase
+        p.extend_from_slice(&0u32.to_le_bytes()); // Flags
+        p.extend_from_slice(&[0x11; 8]); // TOKEN_USER
+        p.extend_from_slice(&[1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0]); // S-1-5-18
+        p.extend_from_slice(b"Test.x64.exe\0");
+        for s in ["Test.x64.exe", "", ""] {
+            for u in s.encode_utf16().chain([0]) {
+                p.extend_from_slice(&u.to_le_bytes());
+            }
+        }
+        let (name, fields) = lookup(1, 4).unwrap();
+        assert_eq!(name, "Start");
+        let v = decode_payload(fields, &p, 4);
+        let get = |n: &str| v.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap();
+        assert_eq!(get("ProcessID"), Value::U32(3676));
+        assert_eq!(get("ParentID"), Value::U32(3508));
+        assert_eq!(get("ExitStatus"), Value::I32(259));
+        assert_eq!(get("PageDirectoryBase"), Value::Pointer(0x558f_b000));
+        assert_eq!(get("Flags"), Value::Enum { value: 0, name: "None".into() });
+        assert_eq!(get("UserSID").to_string(), "S-1-5-18");
+        assert_eq!(get("ImageFileName"), Value::Str("Test.x64.exe".into()));
+        assert_eq!(get("CommandLine"), Value::Str("Test.x64.exe".into()));
+        assert!(v.iter().all(|(_, v)| !v.is_bad()));
+    }
+}
