@@ -2,4 +2,5 @@
 pub mod etl;
 pub mod session;
 pub mod summary;
+pub mod symbols;
 pub mod table;
