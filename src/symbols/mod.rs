@@ -31,32 +31,60 @@ use store::Locator;
 /// What went wrong with one symbol source, with enough context to say where.
 #[derive(Debug)]
 pub enum SymbolError {
-    Io { path: PathBuf, error: std::io::Error },
+    Io {
+        path: PathBuf,
+        error: std::io::Error,
+    },
     /// The file is damaged or not of the kind expected.
-    Corrupt { path: Option<PathBuf>, what: String },
+    Corrupt {
+        path: Option<PathBuf>,
+        what: String,
+    },
     /// The PDB (or .sym) is another build's: its identity differs from the module's.
-    Mismatch { path: Option<PathBuf>, expected: PdbIdentity, found: PdbIdentity },
+    Mismatch {
+        path: Option<PathBuf>,
+        expected: PdbIdentity,
+        found: PdbIdentity,
+    },
     /// A name from the trace that may not become a path or URL.
     Refused(String),
     /// The server answered with an error status.
-    Server { url: String, what: String },
+    Server {
+        url: String,
+        what: String,
+    },
     /// The server could not be reached or stopped answering.
-    Network { url: String, what: String },
+    Network {
+        url: String,
+        what: String,
+    },
     Cancelled,
 }
 
 impl SymbolError {
     pub fn io(path: &Path, error: std::io::Error) -> SymbolError {
-        SymbolError::Io { path: path.to_path_buf(), error }
+        SymbolError::Io {
+            path: path.to_path_buf(),
+            error,
+        }
     }
 
     /// Attaches the file's path to an error that did not know it.
     pub fn at(self, path: &Path) -> SymbolError {
         match self {
-            SymbolError::Corrupt { path: None, what } => SymbolError::Corrupt { path: Some(path.to_path_buf()), what },
-            SymbolError::Mismatch { path: None, expected, found } => {
-                SymbolError::Mismatch { path: Some(path.to_path_buf()), expected, found }
-            }
+            SymbolError::Corrupt { path: None, what } => SymbolError::Corrupt {
+                path: Some(path.to_path_buf()),
+                what,
+            },
+            SymbolError::Mismatch {
+                path: None,
+                expected,
+                found,
+            } => SymbolError::Mismatch {
+                path: Some(path.to_path_buf()),
+                expected,
+                found,
+            },
             other => other,
         }
     }
@@ -64,7 +92,11 @@ impl SymbolError {
 
 impl fmt::Display for SymbolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(in memory)".into());
+        let shown = |p: &Option<PathBuf>| {
+            p.as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "(in memory)".into())
+        };
         match self {
             SymbolError::Io { path, error } => write!(f, "{}: {error}", path.display()),
             SymbolError::Corrupt { path, what } => write!(f, "{}: damaged or not a symbol file: {what}", shown(path)),
@@ -90,11 +122,16 @@ impl std::error::Error for SymbolError {}
 /// The answer for one address in one module.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Lookup {
-    Function { name: Arc<str>, offset: u32 },
+    Function {
+        name: Arc<str>,
+        offset: u32,
+    },
     /// No symbols for the module (none found, refused, or a hostile name).
     NoSymbols,
     /// Symbols, but no function covers the address.
-    NotInAnyFunction { rva: u64 },
+    NotInAnyFunction {
+        rva: u64,
+    },
 }
 
 /// Formats one frame as WPA does: `module!function+0xoffset`, `module!<PDB not found>`,
@@ -133,7 +170,12 @@ pub struct ResolverOptions {
 impl Default for ResolverOptions {
     fn default() -> ResolverOptions {
         let dir = default_cache_dir();
-        ResolverOptions { cache_root: dir.clone(), download_store: dir, timeout: Duration::from_secs(20), parallel: 4 }
+        ResolverOptions {
+            cache_root: dir.clone(),
+            download_store: dir,
+            timeout: Duration::from_secs(20),
+            parallel: 4,
+        }
     }
 }
 
@@ -153,7 +195,13 @@ impl SymbolResolver {
 
     pub fn with_options(path: SymbolPath, options: ResolverOptions) -> SymbolResolver {
         let locator = Locator::new(path, options.download_store.clone(), options.timeout);
-        SymbolResolver { locator, options, tables: HashMap::new(), last: None, stats: ResolverStats::default() }
+        SymbolResolver {
+            locator,
+            options,
+            tables: HashMap::new(),
+            last: None,
+            stats: ResolverStats::default(),
+        }
     }
 
     pub fn path(&self) -> &SymbolPath {
@@ -221,7 +269,10 @@ impl SymbolResolver {
         match self.table(identity) {
             None => Lookup::NoSymbols,
             Some(table) => match table.lookup(rva) {
-                Some((function, offset)) => Lookup::Function { name: function.name.clone(), offset },
+                Some((function, offset)) => Lookup::Function {
+                    name: function.name.clone(),
+                    offset,
+                },
                 None => Lookup::NotInAnyFunction { rva },
             },
         }
@@ -246,7 +297,10 @@ impl SymbolResolver {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(identity) = wanted.get(i) else { break };
                     let (table, source) = resolve(locator, cache_root, identity);
-                    results.lock().unwrap_or_else(|p| p.into_inner()).push(((*identity).clone(), table, source));
+                    results
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(((*identity).clone(), table, source));
                 });
             }
         });
@@ -293,7 +347,14 @@ fn resolve(locator: &Locator, cache_root: Option<&Path>, identity: &PdbIdentity)
             for note in notes {
                 locator.message(note);
             }
-            found = Some((table, if kind == SymbolFileKind::Pdb { Source::Pdb } else { Source::Sym }));
+            found = Some((
+                table,
+                if kind == SymbolFileKind::Pdb {
+                    Source::Pdb
+                } else {
+                    Source::Sym
+                },
+            ));
             true
         }
         Err(e) => {
@@ -301,7 +362,9 @@ fn resolve(locator: &Locator, cache_root: Option<&Path>, identity: &PdbIdentity)
             false
         }
     });
-    let Some((table, source)) = found else { return (None, Source::Missing) };
+    let Some((table, source)) = found else {
+        return (None, Source::Missing);
+    };
     if let Some(root) = cache_root {
         if let Err(e) = cache::write(root, identity, &table) {
             locator.message(format!("could not write the symbol cache: {e}"));
@@ -312,7 +375,11 @@ fn resolve(locator: &Locator, cache_root: Option<&Path>, identity: &PdbIdentity)
 
 /// Reads one candidate file, checking that it is `identity`'s. Notes are messages
 /// about a file that was still used (garbage lines in a .sym).
-pub fn load_file(path: &Path, kind: SymbolFileKind, identity: &PdbIdentity) -> Result<(SymbolTable, Vec<String>), SymbolError> {
+pub fn load_file(
+    path: &Path,
+    kind: SymbolFileKind,
+    identity: &PdbIdentity,
+) -> Result<(SymbolTable, Vec<String>), SymbolError> {
     match kind {
         SymbolFileKind::Pdb => pdb_file::load_pdb(path, identity).map(|t| (t, Vec::new())),
         SymbolFileKind::Sym => {
@@ -330,7 +397,10 @@ pub fn load_file(path: &Path, kind: SymbolFileKind, identity: &PdbIdentity) -> R
                 None => {
                     // Without a MODULE line only the store layout vouches for the file.
                     let key = identity.store_key();
-                    let in_store = path.parent().and_then(Path::file_name).is_some_and(|dir| dir == key.as_str());
+                    let in_store = path
+                        .parent()
+                        .and_then(Path::file_name)
+                        .is_some_and(|dir| dir == key.as_str());
                     if !in_store {
                         return Err(SymbolError::Corrupt {
                             path: Some(path.to_path_buf()),
@@ -359,10 +429,25 @@ mod tests {
 
     #[test]
     fn frames_print_as_wpa_does() {
-        let f = Lookup::Function { name: "RtlUserThreadStart".into(), offset: 0x21 };
-        assert_eq!(format_frame(Some("ntdll.dll"), 0x7ff0_0000_1021, &f), "ntdll.dll!RtlUserThreadStart+0x21");
-        assert_eq!(format_frame(Some("foo.dll"), 1, &Lookup::NoSymbols), "foo.dll!<PDB not found>");
-        assert_eq!(format_frame(Some("foo.dll"), 1, &Lookup::NotInAnyFunction { rva: 0x10 }), "foo.dll+0x10");
-        assert_eq!(format_frame(None, 0xfffff80012345678, &Lookup::NoSymbols), "0xfffff80012345678");
+        let f = Lookup::Function {
+            name: "RtlUserThreadStart".into(),
+            offset: 0x21,
+        };
+        assert_eq!(
+            format_frame(Some("ntdll.dll"), 0x7ff0_0000_1021, &f),
+            "ntdll.dll!RtlUserThreadStart+0x21"
+        );
+        assert_eq!(
+            format_frame(Some("foo.dll"), 1, &Lookup::NoSymbols),
+            "foo.dll!<PDB not found>"
+        );
+        assert_eq!(
+            format_frame(Some("foo.dll"), 1, &Lookup::NotInAnyFunction { rva: 0x10 }),
+            "foo.dll+0x10"
+        );
+        assert_eq!(
+            format_frame(None, 0xfffff80012345678, &Lookup::NoSymbols),
+            "0xfffff80012345678"
+        );
     }
 }

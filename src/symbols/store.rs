@@ -35,10 +35,15 @@ const MAX_DOWNLOAD: u64 = 4 << 30;
 /// The candidate files for `identity` in one directory, in the order to try them:
 /// store layout before flat, `.pdb` before `.sym`. Only files that exist.
 pub fn candidates_in_dir(dir: &Path, identity: &PdbIdentity, flat_too: bool) -> Vec<(PathBuf, SymbolFileKind)> {
-    let Ok(name) = identity.checked_name() else { return Vec::new() };
+    let Ok(name) = identity.checked_name() else {
+        return Vec::new();
+    };
     let sym = identity.sym_name();
     let keyed = dir.join(name).join(identity.store_key());
-    let mut all = vec![(keyed.join(name), SymbolFileKind::Pdb), (keyed.join(&sym), SymbolFileKind::Sym)];
+    let mut all = vec![
+        (keyed.join(name), SymbolFileKind::Pdb),
+        (keyed.join(&sym), SymbolFileKind::Sym),
+    ];
     if flat_too {
         all.push((dir.join(name), SymbolFileKind::Pdb));
         all.push((dir.join(&sym), SymbolFileKind::Sym));
@@ -119,7 +124,11 @@ impl Locator {
                             return true;
                         }
                     }
-                    let dest = downstream.first().cloned().or_else(|| cache_store.clone()).or_else(|| self.default_store.clone());
+                    let dest = downstream
+                        .first()
+                        .cloned()
+                        .or_else(|| cache_store.clone())
+                        .or_else(|| self.default_store.clone());
                     match upstream {
                         Upstream::Dir(dir) => {
                             if offer(candidates_in_dir(dir, identity, false), accept) {
@@ -152,8 +161,13 @@ impl Locator {
         dest: &Path,
         accept: &mut dyn FnMut(&Path, SymbolFileKind) -> bool,
     ) -> bool {
-        let Ok(name) = identity.checked_name() else { return false };
-        for (file, kind) in [(name.to_string(), SymbolFileKind::Pdb), (identity.sym_name(), SymbolFileKind::Sym)] {
+        let Ok(name) = identity.checked_name() else {
+            return false;
+        };
+        for (file, kind) in [
+            (name.to_string(), SymbolFileKind::Pdb),
+            (identity.sym_name(), SymbolFileKind::Sym),
+        ] {
             if self.cancelled() || lock(&self.dead).contains(url) {
                 return false;
             }
@@ -179,33 +193,60 @@ impl Locator {
     }
 
     /// Downloads `URL/name/KEY/file` into `dest/name/KEY/file`. `Ok(None)` on 404.
-    pub fn download(&self, base: &str, identity: &PdbIdentity, file: &str, dest: &Path) -> Result<Option<PathBuf>, SymbolError> {
+    pub fn download(
+        &self,
+        base: &str,
+        identity: &PdbIdentity,
+        file: &str,
+        dest: &Path,
+    ) -> Result<Option<PathBuf>, SymbolError> {
         let name = identity.checked_name().map_err(SymbolError::Refused)?;
         super::identity::check_file_name(file).map_err(SymbolError::Refused)?;
         let key = identity.store_key();
-        let url = format!("{}/{}/{}/{}", base.trim_end_matches('/'), encode_segment(name), key, encode_segment(file));
+        let url = format!(
+            "{}/{}/{}/{}",
+            base.trim_end_matches('/'),
+            encode_segment(name),
+            key,
+            encode_segment(file)
+        );
         let network = |what: String| SymbolError::Network { url: url.clone(), what };
         let response = match self.agent.get(&url).call() {
             Ok(response) => response,
             Err(ureq::Error::Status(404, _)) => return Ok(None),
             Err(ureq::Error::Status(code, response)) => {
-                return Err(SymbolError::Server { url: url.clone(), what: format!("HTTP {code} {}", response.status_text()) })
+                return Err(SymbolError::Server {
+                    url: url.clone(),
+                    what: format!("HTTP {code} {}", response.status_text()),
+                })
             }
             Err(ureq::Error::Transport(t)) => return Err(network(describe_transport(&t, self.timeout))),
         };
-        let total = response.header("Content-Length").and_then(|v| v.trim().parse::<u64>().ok());
+        let total = response
+            .header("Content-Length")
+            .and_then(|v| v.trim().parse::<u64>().ok());
         if total.is_some_and(|t| t > MAX_DOWNLOAD) {
-            return Err(SymbolError::Server { url, what: format!("refused: {} bytes is too large", total.unwrap_or(0)) });
+            return Err(SymbolError::Server {
+                url,
+                what: format!("refused: {} bytes is too large", total.unwrap_or(0)),
+            });
         }
         let dir = dest.join(name).join(&key);
         std::fs::create_dir_all(&dir).map_err(|e| SymbolError::io(&dir, e))?;
         let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
         let temp = dir.join(format!(".{file}.{}.{n}.part", std::process::id()));
         let final_path = dir.join(file);
-        self.emit(DownloadEvent::Started { url: url.clone(), total });
+        self.emit(DownloadEvent::Started {
+            url: url.clone(),
+            total,
+        });
         let result = self.stream_to(response.into_reader(), &temp, &url, total);
-        let result = result.and_then(|()| std::fs::rename(&temp, &final_path).map_err(|e| SymbolError::io(&final_path, e)));
-        self.emit(DownloadEvent::Finished { url: url.clone(), ok: result.is_ok() });
+        let result =
+            result.and_then(|()| std::fs::rename(&temp, &final_path).map_err(|e| SymbolError::io(&final_path, e)));
+        self.emit(DownloadEvent::Finished {
+            url: url.clone(),
+            ok: result.is_ok(),
+        });
         match result {
             Ok(()) => Ok(Some(final_path)),
             Err(e) => {
@@ -233,18 +274,31 @@ impl Locator {
                     } else {
                         format!("download broke off: {e}")
                     };
-                    return Err(SymbolError::Network { url: url.to_string(), what });
+                    return Err(SymbolError::Network {
+                        url: url.to_string(),
+                        what,
+                    });
                 }
             };
             done += n as u64;
             if done > MAX_DOWNLOAD {
-                return Err(SymbolError::Server { url: url.to_string(), what: "refused: larger than 4 GiB".into() });
+                return Err(SymbolError::Server {
+                    url: url.to_string(),
+                    what: "refused: larger than 4 GiB".into(),
+                });
             }
             out.write_all(&buffer[..n]).map_err(|e| SymbolError::io(temp, e))?;
-            self.emit(DownloadEvent::Progress { url: url.to_string(), done, total });
+            self.emit(DownloadEvent::Progress {
+                url: url.to_string(),
+                done,
+                total,
+            });
         }
         if total.is_some_and(|t| t != done) {
-            return Err(SymbolError::Network { url: url.to_string(), what: format!("got {done} of {} bytes", total.unwrap_or(0)) });
+            return Err(SymbolError::Network {
+                url: url.to_string(),
+                what: format!("got {done} of {} bytes", total.unwrap_or(0)),
+            });
         }
         out.sync_all().map_err(|e| SymbolError::io(temp, e))
     }

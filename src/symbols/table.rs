@@ -62,12 +62,24 @@ mod tests {
     use super::*;
 
     fn f(rva: u32, size: u32, name: &str) -> Function {
-        Function { rva, size, name: name.into() }
+        Function {
+            rva,
+            size,
+            name: name.into(),
+        }
     }
 
     #[test]
     fn lookup_finds_the_containing_function() {
-        let t = SymbolTable::new(vec![f(0x2000, 0x10, "b"), f(0x1000, 0x20, "a"), f(0x1000, 0x5, "dup"), f(0x3000, 0, "c")], Some(0x3100));
+        let t = SymbolTable::new(
+            vec![
+                f(0x2000, 0x10, "b"),
+                f(0x1000, 0x20, "a"),
+                f(0x1000, 0x5, "dup"),
+                f(0x3000, 0, "c"),
+            ],
+            Some(0x3100),
+        );
         assert_eq!(t.len(), 3);
         assert_eq!(t.lookup(0x1000).map(|(f, o)| (&*f.name, o)), Some(("a", 0)));
         assert_eq!(t.lookup(0x101f).map(|(f, o)| (&*f.name, o)), Some(("a", 0x1f)));
