@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use etwq::etl::Guid;
-use etwq::symbols::pdb_file::{load_pdb, load_pdb_bytes};
+use etwq::symbols::pdb_file::{load_pdb, load_pdb_bytes, load_pdb_bytes_with, LoadOptions};
 use etwq::symbols::{format_frame, DownloadEvent, Lookup, PdbIdentity, ResolverOptions, SymbolPath, SymbolResolver};
 
 fn symbols_dir() -> Option<PathBuf> {
@@ -205,6 +205,41 @@ fn pdb_agrees_with_the_breakpad_dump() {
     );
     assert_eq!(size_same, funcs);
     assert_eq!(table.len(), c.expected.len());
+}
+
+/// A stripped PDB (what public symbol servers give out) has public symbols only: their
+/// demangled names must still be crash.sym's names.
+#[test]
+fn public_symbols_alone_agree_with_the_breakpad_dump() {
+    let Some(c) = corpus() else { return };
+    let bytes = std::fs::read(c.dir.join("crash.pdb")).unwrap();
+    let table = load_pdb_bytes_with(bytes, Some(&c.identity), LoadOptions { procedures: false }).unwrap();
+    let (mut same, mut folded, mut static_functions, mut other) = (0, 0, Vec::new(), Vec::new());
+    for e in &c.expected {
+        match table.lookup(e.rva as u64) {
+            Some((f, 0)) if *f.name == *without_parameters(&e.name) || *f.name == e.name => same += 1,
+            Some((_, 0)) if e.multiple => folded += 1,
+            // A function with no public symbol (static, or the linker kept none) falls
+            // inside the public symbol before it, as it does in DbgHelp.
+            Some((_, offset)) if offset > 0 => static_functions.push(e.name.as_str()),
+            found => other.push(format!(
+                "{:x} {} -> {:?}",
+                e.rva,
+                e.name,
+                found.map(|(f, o)| (&*f.name, o))
+            )),
+        }
+    }
+    println!(
+        "public symbols only: {same} of {} crash.sym names identical (without parameters), {folded} folded, \
+         {} without a public symbol ({}), {} other",
+        c.expected.len(),
+        static_functions.len(),
+        static_functions.join(", "),
+        other.len()
+    );
+    assert!(other.is_empty(), "{other:#?}");
+    assert!(static_functions.len() <= 8);
 }
 
 #[test]

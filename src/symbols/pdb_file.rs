@@ -37,8 +37,33 @@ pub fn load_pdb(path: &Path, expected: &PdbIdentity) -> Result<SymbolTable, Symb
 /// process-wide hook from library code.) We also parse only the record kinds we use,
 /// which keeps most of the crate's parsers away from damaged bytes.
 pub fn load_pdb_bytes(bytes: Vec<u8>, expected: Option<&PdbIdentity>) -> Result<SymbolTable, SymbolError> {
+    load_pdb_bytes_with(bytes, expected, LoadOptions::default())
+}
+
+/// What to read from a PDB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Read procedure records from the module streams. Without them only public
+    /// symbols are used, as with the stripped PDBs public symbol servers give out.
+    pub procedures: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> LoadOptions {
+        LoadOptions { procedures: true }
+    }
+}
+
+/// [`load_pdb_bytes`] with options.
+pub fn load_pdb_bytes_with(
+    bytes: Vec<u8>,
+    expected: Option<&PdbIdentity>,
+    options: LoadOptions,
+) -> Result<SymbolTable, SymbolError> {
     let len = bytes.len();
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load_unguarded(bytes, expected))) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        load_unguarded(bytes, expected, options)
+    })) {
         Ok(result) => result,
         Err(_) => Err(SymbolError::Corrupt {
             path: None,
@@ -53,7 +78,11 @@ const PROCEDURE_KINDS: [u16; 8] = [0x1110, 0x110f, 0x1147, 0x1146, 0x1155, 0x115
 const COMPILE_KINDS: [u16; 3] = [0x1116, 0x113c, 0x0001];
 const PUBLIC_KINDS: [u16; 2] = [0x110e, 0x1009];
 
-fn load_unguarded(bytes: Vec<u8>, expected: Option<&PdbIdentity>) -> Result<SymbolTable, SymbolError> {
+fn load_unguarded(
+    bytes: Vec<u8>,
+    expected: Option<&PdbIdentity>,
+    options: LoadOptions,
+) -> Result<SymbolTable, SymbolError> {
     let corrupt = |what: &str, e: pdb::Error| SymbolError::Corrupt {
         path: None,
         what: format!("{what}: {e}"),
@@ -86,6 +115,9 @@ fn load_unguarded(bytes: Vec<u8>, expected: Option<&PdbIdentity>) -> Result<Symb
     let x86 = matches!(dbi.machine_type(), Ok(pdb::MachineType::X86));
     let mut modules = dbi.modules().map_err(|e| corrupt("module list", e))?;
     while let Some(module) = modules.next().map_err(|e| corrupt("module list", e))? {
+        if !options.procedures {
+            break;
+        }
         let Some(module_info) = pdb.module_info(&module).map_err(|e| corrupt("module stream", e))? else {
             continue;
         };
@@ -138,11 +170,7 @@ fn load_unguarded(bytes: Vec<u8>, expected: Option<&PdbIdentity>) -> Result<Symb
             if covered(&procedures, rva.0) {
                 continue;
             }
-            let name = if x86 {
-                undecorate_x86_public(&public.name.to_string())
-            } else {
-                public.name.to_string().into_owned()
-            };
+            let name = public_name(&public.name.to_string(), x86);
             publics.push(Function {
                 rva: rva.0,
                 size: 0,
@@ -178,9 +206,28 @@ fn covered(sorted: &[Function], rva: u32) -> bool {
     index > 0 && rva - sorted[index - 1].rva < sorted[index - 1].size.max(1)
 }
 
+/// The name WPA shows for a public symbol: C++ names demangled to the qualified name
+/// without parameters (the form procedure records have), x86 C names undecorated.
+pub fn public_name(linker_name: &str, x86: bool) -> String {
+    if linker_name.starts_with('?') {
+        if let Ok(name) = msvc_demangler::demangle(
+            linker_name,
+            msvc_demangler::DemangleFlags::NAME_ONLY | msvc_demangler::DemangleFlags::NO_CLASS_TYPE,
+        ) {
+            return name;
+        }
+        return linker_name.to_string();
+    }
+    if x86 {
+        undecorate_x86_public(linker_name)
+    } else {
+        linker_name.to_string()
+    }
+}
+
 /// x86 public symbols (and MASM procedures) carry decorated linker names. C names lose their decoration the way DbgHelp
 /// shows them: `_memset` -> `memset`, `_Sleep@4` -> `Sleep`, `@fast@8` -> `fast`,
-/// `__imp__x` stays an import. C++ names (`?...`) are kept mangled: no demangler here.
+/// `__imp__x` stays an import. C++ names (`?...`) are left to [`public_name`].
 pub fn undecorate_x86_public(name: &str) -> String {
     if name.starts_with('?') || name.starts_with("__imp_") {
         return name.to_string();
@@ -228,5 +275,18 @@ mod tests {
         assert_eq!(undecorate_x86_public("?f@@YAXXZ"), "?f@@YAXXZ");
         assert_eq!(undecorate_x86_public("NtClose"), "NtClose");
         assert_eq!(undecorate_x86_public("_"), "");
+    }
+
+    #[test]
+    fn cpp_publics_are_demangled_to_qualified_names() {
+        let mangled = "?RequestDump@CrashGenerationClient@google_breakpad@@QAE_NPAU_EXCEPTION_POINTERS@@PAUMDRawAssertionInfo@@@Z";
+        assert_eq!(
+            public_name(mangled, true),
+            "google_breakpad::CrashGenerationClient::RequestDump"
+        );
+        assert_eq!(public_name("?", false), "?");
+        assert_eq!(public_name("?@@@@", false), "?@@@@");
+        assert_eq!(public_name("_memset", false), "_memset");
+        assert_eq!(public_name("_memset", true), "memset");
     }
 }
