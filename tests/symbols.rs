@@ -654,3 +654,16 @@ fn a_cancelled_session_downloads_nothing() {
     assert_eq!(r.lookup(&c.identity, 0x2910), Lookup::NoSymbols);
     assert!(server.requests().is_empty());
 }
+
+#[test]
+fn a_server_nobody_listens_on_costs_one_message() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut r = resolver(&format!("srv*http://127.0.0.1:{port}/symbols"), tmp.path());
+    for name in ["a.pdb", "b.pdb", "c.pdb"] {
+        assert_eq!(r.lookup(&PdbIdentity::new(name, Guid::ZERO, 1), 0x1000), Lookup::NoSymbols);
+    }
+    let messages = r.take_messages();
+    assert!(messages.len() == 1 && messages[0].contains("unreachable"), "{messages:?}");
+    assert!(messages[0].contains("not asked again"), "{messages:?}");
+}
