@@ -661,9 +661,15 @@ fn a_server_nobody_listens_on_costs_one_message() {
     let tmp = tempfile::tempdir().unwrap();
     let mut r = resolver(&format!("srv*http://127.0.0.1:{port}/symbols"), tmp.path());
     for name in ["a.pdb", "b.pdb", "c.pdb"] {
-        assert_eq!(r.lookup(&PdbIdentity::new(name, Guid::ZERO, 1), 0x1000), Lookup::NoSymbols);
+        assert_eq!(
+            r.lookup(&PdbIdentity::new(name, Guid::ZERO, 1), 0x1000),
+            Lookup::NoSymbols
+        );
     }
     let messages = r.take_messages();
-    assert!(messages.len() == 1 && messages[0].contains("unreachable"), "{messages:?}");
+    assert!(
+        messages.len() == 1 && messages[0].contains("unreachable"),
+        "{messages:?}"
+    );
     assert!(messages[0].contains("not asked again"), "{messages:?}");
 }
