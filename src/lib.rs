@@ -8,4 +8,5 @@ pub mod model;
 pub mod query;
 pub mod session;
 pub mod summary;
+pub mod symbols;
 pub mod table;

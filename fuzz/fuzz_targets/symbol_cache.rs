@@ -1,0 +1,28 @@
+//! Arbitrary bytes as one of our symbol cache files: decoded or refused, never a panic.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+use etwq::etl::Guid;
+use etwq::symbols::{cache, PdbIdentity};
+
+fuzz_target!(|data: &[u8]| {
+    let identity = PdbIdentity::new("x.pdb", Guid::ZERO, 1);
+    let _ = cache::decode(data, &identity);
+    // Also with a checksum that fits, so the parser behind the checksum is reached.
+    let mut fixed = data.to_vec();
+    if fixed.len() >= 8 {
+        let body = fixed.len() - 8;
+        let sum = fnv1a(&fixed[..body]);
+        fixed[body..].copy_from_slice(&sum.to_le_bytes());
+        let _ = cache::decode(&fixed, &identity);
+    }
+});
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        hash ^= b as u64;
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
