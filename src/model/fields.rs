@@ -3,6 +3,7 @@
 //! declared layouts, so the model reads CSwitch and friends without building
 //! a field list per event.
 use crate::decode::kernel;
+use crate::decode::name::Name;
 use crate::decode::schema::{Field, FieldType, Len};
 use crate::etl::bytes::{u16_at, u32_at, u64_at, u8_at};
 use std::collections::HashMap;
@@ -64,8 +65,8 @@ impl Layout {
         let mut offset = 0usize;
         for field in fields {
             let name: &'static str = match &field.name {
-                std::borrow::Cow::Borrowed(name) => name,
-                std::borrow::Cow::Owned(_) => "",
+                Name::Static(name) => name,
+                Name::Shared(_) => "",
             };
             match fixed_width(field, pointer_size) {
                 Some(width) => {
