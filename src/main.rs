@@ -1,16 +1,55 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use etwq::dump::{write_dump, DumpFormat};
 use etwq::session::Session;
-use etwq::table::Format;
+use etwq::table::{Format, Table};
+use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+const TABLES_HELP: &str = "\
+Tables (times are ns since the trace start; `.schema TABLE` in the shell lists the columns):
+  events      every decoded event: ts, cpu, pid, tid, proc, provider, event, id, opcode, fields
+  processes   pid, name, command_line, parent_pid, session, start_ts, end_ts, exit_code, user_sid
+  threads     tid, pid, proc, name, start_ts, end_ts, cpu_ns, samples
+  modules     pid, proc, base, size, end, path, file, timestamp, checksum, pdb, pdb_guid, pdb_age,
+              load_ts, unload_ts
+  cswitch     one row per interval a thread ran on a CPU: cpu, ts, end_ts, cpu_ns, tid, pid, proc,
+              prev_tid, prev_pid, prev_proc, wait_reason, prev_state, priority, ready_ns
+  syscalls    ts, end_ts, duration_ns, cpu, pid, tid, proc, address, module, offset, func, ret,
+              status, stack
+  samples     ts, cpu, pid, tid, proc, ip, module, offset, weight_ns, stack
+  stacks      ts, pid, tid, proc, stack, depth
+  diskio      ts, pid, tid, proc, op, disk, size, offset, file, duration_ns
+  fileio      ts, end_ts, duration_ns, pid, tid, proc, op, file, size, offset, ret, status
+  hardfaults  ts, pid, tid, proc, address, file, offset, size
+
+Examples:
+  etwq --demo -c 'syscalls where ret != 0 and proc ~ \"strace\" group by status'
+  etwq -c 'cswitch group by proc' trace.etl --format csv
+  echo 'samples group by module' | etwq trace.etl";
+
 /// etwq: ask Windows ETW traces (.etl) questions, on any OS.
 #[derive(Parser)]
-#[command(name = "etwq", version, about, long_about = None)]
+#[command(name = "etwq", version, about, after_help = TABLES_HELP, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    /// Trace files, or directories of them; several traces add a `trace` column to every table.
+    files: Vec<PathBuf>,
+    /// Run a query and print its result (repeat for several); without -c, queries piped on stdin run one per line.
+    #[arg(short = 'c', long = "command", value_name = "QUERY")]
+    queries: Vec<String>,
+    /// Use the built-in demo trace (an antivirus driver hooking system calls on a 16-core server).
+    #[arg(long)]
+    demo: bool,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    format: OutputFormat,
+    /// A library of saved queries (`name = query` lines), used as @name.
+    #[arg(long, value_name = "FILE")]
+    lib: Vec<PathBuf>,
+    /// Instrumentation manifest XML (a file, or a directory of them).
+    #[arg(long, value_name = "PATH")]
+    manifest: Vec<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -24,13 +63,13 @@ enum Command {
     },
     /// Record counts per key, like `tracerpt -summary`: `kernel <group> <opcode>`,
     /// `classic <guid> <class type>`, `event <guid> <event id>`. As a table (or csv,
-    /// json) with the provider and event names and the undecoded count of each key,
+    /// json, md) with the provider and event names and the undecoded count of each key,
     /// then per provider; `--format tsv` prints exactly the key rows and `total`.
     Summary {
         file: PathBuf,
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
-        /// Instrumentation manifest XML (a file, or a directory of them) for providers the trace does not describe.
+        /// Instrumentation manifest XML (a file, or a directory of them).
         #[arg(long)]
         manifest: Vec<PathBuf>,
     },
@@ -48,12 +87,11 @@ enum Command {
         #[arg(long)]
         manifest: Vec<PathBuf>,
     },
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum DumpFormatArg {
-    Text,
-    Json,
+    /// The built-in demo trace: `etwq demo --write FILE` writes it to disk.
+    Demo {
+        #[arg(long, value_name = "FILE")]
+        write: PathBuf,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -61,6 +99,13 @@ enum OutputFormat {
     Table,
     Tsv,
     Csv,
+    Json,
+    Md,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DumpFormatArg {
+    Text,
     Json,
 }
 
@@ -71,63 +116,103 @@ impl From<OutputFormat> for Format {
             OutputFormat::Tsv => Format::Tsv,
             OutputFormat::Csv => Format::Csv,
             OutputFormat::Json => Format::Json,
+            OutputFormat::Md => Format::Markdown,
         }
     }
 }
 
-fn open(file: &PathBuf) -> Result<Session, ExitCode> {
-    let session = Session::open(file).map_err(|e| {
-        eprintln!("etwq: {e}");
-        ExitCode::FAILURE
-    })?;
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("etwq: {message}");
+    ExitCode::FAILURE
+}
+
+fn open(files: &[PathBuf], manifests: &[PathBuf]) -> Result<Session, ExitCode> {
+    let mut session = Session::open_all(files).map_err(fail)?;
     for warning in session.warnings() {
         eprintln!("etwq: warning: {warning}");
     }
+    for path in manifests {
+        session.add_manifests(path).map_err(|e| fail(format!("manifest {}: {e}", path.display())))?;
+    }
     Ok(session)
 }
 
-fn open_with_manifests(file: &PathBuf, manifests: &[PathBuf]) -> Result<Session, ExitCode> {
-    let mut session = open(file)?;
-    for path in manifests {
-        if let Err(e) = session.add_manifests(path) {
-            eprintln!("etwq: manifest {}: {e}", path.display());
-            return Err(ExitCode::FAILURE);
+/// Runs queries one after the other; the first that fails stops with its message.
+fn run_queries(session: &mut Session, queries: impl Iterator<Item = String>, format: Format) -> Result<(), ExitCode> {
+    for query in queries {
+        let query = query.trim();
+        if query.is_empty() || query.starts_with('#') {
+            continue;
+        }
+        match session.query(query) {
+            Ok(result) => print!("{}", Table::from(&result).render(format)),
+            Err(e) => {
+                eprintln!("{e}");
+                return Err(ExitCode::FAILURE);
+            }
         }
     }
-    Ok(session)
+    Ok(())
 }
 
 fn run(cli: Cli) -> Result<(), ExitCode> {
     match cli.command {
-        Command::Info { file, format } => print!("{}", open(&file)?.info().render(format.into())),
-        Command::Summary { file, format: OutputFormat::Tsv, .. } => {
-            print!("{}", open(&file)?.summary().render(Format::Tsv))
+        Some(Command::Info { file, format }) => print!("{}", open(&[file], &[])?.info().render(format.into())),
+        Some(Command::Summary { file, format: OutputFormat::Tsv, .. }) => {
+            print!("{}", open(&[file], &[])?.summary().render(Format::Tsv))
         }
-        Command::Summary { file, format, manifest } => {
-            let (records, providers) = open_with_manifests(&file, &manifest)?.named_summary();
+        Some(Command::Summary { file, format, manifest }) => {
+            let (records, providers) = open(&[file], &manifest)?.named_summary();
             print!("{}", records.render(format.into()));
-            if !matches!(format, OutputFormat::Json | OutputFormat::Csv) {
+            if !matches!(format, OutputFormat::Json | OutputFormat::Csv | OutputFormat::Tsv) {
                 println!();
                 print!("{}", providers.render(format.into()));
             }
         }
-        Command::Dump { file, format, limit, manifest } => {
-            let mut session = open_with_manifests(&file, &manifest)?;
+        Some(Command::Dump { file, format, limit, manifest }) => {
+            let mut session = open(&[file], &manifest)?;
             let format = match format {
                 DumpFormatArg::Text => DumpFormat::Text,
                 DumpFormatArg::Json => DumpFormat::Json,
             };
+            let loaded = &mut session.traces[0];
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            let result = write_dump(&session.trace, &mut session.decoder, format, limit, &mut out)
+            let result = write_dump(&loaded.trace, &mut loaded.decoder, format, limit, &mut out)
                 .and_then(|()| std::io::Write::flush(&mut out));
             // A closed pipe (`| head`) is not an error.
             if let Err(e) = result {
                 if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    eprintln!("etwq: {e}");
-                    return Err(ExitCode::FAILURE);
+                    return Err(fail(e));
                 }
             }
+        }
+        Some(Command::Demo { write }) => {
+            std::fs::write(&write, etwq::demo::demo_trace_bytes()).map_err(|e| fail(format!("{}: {e}", write.display())))?;
+            eprintln!("etwq: wrote the demo trace to {}", write.display());
+        }
+        None => {
+            let mut session = if cli.demo {
+                Session::demo()
+            } else if cli.files.is_empty() {
+                eprintln!("etwq: give a trace file (or --demo); see etwq --help");
+                return Err(ExitCode::from(2));
+            } else {
+                open(&cli.files, &cli.manifest)?
+            };
+            for path in &cli.lib {
+                session.load_library(path).map_err(fail)?;
+            }
+            let format = cli.format.into();
+            if !cli.queries.is_empty() {
+                return run_queries(&mut session, cli.queries.into_iter(), format);
+            }
+            if !std::io::stdin().is_terminal() {
+                let lines = std::io::stdin().lock().lines().map_while(Result::ok);
+                return run_queries(&mut session, lines, format);
+            }
+            eprintln!("etwq: the interactive shell is not built yet; run queries with -c QUERY or on stdin");
+            return Err(ExitCode::from(2));
         }
     }
     Ok(())

@@ -1,39 +1,235 @@
-//! The one API that the command line (and later the shell and scripts) call.
+//! The one API that the command line, the shell and scripts call: open
+//! traces, ask questions, keep saved queries. None of the front ends touches
+//! bytes or the model's internals.
+use crate::columnar::{Column, DataTable};
 use crate::decode::{Decoder, SchemaSource};
 use crate::etl::clock::filetime_to_utc;
 use crate::etl::{EtlTrace, OpenError, Warning};
+use crate::model::{tables, TraceModel};
+use crate::query::catalog::{MemoryCatalog, SavedQuery};
+use crate::query::error::QueryError;
+use crate::query::library::parse_library;
 use crate::summary::{record_counts, SummaryRow};
 use crate::table::{Cell, Table};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
-pub struct Session {
+/// The query library that ships with etwq.
+const BUILT_IN_LIBRARY: &str = include_str!("../scripts/library.etwq");
+
+/// One open trace with what has been built from it.
+pub struct LoadedTrace {
+    /// The file name, or "demo".
+    pub name: String,
     pub trace: EtlTrace,
     /// Schemas: built in, learned from the trace, and from `--manifest` files.
     pub decoder: Decoder,
+    model: Option<TraceModel>,
+}
+
+impl LoadedTrace {
+    fn new(name: String, trace: EtlTrace) -> LoadedTrace {
+        LoadedTrace { name, trace, decoder: Decoder::new(), model: None }
+    }
+
+    /// The model, built on first use.
+    pub fn model(&mut self) -> &TraceModel {
+        if self.model.is_none() {
+            self.model = Some(TraceModel::build(&self.trace, &mut self.decoder));
+        }
+        self.model.as_ref().expect("built above")
+    }
+}
+
+pub struct Session {
+    pub traces: Vec<LoadedTrace>,
+    /// Built on the first query; saved queries live here from the start.
+    catalog: MemoryCatalog,
+    tables_built: bool,
+    /// Set by Ctrl-C to stop a running query.
+    cancel: Arc<AtomicBool>,
+}
+
+/// A trace path: a file, or a directory whose .etl files are all opened.
+fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, OpenError> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let entries = std::fs::read_dir(path).map_err(|error| OpenError::Io { path: path.clone(), error })?;
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("etl")))
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                return Err(OpenError::NotEtl { what: format!("{} holds no .etl files", path.display()) });
+            }
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
 }
 
 impl Session {
+    fn with_traces(traces: Vec<LoadedTrace>) -> Session {
+        let mut session =
+            Session { traces, catalog: MemoryCatalog::new(), tables_built: false, cancel: Arc::new(AtomicBool::new(false)) };
+        if let Ok(queries) = parse_library(BUILT_IN_LIBRARY) {
+            for q in queries {
+                session.catalog.add_saved(q);
+            }
+        }
+        session
+    }
+
+    /// Opens one trace file.
     pub fn open(path: &Path) -> Result<Session, OpenError> {
-        Ok(Session { trace: EtlTrace::open(path)?, decoder: Decoder::new() })
+        Session::open_all(&[path.to_path_buf()])
+    }
+
+    /// Opens trace files and directories of traces.
+    pub fn open_all(paths: &[PathBuf]) -> Result<Session, OpenError> {
+        let mut traces = Vec::new();
+        for file in expand(paths)? {
+            let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().to_string());
+            traces.push(LoadedTrace::new(name, EtlTrace::open(&file)?));
+        }
+        Ok(Session::with_traces(traces))
+    }
+
+    /// The built-in demo trace: the antivirus-driver incident.
+    pub fn demo() -> Session {
+        let trace = EtlTrace::from_bytes(crate::demo::demo_trace_bytes()).expect("the demo trace is well formed");
+        Session::with_traces(vec![LoadedTrace::new("demo".into(), trace)])
+    }
+
+    /// The first (often the only) trace.
+    pub fn trace(&self) -> &EtlTrace {
+        &self.traces[0].trace
+    }
+
+    pub fn warnings(&self) -> Vec<&Warning> {
+        self.traces.iter().flat_map(|t| t.trace.warnings.iter()).collect()
     }
 
     /// Adds the instrumentation manifests in a file or directory; returns how many providers.
     pub fn add_manifests(&mut self, path: &Path) -> Result<usize, String> {
-        self.decoder.add_manifest_path(path)
+        let mut providers = 0;
+        for t in &mut self.traces {
+            providers = t.decoder.add_manifest_path(path)?;
+        }
+        Ok(providers)
     }
 
-    pub fn warnings(&self) -> &[Warning] {
-        &self.trace.warnings
+    /// Loads a `.etwq` library of saved queries; returns how many.
+    pub fn load_library_text(&mut self, text: &str) -> Result<usize, String> {
+        let queries = parse_library(text).map_err(|e| e.to_string())?;
+        let n = queries.len();
+        for q in queries {
+            self.catalog.add_saved(q);
+        }
+        Ok(n)
     }
 
-    /// Header facts, sizes and counts of the trace, as field/value rows.
+    pub fn load_library(&mut self, path: &Path) -> Result<usize, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        self.load_library_text(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Saves `name = query` (or `name(p, q) = query` with `$p`, `$q` in it).
+    pub fn save_query(&mut self, definition: &str) -> Result<String, String> {
+        let mut queries = parse_library(definition).map_err(|e| e.to_string())?;
+        let Some(q) = queries.pop() else { return Err("expected NAME = QUERY".into()) };
+        let name = q.name.clone();
+        self.catalog.add_saved(q);
+        Ok(name)
+    }
+
+    pub fn saved_queries(&self) -> Vec<&SavedQuery> {
+        let mut all: Vec<&SavedQuery> = self.catalog.saved.values().collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all
+    }
+
+    /// The flag that Ctrl-C sets to stop a running query.
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+        self.cancel.clone()
+    }
+
+    /// Builds every trace's model and tables, once. With several traces every
+    /// table gains a `trace` column and holds the rows of all of them.
+    fn ensure_tables(&mut self) {
+        if self.tables_built {
+            return;
+        }
+        let several = self.traces.len() > 1;
+        let mut merged: Vec<DataTable> = Vec::new();
+        for loaded in &mut self.traces {
+            loaded.model();
+            let LoadedTrace { name, trace, decoder, model } = loaded;
+            let model = model.as_ref().expect("built by model()");
+            for mut table in tables::all(model, trace, decoder) {
+                if several {
+                    let rows = table.row_count();
+                    let trace_column = Column::strs(std::iter::repeat_n(name.as_str(), rows));
+                    let mut with_trace = DataTable::new(&table.name);
+                    let _ = with_trace.push_column("trace", "trace file", trace_column);
+                    for c in table.columns.drain(..) {
+                        let _ = with_trace.push_column(&c.name, &c.doc, c.column);
+                    }
+                    table = with_trace;
+                }
+                match merged.iter_mut().find(|t| t.name == table.name) {
+                    Some(existing) => {
+                        for (into, from) in existing.columns.iter_mut().zip(&table.columns) {
+                            into.column.append(&from.column);
+                        }
+                    }
+                    None => merged.push(table),
+                }
+            }
+        }
+        for table in merged {
+            self.catalog.add_table(table);
+        }
+        self.tables_built = true;
+    }
+
+    /// Runs a query against the open traces.
+    pub fn query(&mut self, text: &str) -> Result<DataTable, QueryError> {
+        self.ensure_tables();
+        self.cancel.store(false, std::sync::atomic::Ordering::SeqCst);
+        crate::query::run_query(text, &self.catalog, &self.cancel)
+    }
+
+    /// The tables and their row counts.
+    pub fn tables(&mut self) -> Vec<(String, usize)> {
+        self.ensure_tables();
+        let mut list: Vec<(String, usize)> =
+            self.catalog.tables.values().map(|t| (t.name.clone(), t.row_count())).collect();
+        list.sort();
+        list
+    }
+
+    /// A table's columns: name, type, meaning.
+    pub fn schema(&mut self, table: &str) -> Option<Vec<(String, String, String)>> {
+        self.ensure_tables();
+        let t = self.catalog.tables.get(table)?;
+        Some(t.columns.iter().map(|c| (c.name.clone(), c.column.column_type().name().to_string(), c.doc.clone())).collect())
+    }
+
+    /// Header facts, sizes and counts of the first trace, as field/value rows.
     pub fn info(&self) -> Table {
-        let trace = &self.trace;
+        let trace = self.trace();
         let h = &trace.header;
-        let mut t = Table::new(&["field", "value"]);
+        let mut t = Table::new(&["field", "value"]).headerless();
         let mut row = |field: &str, value: Cell| t.push(vec![field.into(), value]);
-        if let Some(path) = trace.path() {
-            row("file", path.display().to_string().into());
+        match trace.path() {
+            Some(path) => row("file", path.display().to_string().into()),
+            None => row("file", self.traces[0].name.clone().into()),
         }
         row("file_size", trace.file_len().into());
         row("logger_name", h.logger_name.clone().into());
@@ -70,21 +266,34 @@ impl Session {
     }
 
     pub fn summary_rows(&self) -> Vec<SummaryRow> {
-        record_counts(&self.trace)
+        record_counts(self.trace())
+    }
+
+    /// One row per record key with its count, then the total.
+    pub fn summary(&self) -> Table {
+        let mut t = Table::new(&["kind", "id", "number", "count"]).headerless();
+        let mut total = 0;
+        for row in self.summary_rows() {
+            let (kind, id, number) = row.key.columns();
+            t.push(vec![kind.into(), id.into(), u64::from(number).into(), row.count.into()]);
+            total += row.count;
+        }
+        t.push(vec!["total".into(), Cell::Empty, Cell::Empty, total.into()]);
+        t
     }
 
     /// Per record key: the provider and event names the decoder gives it, the
     /// count, and how many of those records found no schema; then per provider.
     pub fn named_summary(&mut self) -> (Table, Table) {
         use std::collections::BTreeMap;
+        let loaded = &mut self.traces[0];
         let mut by_key: std::collections::HashMap<crate::etl::RecordKey, (String, String, u64, u64)> = Default::default();
         let mut by_provider: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-        for record in self.trace.records() {
-            let event = self.decoder.decode(&record);
+        for record in loaded.trace.records() {
+            let event = loaded.decoder.decode(&record);
             let undecoded = u64::from(event.source == SchemaSource::None);
-            let entry = by_key
-                .entry(record.key())
-                .or_insert_with(|| (event.provider.to_string(), event.name.to_string(), 0, 0));
+            let entry =
+                by_key.entry(record.key()).or_insert_with(|| (event.provider.to_string(), event.name.to_string(), 0, 0));
             entry.2 += 1;
             entry.3 += undecoded;
             let p = by_provider.entry(event.provider.to_string()).or_default();
@@ -96,25 +305,20 @@ impl Session {
         let mut records = Table::new(&["kind", "id", "number", "provider", "event", "count", "undecoded"]);
         for (key, (provider, event, count, undecoded)) in keys {
             let (kind, id, number) = key.columns();
-            records.push(vec![kind.into(), id.into(), u64::from(number).into(), provider.into(), event.into(), count.into(), undecoded.into()]);
+            records.push(vec![
+                kind.into(),
+                id.into(),
+                u64::from(number).into(),
+                provider.into(),
+                event.into(),
+                count.into(),
+                undecoded.into(),
+            ]);
         }
         let mut providers = Table::new(&["provider", "events", "undecoded"]);
         for (provider, (events, undecoded)) in by_provider {
             providers.push(vec![provider.into(), events.into(), undecoded.into()]);
         }
         (records, providers)
-    }
-
-    /// One row per record key with its count, then the total.
-    pub fn summary(&self) -> Table {
-        let mut t = Table::new(&["kind", "id", "number", "count"]);
-        let mut total = 0;
-        for row in self.summary_rows() {
-            let (kind, id, number) = row.key.columns();
-            t.push(vec![kind.into(), id.into(), u64::from(number).into(), row.count.into()]);
-            total += row.count;
-        }
-        t.push(vec!["total".into(), Cell::Empty, Cell::Empty, total.into()]);
-        t
     }
 }

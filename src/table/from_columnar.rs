@@ -21,7 +21,7 @@ impl From<&Value> for Cell {
 
 impl From<&DataTable> for Table {
     fn from(data: &DataTable) -> Table {
-        let mut table = Table { columns: data.columns.iter().map(|c| c.name.clone()).collect(), rows: Vec::new() };
+        let mut table = Table { columns: data.columns.iter().map(|c| c.name.clone()).collect(), rows: Vec::new(), headerless: false };
         for row in 0..data.row_count() {
             table.push(data.columns.iter().map(|c| Cell::from(&c.column.value(row))).collect());
         }

@@ -106,6 +106,7 @@ pub enum Format {
     Tsv,
     Csv,
     Json,
+    Markdown,
 }
 
 impl Format {
@@ -115,6 +116,7 @@ impl Format {
             "tsv" => Some(Format::Tsv),
             "csv" => Some(Format::Csv),
             "json" => Some(Format::Json),
+            "md" | "markdown" => Some(Format::Markdown),
             _ => None,
         }
     }
@@ -124,11 +126,18 @@ impl Format {
 pub struct Table {
     pub columns: Vec<String>,
     pub rows: Vec<Vec<Cell>>,
+    /// TSV/CSV without the header line (summary rows compared with other tools).
+    pub headerless: bool,
 }
 
 impl Table {
     pub fn new(columns: &[&str]) -> Table {
-        Table { columns: columns.iter().map(|c| c.to_string()).collect(), rows: Vec::new() }
+        Table { columns: columns.iter().map(|c| c.to_string()).collect(), rows: Vec::new(), headerless: false }
+    }
+
+    pub fn headerless(mut self) -> Table {
+        self.headerless = true;
+        self
     }
 
     pub fn push(&mut self, row: Vec<Cell>) {
@@ -141,7 +150,20 @@ impl Table {
             Format::Tsv => self.render_separated('\t', false),
             Format::Csv => self.render_separated(',', true),
             Format::Json => self.render_json(),
+            Format::Markdown => self.render_markdown(),
         }
+    }
+
+    fn render_markdown(&self) -> String {
+        let escape = |s: String| s.replace('|', "\\|").replace('\n', " ");
+        let mut out = format!("| {} |\n", self.columns.join(" | "));
+        let rules: Vec<&str> = self.columns.iter().map(|_| "---").collect();
+        let _ = writeln!(out, "| {} |", rules.join(" | "));
+        for row in &self.rows {
+            let cells: Vec<String> = row.iter().map(|c| escape(c.readable())).collect();
+            let _ = writeln!(out, "| {} |", cells.join(" | "));
+        }
+        out
     }
 
     fn render_table(&self) -> String {
@@ -167,7 +189,8 @@ impl Table {
     /// Plain rows without a header line: what scripts and the corpus expectations read.
     fn render_separated(&self, separator: char, quote: bool) -> String {
         let mut out = String::new();
-        for row in &self.rows {
+        let header = (!self.headerless).then(|| self.columns.iter().map(|c| Cell::Text(c.clone())).collect::<Vec<_>>());
+        for row in header.iter().chain(&self.rows) {
             let fields: Vec<String> = row
                 .iter()
                 .map(|cell| {
@@ -215,8 +238,10 @@ mod tests {
     fn renderings() {
         let mut t = Table::new(&["name", "n"]);
         t.push(vec!["a,b".into(), Cell::UInt(1200)]);
-        assert_eq!(t.render(Format::Tsv), "a,b\t1200\n");
-        assert_eq!(t.render(Format::Csv), "\"a,b\",1200\n");
+        assert_eq!(t.render(Format::Tsv), "name\tn\na,b\t1200\n");
+        assert_eq!(t.render(Format::Csv), "name,n\n\"a,b\",1200\n");
+        assert_eq!(t.render(Format::Markdown), "| name | n |\n| --- | --- |\n| a,b | 1,200 |\n");
+        assert_eq!(t.clone().headerless().render(Format::Tsv), "a,b\t1200\n");
         assert!(t.render(Format::Json).contains("\"n\": 1200"));
         assert!(t.render(Format::Table).contains("1,200"));
     }
