@@ -2,6 +2,7 @@
 //! (~200 distinct functions, ~50 processes, ~5% failing returns).
 //!   cargo bench --bench query
 //!   ETWQ_BENCH_ROWS=1000000 cargo bench --bench query
+//!   ETWQ_BENCH_QUERIES='syscalls where pid = 8; syscalls limit 5' cargo bench --bench query
 use etwq::columnar::{Column, DataTable, StrColumnBuilder};
 use etwq::query::{run_query, MemoryCatalog};
 use std::sync::atomic::AtomicBool;
@@ -108,5 +109,11 @@ fn main() {
         "syscalls where duration_ns > 50us and proc like 'process1*' group by tid | top 5 by count",
     ] {
         bench(&catalog, query, 5);
+    }
+    // More queries to time, separated by ';' (for investigating one case).
+    if let Ok(extra) = std::env::var("ETWQ_BENCH_QUERIES") {
+        for query in extra.split(';').filter(|q| !q.trim().is_empty()) {
+            bench(&catalog, query.trim(), 5);
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The query engine against a small in-memory catalog: exact rows for the
 //! issue's example queries and for every operator, function and aggregate;
 //! error messages for malformed queries; no panic on any input.
+#![allow(clippy::result_large_err)]
 use etwq::columnar::{Column, DataTable, FieldMap, Value};
 use etwq::query::{run_query, ErrorKind, MemoryCatalog, QueryError, SavedQuery};
 use etwq::table::{Format, Table};
@@ -10,9 +11,11 @@ use std::sync::Arc;
 
 const S: i64 = 1_000_000_000;
 
+/// ts (s), duration (ns), cpu, pid, tid, proc, func, ret, status
+type SyscallRow = (f64, i64, i64, u64, u64, &'static str, &'static str, u64, &'static str);
+
 fn syscalls() -> DataTable {
-    // ts (s), duration (ns), cpu, pid, tid, proc, func, ret, status
-    let rows: &[(f64, i64, i64, u64, u64, &str, &str, u64, &str)] = &[
+    let rows: &[SyscallRow] = &[
         (1.0, 100, 0, 100, 1000, "strace.exe", "NtCreateFile", 0xC000_0022, "STATUS_ACCESS_DENIED"),
         (2.0, 200, 1, 100, 1000, "strace.exe", "NtReadFile", 0, "STATUS_SUCCESS"),
         (3.0, 300, 0, 100, 1001, "strace.exe", "NtCreateFile", 0xC000_0034, "STATUS_OBJECT_NAME_NOT_FOUND"),

@@ -216,6 +216,21 @@ impl Column {
         Column { data, validity }
     }
 
+    /// Room for `additional` more rows without reallocating.
+    pub fn reserve(&mut self, additional: usize) {
+        match &mut self.data {
+            ColumnData::I64(v) | ColumnData::Timestamp(v) | ColumnData::Duration(v) => v.reserve(additional),
+            ColumnData::U64(v) | ColumnData::Address(v) => v.reserve(additional),
+            ColumnData::F64(v) => v.reserve(additional),
+            ColumnData::Bool(v) => v.reserve(additional),
+            ColumnData::Str(s) => s.codes.reserve(additional),
+            ColumnData::Fields(v) => v.reserve(additional),
+        }
+        if let Some(v) = &mut self.validity {
+            v.reserve(additional);
+        }
+    }
+
     /// Appends `other`'s rows. Same-typed columns are copied directly (strings
     /// re-coded when the dictionaries differ); other kinds go through values.
     pub fn append(&mut self, other: &Column) {

@@ -164,6 +164,6 @@ mod tests {
         assert_eq!(format_timestamp_ns(12_500_000_000), "12.500000000");
         assert_eq!(format_duration_ns(1_500_000), "1.500 ms");
         assert_eq!(format_duration_ns(999), "999 ns");
-        assert_eq!(format_duration_ns(i64::MIN).is_empty(), false);
+        assert!(!format_duration_ns(i64::MIN).is_empty());
     }
 }

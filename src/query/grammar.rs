@@ -362,9 +362,8 @@ impl<'a> Parser<'a> {
                 rest = next;
                 continue;
             }
-            let (after, ()) = self.sym(after, ")").map_err(|e| {
+            let (after, ()) = self.sym(after, ")").inspect_err(|_| {
                 self.expected(self.ws(after), "','");
-                e
             })?;
             return Ok((after, list));
         }

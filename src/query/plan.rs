@@ -266,7 +266,7 @@ impl Planner<'_> {
             }
             Clause::Between { from, to, span } => {
                 let Some(ts) = schema.iter().position(|(n, _)| n == "ts") else {
-                    return Err(type_error(format!("'between' filters the 'ts' column, and this table has none"), span));
+                    return Err(type_error("'between' filters the 'ts' column, and this table has none".into(), span));
                 };
                 let bound = |e: &Expr| -> Result<TExpr, QueryError> {
                     let planned = self.expr(e, schema, None)?;
@@ -532,7 +532,7 @@ impl Planner<'_> {
         mut group: Option<&mut GroupScope>,
     ) -> Result<TExpr, QueryError> {
         let l = self.expr(left, schema, group.as_deref_mut())?;
-        let r = self.expr(right, schema, group.as_deref_mut())?;
+        let r = self.expr(right, schema, group)?;
         let bool_expr = |kind: TKind| Ok(TExpr { kind, ty: Type::Bool });
         match op {
             BinaryOp::And | BinaryOp::Or => {
@@ -621,7 +621,7 @@ impl Planner<'_> {
 
 /// The regex crate's message without its picture of the pattern.
 fn first_line(text: &str) -> String {
-    let last = text.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(text).trim();
+    let last = text.lines().rfind(|l| !l.trim().is_empty()).unwrap_or(text).trim();
     last.strip_prefix("error: ").unwrap_or(last).to_string()
 }
 
