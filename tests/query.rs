@@ -630,3 +630,34 @@ fn show_error_messages() {
     let deep = format!("syscalls where {}1", "(".repeat(100));
     println!("{}", error(&deep));
 }
+
+#[test]
+fn damaged_tables_give_answers_not_panics() {
+    use etwq::columnar::{ColumnData, Dictionary, NamedColumn, StrData};
+    let mut dict = Dictionary::new();
+    dict.intern("only");
+    let bad_codes = Column::new(ColumnData::Str(StrData { codes: vec![0, 5, 99, 0], dict: Arc::new(dict) }));
+    let mut table = DataTable::new("bad")
+        .with_column("ts", "", Column::timestamps(vec![1, 2, 3, 4]))
+        .and_then(|t| t.with_column("name", "", bad_codes))
+        .unwrap();
+    // Bypass the length check: a column shorter than the table.
+    table.columns.push(NamedColumn { name: "short".into(), doc: String::new(), column: Column::u64(vec![7]) });
+    let mut c = MemoryCatalog::new();
+    c.add_table(table);
+    for q in [
+        "bad",
+        "bad where name = 'only'",
+        "bad where name ~ 'o' or short > 1",
+        "bad group by name",
+        "bad group by name, short select count(), sum(short), p50(short), min(name), dcount(name), first(short)",
+        "bad order by name desc, short",
+        "bad select lower(name), short + 1, hex(short)",
+        "bad where short is null select ts",
+        "bad top 2 by short",
+    ] {
+        if let Err(e) = run_query(q, &c, &AtomicBool::new(false)) {
+            panic!("{q}: {e}");
+        }
+    }
+}

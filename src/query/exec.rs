@@ -744,7 +744,9 @@ fn accumulate(
             check(cancel)?;
             for (k, &g) in chunk.iter().enumerate() {
                 let row = start * CHUNK + k;
-                if valid(row) {
+                // A group id is always below `groups`; the check keeps a bad
+                // dictionary code in the input from ever indexing out of range.
+                if valid(row) && (g as usize) < groups {
                     f(row, g as usize);
                 }
             }
@@ -787,10 +789,11 @@ fn accumulate(
             let mut int_sums = vec![0i128; groups];
             let mut float_sums = vec![0f64; groups];
             let typed_done = column.validity.is_none() && !float && aggregate.func == AggFn::Sum && {
-                let mut add = |row: usize, g: usize, x: i128| {
-                    counts[g] += 1;
-                    int_sums[g] = int_sums[g].saturating_add(x);
-                    let _ = row;
+                let mut add = |g: usize, x: i128| {
+                    if let (Some(count), Some(sum)) = (counts.get_mut(g), int_sums.get_mut(g)) {
+                        *count += 1;
+                        *sum = sum.saturating_add(x);
+                    }
                 };
                 match &column.data {
                     ColumnData::I64(v) | ColumnData::Timestamp(v) | ColumnData::Duration(v) => {
@@ -798,7 +801,7 @@ fn accumulate(
                             check(cancel)?;
                             for (k, &g) in chunk.iter().enumerate() {
                                 let row = chunk_index * CHUNK + k;
-                                add(row, g as usize, i128::from(v.get(row).copied().unwrap_or(0)));
+                                add(g as usize, i128::from(v.get(row).copied().unwrap_or(0)));
                             }
                         }
                         true
@@ -808,7 +811,7 @@ fn accumulate(
                             check(cancel)?;
                             for (k, &g) in chunk.iter().enumerate() {
                                 let row = chunk_index * CHUNK + k;
-                                add(row, g as usize, i128::from(v.get(row).copied().unwrap_or(0)));
+                                add(g as usize, i128::from(v.get(row).copied().unwrap_or(0)));
                             }
                         }
                         true
