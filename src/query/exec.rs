@@ -175,7 +175,8 @@ pub fn execute(plan: &Plan, table: &DataTable, cancel: &AtomicBool) -> Result<Da
 fn run_stage<'a>(stage: &Stage, mut frame: Frame<'a>, cancel: &AtomicBool, memo: &Memo) -> Result<Frame<'a>, QueryError> {
     match stage {
         Stage::Filter(predicate) => {
-            let mut keep = Vec::new();
+            // Reserved, not touched: pages are faulted in only as rows are kept.
+            let mut keep = Vec::with_capacity(frame.selected_len());
             for rows in frame.chunks() {
                 check(cancel)?;
                 let mask = eval(predicate, &frame, rows, memo);
