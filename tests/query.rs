@@ -661,3 +661,9 @@ fn damaged_tables_give_answers_not_panics() {
         }
     }
 }
+
+#[test]
+fn messages_name_the_reshaped_rows() {
+    let e = error("syscalls group by proc | where cont > 1");
+    assert_eq!(e.headline(), "unknown column 'cont' in the result of 'group by'; did you mean 'count'?");
+}

@@ -1,8 +1,10 @@
 //! `.etwq` query library files: one saved query per line.
 //!
-//!     # comment
-//!     failing = syscalls where ret != 0
-//!     by_proc(p) = syscalls where proc = $p group by func
+//! ```text
+//! # comment
+//! failing = syscalls where ret != 0
+//! by_proc(p) = syscalls where proc = $p group by func
+//! ```
 use super::catalog::SavedQuery;
 use std::fmt;
 

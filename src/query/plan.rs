@@ -137,11 +137,21 @@ pub fn plan_query(query: Query, text: &str, catalog: &dyn Catalog) -> Result<Pla
     let mut schema: Vec<(String, Type)> =
         data.columns.iter().map(|c| (c.name.clone(), Type::of_column(c.column.column_type()))).collect();
     let mut stages = Vec::new();
+    // What the rows are called in messages: the table, until a clause reshapes them.
+    let mut rows_name = table.clone();
     for sourced in clauses {
-        let planner = Planner { text: &sourced.text, table: &table };
+        let reshapes = match &sourced.clause {
+            Clause::GroupBy { .. } => Some("group by"),
+            Clause::Select { .. } => Some("select"),
+            _ => None,
+        };
+        let planner = Planner { text: &sourced.text, table: &rows_name };
         planner
             .clause(sourced.clause, &mut schema, &mut stages)
             .map_err(|e| e.in_query(&sourced.text).with_context(sourced.context.clone()))?;
+        if let Some(clause) = reshapes {
+            rows_name = format!("the result of '{clause}'");
+        }
     }
     Ok(Plan { table, stages })
 }
