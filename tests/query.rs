@@ -667,3 +667,19 @@ fn messages_name_the_reshaped_rows() {
     let e = error("syscalls group by proc | where cont > 1");
     assert_eq!(e.headline(), "unknown column 'cont' in the result of 'group by'; did you mean 'count'?");
 }
+
+#[test]
+fn huge_inputs_answer_quickly() {
+    let started = std::time::Instant::now();
+    let long_name = "x".repeat(1_000_000);
+    for q in [
+        format!("syscalls where {long_name} = 1"),
+        long_name.clone(),
+        format!("syscalls where proc = '{long_name}'"),
+        format!("syscalls where proc in ({})", vec!["'a'"; 50_000].join(", ")),
+        format!("syscalls select {}", vec!["pid"; 5_000].join(", ")),
+    ] {
+        let _ = run(&q).map_err(|e| e.to_string());
+    }
+    assert!(started.elapsed().as_secs() < 20, "took {:?}", started.elapsed());
+}
