@@ -30,7 +30,9 @@ fn syscalls() -> DataTable {
     let ts: Vec<i64> = rows.iter().map(|r| (r.0 * S as f64) as i64).collect();
     DataTable::new("syscalls")
         .with_column("ts", "entry, ns since trace start", Column::timestamps(ts.clone()))
-        .and_then(|t| t.with_column("end_ts", "exit", Column::timestamps(rows.iter().zip(&ts).map(|(r, t)| t + r.1).collect())))
+        .and_then(|t| {
+            t.with_column("end_ts", "exit", Column::timestamps(rows.iter().zip(&ts).map(|(r, t)| t + r.1).collect()))
+        })
         .and_then(|t| t.with_column("duration_ns", "", Column::durations(rows.iter().map(|r| r.1).collect())))
         .and_then(|t| t.with_column("cpu", "", Column::i64(rows.iter().map(|r| r.2).collect())))
         .and_then(|t| t.with_column("pid", "", Column::u64(rows.iter().map(|r| r.3).collect())))
@@ -97,7 +99,9 @@ fn events() -> DataTable {
                 Column::strs(["Windows Kernel", "Windows Kernel", "Windows Kernel", "Microsoft-Windows-Foo"]),
             )
         })
-        .and_then(|t| t.with_column("event", "", Column::strs(["Image/Load", "Process/Start", "Image/Load", "Image/Load"])))
+        .and_then(|t| {
+            t.with_column("event", "", Column::strs(["Image/Load", "Process/Start", "Image/Load", "Image/Load"]))
+        })
         .and_then(|t| {
             t.with_column(
                 "fields",
@@ -218,12 +222,18 @@ fn comparisons_and_durations() {
     assert_eq!(tsv("syscalls where cpu == 1 and pid <> 100 select tid"), "2000\n2001\n");
     assert_eq!(tsv("syscalls where end_ts - ts > 4us select func"), "NtCreateFile\n");
     assert_eq!(tsv("syscalls where proc >= 'svchost' select tid"), "3000\n3000\n");
-    assert_eq!(tsv("syscalls where pid = tid / 10 select tid"), "1000\n1000\n1001\n2000\n2000\n1000\n3000\n1001\n3000\n2001\n");
+    assert_eq!(
+        tsv("syscalls where pid = tid / 10 select tid"),
+        "1000\n1000\n1001\n2000\n2000\n1000\n3000\n1001\n3000\n2001\n"
+    );
 }
 
 #[test]
 fn text_matching() {
-    assert_eq!(tsv(r#"syscalls where func like "nt*file" select func | limit 3"#), "NtCreateFile\nNtReadFile\nNtCreateFile\n");
+    assert_eq!(
+        tsv(r#"syscalls where func like "nt*file" select func | limit 3"#),
+        "NtCreateFile\nNtReadFile\nNtCreateFile\n"
+    );
     assert_eq!(tsv(r#"syscalls where func !~ "File$" select func"#), "NtOpenKey\nNtOpenKey\nNtWaitForSingleObject\n");
     assert_eq!(tsv(r#"syscalls where func ~ "^Nt(Create|Open)" | group by func"#), "NtCreateFile\t4\nNtOpenKey\t2\n");
     assert_eq!(
@@ -231,7 +241,10 @@ fn text_matching() {
         "2000\n3000\n2001\n"
     );
     assert_eq!(tsv("syscalls where pid not in (100, 200) select tid"), "3000\n3000\n");
-    assert_eq!(tsv(r#"syscalls where func not like "Nt*File" and func not contains "key" select func"#), "NtWaitForSingleObject\n");
+    assert_eq!(
+        tsv(r#"syscalls where func not like "Nt*File" and func not contains "key" select func"#),
+        "NtWaitForSingleObject\n"
+    );
     assert_eq!(tsv(r#"syscalls where func like "NtOpen?ey" select tid"#), "2000\n1000\n");
 }
 
@@ -291,7 +304,10 @@ fn grouping() {
         tsv("syscalls | where ret != 0 | group by func | order by count desc, func"),
         "NtCreateFile\t3\nNtOpenKey\t2\nNtWaitForSingleObject\t1\n"
     );
-    assert_eq!(tsv("syscalls group by proc select dcount(func), first(ts), last(ts) | order by proc | limit 1"), "explorer.exe\t3\t4000000000\t20000000000\n");
+    assert_eq!(
+        tsv("syscalls group by proc select dcount(func), first(ts), last(ts) | order by proc | limit 1"),
+        "explorer.exe\t3\t4000000000\t20000000000\n"
+    );
 }
 
 #[test]
@@ -305,7 +321,10 @@ fn ordering_and_limits() {
 
 #[test]
 fn saved_queries() {
-    assert_eq!(tsv("@failing group by func | order by func"), "NtCreateFile\t3\nNtOpenKey\t2\nNtWaitForSingleObject\t1\n");
+    assert_eq!(
+        tsv("@failing group by func | order by func"),
+        "NtCreateFile\t3\nNtOpenKey\t2\nNtWaitForSingleObject\t1\n"
+    );
     assert_eq!(tsv(r#"@by_proc("svchost.exe") select tid"#), "3000\n3000\n");
     let e = error("@loop");
     assert_eq!(e.kind, ErrorKind::Limit);
@@ -319,7 +338,8 @@ fn saved_queries() {
 #[test]
 fn library_file_feeds_the_catalog() {
     let mut c = catalog();
-    for q in etwq::query::parse_library("# mine\nslow(min) = syscalls where duration_ns >= $min select tid\n").unwrap() {
+    for q in etwq::query::parse_library("# mine\nslow(min) = syscalls where duration_ns >= $min select tid\n").unwrap()
+    {
         c.add_saved(q);
     }
     let t = run_query("@slow(4us)", &c, &AtomicBool::new(false)).unwrap();
@@ -583,12 +603,86 @@ fn grammar_examples_parse() {
 // ---- no panic on any input ----
 
 const VOCABULARY: &[&str] = &[
-    "syscalls", "events", "cswitch", "samples", "@failing", "@by_proc", "@loop", "where", "between", "and", "or", "not",
-    "group", "by", "select", "order", "asc", "desc", "limit", "top", "as", "in", "like", "contains", "is", "null",
-    "true", "false", "|", "(", ")", ",", "=", "!=", "<", "<=", ">", ">=", "~", "!~", "+", "-", "*", "/", "%", "ret",
-    "proc", "func", "ts", "pid", "duration_ns", "fields", "fields.FileName", "fields.ImageSize", "count", "count()",
-    "sum", "p99", "lower", "hex", "dcount", "first", "min", "avg", "0", "1", "0x10", "2.5", "12s", "3ms", "'a'",
-    "\"strace\"", "\"^Nt\"", "STATUS_ACCESS_DENIED", "STATUS_PENDING", "'", "\"", "@", ".", "999999999999999999999",
+    "syscalls",
+    "events",
+    "cswitch",
+    "samples",
+    "@failing",
+    "@by_proc",
+    "@loop",
+    "where",
+    "between",
+    "and",
+    "or",
+    "not",
+    "group",
+    "by",
+    "select",
+    "order",
+    "asc",
+    "desc",
+    "limit",
+    "top",
+    "as",
+    "in",
+    "like",
+    "contains",
+    "is",
+    "null",
+    "true",
+    "false",
+    "|",
+    "(",
+    ")",
+    ",",
+    "=",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "~",
+    "!~",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "ret",
+    "proc",
+    "func",
+    "ts",
+    "pid",
+    "duration_ns",
+    "fields",
+    "fields.FileName",
+    "fields.ImageSize",
+    "count",
+    "count()",
+    "sum",
+    "p99",
+    "lower",
+    "hex",
+    "dcount",
+    "first",
+    "min",
+    "avg",
+    "0",
+    "1",
+    "0x10",
+    "2.5",
+    "12s",
+    "3ms",
+    "'a'",
+    "\"strace\"",
+    "\"^Nt\"",
+    "STATUS_ACCESS_DENIED",
+    "STATUS_PENDING",
+    "'",
+    "\"",
+    "@",
+    ".",
+    "999999999999999999999",
 ];
 
 proptest! {
@@ -619,10 +713,22 @@ proptest! {
 #[ignore = "prints messages for a person to read"]
 fn show_error_messages() {
     for q in [
-        "", "syscalls wher ret = 0", "syscalls where ret !=", "syscalls where proc = 'x", "syscalls where proc = 5",
-        "syscalls where ret = 0 = 1", "syscalls where lowr(proc) = 1", "syscalls select proc, count()",
-        "syscalls where proc ~ '('", "syscalls where 5sec > 1", "@broken", "syscalls where ret in (1",
-        "syscalls where ret = 0 garbage", "syscalls select x as", "syscalls where ret not 1", "syscalls where count > 1",
+        "",
+        "syscalls wher ret = 0",
+        "syscalls where ret !=",
+        "syscalls where proc = 'x",
+        "syscalls where proc = 5",
+        "syscalls where ret = 0 = 1",
+        "syscalls where lowr(proc) = 1",
+        "syscalls select proc, count()",
+        "syscalls where proc ~ '('",
+        "syscalls where 5sec > 1",
+        "@broken",
+        "syscalls where ret in (1",
+        "syscalls where ret = 0 garbage",
+        "syscalls select x as",
+        "syscalls where ret not 1",
+        "syscalls where count > 1",
         "syscalls group by proc | where sum > 1",
     ] {
         println!("{q}\n{}\n", error(q));

@@ -212,7 +212,8 @@ impl Column {
             ColumnData::Address(v) => ColumnData::Address(part(v, start, end)),
             ColumnData::Fields(v) => ColumnData::Fields(part(v, start, end)),
         };
-        let validity = self.validity.as_ref().map(|v| (start..end).map(|r| v.get(r).copied().unwrap_or(true)).collect());
+        let validity =
+            self.validity.as_ref().map(|v| (start..end).map(|r| v.get(r).copied().unwrap_or(true)).collect());
         Column { data, validity }
     }
 

@@ -55,7 +55,12 @@ impl Value {
     pub fn is_number(&self) -> bool {
         matches!(
             self,
-            Value::I64(_) | Value::U64(_) | Value::F64(_) | Value::Timestamp(_) | Value::Duration(_) | Value::Address(_)
+            Value::I64(_)
+                | Value::U64(_)
+                | Value::F64(_)
+                | Value::Timestamp(_)
+                | Value::Duration(_)
+                | Value::Address(_)
         )
     }
 

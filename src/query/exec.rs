@@ -10,9 +10,9 @@ use super::types::Type;
 use crate::columnar::{Column, ColumnBuilder, ColumnData, DataTable, Dictionary, NamedColumn, StrData, Value};
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::rc::Rc;
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::Arc;
 
@@ -172,7 +172,12 @@ pub fn execute(plan: &Plan, table: &DataTable, cancel: &AtomicBool) -> Result<Da
     Ok(result)
 }
 
-fn run_stage<'a>(stage: &Stage, mut frame: Frame<'a>, cancel: &AtomicBool, memo: &Memo) -> Result<Frame<'a>, QueryError> {
+fn run_stage<'a>(
+    stage: &Stage,
+    mut frame: Frame<'a>,
+    cancel: &AtomicBool,
+    memo: &Memo,
+) -> Result<Frame<'a>, QueryError> {
     match stage {
         Stage::Filter(predicate) => {
             // Reserved, not touched: pages are faulted in only as rows are kept.
@@ -256,7 +261,12 @@ fn run_stage<'a>(stage: &Stage, mut frame: Frame<'a>, cancel: &AtomicBool, memo:
     }
 }
 
-fn project<'a>(outputs: &[Output], frame: &Frame<'_>, cancel: &AtomicBool, memo: &Memo) -> Result<Frame<'a>, QueryError> {
+fn project<'a>(
+    outputs: &[Output],
+    frame: &Frame<'_>,
+    cancel: &AtomicBool,
+    memo: &Memo,
+) -> Result<Frame<'a>, QueryError> {
     let mut columns = Vec::new();
     let mut docs = Vec::new();
     for output in outputs {
@@ -359,7 +369,8 @@ fn eval(expr: &TExpr, frame: &Frame<'_>, rows: Rows<'_>, memo: &Memo) -> Column 
             None => build(expr.ty, std::iter::repeat_n(Value::Null, n)),
         },
         TKind::Field { column, name } => {
-            let values = (0..n).map(|k| frame.column(*column).map_or(Value::Null, |c| c.value(rows.row(k)).field(name)));
+            let values =
+                (0..n).map(|k| frame.column(*column).map_or(Value::Null, |c| c.value(rows.row(k)).field(name)));
             ColumnBuilder::infer(&values.collect::<Vec<_>>())
         }
         TKind::Literal(value) => constant(value, expr.ty, n),
@@ -373,7 +384,8 @@ fn eval(expr: &TExpr, frame: &Frame<'_>, rows: Rows<'_>, memo: &Memo) -> Column 
         TKind::And(l, r) | TKind::Or(l, r) => {
             let is_and = matches!(expr.kind, TKind::And(..));
             let (a, b) = (eval(l, frame, rows, memo), eval(r, frame, rows, memo));
-            if let (ColumnData::Bool(x), ColumnData::Bool(y), None, None) = (&a.data, &b.data, &a.validity, &b.validity) {
+            if let (ColumnData::Bool(x), ColumnData::Bool(y), None, None) = (&a.data, &b.data, &a.validity, &b.validity)
+            {
                 let bits = x.iter().zip(y).map(|(&p, &q)| if is_and { p && q } else { p || q }).collect();
                 return bools(bits, None);
             }
@@ -425,10 +437,13 @@ fn eval(expr: &TExpr, frame: &Frame<'_>, rows: Rows<'_>, memo: &Memo) -> Column 
                 let table = memo.test(expr, &s.dict, |d| member(&Value::Str(d.clone())));
                 return bools(lookup(&table, &s.codes), v.validity);
             }
-            build(Type::Bool, (0..n).map(|k| match v.value(k) {
-                Value::Null => Value::Null,
-                value => Value::Bool(member(&value)),
-            }))
+            build(
+                Type::Bool,
+                (0..n).map(|k| match v.value(k) {
+                    Value::Null => Value::Null,
+                    value => Value::Bool(member(&value)),
+                }),
+            )
         }
         TKind::IsNull { expr: inner, negated } => {
             let v = eval(inner, frame, rows, memo);
@@ -450,7 +465,10 @@ fn constant(value: &Value, ty: Type, n: usize) -> Column {
     if let Value::Str(text) = value {
         let mut dict = crate::columnar::Dictionary::new();
         let code = dict.intern(text);
-        return Column { data: ColumnData::Str(StrData { codes: vec![code; n], dict: Arc::new(dict) }), validity: None };
+        return Column {
+            data: ColumnData::Str(StrData { codes: vec![code; n], dict: Arc::new(dict) }),
+            validity: None,
+        };
     }
     build(ty, std::iter::repeat_n(value.clone(), n))
 }
@@ -488,7 +506,8 @@ fn compare_with(expr: &TExpr, column: &Column, op: CmpOp, literal: &Value, memo:
         Some(bits) => bools(bits, column.validity.clone()),
         None => build(
             Type::Bool,
-            (0..column.len()).map(|k| column.value(k).compare(literal).map_or(Value::Null, |o| Value::Bool(op.holds(o)))),
+            (0..column.len())
+                .map(|k| column.value(k).compare(literal).map_or(Value::Null, |o| Value::Bool(op.holds(o)))),
         ),
     }
 }
@@ -786,50 +805,42 @@ fn accumulate(
         AggFn::Sum | AggFn::Avg => {
             let Some(column) = arg else { return Ok(build(ty, std::iter::repeat_n(Value::Null, groups))) };
             let mut counts = vec![0u64; groups];
-            let float = ty == Type::F64 && aggregate.func == AggFn::Sum || column.column_type() == crate::columnar::ColumnType::F64;
+            let float = ty == Type::F64 && aggregate.func == AggFn::Sum
+                || column.column_type() == crate::columnar::ColumnType::F64;
             let mut int_sums = vec![0i128; groups];
             let mut float_sums = vec![0f64; groups];
-            let typed_done = column.validity.is_none() && !float && aggregate.func == AggFn::Sum && {
-                let mut add = |g: usize, x: i128| {
-                    if let (Some(count), Some(sum)) = (counts.get_mut(g), int_sums.get_mut(g)) {
+            let typed = column.validity.is_none() && !float && aggregate.func == AggFn::Sum;
+            let summed_typed = typed && {
+                let mut add = |g: u32, x: i128| {
+                    if let (Some(count), Some(sum)) = (counts.get_mut(g as usize), int_sums.get_mut(g as usize)) {
                         *count += 1;
                         *sum = sum.saturating_add(x);
                     }
                 };
                 match &column.data {
                     ColumnData::I64(v) | ColumnData::Timestamp(v) | ColumnData::Duration(v) => {
-                        for (chunk_index, chunk) in group_of.chunks(CHUNK).enumerate() {
-                            check(cancel)?;
-                            for (k, &g) in chunk.iter().enumerate() {
-                                let row = chunk_index * CHUNK + k;
-                                add(g as usize, i128::from(v.get(row).copied().unwrap_or(0)));
-                            }
-                        }
+                        for_each_row(group_of, v, cancel, |g, &x| add(g, x.into()))?;
                         true
                     }
                     ColumnData::U64(v) | ColumnData::Address(v) => {
-                        for (chunk_index, chunk) in group_of.chunks(CHUNK).enumerate() {
-                            check(cancel)?;
-                            for (k, &g) in chunk.iter().enumerate() {
-                                let row = chunk_index * CHUNK + k;
-                                add(g as usize, i128::from(v.get(row).copied().unwrap_or(0)));
-                            }
-                        }
+                        for_each_row(group_of, v, cancel, |g, &x| add(g, x.into()))?;
                         true
                     }
                     _ => false,
                 }
             };
-            if !typed_done { each(&mut |row, g| {
-                let value = column.value(row);
-                counts[g] += 1;
-                if float || aggregate.func == AggFn::Avg {
-                    float_sums[g] += value.as_f64().unwrap_or(0.0);
-                }
-                if !float {
-                    int_sums[g] = int_sums[g].saturating_add(value.as_i128().unwrap_or(0));
-                }
-            })?; }
+            if !summed_typed {
+                each(&mut |row, g| {
+                    let value = column.value(row);
+                    counts[g] += 1;
+                    if float || aggregate.func == AggFn::Avg {
+                        float_sums[g] += value.as_f64().unwrap_or(0.0);
+                    }
+                    if !float {
+                        int_sums[g] = int_sums[g].saturating_add(value.as_i128().unwrap_or(0));
+                    }
+                })?;
+            }
             let values = (0..groups).map(|g| {
                 if counts[g] == 0 {
                     return Value::Null;
@@ -888,7 +899,8 @@ fn accumulate(
                 }
                 _ => {
                     // Nulls and dynamic values: through values, as floats.
-                    let floats: Vec<f64> = (0..column.len()).map(|r| column.value(r).as_f64().unwrap_or(f64::NAN)).collect();
+                    let floats: Vec<f64> =
+                        (0..column.len()).map(|r| column.value(r).as_f64().unwrap_or(f64::NAN)).collect();
                     let keep: Vec<u32> = group_of
                         .iter()
                         .enumerate()
@@ -903,6 +915,22 @@ fn accumulate(
             Ok(build(ty, values.into_iter()))
         }
     }
+}
+
+/// Calls `f(group, value)` for each row of a column without nulls, a chunk at a time.
+fn for_each_row<T>(
+    group_of: &[u32],
+    values: &[T],
+    cancel: &AtomicBool,
+    mut f: impl FnMut(u32, &T),
+) -> Result<(), QueryError> {
+    for (groups, values) in group_of.chunks(CHUNK).zip(values.chunks(CHUNK)) {
+        check(cancel)?;
+        for (&g, v) in groups.iter().zip(values) {
+            f(g, v);
+        }
+    }
+    Ok(())
 }
 
 /// Nearest-rank percentile `p` of each group's values (rows whose group is
