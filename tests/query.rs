@@ -789,3 +789,29 @@ fn huge_inputs_answer_quickly() {
     }
     assert!(started.elapsed().as_secs() < 20, "took {:?}", started.elapsed());
 }
+
+/// A catalog that raises the cancel flag when the engine first asks for a
+/// table: the query is then already running, as when Ctrl-C comes mid-query.
+struct CancelOnLookup<'c> {
+    inner: MemoryCatalog,
+    cancel: &'c AtomicBool,
+}
+
+impl etwq::query::Catalog for CancelOnLookup<'_> {
+    fn table(&self, name: &str) -> Option<&DataTable> {
+        self.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.inner.table(name)
+    }
+    fn table_names(&self) -> Vec<String> {
+        self.inner.table_names()
+    }
+}
+
+#[test]
+fn a_running_query_stops_when_cancelled() {
+    let cancel = AtomicBool::new(false);
+    let catalog = CancelOnLookup { inner: catalog(), cancel: &cancel };
+    let e = run_query("syscalls where func ~ 'Nt' group by func", &catalog, &cancel).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Cancelled);
+    assert_eq!(e.to_string(), "error: query cancelled");
+}

@@ -90,12 +90,11 @@ impl QueryError {
 
 impl fmt::Display for QueryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", self.headline())?;
+        write!(f, "error: {}", self.headline())?;
         if let Some(span) = self.span {
             let (line, column, width) = caret_position(&self.query, span);
             let (line, column, width) = window(&line, column, width);
-            writeln!(f, "  {line}")?;
-            write!(f, "  {}{}", " ".repeat(column), "^".repeat(width.max(1)))?;
+            write!(f, "\n  {line}\n  {}{}", " ".repeat(column), "^".repeat(width.max(1)))?;
         }
         Ok(())
     }
