@@ -1,6 +1,7 @@
 //! The query engine against a small in-memory catalog: exact rows for the
 //! issue's example queries and for every operator, function and aggregate;
 //! error messages for malformed queries; no panic on any input.
+#![allow(clippy::result_large_err)]
 use etwq::columnar::{Column, DataTable, FieldMap, Value};
 use etwq::query::{run_query, ErrorKind, MemoryCatalog, QueryError, SavedQuery};
 use etwq::table::{Format, Table};
@@ -10,9 +11,11 @@ use std::sync::Arc;
 
 const S: i64 = 1_000_000_000;
 
+/// ts (s), duration (ns), cpu, pid, tid, proc, func, ret, status
+type SyscallRow = (f64, i64, i64, u64, u64, &'static str, &'static str, u64, &'static str);
+
 fn syscalls() -> DataTable {
-    // ts (s), duration (ns), cpu, pid, tid, proc, func, ret, status
-    let rows: &[(f64, i64, i64, u64, u64, &str, &str, u64, &str)] = &[
+    let rows: &[SyscallRow] = &[
         (1.0, 100, 0, 100, 1000, "strace.exe", "NtCreateFile", 0xC000_0022, "STATUS_ACCESS_DENIED"),
         (2.0, 200, 1, 100, 1000, "strace.exe", "NtReadFile", 0, "STATUS_SUCCESS"),
         (3.0, 300, 0, 100, 1001, "strace.exe", "NtCreateFile", 0xC000_0034, "STATUS_OBJECT_NAME_NOT_FOUND"),
@@ -27,7 +30,9 @@ fn syscalls() -> DataTable {
     let ts: Vec<i64> = rows.iter().map(|r| (r.0 * S as f64) as i64).collect();
     DataTable::new("syscalls")
         .with_column("ts", "entry, ns since trace start", Column::timestamps(ts.clone()))
-        .and_then(|t| t.with_column("end_ts", "exit", Column::timestamps(rows.iter().zip(&ts).map(|(r, t)| t + r.1).collect())))
+        .and_then(|t| {
+            t.with_column("end_ts", "exit", Column::timestamps(rows.iter().zip(&ts).map(|(r, t)| t + r.1).collect()))
+        })
         .and_then(|t| t.with_column("duration_ns", "", Column::durations(rows.iter().map(|r| r.1).collect())))
         .and_then(|t| t.with_column("cpu", "", Column::i64(rows.iter().map(|r| r.2).collect())))
         .and_then(|t| t.with_column("pid", "", Column::u64(rows.iter().map(|r| r.3).collect())))
@@ -94,7 +99,9 @@ fn events() -> DataTable {
                 Column::strs(["Windows Kernel", "Windows Kernel", "Windows Kernel", "Microsoft-Windows-Foo"]),
             )
         })
-        .and_then(|t| t.with_column("event", "", Column::strs(["Image/Load", "Process/Start", "Image/Load", "Image/Load"])))
+        .and_then(|t| {
+            t.with_column("event", "", Column::strs(["Image/Load", "Process/Start", "Image/Load", "Image/Load"]))
+        })
         .and_then(|t| {
             t.with_column(
                 "fields",
@@ -215,12 +222,18 @@ fn comparisons_and_durations() {
     assert_eq!(tsv("syscalls where cpu == 1 and pid <> 100 select tid"), "2000\n2001\n");
     assert_eq!(tsv("syscalls where end_ts - ts > 4us select func"), "NtCreateFile\n");
     assert_eq!(tsv("syscalls where proc >= 'svchost' select tid"), "3000\n3000\n");
-    assert_eq!(tsv("syscalls where pid = tid / 10 select tid"), "1000\n1000\n1001\n2000\n2000\n1000\n3000\n1001\n3000\n2001\n");
+    assert_eq!(
+        tsv("syscalls where pid = tid / 10 select tid"),
+        "1000\n1000\n1001\n2000\n2000\n1000\n3000\n1001\n3000\n2001\n"
+    );
 }
 
 #[test]
 fn text_matching() {
-    assert_eq!(tsv(r#"syscalls where func like "nt*file" select func | limit 3"#), "NtCreateFile\nNtReadFile\nNtCreateFile\n");
+    assert_eq!(
+        tsv(r#"syscalls where func like "nt*file" select func | limit 3"#),
+        "NtCreateFile\nNtReadFile\nNtCreateFile\n"
+    );
     assert_eq!(tsv(r#"syscalls where func !~ "File$" select func"#), "NtOpenKey\nNtOpenKey\nNtWaitForSingleObject\n");
     assert_eq!(tsv(r#"syscalls where func ~ "^Nt(Create|Open)" | group by func"#), "NtCreateFile\t4\nNtOpenKey\t2\n");
     assert_eq!(
@@ -228,7 +241,10 @@ fn text_matching() {
         "2000\n3000\n2001\n"
     );
     assert_eq!(tsv("syscalls where pid not in (100, 200) select tid"), "3000\n3000\n");
-    assert_eq!(tsv(r#"syscalls where func not like "Nt*File" and func not contains "key" select func"#), "NtWaitForSingleObject\n");
+    assert_eq!(
+        tsv(r#"syscalls where func not like "Nt*File" and func not contains "key" select func"#),
+        "NtWaitForSingleObject\n"
+    );
     assert_eq!(tsv(r#"syscalls where func like "NtOpen?ey" select tid"#), "2000\n1000\n");
 }
 
@@ -288,7 +304,10 @@ fn grouping() {
         tsv("syscalls | where ret != 0 | group by func | order by count desc, func"),
         "NtCreateFile\t3\nNtOpenKey\t2\nNtWaitForSingleObject\t1\n"
     );
-    assert_eq!(tsv("syscalls group by proc select dcount(func), first(ts), last(ts) | order by proc | limit 1"), "explorer.exe\t3\t4000000000\t20000000000\n");
+    assert_eq!(
+        tsv("syscalls group by proc select dcount(func), first(ts), last(ts) | order by proc | limit 1"),
+        "explorer.exe\t3\t4000000000\t20000000000\n"
+    );
 }
 
 #[test]
@@ -302,7 +321,10 @@ fn ordering_and_limits() {
 
 #[test]
 fn saved_queries() {
-    assert_eq!(tsv("@failing group by func | order by func"), "NtCreateFile\t3\nNtOpenKey\t2\nNtWaitForSingleObject\t1\n");
+    assert_eq!(
+        tsv("@failing group by func | order by func"),
+        "NtCreateFile\t3\nNtOpenKey\t2\nNtWaitForSingleObject\t1\n"
+    );
     assert_eq!(tsv(r#"@by_proc("svchost.exe") select tid"#), "3000\n3000\n");
     let e = error("@loop");
     assert_eq!(e.kind, ErrorKind::Limit);
@@ -316,7 +338,8 @@ fn saved_queries() {
 #[test]
 fn library_file_feeds_the_catalog() {
     let mut c = catalog();
-    for q in etwq::query::parse_library("# mine\nslow(min) = syscalls where duration_ns >= $min select tid\n").unwrap() {
+    for q in etwq::query::parse_library("# mine\nslow(min) = syscalls where duration_ns >= $min select tid\n").unwrap()
+    {
         c.add_saved(q);
     }
     let t = run_query("@slow(4us)", &c, &AtomicBool::new(false)).unwrap();
@@ -580,12 +603,86 @@ fn grammar_examples_parse() {
 // ---- no panic on any input ----
 
 const VOCABULARY: &[&str] = &[
-    "syscalls", "events", "cswitch", "samples", "@failing", "@by_proc", "@loop", "where", "between", "and", "or", "not",
-    "group", "by", "select", "order", "asc", "desc", "limit", "top", "as", "in", "like", "contains", "is", "null",
-    "true", "false", "|", "(", ")", ",", "=", "!=", "<", "<=", ">", ">=", "~", "!~", "+", "-", "*", "/", "%", "ret",
-    "proc", "func", "ts", "pid", "duration_ns", "fields", "fields.FileName", "fields.ImageSize", "count", "count()",
-    "sum", "p99", "lower", "hex", "dcount", "first", "min", "avg", "0", "1", "0x10", "2.5", "12s", "3ms", "'a'",
-    "\"strace\"", "\"^Nt\"", "STATUS_ACCESS_DENIED", "STATUS_PENDING", "'", "\"", "@", ".", "999999999999999999999",
+    "syscalls",
+    "events",
+    "cswitch",
+    "samples",
+    "@failing",
+    "@by_proc",
+    "@loop",
+    "where",
+    "between",
+    "and",
+    "or",
+    "not",
+    "group",
+    "by",
+    "select",
+    "order",
+    "asc",
+    "desc",
+    "limit",
+    "top",
+    "as",
+    "in",
+    "like",
+    "contains",
+    "is",
+    "null",
+    "true",
+    "false",
+    "|",
+    "(",
+    ")",
+    ",",
+    "=",
+    "!=",
+    "<",
+    "<=",
+    ">",
+    ">=",
+    "~",
+    "!~",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "ret",
+    "proc",
+    "func",
+    "ts",
+    "pid",
+    "duration_ns",
+    "fields",
+    "fields.FileName",
+    "fields.ImageSize",
+    "count",
+    "count()",
+    "sum",
+    "p99",
+    "lower",
+    "hex",
+    "dcount",
+    "first",
+    "min",
+    "avg",
+    "0",
+    "1",
+    "0x10",
+    "2.5",
+    "12s",
+    "3ms",
+    "'a'",
+    "\"strace\"",
+    "\"^Nt\"",
+    "STATUS_ACCESS_DENIED",
+    "STATUS_PENDING",
+    "'",
+    "\"",
+    "@",
+    ".",
+    "999999999999999999999",
 ];
 
 proptest! {
@@ -616,14 +713,105 @@ proptest! {
 #[ignore = "prints messages for a person to read"]
 fn show_error_messages() {
     for q in [
-        "", "syscalls wher ret = 0", "syscalls where ret !=", "syscalls where proc = 'x", "syscalls where proc = 5",
-        "syscalls where ret = 0 = 1", "syscalls where lowr(proc) = 1", "syscalls select proc, count()",
-        "syscalls where proc ~ '('", "syscalls where 5sec > 1", "@broken", "syscalls where ret in (1",
-        "syscalls where ret = 0 garbage", "syscalls select x as", "syscalls where ret not 1", "syscalls where count > 1",
+        "",
+        "syscalls wher ret = 0",
+        "syscalls where ret !=",
+        "syscalls where proc = 'x",
+        "syscalls where proc = 5",
+        "syscalls where ret = 0 = 1",
+        "syscalls where lowr(proc) = 1",
+        "syscalls select proc, count()",
+        "syscalls where proc ~ '('",
+        "syscalls where 5sec > 1",
+        "@broken",
+        "syscalls where ret in (1",
+        "syscalls where ret = 0 garbage",
+        "syscalls select x as",
+        "syscalls where ret not 1",
+        "syscalls where count > 1",
         "syscalls group by proc | where sum > 1",
     ] {
         println!("{q}\n{}\n", error(q));
     }
     let deep = format!("syscalls where {}1", "(".repeat(100));
     println!("{}", error(&deep));
+}
+
+#[test]
+fn damaged_tables_give_answers_not_panics() {
+    use etwq::columnar::{ColumnData, Dictionary, NamedColumn, StrData};
+    let mut dict = Dictionary::new();
+    dict.intern("only");
+    let bad_codes = Column::new(ColumnData::Str(StrData { codes: vec![0, 5, 99, 0], dict: Arc::new(dict) }));
+    let mut table = DataTable::new("bad")
+        .with_column("ts", "", Column::timestamps(vec![1, 2, 3, 4]))
+        .and_then(|t| t.with_column("name", "", bad_codes))
+        .unwrap();
+    // Bypass the length check: a column shorter than the table.
+    table.columns.push(NamedColumn { name: "short".into(), doc: String::new(), column: Column::u64(vec![7]) });
+    let mut c = MemoryCatalog::new();
+    c.add_table(table);
+    for q in [
+        "bad",
+        "bad where name = 'only'",
+        "bad where name ~ 'o' or short > 1",
+        "bad group by name",
+        "bad group by name, short select count(), sum(short), p50(short), min(name), dcount(name), first(short)",
+        "bad order by name desc, short",
+        "bad select lower(name), short + 1, hex(short)",
+        "bad where short is null select ts",
+        "bad top 2 by short",
+    ] {
+        if let Err(e) = run_query(q, &c, &AtomicBool::new(false)) {
+            panic!("{q}: {e}");
+        }
+    }
+}
+
+#[test]
+fn messages_name_the_reshaped_rows() {
+    let e = error("syscalls group by proc | where cont > 1");
+    assert_eq!(e.headline(), "unknown column 'cont' in the result of 'group by'; did you mean 'count'?");
+}
+
+#[test]
+fn huge_inputs_answer_quickly() {
+    let started = std::time::Instant::now();
+    let long_name = "x".repeat(1_000_000);
+    for q in [
+        format!("syscalls where {long_name} = 1"),
+        long_name.clone(),
+        format!("syscalls where proc = '{long_name}'"),
+        format!("syscalls where proc in ({})", vec!["'a'"; 50_000].join(", ")),
+        format!("syscalls select {}", vec!["pid"; 5_000].join(", ")),
+    ] {
+        let _ = run(&q).map_err(|e| e.to_string());
+    }
+    assert!(started.elapsed().as_secs() < 20, "took {:?}", started.elapsed());
+}
+
+/// A catalog that raises the cancel flag when the engine first asks for a
+/// table: the query is then already running, as when Ctrl-C comes mid-query.
+struct CancelOnLookup<'c> {
+    inner: MemoryCatalog,
+    cancel: &'c AtomicBool,
+}
+
+impl etwq::query::Catalog for CancelOnLookup<'_> {
+    fn table(&self, name: &str) -> Option<&DataTable> {
+        self.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.inner.table(name)
+    }
+    fn table_names(&self) -> Vec<String> {
+        self.inner.table_names()
+    }
+}
+
+#[test]
+fn a_running_query_stops_when_cancelled() {
+    let cancel = AtomicBool::new(false);
+    let catalog = CancelOnLookup { inner: catalog(), cancel: &cancel };
+    let e = run_query("syscalls where func ~ 'Nt' group by func", &catalog, &cancel).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Cancelled);
+    assert_eq!(e.to_string(), "error: query cancelled");
 }

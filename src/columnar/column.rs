@@ -212,8 +212,24 @@ impl Column {
             ColumnData::Address(v) => ColumnData::Address(part(v, start, end)),
             ColumnData::Fields(v) => ColumnData::Fields(part(v, start, end)),
         };
-        let validity = self.validity.as_ref().map(|v| (start..end).map(|r| v.get(r).copied().unwrap_or(true)).collect());
+        let validity =
+            self.validity.as_ref().map(|v| (start..end).map(|r| v.get(r).copied().unwrap_or(true)).collect());
         Column { data, validity }
+    }
+
+    /// Room for `additional` more rows without reallocating.
+    pub fn reserve(&mut self, additional: usize) {
+        match &mut self.data {
+            ColumnData::I64(v) | ColumnData::Timestamp(v) | ColumnData::Duration(v) => v.reserve(additional),
+            ColumnData::U64(v) | ColumnData::Address(v) => v.reserve(additional),
+            ColumnData::F64(v) => v.reserve(additional),
+            ColumnData::Bool(v) => v.reserve(additional),
+            ColumnData::Str(s) => s.codes.reserve(additional),
+            ColumnData::Fields(v) => v.reserve(additional),
+        }
+        if let Some(v) = &mut self.validity {
+            v.reserve(additional);
+        }
     }
 
     /// Appends `other`'s rows. Same-typed columns are copied directly (strings

@@ -55,7 +55,12 @@ impl Value {
     pub fn is_number(&self) -> bool {
         matches!(
             self,
-            Value::I64(_) | Value::U64(_) | Value::F64(_) | Value::Timestamp(_) | Value::Duration(_) | Value::Address(_)
+            Value::I64(_)
+                | Value::U64(_)
+                | Value::F64(_)
+                | Value::Timestamp(_)
+                | Value::Duration(_)
+                | Value::Address(_)
         )
     }
 
@@ -164,6 +169,6 @@ mod tests {
         assert_eq!(format_timestamp_ns(12_500_000_000), "12.500000000");
         assert_eq!(format_duration_ns(1_500_000), "1.500 ms");
         assert_eq!(format_duration_ns(999), "999 ns");
-        assert_eq!(format_duration_ns(i64::MIN).is_empty(), false);
+        assert!(!format_duration_ns(i64::MIN).is_empty());
     }
 }

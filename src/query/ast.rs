@@ -25,23 +25,48 @@ pub struct Query {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Source {
-    Table { name: String, span: Span },
+    Table {
+        name: String,
+        span: Span,
+    },
     /// `@name` or `@name(arg, ...)`: a query from the library, expanded before planning.
-    Saved { name: String, args: Vec<Expr>, span: Span },
+    Saved {
+        name: String,
+        args: Vec<Expr>,
+        span: Span,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Clause {
     Where(Expr),
     /// Keeps rows whose `ts` lies in `from..to` (ns since trace start, end excluded).
-    Between { from: Expr, to: Expr, span: Span },
+    Between {
+        from: Expr,
+        to: Expr,
+        span: Span,
+    },
     /// Without aggregates the result is the keys and `count`.
-    GroupBy { keys: Vec<SelectItem>, aggregates: Option<Vec<SelectItem>>, span: Span },
-    Select { items: Vec<SelectItem>, span: Span },
+    GroupBy {
+        keys: Vec<SelectItem>,
+        aggregates: Option<Vec<SelectItem>>,
+        span: Span,
+    },
+    Select {
+        items: Vec<SelectItem>,
+        span: Span,
+    },
     OrderBy(Vec<OrderKey>),
-    Limit { count: u64, span: Span },
+    Limit {
+        count: u64,
+        span: Span,
+    },
     /// `top N by EXPR`: order by EXPR descending, keep N.
-    Top { count: u64, by: Option<Expr>, span: Span },
+    Top {
+        count: u64,
+        by: Option<Expr>,
+        span: Span,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -67,13 +92,27 @@ pub enum ExprKind {
     Literal(Literal),
     Column(String),
     /// `fields.Name`: one named value from a per-row field map column.
-    Field { column: String, name: String },
+    Field {
+        column: String,
+        name: String,
+    },
     Unary(UnaryOp, Box<Expr>),
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
-    In { expr: Box<Expr>, list: Vec<Expr>, negated: bool },
-    IsNull { expr: Box<Expr>, negated: bool },
+    In {
+        expr: Box<Expr>,
+        list: Vec<Expr>,
+        negated: bool,
+    },
+    IsNull {
+        expr: Box<Expr>,
+        negated: bool,
+    },
     /// A function or aggregate call; `count(*)` is parsed as `count()`.
-    Call { name: String, name_span: Span, args: Vec<Expr> },
+    Call {
+        name: String,
+        name_span: Span,
+        args: Vec<Expr>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -84,7 +123,10 @@ pub enum Literal {
     /// Nanoseconds.
     Duration(i64),
     /// An NTSTATUS name: a number, or the name itself when compared with text.
-    Status { name: String, code: u32 },
+    Status {
+        name: String,
+        code: u32,
+    },
     Bool(bool),
     Null,
 }

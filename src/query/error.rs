@@ -90,12 +90,11 @@ impl QueryError {
 
 impl fmt::Display for QueryError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", self.headline())?;
+        write!(f, "error: {}", self.headline())?;
         if let Some(span) = self.span {
             let (line, column, width) = caret_position(&self.query, span);
             let (line, column, width) = window(&line, column, width);
-            writeln!(f, "  {line}")?;
-            write!(f, "  {}{}", " ".repeat(column), "^".repeat(width.max(1)))?;
+            write!(f, "\n  {line}\n  {}{}", " ".repeat(column), "^".repeat(width.max(1)))?;
         }
         Ok(())
     }
@@ -160,6 +159,11 @@ fn floor_char_boundary(text: &str, index: usize) -> usize {
 
 /// The candidate closest to `name` by edit distance, when close enough to be a typo.
 pub fn did_you_mean<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<String> {
+    // Edit distance is quadratic; a name this long is no typo of a real one.
+    const LONGEST: usize = 64;
+    if name.len() > LONGEST {
+        return None;
+    }
     let lower = name.to_lowercase();
     let limit = (name.chars().count() / 3).max(1);
     candidates
@@ -206,6 +210,7 @@ mod tests {
         assert_eq!(did_you_mean("retn", ["ret", "pid", "tid"]), Some("ret".into()));
         assert_eq!(did_you_mean("syscals", ["syscalls", "samples"]), Some("syscalls".into()));
         assert_eq!(did_you_mean("zzz", ["ret"]), None);
+        assert_eq!(did_you_mean(&"r".repeat(100_000), ["ret"]), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 

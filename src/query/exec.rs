@@ -10,9 +10,9 @@ use super::types::Type;
 use crate::columnar::{Column, ColumnBuilder, ColumnData, DataTable, Dictionary, NamedColumn, StrData, Value};
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::rc::Rc;
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::Arc;
 
@@ -33,9 +33,12 @@ fn check(cancel: &AtomicBool) -> Result<(), QueryError> {
 /// address from being reused by another dictionary while the key is live.
 #[derive(Default)]
 struct Memo {
-    tests: RefCell<HashMap<(usize, usize), (Arc<Dictionary>, Rc<Vec<bool>>)>>,
-    mapped: RefCell<HashMap<(usize, usize), (Arc<Dictionary>, Rc<Mapped>)>>,
+    tests: RefCell<MemoTable<Vec<bool>>>,
+    mapped: RefCell<MemoTable<Mapped>>,
 }
+
+/// (expression address, dictionary address) -> the dictionary and its result.
+type MemoTable<T> = HashMap<(usize, usize), (Arc<Dictionary>, Rc<T>)>;
 
 /// A string function's results over a dictionary: new text as a recoded
 /// dictionary, or other values one per entry.
@@ -154,29 +157,45 @@ pub fn execute(plan: &Plan, table: &DataTable, cancel: &AtomicBool) -> Result<Da
         check(cancel)?;
         frame = run_stage(stage, frame, cancel, &memo)?;
     }
+    // The result owns its columns: computed ones move in, borrowed ones are
+    // gathered (or copied when every row is kept).
     let mut result = DataTable::new(&plan.table);
-    for index in 0..frame.columns.len() {
-        let ty = frame.column(index).map_or(Type::Null, |c| Type::of_column(c.column_type()));
-        let column = eval_all(&TExpr { kind: TKind::Column(index), ty }, &frame, cancel, &memo)?;
-        result.columns.push(NamedColumn {
-            name: frame.names.get(index).cloned().unwrap_or_default(),
-            doc: frame.docs.get(index).cloned().unwrap_or_default(),
-            column,
-        });
+    let Frame { names, docs, columns, selection, .. } = frame;
+    for ((name, doc), column) in names.into_iter().zip(docs).zip(columns) {
+        check(cancel)?;
+        let column = match (&selection, column) {
+            (Some(list), column) => column.gather(list),
+            (None, column) => column.into_owned(),
+        };
+        result.columns.push(NamedColumn { name, doc, column });
     }
     Ok(result)
 }
 
-fn run_stage<'a>(stage: &Stage, mut frame: Frame<'a>, cancel: &AtomicBool, memo: &Memo) -> Result<Frame<'a>, QueryError> {
+fn run_stage<'a>(
+    stage: &Stage,
+    mut frame: Frame<'a>,
+    cancel: &AtomicBool,
+    memo: &Memo,
+) -> Result<Frame<'a>, QueryError> {
     match stage {
         Stage::Filter(predicate) => {
-            let mut keep = Vec::new();
+            // Reserved, not touched: pages are faulted in only as rows are kept.
+            let mut keep = Vec::with_capacity(frame.selected_len());
             for rows in frame.chunks() {
                 check(cancel)?;
                 let mask = eval(predicate, &frame, rows, memo);
                 match &mask.data {
                     ColumnData::Bool(bits) if mask.validity.is_none() => {
-                        keep.extend(bits.iter().enumerate().filter(|(_, &b)| b).map(|(k, _)| rows.row(k) as u32));
+                        // Branch-free compaction: write every row, advance only past kept ones.
+                        let base = keep.len();
+                        keep.resize(base + bits.len(), 0);
+                        let mut written = base;
+                        for (k, &b) in bits.iter().enumerate() {
+                            keep[written] = rows.row(k) as u32;
+                            written += usize::from(b);
+                        }
+                        keep.truncate(written);
                     }
                     _ => keep.extend(
                         (0..rows.len()).filter(|&k| mask.value(k) == Value::Bool(true)).map(|k| rows.row(k) as u32),
@@ -189,16 +208,18 @@ fn run_stage<'a>(stage: &Stage, mut frame: Frame<'a>, cancel: &AtomicBool, memo:
         Stage::Project(outputs) => project(outputs, &frame, cancel, memo),
         Stage::Aggregate { keys, aggregates, outputs } => {
             let n = frame.selected_len();
-            let key_columns = keys.iter().map(|k| eval_all(k, &frame, cancel, memo)).collect::<Result<Vec<_>, _>>()?;
-            let (group_of, first_rows) = assign_groups(&key_columns, n, cancel)?;
+            let key_columns =
+                keys.iter().map(|k| eval_all_borrowed(k, &frame, cancel, memo)).collect::<Result<Vec<_>, _>>()?;
+            let key_refs: Vec<&Column> = key_columns.iter().map(|c| c.as_ref()).collect();
+            let (group_of, first_rows) = assign_groups(&key_refs, n, cancel)?;
             let groups = if keys.is_empty() { 1 } else { first_rows.len() };
-            let mut columns: Vec<Column> = key_columns.iter().map(|c| c.gather(&first_rows)).collect();
+            let mut columns: Vec<Column> = key_refs.iter().map(|c| c.gather(&first_rows)).collect();
             for aggregate in aggregates {
                 let arg = match &aggregate.arg {
-                    Some(a) => Some(eval_all(a, &frame, cancel, memo)?),
+                    Some(a) => Some(eval_all_borrowed(a, &frame, cancel, memo)?),
                     None => None,
                 };
-                columns.push(accumulate(aggregate, arg.as_ref(), &group_of, groups, cancel)?);
+                columns.push(accumulate(aggregate, arg.as_deref(), &group_of, groups, cancel)?);
             }
             let names = (0..columns.len()).map(|i| format!("#{i}")).collect();
             let docs = vec![String::new(); columns.len()];
@@ -240,7 +261,12 @@ fn run_stage<'a>(stage: &Stage, mut frame: Frame<'a>, cancel: &AtomicBool, memo:
     }
 }
 
-fn project<'a>(outputs: &[Output], frame: &Frame<'_>, cancel: &AtomicBool, memo: &Memo) -> Result<Frame<'a>, QueryError> {
+fn project<'a>(
+    outputs: &[Output],
+    frame: &Frame<'_>,
+    cancel: &AtomicBool,
+    memo: &Memo,
+) -> Result<Frame<'a>, QueryError> {
     let mut columns = Vec::new();
     let mut docs = Vec::new();
     for output in outputs {
@@ -256,6 +282,30 @@ fn project<'a>(outputs: &[Output], frame: &Frame<'_>, cancel: &AtomicBool, memo:
 
 /// Evaluates over every selected row, chunk by chunk.
 fn eval_all(expr: &TExpr, frame: &Frame<'_>, cancel: &AtomicBool, memo: &Memo) -> Result<Column, QueryError> {
+    eval_all_borrowed(expr, frame, cancel, memo).map(Cow::into_owned)
+}
+
+/// Like `eval_all`, but a plain column over all rows is borrowed, and a plain
+/// column over a selection is gathered in one pass.
+fn eval_all_borrowed<'f>(
+    expr: &TExpr,
+    frame: &'f Frame<'_>,
+    cancel: &AtomicBool,
+    memo: &Memo,
+) -> Result<Cow<'f, Column>, QueryError> {
+    if let TKind::Column(index) = expr.kind {
+        if let Some(column) = frame.column(index) {
+            check(cancel)?;
+            return Ok(match &frame.selection {
+                None => Cow::Borrowed(column),
+                Some(list) => Cow::Owned(column.gather(list)),
+            });
+        }
+    }
+    eval_chunked(expr, frame, cancel, memo).map(Cow::Owned)
+}
+
+fn eval_chunked(expr: &TExpr, frame: &Frame<'_>, cancel: &AtomicBool, memo: &Memo) -> Result<Column, QueryError> {
     let dynamic = matches!(expr.ty, Type::Any | Type::Null);
     let mut result: Option<Column> = None;
     let mut values = Vec::new();
@@ -268,7 +318,11 @@ fn eval_all(expr: &TExpr, frame: &Frame<'_>, cancel: &AtomicBool, memo: &Memo) -
         }
         match &mut result {
             Some(column) => column.append(&part),
-            None => result = Some(part),
+            None => {
+                let mut first = part;
+                first.reserve(frame.selected_len().saturating_sub(first.len()));
+                result = Some(first);
+            }
         }
     }
     if dynamic {
@@ -315,7 +369,8 @@ fn eval(expr: &TExpr, frame: &Frame<'_>, rows: Rows<'_>, memo: &Memo) -> Column 
             None => build(expr.ty, std::iter::repeat_n(Value::Null, n)),
         },
         TKind::Field { column, name } => {
-            let values = (0..n).map(|k| frame.column(*column).map_or(Value::Null, |c| c.value(rows.row(k)).field(name)));
+            let values =
+                (0..n).map(|k| frame.column(*column).map_or(Value::Null, |c| c.value(rows.row(k)).field(name)));
             ColumnBuilder::infer(&values.collect::<Vec<_>>())
         }
         TKind::Literal(value) => constant(value, expr.ty, n),
@@ -329,7 +384,8 @@ fn eval(expr: &TExpr, frame: &Frame<'_>, rows: Rows<'_>, memo: &Memo) -> Column 
         TKind::And(l, r) | TKind::Or(l, r) => {
             let is_and = matches!(expr.kind, TKind::And(..));
             let (a, b) = (eval(l, frame, rows, memo), eval(r, frame, rows, memo));
-            if let (ColumnData::Bool(x), ColumnData::Bool(y), None, None) = (&a.data, &b.data, &a.validity, &b.validity) {
+            if let (ColumnData::Bool(x), ColumnData::Bool(y), None, None) = (&a.data, &b.data, &a.validity, &b.validity)
+            {
                 let bits = x.iter().zip(y).map(|(&p, &q)| if is_and { p && q } else { p || q }).collect();
                 return bools(bits, None);
             }
@@ -381,10 +437,13 @@ fn eval(expr: &TExpr, frame: &Frame<'_>, rows: Rows<'_>, memo: &Memo) -> Column 
                 let table = memo.test(expr, &s.dict, |d| member(&Value::Str(d.clone())));
                 return bools(lookup(&table, &s.codes), v.validity);
             }
-            build(Type::Bool, (0..n).map(|k| match v.value(k) {
-                Value::Null => Value::Null,
-                value => Value::Bool(member(&value)),
-            }))
+            build(
+                Type::Bool,
+                (0..n).map(|k| match v.value(k) {
+                    Value::Null => Value::Null,
+                    value => Value::Bool(member(&value)),
+                }),
+            )
         }
         TKind::IsNull { expr: inner, negated } => {
             let v = eval(inner, frame, rows, memo);
@@ -406,7 +465,10 @@ fn constant(value: &Value, ty: Type, n: usize) -> Column {
     if let Value::Str(text) = value {
         let mut dict = crate::columnar::Dictionary::new();
         let code = dict.intern(text);
-        return Column { data: ColumnData::Str(StrData { codes: vec![code; n], dict: Arc::new(dict) }), validity: None };
+        return Column {
+            data: ColumnData::Str(StrData { codes: vec![code; n], dict: Arc::new(dict) }),
+            validity: None,
+        };
     }
     build(ty, std::iter::repeat_n(value.clone(), n))
 }
@@ -444,7 +506,8 @@ fn compare_with(expr: &TExpr, column: &Column, op: CmpOp, literal: &Value, memo:
         Some(bits) => bools(bits, column.validity.clone()),
         None => build(
             Type::Bool,
-            (0..column.len()).map(|k| column.value(k).compare(literal).map_or(Value::Null, |o| Value::Bool(op.holds(o)))),
+            (0..column.len())
+                .map(|k| column.value(k).compare(literal).map_or(Value::Null, |o| Value::Bool(op.holds(o)))),
         ),
     }
 }
@@ -580,8 +643,26 @@ fn key_bits(column: &Column, row: usize) -> Option<u64> {
     }
 }
 
+/// For keys that are all strings or booleans with few combinations: each
+/// key's (stride, size) in a dense slot table; slot 0 of a key is its null.
+fn dense_strides(keys: &[&Column]) -> Option<Vec<(usize, usize)>> {
+    const MAX_SLOTS: usize = 1 << 22;
+    let mut strides = Vec::with_capacity(keys.len());
+    let mut stride = 1usize;
+    for key in keys {
+        let size = match &key.data {
+            ColumnData::Str(s) => s.dict.len() + 1,
+            ColumnData::Bool(_) => 3,
+            _ => return None,
+        };
+        strides.push((stride, size));
+        stride = stride.checked_mul(size).filter(|&total| total <= MAX_SLOTS)?;
+    }
+    Some(strides)
+}
+
 /// The group of every row (in first-appearance order) and each group's first row.
-fn assign_groups(keys: &[Column], n: usize, cancel: &AtomicBool) -> Result<(Vec<u32>, Vec<u32>), QueryError> {
+fn assign_groups(keys: &[&Column], n: usize, cancel: &AtomicBool) -> Result<(Vec<u32>, Vec<u32>), QueryError> {
     let mut group_of = Vec::with_capacity(n);
     let mut first_rows: Vec<u32> = Vec::new();
     if keys.is_empty() {
@@ -623,6 +704,31 @@ fn assign_groups(keys: &[Column], n: usize, cancel: &AtomicBool) -> Result<(Vec<
         }
         return Ok((group_of, first_rows));
     }
+    if let Some(strides) = dense_strides(keys) {
+        // Several low-cardinality keys (strings, booleans): one slot per combination.
+        let slots: usize = strides.last().map_or(1, |&(stride, size)| stride * size);
+        let mut slot = vec![u32::MAX; slots];
+        for row in 0..n {
+            if row % CHUNK == 0 {
+                check(cancel)?;
+            }
+            let index: usize = keys
+                .iter()
+                .zip(&strides)
+                .map(|(k, &(stride, _))| key_bits(k, row).map_or(0, |b| b as usize + 1) * stride)
+                .sum();
+            let group = match slot.get_mut(index) {
+                Some(g) if *g != u32::MAX => *g,
+                Some(g) => {
+                    *g = new_group(row, &mut first_rows);
+                    *g
+                }
+                None => 0,
+            };
+            group_of.push(group);
+        }
+        return Ok((group_of, first_rows));
+    }
     let mut groups: HashMap<Vec<Option<u64>>, u32> = HashMap::new();
     let mut probe = Vec::with_capacity(keys.len());
     for row in 0..n {
@@ -658,7 +764,9 @@ fn accumulate(
             check(cancel)?;
             for (k, &g) in chunk.iter().enumerate() {
                 let row = start * CHUNK + k;
-                if valid(row) {
+                // A group id is always below `groups`; the check keeps a bad
+                // dictionary code in the input from ever indexing out of range.
+                if valid(row) && (g as usize) < groups {
                     f(row, g as usize);
                 }
             }
@@ -697,19 +805,42 @@ fn accumulate(
         AggFn::Sum | AggFn::Avg => {
             let Some(column) = arg else { return Ok(build(ty, std::iter::repeat_n(Value::Null, groups))) };
             let mut counts = vec![0u64; groups];
-            let float = ty == Type::F64 && aggregate.func == AggFn::Sum || column.column_type() == crate::columnar::ColumnType::F64;
+            let float = ty == Type::F64 && aggregate.func == AggFn::Sum
+                || column.column_type() == crate::columnar::ColumnType::F64;
             let mut int_sums = vec![0i128; groups];
             let mut float_sums = vec![0f64; groups];
-            each(&mut |row, g| {
-                let value = column.value(row);
-                counts[g] += 1;
-                if float || aggregate.func == AggFn::Avg {
-                    float_sums[g] += value.as_f64().unwrap_or(0.0);
+            let typed = column.validity.is_none() && !float && aggregate.func == AggFn::Sum;
+            let summed_typed = typed && {
+                let mut add = |g: u32, x: i128| {
+                    if let (Some(count), Some(sum)) = (counts.get_mut(g as usize), int_sums.get_mut(g as usize)) {
+                        *count += 1;
+                        *sum = sum.saturating_add(x);
+                    }
+                };
+                match &column.data {
+                    ColumnData::I64(v) | ColumnData::Timestamp(v) | ColumnData::Duration(v) => {
+                        for_each_row(group_of, v, cancel, |g, &x| add(g, x.into()))?;
+                        true
+                    }
+                    ColumnData::U64(v) | ColumnData::Address(v) => {
+                        for_each_row(group_of, v, cancel, |g, &x| add(g, x.into()))?;
+                        true
+                    }
+                    _ => false,
                 }
-                if !float {
-                    int_sums[g] = int_sums[g].saturating_add(value.as_i128().unwrap_or(0));
-                }
-            })?;
+            };
+            if !summed_typed {
+                each(&mut |row, g| {
+                    let value = column.value(row);
+                    counts[g] += 1;
+                    if float || aggregate.func == AggFn::Avg {
+                        float_sums[g] += value.as_f64().unwrap_or(0.0);
+                    }
+                    if !float {
+                        int_sums[g] = int_sums[g].saturating_add(value.as_i128().unwrap_or(0));
+                    }
+                })?;
+            }
             let values = (0..groups).map(|g| {
                 if counts[g] == 0 {
                     return Value::Null;
@@ -753,43 +884,86 @@ fn accumulate(
         }
         AggFn::Percentile(p) => {
             let Some(column) = arg else { return Ok(build(ty, std::iter::repeat_n(Value::Null, groups))) };
-            let float = column.column_type() == crate::columnar::ColumnType::F64 || ty == Type::F64;
-            let mut ints: Vec<Vec<i128>> = vec![Vec::new(); if float { 0 } else { groups }];
-            let mut floats: Vec<Vec<f64>> = vec![Vec::new(); if float { groups } else { 0 }];
-            each(&mut |row, g| {
-                let value = column.value(row);
-                if float {
-                    if let Some(x) = value.as_f64() {
-                        floats[g].push(x);
-                    }
-                } else if let Some(x) = value.as_i128() {
-                    ints[g].push(x);
+            let values: Vec<Value> = match (&column.data, column.validity.is_none()) {
+                (ColumnData::I64(v) | ColumnData::Timestamp(v) | ColumnData::Duration(v), true) => {
+                    percentile_by_group(v, group_of, groups, p, |a, b| a.cmp(b), cancel)?
+                        .into_iter()
+                        .map(|x| x.map_or(Value::Null, Value::I64))
+                        .collect()
                 }
-            })?;
-            check(cancel)?;
-            let rank = |len: usize| ((f64::from(p) / 100.0 * len as f64).ceil() as usize).clamp(1, len) - 1;
-            let values: Vec<Value> = (0..groups)
-                .map(|g| {
-                    if float {
-                        let v = &mut floats[g];
-                        if v.is_empty() {
-                            return Value::Null;
-                        }
-                        v.sort_by(f64::total_cmp);
-                        Value::F64(v[rank(v.len())])
-                    } else {
-                        let v = &mut ints[g];
-                        if v.is_empty() {
-                            return Value::Null;
-                        }
-                        v.sort_unstable();
-                        wide_value(v[rank(v.len())])
-                    }
-                })
-                .collect();
+                (ColumnData::U64(v) | ColumnData::Address(v), true) => {
+                    percentile_by_group(v, group_of, groups, p, |a, b| a.cmp(b), cancel)?
+                        .into_iter()
+                        .map(|x| x.map_or(Value::Null, Value::U64))
+                        .collect()
+                }
+                _ => {
+                    // Nulls and dynamic values: through values, as floats.
+                    let floats: Vec<f64> =
+                        (0..column.len()).map(|r| column.value(r).as_f64().unwrap_or(f64::NAN)).collect();
+                    let keep: Vec<u32> = group_of
+                        .iter()
+                        .enumerate()
+                        .map(|(r, &g)| if floats[r].is_nan() { u32::MAX } else { g })
+                        .collect();
+                    percentile_by_group(&floats, &keep, groups, p, f64::total_cmp, cancel)?
+                        .into_iter()
+                        .map(|x| x.map_or(Value::Null, Value::F64))
+                        .collect()
+                }
+            };
             Ok(build(ty, values.into_iter()))
         }
     }
+}
+
+/// Calls `f(group, value)` for each row of a column without nulls, a chunk at a time.
+fn for_each_row<T>(
+    group_of: &[u32],
+    values: &[T],
+    cancel: &AtomicBool,
+    mut f: impl FnMut(u32, &T),
+) -> Result<(), QueryError> {
+    for (groups, values) in group_of.chunks(CHUNK).zip(values.chunks(CHUNK)) {
+        check(cancel)?;
+        for (&g, v) in groups.iter().zip(values) {
+            f(g, v);
+        }
+    }
+    Ok(())
+}
+
+/// Nearest-rank percentile `p` of each group's values (rows whose group is
+/// out of range are skipped), by selection rather than a full sort.
+fn percentile_by_group<T: Copy>(
+    values: &[T],
+    group_of: &[u32],
+    groups: usize,
+    p: u8,
+    order: impl Fn(&T, &T) -> Ordering + Copy,
+    cancel: &AtomicBool,
+) -> Result<Vec<Option<T>>, QueryError> {
+    let mut by_group: Vec<Vec<T>> = vec![Vec::new(); groups];
+    for (chunk_index, chunk) in group_of.chunks(CHUNK).enumerate() {
+        check(cancel)?;
+        for (k, &g) in chunk.iter().enumerate() {
+            if let (Some(list), Some(&v)) = (by_group.get_mut(g as usize), values.get(chunk_index * CHUNK + k)) {
+                list.push(v);
+            }
+        }
+    }
+    check(cancel)?;
+    Ok(by_group
+        .iter_mut()
+        .map(|list| {
+            if list.is_empty() {
+                return None;
+            }
+            let rank = ((f64::from(p) / 100.0 * list.len() as f64).ceil() as usize).clamp(1, list.len()) - 1;
+            let (_, nth, _) = list.select_nth_unstable_by(rank, order);
+            Some(*nth)
+        })
+        .collect())
 }
 
 /// An exact integer as the narrowest value that holds it (the builder then

@@ -201,10 +201,9 @@ impl<'a> Parser<'a> {
         };
         match digits.parse::<u64>() {
             Ok(n) => Ok((rest, (n, self.span(start, rest)))),
-            Err(_) => Err(self.fail(
-                start,
-                QueryError::at(ErrorKind::Syntax, "number too large", self.span(start, rest)),
-            )),
+            Err(_) => {
+                Err(self.fail(start, QueryError::at(ErrorKind::Syntax, "number too large", self.span(start, rest))))
+            }
         }
     }
 
@@ -362,9 +361,8 @@ impl<'a> Parser<'a> {
                 rest = next;
                 continue;
             }
-            let (after, ()) = self.sym(after, ")").map_err(|e| {
+            let (after, ()) = self.sym(after, ")").inspect_err(|_| {
                 self.expected(self.ws(after), "','");
-                e
             })?;
             return Ok((after, list));
         }
@@ -400,11 +398,8 @@ impl<'a> Parser<'a> {
         let mut links = 0;
         loop {
             let found = ops.iter().find_map(|(token, op)| {
-                let after = if token.chars().all(is_word_char) {
-                    self.try_kw(rest, token)
-                } else {
-                    self.try_sym(rest, token)
-                };
+                let after =
+                    if token.chars().all(is_word_char) { self.try_kw(rest, token) } else { self.try_sym(rest, token) };
                 after.map(|a| (a, *op))
             });
             let Some((after, op)) = found else {
@@ -511,7 +506,9 @@ impl<'a> Parser<'a> {
 
     fn primary(&self, i: &'a str, depth: usize) -> PResult<'a, Expr> {
         let start = self.ws(i);
-        let literal = |rest: &'a str, literal: Literal| Ok((rest, Expr { kind: ExprKind::Literal(literal), span: self.span(start, rest) }));
+        let literal = |rest: &'a str, literal: Literal| {
+            Ok((rest, Expr { kind: ExprKind::Literal(literal), span: self.span(start, rest) }))
+        };
         let Some(first) = start.chars().next() else {
             return Err(self.expected(start, "an expression"));
         };
@@ -547,8 +544,12 @@ impl<'a> Parser<'a> {
                 Some(code) => literal(rest, Literal::Status { name: word.to_string(), code }),
                 None => Err(self.fail(
                     start,
-                    QueryError::at(ErrorKind::UnknownName, format!("unknown NTSTATUS name '{word}'"), self.span(start, rest))
-                        .with_suggestion(did_you_mean(word, NTSTATUS_NAMES.iter().map(|(n, _)| *n))),
+                    QueryError::at(
+                        ErrorKind::UnknownName,
+                        format!("unknown NTSTATUS name '{word}'"),
+                        self.span(start, rest),
+                    )
+                    .with_suggestion(did_you_mean(word, NTSTATUS_NAMES.iter().map(|(n, _)| *n))),
                 )),
             };
         }
@@ -606,7 +607,11 @@ impl<'a> Parser<'a> {
         let at = self.off(i);
         Err(self.fail(
             i,
-            QueryError::at(ErrorKind::Syntax, format!("unterminated string: no closing {quote}"), Span::new(at, at + 1)),
+            QueryError::at(
+                ErrorKind::Syntax,
+                format!("unterminated string: no closing {quote}"),
+                Span::new(at, at + 1),
+            ),
         ))
     }
 
@@ -644,9 +649,13 @@ impl<'a> Parser<'a> {
             other => {
                 return Err(self.fail(
                     rest,
-                    QueryError::at(ErrorKind::Syntax, format!("unknown unit '{other}' after a number"), self.span(rest, after))
-                        .with_expected(vec!["ns, us, ms or s".into()])
-                        .with_suggestion(did_you_mean(other, ["ns", "us", "ms", "s"])),
+                    QueryError::at(
+                        ErrorKind::Syntax,
+                        format!("unknown unit '{other}' after a number"),
+                        self.span(rest, after),
+                    )
+                    .with_expected(vec!["ns, us, ms or s".into()])
+                    .with_suggestion(did_you_mean(other, ["ns", "us", "ms", "s"])),
                 ));
             }
         };
@@ -668,7 +677,11 @@ impl<'a> Parser<'a> {
                 let (token, after) = self.next_token(rest);
                 Err(self.fail(
                     start,
-                    QueryError::at(ErrorKind::Syntax, format!("unexpected '{token}' after a number"), self.span(rest, after)),
+                    QueryError::at(
+                        ErrorKind::Syntax,
+                        format!("unexpected '{token}' after a number"),
+                        self.span(rest, after),
+                    ),
                 ))
             }
             _ => Ok(()),

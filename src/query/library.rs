@@ -25,7 +25,8 @@ impl std::error::Error for LibraryError {}
 
 fn is_name(text: &str) -> bool {
     let mut chars = text.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Parses a library; the query texts themselves are checked when they run.
@@ -47,8 +48,11 @@ pub fn parse_library(text: &str) -> Result<Vec<SavedQuery>, LibraryError> {
                 let Some(list) = rest.trim_end().strip_suffix(')') else {
                     return Err(error(format!("missing ')' after the parameters of '{}'", name.trim())));
                 };
-                let params: Vec<String> =
-                    list.split(',').map(|p| p.trim().trim_start_matches('$').to_string()).filter(|p| !p.is_empty()).collect();
+                let params: Vec<String> = list
+                    .split(',')
+                    .map(|p| p.trim().trim_start_matches('$').to_string())
+                    .filter(|p| !p.is_empty())
+                    .collect();
                 if let Some(bad) = params.iter().find(|p| !is_name(p)) {
                     return Err(error(format!("'{bad}' is not a parameter name")));
                 }
@@ -76,7 +80,8 @@ mod tests {
 
     #[test]
     fn lines_comments_and_params() {
-        let lib = parse_library("# saved\n\nfailing = syscalls where ret != 0\nby(p, $q) = syscalls where proc = $p\n").unwrap();
+        let lib = parse_library("# saved\n\nfailing = syscalls where ret != 0\nby(p, $q) = syscalls where proc = $p\n")
+            .unwrap();
         assert_eq!(lib.len(), 2);
         assert_eq!(lib[1].params, vec!["p", "q"]);
         assert_eq!(lib[0].text, "syscalls where ret != 0");

@@ -66,7 +66,10 @@ pub enum ArithOp {
 #[derive(Clone, Debug)]
 pub enum TKind {
     Column(usize),
-    Field { column: usize, name: Arc<str> },
+    Field {
+        column: usize,
+        name: Arc<str>,
+    },
     Literal(Value),
     Not(Box<TExpr>),
     Neg(Box<TExpr>),
@@ -75,12 +78,30 @@ pub enum TKind {
     Compare(CmpOp, Box<TExpr>, Box<TExpr>),
     Arith(ArithOp, Box<TExpr>, Box<TExpr>),
     /// `~`, `like` (compiled to a regex) and their negations.
-    Matches { expr: Box<TExpr>, regex: Regex, negated: bool },
+    Matches {
+        expr: Box<TExpr>,
+        regex: Regex,
+        negated: bool,
+    },
     /// Case-insensitive substring; `needle` is lower case.
-    Contains { expr: Box<TExpr>, needle: String, negated: bool },
-    In { expr: Box<TExpr>, values: Vec<Value>, negated: bool },
-    IsNull { expr: Box<TExpr>, negated: bool },
-    Call { func: ScalarFn, args: Vec<TExpr> },
+    Contains {
+        expr: Box<TExpr>,
+        needle: String,
+        negated: bool,
+    },
+    In {
+        expr: Box<TExpr>,
+        values: Vec<Value>,
+        negated: bool,
+    },
+    IsNull {
+        expr: Box<TExpr>,
+        negated: bool,
+    },
+    Call {
+        func: ScalarFn,
+        args: Vec<TExpr>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -102,7 +123,11 @@ pub enum Stage {
     Filter(TExpr),
     /// Groups by `keys` (none: one group of all rows), computes `aggregates`,
     /// then evaluates `outputs` over a frame of key columns followed by aggregate columns.
-    Aggregate { keys: Vec<TExpr>, aggregates: Vec<AggCall>, outputs: Vec<Output> },
+    Aggregate {
+        keys: Vec<TExpr>,
+        aggregates: Vec<AggCall>,
+        outputs: Vec<Output>,
+    },
     Project(Vec<Output>),
     /// Stable sort; `true` = descending.
     Sort(Vec<(TExpr, bool)>),
@@ -137,11 +162,21 @@ pub fn plan_query(query: Query, text: &str, catalog: &dyn Catalog) -> Result<Pla
     let mut schema: Vec<(String, Type)> =
         data.columns.iter().map(|c| (c.name.clone(), Type::of_column(c.column.column_type()))).collect();
     let mut stages = Vec::new();
+    // What the rows are called in messages: the table, until a clause reshapes them.
+    let mut rows_name = table.clone();
     for sourced in clauses {
-        let planner = Planner { text: &sourced.text, table: &table };
+        let reshapes = match &sourced.clause {
+            Clause::GroupBy { .. } => Some("group by"),
+            Clause::Select { .. } => Some("select"),
+            _ => None,
+        };
+        let planner = Planner { text: &sourced.text, table: &rows_name };
         planner
             .clause(sourced.clause, &mut schema, &mut stages)
             .map_err(|e| e.in_query(&sourced.text).with_context(sourced.context.clone()))?;
+        if let Some(clause) = reshapes {
+            rows_name = format!("the result of '{clause}'");
+        }
     }
     Ok(Plan { table, stages })
 }
@@ -179,24 +214,36 @@ fn expand(
                 let names = catalog.saved_query_names();
                 return Err(fail(
                     QueryError::at(ErrorKind::UnknownName, format!("unknown saved query '@{name}'"), span)
-                        .with_suggestion(did_you_mean(&name, names.iter().map(String::as_str)).map(|n| format!("@{n}"))),
+                        .with_suggestion(
+                            did_you_mean(&name, names.iter().map(String::as_str)).map(|n| format!("@{n}")),
+                        ),
                 ));
             };
             if saved.params.len() != args.len() {
                 return Err(fail(QueryError::at(
                     ErrorKind::Type,
-                    format!("@{name} takes {} argument(s) ({}), got {}", saved.params.len(), saved.params.join(", "), args.len()),
+                    format!(
+                        "@{name} takes {} argument(s) ({}), got {}",
+                        saved.params.len(),
+                        saved.params.join(", "),
+                        args.len()
+                    ),
                     span,
                 )));
             }
             let arg_texts: Vec<&str> = args.iter().map(|a| text.get(a.span.start..a.span.end).unwrap_or("")).collect();
-            let body = substitute(&saved.text, &saved.params, &arg_texts).map_err(|m| fail(QueryError::at(ErrorKind::UnknownName, m, span)))?;
+            let body = substitute(&saved.text, &saved.params, &arg_texts)
+                .map_err(|m| fail(QueryError::at(ErrorKind::UnknownName, m, span)))?;
             let inner_context = Some(format!("in @{name}"));
             let inner = parse_query(&body).map_err(|e| e.with_context(inner_context.clone()))?;
             expand(inner, Arc::from(body.as_str()), inner_context, catalog, depth + 1, out)?
         }
     };
-    out.extend(query.clauses.into_iter().map(|clause| SourcedClause { clause, text: text.clone(), context: context.clone() }));
+    out.extend(query.clauses.into_iter().map(|clause| SourcedClause {
+        clause,
+        text: text.clone(),
+        context: context.clone(),
+    }));
     Ok(source)
 }
 
@@ -257,7 +304,12 @@ impl Planner<'_> {
         }
     }
 
-    fn clause(&self, clause: Clause, schema: &mut Vec<(String, Type)>, stages: &mut Vec<Stage>) -> Result<(), QueryError> {
+    fn clause(
+        &self,
+        clause: Clause,
+        schema: &mut Vec<(String, Type)>,
+        stages: &mut Vec<Stage>,
+    ) -> Result<(), QueryError> {
         match clause {
             Clause::Where(e) => {
                 let predicate = self.expr(&e, schema, None)?;
@@ -266,20 +318,24 @@ impl Planner<'_> {
             }
             Clause::Between { from, to, span } => {
                 let Some(ts) = schema.iter().position(|(n, _)| n == "ts") else {
-                    return Err(type_error(format!("'between' filters the 'ts' column, and this table has none"), span));
+                    return Err(type_error("'between' filters the 'ts' column, and this table has none".into(), span));
                 };
                 let bound = |e: &Expr| -> Result<TExpr, QueryError> {
                     let planned = self.expr(e, schema, None)?;
                     match (&planned.kind, planned.ty) {
                         (TKind::Literal(_), Type::Duration | Type::Timestamp) => Ok(planned),
-                        _ => Err(type_error("a time bound must be a duration literal such as 12s or 14.5s".into(), e.span)),
+                        _ => Err(type_error(
+                            "a time bound must be a duration literal such as 12s or 14.5s".into(),
+                            e.span,
+                        )),
                     }
                 };
                 let (from, to) = (bound(&from)?, bound(&to)?);
                 let column = || Box::new(TExpr { kind: TKind::Column(ts), ty: schema[ts].1 });
                 let lower = TExpr { kind: TKind::Compare(CmpOp::Ge, column(), Box::new(from)), ty: Type::Bool };
                 let upper = TExpr { kind: TKind::Compare(CmpOp::Lt, column(), Box::new(to)), ty: Type::Bool };
-                stages.push(Stage::Filter(TExpr { kind: TKind::And(Box::new(lower), Box::new(upper)), ty: Type::Bool }));
+                stages
+                    .push(Stage::Filter(TExpr { kind: TKind::And(Box::new(lower), Box::new(upper)), ty: Type::Bool }));
             }
             Clause::GroupBy { keys, aggregates, span: _ } => {
                 let mut scope = GroupScope {
@@ -293,7 +349,10 @@ impl Planner<'_> {
                 for key in &keys {
                     let planned = self.expr(&key.expr, schema, None)?;
                     if planned.ty == Type::Fields {
-                        return Err(type_error("cannot group by a whole field map; pick a field: fields.Name".into(), key.expr.span));
+                        return Err(type_error(
+                            "cannot group by a whole field map; pick a field: fields.Name".into(),
+                            key.expr.span,
+                        ));
                     }
                     scope.key_texts.push(self.compact_text(key.expr.span));
                     scope.key_names.push(self.output_name(key));
@@ -370,7 +429,12 @@ impl Planner<'_> {
                     }
                     None => match schema.iter().position(|(n, _)| n == "count") {
                         Some(i) => TExpr { kind: TKind::Column(i), ty: schema[i].1 },
-                        None => return Err(type_error("'top N' needs 'by EXPR' here (there is no 'count' column)".into(), span)),
+                        None => {
+                            return Err(type_error(
+                                "'top N' needs 'by EXPR' here (there is no 'count' column)".into(),
+                                span,
+                            ))
+                        }
                     },
                 };
                 stages.push(Stage::Sort(vec![(key, true)]));
@@ -395,8 +459,9 @@ impl Planner<'_> {
     }
 
     fn unknown_column(&self, name: &str, span: Span, schema: &[(String, Type)]) -> QueryError {
-        let mut error = QueryError::at(ErrorKind::UnknownName, format!("unknown column '{name}' in {}", self.table), span)
-            .with_suggestion(did_you_mean(name, schema.iter().map(|(n, _)| n.as_str())));
+        let mut error =
+            QueryError::at(ErrorKind::UnknownName, format!("unknown column '{name}' in {}", self.table), span)
+                .with_suggestion(did_you_mean(name, schema.iter().map(|(n, _)| n.as_str())));
         let is_function = scalar_by_name(name).is_some() || aggregate_by_name(name).is_some();
         if error.suggestion.is_none() && is_function {
             error.suggestion = Some(format!("{name}()"));
@@ -404,7 +469,12 @@ impl Planner<'_> {
         error
     }
 
-    fn expr(&self, e: &Expr, schema: &[(String, Type)], mut group: Option<&mut GroupScope>) -> Result<TExpr, QueryError> {
+    fn expr(
+        &self,
+        e: &Expr,
+        schema: &[(String, Type)],
+        mut group: Option<&mut GroupScope>,
+    ) -> Result<TExpr, QueryError> {
         if let Some(scope) = group.as_deref_mut() {
             let text = self.compact_text(e.span);
             if let Some(i) = scope.key_texts.iter().position(|k| *k == text) {
@@ -434,13 +504,19 @@ impl Planner<'_> {
             }
             ExprKind::Field { column, name } => {
                 if group.is_some() {
-                    return Err(type_error(format!("'{column}.{name}' is neither grouped nor inside an aggregate"), e.span));
+                    return Err(type_error(
+                        format!("'{column}.{name}' is neither grouped nor inside an aggregate"),
+                        e.span,
+                    ));
                 }
                 match schema.iter().position(|(n, _)| n == column) {
                     Some(i) if schema[i].1 == Type::Fields => {
                         Ok(TExpr { kind: TKind::Field { column: i, name: Arc::from(name.as_str()) }, ty: Type::Any })
                     }
-                    Some(_) => Err(type_error(format!("'{column}' is not a field map, so '{column}.{name}' means nothing"), e.span)),
+                    Some(_) => Err(type_error(
+                        format!("'{column}' is not a field map, so '{column}.{name}' means nothing"),
+                        e.span,
+                    )),
                     None => Err(self.unknown_column(column, e.span, schema)),
                 }
             }
@@ -493,7 +569,10 @@ impl Planner<'_> {
                         ));
                     };
                     if args.len() > 1 {
-                        return Err(type_error(format!("{name}() takes at most 1 argument, got {}", args.len()), e.span));
+                        return Err(type_error(
+                            format!("{name}() takes at most 1 argument, got {}", args.len()),
+                            e.span,
+                        ));
                     }
                     let input = scope.input.clone();
                     let arg = match args.first() {
@@ -508,8 +587,12 @@ impl Planner<'_> {
                     return Ok(TExpr { kind: TKind::Column(index), ty });
                 }
                 let Some(func) = scalar_by_name(name) else {
-                    return Err(QueryError::at(ErrorKind::UnknownName, format!("unknown function '{name}'"), *name_span)
-                        .with_suggestion(did_you_mean(name, all_function_names())));
+                    return Err(QueryError::at(
+                        ErrorKind::UnknownName,
+                        format!("unknown function '{name}'"),
+                        *name_span,
+                    )
+                    .with_suggestion(did_you_mean(name, all_function_names())));
                 };
                 let mut planned = Vec::new();
                 for a in args {
@@ -532,7 +615,7 @@ impl Planner<'_> {
         mut group: Option<&mut GroupScope>,
     ) -> Result<TExpr, QueryError> {
         let l = self.expr(left, schema, group.as_deref_mut())?;
-        let r = self.expr(right, schema, group.as_deref_mut())?;
+        let r = self.expr(right, schema, group)?;
         let bool_expr = |kind: TKind| Ok(TExpr { kind, ty: Type::Bool });
         match op {
             BinaryOp::And | BinaryOp::Or => {
@@ -546,7 +629,10 @@ impl Planner<'_> {
                 let r = status_as_text(right, r, l.ty);
                 let l = status_as_text(left, l, r.ty);
                 if l.ty == Type::Null || r.ty == Type::Null {
-                    return Err(type_error("comparing with null is never true; use 'is null' or 'is not null'".into(), span));
+                    return Err(type_error(
+                        "comparing with null is never true; use 'is null' or 'is not null'".into(),
+                        span,
+                    ));
                 }
                 if !l.ty.comparable(r.ty) {
                     return Err(type_error(
@@ -621,7 +707,7 @@ impl Planner<'_> {
 
 /// The regex crate's message without its picture of the pattern.
 fn first_line(text: &str) -> String {
-    let last = text.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(text).trim();
+    let last = text.lines().rfind(|l| !l.trim().is_empty()).unwrap_or(text).trim();
     last.strip_prefix("error: ").unwrap_or(last).to_string()
 }
 

@@ -49,7 +49,9 @@ impl Cell {
             Cell::Int(v) => (*v).into(),
             Cell::UInt(v) => (*v).into(),
             Cell::Text(s) => s.clone().into(),
-            Cell::Float(v) => serde_json::Number::from_f64(*v).map_or(serde_json::Value::Null, serde_json::Value::Number),
+            Cell::Float(v) => {
+                serde_json::Number::from_f64(*v).map_or(serde_json::Value::Null, serde_json::Value::Number)
+            }
             Cell::Timestamp(v) | Cell::Duration(v) => (*v).into(),
             Cell::Address(v) => format!("{v:#x}").into(),
             Cell::Empty => serde_json::Value::Null,
