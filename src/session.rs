@@ -25,7 +25,7 @@ pub struct LoadedTrace {
     pub trace: EtlTrace,
     /// Schemas: built in, learned from the trace, and from `--manifest` files.
     pub decoder: Decoder,
-    model: Option<TraceModel>,
+    pub(crate) model: Option<TraceModel>,
 }
 
 impl LoadedTrace {
@@ -45,10 +45,10 @@ impl LoadedTrace {
 pub struct Session {
     pub traces: Vec<LoadedTrace>,
     /// Built on the first query; saved queries live here from the start.
-    catalog: MemoryCatalog,
-    tables_built: bool,
+    pub(crate) catalog: MemoryCatalog,
+    pub(crate) tables_built: bool,
     /// Set by Ctrl-C to stop a running query.
-    cancel: Arc<AtomicBool>,
+    pub(crate) cancel: Arc<AtomicBool>,
 }
 
 /// A trace path: a file, or a directory whose .etl files are all opened.
@@ -161,7 +161,7 @@ impl Session {
 
     /// Builds every trace's model and tables, once. With several traces every
     /// table gains a `trace` column and holds the rows of all of them.
-    fn ensure_tables(&mut self) {
+    pub(crate) fn ensure_tables(&mut self) {
         if self.tables_built {
             return;
         }

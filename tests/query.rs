@@ -815,3 +815,13 @@ fn a_running_query_stops_when_cancelled() {
     assert_eq!(e.kind, ErrorKind::Cancelled);
     assert_eq!(e.to_string(), "error: query cancelled");
 }
+
+#[test]
+fn percentiles_over_a_column_with_nulls_keep_its_kind() {
+    let durations = Column::durations(vec![10, 0, 30, 20, 40]).with_validity(vec![true, false, true, true, true]);
+    let table = DataTable::new("calls").with_column("duration_ns", "", durations).unwrap();
+    let mut catalog = MemoryCatalog::new();
+    catalog.add_table(table);
+    let result = run_query("calls select p50(duration_ns), p99(duration_ns)", &catalog, &AtomicBool::new(false)).unwrap();
+    assert_eq!(result.row(0), vec![Value::Duration(20), Value::Duration(40)]);
+}

@@ -515,9 +515,10 @@ pub fn demo_incident() -> Scenario {
             }
         }
         for (i, &(start, end)) in runs.iter().enumerate() {
-            // Sleep(0) hands the CPU to the ready thread and stays ready itself.
+            // Sleep(0) hands the CPU to the ready thread and stays ready itself; the
+            // switch carries the reason NtDelayExecution set, DelayExecution (user mode).
             let out = if yielded_in_call[i] {
-                SwitchOut { state: thread_state::READY, wait_reason: wait_reason::WR_YIELD_EXECUTION, wait_mode: 1 }
+                SwitchOut { state: thread_state::READY, wait_reason: wait_reason::DELAY_EXECUTION, wait_mode: 1 }
             } else {
                 SwitchOut::PREEMPTED
             };

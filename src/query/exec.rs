@@ -906,9 +906,15 @@ fn accumulate(
                         .enumerate()
                         .map(|(r, &g)| if floats[r].is_nan() { u32::MAX } else { g })
                         .collect();
+                    // The result keeps the column's kind, so a duration stays a duration.
+                    let back = |x: f64| match &column.data {
+                        ColumnData::I64(_) | ColumnData::Timestamp(_) | ColumnData::Duration(_) => Value::I64(x as i64),
+                        ColumnData::U64(_) | ColumnData::Address(_) => Value::U64(x as u64),
+                        _ => Value::F64(x),
+                    };
                     percentile_by_group(&floats, &keep, groups, p, f64::total_cmp, cancel)?
                         .into_iter()
-                        .map(|x| x.map_or(Value::Null, Value::F64))
+                        .map(|x| x.map_or(Value::Null, back))
                         .collect()
                 }
             };
