@@ -1,7 +1,7 @@
 //! Loaded modules per process over time, with their PDB identities, and the
 //! lookup of an address to module + offset at a moment.
 use crate::etl::Guid;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Addresses at or above this belong to the kernel on 64-bit Windows.
 const KERNEL_SPACE_64: u64 = 0xFFFF_8000_0000_0000;
