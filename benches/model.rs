@@ -46,8 +46,8 @@ fn bench(label: &str, path: &Path, runs: usize) {
 /// A random machine of 16 CPUs, with system calls, context switches and
 /// stacked samples, written until the file is about `bytes` long.
 fn write_dense_trace(path: &Path, bytes: u64) {
-    // Records scale with the duration; 1 s of this machine is about 5 MB.
-    let seconds = (bytes as f64 / 5e6).max(1.0);
+    // Records scale with the duration; 1 s of this machine is about 15 MB.
+    let seconds = (bytes as f64 / 15e6).max(1.0);
     let options = RandomOptions {
         cpus: 16,
         processes: 24,
