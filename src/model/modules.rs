@@ -121,6 +121,11 @@ impl ModuleRegistry {
     /// The module that held `address` in process `pid` at `ts`; kernel
     /// addresses go through the kernel's modules (pid 0).
     pub fn lookup(&self, pid: u32, address: u64, ts: i64, pointer_size: u8) -> Option<&Module> {
+        self.lookup_index(pid, address, ts, pointer_size).map(|i| &self.rows[i])
+    }
+
+    /// Like [`ModuleRegistry::lookup`], as an index into `rows` (a cache key for symbols).
+    pub fn lookup_index(&self, pid: u32, address: u64, ts: i64, pointer_size: u8) -> Option<usize> {
         let owner = if is_kernel_address(address, pointer_size) { 0 } else { pid };
         let list = self.by_pid.get(&owner)?;
         // Modules whose base is at or below the address, nearest first.
@@ -128,9 +133,9 @@ impl ModuleRegistry {
         list[..upto]
             .iter()
             .rev()
-            .map(|&i| &self.rows[i])
-            .take_while(|m| address < m.base.saturating_add(1 << 40))
-            .find(|m| address < m.end() && m.alive_at(ts))
+            .copied()
+            .take_while(|&i| address < self.rows[i].base.saturating_add(1 << 40))
+            .find(|&i| address < self.rows[i].end() && self.rows[i].alive_at(ts))
     }
 }
 
