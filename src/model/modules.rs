@@ -56,9 +56,23 @@ pub struct PdbIdentity {
     pub age: u32,
 }
 
+/// What an image's version resource says (KernelTraceControl ImageID/FileVersion).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileVersion {
+    pub company: String,
+    pub description: String,
+    pub product: String,
+    pub version: String,
+}
+
 #[derive(Default)]
 pub struct ModuleRegistry {
     pub rows: Vec<Module>,
+    /// By (ImageSize, TimeDateStamp): FileVersion events name no base or process,
+    /// so the image's size and link time tie them to its module rows.
+    versions: HashMap<(u64, u32), FileVersion>,
+    /// By (ImageSize, lower-case original file name), for image events without a TimeDateStamp.
+    versions_by_name: HashMap<(u64, String), FileVersion>,
     /// Live module by (pid, base).
     live: HashMap<(u32, u64), usize>,
     /// Identities logged before their image event (KTC precedes Image/DCStart).
@@ -104,6 +118,19 @@ impl ModuleRegistry {
             None => {
                 self.pending_identity.insert((pid, base), identity);
             }
+        }
+    }
+
+    pub fn add_file_version(&mut self, image_size: u64, time_date_stamp: u32, file_name: &str, version: FileVersion) {
+        self.versions_by_name.entry((image_size, file_name.to_ascii_lowercase())).or_insert_with(|| version.clone());
+        self.versions.entry((image_size, time_date_stamp)).or_insert(version);
+    }
+
+    /// The version resource of a module, when a FileVersion event described its image.
+    pub fn file_version(&self, module: &Module) -> Option<&FileVersion> {
+        match module.timestamp {
+            Some(stamp) => self.versions.get(&(module.size, stamp)),
+            None => self.versions_by_name.get(&(module.size, module.file().to_ascii_lowercase())),
         }
     }
 

@@ -161,6 +161,12 @@ pub fn modules(model: &TraceModel) -> DataTable {
     b.texts("pdb", "PDB file name (KernelTraceControl DbgID_RSDS)", rows.iter().map(|m| m.pdb.as_ref()));
     b.texts("pdb_guid", "PDB GUID", rows.iter().map(|m| m.pdb_guid.map(|g| g.to_string())));
     b.u64s("pdb_age", "PDB age", rows.iter().map(|m| some_u32(m.pdb_age)).collect());
+    let version = |m: &super::modules::Module| model.modules.file_version(m);
+    let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    b.texts("company", "CompanyName of its version resource (KernelTraceControl FileVersion)", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.company))));
+    b.texts("description", "FileDescription", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.description))));
+    b.texts("product", "ProductName", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.product))));
+    b.texts("version", "FileVersion", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.version))));
     let known = |m: &super::modules::Module| known_driver(m.file());
     b.texts("vendor", "company of a well-known third-party driver", rows.iter().map(|m| known(m).map(|d| d.company)));
     b.texts("category", "its category (antivirus: anti-virus filters and EDR sensors)", rows.iter().map(|m| known(m).map(|d| d.category.name())));
