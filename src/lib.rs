@@ -7,6 +7,7 @@ pub mod etl;
 pub mod model;
 pub mod query;
 pub mod session;
+pub mod session_stacks;
 pub mod summary;
 pub mod symbols;
 pub mod table;

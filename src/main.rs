@@ -50,6 +50,9 @@ struct Cli {
     /// Instrumentation manifest XML (a file, or a directory of them).
     #[arg(long, value_name = "PATH")]
     manifest: Vec<PathBuf>,
+    /// Symbol path (`srv*CACHE*URL`, `cache*DIR`, directories; `;`-separated); default: _NT_SYMBOL_PATH.
+    #[arg(long, value_name = "PATH")]
+    symbols: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -144,7 +147,11 @@ fn run_queries(session: &mut Session, queries: impl Iterator<Item = String>, for
         if query.is_empty() || query.starts_with('#') {
             continue;
         }
-        match session.query(query) {
+        let result = session.query(query);
+        for message in session.take_messages() {
+            eprintln!("etwq: symbols: {message}");
+        }
+        match result {
             Ok(result) => print!("{}", Table::from(&result).render(format)),
             Err(e) => {
                 eprintln!("{e}");
@@ -202,6 +209,9 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             };
             for path in &cli.lib {
                 session.load_library(path).map_err(fail)?;
+            }
+            if let Some(path) = &cli.symbols {
+                session.set_symbol_path(path);
             }
             let format = cli.format.into();
             if !cli.queries.is_empty() {

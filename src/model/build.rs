@@ -144,6 +144,7 @@ impl NamePass {
                 }
             }
             ("KernelTraceControl", "ImageID") if opcode == "DbgID_RSDS" => self.identity(event),
+            ("KernelTraceControl", "ImageID") if opcode == "FileVersion" => self.file_version(event),
             ("Windows Kernel", "DiskIo" | "FileIo" | "PageFault" | "SysConfig") => {
                 let threads = &self.threads;
                 let frequency = i128::from(self.ticks_per_second.max(1));
@@ -218,6 +219,23 @@ impl NamePass {
             "Unload" => self.modules.unload(pid, base, ts, module),
             _ => {}
         }
+    }
+
+    fn file_version(&mut self, event: &Event) {
+        // TimeDateStamp is declared signed; the PE field is a u32.
+        let stamp = match event.field("TimeDateStamp") {
+            Some(Value::I32(v)) => Some(*v as u32),
+            Some(other) => other.as_u64().map(|v| v as u32),
+            None => None,
+        };
+        let (Some(size), Some(stamp)) = (uint(event, "ImageSize"), stamp) else { return };
+        let version = super::modules::FileVersion {
+            company: text(event, "CompanyName"),
+            description: text(event, "FileDescription"),
+            product: text(event, "ProductName"),
+            version: text(event, "FileVersion"),
+        };
+        self.modules.add_file_version(size, stamp, &text(event, "OrigFileName"), version);
     }
 
     fn identity(&mut self, event: &Event) {
