@@ -11,8 +11,18 @@ fn main() {
     let corpus = std::env::var_os("ETWQ_CORPUS")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus")));
-    for name in ["perfview/net.4.5.2.x64.etl", "airbus/ShutdownPerfDiagLogger.etl"] {
-        let path = corpus.join(name);
+    // The reader benchmark's 1 GB kernel trace, when `cargo bench --bench read` has written it.
+    let big = std::env::temp_dir().join("etwq-bench-1g-v1.etl");
+    let mut paths: Vec<(String, PathBuf)> = ["perfview/net.4.5.2.x64.etl", "airbus/ShutdownPerfDiagLogger.etl"]
+        .into_iter()
+        .map(|name| (name.to_string(), corpus.join(name)))
+        .collect();
+    if big.is_file() {
+        paths.push(("1 GB built kernel trace".to_string(), big));
+    } else {
+        eprintln!("skipped the 1 GB trace: run `cargo bench --bench read` first to write {}", big.display());
+    }
+    for (name, path) in paths {
         let Ok(trace) = EtlTrace::open(&path) else {
             eprintln!("skipped {}: cannot open", path.display());
             continue;
