@@ -1,0 +1,60 @@
+//! One-shot queries on a real trace agree with the independent record counts
+//! and with PerfView's event counts.
+mod common;
+use std::collections::BTreeMap;
+use std::process::Command;
+
+fn query(trace: &std::path::Path, text: &str) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_etwq")).args(["--format", "tsv", "-c", text]).arg(trace).output().unwrap();
+    assert!(output.status.success(), "{text}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn kernel_event_counts_match_the_independent_counts() {
+    let Some(corpus) = common::corpus_dir() else { return };
+    let trace = corpus.join("perfview/net.4.5.2.x64.etl");
+    let tsv = query(&trace, "events where provider = \"Windows Kernel\" and id is not null group by id select count() as n");
+    let ours: BTreeMap<u64, u64> = tsv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (id, n) = l.split_once('\t').unwrap();
+            (id.parse().unwrap(), n.parse().unwrap())
+        })
+        .collect();
+    let expected = std::fs::read_to_string(corpus.join("expected/net.4.5.2.x64.counts.tsv")).unwrap();
+    let mut compared = 0;
+    for line in expected.lines().filter(|l| l.starts_with("kernel\t")) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let (group, opcode, n): (u64, u64, u64) = (cols[1].parse().unwrap(), cols[2].parse().unwrap(), cols[3].parse().unwrap());
+        assert_eq!(ours.get(&(group << 8 | opcode)), Some(&n), "kernel {group} {opcode}");
+        compared += 1;
+    }
+    assert_eq!(compared, ours.len(), "every kernel id we count is in the expectations");
+}
+
+#[test]
+fn event_counts_match_perfview() {
+    let Some(corpus) = common::corpus_dir() else { return };
+    let trace = corpus.join("perfview/net.4.5.2.x64.etl");
+    let baseline = std::fs::read_to_string(corpus.join("perfview/net.4.5.2.x64.baseline.txt")).unwrap();
+    // PerfView's names on the left, ours on the right.
+    for (perfview, ours) in [
+        ("Windows Kernel/DiskIO/Read", "DiskIo/Read"),
+        ("Windows Kernel/DiskIO/Write", "DiskIo/Write"),
+        ("Windows Kernel/Image/Load", "Image/Load"),
+        ("Windows Kernel/Image/Unload", "Image/Unload"),
+        ("Windows Kernel/Image/DCStart", "Image/DCStart"),
+        ("Windows Kernel/Image/DCStop", "Image/DCEnd"),
+    ] {
+        let want: u64 = baseline
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("COUNT {perfview}:")))
+            .unwrap_or_else(|| panic!("{perfview} not counted by PerfView"))
+            .parse()
+            .unwrap();
+        let got = query(&trace, &format!("events where provider = \"Windows Kernel\" and event = \"{ours}\" select count()"));
+        assert_eq!(got.lines().nth(1), Some(want.to_string().as_str()), "{ours}");
+    }
+}
