@@ -3,6 +3,7 @@
 //! expressions are evaluated a chunk of rows at a time, and string predicates
 //! and functions run once per distinct dictionary value, not once per row.
 //! The cancel flag is checked between chunks.
+use rayon::prelude::*;
 use super::error::QueryError;
 use super::functions::{AggFn, ScalarFn};
 use super::plan::{AggCall, ArithOp, CmpOp, Output, Plan, Stage, TExpr, TKind};
@@ -161,12 +162,16 @@ pub fn execute(plan: &Plan, table: &DataTable, cancel: &AtomicBool) -> Result<Da
     // gathered (or copied when every row is kept).
     let mut result = DataTable::new(&plan.table);
     let Frame { names, docs, columns, selection, .. } = frame;
+    check(cancel)?;
+    // Columns gather independently: on all cores, as a wide result is mostly page faults and copies.
+    let columns: Vec<Column> = columns
+        .into_par_iter()
+        .map(|column| match &selection {
+            Some(list) => column.gather(list),
+            None => column.into_owned(),
+        })
+        .collect();
     for ((name, doc), column) in names.into_iter().zip(docs).zip(columns) {
-        check(cancel)?;
-        let column = match (&selection, column) {
-            (Some(list), column) => column.gather(list),
-            (None, column) => column.into_owned(),
-        };
         result.columns.push(NamedColumn { name, doc, column });
     }
     Ok(result)
