@@ -2,6 +2,8 @@
 //! `.symbols`, `_NT_SYMBOL_PATH`), frame names for every trace, the `stacks`
 //! table's "has a frame in" filters, and the views that follow a query:
 //! `| tree [depth N] [min P]`, `| butterfly FUNC`, `| folded`, `| flame FILE.svg`.
+// Query errors are made once per failed query, far from any hot loop (as in query/).
+#![allow(clippy::result_large_err)]
 use crate::columnar::{Column, DataTable, StrColumnBuilder, Value};
 use crate::model::stacks::StackId;
 use crate::model::symbolize::{FrameId, NamedFrames, ResolvedFrame};
@@ -262,11 +264,14 @@ fn node_label(frame: &ResolvedFrame) -> Arc<str> {
     }
 }
 
+/// A frame's tree label and its known-driver mark.
+type Labelled = (Arc<str>, Option<Arc<str>>);
+
 /// One row's stack, outermost first, as labels; None when the row has no stack.
 struct RowStacks {
     /// Per row: index into `paths`.
     rows: Vec<Option<usize>>,
-    paths: Vec<Vec<(Arc<str>, Option<Arc<str>>)>>,
+    paths: Vec<Vec<Labelled>>,
 }
 
 #[derive(Default)]
@@ -444,7 +449,7 @@ impl Session {
             let named = self.stack_state.named.get(trace).and_then(Option::as_ref);
             let frames: Option<&[FrameId]> =
                 named.and_then(|n| n.stack(pid, stack).or_else(|| n.stack(0, stack)));
-            let path: Vec<(Arc<str>, Option<Arc<str>>)> = match (named, frames) {
+            let path: Vec<Labelled> = match (named, frames) {
                 (Some(n), Some(ids)) => ids
                     .iter()
                     .rev()
