@@ -12,21 +12,27 @@ Tables (times are ns since the trace start; `.schema TABLE` in the shell lists t
   processes   pid, name, command_line, parent_pid, session, start_ts, end_ts, exit_code, user_sid
   threads     tid, pid, proc, name, start_ts, end_ts, cpu_ns, samples
   modules     pid, proc, base, size, end, path, file, timestamp, checksum, pdb, pdb_guid, pdb_age,
-              load_ts, unload_ts
+              company, description, product, version, vendor, category, altitude, load_ts, unload_ts
   cswitch     one row per interval a thread ran on a CPU: cpu, ts, end_ts, cpu_ns, tid, pid, proc,
               prev_tid, prev_pid, prev_proc, wait_reason, prev_state, priority, ready_ns
   syscalls    ts, end_ts, duration_ns, cpu, pid, tid, proc, address, module, offset, func, ret,
               status, stack
-  samples     ts, cpu, pid, tid, proc, ip, module, offset, weight_ns, stack
-  stacks      ts, pid, tid, proc, stack, depth
+  samples     ts, cpu, pid, tid, proc, ip, module, offset, func, weight_ns, stack
+  stacks      ts, pid, tid, proc, stack, depth, module, func, frames
+              (module = X / func = F: a frame in X / F)
+  frames      stack, pid, depth (0: innermost), address, module, func, offset, frame, mark
   diskio      ts, pid, tid, proc, op, disk, size, offset, file, duration_ns
   fileio      ts, end_ts, duration_ns, pid, tid, proc, op, file, size, offset, ret, status
   hardfaults  ts, pid, tid, proc, address, file, offset, size
 
+Stack views after a query with a `stack` column:
+  | tree [depth N] [min P%]   | butterfly FUNC   | folded   | flame FILE.svg
+
 Examples:
   etwq --demo -c 'syscalls where ret != 0 and proc ~ \"strace\" group by status'
   etwq -c 'cswitch group by proc' trace.etl --format csv
-  echo 'samples group by module' | etwq trace.etl";
+  echo 'samples group by module' | etwq trace.etl
+  etwq --demo -c 'samples where proc = \"server.exe\" | tree'";
 
 /// etwq: ask Windows ETW traces (.etl) questions, on any OS.
 #[derive(Parser)]
