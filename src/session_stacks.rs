@@ -70,6 +70,24 @@ impl StackState {
     }
 }
 
+/// Writes the demo's .sym files under `root` in store layout, unless already there.
+fn write_demo_symbols(root: &std::path::Path) -> Result<(), String> {
+    for (relative, text) in crate::demo::demo_symbol_files() {
+        let path = root.join(&relative);
+        if std::fs::read(&path).ok().as_deref() == Some(text.as_bytes()) {
+            continue;
+        }
+        // Written aside and renamed, so that a concurrent session never reads half a file.
+        let aside = path.with_extension(format!("sym.{}.tmp", std::process::id()));
+        path.parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&aside, text))
+            .and_then(|()| std::fs::rename(&aside, &path))
+            .map_err(|e| format!("demo symbols: {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
 /// The views that may follow a query after `|`.
 #[derive(Clone, Debug, PartialEq)]
 enum View {
@@ -325,31 +343,26 @@ impl Session {
     /// Writes the demo's Breakpad files in store layout (once per user) and adds
     /// their directory to the symbol path.
     pub(crate) fn add_demo_symbols(&mut self) {
-        let root = crate::symbols::default_cache_dir()
+        // The user's cache first; a temp directory when it cannot be written.
+        let roots = crate::symbols::default_cache_dir()
             .map(|d| d.join("demo-store"))
-            .unwrap_or_else(|| std::env::temp_dir().join("etwq-demo-symbols"));
-        for (relative, text) in crate::demo::demo_symbol_files() {
-            let path = root.join(&relative);
-            let current = std::fs::read(&path).ok();
-            if current.as_deref() == Some(text.as_bytes()) {
-                continue;
-            }
-            let written = path
-                .parent()
-                .map_or(Ok(()), std::fs::create_dir_all)
-                .and_then(|()| std::fs::write(&path, text));
-            if let Err(e) = written {
-                self.stack_state
-                    .messages
-                    .push(format!("demo symbols: {}: {e}", path.display()));
-                return;
+            .into_iter()
+            .chain([std::env::temp_dir().join("etwq-demo-symbols")]);
+        let mut failures = Vec::new();
+        for root in roots {
+            match write_demo_symbols(&root) {
+                Ok(()) => {
+                    let state = &mut self.stack_state;
+                    state.demo_dir = Some(root);
+                    let path = state.path();
+                    state.resolver.set_path(path);
+                    state.named.clear();
+                    return;
+                }
+                Err(e) => failures.push(e),
             }
         }
-        let state = &mut self.stack_state;
-        state.demo_dir = Some(root);
-        let path = state.path();
-        state.resolver.set_path(path);
-        state.named.clear();
+        self.stack_state.messages.extend(failures);
     }
 
     /// Runs a query that ends in a stack view, or a `stacks` query (whose `module =`
