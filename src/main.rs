@@ -26,7 +26,7 @@ Tables (times are ns since the trace start; `.schema TABLE` in the shell lists t
   hardfaults  ts, pid, tid, proc, address, file, offset, size
 
 Stack views after a query with a `stack` column:
-  | tree [depth N] [min P%]   | butterfly FUNC   | folded   | flame FILE.svg
+  | tree [depth N] [min P%] [offsets]   | butterfly FUNC   | folded   | flame FILE.svg
 
 Examples:
   etwq --demo -c 'syscalls where ret != 0 and proc ~ \"strace\" group by status'

@@ -94,6 +94,8 @@ enum View {
     Tree {
         depth: Option<usize>,
         min_percent: f64,
+        /// Nodes per return address (`module!func+0xoff`, `module+0xrva`), not per function.
+        offsets: bool,
     },
     Butterfly {
         function: String,
@@ -149,10 +151,15 @@ fn parse_view(text: &str) -> Result<View, QueryError> {
     let rest = rest.trim();
     match word.to_ascii_lowercase().as_str() {
         "tree" => {
-            let (mut depth, mut min_percent) = (None, 1.0);
+            let (mut depth, mut min_percent, mut offsets) = (None, 1.0, false);
             let words: Vec<&str> = rest.split_whitespace().collect();
             let mut i = 0;
             while i < words.len() {
+                if words[i].eq_ignore_ascii_case("offsets") {
+                    offsets = true;
+                    i += 1;
+                    continue;
+                }
                 let value = words.get(i + 1).copied().unwrap_or("");
                 match words[i].to_ascii_lowercase().as_str() {
                     "depth" => {
@@ -174,13 +181,13 @@ fn parse_view(text: &str) -> Result<View, QueryError> {
                     }
                     other => {
                         return Err(view_error(format!(
-                            "tree: unknown option {other:?}; expected depth N or min P%"
+                            "tree: unknown option {other:?}; expected depth N, min P% or offsets"
                         )))
                     }
                 }
                 i += 2;
             }
-            Ok(View::Tree { depth, min_percent })
+            Ok(View::Tree { depth, min_percent, offsets })
         }
         "butterfly" => {
             let function = rest.trim_matches(|c| c == '"' || c == '\'').trim();
@@ -275,9 +282,12 @@ impl Weights {
 
 /// A frame as trees and flame graphs group it: `module!function` (no offset),
 /// `module!<PDB not found>`, `module+0xrva` or `0xaddress`.
-fn node_label(frame: &ResolvedFrame) -> Arc<str> {
-    match (&frame.module, &frame.func) {
-        (Some(module), Some(func)) => format!("{module}!{func}").into(),
+/// With `offsets`: the frame itself, `module!func+0xoff`, or `module+0xrva` without symbols.
+fn node_label(frame: &ResolvedFrame, offsets: bool) -> Arc<str> {
+    match (&frame.module, &frame.func, frame.module_offset) {
+        (Some(_), Some(_), _) if offsets => frame.text.clone(),
+        (Some(module), Some(func), _) => format!("{module}!{func}").into(),
+        (Some(module), None, Some(rva)) if offsets => format!("{module}+0x{rva:x}").into(),
         _ => frame.text.clone(),
     }
 }
@@ -404,10 +414,11 @@ impl Session {
         };
         let rows = crate::query::exec::execute(&plan, table, &self.cancel)?;
         let Some(view) = view else { return Ok(rows) };
-        let stacks = self.row_stacks(&rows)?;
+        let offsets = matches!(view, View::Tree { offsets: true, .. });
+        let stacks = self.row_stacks(&rows, offsets)?;
         let weights = Weights::of(&rows);
         match view {
-            View::Tree { depth, min_percent } => {
+            View::Tree { depth, min_percent, .. } => {
                 Ok(tree(&stacks, weights.as_ref(), depth, min_percent))
             }
             View::Butterfly { function } => butterfly(&stacks, weights.as_ref(), &function),
@@ -417,7 +428,7 @@ impl Session {
     }
 
     /// Every result row's stack as labels, outermost first.
-    fn row_stacks(&self, rows: &DataTable) -> Result<RowStacks, QueryError> {
+    fn row_stacks(&self, rows: &DataTable, offsets: bool) -> Result<RowStacks, QueryError> {
         let Some(stack_column) = rows.column("stack") else {
             return Err(QueryError::new(
                 ErrorKind::Type,
@@ -467,7 +478,7 @@ impl Session {
                     .iter()
                     .rev()
                     .filter_map(|&id| n.frame(id))
-                    .map(|f| (node_label(f), f.mark.clone()))
+                    .map(|f| (node_label(f, offsets), f.mark.clone()))
                     .collect(),
                 _ => Vec::new(),
             };
@@ -944,10 +955,11 @@ mod tests {
         );
         assert_eq!(split_view("samples | group by module"), None);
         assert_eq!(
-            parse_view("tree depth 3 min 2%").ok(),
+            parse_view("tree depth 3 offsets min 2%").ok(),
             Some(View::Tree {
                 depth: Some(3),
-                min_percent: 2.0
+                min_percent: 2.0,
+                offsets: true
             })
         );
         assert!(parse_view("tree depth x").is_err());
