@@ -19,16 +19,20 @@ Tables (times are ns since the trace start; `.schema TABLE` in the shell lists t
               status, stack
   samples     ts, cpu, pid, tid, proc, ip, module, offset, func, weight_ns, stack
   stacks      ts, pid, tid, proc, stack, depth, module, func, frames
-  frames      one row per frame of every stack: stack, pid, depth, address, module, func, offset,
-              frame, mark
+              (module = X / func = F: a frame in X / F)
+  frames      stack, pid, depth (0: innermost), address, module, func, offset, frame, mark
   diskio      ts, pid, tid, proc, op, disk, size, offset, file, duration_ns
   fileio      ts, end_ts, duration_ns, pid, tid, proc, op, file, size, offset, ret, status
   hardfaults  ts, pid, tid, proc, address, file, offset, size
 
+Stack views after a query with a `stack` column:
+  | tree [depth N] [min P%] [offsets]   | butterfly FUNC   | folded   | flame FILE.svg
+
 Examples:
   etwq --demo -c 'syscalls where ret != 0 and proc ~ \"strace\" group by status'
   etwq -c 'cswitch group by proc' trace.etl --format csv
-  echo 'samples group by module' | etwq trace.etl";
+  echo 'samples group by module' | etwq trace.etl
+  etwq --demo -c 'samples where proc = \"server.exe\" | tree'";
 
 /// etwq: ask Windows ETW traces (.etl) questions, on any OS.
 #[derive(Parser)]

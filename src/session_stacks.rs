@@ -2,6 +2,8 @@
 //! `.symbols`, `_NT_SYMBOL_PATH`), frame names for every trace, the `stacks`
 //! table's "has a frame in" filters, and the views that follow a query:
 //! `| tree [depth N] [min P]`, `| butterfly FUNC`, `| folded`, `| flame FILE.svg`.
+// Query errors are made once per failed query, far from any hot loop (as in query/).
+#![allow(clippy::result_large_err)]
 use crate::columnar::{Column, DataTable, StrColumnBuilder, Value};
 use crate::model::stacks::StackId;
 use crate::model::symbolize::{FrameId, NamedFrames, ResolvedFrame};
@@ -68,12 +70,32 @@ impl StackState {
     }
 }
 
+/// Writes the demo's .sym files under `root` in store layout, unless already there.
+fn write_demo_symbols(root: &std::path::Path) -> Result<(), String> {
+    for (relative, text) in crate::demo::demo_symbol_files() {
+        let path = root.join(&relative);
+        if std::fs::read(&path).ok().as_deref() == Some(text.as_bytes()) {
+            continue;
+        }
+        // Written aside and renamed, so that a concurrent session never reads half a file.
+        let aside = path.with_extension(format!("sym.{}.tmp", std::process::id()));
+        path.parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&aside, text))
+            .and_then(|()| std::fs::rename(&aside, &path))
+            .map_err(|e| format!("demo symbols: {}: {e}", path.display()))?;
+    }
+    Ok(())
+}
+
 /// The views that may follow a query after `|`.
 #[derive(Clone, Debug, PartialEq)]
 enum View {
     Tree {
         depth: Option<usize>,
         min_percent: f64,
+        /// Nodes per return address (`module!func+0xoff`, `module+0xrva`), not per function.
+        offsets: bool,
     },
     Butterfly {
         function: String,
@@ -129,10 +151,15 @@ fn parse_view(text: &str) -> Result<View, QueryError> {
     let rest = rest.trim();
     match word.to_ascii_lowercase().as_str() {
         "tree" => {
-            let (mut depth, mut min_percent) = (None, 1.0);
+            let (mut depth, mut min_percent, mut offsets) = (None, 1.0, false);
             let words: Vec<&str> = rest.split_whitespace().collect();
             let mut i = 0;
             while i < words.len() {
+                if words[i].eq_ignore_ascii_case("offsets") {
+                    offsets = true;
+                    i += 1;
+                    continue;
+                }
                 let value = words.get(i + 1).copied().unwrap_or("");
                 match words[i].to_ascii_lowercase().as_str() {
                     "depth" => {
@@ -154,13 +181,13 @@ fn parse_view(text: &str) -> Result<View, QueryError> {
                     }
                     other => {
                         return Err(view_error(format!(
-                            "tree: unknown option {other:?}; expected depth N or min P%"
+                            "tree: unknown option {other:?}; expected depth N, min P% or offsets"
                         )))
                     }
                 }
                 i += 2;
             }
-            Ok(View::Tree { depth, min_percent })
+            Ok(View::Tree { depth, min_percent, offsets })
         }
         "butterfly" => {
             let function = rest.trim_matches(|c| c == '"' || c == '\'').trim();
@@ -255,18 +282,24 @@ impl Weights {
 
 /// A frame as trees and flame graphs group it: `module!function` (no offset),
 /// `module!<PDB not found>`, `module+0xrva` or `0xaddress`.
-fn node_label(frame: &ResolvedFrame) -> Arc<str> {
-    match (&frame.module, &frame.func) {
-        (Some(module), Some(func)) => format!("{module}!{func}").into(),
+/// With `offsets`: the frame itself, `module!func+0xoff`, or `module+0xrva` without symbols.
+fn node_label(frame: &ResolvedFrame, offsets: bool) -> Arc<str> {
+    match (&frame.module, &frame.func, frame.module_offset) {
+        (Some(_), Some(_), _) if offsets => frame.text.clone(),
+        (Some(module), Some(func), _) => format!("{module}!{func}").into(),
+        (Some(module), None, Some(rva)) if offsets => format!("{module}+0x{rva:x}").into(),
         _ => frame.text.clone(),
     }
 }
+
+/// A frame's tree label and its known-driver mark.
+type Labelled = (Arc<str>, Option<Arc<str>>);
 
 /// One row's stack, outermost first, as labels; None when the row has no stack.
 struct RowStacks {
     /// Per row: index into `paths`.
     rows: Vec<Option<usize>>,
-    paths: Vec<Vec<(Arc<str>, Option<Arc<str>>)>>,
+    paths: Vec<Vec<Labelled>>,
 }
 
 #[derive(Default)]
@@ -320,31 +353,26 @@ impl Session {
     /// Writes the demo's Breakpad files in store layout (once per user) and adds
     /// their directory to the symbol path.
     pub(crate) fn add_demo_symbols(&mut self) {
-        let root = crate::symbols::default_cache_dir()
+        // The user's cache first; a temp directory when it cannot be written.
+        let roots = crate::symbols::default_cache_dir()
             .map(|d| d.join("demo-store"))
-            .unwrap_or_else(|| std::env::temp_dir().join("etwq-demo-symbols"));
-        for (relative, text) in crate::demo::demo_symbol_files() {
-            let path = root.join(&relative);
-            let current = std::fs::read(&path).ok();
-            if current.as_deref() == Some(text.as_bytes()) {
-                continue;
-            }
-            let written = path
-                .parent()
-                .map_or(Ok(()), std::fs::create_dir_all)
-                .and_then(|()| std::fs::write(&path, text));
-            if let Err(e) = written {
-                self.stack_state
-                    .messages
-                    .push(format!("demo symbols: {}: {e}", path.display()));
-                return;
+            .into_iter()
+            .chain([std::env::temp_dir().join("etwq-demo-symbols")]);
+        let mut failures = Vec::new();
+        for root in roots {
+            match write_demo_symbols(&root) {
+                Ok(()) => {
+                    let state = &mut self.stack_state;
+                    state.demo_dir = Some(root);
+                    let path = state.path();
+                    state.resolver.set_path(path);
+                    state.named.clear();
+                    return;
+                }
+                Err(e) => failures.push(e),
             }
         }
-        let state = &mut self.stack_state;
-        state.demo_dir = Some(root);
-        let path = state.path();
-        state.resolver.set_path(path);
-        state.named.clear();
+        self.stack_state.messages.extend(failures);
     }
 
     /// Runs a query that ends in a stack view, or a `stacks` query (whose `module =`
@@ -386,10 +414,11 @@ impl Session {
         };
         let rows = crate::query::exec::execute(&plan, table, &self.cancel)?;
         let Some(view) = view else { return Ok(rows) };
-        let stacks = self.row_stacks(&rows)?;
+        let offsets = matches!(view, View::Tree { offsets: true, .. });
+        let stacks = self.row_stacks(&rows, offsets)?;
         let weights = Weights::of(&rows);
         match view {
-            View::Tree { depth, min_percent } => {
+            View::Tree { depth, min_percent, .. } => {
                 Ok(tree(&stacks, weights.as_ref(), depth, min_percent))
             }
             View::Butterfly { function } => butterfly(&stacks, weights.as_ref(), &function),
@@ -399,7 +428,7 @@ impl Session {
     }
 
     /// Every result row's stack as labels, outermost first.
-    fn row_stacks(&self, rows: &DataTable) -> Result<RowStacks, QueryError> {
+    fn row_stacks(&self, rows: &DataTable, offsets: bool) -> Result<RowStacks, QueryError> {
         let Some(stack_column) = rows.column("stack") else {
             return Err(QueryError::new(
                 ErrorKind::Type,
@@ -444,12 +473,12 @@ impl Session {
             let named = self.stack_state.named.get(trace).and_then(Option::as_ref);
             let frames: Option<&[FrameId]> =
                 named.and_then(|n| n.stack(pid, stack).or_else(|| n.stack(0, stack)));
-            let path: Vec<(Arc<str>, Option<Arc<str>>)> = match (named, frames) {
+            let path: Vec<Labelled> = match (named, frames) {
                 (Some(n), Some(ids)) => ids
                     .iter()
                     .rev()
                     .filter_map(|&id| n.frame(id))
-                    .map(|f| (node_label(f), f.mark.clone()))
+                    .map(|f| (node_label(f, offsets), f.mark.clone()))
                     .collect(),
                 _ => Vec::new(),
             };
@@ -926,10 +955,11 @@ mod tests {
         );
         assert_eq!(split_view("samples | group by module"), None);
         assert_eq!(
-            parse_view("tree depth 3 min 2%").ok(),
+            parse_view("tree depth 3 offsets min 2%").ok(),
             Some(View::Tree {
                 depth: Some(3),
-                min_percent: 2.0
+                min_percent: 2.0,
+                offsets: true
             })
         );
         assert!(parse_view("tree depth x").is_err());

@@ -242,6 +242,11 @@ fn real_trace_trees_work_without_symbols() {
     let t = s.query("samples where stack is not null | tree depth 4").unwrap();
     let rows = tree_rows(&t);
     assert!(rows.iter().any(|r| r.1 == "ntdll.dll!<PDB not found>"), "{:?}", &rows[..rows.len().min(10)]);
+    // `offsets`: one node per module+offset, so a tree still tells code apart.
+    let by_offset = s.query("samples where stack is not null | tree depth 3 offsets min 0").unwrap();
+    let by_offset = tree_rows(&by_offset);
+    assert!(by_offset.iter().any(|r| r.1.starts_with("ntdll.dll+0x")), "{:?}", &by_offset[..by_offset.len().min(10)]);
+    assert!(by_offset.len() > rows.len());
     let clr = s.query("stacks where module = \"clr.dll\" select count() as n").unwrap();
     assert!(number(&clr, "n", 0) > 0.0);
     let frames = s.query("frames where module = \"clr.dll\" select offset | limit 1").unwrap();
