@@ -152,8 +152,9 @@ impl EtlTrace {
         let (header, header_pointer_size, header_timestamp) = read_logfile_header(bytes)?;
         let mut warnings = Vec::new();
         let mut buffers = locate_buffers(bytes, &header, &mut warnings);
-        let file_compressed = header.is_compressed() || buffers.iter().any(|b| b.header.is_compressed());
-        let compression = file_compressed.then(|| choose_compression(bytes, &buffers));
+        // The format shows only in compressed data: a trace without any has none to report.
+        let has_compressed = buffers.iter().any(|b| b.header.is_compressed());
+        let compression = has_compressed.then(|| choose_compression(bytes, &buffers));
         let buffer_warnings: Vec<Warning> = buffers
             .par_iter_mut()
             .flat_map_iter(|buffer| index_buffer(bytes, buffer, compression))

@@ -47,7 +47,9 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder) -> TraceModel {
     let mut loss_windows = Vec::new();
     let mut cpu_stacks = Vec::with_capacity(outputs.len());
     for mut o in outputs {
-        loss_windows.extend(o.loss_windows);
+        for &(start, end) in &o.loss_windows {
+            loss_windows.push(LossWindow { start, end, threads: threads_that_could_lose(&o.switches, start, end) });
+        }
         cpu_stacks.push((std::mem::take(&mut o.stacks), std::mem::take(&mut o.frames)));
         definitions.extend(o.key_definitions);
         switches.push((o.cpu, o.switches));
@@ -62,7 +64,7 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder) -> TraceModel {
     stats.stacks = stack_stats;
 
     let cswitch = cswitch_rows(&switches, readies, trace_end, &mut threads);
-    loss_windows.sort_unstable();
+    loss_windows.sort_unstable_by_key(|w| (w.start, w.end));
     stats.loss_windows = loss_windows.len() as u64;
     let (syscalls, unmatched_exits, unattributed) = pair_syscalls(syscall_events, &joined, &threads, &loss_windows);
     stats.unmatched_syscall_exits = unmatched_exits;
@@ -296,7 +298,40 @@ fn cswitch_rows(
     rows
 }
 
-/// Which loss window (index + 1) holds `ts`, or 0 between windows; windows are sorted.
+/// A stretch of one CPU where events were lost, and whose events could be among them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LossWindow {
+    pub start: i64,
+    pub end: i64,
+    /// The threads that ran on the CPU during the window; None when the context
+    /// switches there do not chain (a switch was lost too), so any thread could be.
+    pub threads: Option<Vec<u32>>,
+}
+
+/// The threads that ran on a CPU during [start, end], if its context switches
+/// account for all of that time: each switch's old thread is the previous one's new.
+fn threads_that_could_lose(switches: &[Switch], start: i64, end: i64) -> Option<Vec<u32>> {
+    let before = switches.partition_point(|s| s.ts <= start);
+    let running = switches.get(before.checked_sub(1)?)?;
+    let mut threads = vec![running.new_tid];
+    let mut current = running.new_tid;
+    // The switches inside the window, and the first one after it, must chain.
+    for s in &switches[before..] {
+        if s.old_tid != current {
+            return None;
+        }
+        if s.ts > end {
+            break;
+        }
+        threads.push(s.new_tid);
+        current = s.new_tid;
+    }
+    threads.sort_unstable();
+    threads.dedup();
+    Some(threads)
+}
+
+/// Which of `windows` (sorted) have started by `ts`, and whether `ts` is inside one.
 fn loss_epoch(windows: &[(i64, i64)], ts: i64) -> (usize, bool) {
     let started = windows.partition_point(|&(start, _)| start < ts);
     let inside = windows[..started].iter().any(|&(_, end)| ts <= end);
@@ -311,7 +346,7 @@ fn pair_syscalls(
     events: Vec<SyscallEvent>,
     stacks: &HashMap<(u32, i64), OwnedStack>,
     threads: &ThreadRegistry,
-    loss_windows: &[(i64, i64)],
+    loss_windows: &[LossWindow],
 ) -> (Vec<SyscallRow>, u64, u64) {
     let mut by_thread: HashMap<u32, Vec<SyscallEvent>> = HashMap::default();
     let mut rows = Vec::new();
@@ -329,10 +364,16 @@ fn pair_syscalls(
     let mut unmatched_exits = 0u64;
     for (tid, mut list) in by_thread {
         list.sort_by_key(|e| e.ts);
+        // The windows whose lost events could be this thread's.
+        let windows: Vec<(i64, i64)> = loss_windows
+            .iter()
+            .filter(|w| w.threads.as_ref().is_none_or(|t| t.binary_search(&tid).is_ok()))
+            .map(|w| (w.start, w.end))
+            .collect();
         let mut open: Vec<usize> = Vec::new();
         let mut epoch = 0usize;
         for e in list {
-            let (event_epoch, in_loss) = loss_epoch(loss_windows, e.ts);
+            let (event_epoch, in_loss) = loss_epoch(&windows, e.ts);
             if event_epoch != epoch || in_loss {
                 // A loss lies between this event and the calls still open.
                 open.clear();
