@@ -108,13 +108,12 @@ impl Shell {
     }
 
     fn run_query(&mut self, text: &str) {
-        let started = Instant::now();
-        let result = if self.session.is_prepared() {
-            self.session.query(text)
-        } else {
+        if !self.session.is_prepared() {
             let session = &mut self.session;
-            with_spinner("building the trace model", || session.query(text))
-        };
+            with_spinner("building the trace model", || session.prepare());
+        }
+        let started = Instant::now();
+        let result = self.session.query(text);
         let elapsed = started.elapsed();
         match result {
             Ok(data) => {
@@ -128,6 +127,8 @@ impl Shell {
                 }
                 self.last = Some(table);
             }
+            // A carriage return first: the terminal echoed ^C where the message goes.
+            Err(e) if e.kind == crate::query::ErrorKind::Cancelled => eprintln!("\r{e}"),
             Err(e) => eprintln!("{e}"),
         }
     }
