@@ -9,6 +9,7 @@ pub mod query;
 pub mod repl;
 pub mod session;
 pub mod session_shell;
+pub mod session_stacks;
 pub mod summary;
 pub mod symbols;
 pub mod table;

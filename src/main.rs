@@ -13,13 +13,15 @@ Tables (times are ns since the trace start; `.schema TABLE` in the shell lists t
   processes   pid, name, command_line, parent_pid, session, start_ts, end_ts, exit_code, user_sid
   threads     tid, pid, proc, name, start_ts, end_ts, cpu_ns, samples
   modules     pid, proc, base, size, end, path, file, timestamp, checksum, pdb, pdb_guid, pdb_age,
-              load_ts, unload_ts
+              company, description, product, version, vendor, category, altitude, load_ts, unload_ts
   cswitch     one row per interval a thread ran on a CPU: cpu, ts, end_ts, cpu_ns, tid, pid, proc,
               prev_tid, prev_pid, prev_proc, wait_reason, prev_state, priority, ready_ns
   syscalls    ts, end_ts, duration_ns, cpu, pid, tid, proc, address, module, offset, func, ret,
               status, stack
-  samples     ts, cpu, pid, tid, proc, ip, module, offset, weight_ns, stack
-  stacks      ts, pid, tid, proc, stack, depth
+  samples     ts, cpu, pid, tid, proc, ip, module, offset, func, weight_ns, stack
+  stacks      ts, pid, tid, proc, stack, depth, module, func, frames
+  frames      one row per frame of every stack: stack, pid, depth, address, module, func, offset,
+              frame, mark
   diskio      ts, pid, tid, proc, op, disk, size, offset, file, duration_ns
   fileio      ts, end_ts, duration_ns, pid, tid, proc, op, file, size, offset, ret, status
   hardfaults  ts, pid, tid, proc, address, file, offset, size
@@ -32,7 +34,7 @@ Examples:
 The shell (`etwq trace.etl` or `etwq --demo` on a terminal, without -c):
   Type a query, or a command: .help [topic], .tables, .schema TABLE, .open FILE, .info,
   .format table|csv|tsv|json|md, .copy [tsv|csv|md], .export FILE, .save NAME = QUERY,
-  .queries, .lib FILE, .timer on|off, .quit. Tab completes tables, columns, keywords,
+  .queries, .lib FILE, .symbols [PATH], .timer on|off, .quit. Tab completes tables, columns, keywords,
   functions, @saved queries, commands and file paths; Enter continues the input while a
   ( or a quote is open; Ctrl-C stops a running query; Ctrl-D leaves.
   History: ETWQ_HISTORY, else the data directory (~/.local/share/etwq/history on Linux).
@@ -64,6 +66,9 @@ struct Cli {
     /// Instrumentation manifest XML (a file, or a directory of them).
     #[arg(long, value_name = "PATH")]
     manifest: Vec<PathBuf>,
+    /// Symbol path (`srv*CACHE*URL`, `cache*DIR`, directories; `;`-separated); default: _NT_SYMBOL_PATH.
+    #[arg(long, value_name = "PATH")]
+    symbols: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -159,7 +164,11 @@ fn run_queries(session: &mut Session, queries: impl Iterator<Item = String>, for
         if query.is_empty() || query.starts_with('#') {
             continue;
         }
-        match session.query(query) {
+        let result = session.query(query);
+        for message in session.take_messages() {
+            eprintln!("etwq: symbols: {message}");
+        }
+        match result {
             Ok(result) => print!("{}", Table::from(&result).render(format)),
             Err(e) => {
                 eprintln!("{e}");
@@ -219,6 +228,9 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             for path in &cli.lib {
                 session.load_library(path).map_err(fail)?;
             }
+            if let Some(path) = &cli.symbols {
+                session.set_symbol_path(path);
+            }
             let format = cli.format.into();
             if !cli.queries.is_empty() {
                 return run_queries(&mut session, cli.queries.into_iter(), format);
@@ -227,7 +239,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 let lines = std::io::stdin().lock().lines().map_while(Result::ok);
                 return run_queries(&mut session, lines, format);
             }
-            let options = ShellOptions { format, libraries: cli.lib, manifests: cli.manifest };
+            let options = ShellOptions { format, libraries: cli.lib, manifests: cli.manifest, symbols: cli.symbols };
             return etwq::repl::run(session, options).map_err(fail);
         }
     }

@@ -49,6 +49,8 @@ pub struct Session {
     pub(crate) tables_built: bool,
     /// Set by Ctrl-C to stop a running query.
     pub(crate) cancel: Arc<AtomicBool>,
+    /// Symbol path, resolver and the named frames of every trace (session_stacks.rs).
+    pub(crate) stack_state: crate::session_stacks::StackState,
 }
 
 /// A trace path: a file, or a directory whose .etl files are all opened.
@@ -76,7 +78,13 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, OpenError> {
 impl Session {
     fn with_traces(traces: Vec<LoadedTrace>) -> Session {
         let mut session =
-            Session { traces, catalog: MemoryCatalog::new(), tables_built: false, cancel: Arc::new(AtomicBool::new(false)) };
+            Session {
+            traces,
+            catalog: MemoryCatalog::new(),
+            tables_built: false,
+            cancel: Arc::new(AtomicBool::new(false)),
+            stack_state: crate::session_stacks::StackState::new(),
+        };
         if let Ok(queries) = parse_library(BUILT_IN_LIBRARY) {
             for q in queries {
                 session.catalog.add_saved(q);
@@ -103,7 +111,9 @@ impl Session {
     /// The built-in demo trace: the antivirus-driver incident.
     pub fn demo() -> Session {
         let trace = EtlTrace::from_bytes(crate::demo::demo_trace_bytes()).expect("the demo trace is well formed");
-        Session::with_traces(vec![LoadedTrace::new("demo".into(), trace)])
+        let mut session = Session::with_traces(vec![LoadedTrace::new("demo".into(), trace)]);
+        session.add_demo_symbols();
+        session
     }
 
     /// The first (often the only) trace.
@@ -167,11 +177,12 @@ impl Session {
         }
         let several = self.traces.len() > 1;
         let mut merged: Vec<DataTable> = Vec::new();
-        for loaded in &mut self.traces {
+        for (index, loaded) in self.traces.iter_mut().enumerate() {
             loaded.model();
             let LoadedTrace { name, trace, decoder, model } = loaded;
             let model = model.as_ref().expect("built by model()");
-            for mut table in tables::all(model, trace, decoder) {
+            let names = self.stack_state.name_frames(index, model);
+            for mut table in tables::all(model, trace, decoder, &names) {
                 if several {
                     let rows = table.row_count();
                     let trace_column = Column::strs(std::iter::repeat_n(name.as_str(), rows));
@@ -200,6 +211,10 @@ impl Session {
 
     /// Runs a query against the open traces.
     pub fn query(&mut self, text: &str) -> Result<DataTable, QueryError> {
+        // Stack views (`| tree`, ...) and `stacks` filters: session_stacks.rs.
+        if let Some(result) = self.stack_query(text) {
+            return result;
+        }
         self.ensure_tables();
         self.cancel.store(false, std::sync::atomic::Ordering::SeqCst);
         crate::query::run_query(text, &self.catalog, &self.cancel)

@@ -6,6 +6,9 @@ use crate::query::grammar::KEYWORDS;
 use crate::session::Session;
 use std::path::{Path, PathBuf};
 
+/// The views that may follow a query (`| tree`, ...), as session_stacks.rs reads them.
+const STACK_VIEWS: &[&str] = &["tree", "butterfly", "folded", "flame"];
+
 /// Everything Tab can offer for one session, taken at one moment.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CompletionWords {
@@ -59,7 +62,7 @@ impl Session {
         tables.sort();
         CompletionWords {
             tables,
-            keywords: KEYWORDS.iter().map(|k| k.to_string()).collect(),
+            keywords: KEYWORDS.iter().chain(STACK_VIEWS).map(|k| k.to_string()).collect(),
             functions: all_function_names().map(str::to_string).collect(),
             saved_queries: self.saved_queries().iter().map(|q| q.name.clone()).collect(),
         }

@@ -160,3 +160,18 @@ fn random_damage_never_panics() {
         }
     }
 }
+
+#[test]
+fn a_header_claiming_huge_buffers_cannot_make_decompression_reserve_gigabytes() {
+    let mut bytes = sample_trace(600, Some(CompressionFormat::Xpress));
+    let whole = EtlTrace::from_bytes(bytes.clone()).unwrap();
+    // The log file header's BufferSize, then a compressed buffer's SavedOffset, both 3 GB.
+    let header_payload = 0x48 + 0x20;
+    bytes[header_payload..header_payload + 4].copy_from_slice(&0xC000_0000u32.to_le_bytes());
+    let victim = whole.buffers()[2].file_offset as usize;
+    bytes[victim + 4..victim + 8].copy_from_slice(&0xC000_0000u32.to_le_bytes());
+    let trace = EtlTrace::from_bytes(bytes).unwrap();
+    assert_eq!(trace.warnings.len(), 1, "{:?}", trace.warnings);
+    assert_eq!(trace.warnings[0].file_offset as usize, victim);
+    assert_eq!(trace.record_count(), whole.record_count() - whole.buffers()[2].record_count());
+}

@@ -280,9 +280,13 @@ fn read_logfile_header(bytes: &[u8]) -> Result<(LogfileHeader, u8, i64), OpenErr
 
 /// Walks the buffer headers of the file in order. Damage stops the walk at
 /// that point only: the next plausible buffer header is searched for.
+/// ETW buffers are at most a few megabytes; a header claiming more is damaged,
+/// and believing it would have decompression reserve gigabytes.
+pub const MAX_BUFFER_SIZE: u32 = 64 << 20;
+
 fn locate_buffers(bytes: &[u8], header: &LogfileHeader, warnings: &mut Vec<Warning>) -> Vec<Buffer> {
     let len = bytes.len() as u64;
-    let nominal = header.buffer_size.max(BUFFER_HEADER_LEN as u32);
+    let nominal = header.buffer_size.clamp(BUFFER_HEADER_LEN as u32, MAX_BUFFER_SIZE);
     let mut buffers = Vec::new();
     let mut offset = 0u64;
     let mut index = 0usize;

@@ -10,7 +10,7 @@ use super::{BuildStats, CSwitchRow, SampleRow, StackRow, SyscallRow, TraceModel}
 use crate::decode::{Decoder, Event, Value};
 use crate::etl::{EtlTrace, RecordRef};
 use rayon::prelude::*;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// The profile interval when the trace does not say: 1 ms.
 const DEFAULT_SAMPLE_INTERVAL_NS: i64 = 1_000_000;
@@ -39,23 +39,26 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder) -> TraceModel {
 
     let pointer_size = trace.header_pointer_size;
     let mut store = StackStore::default();
-    let mut stack_events = Vec::new();
     let mut definitions = Vec::new();
     let mut switches: Vec<(u16, Vec<Switch>)> = Vec::new();
     let mut readies = Vec::new();
     let mut syscall_events = Vec::new();
     let mut raw_samples = Vec::new();
     let mut loss_windows = Vec::new();
-    for o in outputs {
+    let mut cpu_stacks = Vec::with_capacity(outputs.len());
+    for mut o in outputs {
         loss_windows.extend(o.loss_windows);
-        stack_events.extend(o.stacks);
+        cpu_stacks.push((std::mem::take(&mut o.stacks), std::mem::take(&mut o.frames)));
         definitions.extend(o.key_definitions);
         switches.push((o.cpu, o.switches));
         readies.extend(o.readies);
         syscall_events.extend(o.syscalls);
         raw_samples.extend(o.samples);
     }
-    let (joined, stack_stats) = stacks::resolve(stack_events, definitions, pointer_size, &mut store);
+    let views: Vec<stacks::CpuStacks> = cpu_stacks.iter().map(|(events, frames)| stacks::CpuStacks { events, frames }).collect();
+    let (joined, stack_stats) = stacks::resolve(&views, definitions, pointer_size, &mut store);
+    drop(views);
+    drop(cpu_stacks);
     stats.stacks = stack_stats;
 
     let cswitch = cswitch_rows(&switches, readies, trace_end, &mut threads);
@@ -141,6 +144,7 @@ impl NamePass {
                 }
             }
             ("KernelTraceControl", "ImageID") if opcode == "DbgID_RSDS" => self.identity(event),
+            ("KernelTraceControl", "ImageID") if opcode == "FileVersion" => self.file_version(event),
             ("Windows Kernel", "DiskIo" | "FileIo" | "PageFault" | "SysConfig") => {
                 let threads = &self.threads;
                 let frequency = i128::from(self.ticks_per_second.max(1));
@@ -217,6 +221,23 @@ impl NamePass {
         }
     }
 
+    fn file_version(&mut self, event: &Event) {
+        // TimeDateStamp is declared signed; the PE field is a u32.
+        let stamp = match event.field("TimeDateStamp") {
+            Some(Value::I32(v)) => Some(*v as u32),
+            Some(other) => other.as_u64().map(|v| v as u32),
+            None => None,
+        };
+        let (Some(size), Some(stamp)) = (uint(event, "ImageSize"), stamp) else { return };
+        let version = super::modules::FileVersion {
+            company: text(event, "CompanyName"),
+            description: text(event, "FileDescription"),
+            product: text(event, "ProductName"),
+            version: text(event, "FileVersion"),
+        };
+        self.modules.add_file_version(size, stamp, &text(event, "OrigFileName"), version);
+    }
+
     fn identity(&mut self, event: &Event) {
         let (Some(base), Some(Value::Guid(guid)), Some(age)) =
             (uint(event, "ImageBase"), event.field("GuidSig"), uint(event, "Age"))
@@ -244,7 +265,7 @@ fn cswitch_rows(
         (end > start).then(|| readies[end - 1].0)
     };
     let mut rows = Vec::new();
-    let mut cpu_ns: HashMap<usize, i64> = HashMap::new();
+    let mut cpu_ns: HashMap<usize, i64> = HashMap::default();
     for (cpu, list) in switches {
         for (i, s) in list.iter().enumerate() {
             let next = list.get(i + 1);
@@ -292,7 +313,7 @@ fn pair_syscalls(
     threads: &ThreadRegistry,
     loss_windows: &[(i64, i64)],
 ) -> (Vec<SyscallRow>, u64, u64) {
-    let mut by_thread: HashMap<u32, Vec<SyscallEvent>> = HashMap::new();
+    let mut by_thread: HashMap<u32, Vec<SyscallEvent>> = HashMap::default();
     let mut rows = Vec::new();
     let mut unattributed = 0u64;
     for e in events {

@@ -54,7 +54,8 @@ pub struct StackEvent {
 
 #[derive(Clone, Debug)]
 pub enum StackBody {
-    Frames(Vec<u64>),
+    /// Frames in this CPU's frame arena (`CpuOutput::frames`), start and length.
+    Frames { start: u32, len: u32 },
     /// StackKeyKernel or StackKeyUser: frames defined by a later key event.
     Key { key: u64, ts: i64 },
 }
@@ -75,6 +76,8 @@ pub struct CpuOutput {
     pub syscalls: Vec<SyscallEvent>,
     pub samples: Vec<RawSample>,
     pub stacks: Vec<StackEvent>,
+    /// The frames of this CPU's inline stack events, one after the other.
+    pub frames: Vec<u64>,
     pub key_definitions: Vec<KeyDefinition>,
     /// Process, thread, image and other rare events for the ordered pass.
     pub rare: Vec<RecordRef>,
@@ -91,14 +94,16 @@ struct Slots {
     cswitch: Option<[Slot; 6]>,
 }
 
-fn read_frames(payload: &[u8], from: usize, pointer_size: u8) -> Vec<u64> {
+/// Appends the pointer-sized frames at `from` to `into`.
+fn read_frames(payload: &[u8], from: usize, pointer_size: u8, into: &mut Vec<u64>) {
     let width = usize::from(pointer_size);
-    payload
-        .get(from..)
-        .unwrap_or(&[])
-        .chunks_exact(width)
-        .map(|c| if width == 4 { u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])) } else { u64::from_le_bytes(c.try_into().unwrap_or([0; 8])) })
-        .collect()
+    into.extend(payload.get(from..).unwrap_or(&[]).chunks_exact(width).map(|c| {
+        if width == 4 {
+            u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        } else {
+            u64::from_le_bytes(c.try_into().unwrap_or([0; 8]))
+        }
+    }));
 }
 
 /// Whether a record goes to the ordered pass over rare events.
@@ -227,7 +232,9 @@ pub fn run(trace: &EtlTrace, processor: u16) -> CpuOutput {
                 let (Some(stamp), Some(pid), Some(tid)) = (stamp, pid, tid) else { continue };
                 let body = if opcode == 32 {
                     let Some(at) = layout.slot("Stack") else { continue };
-                    StackBody::Frames(read_frames(payload, at.offset, ptr))
+                    let start = out.frames.len();
+                    read_frames(payload, at.offset, ptr, &mut out.frames);
+                    StackBody::Frames { start: start as u32, len: (out.frames.len() - start) as u32 }
                 } else {
                     let Some(key) = layout.slot("StackKey").and_then(|s| s.read(payload)) else { continue };
                     StackBody::Key { key, ts }
@@ -237,7 +244,9 @@ pub fn run(trace: &EtlTrace, processor: u16) -> CpuOutput {
             (24, 35) | (24, 36) => {
                 let Some(layout) = layouts.get(24, opcode, record.version, ptr) else { continue };
                 let (Some(key), Some(at)) = (layout.slot("StackKey").and_then(|s| s.read(payload)), layout.slot("Stack")) else { continue };
-                out.key_definitions.push(KeyDefinition { ts, key, frames: read_frames(payload, at.offset, ptr) });
+                let mut frames = Vec::new();
+                read_frames(payload, at.offset, ptr, &mut frames);
+                out.key_definitions.push(KeyDefinition { ts, key, frames });
             }
             _ => {
                 if is_rare(&record.id) {

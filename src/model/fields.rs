@@ -6,7 +6,7 @@ use crate::decode::kernel;
 use crate::decode::name::Name;
 use crate::decode::schema::{Field, FieldType, Len};
 use crate::etl::bytes::{u16_at, u32_at, u64_at, u8_at};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Where one field sits, and how wide it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

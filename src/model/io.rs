@@ -1,7 +1,7 @@
 //! Disk and file I/O and hard page faults, with file names from the FileIo
 //! name and rundown events.
 use crate::decode::{Event, Value};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct DiskIoRow {

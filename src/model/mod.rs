@@ -7,6 +7,7 @@ pub mod modules;
 pub mod ntstatus;
 pub mod processes;
 pub mod stacks;
+pub mod symbolize;
 
 use modules::ModuleRegistry;
 use processes::{ProcessRegistry, ThreadRegistry};

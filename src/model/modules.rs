@@ -1,7 +1,7 @@
 //! Loaded modules per process over time, with their PDB identities, and the
 //! lookup of an address to module + offset at a moment.
 use crate::etl::Guid;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Addresses at or above this belong to the kernel on 64-bit Windows.
 const KERNEL_SPACE_64: u64 = 0xFFFF_8000_0000_0000;
@@ -56,9 +56,23 @@ pub struct PdbIdentity {
     pub age: u32,
 }
 
+/// What an image's version resource says (KernelTraceControl ImageID/FileVersion).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FileVersion {
+    pub company: String,
+    pub description: String,
+    pub product: String,
+    pub version: String,
+}
+
 #[derive(Default)]
 pub struct ModuleRegistry {
     pub rows: Vec<Module>,
+    /// By (ImageSize, TimeDateStamp): FileVersion events name no base or process,
+    /// so the image's size and link time tie them to its module rows.
+    versions: HashMap<(u64, u32), FileVersion>,
+    /// By (ImageSize, lower-case original file name), for image events without a TimeDateStamp.
+    versions_by_name: HashMap<(u64, String), FileVersion>,
     /// Live module by (pid, base).
     live: HashMap<(u32, u64), usize>,
     /// Identities logged before their image event (KTC precedes Image/DCStart).
@@ -107,6 +121,19 @@ impl ModuleRegistry {
         }
     }
 
+    pub fn add_file_version(&mut self, image_size: u64, time_date_stamp: u32, file_name: &str, version: FileVersion) {
+        self.versions_by_name.entry((image_size, file_name.to_ascii_lowercase())).or_insert_with(|| version.clone());
+        self.versions.entry((image_size, time_date_stamp)).or_insert(version);
+    }
+
+    /// The version resource of a module, when a FileVersion event described its image.
+    pub fn file_version(&self, module: &Module) -> Option<&FileVersion> {
+        match module.timestamp {
+            Some(stamp) => self.versions.get(&(module.size, stamp)),
+            None => self.versions_by_name.get(&(module.size, module.file().to_ascii_lowercase())),
+        }
+    }
+
     /// Indexes the modules for address lookups; call once all events are in.
     pub fn finish(&mut self) {
         self.by_pid.clear();
@@ -121,6 +148,11 @@ impl ModuleRegistry {
     /// The module that held `address` in process `pid` at `ts`; kernel
     /// addresses go through the kernel's modules (pid 0).
     pub fn lookup(&self, pid: u32, address: u64, ts: i64, pointer_size: u8) -> Option<&Module> {
+        self.lookup_index(pid, address, ts, pointer_size).map(|i| &self.rows[i])
+    }
+
+    /// Like [`ModuleRegistry::lookup`], as an index into `rows` (a cache key for symbols).
+    pub fn lookup_index(&self, pid: u32, address: u64, ts: i64, pointer_size: u8) -> Option<usize> {
         let owner = if is_kernel_address(address, pointer_size) { 0 } else { pid };
         let list = self.by_pid.get(&owner)?;
         // Modules whose base is at or below the address, nearest first.
@@ -128,9 +160,9 @@ impl ModuleRegistry {
         list[..upto]
             .iter()
             .rev()
-            .map(|&i| &self.rows[i])
-            .take_while(|m| address < m.base.saturating_add(1 << 40))
-            .find(|m| address < m.end() && m.alive_at(ts))
+            .copied()
+            .take_while(|&i| address < self.rows[i].base.saturating_add(1 << 40))
+            .find(|&i| address < self.rows[i].end() && self.rows[i].alive_at(ts))
     }
 }
 

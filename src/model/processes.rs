@@ -1,6 +1,6 @@
 //! Processes and threads: rundown (DCStart/DCEnd) and live (Start/End) events
 //! merged into lifetimes; a reused pid or tid gives a new row.
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Process {

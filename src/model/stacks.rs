@@ -3,7 +3,7 @@
 //! defines; the kernel and user halves of one event's stack are joined.
 use super::cpu_pass::{KeyDefinition, StackBody, StackEvent};
 use super::modules::is_kernel_address;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 pub type StackId = u32;
@@ -56,10 +56,18 @@ pub struct StackStats {
     pub unresolved_keys: u64,
 }
 
+/// One CPU's stack events and the arena their inline frames live in.
+pub struct CpuStacks<'a> {
+    pub events: &'a [StackEvent],
+    pub frames: &'a [u64],
+}
+
 /// Resolves keys, joins halves, interns. Returns the stacks keyed by
-/// (thread, raw timestamp of the owning event).
+/// (thread, raw timestamp of the owning event). The halves of one event's
+/// stack are logged one after the other on its CPU, so they are grouped as
+/// they come, without a map.
 pub fn resolve(
-    events: Vec<StackEvent>,
+    cpus: &[CpuStacks<'_>],
     definitions: Vec<KeyDefinition>,
     pointer_size: u8,
     store: &mut StackStore,
@@ -67,46 +75,64 @@ pub fn resolve(
     let mut stats = StackStats::default();
     // Definitions per key in time order: a reference uses the first definition at or
     // after it, since a key is defined when its cache entry is flushed or run down.
-    let mut by_key: HashMap<u64, Vec<(i64, Arc<[u64]>)>> = HashMap::new();
+    let mut by_key: HashMap<u64, Vec<(i64, Vec<u64>)>> = HashMap::default();
     for d in definitions {
-        by_key.entry(d.key).or_default().push((d.ts, d.frames.into()));
+        by_key.entry(d.key).or_default().push((d.ts, d.frames));
     }
     for list in by_key.values_mut() {
         list.sort_by_key(|(ts, _)| *ts);
     }
-    let mut parts: HashMap<(u32, i64), (u32, Vec<Arc<[u64]>>)> = HashMap::new();
-    for event in events {
-        stats.events += 1;
-        let frames: Arc<[u64]> = match event.body {
-            StackBody::Frames(frames) => frames.into(),
-            StackBody::Key { key, ts } => {
-                stats.key_references += 1;
-                let found = by_key.get(&key).and_then(|list| {
-                    let at = list.partition_point(|(def_ts, _)| *def_ts < ts);
-                    list.get(at).or_else(|| list.last()).map(|(_, f)| f.clone())
-                });
-                match found {
-                    Some(frames) => frames,
-                    None => {
-                        stats.unresolved_keys += 1;
-                        continue;
+    let total: usize = cpus.iter().map(|c| c.events.len()).sum();
+    let mut joined = HashMap::with_capacity_and_hasher(total, Default::default());
+    let mut halves: Vec<&[u64]> = Vec::with_capacity(2);
+    let mut scratch: Vec<u64> = Vec::new();
+    for cpu in cpus {
+        let mut i = 0;
+        while i < cpu.events.len() {
+            let first = &cpu.events[i];
+            let owner = (first.tid, first.event_raw_ts);
+            halves.clear();
+            while let Some(event) = cpu.events.get(i).filter(|e| (e.tid, e.event_raw_ts) == owner) {
+                i += 1;
+                stats.events += 1;
+                let frames: &[u64] = match &event.body {
+                    StackBody::Frames { start, len } => {
+                        let (start, len) = (*start as usize, *len as usize);
+                        cpu.frames.get(start..start + len).unwrap_or(&[])
                     }
-                }
+                    StackBody::Key { key, ts } => {
+                        stats.key_references += 1;
+                        let found = by_key.get(key).and_then(|list| {
+                            let at = list.partition_point(|(def_ts, _)| def_ts < ts);
+                            list.get(at).or_else(|| list.last()).map(|(_, f)| f.as_slice())
+                        });
+                        match found {
+                            Some(frames) => frames,
+                            None => {
+                                stats.unresolved_keys += 1;
+                                continue;
+                            }
+                        }
+                    }
+                };
+                halves.push(frames);
             }
-        };
-        parts.entry((event.tid, event.event_raw_ts)).or_insert_with(|| (event.pid, Vec::new())).1.push(frames);
-    }
-    let mut joined = HashMap::with_capacity(parts.len());
-    let mut frames = Vec::new();
-    for ((tid, raw_ts), (pid, mut halves)) in parts {
-        // Kernel frames are the inner part of the stack: they come first.
-        halves.sort_by_key(|h| !h.first().is_some_and(|&a| is_kernel_address(a, pointer_size)));
-        frames.clear();
-        for half in &halves {
-            frames.extend_from_slice(half);
+            if halves.is_empty() {
+                continue;
+            }
+            let stack = if halves.len() == 1 {
+                store.intern(halves[0])
+            } else {
+                // Kernel frames are the inner part of the stack: they come first.
+                halves.sort_by_key(|h| !h.first().is_some_and(|&a| is_kernel_address(a, pointer_size)));
+                scratch.clear();
+                for half in &halves {
+                    scratch.extend_from_slice(half);
+                }
+                store.intern(&scratch)
+            };
+            joined.insert(owner, OwnedStack { tid: owner.0, pid: first.pid, event_raw_ts: owner.1, stack });
         }
-        let stack = store.intern(&frames);
-        joined.insert((tid, raw_ts), OwnedStack { tid, pid, event_raw_ts: raw_ts, stack });
     }
     (joined, stats)
 }
@@ -130,7 +156,7 @@ mod tests {
         ];
         let events = vec![key(1, 5, 7, 5), key(1, 5, 9, 5), key(2, 20, 7, 20), key(3, 50, 8, 50)];
         let mut store = StackStore::default();
-        let (joined, stats) = resolve(events, definitions, 8, &mut store);
+        let (joined, stats) = resolve(&[CpuStacks { events: &events, frames: &[] }], definitions, 8, &mut store);
         assert_eq!(store.frames(joined[&(1, 5)].stack), &[K, K + 8, 0x1000, 0x2000]);
         assert_eq!(store.frames(joined[&(2, 20)].stack), &[0x3000]);
         assert_eq!(stats, StackStats { events: 4, key_references: 4, unresolved_keys: 1 });

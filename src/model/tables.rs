@@ -2,11 +2,13 @@
 //! resolved, times in ns since the trace start. Column docs are the public
 //! schema shown by `.schema` and `--help`.
 use super::ntstatus::status_text;
+use super::symbolize::{NamedFrames, ResolvedFrame};
 use super::TraceModel;
 use crate::columnar::{Column, DataTable, FieldMap, StrColumnBuilder, Value as Cell};
 use crate::decode::{Decoder, Value};
 use crate::dump::ThreadOwners;
 use crate::etl::EtlTrace;
+use crate::symbols::drivers::known_driver;
 use std::sync::Arc;
 
 /// KWAIT_REASON names, as WPA shows them.
@@ -159,6 +161,16 @@ pub fn modules(model: &TraceModel) -> DataTable {
     b.texts("pdb", "PDB file name (KernelTraceControl DbgID_RSDS)", rows.iter().map(|m| m.pdb.as_ref()));
     b.texts("pdb_guid", "PDB GUID", rows.iter().map(|m| m.pdb_guid.map(|g| g.to_string())));
     b.u64s("pdb_age", "PDB age", rows.iter().map(|m| some_u32(m.pdb_age)).collect());
+    let version = |m: &super::modules::Module| model.modules.file_version(m);
+    let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    b.texts("company", "CompanyName of its version resource (KernelTraceControl FileVersion)", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.company))));
+    b.texts("description", "FileDescription", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.description))));
+    b.texts("product", "ProductName", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.product))));
+    b.texts("version", "FileVersion", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.version))));
+    let known = |m: &super::modules::Module| known_driver(m.file());
+    b.texts("vendor", "company of a well-known third-party driver", rows.iter().map(|m| known(m).map(|d| d.company)));
+    b.texts("category", "its category (antivirus: anti-virus filters and EDR sensors)", rows.iter().map(|m| known(m).map(|d| d.category.name())));
+    b.texts("altitude", "its minifilter altitude and load order group", rows.iter().map(|m| known(m).filter(|d| !d.altitude.is_empty()).map(|d| format!("{} ({})", d.altitude, d.group))));
     b.times("load_ts", "loaded (null: before the trace)", rows.iter().map(|m| m.load_ts).collect());
     b.times("unload_ts", "unloaded (null: still loaded)", rows.iter().map(|m| m.unload_ts).collect());
     b.finish()
@@ -185,7 +197,7 @@ pub fn cswitch(model: &TraceModel) -> DataTable {
     b.finish()
 }
 
-pub fn syscalls(model: &TraceModel) -> DataTable {
+pub fn syscalls(model: &TraceModel, names: &NamedFrames) -> DataTable {
     let r = Resolve { model };
     let rows = &model.syscalls;
     let modules: Vec<(Option<&str>, Option<u64>)> = rows.iter().map(|s| r.module(s.pid, s.address, s.ts)).collect();
@@ -200,14 +212,15 @@ pub fn syscalls(model: &TraceModel) -> DataTable {
     b.addresses("address", "system service address", rows.iter().map(|s| Some(s.address)).collect());
     b.texts("module", "module of the address", modules.iter().map(|m| m.0));
     b.addresses("offset", "offset in the module", modules.iter().map(|m| m.1).collect());
-    b.texts("func", "function name (with symbols)", rows.iter().map(|_| Some("")));
+    let func = |i: usize| names.sample_or_syscall(&names.syscall_frames, i).and_then(|f| f.func.clone());
+    b.texts("func", "function of the address (null: no symbols)", (0..rows.len()).map(func));
     b.u64s("ret", "NTSTATUS returned", rows.iter().map(|s| some_u32(s.ret)).collect());
     b.texts("status", "its name", rows.iter().map(|s| s.ret.map(status_text)));
     b.u64s("stack", "stack id (stacks table)", rows.iter().map(|s| s.stack.map(u64::from)).collect());
     b.finish()
 }
 
-pub fn samples(model: &TraceModel) -> DataTable {
+pub fn samples(model: &TraceModel, names: &NamedFrames) -> DataTable {
     let r = Resolve { model };
     let rows = &model.samples;
     let modules: Vec<(Option<&str>, Option<u64>)> = rows.iter().map(|s| r.module(s.pid, s.ip, s.ts)).collect();
@@ -220,14 +233,31 @@ pub fn samples(model: &TraceModel) -> DataTable {
     b.addresses("ip", "instruction pointer", rows.iter().map(|s| Some(s.ip)).collect());
     b.texts("module", "module of the IP", modules.iter().map(|m| m.0));
     b.addresses("offset", "offset in the module", modules.iter().map(|m| m.1).collect());
+    let func = |i: usize| names.sample_or_syscall(&names.sample_frames, i).and_then(|f| f.func.clone());
+    b.texts("func", "function of the IP (null: no symbols)", (0..rows.len()).map(func));
     b.durations("weight_ns", "the profile interval this sample stands for", rows.iter().map(|s| Some(s.weight_ns)).collect());
     b.u64s("stack", "stack id (stacks table)", rows.iter().map(|s| s.stack.map(u64::from)).collect());
     b.finish()
 }
 
-pub fn stacks(model: &TraceModel) -> DataTable {
+pub fn stacks(model: &TraceModel, names: &NamedFrames) -> DataTable {
     let r = Resolve { model };
     let rows = &model.stack_rows;
+    let (mut modules, mut funcs, mut texts) = (StrColumnBuilder::new(), StrColumnBuilder::new(), StrColumnBuilder::new());
+    for s in rows {
+        let frames: Vec<&ResolvedFrame> =
+            names.stack(s.pid, s.stack).unwrap_or(&[]).iter().filter_map(|&id| names.frame(id)).collect();
+        let mut seen: Vec<&str> = Vec::new();
+        for m in frames.iter().filter_map(|f| f.module.as_deref()) {
+            if !seen.contains(&m) {
+                seen.push(m);
+            }
+        }
+        modules.push(&joined(seen));
+        funcs.push(&joined(frames.iter().filter_map(|f| f.func.as_deref())));
+        let text: Vec<&str> = frames.iter().map(|f| &*f.text).collect();
+        texts.push(&text.join(" <- "));
+    }
     let mut b = Builder::new("stacks");
     b.times("ts", "time of the event the stack belongs to", rows.iter().map(|s| Some(s.ts)).collect());
     b.u64s("pid", "process", rows.iter().map(|s| Some(u64::from(s.pid))).collect());
@@ -235,6 +265,49 @@ pub fn stacks(model: &TraceModel) -> DataTable {
     b.texts("proc", "process name", rows.iter().map(|s| r.proc(Some(s.pid), s.ts)));
     b.u64s("stack", "stack id", rows.iter().map(|s| Some(u64::from(s.stack))).collect());
     b.u64s("depth", "frames", rows.iter().map(|s| Some(model.stacks.frames(s.stack).len() as u64)).collect());
+    b.add("module", "modules of its frames, as |a.dll|b.sys|; `module = X` means a frame in X", modules.finish());
+    b.add("func", "functions of its frames, innermost first, as |f|g|; `func = F` means a frame in F", funcs.finish());
+    b.add("frames", "its frames, innermost first, joined by \" <- \"", texts.finish());
+    b.finish()
+}
+
+/// Separator-wrapped list: `|a|b|`, so that `contains "|a|"` matches one whole item.
+fn joined<'s>(items: impl IntoIterator<Item = &'s str>) -> String {
+    let mut out = String::from("|");
+    for item in items {
+        out.push_str(item);
+        out.push('|');
+    }
+    out
+}
+
+/// One row per frame of every stack (per process it occurs in); depth 0 is the innermost frame.
+pub fn frames(names: &NamedFrames) -> DataTable {
+    let (mut stack, mut pid, mut depth, mut address, mut offset) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut module, mut func, mut text, mut mark) = (vec![], vec![], vec![], vec![]);
+    for ((p, s), ids) in names.all_stacks() {
+        for (d, f) in ids.iter().filter_map(|&id| names.frame(id)).enumerate() {
+            stack.push(Some(u64::from(s)));
+            pid.push(Some(u64::from(p)));
+            depth.push(Some(d as u64));
+            address.push(Some(f.address));
+            offset.push(f.module_offset);
+            module.push(f.module.clone());
+            func.push(f.func.clone());
+            text.push(Some(f.text.clone()));
+            mark.push(f.mark.clone());
+        }
+    }
+    let mut b = Builder::new("frames");
+    b.u64s("stack", "stack id (stacks table)", stack);
+    b.u64s("pid", "process the stack occurred in", pid);
+    b.u64s("depth", "0: the innermost frame (the IP), counting outward to the thread start", depth);
+    b.addresses("address", "return address (the IP at depth 0)", address);
+    b.texts("module", "module file name (null: in no module)", module);
+    b.texts("func", "function (null: no symbols)", func);
+    b.addresses("offset", "offset in the module", offset);
+    b.texts("frame", "module!function+0xoffset, module!<PDB not found> or 0xaddress", text);
+    b.texts("mark", "well-known third-party driver: category (company)", mark);
     b.finish()
 }
 
@@ -356,17 +429,18 @@ pub fn events(model: &TraceModel, trace: &EtlTrace, decoder: &mut Decoder) -> Da
     b.finish()
 }
 
-/// All tables of a trace.
-pub fn all(model: &TraceModel, trace: &EtlTrace, decoder: &mut Decoder) -> Vec<DataTable> {
+/// All tables of a trace, with frames named as `names` says.
+pub fn all(model: &TraceModel, trace: &EtlTrace, decoder: &mut Decoder, names: &NamedFrames) -> Vec<DataTable> {
     vec![
         events(model, trace, decoder),
         processes(model),
         threads(model),
         modules(model),
         cswitch(model),
-        syscalls(model),
-        samples(model),
-        stacks(model),
+        syscalls(model, names),
+        samples(model, names),
+        stacks(model, names),
+        frames(names),
         diskio(model),
         fileio(model),
         hardfaults(model),

@@ -1,6 +1,7 @@
 //! Meta-commands: the lines that start with a dot and talk to the shell
 //! rather than ask the trace a question.
 use super::{Flow, Shell};
+use crate::symbols::path::{SymbolPath, SymbolPathElement, Upstream};
 use crate::table::{Format, Screen, Table};
 use std::path::Path;
 
@@ -22,6 +23,7 @@ pub const META_COMMANDS: &[MetaCommand] = &[
     MetaCommand { name: ".save", arguments: "NAME = QUERY", help: "keep a query as @NAME for this session (NAME(p) = ... $p ... takes arguments)" },
     MetaCommand { name: ".queries", arguments: "", help: "the saved queries: shipped, from libraries, and saved here" },
     MetaCommand { name: ".lib", arguments: "FILE", help: "load a .etwq library of saved queries" },
+    MetaCommand { name: ".symbols", arguments: "[PATH]", help: "the symbol path in force, or set it (srv*CACHE*URL; dirs; ';'-separated)" },
     MetaCommand { name: ".timer", arguments: "on|off", help: "show how long each query took" },
     MetaCommand { name: ".quit", arguments: "", help: "leave (Ctrl-D too)" },
 ];
@@ -119,6 +121,20 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
             shell.say(&format!("loaded {count} saved queries from {path}"));
             Ok(Flow::Continue)
         }
+        ".symbols" => {
+            if argument.is_empty() {
+                shell.say(&format!("symbol path: {}", describe_symbol_path(&shell.session.symbol_path())));
+                return Ok(Flow::Continue);
+            }
+            shell.session.set_symbol_path(argument);
+            shell.symbols = Some(argument.to_string());
+            // Frames are named again now, under a spinner, rather than in the next query.
+            let session = &mut shell.session;
+            super::with_spinner("naming stack frames", || session.prepare());
+            shell.report_symbol_messages();
+            shell.say(&format!("symbol path: {}", describe_symbol_path(&shell.session.symbol_path())));
+            Ok(Flow::Continue)
+        }
         ".timer" => {
             shell.timer = match argument {
                 "on" => true,
@@ -148,6 +164,31 @@ fn unquote(argument: &str) -> &str {
         }
     }
     a
+}
+
+/// A symbol path written back the way it is typed.
+fn describe_symbol_path(path: &SymbolPath) -> String {
+    if path.elements.is_empty() {
+        return "(none; set one with .symbols PATH, --symbols or _NT_SYMBOL_PATH)".into();
+    }
+    let elements: Vec<String> = path
+        .elements
+        .iter()
+        .map(|element| match element {
+            SymbolPathElement::Server { downstream, upstream } => {
+                let mut parts = vec!["srv".to_string()];
+                parts.extend(downstream.iter().map(|d| d.display().to_string()));
+                parts.push(match upstream {
+                    Upstream::Url(url) => url.clone(),
+                    Upstream::Dir(dir) => dir.display().to_string(),
+                });
+                parts.join("*")
+            }
+            SymbolPathElement::Cache(dir) => format!("cache*{}", dir.display()),
+            SymbolPathElement::Dir(dir) => dir.display().to_string(),
+        })
+        .collect();
+    elements.join(";")
 }
 
 pub fn format_name(format: Format) -> &'static str {

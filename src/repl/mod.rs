@@ -33,6 +33,8 @@ pub struct ShellOptions {
     pub libraries: Vec<PathBuf>,
     /// `--manifest` paths, added again when `.open` replaces the session.
     pub manifests: Vec<PathBuf>,
+    /// `--symbols`, set again when `.open` replaces the session.
+    pub symbols: Option<String>,
 }
 
 /// Whether the shell goes on after a line.
@@ -73,6 +75,8 @@ pub(crate) struct Shell {
     pub(crate) libraries: Vec<PathBuf>,
     pub(crate) saved_definitions: Vec<String>,
     manifests: Vec<PathBuf>,
+    /// `--symbols` or the last `.symbols PATH`.
+    pub(crate) symbols: Option<String>,
     /// The cancel flag of the session Ctrl-C should stop; `.open` swaps the session.
     cancel_target: Arc<Mutex<Arc<AtomicBool>>>,
 }
@@ -115,6 +119,7 @@ impl Shell {
         let started = Instant::now();
         let result = self.session.query(text);
         let elapsed = started.elapsed();
+        self.report_symbol_messages();
         match result {
             Ok(data) => {
                 let table = Table::from(&data);
@@ -130,6 +135,13 @@ impl Shell {
             // A carriage return first: the terminal echoed ^C where the message goes.
             Err(e) if e.kind == crate::query::ErrorKind::Cancelled => eprintln!("\r{e}"),
             Err(e) => eprintln!("{e}"),
+        }
+    }
+
+    /// What symbol loading had to say (PDBs refused, servers that failed).
+    pub(crate) fn report_symbol_messages(&mut self) {
+        for message in self.session.take_messages() {
+            eprintln!("etwq: symbols: {message}");
         }
     }
 
@@ -154,6 +166,9 @@ impl Shell {
         for definition in &self.saved_definitions {
             let _ = session.save_query(definition);
         }
+        if let Some(path) = &self.symbols {
+            session.set_symbol_path(path);
+        }
         with_spinner("building the trace model", || session.prepare());
         if let Ok(mut target) = self.cancel_target.lock() {
             *target = session.cancel_flag();
@@ -172,6 +187,9 @@ pub fn run(session: Session, options: ShellOptions) -> Result<(), String> {
     let mut session = session;
     if !session.is_prepared() {
         with_spinner("building the trace model", || session.prepare());
+    }
+    for message in session.take_messages() {
+        eprintln!("etwq: symbols: {message}");
     }
     let cancel_target = Arc::new(Mutex::new(session.cancel_flag()));
     let handler_target = cancel_target.clone();
@@ -213,6 +231,7 @@ pub fn run(session: Session, options: ShellOptions) -> Result<(), String> {
         libraries: options.libraries,
         saved_definitions: Vec::new(),
         manifests: options.manifests,
+        symbols: options.symbols,
         cancel_target,
     };
     let mut history_warned = false;

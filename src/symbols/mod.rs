@@ -8,6 +8,7 @@
 //! session to show.
 pub mod breakpad;
 pub mod cache;
+pub mod drivers;
 pub mod identity;
 pub mod path;
 pub mod pdb_file;

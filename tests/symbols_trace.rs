@@ -1,0 +1,347 @@
+//! Symbols through a whole trace: a trace built with the scenario builder loads
+//! crash.exe with the PDB identity its RSDS record gives and takes samples at the
+//! function addresses crash.sym lists; the session must name every sample as
+//! crash.sym does, whether crash.pdb sits in a plain directory, a symbol store
+//! or behind a symbol server, and say `<PDB not found>` for another identity.
+mod common;
+
+use etwq::columnar::Value;
+use etwq::demo::payloads::Sid;
+use etwq::demo::scenario::{
+    ModuleSpec, PdbIdentity as ScenarioPdb, ProcessSpec, ProfileSpec, SampleSpec, Scenario, Slice,
+    SwitchOut, ThreadSpec,
+};
+use etwq::etl::Guid;
+use etwq::session::Session;
+use etwq::symbols::pdb_file::pdb_info_of;
+use etwq::symbols::ResolverOptions;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const BASE: u64 = 0x40_0000;
+const PID: u32 = 4242;
+const TID: u32 = 4243;
+
+/// FUNC lines of crash.sym (rva, name, folded), read independently of the crate.
+fn functions(sym: &str) -> Vec<(u64, String, bool)> {
+    sym.lines()
+        .filter_map(|line| line.strip_prefix("FUNC "))
+        .map(|rest| {
+            let folded = rest.starts_with("m ");
+            let rest = rest.strip_prefix("m ").unwrap_or(rest);
+            let words: Vec<&str> = rest.splitn(4, ' ').collect();
+            (
+                u64::from_str_radix(words[0], 16).unwrap(),
+                words[3].to_string(),
+                folded,
+            )
+        })
+        .collect()
+}
+
+/// Breakpad names carry parameter lists; the PDB's procedure names do not.
+fn without_parameters(name: &str) -> &str {
+    let name = name.strip_suffix(" const").unwrap_or(name);
+    if !name.ends_with(')') {
+        return name;
+    }
+    let mut depth = 0;
+    for (i, c) in name.char_indices().rev() {
+        match c {
+            ')' => depth += 1,
+            '(' => {
+                depth -= 1;
+                if depth == 0 {
+                    return &name[..i];
+                }
+            }
+            _ => {}
+        }
+    }
+    name
+}
+
+/// A one-process trace: crash.exe with `identity`, one sample at each function's first byte.
+fn crash_trace(dir: &Path, identity: ScenarioPdb, rvas: &[u64]) -> PathBuf {
+    let duration = 10_000_000; // 1 s of 10 MHz ticks
+    let mut s = Scenario::new(1, duration);
+    s.profile = Some(ProfileSpec {
+        interval_100ns: 10_000,
+    });
+    let process = |pid, name: &str| ProcessSpec {
+        pid,
+        parent_pid: 0,
+        name: name.into(),
+        command_line: name.into(),
+        session_id: 1,
+        user_sid: Sid::local_system(),
+        start: None,
+        end: None,
+    };
+    s.processes = vec![process(0, "Idle"), process(PID, "crash.exe")];
+    s.threads.push(ThreadSpec {
+        tid: TID,
+        pid: PID,
+        start: None,
+        end: None,
+        base_priority: 8,
+        start_address: BASE + 0x1000,
+        name: String::new(),
+    });
+    s.modules.push(ModuleSpec {
+        pid: PID,
+        base: BASE,
+        size: 0x10_0000,
+        path: "\\Device\\HarddiskVolume3\\crash\\crash.exe".into(),
+        time_date_stamp: 0x5ab3_8077,
+        checksum: 0,
+        pdb: Some(identity),
+        load: None,
+        unload: None,
+    });
+    s.schedule.push(Slice {
+        cpu: 0,
+        tid: TID,
+        start: 0,
+        end: duration,
+        priority: 8,
+        out: SwitchOut::waiting(6),
+    });
+    for (i, rva) in rvas.iter().enumerate() {
+        let ts = 1_000 * (i as i64 + 1);
+        s.samples.push(SampleSpec {
+            cpu: 0,
+            tid: TID,
+            ts,
+            ip: BASE + rva,
+            callers: vec![BASE + 0x1000],
+            lost: false,
+        });
+    }
+    let (bytes, _) = s.to_bytes().expect("consistent scenario");
+    let path = dir.join("crash.etl");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+struct Setup {
+    tmp: tempfile::TempDir,
+    symbols: PathBuf,
+    identity: ScenarioPdb,
+    functions: Vec<(u64, String, bool)>,
+    trace: PathBuf,
+}
+
+fn setup() -> Option<Setup> {
+    let symbols = common::corpus_dir()?.join("symbols");
+    let info = pdb_info_of(&symbols.join("crash.pdb")).unwrap();
+    let identity = ScenarioPdb {
+        name: "crash.pdb".into(),
+        guid: info.guid,
+        age: info.age,
+    };
+    let functions = functions(&std::fs::read_to_string(symbols.join("crash.sym")).unwrap());
+    let tmp = tempfile::tempdir().unwrap();
+    let rvas: Vec<u64> = functions.iter().map(|f| f.0).collect();
+    let trace = crash_trace(tmp.path(), identity.clone(), &rvas);
+    Some(Setup {
+        tmp,
+        symbols,
+        identity,
+        functions,
+        trace,
+    })
+}
+
+/// A session over the trace with its own (empty) cache, so each source is really used.
+fn session(setup: &Setup, path: &str, cache: &Path) -> Session {
+    let mut session = Session::open(&setup.trace).unwrap();
+    session.set_symbol_options(ResolverOptions {
+        cache_root: Some(cache.to_path_buf()),
+        download_store: Some(cache.join("downloads")),
+        timeout: Duration::from_secs(5),
+        parallel: 2,
+    });
+    session.set_symbol_path(path);
+    session
+}
+
+fn sample_funcs(session: &mut Session) -> Vec<(u64, Option<String>, String)> {
+    let t = session
+        .query("samples where module = \"crash.exe\" order by ts select ip, func, proc")
+        .unwrap();
+    let (ip, func, proc) = (
+        t.column("ip").unwrap(),
+        t.column("func").unwrap(),
+        t.column("proc").unwrap(),
+    );
+    (0..t.row_count())
+        .map(|row| {
+            let ip = match ip.value(row) {
+                Value::Address(a) | Value::U64(a) => a,
+                other => panic!("ip {other:?}"),
+            };
+            let func = match func.value(row) {
+                Value::Str(s) => Some(s.to_string()),
+                _ => None,
+            };
+            (ip, func, proc.value(row).to_string())
+        })
+        .collect()
+}
+
+fn assert_every_sample_named(setup: &Setup, session: &mut Session) {
+    let rows = sample_funcs(session);
+    assert_eq!(rows.len(), setup.functions.len(), "one sample per FUNC");
+    let mut folded = 0;
+    for ((ip, func, _), (rva, name, multiple)) in rows.iter().zip(&setup.functions) {
+        assert_eq!(*ip, BASE + rva);
+        let func = func
+            .as_deref()
+            .unwrap_or_else(|| panic!("{rva:#x} ({name}) has no name"));
+        if func != without_parameters(name) && func != name {
+            assert!(multiple, "{rva:#x}: {func} where crash.sym says {name}");
+            folded += 1;
+        }
+    }
+    assert!(folded <= 2, "{folded} folded functions");
+    let frames = session
+        .query("frames where module = \"crash.exe\" and depth = 0 select frame")
+        .unwrap();
+    assert!(frames.row_count() > 0);
+    for row in 0..frames.row_count() {
+        let text = frames.column("frame").unwrap().value(row).to_string();
+        assert!(
+            text.starts_with("crash.exe!") && text.ends_with("+0x0"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn samples_resolve_from_a_plain_directory() {
+    let Some(setup) = setup() else { return };
+    let cache = setup.tmp.path().join("cache");
+    let mut s = session(&setup, &setup.symbols.display().to_string(), &cache);
+    assert_every_sample_named(&setup, &mut s);
+}
+
+#[test]
+fn samples_resolve_from_a_symbol_store_cache() {
+    let Some(setup) = setup() else { return };
+    let store = setup.tmp.path().join("store");
+    let key_dir = store.join("crash.pdb").join(
+        etwq::symbols::PdbIdentity::new("crash.pdb", setup.identity.guid, setup.identity.age)
+            .store_key(),
+    );
+    std::fs::create_dir_all(&key_dir).unwrap();
+    std::fs::copy(setup.symbols.join("crash.pdb"), key_dir.join("crash.pdb")).unwrap();
+    let cache = setup.tmp.path().join("cache");
+    let mut s = session(&setup, &format!("cache*{}", store.display()), &cache);
+    assert_every_sample_named(&setup, &mut s);
+}
+
+#[test]
+fn samples_resolve_from_a_symbol_server_on_localhost() {
+    let Some(setup) = setup() else { return };
+    let pdb = std::fs::read(setup.symbols.join("crash.pdb")).unwrap();
+    let key = etwq::symbols::PdbIdentity::new("crash.pdb", setup.identity.guid, setup.identity.age)
+        .store_key();
+    let wanted = format!("/symbols/crash.pdb/{key}/crash.pdb");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/symbols", listener.local_addr().unwrap());
+    let server = std::thread::spawn(move || {
+        // Serves the PDB at its store path, 404 for anything else; a few requests at most.
+        let mut served = Vec::new();
+        for stream in listener.incoming().take(4) {
+            let Ok(mut stream) = stream else { break };
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut request = Vec::new();
+            let mut byte = [0u8; 1];
+            while !request.ends_with(b"\r\n\r\n") && request.len() < 8192 {
+                match stream.read(&mut byte) {
+                    Ok(1) => request.push(byte[0]),
+                    _ => break,
+                }
+            }
+            let text = String::from_utf8_lossy(&request).to_string();
+            let path = text.split(' ').nth(1).unwrap_or("").to_string();
+            let (status, body): (&str, &[u8]) = if path == wanted {
+                ("200 OK", &pdb)
+            } else {
+                ("404 Not Found", b"no")
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream
+                .write_all(head.as_bytes())
+                .and_then(|()| stream.write_all(body));
+            let found = path == wanted;
+            served.push(path);
+            if found {
+                break;
+            }
+        }
+        served
+    });
+    let cache = setup.tmp.path().join("cache");
+    let downstream = setup.tmp.path().join("downstream");
+    let mut s = session(
+        &setup,
+        &format!("srv*{}*{url}", downstream.display()),
+        &cache,
+    );
+    assert_every_sample_named(&setup, &mut s);
+    let served = server.join().unwrap();
+    assert!(
+        served.iter().any(|p| p.ends_with("/crash.pdb")),
+        "{served:?}"
+    );
+    assert!(
+        downstream
+            .join("crash.pdb")
+            .join(&key)
+            .join("crash.pdb")
+            .is_file(),
+        "the download lands in the store"
+    );
+}
+
+#[test]
+fn a_pdb_of_another_identity_shows_pdb_not_found() {
+    let Some(setup) = setup() else { return };
+    let mut other = setup.identity.clone();
+    other.guid = Guid::from_fields(0x1234_5678, 0x9abc, 0xdef0, [1, 2, 3, 4, 5, 6, 7, 8]);
+    let trace = crash_trace(setup.tmp.path(), other, &[setup.functions[0].0]);
+    let mut s = Session::open(&trace).unwrap();
+    let cache = setup.tmp.path().join("cache");
+    s.set_symbol_options(ResolverOptions {
+        cache_root: Some(cache.clone()),
+        download_store: Some(cache),
+        timeout: Duration::from_secs(2),
+        parallel: 1,
+    });
+    s.set_symbol_path(&setup.symbols.display().to_string());
+    let t = s
+        .query("frames where module = \"crash.exe\" and depth = 0 select frame, func")
+        .unwrap();
+    assert!(t.row_count() > 0);
+    for row in 0..t.row_count() {
+        assert_eq!(
+            t.column("frame").unwrap().value(row).to_string(),
+            "crash.exe!<PDB not found>"
+        );
+        assert!(matches!(t.column("func").unwrap().value(row), Value::Null));
+    }
+    let messages = s.take_messages();
+    assert!(
+        messages.iter().any(|m| m.contains("refused")),
+        "{messages:?}"
+    );
+    // The session goes on.
+    assert!(s.query("samples | tree").is_ok());
+}
