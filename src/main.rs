@@ -147,7 +147,8 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 fn open(files: &[PathBuf], manifests: &[PathBuf]) -> Result<Session, ExitCode> {
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-    let mut session = with_spinner(&format!("loading {}", names.join(", ")), || Session::open_all(files)).map_err(fail)?;
+    let mut session =
+        with_spinner(&format!("loading {}", names.join(", ")), || Session::open_all(files)).map_err(fail)?;
     for warning in session.warnings() {
         eprintln!("etwq: warning: {warning}");
     }

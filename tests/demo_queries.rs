@@ -65,9 +65,10 @@ fn strace_failures_per_status_are_the_planted_ones() {
 fn strace_failures_by_function() {
     let facts = demo_facts();
     let by_func = ask(r#"syscalls where ret != 0 and proc ~ "strace" group by func"#);
-    let all_failing: u64 = counts(&ask(r#"syscalls where ret != 0 and proc ~ "strace" group by status"#), "status", "count")
-        .values()
-        .sum();
+    let all_failing: u64 =
+        counts(&ask(r#"syscalls where ret != 0 and proc ~ "strace" group by status"#), "status", "count")
+            .values()
+            .sum();
     let by_func = counts(&by_func, "func", "count");
     assert_eq!(by_func.values().sum::<u64>(), all_failing);
     if by_func.keys().all(String::is_empty) {
@@ -82,7 +83,9 @@ fn strace_failures_by_function() {
     let planted: BTreeSet<(String, String, u64)> = facts
         .strace_failures_by_call
         .iter()
-        .map(|(func, status, count)| (func.clone(), etwq::demo::incident::status_name(*status).to_string(), *count as u64))
+        .map(|(func, status, count)| {
+            (func.clone(), etwq::demo::incident::status_name(*status).to_string(), *count as u64)
+        })
         .collect();
     assert_eq!(found, planted);
 }
@@ -90,10 +93,8 @@ fn strace_failures_by_function() {
 #[test]
 fn busiest_process_and_status_is_the_spinning_server() {
     let facts = demo_facts();
-    let top = ask(
-        "syscalls group by proc, status select count() as n, sum(duration_ns) as total, p99(duration_ns) \
-         order by total desc limit 10",
-    );
+    let top = ask("syscalls group by proc, status select count() as n, sum(duration_ns) as total, p99(duration_ns) \
+         order by total desc limit 10");
     assert_eq!(top.columns, ["proc", "status", "n", "total", "p99(duration_ns)"]);
     assert_eq!(top.rows.len(), 10);
     let (p, s, n, total) = (column(&top, "proc"), column(&top, "status"), column(&top, "n"), column(&top, "total"));
@@ -149,7 +150,8 @@ fn image_events_name_the_driver() {
     // The demo's images are all loaded before the trace starts, so they arrive
     // as Image/DCStart rundown events; the issue's Image/Load query finds none
     // but runs and has the asked-for columns.
-    let loads = ask(r#"events where provider = "Windows Kernel" and event = "Image/Load" select ts, pid, fields.FileName"#);
+    let loads =
+        ask(r#"events where provider = "Windows Kernel" and event = "Image/Load" select ts, pid, fields.FileName"#);
     assert_eq!(loads.columns, ["ts", "pid", "fields.FileName"]);
     let images =
         ask(r#"events where provider = "Windows Kernel" and event ~ "^Image/" select ts, pid, fields.FileName"#);

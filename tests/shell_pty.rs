@@ -2,7 +2,8 @@
 //! the test types into it and reads the screen. A query with a column
 //! completed by Tab, history recalled with Up, multi-line input, and `.copy`
 //! through OSC 52 (the sequence is also logged to ETWQ_OSC52_LOG, since no
-//! screen capture shows a sequence the terminal consumed).
+//! screen capture shows a sequence the terminal consumed), `.save` with `@name`
+//! completion, and `.export`.
 use base64::Engine as _;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -176,6 +177,30 @@ fn shell_completes_recalls_and_copies() {
     tmux.wait_for("the multi-line query's result", step, |s| {
         last_table_rows(s).first().is_some_and(|r| r.first().is_some_and(|c| c == top_status))
     });
+
+    // .save keeps a query; Tab completes its @name; .export writes every row.
+    tmux.clear();
+    tmux.type_text(r#".save strace_errors = syscalls where ret >= 0xC0000000 and proc ~ "strace" group by status"#);
+    tmux.press("Enter");
+    tmux.wait_for(".save to confirm", step, |s| s.contains("saved @strace_errors"));
+    tmux.type_text("@strace_er");
+    tmux.press("Tab");
+    tmux.wait_for("Tab to complete '@strace_errors'", step, |s| {
+        s.lines().any(|l| l.trim_end() == "etwq demo> @strace_errors")
+    });
+    tmux.press("Enter");
+    tmux.wait_for("the saved query's result", step, |s| last_table_rows(s).len() == planted.len());
+    let export = dir.path().join("errors.csv");
+    tmux.type_text(&format!(".export {}", export.display()));
+    tmux.press("Enter");
+    tmux.wait_for(".export to confirm", step, |s| s.contains(&format!("wrote {} rows as csv", planted.len())));
+    let exported = std::fs::read_to_string(&export).expect("the exported file");
+    let mut lines: Vec<&str> = exported.lines().collect();
+    assert_eq!(lines.remove(0), "status,count");
+    let mut exported_rows: Vec<String> = lines.into_iter().map(str::to_string).collect();
+    exported_rows.sort();
+    let planted_rows: Vec<String> = planted.iter().map(|(name, n)| format!("{name},{n}")).collect();
+    assert_eq!(exported_rows, planted_rows);
 
     // .quit leaves cleanly, and the history file kept the queries.
     tmux.type_text(".quit");

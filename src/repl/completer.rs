@@ -1,6 +1,6 @@
 //! What rustyline asks of the shell while a line is typed: Tab completion,
 //! hints from history, and whether Enter ends the input or opens another line.
-use super::meta::{META_COMMANDS, HELP_TOPICS};
+use super::meta::{HELP_TOPICS, META_COMMANDS};
 use crate::session_shell::CompletionWords;
 use rustyline::completion::{Completer, FilenameCompleter, Pair};
 use rustyline::highlight::Highlighter;

@@ -12,18 +12,42 @@ pub struct MetaCommand {
 }
 
 pub const META_COMMANDS: &[MetaCommand] = &[
-    MetaCommand { name: ".help", arguments: "[topic]", help: "this list; topics: query, functions, keys, a table or a command" },
+    MetaCommand {
+        name: ".help",
+        arguments: "[topic]",
+        help: "this list; topics: query, functions, keys, a table or a command",
+    },
     MetaCommand { name: ".tables", arguments: "", help: "the tables and their row counts" },
     MetaCommand { name: ".schema", arguments: "TABLE", help: "a table's columns: name, type, meaning" },
     MetaCommand { name: ".open", arguments: "FILE", help: "open another trace (or a directory of them) instead" },
-    MetaCommand { name: ".info", arguments: "", help: "header facts of the trace: clock, processors, times, buffers, losses" },
+    MetaCommand {
+        name: ".info",
+        arguments: "",
+        help: "header facts of the trace: clock, processors, times, buffers, losses",
+    },
     MetaCommand { name: ".format", arguments: "table|csv|tsv|json|md", help: "how results are shown" },
-    MetaCommand { name: ".copy", arguments: "[tsv|csv|md]", help: "the last result onto the clipboard (TSV pastes into a spreadsheet)" },
-    MetaCommand { name: ".export", arguments: "FILE", help: "the last result, every row, into a file (.csv .tsv .json .md by extension)" },
-    MetaCommand { name: ".save", arguments: "NAME = QUERY", help: "keep a query as @NAME for this session (NAME(p) = ... $p ... takes arguments)" },
+    MetaCommand {
+        name: ".copy",
+        arguments: "[tsv|csv|md]",
+        help: "the last result onto the clipboard (TSV pastes into a spreadsheet)",
+    },
+    MetaCommand {
+        name: ".export",
+        arguments: "FILE",
+        help: "the last result, every row, into a file (.csv .tsv .json .md by extension)",
+    },
+    MetaCommand {
+        name: ".save",
+        arguments: "NAME = QUERY",
+        help: "keep a query as @NAME for this session (NAME(p) = ... $p ... takes arguments)",
+    },
     MetaCommand { name: ".queries", arguments: "", help: "the saved queries: shipped, from libraries, and saved here" },
     MetaCommand { name: ".lib", arguments: "FILE", help: "load a .etwq library of saved queries" },
-    MetaCommand { name: ".symbols", arguments: "[PATH]", help: "the symbol path in force, or set it (srv*CACHE*URL; dirs; ';'-separated)" },
+    MetaCommand {
+        name: ".symbols",
+        arguments: "[PATH]",
+        help: "the symbol path in force, or set it (srv*CACHE*URL; dirs; ';'-separated)",
+    },
     MetaCommand { name: ".timer", arguments: "on|off", help: "show how long each query took" },
     MetaCommand { name: ".quit", arguments: "", help: "leave (Ctrl-D too)" },
 ];
@@ -105,7 +129,11 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
         ".queries" => {
             let mut table = Table::new(&["name", "query"]);
             for q in shell.session.saved_queries() {
-                let name = if q.params.is_empty() { format!("@{}", q.name) } else { format!("@{}({})", q.name, q.params.join(", ")) };
+                let name = if q.params.is_empty() {
+                    format!("@{}", q.name)
+                } else {
+                    format!("@{}({})", q.name, q.params.join(", "))
+                };
                 table.push(vec![name.into(), q.text.clone().into()]);
             }
             shell.show(&table);
@@ -205,7 +233,8 @@ fn help(shell: &mut Shell, topic: &str) -> Result<Flow, String> {
     let topic = topic.trim_start_matches('.');
     let text = match topic {
         "" => {
-            let mut text = String::from("Type a query (.help query) or a command; Tab completes, .help keys for the keys.\n");
+            let mut text =
+                String::from("Type a query (.help query) or a command; Tab completes, .help keys for the keys.\n");
             for m in META_COMMANDS {
                 let usage = format!("{} {}", m.name, m.arguments);
                 text.push_str(&format!("  {usage:<30} {}\n", m.help));

@@ -242,8 +242,11 @@ impl Table {
             let mut out = if left_out == 0 {
                 self.render_screen_format(format, screen)
             } else {
-                let head =
-                    Table { columns: self.columns.clone(), rows: self.rows[..shown].to_vec(), headerless: self.headerless };
+                let head = Table {
+                    columns: self.columns.clone(),
+                    rows: self.rows[..shown].to_vec(),
+                    headerless: self.headerless,
+                };
                 head.render_screen_format(format, screen)
             };
             if left_out > 0 {
