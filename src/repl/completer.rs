@@ -244,6 +244,20 @@ mod tests {
     }
 
     #[test]
+    fn any_line_at_any_position_completes_without_panicking() {
+        let history = DefaultHistory::new();
+        let ctx = Context::new(&history);
+        let helper = helper();
+        for line in
+            ["", ".", ". ", "é", "syscalls where proc = \"é", "@", "@é(", ".save =", ".open ", "(((", "\\", "a|b"]
+        {
+            for pos in 0..=line.len() + 2 {
+                let _ = helper.complete(line, pos, &ctx);
+            }
+        }
+    }
+
+    #[test]
     fn open_parentheses_and_quotes_continue_the_input() {
         assert!(input_is_incomplete("syscalls where (ret != 0"));
         assert!(input_is_incomplete("syscalls where proc = \"str"));

@@ -175,8 +175,8 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
         }
         ".quit" | ".exit" | ".q" => Ok(Flow::Quit),
         other => {
-            let near: Vec<&str> =
-                META_COMMANDS.iter().map(|m| m.name).filter(|n| n.starts_with(&other[..other.len().min(3)])).collect();
+            let stem: String = other.chars().take(3).collect();
+            let near: Vec<&str> = META_COMMANDS.iter().map(|m| m.name).filter(|n| n.starts_with(&stem)).collect();
             let hint = if near.is_empty() { String::new() } else { format!(" (did you mean {}?)", near.join(", ")) };
             Err(format!("unknown command '{other}'{hint}; .help lists them"))
         }
@@ -313,4 +313,92 @@ fn export(shell: &mut Shell, argument: &str) -> Result<Flow, String> {
     let rows = last.rows.len();
     shell.say(&format!("wrote {rows} rows as {} to {path}", format_name(format)));
     Ok(Flow::Continue)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repl::Clipboard;
+    use crate::session::Session;
+    use std::sync::{Arc, Mutex};
+
+    fn shell() -> Shell {
+        let session = Session::demo();
+        let cancel_target = Arc::new(Mutex::new(session.cancel_flag()));
+        Shell {
+            session,
+            format: Format::Table,
+            timer: false,
+            last: None,
+            clipboard: Clipboard::default(),
+            libraries: Vec::new(),
+            saved_definitions: Vec::new(),
+            manifests: Vec::new(),
+            symbols: None,
+            cancel_target,
+        }
+    }
+
+    #[test]
+    fn bad_meta_commands_are_errors_not_panics() {
+        let mut shell = shell();
+        for line in [
+            ".",
+            ".é",
+            ".éééé x",
+            ".schema",
+            ".schema nope",
+            ".open",
+            ".open /no/such/file.etl",
+            ".open \"\"",
+            ".format",
+            ".format xml",
+            ".copy",
+            ".copy xml",
+            ".export",
+            ".export /tmp",
+            ".save",
+            ".save x",
+            ".save = y",
+            ".lib",
+            ".lib /no/such.etwq",
+            ".timer maybe",
+            ".help nope",
+            ".help",
+            ".help .copy",
+            ".help query",
+            ".help functions",
+            ".help keys",
+            ".queries",
+            ".symbols",
+        ] {
+            let _ = run(&mut shell, line);
+        }
+        assert_eq!(run(&mut shell, ".format xml").err().map(|e| e.contains("unknown format")), Some(true));
+        assert!(run(&mut shell, ".copy").is_err(), "nothing to copy before a query");
+        assert_eq!(run(&mut shell, ".quit"), Ok(Flow::Quit));
+        assert_eq!(run(&mut shell, ".save errs = syscalls where ret != 0"), Ok(Flow::Continue));
+        assert!(shell.session.saved_queries().iter().any(|q| q.name == "errs"));
+        assert_eq!(run(&mut shell, ".timer on"), Ok(Flow::Continue));
+        assert!(shell.timer);
+    }
+
+    #[test]
+    fn export_writes_every_row_in_the_extension_s_format() {
+        let mut shell = shell();
+        let mut table = Table::new(&["name", "n"]);
+        for i in 0..500u64 {
+            table.push(vec![format!("row {i}").into(), i.into()]);
+        }
+        shell.last = Some(table);
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("out.csv");
+        assert_eq!(run(&mut shell, &format!(".export {}", csv.display())), Ok(Flow::Continue));
+        let written = std::fs::read_to_string(&csv).unwrap();
+        assert_eq!(written.lines().count(), 501);
+        assert!(written.starts_with("name,n\nrow 0,0\n"));
+        let md = dir.path().join("out.md");
+        assert_eq!(run(&mut shell, &format!(".export \"{}\"", md.display())), Ok(Flow::Continue));
+        assert!(std::fs::read_to_string(&md).unwrap().starts_with("| name | n |"));
+    }
 }

@@ -150,10 +150,11 @@ impl Screen {
         let ascii = plain_ascii_wanted();
         match console::Term::stdout().size_checked() {
             // The prompt line stays on screen below the result.
-            Some((rows, cols)) => {
+            // A terminal that reports no size (0 x 0) gets no limits either.
+            Some((rows, cols)) if rows > 0 && cols > 0 => {
                 Screen { width: Some(cols), max_lines: Some(usize::from(rows).saturating_sub(2).max(8)), ascii }
             }
-            None => Screen { width: None, max_lines: None, ascii },
+            _ => Screen { width: None, max_lines: None, ascii },
         }
     }
 }
