@@ -3,7 +3,7 @@
 //! completed by Tab, history recalled with Up, multi-line input, and `.copy`
 //! through OSC 52 (the sequence is also logged to ETWQ_OSC52_LOG, since no
 //! screen capture shows a sequence the terminal consumed), `.save` with `@name`
-//! completion, and `.export`.
+//! completion, `.export`, and history recalled by the next session.
 use base64::Engine as _;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -209,4 +209,16 @@ fn shell_completes_recalls_and_copies() {
     let saved = std::fs::read_to_string(&history).expect("the history file");
     assert!(saved.contains(r#"group by status"#), "{saved}");
     assert!(saved.contains(".copy"), "{saved}");
+
+    // The next session recalls this one's lines: Up gives .quit, then .export.
+    drop(tmux);
+    let tmux = Tmux::start(&command);
+    tmux.wait_for("the second session's prompt", Duration::from_secs(180), |s| {
+        s.lines().any(|l| l.starts_with("etwq demo>"))
+    });
+    tmux.press("Up");
+    tmux.wait_for("Up to recall .quit", step, |s| s.lines().any(|l| l.trim_end() == "etwq demo> .quit"));
+    tmux.press("Up");
+    let export_line = format!("etwq demo> .export {}", export.display());
+    tmux.wait_for("Up to recall .export", step, |s| s.lines().any(|l| l.trim_end() == export_line));
 }
