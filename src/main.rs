@@ -1,5 +1,6 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use etwq::dump::{write_dump, DumpFormat};
+use etwq::repl::{load_user_libraries, with_spinner, ShellOptions};
 use etwq::session::Session;
 use etwq::table::{Format, Table};
 use std::io::{BufRead, IsTerminal};
@@ -32,7 +33,19 @@ Examples:
   etwq --demo -c 'syscalls where ret != 0 and proc ~ \"strace\" group by status'
   etwq -c 'cswitch group by proc' trace.etl --format csv
   echo 'samples group by module' | etwq trace.etl
-  etwq --demo -c 'samples where proc = \"server.exe\" | tree'";
+  etwq --demo -c 'samples where proc = \"server.exe\" | tree'
+
+The shell (`etwq trace.etl` or `etwq --demo` on a terminal, without -c):
+  Type a query, or a command: .help [topic], .tables, .schema TABLE, .open FILE, .info,
+  .format table|csv|tsv|json|md, .copy [tsv|csv|md], .export FILE, .save NAME = QUERY,
+  .queries, .lib FILE, .symbols [PATH], .timer on|off, .quit. Tab completes tables, columns, keywords,
+  functions, @saved queries, commands and file paths; Enter continues the input while a
+  ( or a quote is open; Ctrl-C stops a running query; Ctrl-D leaves.
+  History: ETWQ_HISTORY, else the data directory (~/.local/share/etwq/history on Linux).
+  Saved queries: the shipped library, every *.etwq in the config directory
+  (~/.config/etwq/ on Linux) and --lib FILE; use as @name or @name(\"arg\").
+  .copy uses the system clipboard, or the OSC 52 terminal sequence where there is none
+  (over SSH; ETWQ_CLIPBOARD=osc52 forces it). NO_COLOR or ETWQ_ASCII: plain ASCII tables.";
 
 /// etwq: ask Windows ETW traces (.etl) questions, on any OS.
 #[derive(Parser)]
@@ -48,6 +61,7 @@ struct Cli {
     /// Use the built-in demo trace (an antivirus driver hooking system calls on a 16-core server).
     #[arg(long)]
     demo: bool,
+    /// How results are printed; in the shell, the first `.format`.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     format: OutputFormat,
     /// A library of saved queries (`name = query` lines), used as @name.
@@ -136,7 +150,9 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 }
 
 fn open(files: &[PathBuf], manifests: &[PathBuf]) -> Result<Session, ExitCode> {
-    let mut session = Session::open_all(files).map_err(fail)?;
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let mut session =
+        with_spinner(&format!("loading {}", names.join(", ")), || Session::open_all(files)).map_err(fail)?;
     for warning in session.warnings() {
         eprintln!("etwq: warning: {warning}");
     }
@@ -206,13 +222,14 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
         }
         None => {
             let mut session = if cli.demo {
-                Session::demo()
+                with_spinner("building the demo trace", Session::demo)
             } else if cli.files.is_empty() {
                 eprintln!("etwq: give a trace file (or --demo); see etwq --help");
                 return Err(ExitCode::from(2));
             } else {
                 open(&cli.files, &cli.manifest)?
             };
+            load_user_libraries(&mut session);
             for path in &cli.lib {
                 session.load_library(path).map_err(fail)?;
             }
@@ -227,8 +244,8 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 let lines = std::io::stdin().lock().lines().map_while(Result::ok);
                 return run_queries(&mut session, lines, format);
             }
-            eprintln!("etwq: the interactive shell is not built yet; run queries with -c QUERY or on stdin");
-            return Err(ExitCode::from(2));
+            let options = ShellOptions { format, libraries: cli.lib, manifests: cli.manifest, symbols: cli.symbols };
+            return etwq::repl::run(session, options).map_err(fail);
         }
     }
     Ok(())

@@ -1,4 +1,5 @@
-//! Result tables and their renderings: terminal table, TSV, CSV, JSON.
+//! Result tables and their renderings: terminal table (fitted to the screen
+//! in the shell), TSV, CSV, JSON, Markdown.
 use comfy_table::{presets, CellAlignment, ContentArrangement};
 use std::fmt::Write as _;
 
@@ -124,6 +125,40 @@ impl Format {
     }
 }
 
+/// Plain ASCII borders: when stdout is not a terminal, or NO_COLOR or
+/// ETWQ_ASCII is set (terminals and fonts without box-drawing characters).
+pub fn plain_ascii_wanted() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+        || std::env::var_os("ETWQ_ASCII").is_some_and(|v| !v.is_empty())
+        || !std::io::IsTerminal::is_terminal(&std::io::stdout())
+}
+
+/// The room a result has on the screen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Screen {
+    /// Columns; the table is fitted to it.
+    pub width: Option<u16>,
+    /// Lines the whole rendering may take, the "more rows" line included;
+    /// rows beyond it are left out.
+    pub max_lines: Option<usize>,
+    pub ascii: bool,
+}
+
+impl Screen {
+    /// The terminal on stdout; no limits when stdout is not one.
+    pub fn of_stdout() -> Screen {
+        let ascii = plain_ascii_wanted();
+        match console::Term::stdout().size_checked() {
+            // The prompt line stays on screen below the result.
+            // A terminal that reports no size (0 x 0) gets no limits either.
+            Some((rows, cols)) if rows > 0 && cols > 0 => {
+                Screen { width: Some(cols), max_lines: Some(usize::from(rows).saturating_sub(2).max(8)), ascii }
+            }
+            _ => Screen { width: None, max_lines: None, ascii },
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Table {
     pub columns: Vec<String>,
@@ -169,10 +204,18 @@ impl Table {
     }
 
     fn render_table(&self) -> String {
+        self.render_table_fitted(None, plain_ascii_wanted())
+    }
+
+    /// The terminal table, fitted to `width` columns when given.
+    fn render_table_fitted(&self, width: Option<u16>, ascii: bool) -> String {
         let mut table = comfy_table::Table::new();
         table.load_preset(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
-        if std::env::var_os("NO_COLOR").is_some() || !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        if ascii {
             table.load_preset(presets::ASCII_FULL_CONDENSED);
+        }
+        if let Some(width) = width {
+            table.set_width(width);
         }
         table.set_header(&self.columns);
         for row in &self.rows {
@@ -186,6 +229,46 @@ impl Table {
             }));
         }
         format!("{table}\n")
+    }
+
+    /// The rendering the shell shows: at most a screenful of lines (rows that
+    /// do not fit are left out, and a last line says how many) and a table no
+    /// wider than the screen.
+    pub fn render_on_screen(&self, format: Format, screen: &Screen) -> String {
+        let Some(max_lines) = screen.max_lines else { return self.render_screen_format(format, screen) };
+        // Three borders, the header and the "more rows" line take five lines.
+        let mut shown = self.rows.len().min(max_lines.saturating_sub(5).max(1));
+        loop {
+            let left_out = self.rows.len() - shown;
+            let mut out = if left_out == 0 {
+                self.render_screen_format(format, screen)
+            } else {
+                let head = Table {
+                    columns: self.columns.clone(),
+                    rows: self.rows[..shown].to_vec(),
+                    headerless: self.headerless,
+                };
+                head.render_screen_format(format, screen)
+            };
+            if left_out > 0 {
+                let _ = writeln!(out, "… {} more rows (.export FILE for all)", group_digits(&left_out.to_string()));
+            }
+            let lines = out.lines().count();
+            // Cells wrapped to fit the width take several lines: show fewer rows.
+            if lines <= max_lines || shown <= 1 {
+                return out;
+            }
+            let excess = lines - max_lines;
+            let lines_per_row = lines.div_ceil(shown + 5).max(1);
+            shown = shown.saturating_sub(excess.div_ceil(lines_per_row).max(1)).max(1);
+        }
+    }
+
+    fn render_screen_format(&self, format: Format, screen: &Screen) -> String {
+        match format {
+            Format::Table => self.render_table_fitted(screen.width, screen.ascii),
+            other => self.render(other),
+        }
     }
 
     /// Plain rows without a header line: what scripts and the corpus expectations read.
@@ -246,5 +329,28 @@ mod tests {
         assert_eq!(t.clone().headerless().render(Format::Tsv), "a,b\t1200\n");
         assert!(t.render(Format::Json).contains("\"n\": 1200"));
         assert!(t.render(Format::Table).contains("1,200"));
+    }
+
+    #[test]
+    fn screen_cuts_long_results_and_fits_the_width() {
+        let mut t = Table::new(&["name", "n"]);
+        for i in 0..1500u64 {
+            t.push(vec![format!("a rather long name number {i}").into(), Cell::UInt(i)]);
+        }
+        let wide = Screen { width: Some(80), max_lines: Some(14), ascii: true };
+        let out = t.render_on_screen(Format::Table, &wide);
+        assert!(out.ends_with("… 1,491 more rows (.export FILE for all)\n"), "{out}");
+        assert_eq!(out.lines().count(), 14, "{out}");
+        assert!(out.contains("number 8 ") && !out.contains("number 9 "), "{out}");
+        // Narrow: cells wrap, so fewer rows fit in the same lines.
+        let narrow = Screen { width: Some(24), max_lines: Some(14), ascii: true };
+        let out = t.render_on_screen(Format::Table, &narrow);
+        assert!(out.lines().count() <= 14, "{out}");
+        assert!(out.lines().filter(|l| !l.starts_with('…')).all(|l| l.chars().count() <= 24), "{out}");
+        assert!(out.lines().last().is_some_and(|l| l.starts_with('…') && l.contains("more rows")), "{out}");
+        let all = Screen { width: None, max_lines: None, ascii: true };
+        assert_eq!(t.render_on_screen(Format::Tsv, &all), t.render(Format::Tsv));
+        let roomy = Screen { width: None, max_lines: Some(2000), ascii: false };
+        assert!(!t.render_on_screen(Format::Table, &roomy).contains("more rows"));
     }
 }

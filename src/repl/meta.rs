@@ -1,0 +1,404 @@
+//! Meta-commands: the lines that start with a dot and talk to the shell
+//! rather than ask the trace a question.
+use super::{Flow, Shell};
+use crate::symbols::path::{SymbolPath, SymbolPathElement, Upstream};
+use crate::table::{Format, Screen, Table};
+use std::path::Path;
+
+pub struct MetaCommand {
+    pub name: &'static str,
+    pub arguments: &'static str,
+    pub help: &'static str,
+}
+
+pub const META_COMMANDS: &[MetaCommand] = &[
+    MetaCommand {
+        name: ".help",
+        arguments: "[topic]",
+        help: "this list; topics: query, functions, keys, a table or a command",
+    },
+    MetaCommand { name: ".tables", arguments: "", help: "the tables and their row counts" },
+    MetaCommand { name: ".schema", arguments: "TABLE", help: "a table's columns: name, type, meaning" },
+    MetaCommand { name: ".open", arguments: "FILE", help: "open another trace (or a directory of them) instead" },
+    MetaCommand {
+        name: ".info",
+        arguments: "",
+        help: "header facts of the trace: clock, processors, times, buffers, losses",
+    },
+    MetaCommand { name: ".format", arguments: "table|csv|tsv|json|md", help: "how results are shown" },
+    MetaCommand {
+        name: ".copy",
+        arguments: "[tsv|csv|md]",
+        help: "the last result onto the clipboard (TSV pastes into a spreadsheet)",
+    },
+    MetaCommand {
+        name: ".export",
+        arguments: "FILE",
+        help: "the last result, every row, into a file (.csv .tsv .json .md by extension)",
+    },
+    MetaCommand {
+        name: ".save",
+        arguments: "NAME = QUERY",
+        help: "keep a query as @NAME for this session (NAME(p) = ... $p ... takes arguments)",
+    },
+    MetaCommand { name: ".queries", arguments: "", help: "the saved queries: shipped, from libraries, and saved here" },
+    MetaCommand { name: ".lib", arguments: "FILE", help: "load a .etwq library of saved queries" },
+    MetaCommand {
+        name: ".symbols",
+        arguments: "[PATH]",
+        help: "the symbol path in force, or set it (srv*CACHE*URL; dirs; ';'-separated)",
+    },
+    MetaCommand { name: ".timer", arguments: "on|off", help: "show how long each query took" },
+    MetaCommand { name: ".quit", arguments: "", help: "leave (Ctrl-D too)" },
+];
+
+/// Topics of `.help` besides commands and tables.
+pub const HELP_TOPICS: &[&str] = &["query", "functions", "keys"];
+
+const QUERY_HELP: &str = "\
+A query names a table (or @saved query) and adds clauses, each optionally after `|`:
+  TABLE [between A and B] [where EXPR] [group by ITEM, ... [select ITEM, ...]]
+        [select ITEM [as NAME], ...] [order by EXPR [asc|desc], ...] [limit N] [top N [by EXPR]]
+Operators: = != < <= > >= ~ (regex) !~  like (glob)  contains  in (...)  is [not] null  and or not
+Literals: 42 0x1f 2.5 \"text\" 12s 1.5ms 10us 100ns STATUS_ACCESS_DENIED
+Examples:
+  syscalls where ret != 0 and proc ~ \"strace\" group by status
+  syscalls group by proc, status select count() as n, sum(duration_ns) as total order by total desc limit 10
+  samples between 12s and 14.5s where module = \"tedrdrv.sys\" group by tid
+  cswitch where wait_reason = \"DelayExecution\" | group by proc | top 5 by count
+  @failing_in(\"strace\")";
+
+const KEYS_HELP: &str = "\
+Tab        complete a table, column, keyword, function, @saved query, command or file path
+Right      take the grey hint (the latest matching line from history)
+Up/Down    walk the history; Ctrl-R searches it
+Enter      run; while a ( or a quote is open it starts another line instead
+Ctrl-C     stop the running query, or clear the line at the prompt
+Ctrl-D     leave";
+
+/// Runs one meta-command line.
+pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
+    let (name, argument) = match line.split_once(char::is_whitespace) {
+        Some((name, rest)) => (name, rest.trim()),
+        None => (line, ""),
+    };
+    match name {
+        ".help" | ".h" | ".?" => help(shell, argument),
+        ".tables" => {
+            let mut table = Table::new(&["table", "rows"]);
+            for (name, rows) in shell.session.tables() {
+                table.push(vec![name.into(), (rows as u64).into()]);
+            }
+            shell.show(&table);
+            Ok(Flow::Continue)
+        }
+        ".schema" => schema(shell, argument),
+        ".open" => {
+            let path = unquote(argument);
+            if path.is_empty() {
+                return Err("usage: .open FILE".into());
+            }
+            shell.open(Path::new(path))?;
+            Ok(Flow::Continue)
+        }
+        ".info" => {
+            let info = shell.session.info();
+            shell.show(&info);
+            Ok(Flow::Continue)
+        }
+        ".format" => {
+            if argument.is_empty() {
+                shell.say(&format!("format: {}", format_name(shell.format)));
+                return Ok(Flow::Continue);
+            }
+            shell.format = Format::parse(argument)
+                .ok_or_else(|| format!("unknown format '{argument}'; one of table, csv, tsv, json, md"))?;
+            Ok(Flow::Continue)
+        }
+        ".copy" => copy(shell, argument),
+        ".export" => export(shell, argument),
+        ".save" => {
+            if argument.is_empty() {
+                return Err("usage: .save NAME = QUERY".into());
+            }
+            let name = shell.session.save_query(argument)?;
+            shell.saved_definitions.push(argument.to_string());
+            shell.say(&format!("saved @{name}"));
+            Ok(Flow::Continue)
+        }
+        ".queries" => {
+            let mut table = Table::new(&["name", "query"]);
+            for q in shell.session.saved_queries() {
+                let name = if q.params.is_empty() {
+                    format!("@{}", q.name)
+                } else {
+                    format!("@{}({})", q.name, q.params.join(", "))
+                };
+                table.push(vec![name.into(), q.text.clone().into()]);
+            }
+            shell.show(&table);
+            Ok(Flow::Continue)
+        }
+        ".lib" => {
+            let path = unquote(argument);
+            if path.is_empty() {
+                return Err("usage: .lib FILE".into());
+            }
+            let count = shell.session.load_library(Path::new(path))?;
+            shell.libraries.push(path.into());
+            shell.say(&format!("loaded {count} saved queries from {path}"));
+            Ok(Flow::Continue)
+        }
+        ".symbols" => {
+            if argument.is_empty() {
+                shell.say(&format!("symbol path: {}", describe_symbol_path(&shell.session.symbol_path())));
+                return Ok(Flow::Continue);
+            }
+            shell.session.set_symbol_path(argument);
+            shell.symbols = Some(argument.to_string());
+            // Frames are named again now, under a spinner, rather than in the next query.
+            let session = &mut shell.session;
+            super::with_spinner("naming stack frames", || session.prepare());
+            shell.report_symbol_messages();
+            shell.say(&format!("symbol path: {}", describe_symbol_path(&shell.session.symbol_path())));
+            Ok(Flow::Continue)
+        }
+        ".timer" => {
+            shell.timer = match argument {
+                "on" => true,
+                "off" => false,
+                "" => !shell.timer,
+                other => return Err(format!("usage: .timer on|off (not '{other}')")),
+            };
+            shell.say(&format!("timer {}", if shell.timer { "on" } else { "off" }));
+            Ok(Flow::Continue)
+        }
+        ".quit" | ".exit" | ".q" => Ok(Flow::Quit),
+        other => {
+            let stem: String = other.chars().take(3).collect();
+            let near: Vec<&str> = META_COMMANDS.iter().map(|m| m.name).filter(|n| n.starts_with(&stem)).collect();
+            let hint = if near.is_empty() { String::new() } else { format!(" (did you mean {}?)", near.join(", ")) };
+            Err(format!("unknown command '{other}'{hint}; .help lists them"))
+        }
+    }
+}
+
+/// `.open "my trace.etl"` and `.open my trace.etl` both name the file.
+fn unquote(argument: &str) -> &str {
+    let a = argument.trim();
+    for q in ['"', '\''] {
+        if let Some(inner) = a.strip_prefix(q).and_then(|s| s.strip_suffix(q)) {
+            return inner;
+        }
+    }
+    a
+}
+
+/// A symbol path written back the way it is typed.
+fn describe_symbol_path(path: &SymbolPath) -> String {
+    if path.elements.is_empty() {
+        return "(none; set one with .symbols PATH, --symbols or _NT_SYMBOL_PATH)".into();
+    }
+    let elements: Vec<String> = path
+        .elements
+        .iter()
+        .map(|element| match element {
+            SymbolPathElement::Server { downstream, upstream } => {
+                let mut parts = vec!["srv".to_string()];
+                parts.extend(downstream.iter().map(|d| d.display().to_string()));
+                parts.push(match upstream {
+                    Upstream::Url(url) => url.clone(),
+                    Upstream::Dir(dir) => dir.display().to_string(),
+                });
+                parts.join("*")
+            }
+            SymbolPathElement::Cache(dir) => format!("cache*{}", dir.display()),
+            SymbolPathElement::Dir(dir) => dir.display().to_string(),
+        })
+        .collect();
+    elements.join(";")
+}
+
+pub fn format_name(format: Format) -> &'static str {
+    match format {
+        Format::Table => "table",
+        Format::Tsv => "tsv",
+        Format::Csv => "csv",
+        Format::Json => "json",
+        Format::Markdown => "md",
+    }
+}
+
+fn help(shell: &mut Shell, topic: &str) -> Result<Flow, String> {
+    let topic = topic.trim_start_matches('.');
+    let text = match topic {
+        "" => {
+            let mut text =
+                String::from("Type a query (.help query) or a command; Tab completes, .help keys for the keys.\n");
+            for m in META_COMMANDS {
+                let usage = format!("{} {}", m.name, m.arguments);
+                text.push_str(&format!("  {usage:<30} {}\n", m.help));
+            }
+            text.push_str("Tables: .tables lists them, .schema TABLE (or .help TABLE) shows one.");
+            text
+        }
+        "query" | "queries" | "syntax" => QUERY_HELP.to_string(),
+        "keys" | "completion" | "history" => KEYS_HELP.to_string(),
+        "functions" => {
+            let names: Vec<&str> = crate::query::functions::all_function_names().collect();
+            format!("Functions: {}", names.join(", "))
+        }
+        other => {
+            if let Some(m) = META_COMMANDS.iter().find(|m| m.name.trim_start_matches('.') == other) {
+                format!("{} {}\n  {}", m.name, m.arguments, m.help)
+            } else if shell.session.schema(other).is_some() {
+                return schema(shell, other);
+            } else {
+                return Err(format!("no help on '{other}'; topics: query, functions, keys, a command or a table"));
+            }
+        }
+    };
+    shell.say(&text);
+    Ok(Flow::Continue)
+}
+
+fn schema(shell: &mut Shell, table: &str) -> Result<Flow, String> {
+    if table.is_empty() {
+        return Err("usage: .schema TABLE (.tables lists them)".into());
+    }
+    let Some(columns) = shell.session.schema(table) else {
+        let names: Vec<String> = shell.session.tables().into_iter().map(|(n, _)| n).collect();
+        return Err(format!("no table '{table}'; tables: {}", names.join(", ")));
+    };
+    let mut out = Table::new(&["column", "type", "meaning"]);
+    for (name, kind, meaning) in columns {
+        out.push(vec![name.into(), kind.into(), meaning.into()]);
+    }
+    shell.show(&out);
+    Ok(Flow::Continue)
+}
+
+fn copy(shell: &mut Shell, argument: &str) -> Result<Flow, String> {
+    let format = match argument {
+        "" | "tsv" => Format::Tsv,
+        "csv" => Format::Csv,
+        "md" | "markdown" => Format::Markdown,
+        other => return Err(format!("usage: .copy [tsv|csv|md] (not '{other}')")),
+    };
+    let Some(last) = &shell.last else { return Err("nothing to copy yet: run a query first".into()) };
+    let text = last.render(format);
+    let rows = last.rows.len();
+    let through = shell.clipboard.copy(&text)?;
+    shell.say(&format!("copied {rows} rows as {} to {}", format_name(format), through.describe()));
+    Ok(Flow::Continue)
+}
+
+fn export(shell: &mut Shell, argument: &str) -> Result<Flow, String> {
+    let path = unquote(argument);
+    if path.is_empty() {
+        return Err("usage: .export FILE (the extension .csv .tsv .json .md picks the format)".into());
+    }
+    let Some(last) = &shell.last else { return Err("nothing to export yet: run a query first".into()) };
+    let extension = Path::new(path).extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
+    let format = match extension.as_str() {
+        "csv" => Format::Csv,
+        "tsv" | "tab" => Format::Tsv,
+        "json" => Format::Json,
+        "md" | "markdown" => Format::Markdown,
+        _ => shell.format,
+    };
+    // Every row, plain ASCII: a file is not a screen.
+    let text = last.render_on_screen(format, &Screen { width: None, max_lines: None, ascii: true });
+    std::fs::write(path, text).map_err(|e| format!("{path}: {e}"))?;
+    let rows = last.rows.len();
+    shell.say(&format!("wrote {rows} rows as {} to {path}", format_name(format)));
+    Ok(Flow::Continue)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repl::Clipboard;
+    use crate::session::Session;
+    use std::sync::{Arc, Mutex};
+
+    fn shell() -> Shell {
+        let session = Session::demo();
+        let cancel_target = Arc::new(Mutex::new(session.cancel_flag()));
+        Shell {
+            session,
+            format: Format::Table,
+            timer: false,
+            last: None,
+            clipboard: Clipboard::default(),
+            libraries: Vec::new(),
+            saved_definitions: Vec::new(),
+            manifests: Vec::new(),
+            symbols: None,
+            cancel_target,
+        }
+    }
+
+    #[test]
+    fn bad_meta_commands_are_errors_not_panics() {
+        let mut shell = shell();
+        for line in [
+            ".",
+            ".é",
+            ".éééé x",
+            ".schema",
+            ".schema nope",
+            ".open",
+            ".open /no/such/file.etl",
+            ".open \"\"",
+            ".format",
+            ".format xml",
+            ".copy",
+            ".copy xml",
+            ".export",
+            ".export /tmp",
+            ".save",
+            ".save x",
+            ".save = y",
+            ".lib",
+            ".lib /no/such.etwq",
+            ".timer maybe",
+            ".help nope",
+            ".help",
+            ".help .copy",
+            ".help query",
+            ".help functions",
+            ".help keys",
+            ".queries",
+            ".symbols",
+        ] {
+            let _ = run(&mut shell, line);
+        }
+        assert_eq!(run(&mut shell, ".format xml").err().map(|e| e.contains("unknown format")), Some(true));
+        assert!(run(&mut shell, ".copy").is_err(), "nothing to copy before a query");
+        assert_eq!(run(&mut shell, ".quit"), Ok(Flow::Quit));
+        assert_eq!(run(&mut shell, ".save errs = syscalls where ret != 0"), Ok(Flow::Continue));
+        assert!(shell.session.saved_queries().iter().any(|q| q.name == "errs"));
+        assert_eq!(run(&mut shell, ".timer on"), Ok(Flow::Continue));
+        assert!(shell.timer);
+    }
+
+    #[test]
+    fn export_writes_every_row_in_the_extension_s_format() {
+        let mut shell = shell();
+        let mut table = Table::new(&["name", "n"]);
+        for i in 0..500u64 {
+            table.push(vec![format!("row {i}").into(), i.into()]);
+        }
+        shell.last = Some(table);
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("out.csv");
+        assert_eq!(run(&mut shell, &format!(".export {}", csv.display())), Ok(Flow::Continue));
+        let written = std::fs::read_to_string(&csv).unwrap();
+        assert_eq!(written.lines().count(), 501);
+        assert!(written.starts_with("name,n\nrow 0,0\n"));
+        let md = dir.path().join("out.md");
+        assert_eq!(run(&mut shell, &format!(".export \"{}\"", md.display())), Ok(Flow::Continue));
+        assert!(std::fs::read_to_string(&md).unwrap().starts_with("| name | n |"));
+    }
+}

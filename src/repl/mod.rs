@@ -1,0 +1,273 @@
+//! The interactive shell: `etwq trace.etl` reads queries and meta-commands
+//! line by line and answers with tables. It drives the one Session API like
+//! the command line does; it only adds line editing, completion, history,
+//! fitting results to the screen and the clipboard.
+mod clipboard;
+mod completer;
+mod meta;
+mod progress;
+
+pub use clipboard::{osc52_sequence, Clipboard, CopiedThrough};
+pub use completer::input_is_incomplete;
+pub use progress::with_spinner;
+
+use crate::session::Session;
+use crate::session_shell::user_library_dir;
+use crate::table::{Format, Screen, Table};
+use completer::ShellHelper;
+use rustyline::config::{CompletionType, Config};
+use rustyline::error::ReadlineError;
+use rustyline::history::DefaultHistory;
+use rustyline::Editor;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// What the command line hands the shell.
+pub struct ShellOptions {
+    /// The first `.format`.
+    pub format: Format,
+    /// `--lib` files, loaded again when `.open` replaces the session.
+    pub libraries: Vec<PathBuf>,
+    /// `--manifest` paths, added again when `.open` replaces the session.
+    pub manifests: Vec<PathBuf>,
+    /// `--symbols`, set again when `.open` replaces the session.
+    pub symbols: Option<String>,
+}
+
+/// Whether the shell goes on after a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Flow {
+    Continue,
+    Quit,
+}
+
+/// Where the history lives: `ETWQ_HISTORY`, else `<data dir>/etwq/history`
+/// (for example `~/.local/share/etwq/history` on Linux).
+pub fn history_path() -> Option<PathBuf> {
+    match std::env::var_os("ETWQ_HISTORY") {
+        Some(path) if !path.is_empty() => Some(PathBuf::from(path)),
+        _ => dirs::data_dir().map(|d| d.join("etwq").join("history")),
+    }
+}
+
+/// Loads the user's `.etwq` libraries (`<config dir>/etwq/*.etwq`) into a
+/// session; a bad file is a warning, not a failure.
+pub fn load_user_libraries(session: &mut Session) {
+    let Some(dir) = user_library_dir() else { return };
+    for load in session.load_library_dir(&dir) {
+        if let Err(e) = load.result {
+            eprintln!("etwq: warning: library {e}");
+        }
+    }
+}
+
+pub(crate) struct Shell {
+    pub(crate) session: Session,
+    pub(crate) format: Format,
+    pub(crate) timer: bool,
+    /// The last query's result, for `.copy` and `.export`.
+    pub(crate) last: Option<Table>,
+    pub(crate) clipboard: Clipboard,
+    /// `--lib` and `.lib` files, and `.save` definitions: what `.open` carries over.
+    pub(crate) libraries: Vec<PathBuf>,
+    pub(crate) saved_definitions: Vec<String>,
+    manifests: Vec<PathBuf>,
+    /// `--symbols` or the last `.symbols PATH`.
+    pub(crate) symbols: Option<String>,
+    /// The cancel flag of the session Ctrl-C should stop; `.open` swaps the session.
+    cancel_target: Arc<Mutex<Arc<AtomicBool>>>,
+}
+
+/// Writes to stdout; a closed stdout is not worth a panic.
+fn emit(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+impl Shell {
+    /// A result or listing, fitted to the screen.
+    pub(crate) fn show(&self, table: &Table) {
+        emit(&table.render_on_screen(self.format, &Screen::of_stdout()));
+    }
+
+    /// A line of the shell's own (confirmations, help).
+    pub(crate) fn say(&self, text: &str) {
+        emit(&format!("{text}\n"));
+    }
+
+    fn execute(&mut self, line: &str) -> Flow {
+        if line.starts_with('.') {
+            return meta::run(self, line).unwrap_or_else(|e| {
+                eprintln!("etwq: {e}");
+                Flow::Continue
+            });
+        }
+        if !line.starts_with('#') {
+            self.run_query(line);
+        }
+        Flow::Continue
+    }
+
+    fn run_query(&mut self, text: &str) {
+        if !self.session.is_prepared() {
+            let session = &mut self.session;
+            with_spinner("building the trace model", || session.prepare());
+        }
+        let started = Instant::now();
+        let result = self.session.query(text);
+        let elapsed = started.elapsed();
+        self.report_symbol_messages();
+        match result {
+            Ok(data) => {
+                let table = Table::from(&data);
+                self.show(&table);
+                if table.rows.is_empty() {
+                    self.say("(no rows)");
+                }
+                if self.timer {
+                    self.say(&format!("{} rows in {:.3} s", table.rows.len(), elapsed.as_secs_f64()));
+                }
+                self.last = Some(table);
+            }
+            // A carriage return first: the terminal echoed ^C where the message goes.
+            Err(e) if e.kind == crate::query::ErrorKind::Cancelled => eprintln!("\r{e}"),
+            Err(e) => eprintln!("{e}"),
+        }
+    }
+
+    /// What symbol loading had to say (PDBs refused, servers that failed).
+    pub(crate) fn report_symbol_messages(&mut self) {
+        for message in self.session.take_messages() {
+            eprintln!("etwq: symbols: {message}");
+        }
+    }
+
+    /// `.open`: a new session in place of the current one, with the same
+    /// manifests, libraries and saved queries.
+    pub(crate) fn open(&mut self, path: &Path) -> Result<(), String> {
+        let label = path.display().to_string();
+        let mut session = with_spinner(&format!("loading {label}"), || Session::open_all(&[path.to_path_buf()]))
+            .map_err(|e| e.to_string())?;
+        for warning in session.warnings() {
+            eprintln!("etwq: warning: {warning}");
+        }
+        for manifest in &self.manifests {
+            session.add_manifests(manifest).map_err(|e| format!("manifest {}: {e}", manifest.display()))?;
+        }
+        load_user_libraries(&mut session);
+        for library in &self.libraries {
+            if let Err(e) = session.load_library(library) {
+                eprintln!("etwq: warning: {e}");
+            }
+        }
+        for definition in &self.saved_definitions {
+            let _ = session.save_query(definition);
+        }
+        if let Some(path) = &self.symbols {
+            session.set_symbol_path(path);
+        }
+        with_spinner("building the trace model", || session.prepare());
+        if let Ok(mut target) = self.cancel_target.lock() {
+            *target = session.cancel_flag();
+        }
+        self.session = session;
+        self.last = None;
+        let tables = self.session.tables();
+        let rows: usize = tables.iter().map(|(_, n)| n).sum();
+        self.say(&format!("opened {label}: {} tables, {rows} rows", tables.len()));
+        Ok(())
+    }
+}
+
+/// Runs the shell until `.quit` or Ctrl-D.
+pub fn run(session: Session, options: ShellOptions) -> Result<(), String> {
+    let mut session = session;
+    if !session.is_prepared() {
+        with_spinner("building the trace model", || session.prepare());
+    }
+    for message in session.take_messages() {
+        eprintln!("etwq: symbols: {message}");
+    }
+    let cancel_target = Arc::new(Mutex::new(session.cancel_flag()));
+    let handler_target = cancel_target.clone();
+    // At the prompt the terminal is raw and Ctrl-C reaches rustyline as a key;
+    // while a query runs it is a signal, and it stops the query, not the shell.
+    if let Err(e) = ctrlc::set_handler(move || {
+        if let Ok(flag) = handler_target.lock() {
+            flag.store(true, Ordering::SeqCst);
+        }
+    }) {
+        eprintln!("etwq: warning: Ctrl-C will not stop a running query: {e}");
+    }
+    let colors = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let config = Config::builder()
+        .completion_type(CompletionType::List)
+        .history_ignore_space(true)
+        .max_history_size(10_000)
+        .map_err(|e| e.to_string())?
+        .history_ignore_dups(true)
+        .map_err(|e| e.to_string())?
+        .auto_add_history(false)
+        .build();
+    let mut editor: Editor<ShellHelper, DefaultHistory> = Editor::with_config(config).map_err(|e| e.to_string())?;
+    editor.set_helper(Some(ShellHelper::new(session.completion_words(), colors)));
+    let history = history_path();
+    if let Some(path) = &history {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        // A missing history file is the first session, not an error.
+        let _ = editor.load_history(path);
+    }
+    let mut shell = Shell {
+        session,
+        format: options.format,
+        timer: false,
+        last: None,
+        clipboard: Clipboard::default(),
+        libraries: options.libraries,
+        saved_definitions: Vec::new(),
+        manifests: options.manifests,
+        symbols: options.symbols,
+        cancel_target,
+    };
+    let mut history_warned = false;
+    loop {
+        let prompt = format!("etwq {}> ", shell.session.label());
+        let line = match editor.readline(&prompt) {
+            Ok(line) => line,
+            // Ctrl-C at the prompt drops the line being typed.
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(format!("reading the input: {e}")),
+        };
+        let text = line.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let _ = editor.add_history_entry(text);
+        if let Some(path) = &history {
+            // Saved line by line so a killed shell loses nothing.
+            if let Err(e) = editor.append_history(path) {
+                if !history_warned {
+                    eprintln!("etwq: warning: history not saved to {}: {e}", path.display());
+                    history_warned = true;
+                }
+            }
+        }
+        let is_meta = text.starts_with('.');
+        if shell.execute(text) == Flow::Quit {
+            break;
+        }
+        if is_meta {
+            // `.open`, `.save` and `.lib` change what Tab can offer.
+            if let Some(helper) = editor.helper_mut() {
+                helper.words = shell.session.completion_words();
+            }
+        }
+    }
+    Ok(())
+}
