@@ -39,6 +39,12 @@ struct Cli {
     /// Run a query and print its result (repeat for several); without -c, queries piped on stdin run one per line.
     #[arg(short = 'c', long = "command", value_name = "QUERY")]
     queries: Vec<String>,
+    /// Run a rhai script against the traces and exit; its arguments follow `--`.
+    #[arg(short = 'f', long = "file", value_name = "SCRIPT")]
+    script: Option<PathBuf>,
+    /// Arguments for the script (`args` in it), after `--`.
+    #[arg(last = true, value_name = "ARGS")]
+    script_args: Vec<String>,
     /// Use the built-in demo trace (an antivirus driver hooking system calls on a 16-core server).
     #[arg(long)]
     demo: bool,
@@ -126,6 +132,12 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// A message that already says where (script:line:col): no `etwq:` prefix.
+fn fail_plain(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("{message}");
+    ExitCode::FAILURE
+}
+
 fn open(files: &[PathBuf], manifests: &[PathBuf]) -> Result<Session, ExitCode> {
     let mut session = Session::open_all(files).map_err(fail)?;
     for warning in session.warnings() {
@@ -202,6 +214,9 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             };
             for path in &cli.lib {
                 session.load_library(path).map_err(fail)?;
+            }
+            if let Some(script) = &cli.script {
+                return etwq::script::run_script_file(&mut session, script, &cli.script_args).map_err(fail_plain);
             }
             let format = cli.format.into();
             if !cli.queries.is_empty() {
