@@ -124,6 +124,12 @@ fn table_from_rows(rows: &Array) -> Fallible<ScriptTable> {
     };
     let names: Vec<String> = first.keys().map(|k| k.to_string()).collect();
     drop(first);
+    table_with_columns(rows, &names)
+}
+
+/// A table from an array of maps with the columns named, in that order
+/// (script maps keep their keys sorted, so this is how a script orders them).
+fn table_with_columns(rows: &Array, names: &[String]) -> Fallible<ScriptTable> {
     let mut columns: Vec<Vec<Value>> = vec![Vec::with_capacity(rows.len()); names.len()];
     for row in rows {
         let Some(map) = row.read_lock::<Map>() else {
@@ -369,6 +375,18 @@ pub fn register(engine: &mut Engine, session: Arc<Mutex<Session>>, output: Outpu
         t.gather(&(0..n as u32).collect::<Vec<_>>())
     });
     engine.register_fn("table", |rows: Array| table_from_rows(&rows));
+    engine.register_fn("table", |rows: Array, columns: Array| {
+        let names: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+        table_with_columns(&rows, &names)
+    });
+    engine.register_fn("select", |t: &mut ScriptTable, columns: Array| -> Fallible<ScriptTable> {
+        let mut out = DataTable::new(&t.0.name);
+        for name in columns.iter().map(|c| c.to_string()) {
+            let column = t.column_of(&name)?.clone();
+            out.push_column(&name, "", column).map_err(|e| e.to_string())?;
+        }
+        Ok(ScriptTable(Arc::new(out)))
+    });
     engine.register_fn("to_string", |t: &mut ScriptTable| show_text(t));
     engine.register_fn("to_debug", |t: &mut ScriptTable| {
         format!("Table({} rows: {})", t.rows_len(), t.0.column_names().join(", "))
