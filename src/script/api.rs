@@ -412,13 +412,40 @@ pub fn register(engine: &mut Engine, session: Arc<Mutex<Session>>, output: Outpu
             out("copy: stdout is not a terminal, nothing copied\n");
         }
     });
-    let out = output;
-    engine.register_fn("export", move |t: ScriptTable, path: &str| -> Fallible<()> {
+    // `export` is a rhai keyword (module exports, switched off here): the
+    // keyword is disabled and `export(table, path)` becomes syntax of its own.
+    let out = output.clone();
+    let export = move |t: ScriptTable, path: &str| -> Fallible<()> {
         let format = export_format(path)?;
         std::fs::write(path, t.render(format)).map_err(|e| format!("export to '{path}': {e}"))?;
         out(&format!("exported {} rows to {path}\n", t.rows_len()));
         Ok(())
-    });
+    };
+    engine.register_fn("export_table", export.clone());
+    engine.disable_symbol("export");
+    let registered = engine.register_custom_syntax(
+        ["export", "(", "$expr$", ",", "$expr$", ")"],
+        false,
+        move |context, inputs| -> Fallible<Dynamic> {
+            // Errors point at the table argument: custom syntax has no call position.
+            let at = inputs[0].position();
+            let fail =
+                |message: String| -> Box<EvalAltResult> { EvalAltResult::ErrorRuntime(message.into(), at).into() };
+            let table = context.eval_expression_tree(&inputs[0])?;
+            let path = context.eval_expression_tree(&inputs[1])?;
+            let type_name = table.type_name();
+            let Some(table) = table.try_cast::<ScriptTable>() else {
+                return Err(fail(format!("export expects a table from query(), not {type_name}")));
+            };
+            let Ok(path) = path.into_immutable_string() else {
+                return Err(fail("export expects a file path as its second argument".into()));
+            };
+            export(table, &path).map_err(|e| fail(e.to_string()))?;
+            Ok(Dynamic::UNIT)
+        },
+    );
+    // Registration only fails for malformed syntax, which the line above is not.
+    debug_assert!(registered.is_ok());
 
     // Helpers.
     engine.register_fn("status_name", |code: INT| crate::model::ntstatus::status_text(code as u32));
