@@ -102,7 +102,7 @@ impl Session {
         let module = find_module(model, pid, address, ts)?;
         Some(FrameLocation {
             module: module.file().to_string(),
-            offset: address - module.base,
+            offset: address.saturating_sub(module.base),
             function: demo_function(module, address),
         })
     }

@@ -290,6 +290,38 @@ fn an_endless_loop_stops_at_the_operations_limit() {
     assert!(err.message.to_lowercase().contains("too large"), "{err}");
 }
 
+/// Malformed and hostile scripts end in an error value, never a panic.
+#[test]
+fn bad_scripts_are_errors_not_panics() {
+    let deep_parens = format!("{}1{}", "(".repeat(5000), ")".repeat(5000));
+    let deep_blocks = format!("{}{}", "{".repeat(5000), "}".repeat(5000));
+    let sources = [
+        "\"unterminated",
+        "let = 5;",
+        "fn (",
+        "\u{0}\u{ffff}é😀",
+        &deep_parens,
+        &deep_blocks,
+        "query(42)",
+        "query(\"\")",
+        "stack_frames(-1)",
+        "frame_module(-1, -1, -1)",
+        "symbolize(0, 99999999999)",
+        "query(\"syscalls limit 1\").sort(\"nope\")",
+        "table([1, 2])",
+        "export(query(\"syscalls limit 1\"), \"/nonexistent/dir/x.csv\")",
+        "let a = []; a.pad(100000000, 0);",
+        "status_name(-1); fmt_ns(-9223372036854775808); fmt_f(1.0, 999); hex(-1)",
+    ];
+    for source in sources {
+        let result = std::panic::catch_unwind(|| {
+            let mut session = demo();
+            run_text(&mut session, "bad.rhai", source, &[]).map(|_| ())
+        });
+        assert!(result.is_ok(), "panicked on {:?}", &source[..source.len().min(40)]);
+    }
+}
+
 #[test]
 fn ctrl_c_stops_a_running_script() {
     let mut session = demo();
