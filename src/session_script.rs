@@ -5,11 +5,9 @@
 use crate::demo::BreakpadModule;
 use crate::model::modules::Module;
 use crate::model::TraceModel;
-use crate::query::catalog::MemoryCatalog;
 use crate::session::Session;
 use crate::symbols::PdbIdentity;
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 /// Header facts of the first trace, as scripts see them in `trace`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -77,16 +75,6 @@ impl FrameLocation {
 }
 
 impl Session {
-    /// A stand-in with no traces, for while a script holds the real session.
-    pub(crate) fn empty() -> Session {
-        Session {
-            traces: Vec::new(),
-            catalog: MemoryCatalog::new(),
-            tables_built: false,
-            cancel: Arc::new(AtomicBool::new(false)),
-        }
-    }
-
     /// The frames of a stack id of the first trace, innermost first; empty if unknown.
     pub fn stack_frames(&mut self, stack: u32) -> Vec<u64> {
         match self.traces.first_mut() {
@@ -149,7 +137,7 @@ mod tests {
 
     #[test]
     fn empty_session_answers_without_panicking() {
-        let mut s = Session::empty();
+        let mut s = Session::open_all(&[]).unwrap();
         assert!(s.stack_frames(3).is_empty());
         assert_eq!(s.symbolize(0x1234, 1, None), "0x1234");
         assert_eq!(s.trace_facts(), TraceFacts::default());

@@ -149,7 +149,17 @@ pub fn run_script_with(
     let cancel = session.cancel_flag();
     cancel.store(false, Ordering::SeqCst);
     let facts = session.trace_facts();
-    let shared = Arc::new(Mutex::new(std::mem::replace(session, Session::empty())));
+    // The script holds the session while it runs; a session of no traces
+    // (built through the public API, whatever fields Session grows) stands in.
+    let Ok(stand_in) = Session::open_all(&[]) else {
+        return Err(ScriptError {
+            script: name.to_string(),
+            line: None,
+            column: None,
+            message: "could not start".into(),
+        });
+    };
+    let shared = Arc::new(Mutex::new(std::mem::replace(session, stand_in)));
     let result = {
         let engine = build_engine(shared.clone(), options);
         let mut scope = Scope::new();
