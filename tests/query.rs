@@ -141,7 +141,7 @@ fn run(text: &str) -> Result<DataTable, QueryError> {
 /// The result as tab-separated rows (times and durations in raw ns).
 fn tsv(text: &str) -> String {
     match run(text) {
-        Ok(t) => Table::from(&t).render(Format::Tsv),
+        Ok(t) => Table::from(&t).headerless().render(Format::Tsv),
         Err(e) => panic!("{text}\n{e}"),
     }
 }
@@ -343,7 +343,7 @@ fn library_file_feeds_the_catalog() {
         c.add_saved(q);
     }
     let t = run_query("@slow(4us)", &c, &AtomicBool::new(false)).unwrap();
-    assert_eq!(Table::from(&t).render(Format::Tsv), "3000\n2001\n");
+    assert_eq!(Table::from(&t).headerless().render(Format::Tsv), "3000\n2001\n");
 }
 
 #[test]

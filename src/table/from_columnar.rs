@@ -42,7 +42,7 @@ mod tests {
             .and_then(|t| t.with_column("a", "", Column::addresses(vec![255])))
             .unwrap();
         let table = Table::from(&data);
-        assert_eq!(table.render(Format::Tsv), "1500000\t0xff\n");
+        assert_eq!(table.render(Format::Tsv), "d\ta\n1500000\t0xff\n");
         assert!(table.render(Format::Table).contains("1.500 ms"));
     }
 }
