@@ -406,7 +406,7 @@ pub fn register(engine: &mut Engine, session: Arc<Mutex<Session>>, output: Outpu
         // OSC 52 asks the terminal to put the text on the clipboard; piped
         // output has no terminal to ask.
         if std::io::stdout().is_terminal() {
-            print!("\x1b]52;c;{}\x07", base64(t.render(Format::Tsv).as_bytes()));
+            super::write_stdout(&format!("\x1b]52;c;{}\x07", base64(t.render(Format::Tsv).as_bytes())));
             out(&format!("copied {} rows to the clipboard\n", t.rows_len()));
         } else {
             out("copy: stdout is not a terminal, nothing copied\n");

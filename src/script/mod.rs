@@ -42,7 +42,7 @@ impl Default for ScriptOptions {
             max_string_size: 64 << 20,
             max_array_size: 10_000_000,
             max_map_size: 1_000_000,
-            output: Arc::new(|text: &str| print!("{text}")),
+            output: Arc::new(write_stdout),
         }
     }
 }
@@ -56,6 +56,13 @@ impl ScriptOptions {
         });
         ScriptOptions { output, ..ScriptOptions::default() }
     }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not worth a panic, so
+/// write errors are dropped.
+pub(crate) fn write_stdout(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }
 
 /// A script that did not run to its end: where and why.
