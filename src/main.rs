@@ -38,7 +38,8 @@ Examples:
 The shell (`etwq trace.etl` or `etwq --demo` on a terminal, without -c):
   Type a query, or a command: .help [topic], .tables, .schema TABLE, .open FILE, .info,
   .format table|csv|tsv|json|md, .copy [tsv|csv|md], .export FILE, .save NAME = QUERY,
-  .queries, .lib FILE, .symbols [PATH], .timer on|off, .quit. Tab completes tables, columns, keywords,
+  .queries, .lib FILE, .run SCRIPT [ARGS], .symbols [PATH], .timer on|off, .quit. Tab completes tables,
+  columns, keywords,
   functions, @saved queries, commands and file paths; Enter continues the input while a
   ( or a quote is open; Ctrl-C stops a running query; Ctrl-D leaves.
   History: ETWQ_HISTORY, else the data directory (~/.local/share/etwq/history on Linux).
@@ -58,6 +59,12 @@ struct Cli {
     /// Run a query and print its result (repeat for several); without -c, queries piped on stdin run one per line.
     #[arg(short = 'c', long = "command", value_name = "QUERY")]
     queries: Vec<String>,
+    /// Run a rhai script against the traces and exit; its arguments follow `--`.
+    #[arg(short = 'f', long = "file", value_name = "SCRIPT")]
+    script: Option<PathBuf>,
+    /// Arguments for the script (`args` in it), after `--`.
+    #[arg(last = true, value_name = "ARGS")]
+    script_args: Vec<String>,
     /// Use the built-in demo trace (an antivirus driver hooking system calls on a 16-core server).
     #[arg(long)]
     demo: bool,
@@ -149,6 +156,12 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// A message that already says where (script:line:col): no `etwq:` prefix.
+fn fail_plain(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("{message}");
+    ExitCode::FAILURE
+}
+
 fn open(files: &[PathBuf], manifests: &[PathBuf]) -> Result<Session, ExitCode> {
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     let mut session =
@@ -235,6 +248,9 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             }
             if let Some(path) = &cli.symbols {
                 session.set_symbol_path(path);
+            }
+            if let Some(script) = &cli.script {
+                return etwq::script::run_script_file(&mut session, script, &cli.script_args).map_err(fail_plain);
             }
             let format = cli.format.into();
             if !cli.queries.is_empty() {

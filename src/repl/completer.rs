@@ -63,7 +63,7 @@ impl ShellHelper {
         let argument_start = text.len() - text[space..].trim_start().len();
         let argument = &text[argument_start..];
         let choices: Vec<String> = match command {
-            ".open" | ".export" | ".lib" => return self.files.complete_path(line, pos),
+            ".open" | ".export" | ".lib" | ".run" => return self.files.complete_path(line, pos),
             ".save" => {
                 // After `NAME =` comes a query.
                 return Ok(match text.find('=') {

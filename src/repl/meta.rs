@@ -43,6 +43,7 @@ pub const META_COMMANDS: &[MetaCommand] = &[
     },
     MetaCommand { name: ".queries", arguments: "", help: "the saved queries: shipped, from libraries, and saved here" },
     MetaCommand { name: ".lib", arguments: "FILE", help: "load a .etwq library of saved queries" },
+    MetaCommand { name: ".run", arguments: "SCRIPT [ARGS]", help: "run a rhai script against the open traces" },
     MetaCommand {
         name: ".symbols",
         arguments: "[PATH]",
@@ -147,6 +148,15 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
             let count = shell.session.load_library(Path::new(path))?;
             shell.libraries.push(path.into());
             shell.say(&format!("loaded {count} saved queries from {path}"));
+            Ok(Flow::Continue)
+        }
+        ".run" => {
+            let mut words = argument.split_whitespace();
+            let Some(script) = words.next().map(unquote) else {
+                return Err("usage: .run SCRIPT [ARGS]".into());
+            };
+            let args: Vec<String> = words.map(str::to_string).collect();
+            crate::script::run_script_file(&mut shell.session, Path::new(script), &args).map_err(|e| e.to_string())?;
             Ok(Flow::Continue)
         }
         ".symbols" => {
@@ -362,6 +372,8 @@ mod tests {
             ".save = y",
             ".lib",
             ".lib /no/such.etwq",
+            ".run",
+            ".run /no/such.rhai",
             ".timer maybe",
             ".help nope",
             ".help",
