@@ -25,11 +25,22 @@ impl Tmux {
             .unwrap_or_else(|e| panic!("tmux {args:?}: {e}"))
     }
 
+    /// Starts a tmux server running `command`. A tmux server can die while starting
+    /// ("server exited unexpectedly", seen once on a loaded CI machine): that is
+    /// tmux, not etwq, so starting is tried again on a fresh socket.
     fn start(command: &str) -> Tmux {
-        let tmux = Tmux { socket: format!("etwq-test-{}", std::process::id()) };
-        let out = tmux.run(&["new-session", "-d", "-s", TARGET, "-x", "120", "-y", "45", command]);
-        assert!(out.status.success(), "tmux new-session: {}", String::from_utf8_lossy(&out.stderr));
-        tmux
+        let mut failures = Vec::new();
+        for attempt in 0..3 {
+            let tmux = Tmux { socket: format!("etwq-test-{}-{attempt}", std::process::id()) };
+            let out = tmux.run(&["new-session", "-d", "-s", TARGET, "-x", "120", "-y", "45", command]);
+            if out.status.success() {
+                return tmux;
+            }
+            failures.push(String::from_utf8_lossy(&out.stderr).trim().to_string());
+            let _ = tmux.run(&["kill-server"]);
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        panic!("tmux new-session failed three times: {failures:?}");
     }
 
     /// Text typed as is.
