@@ -137,12 +137,12 @@ impl NamePass {
             ("Windows Kernel", "Process") => self.process(event, opcode, ts),
             ("Windows Kernel", "Thread") => self.thread(event, opcode, ts),
             ("Windows Kernel", "Image") => self.image(event, opcode, ts),
-            ("Windows Kernel", "PerfInfo") if matches!(opcode, "CollectionStart" | "SetInterval") => {
-                // Timer source (0): NewInterval counts 100 ns units.
-                if uint(event, "SampleSource") == Some(0) {
-                    if let Some(interval) = uint(event, "NewInterval").filter(|&i| i > 0) {
-                        self.sample_interval_ns = Some(interval as i64 * 100);
-                    }
+            // Timer source (0): NewInterval counts 100 ns units.
+            ("Windows Kernel", "PerfInfo")
+                if matches!(opcode, "CollectionStart" | "SetInterval") && uint(event, "SampleSource") == Some(0) =>
+            {
+                if let Some(interval) = uint(event, "NewInterval").filter(|&i| i > 0) {
+                    self.sample_interval_ns = Some(interval as i64 * 100);
                 }
             }
             ("KernelTraceControl", "ImageID") if opcode == "DbgID_RSDS" => self.identity(event),

@@ -115,7 +115,7 @@ fn is_rare(id: &RecordId) -> bool {
             matches!(group, 0 | 1 | 3 | 4 | 11 | 20)
                 || (group == 2 && opcode == 32)
                 || (group == 5 && opcode != 36 && opcode != 50)
-                || (group == 15 && matches!(opcode, 72 | 73 | 74))
+                || (group == 15 && matches!(opcode, 72..=74))
         }
         // KernelTraceControl image identities and kernel classes logged with classic headers.
         RecordId::Classic { .. } => true,
