@@ -2,7 +2,7 @@
 use crate::decode::{Decoder, Event, SchemaSource, Value};
 use crate::etl::record::RecordId;
 use crate::etl::EtlTrace;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::Write;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,38 +143,6 @@ pub fn text_line(out: &mut String, event: &Event<'_>, ts_ns: i64, pid: Option<u3
     for (name, value) in &event.fields {
         let _ = write!(out, " {name}={value}");
     }
-}
-
-/// Counts of events by provider and event name, with how many were undecoded.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct EventCount {
-    pub events: u64,
-    pub undecoded: u64,
-}
-
-pub fn event_counts(trace: &EtlTrace, decoder: &mut Decoder) -> BTreeMap<(String, String), EventCount> {
-    let mut counts: BTreeMap<(String, String), EventCount> = BTreeMap::new();
-    for record in trace.records() {
-        let event = decoder.decode(&record);
-        let entry = counts.entry((event.provider.to_string(), event.name.to_string())).or_default();
-        entry.events += 1;
-        if event.source == SchemaSource::None {
-            entry.undecoded += 1;
-        }
-    }
-    counts
-}
-
-/// Undecoded events per provider, from `event_counts`: what `summary` reports
-/// so that a user sees which providers need a manifest.
-pub fn undecoded_by_provider(counts: &BTreeMap<(String, String), EventCount>) -> BTreeMap<String, u64> {
-    let mut out: BTreeMap<String, u64> = BTreeMap::new();
-    for ((provider, _), count) in counts {
-        if count.undecoded > 0 {
-            *out.entry(provider.clone()).or_default() += count.undecoded;
-        }
-    }
-    out
 }
 
 #[cfg(test)]
