@@ -84,28 +84,6 @@ fn expected_functions(sym: &str) -> Vec<Expected> {
     out
 }
 
-/// Breakpad writes C++ names with their parameter lists (DIA's undecorated form); the
-/// PDB's procedure records and WPA don't. Drops a trailing `(...)` (and ` const`).
-fn without_parameters(name: &str) -> &str {
-    let name = name.strip_suffix(" const").unwrap_or(name);
-    if !name.ends_with(')') {
-        return name;
-    }
-    let mut depth = 0;
-    for (i, c) in name.char_indices().rev() {
-        match c {
-            ')' => depth += 1,
-            '(' => {
-                depth -= 1;
-                if depth == 0 {
-                    return &name[..i];
-                }
-            }
-            _ => {}
-        }
-    }
-    name
-}
 
 struct Corpus {
     dir: PathBuf,
@@ -147,7 +125,7 @@ fn assert_resolves_like_breakpad(r: &mut SymbolResolver, c: &Corpus) {
             match r.lookup(&c.identity, rva) {
                 Lookup::Function { name, offset: got } => {
                     assert_eq!(got, offset, "{:x} {}", e.rva, e.name);
-                    if &*name == without_parameters(&e.name) || *name == e.name {
+                    if &*name == common::without_parameters(&e.name) || *name == e.name {
                         exact += (offset == 0) as usize;
                     } else {
                         assert!(e.multiple, "{rva:#x}: {name} where crash.sym says {}", e.name);
@@ -187,7 +165,7 @@ fn pdb_agrees_with_the_breakpad_dump() {
         assert_eq!((f.rva, offset), (e.rva, 0), "{}", e.name);
         if *f.name == e.name {
             same += 1;
-        } else if *f.name == *without_parameters(&e.name) {
+        } else if *f.name == *common::without_parameters(&e.name) {
             same_without_params += 1;
         } else {
             assert!(e.multiple, "{:x}: pdb {} vs sym {}", e.rva, f.name, e.name);
@@ -217,7 +195,7 @@ fn public_symbols_alone_agree_with_the_breakpad_dump() {
     let (mut same, mut folded, mut static_functions, mut other) = (0, 0, Vec::new(), Vec::new());
     for e in &c.expected {
         match table.lookup(e.rva as u64) {
-            Some((f, 0)) if *f.name == *without_parameters(&e.name) || *f.name == e.name => same += 1,
+            Some((f, 0)) if *f.name == *common::without_parameters(&e.name) || *f.name == e.name => same += 1,
             Some((_, 0)) if e.multiple => folded += 1,
             // A function with no public symbol (static, or the linker kept none) falls
             // inside the public symbol before it, as it does in DbgHelp.

@@ -41,27 +41,6 @@ fn functions(sym: &str) -> Vec<(u64, String, bool)> {
         .collect()
 }
 
-/// Breakpad names carry parameter lists; the PDB's procedure names do not.
-fn without_parameters(name: &str) -> &str {
-    let name = name.strip_suffix(" const").unwrap_or(name);
-    if !name.ends_with(')') {
-        return name;
-    }
-    let mut depth = 0;
-    for (i, c) in name.char_indices().rev() {
-        match c {
-            ')' => depth += 1,
-            '(' => {
-                depth -= 1;
-                if depth == 0 {
-                    return &name[..i];
-                }
-            }
-            _ => {}
-        }
-    }
-    name
-}
 
 /// A one-process trace: crash.exe with `identity`, one sample at each function's first byte.
 fn crash_trace(dir: &Path, identity: ScenarioPdb, rvas: &[u64]) -> PathBuf {
@@ -201,7 +180,7 @@ fn assert_every_sample_named(setup: &Setup, session: &mut Session) {
         let func = func
             .as_deref()
             .unwrap_or_else(|| panic!("{rva:#x} ({name}) has no name"));
-        if func != without_parameters(name) && func != name {
+        if func != common::without_parameters(name) && func != name {
             assert!(multiple, "{rva:#x}: {func} where crash.sym says {name}");
             folded += 1;
         }

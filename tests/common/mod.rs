@@ -45,3 +45,26 @@ pub fn expected_count(corpus: &std::path::Path, name: &str, key: &str) -> u64 {
         .parse()
         .unwrap()
 }
+
+/// Breakpad writes C++ names with their parameter lists (DIA's undecorated form); the
+/// PDB's procedure records and WPA don't. Drops a trailing `(...)` (and ` const`).
+pub fn without_parameters(name: &str) -> &str {
+    let name = name.strip_suffix(" const").unwrap_or(name);
+    if !name.ends_with(')') {
+        return name;
+    }
+    let mut depth = 0;
+    for (i, c) in name.char_indices().rev() {
+        match c {
+            ')' => depth += 1,
+            '(' => {
+                depth -= 1;
+                if depth == 0 {
+                    return &name[..i];
+                }
+            }
+            _ => {}
+        }
+    }
+    name
+}
