@@ -1,6 +1,7 @@
 //! Events decoded per second: every record of the corpus traces through
 //! `Decoder::decode`, and through the JSON dump writer. Run with
 //! `cargo bench --bench decode`; the corpus comes from ETWQ_CORPUS.
+mod common;
 use etwq::decode::Decoder;
 use etwq::dump::{write_dump, DumpFormat};
 use etwq::etl::EtlTrace;
@@ -8,9 +9,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 fn main() {
-    let corpus = std::env::var_os("ETWQ_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus")));
+    let corpus = common::corpus_dir();
     // The reader benchmark's 1 GB kernel trace, when `cargo bench --bench read` has written it.
     let big = std::env::temp_dir().join("etwq-bench-1g-v1.etl");
     let mut paths: Vec<(String, PathBuf)> = ["perfview/net.4.5.2.x64.etl", "airbus/ShutdownPerfDiagLogger.etl"]

@@ -3,11 +3,12 @@
 //!   ETWQ_BENCH_GB=0.2 cargo bench --bench model
 //! Memory is the growth of the process's resident set while the model builds,
 //! divided by the records; the trace's own buffers are not counted.
+mod common;
 use etwq::decode::Decoder;
 use etwq::demo::{random_scenario, RandomOptions};
 use etwq::etl::EtlTrace;
 use etwq::model::TraceModel;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 fn resident_bytes() -> u64 {
@@ -61,9 +62,7 @@ fn write_dense_trace(path: &Path, bytes: u64) {
 }
 
 fn main() {
-    let corpus = std::env::var_os("ETWQ_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus")));
+    let corpus = common::corpus_dir();
     let net = corpus.join("perfview/net.4.5.2.x64.etl");
     if net.is_file() {
         bench("net.4.5.2.x64.etl", &net, 10);

@@ -2,18 +2,17 @@
 //! on all cores) and walk every record in global time order.
 //!   cargo bench --bench read            # corpus trace + a 1 GB trace it writes itself
 //!   ETWQ_BENCH_GB=2 cargo bench --bench read
+mod common;
 use etwq::etl::compress::{self, CompressionFormat};
 use etwq::etl::writer::{EtlWriter, WriterOptions};
 use etwq::etl::{EtlTrace, HeaderKind, Record, RecordId};
 use rayon::prelude::*;
 use std::io::BufWriter;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 fn main() {
-    let corpus = std::env::var_os("ETWQ_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus")));
+    let corpus = common::corpus_dir();
     let net = corpus.join("perfview/net.4.5.2.x64.etl");
     if net.is_file() {
         bench_file("net.4.5.2.x64.etl (XPRESS)", &net, 20);

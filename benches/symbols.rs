@@ -3,7 +3,7 @@
 //!                  writes our cache file, then answers the lookups;
 //!   next session:  a new resolver with an empty symbol path reads the cache file.
 //!   cargo bench --bench symbols
-use std::path::PathBuf;
+mod common;
 use std::time::{Duration, Instant};
 
 use etwq::symbols::breakpad::parse_sym;
@@ -13,9 +13,7 @@ const FRAMES: usize = 1_000_000;
 const RUNS: usize = 5;
 
 fn main() {
-    let corpus = std::env::var_os("ETWQ_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus")));
+    let corpus = common::corpus_dir();
     let dir = corpus.join("symbols");
     let Ok(sym) = std::fs::read(dir.join("crash.sym")) else {
         println!("skipped: no {}", dir.join("crash.sym").display());
