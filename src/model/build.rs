@@ -2,12 +2,15 @@
 //! cores, then one ordered pass over the rare events that give names and
 //! lifetimes, then the joins.
 use super::cpu_pass::{self, CpuOutput, Switch, SyscallEvent, SyscallKind};
+use super::sorted_runs;
 use super::io::IoBuilder;
 use super::modules::{Module, ModuleRegistry, PdbIdentity};
 use super::processes::{Lifecycle, Process, ProcessRegistry, ThreadRegistry};
-use super::stacks::{self, OwnedStack, StackId, StackStore};
+use super::stack_join::{self, Claims, StackRef};
+use super::stacks::{self, CpuStacks, KeyIndex, StackId};
 use super::{BuildStats, CSwitchRow, SampleRow, StackRow, SyscallRow, TraceModel};
 use crate::decode::{Decoder, Event, Value};
+use crate::etl::clock::Clock;
 use crate::etl::{EtlTrace, RecordRef};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
@@ -16,7 +19,7 @@ use rustc_hash::FxHashMap as HashMap;
 const DEFAULT_SAMPLE_INTERVAL_NS: i64 = 1_000_000;
 
 pub fn build(trace: &EtlTrace, decoder: &mut Decoder) -> TraceModel {
-    let outputs: Vec<CpuOutput> = trace.processors().into_par_iter().map(|p| cpu_pass::run(trace, p)).collect();
+    let mut outputs: Vec<CpuOutput> = trace.processors().into_par_iter().map(|p| cpu_pass::run(trace, p)).collect();
     let trace_end = outputs.iter().map(|o| o.last_ts).max().unwrap_or(0);
     let mut stats = BuildStats {
         records: outputs.iter().map(|o| o.records).sum(),
@@ -38,60 +41,60 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder) -> TraceModel {
     modules.finish();
 
     let pointer_size = trace.header_pointer_size;
-    let mut store = StackStore::default();
-    let mut definitions = Vec::new();
-    let mut switches: Vec<(u16, Vec<Switch>)> = Vec::new();
-    let mut readies = Vec::new();
-    let mut syscall_events = Vec::new();
-    let mut raw_samples = Vec::new();
     let mut loss_windows = Vec::new();
-    let mut cpu_stacks = Vec::with_capacity(outputs.len());
-    for mut o in outputs {
+    for o in &outputs {
         for &(start, end) in &o.loss_windows {
             loss_windows.push(LossWindow { start, end, threads: threads_that_could_lose(&o.switches, start, end) });
         }
-        cpu_stacks.push((std::mem::take(&mut o.stacks), std::mem::take(&mut o.frames)));
-        definitions.extend(o.key_definitions);
-        switches.push((o.cpu, o.switches));
-        readies.extend(o.readies);
-        syscall_events.extend(o.syscalls);
-        raw_samples.extend(o.samples);
     }
-    let views: Vec<stacks::CpuStacks> = cpu_stacks.iter().map(|(events, frames)| stacks::CpuStacks { events, frames }).collect();
-    let (joined, stack_stats) = stacks::resolve(&views, definitions, pointer_size, &mut store);
-    drop(views);
+    let keys = KeyIndex::new(outputs.iter_mut().flat_map(|o| std::mem::take(&mut o.key_definitions)).collect());
+    let mut cpu_stacks: Vec<CpuStacks> =
+        outputs.par_iter().map(|o| stacks::resolve_cpu(&o.stacks, &o.frames, &keys, pointer_size)).collect();
+    for c in &cpu_stacks {
+        stats.stacks.add(c.stats);
+    }
+    let mut claims: Vec<Claims> = outputs
+        .par_iter()
+        .zip(cpu_stacks.par_iter())
+        .enumerate()
+        .map(|(c, (o, s))| stack_join::claim_on_cpu(c, o, &s.owners))
+        .collect();
+    stack_join::join_across_cpus(&outputs, &mut cpu_stacks, &mut claims, pointer_size);
+    let (store, stack_ids) = stacks::intern(&cpu_stacks);
+    let weight_ns = sample_interval_ns.unwrap_or(DEFAULT_SAMPLE_INTERVAL_NS);
+    let mut attached: Vec<CpuRows> = outputs
+        .par_iter()
+        .zip(claims.par_iter().zip(cpu_stacks.par_iter().zip(stack_ids.par_iter())))
+        .map(|(o, (claims, (s, own_ids)))| cpu_rows(o, claims, (s, own_ids), &stack_ids, &threads, weight_ns, &trace.clock))
+        .collect();
     drop(cpu_stacks);
-    stats.stacks = stack_stats;
+    drop(claims);
+    drop(stack_ids);
 
-    let cswitch = cswitch_rows(&switches, readies, trace_end, &mut threads);
+    let mut runs = Vec::with_capacity(attached.len());
+    let mut stack_runs = Vec::with_capacity(attached.len());
+    let mut syscall_events = Vec::new();
+    for (o, a) in outputs.iter_mut().zip(&mut attached) {
+        for (e, stack) in o.syscalls.iter_mut().zip(&a.syscall_stacks) {
+            e.stack = *stack;
+        }
+        syscall_events.append(&mut o.syscalls);
+        for (&t, &n) in &a.samples_per_thread {
+            threads.rows[t].samples += n;
+        }
+        runs.push(std::mem::take(&mut a.samples));
+        stack_runs.push(std::mem::take(&mut a.stack_rows));
+    }
+    drop(attached);
+    let samples = sorted_runs::merge(runs, |s: &SampleRow| (s.ts, s.cpu));
+    let stack_rows = sorted_runs::merge(stack_runs, |r: &StackRow| (r.ts, r.tid));
+
+    let cswitch = cswitch_rows(&mut outputs, trace_end, &mut threads);
     loss_windows.sort_unstable_by_key(|w| (w.start, w.end));
     stats.loss_windows = loss_windows.len() as u64;
-    let (syscalls, unmatched_exits, unattributed) = pair_syscalls(syscall_events, &joined, &threads, &loss_windows);
+    let (syscalls, unmatched_exits, unattributed) = pair_syscalls(syscall_events, &threads, &loss_windows);
     stats.unmatched_syscall_exits = unmatched_exits;
     stats.unattributed_syscall_events = unattributed;
-
-    let weight_ns = sample_interval_ns.unwrap_or(DEFAULT_SAMPLE_INTERVAL_NS);
-    let mut samples = Vec::with_capacity(raw_samples.len());
-    raw_samples.sort_by_key(|s| (s.ts, s.cpu));
-    for s in raw_samples {
-        let pid = threads.pid_at(s.tid, s.ts);
-        if let Some(i) = threads.index_at(s.tid, s.ts) {
-            threads.rows[i].samples += 1;
-        }
-        let stack = joined.get(&(s.tid, s.raw_ts)).map(|o| o.stack);
-        samples.push(SampleRow { ts: s.ts, cpu: s.cpu, tid: s.tid, pid, ip: s.ip, weight_ns, stack });
-    }
-
-    let mut stack_rows: Vec<StackRow> = joined
-        .values()
-        .map(|o: &OwnedStack| StackRow {
-            ts: trace.clock.ns_since_start(o.event_raw_ts),
-            tid: o.tid,
-            pid: o.pid,
-            stack: o.stack,
-        })
-        .collect();
-    stack_rows.sort_by_key(|r| (r.ts, r.tid));
 
     TraceModel {
         pointer_size,
@@ -253,49 +256,103 @@ impl NamePass {
     }
 }
 
-/// One row per interval a thread ran on a CPU, from its switch-in to the next switch on that CPU.
-fn cswitch_rows(
-    switches: &[(u16, Vec<Switch>)],
-    mut readies: Vec<(i64, u32)>,
+/// One CPU's samples and stacks as rows, and the stacks of its system calls.
+struct CpuRows {
+    samples: Vec<SampleRow>,
+    samples_per_thread: HashMap<usize, u64>,
+    /// Parallel to the CPU's system call events.
+    syscall_stacks: Vec<Option<StackId>>,
+    stack_rows: Vec<StackRow>,
+}
+
+fn cpu_rows(
+    cpu: &CpuOutput,
+    claims: &Claims,
+    (stacks, own_ids): (&CpuStacks, &[StackId]),
+    ids: &[Vec<StackId>],
+    threads: &ThreadRegistry,
+    weight_ns: i64,
+    clock: &Clock,
+) -> CpuRows {
+    let id = |r: &Option<StackRef>| r.and_then(|r| ids.get(r.cpu as usize)?.get(r.index as usize).copied());
+    let mut samples_per_thread: HashMap<usize, u64> = HashMap::default();
+    let samples = cpu
+        .samples
+        .iter()
+        .zip(&claims.samples)
+        .map(|(s, stack)| {
+            let (index, pid) = threads.owner_at(s.tid, s.ts);
+            if let Some(t) = index {
+                *samples_per_thread.entry(t).or_default() += 1;
+            }
+            SampleRow { ts: s.ts, cpu: s.cpu, tid: s.tid, pid, ip: s.ip, weight_ns, stack: id(stack) }
+        })
+        .collect();
+    let stack_rows = stacks
+        .owners
+        .iter()
+        .zip(own_ids)
+        .enumerate()
+        .filter(|&(i, _)| !stacks.is_removed(i))
+        .map(|(_, (o, &stack))| StackRow { ts: clock.ns_since_start(o.event_raw_ts), tid: o.tid, pid: o.pid, stack })
+        .collect();
+    CpuRows { samples, samples_per_thread, syscall_stacks: claims.syscalls.iter().map(id).collect(), stack_rows }
+}
+
+/// One row per interval a thread ran on a CPU, from its switch-in to the next
+/// switch on that CPU. CPUs run in parallel; each thread's CPU time is summed.
+fn cswitch_rows(cpus: &mut [CpuOutput], trace_end: i64, threads: &mut ThreadRegistry) -> Vec<CSwitchRow> {
+    let mut readies: Vec<(i64, u32)> = cpus.iter_mut().flat_map(|o| std::mem::take(&mut o.readies)).collect();
+    readies.par_sort_unstable_by_key(|&(ts, tid)| (tid, ts));
+    let per_cpu: Vec<(Vec<CSwitchRow>, HashMap<usize, i64>)> =
+        cpus.par_iter().map(|o| cpu_switch_rows(o.cpu, &o.switches, &readies, trace_end, threads)).collect();
+    let mut runs = Vec::with_capacity(per_cpu.len());
+    for (rows, cpu_ns) in per_cpu {
+        for (t, ns) in cpu_ns {
+            *threads.rows[t].cpu_ns.get_or_insert(0) += ns;
+        }
+        runs.push(rows);
+    }
+    sorted_runs::merge(runs, |r: &CSwitchRow| (r.ts, r.cpu))
+}
+
+/// `readies` sorted by (tid, ts).
+fn cpu_switch_rows(
+    cpu: u16,
+    switches: &[Switch],
+    readies: &[(i64, u32)],
     trace_end: i64,
-    threads: &mut ThreadRegistry,
-) -> Vec<CSwitchRow> {
-    readies.sort_unstable_by_key(|&(ts, tid)| (tid, ts));
+    threads: &ThreadRegistry,
+) -> (Vec<CSwitchRow>, HashMap<usize, i64>) {
     let last_ready = |tid: u32, ts: i64| -> Option<i64> {
         let start = readies.partition_point(|&(_, t)| t < tid);
         let end = readies.partition_point(|&(r, t)| (t, r) <= (tid, ts));
         (end > start).then(|| readies[end - 1].0)
     };
-    let mut rows = Vec::new();
+    let mut rows = Vec::with_capacity(switches.len());
     let mut cpu_ns: HashMap<usize, i64> = HashMap::default();
-    for (cpu, list) in switches {
-        for (i, s) in list.iter().enumerate() {
-            let next = list.get(i + 1);
-            let end_ts = next.map_or(trace_end.max(s.ts), |n| n.ts);
-            let pid = threads.pid_at(s.new_tid, s.ts);
-            if let Some(t) = threads.index_at(s.new_tid, s.ts) {
-                *cpu_ns.entry(t).or_default() += end_ts - s.ts;
-            }
-            rows.push(CSwitchRow {
-                cpu: *cpu,
-                ts: s.ts,
-                end_ts,
-                tid: s.new_tid,
-                pid,
-                prev_tid: s.old_tid,
-                prev_pid: threads.pid_at(s.old_tid, s.ts),
-                wait_reason: next.map(|n| n.old_wait_reason),
-                prev_state: s.old_state,
-                priority: s.new_priority,
-                ready_ns: last_ready(s.new_tid, s.ts).map(|r| s.ts - r),
-            });
+    for (i, s) in switches.iter().enumerate() {
+        let next = switches.get(i + 1);
+        let end_ts = next.map_or(trace_end.max(s.ts), |n| n.ts);
+        let (index, pid) = threads.owner_at(s.new_tid, s.ts);
+        if let Some(t) = index {
+            *cpu_ns.entry(t).or_default() += end_ts - s.ts;
         }
+        rows.push(CSwitchRow {
+            cpu,
+            ts: s.ts,
+            end_ts,
+            tid: s.new_tid,
+            pid,
+            prev_tid: s.old_tid,
+            prev_pid: threads.pid_at(s.old_tid, s.ts),
+            wait_reason: next.map(|n| n.old_wait_reason),
+            prev_state: s.old_state,
+            priority: s.new_priority,
+            ready_ns: last_ready(s.new_tid, s.ts).map(|r| s.ts - r),
+        });
     }
-    for (t, ns) in cpu_ns {
-        threads.rows[t].cpu_ns = Some(ns);
-    }
-    rows.sort_by_key(|r| (r.ts, r.cpu));
-    rows
+    (rows, cpu_ns)
 }
 
 /// A stretch of one CPU where events were lost, and whose events could be among them.
@@ -344,7 +401,6 @@ fn loss_epoch(windows: &[(i64, i64)], ts: i64) -> (usize, bool) {
 /// lost keeps an unknown end rather than borrowing another call's exit.
 fn pair_syscalls(
     events: Vec<SyscallEvent>,
-    stacks: &HashMap<(u32, i64), OwnedStack>,
     threads: &ThreadRegistry,
     loss_windows: &[LossWindow],
 ) -> (Vec<SyscallRow>, u64, u64) {
@@ -384,9 +440,8 @@ fn pair_syscalls(
                     if !in_loss {
                         open.push(rows.len());
                     }
-                    let stack: Option<StackId> = stacks.get(&(tid, e.raw_ts)).map(|o| o.stack);
                     let pid = threads.pid_at(tid, e.ts);
-                    rows.push(SyscallRow { ts: e.ts, end_ts: None, cpu: e.cpu, tid: Some(tid), pid, address, ret: None, stack });
+                    rows.push(SyscallRow { ts: e.ts, end_ts: None, cpu: e.cpu, tid: Some(tid), pid, address, ret: None, stack: e.stack });
                 }
                 SyscallKind::Exit { .. } if in_loss => unmatched_exits += 1,
                 SyscallKind::Exit { status } => match open.pop() {

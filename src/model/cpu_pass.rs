@@ -2,6 +2,7 @@
 //! timeline, system call events attributed to the thread running on that
 //! CPU, samples, and stack events. Processors run in parallel.
 use super::fields::{KernelLayouts, Slot};
+use super::stacks::StackId;
 use crate::etl::buffer::buffer_flags;
 use crate::etl::{EtlTrace, RecordId, RecordRef};
 
@@ -30,6 +31,8 @@ pub struct SyscallEvent {
     /// The thread the timeline says ran on the CPU; None when unknown.
     pub tid: Option<u32>,
     pub kind: SyscallKind,
+    /// Filled in once stacks are joined.
+    pub stack: Option<StackId>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -214,7 +217,7 @@ pub fn run(trace: &EtlTrace, processor: u16) -> CpuOutput {
                     let Some(status) = layout.slot("SysCallNtStatus").and_then(|s| s.read(payload)) else { continue };
                     SyscallKind::Exit { status: status as u32 }
                 };
-                out.syscalls.push(SyscallEvent { ts, raw_ts: record.timestamp, cpu: processor, tid: running, kind });
+                out.syscalls.push(SyscallEvent { ts, raw_ts: record.timestamp, cpu: processor, tid: running, kind, stack: None });
             }
             (15, 46) => {
                 let Some(layout) = layouts.get(15, 46, record.version, ptr) else { continue };

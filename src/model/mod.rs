@@ -5,6 +5,8 @@ pub mod cpu_pass;
 pub mod fields;
 pub mod modules;
 pub mod ntstatus;
+mod sorted_runs;
+mod stack_join;
 pub mod processes;
 pub mod stacks;
 pub mod symbolize;
@@ -14,7 +16,7 @@ use processes::{ProcessRegistry, ThreadRegistry};
 use stacks::{StackId, StackStats, StackStore};
 
 /// Times are nanoseconds since the trace start.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CSwitchRow {
     pub cpu: u16,
     /// Switched in.
@@ -34,7 +36,7 @@ pub struct CSwitchRow {
     pub ready_ns: Option<i64>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SyscallRow {
     pub ts: i64,
     /// None when the exit was not recorded (lost, or still in the call at the end).
@@ -55,7 +57,7 @@ impl SyscallRow {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SampleRow {
     pub ts: i64,
     pub cpu: u16,
@@ -67,7 +69,7 @@ pub struct SampleRow {
 }
 
 /// A stack joined to the event it belongs to.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StackRow {
     pub ts: i64,
     pub tid: u32,

@@ -182,6 +182,13 @@ impl ThreadRegistry {
             .or_else(|| rows.last().copied())
     }
 
+    /// The thread's row and its process at `ts`: `index_at` and `pid_at` in one lookup.
+    pub fn owner_at(&self, tid: u32, ts: i64) -> (Option<usize>, Option<u32>) {
+        let index = self.index_at(tid, ts);
+        let pid = if tid == 0 { Some(0) } else { index.map(|i| self.rows[i].pid) };
+        (index, pid)
+    }
+
     pub fn pid_at(&self, tid: u32, ts: i64) -> Option<u32> {
         // Every processor's idle thread is tid 0 of the Idle process, rundown or not.
         if tid == 0 {

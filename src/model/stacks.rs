@@ -1,52 +1,74 @@
 //! Stacks: stored once and shared. StackWalk events come inline or as
 //! stack-caching references whose frames a later StackKeyDelete/Rundown
 //! defines; the kernel and user halves of one event's stack are joined.
+//! Each CPU's stacks are resolved on its own core, then interned in shards
+//! (by hash) on all cores, so that a trace of millions of stacks builds fast.
 use super::cpu_pass::{KeyDefinition, StackBody, StackEvent};
 use super::modules::is_kernel_address;
-use rustc_hash::FxHashMap as HashMap;
-use std::sync::Arc;
+use hashbrown::hash_table::{Entry, HashTable};
+use rayon::prelude::*;
+use rustc_hash::{FxBuildHasher, FxHashMap as HashMap};
+use std::hash::BuildHasher;
 
 pub type StackId = u32;
 
-/// Unique stacks, innermost frame first.
+/// Interning runs one task per shard; more shards than cores keeps the cores even.
+const SHARDS: usize = 64;
+
+/// Unique stacks, innermost frame first. Ids are dense, shard after shard.
 #[derive(Default)]
 pub struct StackStore {
-    stacks: Vec<Arc<[u64]>>,
-    index: HashMap<Arc<[u64]>, StackId>,
+    shards: Vec<Shard>,
+    /// The id of each shard's first stack.
+    first_ids: Vec<StackId>,
+}
+
+/// Stacks in one arena: no allocation per stack.
+#[derive(Default)]
+struct Shard {
+    frames: Vec<u64>,
+    /// Where each stack's frames end in `frames`.
+    ends: Vec<usize>,
+}
+
+impl Shard {
+    fn get(&self, local: usize) -> Option<&[u64]> {
+        let start = match local.checked_sub(1) {
+            Some(before) => *self.ends.get(before)?,
+            None => 0,
+        };
+        self.frames.get(start..*self.ends.get(local)?)
+    }
+
+    fn push(&mut self, frames: &[u64]) -> usize {
+        self.frames.extend_from_slice(frames);
+        self.ends.push(self.frames.len());
+        self.ends.len() - 1
+    }
 }
 
 impl StackStore {
-    pub fn intern(&mut self, frames: &[u64]) -> StackId {
-        if let Some(&id) = self.index.get(frames) {
-            return id;
-        }
-        let id = self.stacks.len() as StackId;
-        let shared: Arc<[u64]> = frames.into();
-        self.index.insert(shared.clone(), id);
-        self.stacks.push(shared);
-        id
-    }
-
     pub fn frames(&self, id: StackId) -> &[u64] {
-        self.stacks.get(id as usize).map_or(&[], |s| s)
+        // Empty shards share their first id with the next one: take the last candidate.
+        let Some(shard) = self.first_ids.partition_point(|&first| first <= id).checked_sub(1) else { return &[] };
+        self.shards[shard].get((id - self.first_ids[shard]) as usize).unwrap_or(&[])
     }
 
     pub fn len(&self) -> usize {
-        self.stacks.len()
+        self.shards.iter().map(|s| s.ends.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.stacks.is_empty()
+        self.len() == 0
     }
 }
 
-/// A stack joined to the event it belongs to.
+/// Whose stack: the thread and raw timestamp of the event it was walked for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct OwnedStack {
+pub struct Owner {
     pub tid: u32,
     pub pid: u32,
     pub event_raw_ts: i64,
-    pub stack: StackId,
 }
 
 #[derive(Default, Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,85 +78,243 @@ pub struct StackStats {
     pub unresolved_keys: u64,
 }
 
-/// One CPU's stack events and the arena their inline frames live in.
-pub struct CpuStacks<'a> {
-    pub events: &'a [StackEvent],
-    pub frames: &'a [u64],
+impl StackStats {
+    pub fn add(&mut self, other: StackStats) {
+        self.events += other.events;
+        self.key_references += other.key_references;
+        self.unresolved_keys += other.unresolved_keys;
+    }
 }
 
-/// Resolves keys, joins halves, interns. Returns the stacks keyed by
-/// (thread, raw timestamp of the owning event). The halves of one event's
-/// stack are logged one after the other on its CPU, so they are grouped as
-/// they come, without a map.
-pub fn resolve(
-    cpus: &[CpuStacks<'_>],
-    definitions: Vec<KeyDefinition>,
-    pointer_size: u8,
-    store: &mut StackStore,
-) -> (HashMap<(u32, i64), OwnedStack>, StackStats) {
-    let mut stats = StackStats::default();
-    // Definitions per key in time order: a reference uses the first definition at or
-    // after it, since a key is defined when its cache entry is flushed or run down.
-    let mut by_key: HashMap<u64, Vec<(i64, Vec<u64>)>> = HashMap::default();
-    for d in definitions {
-        by_key.entry(d.key).or_default().push((d.ts, d.frames));
+/// The frames of each cache key, by the time they were defined.
+#[derive(Default)]
+pub struct KeyIndex {
+    by_key: HashMap<u64, Vec<(i64, Vec<u64>)>>,
+}
+
+impl KeyIndex {
+    pub fn new(definitions: Vec<KeyDefinition>) -> KeyIndex {
+        let mut by_key: HashMap<u64, Vec<(i64, Vec<u64>)>> = HashMap::default();
+        for d in definitions {
+            by_key.entry(d.key).or_default().push((d.ts, d.frames));
+        }
+        for list in by_key.values_mut() {
+            list.sort_by_key(|(ts, _)| *ts);
+        }
+        KeyIndex { by_key }
     }
-    for list in by_key.values_mut() {
-        list.sort_by_key(|(ts, _)| *ts);
+
+    /// A reference uses the first definition at or after it, since a key is
+    /// defined when its cache entry is flushed or run down.
+    fn frames(&self, key: u64, ts: i64) -> Option<&[u64]> {
+        let list = self.by_key.get(&key)?;
+        let at = list.partition_point(|(def_ts, _)| *def_ts < ts);
+        list.get(at).or_else(|| list.last()).map(|(_, f)| f.as_slice())
     }
-    let total: usize = cpus.iter().map(|c| c.events.len()).sum();
-    let mut joined = HashMap::with_capacity_and_hasher(total, Default::default());
-    let mut halves: Vec<&[u64]> = Vec::with_capacity(2);
-    let mut scratch: Vec<u64> = Vec::new();
-    for cpu in cpus {
-        let mut i = 0;
-        while i < cpu.events.len() {
-            let first = &cpu.events[i];
-            let owner = (first.tid, first.event_raw_ts);
-            halves.clear();
-            while let Some(event) = cpu.events.get(i).filter(|e| (e.tid, e.event_raw_ts) == owner) {
-                i += 1;
-                stats.events += 1;
-                let frames: &[u64] = match &event.body {
-                    StackBody::Frames { start, len } => {
-                        let (start, len) = (*start as usize, *len as usize);
-                        cpu.frames.get(start..start + len).unwrap_or(&[])
-                    }
-                    StackBody::Key { key, ts } => {
-                        stats.key_references += 1;
-                        let found = by_key.get(key).and_then(|list| {
-                            let at = list.partition_point(|(def_ts, _)| def_ts < ts);
-                            list.get(at).or_else(|| list.last()).map(|(_, f)| f.as_slice())
-                        });
-                        match found {
-                            Some(frames) => frames,
-                            None => {
-                                stats.unresolved_keys += 1;
-                                continue;
-                            }
-                        }
-                    }
-                };
-                halves.push(frames);
-            }
-            if halves.is_empty() {
-                continue;
-            }
-            let stack = if halves.len() == 1 {
-                store.intern(halves[0])
-            } else {
-                // Kernel frames are the inner part of the stack: they come first.
-                halves.sort_by_key(|h| !h.first().is_some_and(|&a| is_kernel_address(a, pointer_size)));
-                scratch.clear();
-                for half in &halves {
-                    scratch.extend_from_slice(half);
-                }
-                store.intern(&scratch)
-            };
-            joined.insert(owner, OwnedStack { tid: owner.0, pid: first.pid, event_raw_ts: owner.1, stack });
+}
+
+/// A stack waiting for its id: where its frames are, and their hash.
+#[derive(Clone, Copy)]
+struct Candidate {
+    hash: u64,
+    start: usize,
+    len: u32,
+    arena: Arena,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Arena {
+    /// The CPU's inline StackWalk frames.
+    Inline,
+    /// `CpuStacks::joined`.
+    Joined,
+    /// None: the frames went into another CPU's stack of the same event.
+    Removed,
+}
+
+/// One CPU's stacks, one per owner, halves joined, waiting for ids.
+pub struct CpuStacks<'a> {
+    /// The frames of the CPU's inline StackWalk events.
+    inline: &'a [u64],
+    /// Frames of stacks that are not one inline run: joined halves and cache keys.
+    joined: Vec<u64>,
+    candidates: Vec<Candidate>,
+    /// Parallel to the candidates.
+    pub owners: Vec<Owner>,
+    pub stats: StackStats,
+}
+
+impl CpuStacks<'_> {
+    fn frames(&self, c: &Candidate) -> &[u64] {
+        let arena = match c.arena {
+            Arena::Inline => self.inline,
+            Arena::Joined => &self.joined[..],
+            Arena::Removed => &[],
+        };
+        arena.get(c.start..c.start + c.len as usize).unwrap_or(&[])
+    }
+
+    /// The frames of the stack of `owners[index]`.
+    pub fn frames_at(&self, index: usize) -> &[u64] {
+        self.candidates.get(index).map_or(&[], |c| self.frames(c))
+    }
+
+    /// Gives the stack of `owners[index]` new frames.
+    pub fn replace(&mut self, index: usize, frames: &[u64]) {
+        let start = self.joined.len();
+        self.joined.extend_from_slice(frames);
+        if let Some(c) = self.candidates.get_mut(index) {
+            *c = Candidate { hash: hash_frames(frames), start, len: frames.len() as u32, arena: Arena::Joined };
         }
     }
-    (joined, stats)
+
+    /// Drops the stack of `owners[index]`: its frames are part of another one now.
+    pub fn remove(&mut self, index: usize) {
+        if let Some(c) = self.candidates.get_mut(index) {
+            c.arena = Arena::Removed;
+        }
+    }
+
+    pub fn is_removed(&self, index: usize) -> bool {
+        self.candidates.get(index).is_none_or(|c| c.arena == Arena::Removed)
+    }
+}
+
+/// The halves of one stack, kernel frames first (they are the inner part), joined.
+pub fn join_halves(halves: &mut [&[u64]], pointer_size: u8, into: &mut Vec<u64>) {
+    halves.sort_by_key(|h| !h.first().is_some_and(|&a| is_kernel_address(a, pointer_size)));
+    for half in halves.iter() {
+        into.extend_from_slice(half);
+    }
+}
+
+fn hash_frames(frames: &[u64]) -> u64 {
+    FxBuildHasher.hash_one(frames)
+}
+
+/// Resolves keys and joins halves on one CPU. The halves of one event's stack
+/// are logged on its CPU, usually one after the other but not always, so they
+/// are grouped by owner. The owners come out sorted by (raw timestamp, thread).
+pub fn resolve_cpu<'a>(events: &[StackEvent], inline: &'a [u64], keys: &KeyIndex, pointer_size: u8) -> CpuStacks<'a> {
+    let mut out = CpuStacks { inline, joined: Vec::new(), candidates: Vec::new(), owners: Vec::new(), stats: StackStats::default() };
+    let owner_of = |e: &StackEvent| (e.event_raw_ts, e.tid);
+    let mut order: Vec<u32> = (0..events.len() as u32).collect();
+    // Stable, and nearly free when the events are in order already.
+    order.sort_by_key(|&i| owner_of(&events[i as usize]));
+    let mut halves: Vec<&[u64]> = Vec::with_capacity(2);
+    let mut i = 0;
+    while i < order.len() {
+        let first = &events[order[i] as usize];
+        halves.clear();
+        // Set when the stack is exactly one run of the inline arena: no copy needed.
+        let mut inline_run = None;
+        while let Some(event) = order.get(i).map(|&e| &events[e as usize]).filter(|e| owner_of(e) == owner_of(first)) {
+            i += 1;
+            out.stats.events += 1;
+            let frames: &[u64] = match &event.body {
+                StackBody::Frames { start, len } => {
+                    let (start, len) = (*start as usize, *len as usize);
+                    inline_run = Some((start, len));
+                    inline.get(start..start + len).unwrap_or(&[])
+                }
+                StackBody::Key { key, ts } => {
+                    out.stats.key_references += 1;
+                    match keys.frames(*key, *ts) {
+                        Some(frames) => frames,
+                        None => {
+                            out.stats.unresolved_keys += 1;
+                            continue;
+                        }
+                    }
+                }
+            };
+            halves.push(frames);
+        }
+        let candidate = match (halves.len(), inline_run) {
+            (0, _) => continue,
+            (1, Some((start, len))) => Candidate { hash: hash_frames(halves[0]), start, len: len as u32, arena: Arena::Inline },
+            _ => {
+                let start = out.joined.len();
+                join_halves(&mut halves, pointer_size, &mut out.joined);
+                let frames = &out.joined[start..];
+                Candidate { hash: hash_frames(frames), start, len: frames.len() as u32, arena: Arena::Joined }
+            }
+        };
+        out.candidates.push(candidate);
+        out.owners.push(Owner { tid: first.tid, pid: first.pid, event_raw_ts: first.event_raw_ts });
+    }
+    out
+}
+
+/// Interns every CPU's stacks; returns the store and, per CPU, the id of each
+/// of its stacks (parallel to `owners`; meaningless for removed ones).
+pub fn intern(cpus: &[CpuStacks<'_>]) -> (StackStore, Vec<Vec<StackId>>) {
+    // The bits above those the hash table uses for buckets and tags.
+    let shard_of = |hash: u64| (hash >> 40) as usize % SHARDS;
+    let buckets: Vec<Vec<Vec<u32>>> = cpus
+        .par_iter()
+        .map(|cpu| {
+            let mut by_shard = vec![Vec::new(); SHARDS];
+            for (i, c) in cpu.candidates.iter().enumerate().filter(|(_, c)| c.arena != Arena::Removed) {
+                by_shard[shard_of(c.hash)].push(i as u32);
+            }
+            by_shard
+        })
+        .collect();
+    let shards: Vec<(Shard, Vec<Vec<u32>>)> =
+        (0..SHARDS).into_par_iter().map(|shard| intern_shard(cpus, &buckets, shard)).collect();
+
+    let mut first_ids = Vec::with_capacity(SHARDS);
+    let mut next: StackId = 0;
+    for (shard, _) in &shards {
+        first_ids.push(next);
+        next = next.saturating_add(shard.ends.len() as StackId);
+    }
+    let ids: Vec<Vec<StackId>> = (0..cpus.len())
+        .into_par_iter()
+        .map(|c| {
+            let mut ids = vec![0; cpus[c].candidates.len()];
+            for (s, (_, local_ids)) in shards.iter().enumerate() {
+                for (&i, &local) in buckets[c][s].iter().zip(&local_ids[c]) {
+                    ids[i as usize] = first_ids[s] + local;
+                }
+            }
+            ids
+        })
+        .collect();
+    let store = StackStore { shards: shards.into_iter().map(|(s, _)| s).collect(), first_ids };
+    (store, ids)
+}
+
+/// One shard's unique stacks, and the shard-local id of each candidate per CPU.
+fn intern_shard(cpus: &[CpuStacks<'_>], buckets: &[Vec<Vec<u32>>], shard: usize) -> (Shard, Vec<Vec<u32>>) {
+    let count: usize = buckets.iter().map(|b| b[shard].len()).sum();
+    let mut table: HashTable<u32> = HashTable::with_capacity(count);
+    let mut out = Shard::default();
+    let mut ids = Vec::with_capacity(cpus.len());
+    for (cpu, by_shard) in cpus.iter().zip(buckets) {
+        let mut local_ids = Vec::with_capacity(by_shard[shard].len());
+        for &i in &by_shard[shard] {
+            let candidate = &cpu.candidates[i as usize];
+            let frames = cpu.frames(candidate);
+            let entry = table.entry(
+                candidate.hash,
+                |&id| out.get(id as usize) == Some(frames),
+                |&id| hash_frames(out.get(id as usize).unwrap_or(&[])),
+            );
+            let id = match entry {
+                Entry::Occupied(e) => *e.get(),
+                Entry::Vacant(e) => {
+                    let id = out.push(frames) as u32;
+                    e.insert(id);
+                    id
+                }
+            };
+            local_ids.push(id);
+        }
+        ids.push(local_ids);
+    }
+    (out, ids)
 }
 
 #[cfg(test)]
@@ -147,6 +327,10 @@ mod tests {
         StackEvent { event_raw_ts: raw, tid, pid: 1, body: StackBody::Key { key, ts } }
     }
 
+    fn inline(tid: u32, raw: i64, start: u32, len: u32) -> StackEvent {
+        StackEvent { event_raw_ts: raw, tid, pid: 1, body: StackBody::Frames { start, len } }
+    }
+
     #[test]
     fn keys_resolve_to_the_next_definition_and_halves_join_kernel_first() {
         let definitions = vec![
@@ -155,11 +339,74 @@ mod tests {
             KeyDefinition { ts: 40, key: 9, frames: vec![K, K + 8] },
         ];
         let events = vec![key(1, 5, 7, 5), key(1, 5, 9, 5), key(2, 20, 7, 20), key(3, 50, 8, 50)];
-        let mut store = StackStore::default();
-        let (joined, stats) = resolve(&[CpuStacks { events: &events, frames: &[] }], definitions, 8, &mut store);
-        assert_eq!(store.frames(joined[&(1, 5)].stack), &[K, K + 8, 0x1000, 0x2000]);
-        assert_eq!(store.frames(joined[&(2, 20)].stack), &[0x3000]);
-        assert_eq!(stats, StackStats { events: 4, key_references: 4, unresolved_keys: 1 });
-        assert_eq!(store.intern(&[0x3000]), joined[&(2, 20)].stack, "stored once");
+        let keys = KeyIndex::new(definitions);
+        let cpu = resolve_cpu(&events, &[], &keys, 8);
+        assert_eq!(cpu.stats, StackStats { events: 4, key_references: 4, unresolved_keys: 1 });
+        let owners: Vec<(u32, i64)> = cpu.owners.iter().map(|o| (o.tid, o.event_raw_ts)).collect();
+        assert_eq!(owners, [(1, 5), (2, 20)], "the unresolved key owns no stack");
+        let (store, ids) = intern(&[cpu]);
+        assert_eq!(store.frames(ids[0][0]), &[K, K + 8, 0x1000, 0x2000]);
+        assert_eq!(store.frames(ids[0][1]), &[0x3000]);
+    }
+
+    #[test]
+    fn halves_of_one_stack_join_when_another_stack_comes_between() {
+        let arena = [K, K + 8, 0x10, 0x20, 0x30];
+        // Thread 1's kernel half, thread 2's stack, thread 1's user half; thread 2's event is older.
+        let events = [inline(1, 9, 0, 2), inline(2, 7, 4, 1), inline(1, 9, 2, 2)];
+        let cpu = resolve_cpu(&events, &arena, &KeyIndex::default(), 8);
+        let owners: Vec<(u32, i64)> = cpu.owners.iter().map(|o| (o.tid, o.event_raw_ts)).collect();
+        assert_eq!(owners, [(2, 7), (1, 9)], "one owner per event, in time order");
+        let (store, ids) = intern(&[cpu]);
+        assert_eq!(store.frames(ids[0][0]), &[0x30]);
+        assert_eq!(store.frames(ids[0][1]), &[K, K + 8, 0x10, 0x20]);
+    }
+
+    #[test]
+    fn equal_stacks_on_any_cpu_are_stored_once_and_ids_are_dense() {
+        // Two CPUs, each with inline stacks; some repeat across and within CPUs.
+        let arena_a = [1u64, 2, 3, 4, 5, 1, 2, 3];
+        let arena_b = [4u64, 5, 9, 1, 2, 3];
+        let cpu_a = [inline(1, 1, 0, 3), inline(1, 2, 3, 2), inline(2, 3, 5, 3)];
+        let cpu_b = [inline(3, 1, 0, 2), inline(3, 2, 2, 1), inline(4, 3, 3, 3)];
+        let keys = KeyIndex::default();
+        let cpus = [resolve_cpu(&cpu_a, &arena_a, &keys, 8), resolve_cpu(&cpu_b, &arena_b, &keys, 8)];
+        let (store, ids) = intern(&cpus);
+        let frames = |c: usize, i: usize| store.frames(ids[c][i]).to_vec();
+        assert_eq!((frames(0, 0), frames(0, 1), frames(0, 2)), (vec![1, 2, 3], vec![4, 5], vec![1, 2, 3]));
+        assert_eq!((frames(1, 0), frames(1, 1), frames(1, 2)), (vec![4, 5], vec![9], vec![1, 2, 3]));
+        assert_eq!(ids[0][0], ids[0][2]);
+        assert_eq!(ids[0][0], ids[1][2]);
+        assert_eq!(ids[0][1], ids[1][0]);
+        assert_eq!(store.len(), 3);
+        let mut all: Vec<StackId> = ids.concat();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all, [0, 1, 2], "ids are 0..len");
+        assert_eq!(store.frames(3), &[] as &[u64], "an unknown id has no frames");
+    }
+
+    #[test]
+    fn many_stacks_intern_like_a_plain_map() {
+        // Enough stacks to fill every shard; the ids must agree with a HashMap's dedup.
+        let mut arena = Vec::new();
+        let mut events = Vec::new();
+        for i in 0..5_000u64 {
+            let start = arena.len() as u32;
+            let depth = 1 + (i % 4);
+            arena.extend((0..depth).map(|d| (i % 1_700) * 16 + d));
+            events.push(inline(1, i as i64, start, depth as u32));
+        }
+        let keys = KeyIndex::default();
+        let cpu = resolve_cpu(&events, &arena, &keys, 8);
+        let (store, ids) = intern(&[cpu]);
+        let mut expected: std::collections::HashMap<Vec<u64>, StackId> = std::collections::HashMap::new();
+        for (e, &id) in events.iter().zip(&ids[0]) {
+            let StackBody::Frames { start, len } = e.body else { unreachable!() };
+            let frames = arena[start as usize..(start + len) as usize].to_vec();
+            assert_eq!(store.frames(id), &frames[..]);
+            assert_eq!(*expected.entry(frames).or_insert(id), id, "one id per distinct stack");
+        }
+        assert_eq!(store.len(), expected.len());
     }
 }
