@@ -62,6 +62,8 @@ fn write_dense_trace(path: &Path, bytes: u64) {
 }
 
 fn main() {
+    // As the etwq binary does: freed temporary arrays must not count as model memory.
+    etwq::memory::return_large_blocks_to_the_system();
     let corpus = common::corpus_dir();
     let net = corpus.join("perfview/net.4.5.2.x64.etl");
     if net.is_file() {

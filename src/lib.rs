@@ -4,6 +4,7 @@ pub mod decode;
 pub mod demo;
 pub mod dump;
 pub mod etl;
+pub mod memory;
 pub mod model;
 pub mod query;
 pub mod repl;

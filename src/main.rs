@@ -268,6 +268,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
 }
 
 fn main() -> ExitCode {
+    etwq::memory::return_large_blocks_to_the_system();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(code) => code,

@@ -19,7 +19,10 @@ use rustc_hash::FxHashMap as HashMap;
 const DEFAULT_SAMPLE_INTERVAL_NS: i64 = 1_000_000;
 
 pub fn build(trace: &EtlTrace, decoder: &mut Decoder) -> TraceModel {
+    let t0 = std::time::Instant::now();
+    macro_rules! phase { ($n:expr) => { if std::env::var("PH").is_ok() { eprintln!("PHASE {:>12} {:?}", $n, t0.elapsed()); } } }
     let mut outputs: Vec<CpuOutput> = trace.processors().into_par_iter().map(|p| cpu_pass::run(trace, p)).collect();
+    phase!("cpu_pass");
     let trace_end = outputs.iter().map(|o| o.last_ts).max().unwrap_or(0);
     let mut stats = BuildStats {
         records: outputs.iter().map(|o| o.records).sum(),
@@ -36,6 +39,7 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder) -> TraceModel {
             names.apply(&decoder.decode(&record), ts);
         }
     }
+    phase!("rare");
     let NamePass { processes, mut threads, mut modules, sample_interval_ns, mut io, .. } = names;
     io.finish();
     modules.finish();
@@ -47,9 +51,11 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder) -> TraceModel {
             loss_windows.push(LossWindow { start, end, threads: threads_that_could_lose(&o.switches, start, end) });
         }
     }
+    phase!("loss");
     let keys = KeyIndex::new(outputs.iter_mut().flat_map(|o| std::mem::take(&mut o.key_definitions)).collect());
     let mut cpu_stacks: Vec<CpuStacks> =
         outputs.par_iter().map(|o| stacks::resolve_cpu(&o.stacks, &o.frames, &keys, pointer_size)).collect();
+    phase!("resolve");
     for c in &cpu_stacks {
         stats.stacks.add(c.stats);
     }
@@ -59,43 +65,76 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder) -> TraceModel {
         .enumerate()
         .map(|(c, (o, s))| stack_join::claim_on_cpu(c, o, &s.owners))
         .collect();
+    phase!("claim");
     stack_join::join_across_cpus(&outputs, &mut cpu_stacks, &mut claims, pointer_size);
+    phase!("join");
     let (store, stack_ids) = stacks::intern(&cpu_stacks);
+    phase!("intern");
+    let stack_id = |r: Option<StackRef>| r.and_then(|r| stack_ids.get(r.cpu as usize)?.get(r.index as usize).copied());
+
     let weight_ns = sample_interval_ns.unwrap_or(DEFAULT_SAMPLE_INTERVAL_NS);
-    let mut attached: Vec<CpuRows> = outputs
-        .par_iter()
-        .zip(claims.par_iter().zip(cpu_stacks.par_iter().zip(stack_ids.par_iter())))
-        .map(|(o, (claims, (s, own_ids)))| cpu_rows(o, claims, (s, own_ids), &stack_ids, &threads, weight_ns, &trace.clock))
+    let sample_threads: Vec<SampleThreads> = outputs.par_iter().map(|o| sample_threads(o, &threads, &trace.clock)).collect();
+    phase!("sample_threads");
+    let lens: Vec<usize> = outputs.iter().map(|o| o.samples.len()).collect();
+    let samples = sorted_runs::merge_by(
+        &lens,
+        // Raw timestamps order like ns; ties go by CPU, as `outputs` is in processor order.
+        |c, i| outputs[c].samples[i].raw_ts,
+        |c, i| {
+            let s = &outputs[c].samples[i];
+            let pid = sample_threads[c].pid(s.tid, i, &threads);
+            let (ts, cpu) = (trace.clock.ns_since_start(s.raw_ts), outputs[c].cpu);
+            SampleRow { ts, cpu, tid: s.tid, pid, ip: s.ip, weight_ns, stack: stack_id(claims[c].samples[i]) }
+        },
+    );
+    phase!("merge_samp");
+    for counts in sample_threads {
+        for (t, n) in counts.per_thread {
+            threads.rows[t].samples += n;
+        }
+    }
+
+    // Stacks whose frames went into another CPU's stack of the same event are left out.
+    let kept: Vec<Vec<u32>> = cpu_stacks
+        .iter()
+        .map(|s| (0..s.owners.len() as u32).filter(|&i| !s.is_removed(i as usize)).collect())
         .collect();
+    let lens: Vec<usize> = kept.iter().map(Vec::len).collect();
+    let owner = |c: usize, i: usize| (&cpu_stacks[c].owners[kept[c][i] as usize], stack_ids[c][kept[c][i] as usize]);
+    let stack_rows = sorted_runs::merge_by(
+        &lens,
+        |c, i| (owner(c, i).0.event_raw_ts, owner(c, i).0.tid),
+        |c, i| {
+            let (o, stack) = owner(c, i);
+            StackRow { ts: trace.clock.ns_since_start(o.event_raw_ts), tid: o.tid, pid: o.pid, stack }
+        },
+    );
+    phase!("merge_stack");
+    drop(kept);
+    let syscall_stacks: Vec<Vec<Option<StackId>>> =
+        claims.iter().map(|c| c.syscalls.iter().map(|&r| stack_id(r)).collect()).collect();
     drop(cpu_stacks);
     drop(claims);
     drop(stack_ids);
-
-    let mut runs = Vec::with_capacity(attached.len());
-    let mut stack_runs = Vec::with_capacity(attached.len());
     let mut syscall_events = Vec::new();
-    for (o, a) in outputs.iter_mut().zip(&mut attached) {
-        for (e, stack) in o.syscalls.iter_mut().zip(&a.syscall_stacks) {
-            e.stack = *stack;
+    for (o, stacks) in outputs.iter_mut().zip(syscall_stacks) {
+        for (e, stack) in o.syscalls.iter_mut().zip(stacks) {
+            e.stack = stack;
         }
         syscall_events.append(&mut o.syscalls);
-        for (&t, &n) in &a.samples_per_thread {
-            threads.rows[t].samples += n;
-        }
-        runs.push(std::mem::take(&mut a.samples));
-        stack_runs.push(std::mem::take(&mut a.stack_rows));
     }
-    drop(attached);
-    let samples = sorted_runs::merge(runs, |s: &SampleRow| (s.ts, s.cpu));
-    let stack_rows = sorted_runs::merge(stack_runs, |r: &StackRow| (r.ts, r.tid));
+    phase!("syscall_ev");
 
     let cswitch = cswitch_rows(&mut outputs, trace_end, &mut threads);
+    phase!("cswitch");
     loss_windows.sort_unstable_by_key(|w| (w.start, w.end));
     stats.loss_windows = loss_windows.len() as u64;
     let (syscalls, unmatched_exits, unattributed) = pair_syscalls(syscall_events, &threads, &loss_windows);
+    phase!("pair");
     stats.unmatched_syscall_exits = unmatched_exits;
     stats.unattributed_syscall_events = unattributed;
 
+    phase!("end");
     TraceModel {
         pointer_size,
         trace_end_ns: trace_end,
@@ -256,47 +295,40 @@ impl NamePass {
     }
 }
 
-/// One CPU's samples and stacks as rows, and the stacks of its system calls.
-struct CpuRows {
-    samples: Vec<SampleRow>,
-    samples_per_thread: HashMap<usize, u64>,
-    /// Parallel to the CPU's system call events.
-    syscall_stacks: Vec<Option<StackId>>,
-    stack_rows: Vec<StackRow>,
+/// The thread row of each sample of one CPU, and samples per thread row.
+struct SampleThreads {
+    /// Parallel to the CPU's samples; `NO_THREAD` where the trace does not know the thread.
+    rows: Vec<u32>,
+    per_thread: HashMap<usize, u64>,
 }
 
-fn cpu_rows(
-    cpu: &CpuOutput,
-    claims: &Claims,
-    (stacks, own_ids): (&CpuStacks, &[StackId]),
-    ids: &[Vec<StackId>],
-    threads: &ThreadRegistry,
-    weight_ns: i64,
-    clock: &Clock,
-) -> CpuRows {
-    let id = |r: &Option<StackRef>| r.and_then(|r| ids.get(r.cpu as usize)?.get(r.index as usize).copied());
-    let mut samples_per_thread: HashMap<usize, u64> = HashMap::default();
-    let samples = cpu
+const NO_THREAD: u32 = u32::MAX;
+
+impl SampleThreads {
+    fn pid(&self, tid: u32, sample: usize, threads: &ThreadRegistry) -> Option<u32> {
+        // Every processor's idle thread is tid 0 of the Idle process.
+        if tid == 0 {
+            return Some(0);
+        }
+        let row = *self.rows.get(sample)?;
+        (row != NO_THREAD).then(|| threads.rows[row as usize].pid)
+    }
+}
+
+fn sample_threads(cpu: &CpuOutput, threads: &ThreadRegistry, clock: &Clock) -> SampleThreads {
+    let mut per_thread: HashMap<usize, u64> = HashMap::default();
+    let rows = cpu
         .samples
         .iter()
-        .zip(&claims.samples)
-        .map(|(s, stack)| {
-            let (index, pid) = threads.owner_at(s.tid, s.ts);
-            if let Some(t) = index {
-                *samples_per_thread.entry(t).or_default() += 1;
+        .map(|s| match threads.index_at(s.tid, clock.ns_since_start(s.raw_ts)) {
+            Some(t) => {
+                *per_thread.entry(t).or_default() += 1;
+                t as u32
             }
-            SampleRow { ts: s.ts, cpu: s.cpu, tid: s.tid, pid, ip: s.ip, weight_ns, stack: id(stack) }
+            None => NO_THREAD,
         })
         .collect();
-    let stack_rows = stacks
-        .owners
-        .iter()
-        .zip(own_ids)
-        .enumerate()
-        .filter(|&(i, _)| !stacks.is_removed(i))
-        .map(|(_, (o, &stack))| StackRow { ts: clock.ns_since_start(o.event_raw_ts), tid: o.tid, pid: o.pid, stack })
-        .collect();
-    CpuRows { samples, samples_per_thread, syscall_stacks: claims.syscalls.iter().map(id).collect(), stack_rows }
+    SampleThreads { rows, per_thread }
 }
 
 /// One row per interval a thread ran on a CPU, from its switch-in to the next

@@ -35,13 +35,13 @@ pub struct SyscallEvent {
     pub stack: Option<StackId>,
 }
 
+/// A SampledProfile event; the CPU is the one whose pass found it, and the
+/// time in ns comes from the raw timestamp when needed (24 bytes a sample).
 #[derive(Clone, Copy, Debug)]
 pub struct RawSample {
-    pub ts: i64,
     pub raw_ts: i64,
-    pub cpu: u16,
-    pub tid: u32,
     pub ip: u64,
+    pub tid: u32,
     pub count: u16,
 }
 
@@ -225,7 +225,7 @@ pub fn run(trace: &EtlTrace, processor: u16) -> CpuOutput {
                 let tid = layout.slot("ThreadId").and_then(|s| s.read(payload));
                 let (Some(ip), Some(tid)) = (ip, tid) else { continue };
                 let count = layout.slot("Count").and_then(|s| s.read(payload)).unwrap_or(1) as u16;
-                out.samples.push(RawSample { ts, raw_ts: record.timestamp, cpu: processor, tid: tid as u32, ip, count });
+                out.samples.push(RawSample { raw_ts: record.timestamp, ip, tid: tid as u32, count });
             }
             (24, 32) | (24, 37) | (24, 38) => {
                 let Some(layout) = layouts.get(24, opcode, record.version, ptr) else { continue };

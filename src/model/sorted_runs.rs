@@ -2,68 +2,103 @@
 //! sorted list on all cores: cheaper than sorting their concatenation.
 use rayon::prelude::*;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::binary_heap::{BinaryHeap, PeekMut};
 
 /// Pieces per core: enough that uneven pieces still keep every core busy.
 const PIECES_PER_THREAD: usize = 4;
 
 /// Merges `runs`, each sorted by `key`, into one list sorted by `key`. Equal
-/// keys keep the order of their runs. The key range is cut at points taken
-/// from the longest run, and the pieces are merged in parallel.
-pub fn merge<T, K>(mut runs: Vec<Vec<T>>, key: impl Fn(&T) -> K + Sync) -> Vec<T>
+/// keys keep the order of their runs.
+pub fn merge<T, K>(runs: Vec<Vec<T>>, key: impl Fn(&T) -> K + Sync) -> Vec<T>
 where
     T: Copy + Send + Sync,
     K: Ord + Copy + Send + Sync,
 {
-    runs.retain(|r| !r.is_empty());
-    if runs.len() <= 1 {
-        return runs.pop().unwrap_or_default();
-    }
-    let total: usize = runs.iter().map(Vec::len).sum();
-    let longest = runs.iter().max_by_key(|r| r.len()).map_or(&[][..], |r| &r[..]);
-    let pieces = (rayon::current_num_threads() * PIECES_PER_THREAD).clamp(1, longest.len());
-    let mut cuts: Vec<K> = (1..pieces).map(|p| key(&longest[p * longest.len() / pieces])).collect();
+    let lens: Vec<usize> = runs.iter().map(Vec::len).collect();
+    merge_by(&lens, |r, i| key(&runs[r][i]), |r, i| runs[r][i])
+}
+
+/// Merges runs of the given lengths, each sorted by `key(run, index)`, into
+/// one list of `make(run, index)` in key order; equal keys keep the order of
+/// their runs. Building the items as they are merged saves a copy of every
+/// run. The key range is cut at points taken from the longest run, and the
+/// pieces are merged in parallel, straight into the output.
+pub fn merge_by<K, R>(lens: &[usize], key: impl Fn(usize, usize) -> K + Sync, make: impl Fn(usize, usize) -> R + Sync) -> Vec<R>
+where
+    K: Ord + Copy + Send + Sync,
+    R: Copy + Send + Sync,
+{
+    let total: usize = lens.iter().sum();
+    let Some((longest, &longest_len)) = lens.iter().enumerate().max_by_key(|&(_, len)| len).filter(|(_, &len)| len > 0) else {
+        return Vec::new();
+    };
+    let pieces = (rayon::current_num_threads() * PIECES_PER_THREAD).clamp(1, longest_len);
+    let mut cuts: Vec<K> = (1..pieces).map(|p| key(longest, p * longest_len / pieces)).collect();
     cuts.dedup();
 
-    // Piece p holds the keys in [cuts[p-1], cuts[p]): its slice of every run.
-    let bounds = |cut: Option<&K>, run: &[T]| cut.map_or(run.len(), |c| run.partition_point(|x| key(x) < *c));
-    let slices: Vec<Vec<&[T]>> = (0..=cuts.len())
+    // Where run `r` reaches `cut`: its first item not before it.
+    let bound = |r: usize, cut: Option<&K>| match cut {
+        None => lens[r],
+        Some(cut) => partition_point(lens[r], |i| key(r, i) < *cut),
+    };
+    // Piece p holds the keys in [cuts[p-1], cuts[p]): a range of every run.
+    let ranges: Vec<Vec<(usize, usize)>> = (0..=cuts.len())
         .map(|p| {
-            runs.iter()
-                .map(|run| {
-                    let from = if p == 0 { 0 } else { bounds(cuts.get(p - 1), run) };
-                    &run[from..bounds(cuts.get(p), run)]
-                })
+            (0..lens.len())
+                .map(|r| (if p == 0 { 0 } else { bound(r, cuts.get(p - 1)) }, bound(r, cuts.get(p))))
                 .collect()
         })
         .collect();
 
     // Filled in parallel first, so that the pages are faulted in on all cores.
-    let filler = longest[0];
-    let mut out: Vec<T> = Vec::with_capacity(total);
+    let filler = make(longest, 0);
+    let mut out: Vec<R> = Vec::with_capacity(total);
     (0..total).into_par_iter().map(|_| filler).collect_into_vec(&mut out);
-    let mut targets: Vec<&mut [T]> = Vec::with_capacity(slices.len());
+    let mut targets: Vec<&mut [R]> = Vec::with_capacity(ranges.len());
     let mut rest = &mut out[..];
-    for piece in &slices {
-        let (head, tail) = rest.split_at_mut(piece.iter().map(|s| s.len()).sum());
+    for piece in &ranges {
+        let (head, tail) = rest.split_at_mut(piece.iter().map(|(from, to)| to - from).sum());
         targets.push(head);
         rest = tail;
     }
-    targets.into_par_iter().zip(slices.par_iter()).for_each(|(target, piece)| merge_into(piece, target, &key));
+    targets.into_par_iter().zip(ranges.par_iter()).for_each(|(target, piece)| merge_into(piece, target, &key, &make));
     out
 }
 
-/// A k-way merge of sorted slices into `target`, which has their total length.
-fn merge_into<T: Copy, K: Ord + Copy>(runs: &[&[T]], target: &mut [T], key: &impl Fn(&T) -> K) {
-    let mut heads = vec![0usize; runs.len()];
+/// The first index in 0..len for which `before` is false; `before` must be true then false.
+fn partition_point(len: usize, before: impl Fn(usize) -> bool) -> usize {
+    let (mut low, mut high) = (0, len);
+    while low < high {
+        let mid = low + (high - low) / 2;
+        if before(mid) {
+            low = mid + 1;
+        } else {
+            high = mid;
+        }
+    }
+    low
+}
+
+/// A k-way merge of the given range of every run into `target`, which has their total length.
+fn merge_into<K: Ord + Copy, R>(
+    ranges: &[(usize, usize)],
+    target: &mut [R],
+    key: &impl Fn(usize, usize) -> K,
+    make: &impl Fn(usize, usize) -> R,
+) {
+    let mut heads: Vec<usize> = ranges.iter().map(|&(from, _)| from).collect();
     let mut heap: BinaryHeap<Reverse<(K, usize)>> =
-        runs.iter().enumerate().filter_map(|(r, run)| run.first().map(|x| Reverse((key(x), r)))).collect();
+        ranges.iter().enumerate().filter(|(_, (from, to))| from < to).map(|(r, &(from, _))| Reverse((key(r, from), r))).collect();
     for slot in target.iter_mut() {
-        let Some(Reverse((_, r))) = heap.pop() else { break };
-        *slot = runs[r][heads[r]];
+        let Some(mut top) = heap.peek_mut() else { break };
+        let Reverse((_, r)) = *top;
+        *slot = make(r, heads[r]);
         heads[r] += 1;
-        if let Some(x) = runs[r].get(heads[r]) {
-            heap.push(Reverse((key(x), r)));
+        if heads[r] < ranges[r].1 {
+            // One sift down instead of a pop and a push.
+            *top = Reverse((key(r, heads[r]), r));
+        } else {
+            PeekMut::pop(top);
         }
     }
 }

@@ -152,8 +152,8 @@ mod tests {
 
     const K: u64 = 0xFFFF_F800_0000_1000;
 
-    fn sample(cpu: u16, tid: u32, raw_ts: i64) -> RawSample {
-        RawSample { ts: raw_ts, raw_ts, cpu, tid, ip: 0, count: 1 }
+    fn sample(tid: u32, raw_ts: i64) -> RawSample {
+        RawSample { raw_ts, ip: 0, tid, count: 1 }
     }
 
     fn stack(tid: u32, raw: i64, start: u32, len: u32) -> StackEvent {
@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn halves_on_two_cpus_join_and_a_stack_on_another_cpu_finds_its_sample() {
-        let cpu0 = CpuOutput { cpu: 0, samples: vec![sample(0, 5, 100), sample(0, 6, 200)], ..Default::default() };
+        let cpu0 = CpuOutput { cpu: 0, samples: vec![sample(5, 100), sample(6, 200)], ..Default::default() };
         let cpu1 = CpuOutput { cpu: 1, ..Default::default() };
         // CPU 0 logged thread 5's kernel half; CPU 1 its user half (the thread
         // moved) and thread 6's whole stack.

@@ -1,8 +1,9 @@
 //! Stacks: stored once and shared. StackWalk events come inline or as
 //! stack-caching references whose frames a later StackKeyDelete/Rundown
 //! defines; the kernel and user halves of one event's stack are joined.
-//! Each CPU's stacks are resolved on its own core, then interned in shards
-//! (by hash) on all cores, so that a trace of millions of stacks builds fast.
+//! Each CPU's stacks are resolved on its own core, then interned on all
+//! cores: repeats are found in shards by hash, and the first occurrences are
+//! copied CPU by CPU, so that a trace of millions of stacks builds fast.
 use super::cpu_pass::{KeyDefinition, StackBody, StackEvent};
 use super::modules::is_kernel_address;
 use hashbrown::hash_table::{Entry, HashTable};
@@ -12,26 +13,28 @@ use std::hash::BuildHasher;
 
 pub type StackId = u32;
 
-/// Interning runs one task per shard; more shards than cores keeps the cores even.
+/// Finding repeats runs one task per shard of the hashes; more shards than
+/// cores keeps the cores even, and each shard's table small enough for the cache.
 const SHARDS: usize = 64;
 
-/// Unique stacks, innermost frame first. Ids are dense, shard after shard.
+/// Unique stacks, innermost frame first. Ids are dense: the stacks first seen
+/// on the first CPU, then those first seen on the next, and so on.
 #[derive(Default)]
 pub struct StackStore {
-    shards: Vec<Shard>,
-    /// The id of each shard's first stack.
+    segments: Vec<Segment>,
+    /// The id of each segment's first stack.
     first_ids: Vec<StackId>,
 }
 
 /// Stacks in one arena: no allocation per stack.
 #[derive(Default)]
-struct Shard {
+struct Segment {
     frames: Vec<u64>,
     /// Where each stack's frames end in `frames`.
     ends: Vec<usize>,
 }
 
-impl Shard {
+impl Segment {
     fn get(&self, local: usize) -> Option<&[u64]> {
         let start = match local.checked_sub(1) {
             Some(before) => *self.ends.get(before)?,
@@ -49,13 +52,13 @@ impl Shard {
 
 impl StackStore {
     pub fn frames(&self, id: StackId) -> &[u64] {
-        // Empty shards share their first id with the next one: take the last candidate.
-        let Some(shard) = self.first_ids.partition_point(|&first| first <= id).checked_sub(1) else { return &[] };
-        self.shards[shard].get((id - self.first_ids[shard]) as usize).unwrap_or(&[])
+        // Empty segments share their first id with the next one: take the last candidate.
+        let Some(segment) = self.first_ids.partition_point(|&first| first <= id).checked_sub(1) else { return &[] };
+        self.segments[segment].get((id - self.first_ids[segment]) as usize).unwrap_or(&[])
     }
 
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.ends.len()).sum()
+        self.segments.iter().map(|s| s.ends.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -246,75 +249,113 @@ pub fn resolve_cpu<'a>(events: &[StackEvent], inline: &'a [u64], keys: &KeyIndex
     out
 }
 
+/// Where a stack was first seen: `candidates[index]` of CPU `cpu`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct FirstSeen {
+    cpu: u32,
+    index: u32,
+}
+
 /// Interns every CPU's stacks; returns the store and, per CPU, the id of each
 /// of its stacks (parallel to `owners`; meaningless for removed ones).
 pub fn intern(cpus: &[CpuStacks<'_>]) -> (StackStore, Vec<Vec<StackId>>) {
     // The bits above those the hash table uses for buckets and tags.
     let shard_of = |hash: u64| (hash >> 40) as usize % SHARDS;
-    let buckets: Vec<Vec<Vec<u32>>> = cpus
+    // Hash and index of each CPU's candidates, by shard: read in order, not strided.
+    let buckets: Vec<Vec<Vec<(u64, u32)>>> = cpus
         .par_iter()
         .map(|cpu| {
             let mut by_shard = vec![Vec::new(); SHARDS];
             for (i, c) in cpu.candidates.iter().enumerate().filter(|(_, c)| c.arena != Arena::Removed) {
-                by_shard[shard_of(c.hash)].push(i as u32);
+                by_shard[shard_of(c.hash)].push((c.hash, i as u32));
             }
             by_shard
         })
         .collect();
-    let shards: Vec<(Shard, Vec<Vec<u32>>)> =
-        (0..SHARDS).into_par_iter().map(|shard| intern_shard(cpus, &buckets, shard)).collect();
+    let repeats: Vec<Vec<Vec<Option<FirstSeen>>>> =
+        (0..SHARDS).into_par_iter().map(|shard| find_repeats(cpus, &buckets, shard)).collect();
 
-    let mut first_ids = Vec::with_capacity(SHARDS);
-    let mut next: StackId = 0;
-    for (shard, _) in &shards {
-        first_ids.push(next);
-        next = next.saturating_add(shard.ends.len() as StackId);
-    }
-    let ids: Vec<Vec<StackId>> = (0..cpus.len())
+    // Per CPU, per candidate: the earlier candidate it repeats, if any.
+    let repeat_of: Vec<Vec<Option<FirstSeen>>> = (0..cpus.len())
         .into_par_iter()
         .map(|c| {
-            let mut ids = vec![0; cpus[c].candidates.len()];
-            for (s, (_, local_ids)) in shards.iter().enumerate() {
-                for (&i, &local) in buckets[c][s].iter().zip(&local_ids[c]) {
-                    ids[i as usize] = first_ids[s] + local;
+            let mut of = vec![None; cpus[c].candidates.len()];
+            for (bucket, found) in buckets[c].iter().zip(&repeats) {
+                for (&(_, i), &first) in bucket.iter().zip(&found[c]) {
+                    of[i as usize] = first;
                 }
             }
-            ids
+            of
         })
         .collect();
-    let store = StackStore { shards: shards.into_iter().map(|(s, _)| s).collect(), first_ids };
-    (store, ids)
+    drop(repeats);
+    drop(buckets);
+
+    // First occurrences get ids and are copied, CPU by CPU, in order.
+    let is_first = |c: usize, i: usize| repeat_of[c][i].is_none() && cpus[c].candidates[i].arena != Arena::Removed;
+    let mut first_ids = Vec::with_capacity(cpus.len());
+    let mut next: StackId = 0;
+    for c in 0..cpus.len() {
+        first_ids.push(next);
+        next = next.saturating_add((0..cpus[c].candidates.len()).filter(|&i| is_first(c, i)).count() as StackId);
+    }
+    let (segments, mut ids): (Vec<Segment>, Vec<Vec<StackId>>) = (0..cpus.len())
+        .into_par_iter()
+        .map(|c| {
+            let cpu = &cpus[c];
+            let mut segment = Segment::default();
+            let ids = (0..cpu.candidates.len())
+                .map(|i| if is_first(c, i) { first_ids[c] + segment.push(cpu.frames(&cpu.candidates[i])) as StackId } else { 0 })
+                .collect();
+            (segment, ids)
+        })
+        .unzip();
+    // Repeats take the id of their first occurrence.
+    let repeat_ids: Vec<Vec<(usize, StackId)>> = repeat_of
+        .par_iter()
+        .map(|of| {
+            of.iter()
+                .enumerate()
+                .filter_map(|(i, first)| first.map(|f| (i, ids[f.cpu as usize][f.index as usize])))
+                .collect()
+        })
+        .collect();
+    for (cpu_ids, repeats) in ids.iter_mut().zip(repeat_ids) {
+        for (i, id) in repeats {
+            cpu_ids[i] = id;
+        }
+    }
+    (StackStore { segments, first_ids }, ids)
 }
 
-/// One shard's unique stacks, and the shard-local id of each candidate per CPU.
-fn intern_shard(cpus: &[CpuStacks<'_>], buckets: &[Vec<Vec<u32>>], shard: usize) -> (Shard, Vec<Vec<u32>>) {
+/// For one shard, per CPU and parallel to its bucket: the first occurrence of
+/// the same frames on an earlier CPU or earlier in the same CPU, if any.
+/// Frames are only read when hashes match.
+fn find_repeats(cpus: &[CpuStacks<'_>], buckets: &[Vec<Vec<(u64, u32)>>], shard: usize) -> Vec<Vec<Option<FirstSeen>>> {
     let count: usize = buckets.iter().map(|b| b[shard].len()).sum();
-    let mut table: HashTable<u32> = HashTable::with_capacity(count);
-    let mut out = Shard::default();
-    let mut ids = Vec::with_capacity(cpus.len());
-    for (cpu, by_shard) in cpus.iter().zip(buckets) {
-        let mut local_ids = Vec::with_capacity(by_shard[shard].len());
-        for &i in &by_shard[shard] {
-            let candidate = &cpu.candidates[i as usize];
-            let frames = cpu.frames(candidate);
-            let entry = table.entry(
-                candidate.hash,
-                |&id| out.get(id as usize) == Some(frames),
-                |&id| hash_frames(out.get(id as usize).unwrap_or(&[])),
-            );
-            let id = match entry {
-                Entry::Occupied(e) => *e.get(),
+    let mut table: HashTable<(u64, FirstSeen)> = HashTable::with_capacity(count);
+    let frames_of = |f: FirstSeen| {
+        let cpu = &cpus[f.cpu as usize];
+        cpu.frames(&cpu.candidates[f.index as usize])
+    };
+    let mut found = Vec::with_capacity(cpus.len());
+    for (c, by_shard) in buckets.iter().enumerate() {
+        let bucket = &by_shard[shard];
+        let mut firsts = Vec::with_capacity(bucket.len());
+        for &(hash, index) in bucket {
+            let here = FirstSeen { cpu: c as u32, index };
+            let entry = table.entry(hash, |&(h, f)| h == hash && frames_of(f) == frames_of(here), |&(h, _)| h);
+            firsts.push(match entry {
+                Entry::Occupied(e) => Some(e.get().1),
                 Entry::Vacant(e) => {
-                    let id = out.push(frames) as u32;
-                    e.insert(id);
-                    id
+                    e.insert((hash, here));
+                    None
                 }
-            };
-            local_ids.push(id);
+            });
         }
-        ids.push(local_ids);
+        found.push(firsts);
     }
-    (out, ids)
+    found
 }
 
 #[cfg(test)]
