@@ -1,7 +1,7 @@
 //! One pass over one processor's records in time order: the context switch
 //! timeline, system call events attributed to the thread running on that
 //! CPU, samples, and stack events. Processors run in parallel.
-use super::fields::{KernelLayouts, Slot};
+use super::fields::{FieldSlots, KernelLayouts, Slot};
 use super::stacks::StackId;
 use crate::etl::buffer::buffer_flags;
 use crate::etl::{EtlTrace, RecordId, RecordRef};
@@ -93,8 +93,43 @@ pub struct CpuOutput {
     pub last_ts: i64,
 }
 
-struct Slots {
-    cswitch: Option<[Slot; 6]>,
+/// The fields the pass reads, per event: slots looked up once per version.
+struct Events {
+    layouts: KernelLayouts,
+    cswitch: FieldSlots<5>,
+    ready: FieldSlots<1>,
+    syscall_enter: FieldSlots<1>,
+    syscall_exit: FieldSlots<1>,
+    sample: FieldSlots<3>,
+    stack_walk: FieldSlots<4>,
+    key_kernel: FieldSlots<4>,
+    key_user: FieldSlots<4>,
+    key_delete: FieldSlots<2>,
+    key_rundown: FieldSlots<2>,
+}
+
+impl Events {
+    fn new() -> Events {
+        let stack_ref = |opcode, last| FieldSlots::new(24, opcode, ["EventTimeStamp", "StackProcess", "StackThread", last]);
+        Events {
+            layouts: KernelLayouts::default(),
+            cswitch: FieldSlots::new(5, 36, ["NewThreadId", "OldThreadId", "NewThreadPriority", "OldThreadWaitReason", "OldThreadState"]),
+            ready: FieldSlots::new(5, 50, ["TThreadId"]),
+            syscall_enter: FieldSlots::new(15, 51, ["SysCallAddress"]),
+            syscall_exit: FieldSlots::new(15, 52, ["SysCallNtStatus"]),
+            sample: FieldSlots::new(15, 46, ["InstructionPointer", "ThreadId", "Count"]),
+            stack_walk: stack_ref(32, "Stack"),
+            key_kernel: stack_ref(37, "StackKey"),
+            key_user: stack_ref(38, "StackKey"),
+            key_delete: FieldSlots::new(24, 35, ["StackKey", "Stack"]),
+            key_rundown: FieldSlots::new(24, 36, ["StackKey", "Stack"]),
+        }
+    }
+}
+
+/// Reads a slot that may be missing from the layout.
+fn read(slot: Option<Slot>, payload: &[u8]) -> Option<u64> {
+    slot.and_then(|s| s.read(payload))
 }
 
 /// Appends the pointer-sized frames at `from` to `into`.
@@ -128,12 +163,11 @@ fn is_rare(id: &RecordId) -> bool {
 
 pub fn run(trace: &EtlTrace, processor: u16) -> CpuOutput {
     let mut out = CpuOutput { cpu: processor, ..Default::default() };
-    let mut layouts = KernelLayouts::default();
+    let mut events = Events::new();
     let clock = trace.clock;
     let mut running: Option<u32> = None;
     // First syscall event of the current run interval, to take back on a contradiction.
     let mut interval_start = 0usize;
-    let mut slots = Slots { cswitch: None };
     let mut records = trace.processor_records(processor);
     let mut current_buffer = u32::MAX;
     // Until this time no context switch can be trusted to name the running thread.
@@ -163,21 +197,11 @@ pub fn run(trace: &EtlTrace, processor: u16) -> CpuOutput {
         };
         let ptr = record.pointer_size();
         let payload = record.payload;
+        let (version, layouts) = (record.version, &mut events.layouts);
         match (group, opcode) {
             (5, 36) => {
-                let s = match slots.cswitch {
-                    Some(s) => s,
-                    None => {
-                        let Some(layout) = layouts.get(5, 36, record.version, ptr) else { continue };
-                        let names = ["NewThreadId", "OldThreadId", "NewThreadPriority", "OldThreadWaitReason", "OldThreadState", "NewThreadWaitTime"];
-                        let found: Option<Vec<Slot>> = names.iter().map(|n| layout.slot(n)).collect();
-                        let Some(found) = found else { continue };
-                        let s = [found[0], found[1], found[2], found[3], found[4], found[5]];
-                        slots.cswitch = Some(s);
-                        s
-                    }
-                };
-                let (Some(new_tid), Some(old_tid)) = (s[0].read(payload), s[1].read(payload)) else { continue };
+                let Some(&[new_tid, old_tid, priority, wait_reason, state]) = events.cswitch.get(layouts, version, ptr) else { continue };
+                let (Some(new_tid), Some(old_tid)) = (read(new_tid, payload), read(old_tid, payload)) else { continue };
                 let (new_tid, old_tid) = (new_tid as u32, old_tid as u32);
                 if let Some(current) = running {
                     if current != old_tid && distrust_until.is_none_or(|until| ts > until) {
@@ -189,13 +213,14 @@ pub fn run(trace: &EtlTrace, processor: u16) -> CpuOutput {
                         }
                     }
                 }
+                let signed = |slot: Option<Slot>| slot.and_then(|s| s.read_i8(payload)).unwrap_or(0);
                 out.switches.push(Switch {
                     ts,
                     new_tid,
                     old_tid,
-                    new_priority: s[2].read_i8(payload).unwrap_or(0),
-                    old_wait_reason: s[3].read_i8(payload).unwrap_or(0),
-                    old_state: s[4].read_i8(payload).unwrap_or(0),
+                    new_priority: signed(priority),
+                    old_wait_reason: signed(wait_reason),
+                    old_state: signed(state),
                 });
                 running = match distrust_until {
                     Some(until) if ts <= until => None,
@@ -204,49 +229,49 @@ pub fn run(trace: &EtlTrace, processor: u16) -> CpuOutput {
                 interval_start = out.syscalls.len();
             }
             (5, 50) => {
-                if let Some(tid) = layouts.get(5, 50, record.version, ptr).and_then(|l| l.slot("TThreadId")).and_then(|s| s.read(payload)) {
+                if let Some(tid) = events.ready.get(layouts, version, ptr).and_then(|&[tid]| read(tid, payload)) {
                     out.readies.push((ts, tid as u32));
                 }
             }
-            (15, 51) | (15, 52) => {
-                let Some(layout) = layouts.get(15, opcode, record.version, ptr) else { continue };
-                let kind = if opcode == 51 {
-                    let Some(address) = layout.slot("SysCallAddress").and_then(|s| s.read(payload)) else { continue };
-                    SyscallKind::Enter { address }
-                } else {
-                    let Some(status) = layout.slot("SysCallNtStatus").and_then(|s| s.read(payload)) else { continue };
-                    SyscallKind::Exit { status: status as u32 }
-                };
+            (15, 51) => {
+                let Some(address) = events.syscall_enter.get(layouts, version, ptr).and_then(|&[a]| read(a, payload)) else { continue };
+                let kind = SyscallKind::Enter { address };
+                out.syscalls.push(SyscallEvent { ts, raw_ts: record.timestamp, cpu: processor, tid: running, kind, stack: None });
+            }
+            (15, 52) => {
+                let Some(status) = events.syscall_exit.get(layouts, version, ptr).and_then(|&[s]| read(s, payload)) else { continue };
+                let kind = SyscallKind::Exit { status: status as u32 };
                 out.syscalls.push(SyscallEvent { ts, raw_ts: record.timestamp, cpu: processor, tid: running, kind, stack: None });
             }
             (15, 46) => {
-                let Some(layout) = layouts.get(15, 46, record.version, ptr) else { continue };
-                let ip = layout.slot("InstructionPointer").and_then(|s| s.read(payload));
-                let tid = layout.slot("ThreadId").and_then(|s| s.read(payload));
-                let (Some(ip), Some(tid)) = (ip, tid) else { continue };
-                let count = layout.slot("Count").and_then(|s| s.read(payload)).unwrap_or(1) as u16;
+                let Some(&[ip, tid, count]) = events.sample.get(layouts, version, ptr) else { continue };
+                let (Some(ip), Some(tid)) = (read(ip, payload), read(tid, payload)) else { continue };
+                let count = read(count, payload).unwrap_or(1) as u16;
                 out.samples.push(RawSample { raw_ts: record.timestamp, ip, tid: tid as u32, count });
             }
             (24, 32) | (24, 37) | (24, 38) => {
-                let Some(layout) = layouts.get(24, opcode, record.version, ptr) else { continue };
-                let stamp = layout.slot("EventTimeStamp").and_then(|s| s.read(payload));
-                let pid = layout.slot("StackProcess").and_then(|s| s.read(payload));
-                let tid = layout.slot("StackThread").and_then(|s| s.read(payload));
-                let (Some(stamp), Some(pid), Some(tid)) = (stamp, pid, tid) else { continue };
+                let slots = match opcode {
+                    32 => &mut events.stack_walk,
+                    37 => &mut events.key_kernel,
+                    _ => &mut events.key_user,
+                };
+                let Some(&[stamp, pid, tid, last]) = slots.get(layouts, version, ptr) else { continue };
+                let (Some(stamp), Some(pid), Some(tid)) = (read(stamp, payload), read(pid, payload), read(tid, payload)) else { continue };
                 let body = if opcode == 32 {
-                    let Some(at) = layout.slot("Stack") else { continue };
+                    let Some(at) = last else { continue };
                     let start = out.frames.len();
                     read_frames(payload, at.offset, ptr, &mut out.frames);
                     StackBody::Frames { start: start as u32, len: (out.frames.len() - start) as u32 }
                 } else {
-                    let Some(key) = layout.slot("StackKey").and_then(|s| s.read(payload)) else { continue };
+                    let Some(key) = read(last, payload) else { continue };
                     StackBody::Key { key, ts }
                 };
                 out.stacks.push(StackEvent { event_raw_ts: stamp as i64, tid: tid as u32, pid: pid as u32, body });
             }
             (24, 35) | (24, 36) => {
-                let Some(layout) = layouts.get(24, opcode, record.version, ptr) else { continue };
-                let (Some(key), Some(at)) = (layout.slot("StackKey").and_then(|s| s.read(payload)), layout.slot("Stack")) else { continue };
+                let slots = if opcode == 35 { &mut events.key_delete } else { &mut events.key_rundown };
+                let Some(&[key, stack]) = slots.get(layouts, version, ptr) else { continue };
+                let (Some(key), Some(at)) = (read(key, payload), stack) else { continue };
                 let mut frames = Vec::new();
                 read_frames(payload, at.offset, ptr, &mut frames);
                 out.key_definitions.push(KeyDefinition { ts, key, frames });

@@ -105,6 +105,31 @@ impl KernelLayouts {
     }
 }
 
+/// The slots of some named fields of one kernel event, looked up once per
+/// version and pointer size instead of by name for every event.
+pub struct FieldSlots<const N: usize> {
+    group: u8,
+    opcode: u8,
+    names: [&'static str; N],
+    /// Version and pointer size last seen, and their slots (None: no layout).
+    seen: Option<(u16, u8, Option<[Option<Slot>; N]>)>,
+}
+
+impl<const N: usize> FieldSlots<N> {
+    pub const fn new(group: u8, opcode: u8, names: [&'static str; N]) -> Self {
+        FieldSlots { group, opcode, names, seen: None }
+    }
+
+    #[inline]
+    pub fn get(&mut self, layouts: &mut KernelLayouts, version: u16, pointer_size: u8) -> Option<&[Option<Slot>; N]> {
+        if !matches!(self.seen, Some((v, p, _)) if v == version && p == pointer_size) {
+            let slots = layouts.get(self.group, self.opcode, version, pointer_size).map(|l| self.names.map(|n| l.slot(n)));
+            self.seen = Some((version, pointer_size, slots));
+        }
+        self.seen.as_ref()?.2.as_ref()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +145,16 @@ mod tests {
         assert_eq!(sample.slot("ThreadId"), Some(Slot { offset: 4, width: 4 }));
         let stack = layouts.get(24, 32, 2, 8).expect("StackWalk is declared");
         assert_eq!(stack.slot("Stack").map(|s| s.offset), Some(16));
+    }
+
+    #[test]
+    fn field_slots_follow_the_version_and_pointer_size_seen() {
+        let mut layouts = KernelLayouts::default();
+        let mut slots = FieldSlots::new(15, 46, ["InstructionPointer", "ThreadId", "NoSuchField"]);
+        let wide = *slots.get(&mut layouts, 2, 8).expect("SampledProfile is declared");
+        assert_eq!(wide, [Some(Slot { offset: 0, width: 8 }), Some(Slot { offset: 8, width: 4 }), None]);
+        let narrow = *slots.get(&mut layouts, 2, 4).expect("SampledProfile is declared");
+        assert_eq!(narrow[1], Some(Slot { offset: 4, width: 4 }));
+        assert!(FieldSlots::new(15, 250, ["X"]).get(&mut layouts, 2, 8).is_none(), "an undeclared event has no slots");
     }
 }
