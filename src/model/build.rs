@@ -89,8 +89,8 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder) -> TraceModel {
     );
     phase!("merge_samp");
     for counts in sample_threads {
-        for (t, n) in counts.per_thread {
-            threads.rows[t].samples += n;
+        for (row, n) in threads.rows.iter_mut().zip(counts.per_thread) {
+            row.samples += n;
         }
     }
 
@@ -299,7 +299,8 @@ impl NamePass {
 struct SampleThreads {
     /// Parallel to the CPU's samples; `NO_THREAD` where the trace does not know the thread.
     rows: Vec<u32>,
-    per_thread: HashMap<usize, u64>,
+    /// Parallel to the thread rows.
+    per_thread: Vec<u64>,
 }
 
 const NO_THREAD: u32 = u32::MAX;
@@ -316,13 +317,13 @@ impl SampleThreads {
 }
 
 fn sample_threads(cpu: &CpuOutput, threads: &ThreadRegistry, clock: &Clock) -> SampleThreads {
-    let mut per_thread: HashMap<usize, u64> = HashMap::default();
+    let mut per_thread = vec![0u64; threads.rows.len()];
     let rows = cpu
         .samples
         .iter()
         .map(|s| match threads.index_at(s.tid, clock.ns_since_start(s.raw_ts)) {
             Some(t) => {
-                *per_thread.entry(t).or_default() += 1;
+                per_thread[t] += 1;
                 t as u32
             }
             None => NO_THREAD,
@@ -334,8 +335,7 @@ fn sample_threads(cpu: &CpuOutput, threads: &ThreadRegistry, clock: &Clock) -> S
 /// One row per interval a thread ran on a CPU, from its switch-in to the next
 /// switch on that CPU. CPUs run in parallel; each thread's CPU time is summed.
 fn cswitch_rows(cpus: &mut [CpuOutput], trace_end: i64, threads: &mut ThreadRegistry) -> Vec<CSwitchRow> {
-    let mut readies: Vec<(i64, u32)> = cpus.iter_mut().flat_map(|o| std::mem::take(&mut o.readies)).collect();
-    readies.par_sort_unstable_by_key(|&(ts, tid)| (tid, ts));
+    let readies = ReadyTimes::new(cpus.iter_mut().flat_map(|o| std::mem::take(&mut o.readies)).collect());
     let per_cpu: Vec<(Vec<CSwitchRow>, HashMap<usize, i64>)> =
         cpus.par_iter().map(|o| cpu_switch_rows(o.cpu, &o.switches, &readies, trace_end, threads)).collect();
     let mut runs = Vec::with_capacity(per_cpu.len());
@@ -348,19 +348,38 @@ fn cswitch_rows(cpus: &mut [CpuOutput], trace_end: i64, threads: &mut ThreadRegi
     sorted_runs::merge(runs, |r: &CSwitchRow| (r.ts, r.cpu))
 }
 
-/// `readies` sorted by (tid, ts).
+/// When each thread was readied (ReadyThread events), per thread in time order.
+struct ReadyTimes {
+    times: Vec<i64>,
+    /// Each thread's range of `times`.
+    by_thread: HashMap<u32, (usize, usize)>,
+}
+
+impl ReadyTimes {
+    fn new(mut readies: Vec<(i64, u32)>) -> ReadyTimes {
+        readies.par_sort_unstable_by_key(|&(ts, tid)| (tid, ts));
+        let mut by_thread: HashMap<u32, (usize, usize)> = HashMap::default();
+        for (i, &(_, tid)) in readies.iter().enumerate() {
+            by_thread.entry(tid).or_insert((i, i)).1 = i + 1;
+        }
+        ReadyTimes { times: readies.into_iter().map(|(ts, _)| ts).collect(), by_thread }
+    }
+
+    /// The last time `tid` was readied at or before `ts`.
+    fn last(&self, tid: u32, ts: i64) -> Option<i64> {
+        let &(start, end) = self.by_thread.get(&tid)?;
+        let times = &self.times[start..end];
+        times.partition_point(|&r| r <= ts).checked_sub(1).map(|i| times[i])
+    }
+}
+
 fn cpu_switch_rows(
     cpu: u16,
     switches: &[Switch],
-    readies: &[(i64, u32)],
+    readies: &ReadyTimes,
     trace_end: i64,
     threads: &ThreadRegistry,
 ) -> (Vec<CSwitchRow>, HashMap<usize, i64>) {
-    let last_ready = |tid: u32, ts: i64| -> Option<i64> {
-        let start = readies.partition_point(|&(_, t)| t < tid);
-        let end = readies.partition_point(|&(r, t)| (t, r) <= (tid, ts));
-        (end > start).then(|| readies[end - 1].0)
-    };
     let mut rows = Vec::with_capacity(switches.len());
     let mut cpu_ns: HashMap<usize, i64> = HashMap::default();
     for (i, s) in switches.iter().enumerate() {
@@ -381,7 +400,7 @@ fn cpu_switch_rows(
             wait_reason: next.map(|n| n.old_wait_reason),
             prev_state: s.old_state,
             priority: s.new_priority,
-            ready_ns: last_ready(s.new_tid, s.ts).map(|r| s.ts - r),
+            ready_ns: readies.last(s.new_tid, s.ts).map(|r| s.ts - r),
         });
     }
     (rows, cpu_ns)

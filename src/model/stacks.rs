@@ -333,10 +333,16 @@ pub fn intern(cpus: &[CpuStacks<'_>]) -> (StackStore, Vec<Vec<StackId>>) {
 /// Frames are only read when hashes match.
 fn find_repeats(cpus: &[CpuStacks<'_>], buckets: &[Vec<Vec<(u64, u32)>>], shard: usize) -> Vec<Vec<Option<FirstSeen>>> {
     let count: usize = buckets.iter().map(|b| b[shard].len()).sum();
-    let mut table: HashTable<(u64, FirstSeen)> = HashTable::with_capacity(count);
-    let frames_of = |f: FirstSeen| {
+    // Only where each stack was first seen: the table stays small enough for the cache.
+    let mut table: HashTable<FirstSeen> = HashTable::with_capacity(count);
+    let candidate = |f: FirstSeen| {
         let cpu = &cpus[f.cpu as usize];
-        cpu.frames(&cpu.candidates[f.index as usize])
+        (cpu, &cpu.candidates[f.index as usize])
+    };
+    let hash_of = |f: FirstSeen| candidate(f).1.hash;
+    let frames_of = |f: FirstSeen| {
+        let (cpu, c) = candidate(f);
+        cpu.frames(c)
     };
     let mut found = Vec::with_capacity(cpus.len());
     for (c, by_shard) in buckets.iter().enumerate() {
@@ -344,11 +350,11 @@ fn find_repeats(cpus: &[CpuStacks<'_>], buckets: &[Vec<Vec<(u64, u32)>>], shard:
         let mut firsts = Vec::with_capacity(bucket.len());
         for &(hash, index) in bucket {
             let here = FirstSeen { cpu: c as u32, index };
-            let entry = table.entry(hash, |&(h, f)| h == hash && frames_of(f) == frames_of(here), |&(h, _)| h);
+            let entry = table.entry(hash, |&f| hash_of(f) == hash && frames_of(f) == frames_of(here), |&f| hash_of(f));
             firsts.push(match entry {
-                Entry::Occupied(e) => Some(e.get().1),
+                Entry::Occupied(e) => Some(*e.get()),
                 Entry::Vacant(e) => {
-                    e.insert((hash, here));
+                    e.insert(here);
                     None
                 }
             });
