@@ -7,7 +7,7 @@ use super::io::IoBuilder;
 use super::modules::{Module, ModuleRegistry, PdbIdentity};
 use super::processes::{Lifecycle, Process, ProcessRegistry, ThreadRegistry};
 use super::stack_join::{self, Claims, StackRef};
-use super::stacks::{self, CpuStacks, KeyIndex, StackId};
+use super::stacks::{self, CpuStacks, KeyIndex, StackId, StackStats, StackStore};
 use super::{BuildStats, CSwitchRow, SampleRow, StackRow, SyscallRow, TraceModel};
 use crate::decode::{Decoder, Event, Value};
 use crate::etl::clock::Clock;
@@ -19,10 +19,7 @@ use rustc_hash::FxHashMap as HashMap;
 const DEFAULT_SAMPLE_INTERVAL_NS: i64 = 1_000_000;
 
 pub fn build(trace: &EtlTrace, decoder: &mut Decoder) -> TraceModel {
-    let t0 = std::time::Instant::now();
-    macro_rules! phase { ($n:expr) => { if std::env::var("PH").is_ok() { eprintln!("PHASE {:>12} {:?}", $n, t0.elapsed()); } } }
     let mut outputs: Vec<CpuOutput> = trace.processors().into_par_iter().map(|p| cpu_pass::run(trace, p)).collect();
-    phase!("cpu_pass");
     let trace_end = outputs.iter().map(|o| o.last_ts).max().unwrap_or(0);
     let mut stats = BuildStats {
         records: outputs.iter().map(|o| o.records).sum(),
@@ -39,55 +36,91 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder) -> TraceModel {
             names.apply(&decoder.decode(&record), ts);
         }
     }
-    phase!("rare");
     let NamePass { processes, mut threads, mut modules, sample_interval_ns, mut io, .. } = names;
     io.finish();
     modules.finish();
 
-    let pointer_size = trace.header_pointer_size;
     let mut loss_windows = Vec::new();
     for o in &outputs {
         for &(start, end) in &o.loss_windows {
             loss_windows.push(LossWindow { start, end, threads: threads_that_could_lose(&o.switches, start, end) });
         }
     }
-    phase!("loss");
-    let keys = KeyIndex::new(outputs.iter_mut().flat_map(|o| std::mem::take(&mut o.key_definitions)).collect());
-    let mut cpu_stacks: Vec<CpuStacks> =
-        outputs.par_iter().map(|o| stacks::resolve_cpu(&o.stacks, &o.frames, &keys, pointer_size)).collect();
-    phase!("resolve");
-    for c in &cpu_stacks {
-        stats.stacks.add(c.stats);
+    loss_windows.sort_unstable_by_key(|w| (w.start, w.end));
+    stats.loss_windows = loss_windows.len() as u64;
+
+    let weight_ns = sample_interval_ns.unwrap_or(DEFAULT_SAMPLE_INTERVAL_NS);
+    let stacked = join_stacks(trace, &mut outputs, &mut threads, weight_ns);
+    stats.stacks = stacked.stats;
+    let cswitch = cswitch_rows(&mut outputs, trace_end, &mut threads);
+    let syscall_events: Vec<SyscallEvent> = outputs.iter_mut().flat_map(|o| std::mem::take(&mut o.syscalls)).collect();
+    let (syscalls, unmatched_exits, unattributed) = pair_syscalls(syscall_events, &threads, &loss_windows);
+    stats.unmatched_syscall_exits = unmatched_exits;
+    stats.unattributed_syscall_events = unattributed;
+
+    TraceModel {
+        pointer_size: trace.header_pointer_size,
+        trace_end_ns: trace_end,
+        processes,
+        threads,
+        modules,
+        cswitch,
+        syscalls,
+        samples: stacked.samples,
+        stack_rows: stacked.stack_rows,
+        stacks: stacked.store,
+        diskio: io.disk,
+        fileio: io.file,
+        hardfaults: io.hard_faults,
+        stats,
     }
-    let mut claims: Vec<Claims> = outputs
+}
+
+/// The stacks, stored once, and the rows that refer to them.
+struct Stacked {
+    store: StackStore,
+    samples: Vec<SampleRow>,
+    stack_rows: Vec<StackRow>,
+    stats: StackStats,
+}
+
+/// Resolves every CPU's stacks, gives each to its sample or system call
+/// (setting `stack` on the CPUs' system call events), interns them, and
+/// builds the sample and stack rows in time order.
+fn join_stacks(trace: &EtlTrace, outputs: &mut [CpuOutput], threads: &mut ThreadRegistry, weight_ns: i64) -> Stacked {
+    let pointer_size = trace.header_pointer_size;
+    let keys = KeyIndex::new(outputs.iter_mut().flat_map(|o| std::mem::take(&mut o.key_definitions)).collect());
+    let outputs_read: &[CpuOutput] = outputs;
+    let mut cpu_stacks: Vec<CpuStacks> =
+        outputs_read.par_iter().map(|o| stacks::resolve_cpu(&o.stacks, &o.frames, &keys, pointer_size)).collect();
+    let mut stats = StackStats::default();
+    for c in &cpu_stacks {
+        stats.add(c.stats);
+    }
+    let mut claims: Vec<Claims> = outputs_read
         .par_iter()
         .zip(cpu_stacks.par_iter())
         .enumerate()
         .map(|(c, (o, s))| stack_join::claim_on_cpu(c, o, &s.owners))
         .collect();
-    phase!("claim");
-    stack_join::join_across_cpus(&outputs, &mut cpu_stacks, &mut claims, pointer_size);
-    phase!("join");
+    stack_join::join_across_cpus(outputs_read, &mut cpu_stacks, &mut claims, pointer_size);
     let (store, stack_ids) = stacks::intern(&cpu_stacks);
-    phase!("intern");
     let stack_id = |r: Option<StackRef>| r.and_then(|r| stack_ids.get(r.cpu as usize)?.get(r.index as usize).copied());
 
-    let weight_ns = sample_interval_ns.unwrap_or(DEFAULT_SAMPLE_INTERVAL_NS);
-    let sample_threads: Vec<SampleThreads> = outputs.par_iter().map(|o| sample_threads(o, &threads, &trace.clock)).collect();
-    phase!("sample_threads");
-    let lens: Vec<usize> = outputs.iter().map(|o| o.samples.len()).collect();
+    let sample_threads: Vec<SampleThreads> =
+        outputs_read.par_iter().map(|o| sample_threads(o, threads, &trace.clock)).collect();
+    let lens: Vec<usize> = outputs_read.iter().map(|o| o.samples.len()).collect();
     let samples = sorted_runs::merge_by(
         &lens,
         // Raw timestamps order like ns; ties go by CPU, as `outputs` is in processor order.
-        |c, i| outputs[c].samples[i].raw_ts,
+        |c, i| outputs_read[c].samples[i].raw_ts,
         |c, i| {
-            let s = &outputs[c].samples[i];
-            let pid = sample_threads[c].pid(s.tid, i, &threads);
-            let (ts, cpu) = (trace.clock.ns_since_start(s.raw_ts), outputs[c].cpu);
+            let s = &outputs_read[c].samples[i];
+            let pid = sample_threads[c].pid(s.tid, i, threads);
+            let (ts, cpu) = (trace.clock.ns_since_start(s.raw_ts), outputs_read[c].cpu);
             SampleRow { ts, cpu, tid: s.tid, pid, ip: s.ip, weight_ns, stack: stack_id(claims[c].samples[i]) }
         },
     );
-    phase!("merge_samp");
     for counts in sample_threads {
         for (row, n) in threads.rows.iter_mut().zip(counts.per_thread) {
             row.samples += n;
@@ -109,48 +142,15 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder) -> TraceModel {
             StackRow { ts: trace.clock.ns_since_start(o.event_raw_ts), tid: o.tid, pid: o.pid, stack }
         },
     );
-    phase!("merge_stack");
-    drop(kept);
     let syscall_stacks: Vec<Vec<Option<StackId>>> =
         claims.iter().map(|c| c.syscalls.iter().map(|&r| stack_id(r)).collect()).collect();
     drop(cpu_stacks);
-    drop(claims);
-    drop(stack_ids);
-    let mut syscall_events = Vec::new();
     for (o, stacks) in outputs.iter_mut().zip(syscall_stacks) {
         for (e, stack) in o.syscalls.iter_mut().zip(stacks) {
             e.stack = stack;
         }
-        syscall_events.append(&mut o.syscalls);
     }
-    phase!("syscall_ev");
-
-    let cswitch = cswitch_rows(&mut outputs, trace_end, &mut threads);
-    phase!("cswitch");
-    loss_windows.sort_unstable_by_key(|w| (w.start, w.end));
-    stats.loss_windows = loss_windows.len() as u64;
-    let (syscalls, unmatched_exits, unattributed) = pair_syscalls(syscall_events, &threads, &loss_windows);
-    phase!("pair");
-    stats.unmatched_syscall_exits = unmatched_exits;
-    stats.unattributed_syscall_events = unattributed;
-
-    phase!("end");
-    TraceModel {
-        pointer_size,
-        trace_end_ns: trace_end,
-        processes,
-        threads,
-        modules,
-        cswitch,
-        syscalls,
-        samples,
-        stack_rows,
-        stacks: store,
-        diskio: io.disk,
-        fileio: io.file,
-        hardfaults: io.hard_faults,
-        stats,
-    }
+    Stacked { store, samples, stack_rows, stats }
 }
 
 /// The ordered pass over process, thread, image and KernelTraceControl events.

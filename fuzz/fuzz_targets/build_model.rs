@@ -1,0 +1,20 @@
+//! Arbitrary bytes as a whole .etl file: open it and build the model and its
+//! tables. Seeds: small built traces (see fuzz/README or `etwq demo --write`),
+//! so that mutations reach the context switch, system call and stack joins.
+#![no_main]
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(trace) = etwq::etl::EtlTrace::from_bytes(data.to_vec()) {
+        let model = etwq::model::TraceModel::build(&trace, &mut etwq::decode::Decoder::new());
+        // Every stack id a row names must be in the store.
+        for s in &model.samples {
+            if let Some(id) = s.stack {
+                assert!((id as usize) < model.stacks.len());
+            }
+        }
+        for s in &model.stack_rows {
+            assert!((s.stack as usize) < model.stacks.len());
+        }
+    }
+});
