@@ -105,6 +105,9 @@ impl KernelLayouts {
     }
 }
 
+/// The slots of the named fields; None where the layout lacks one.
+pub type Slots<const N: usize> = [Option<Slot>; N];
+
 /// The slots of some named fields of one kernel event, looked up once per
 /// version and pointer size instead of by name for every event.
 pub struct FieldSlots<const N: usize> {
@@ -112,7 +115,7 @@ pub struct FieldSlots<const N: usize> {
     opcode: u8,
     names: [&'static str; N],
     /// Version and pointer size last seen, and their slots (None: no layout).
-    seen: Option<(u16, u8, Option<[Option<Slot>; N]>)>,
+    seen: Option<(u16, u8, Option<Slots<N>>)>,
 }
 
 impl<const N: usize> FieldSlots<N> {
@@ -121,7 +124,7 @@ impl<const N: usize> FieldSlots<N> {
     }
 
     #[inline]
-    pub fn get(&mut self, layouts: &mut KernelLayouts, version: u16, pointer_size: u8) -> Option<&[Option<Slot>; N]> {
+    pub fn get(&mut self, layouts: &mut KernelLayouts, version: u16, pointer_size: u8) -> Option<&Slots<N>> {
         if !matches!(self.seen, Some((v, p, _)) if v == version && p == pointer_size) {
             let slots = layouts.get(self.group, self.opcode, version, pointer_size).map(|l| self.names.map(|n| l.slot(n)));
             self.seen = Some((version, pointer_size, slots));

@@ -295,9 +295,9 @@ pub fn intern(cpus: &[CpuStacks<'_>]) -> (StackStore, Vec<Vec<StackId>>) {
     let is_first = |c: usize, i: usize| repeat_of[c][i].is_none() && cpus[c].candidates[i].arena != Arena::Removed;
     let mut first_ids = Vec::with_capacity(cpus.len());
     let mut next: StackId = 0;
-    for c in 0..cpus.len() {
+    for (c, cpu) in cpus.iter().enumerate() {
         first_ids.push(next);
-        next = next.saturating_add((0..cpus[c].candidates.len()).filter(|&i| is_first(c, i)).count() as StackId);
+        next = next.saturating_add((0..cpu.candidates.len()).filter(|&i| is_first(c, i)).count() as StackId);
     }
     let (segments, mut ids): (Vec<Segment>, Vec<Vec<StackId>>) = (0..cpus.len())
         .into_par_iter()
