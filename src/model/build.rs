@@ -341,7 +341,8 @@ fn cswitch_rows(cpus: &mut [CpuOutput], trace_end: i64, threads: &mut ThreadRegi
     let mut runs = Vec::with_capacity(per_cpu.len());
     for (rows, cpu_ns) in per_cpu {
         for (t, ns) in cpu_ns {
-            *threads.rows[t].cpu_ns.get_or_insert(0) += ns;
+            let total = threads.rows[t].cpu_ns.get_or_insert(0);
+            *total = total.saturating_add(ns);
         }
         runs.push(rows);
     }
@@ -387,7 +388,8 @@ fn cpu_switch_rows(
         let end_ts = next.map_or(trace_end.max(s.ts), |n| n.ts);
         let (index, pid) = threads.owner_at(s.new_tid, s.ts);
         if let Some(t) = index {
-            *cpu_ns.entry(t).or_default() += end_ts - s.ts;
+            let total = cpu_ns.entry(t).or_default();
+            *total = total.saturating_add(end_ts.saturating_sub(s.ts));
         }
         rows.push(CSwitchRow {
             cpu,
@@ -400,7 +402,7 @@ fn cpu_switch_rows(
             wait_reason: next.map(|n| n.old_wait_reason),
             prev_state: s.old_state,
             priority: s.new_priority,
-            ready_ns: readies.last(s.new_tid, s.ts).map(|r| s.ts - r),
+            ready_ns: readies.last(s.new_tid, s.ts).map(|r| s.ts.saturating_sub(r)),
         });
     }
     (rows, cpu_ns)
@@ -509,3 +511,25 @@ fn pair_syscalls(
     (rows, unmatched_exits, unattributed)
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn switch(ts: i64, new_tid: u32, old_tid: u32) -> Switch {
+        Switch { ts, new_tid, old_tid, new_priority: 8, old_wait_reason: 0, old_state: 0 }
+    }
+
+    #[test]
+    fn extreme_timestamps_saturate_instead_of_overflowing() {
+        // Found by fuzzing: a damaged clock puts switches at the ends of i64.
+        let mut threads = ThreadRegistry::default();
+        threads.apply(Lifecycle::Rundown, 0, 8, 4, None);
+        let switches = [switch(i64::MIN, 8, 0), switch(i64::MAX, 0, 8)];
+        let readies = ReadyTimes::new(vec![(i64::MIN, 8)]);
+        let (rows, cpu_ns) = cpu_switch_rows(0, &switches, &readies, i64::MAX, &threads);
+        assert_eq!(rows[0].end_ts, i64::MAX);
+        assert_eq!(cpu_ns.values().copied().collect::<Vec<_>>(), [i64::MAX]);
+        assert_eq!(rows[0].ready_ns, Some(0));
+    }
+}

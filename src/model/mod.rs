@@ -53,7 +53,7 @@ pub struct SyscallRow {
 
 impl SyscallRow {
     pub fn duration_ns(&self) -> Option<i64> {
-        self.end_ts.map(|e| e - self.ts)
+        self.end_ts.map(|e| e.saturating_sub(self.ts))
     }
 }
 

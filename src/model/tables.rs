@@ -183,7 +183,7 @@ pub fn cswitch(model: &TraceModel) -> DataTable {
     b.u64s("cpu", "processor", rows.iter().map(|c| Some(u64::from(c.cpu))).collect());
     b.times("ts", "switched in", rows.iter().map(|c| Some(c.ts)).collect());
     b.times("end_ts", "switched out (the next switch on this CPU, or the trace end)", rows.iter().map(|c| Some(c.end_ts)).collect());
-    b.durations("cpu_ns", "time on the CPU", rows.iter().map(|c| Some(c.end_ts - c.ts)).collect());
+    b.durations("cpu_ns", "time on the CPU", rows.iter().map(|c| Some(c.end_ts.saturating_sub(c.ts))).collect());
     b.u64s("tid", "thread that ran", rows.iter().map(|c| Some(u64::from(c.tid))).collect());
     b.u64s("pid", "its process", rows.iter().map(|c| some_u32(c.pid)).collect());
     b.texts("proc", "its process name", rows.iter().map(|c| r.proc(c.pid, c.ts)));
