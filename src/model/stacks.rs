@@ -259,7 +259,7 @@ struct FirstSeen {
 /// Interns every CPU's stacks; returns the store and, per CPU, the id of each
 /// of its stacks (parallel to `owners`; meaningless for removed ones).
 pub fn intern(cpus: &[CpuStacks<'_>]) -> (StackStore, Vec<Vec<StackId>>) {
-    // The bits above those the hash table uses for buckets and tags.
+    // Bits between those the tables use for buckets (low) and tags (top 7).
     let shard_of = |hash: u64| (hash >> 40) as usize % SHARDS;
     // Hash and index of each CPU's candidates, by shard: read in order, not strided.
     let buckets: Vec<Vec<Vec<(u64, u32)>>> = cpus
@@ -303,7 +303,9 @@ pub fn intern(cpus: &[CpuStacks<'_>]) -> (StackStore, Vec<Vec<StackId>>) {
         .into_par_iter()
         .map(|c| {
             let cpu = &cpus[c];
-            let mut segment = Segment::default();
+            let firsts = (0..cpu.candidates.len()).filter(|&i| is_first(c, i));
+            let (count, frames) = firsts.fold((0, 0), |(n, f), i| (n + 1, f + cpu.candidates[i].len as usize));
+            let mut segment = Segment { frames: Vec::with_capacity(frames), ends: Vec::with_capacity(count) };
             let ids = (0..cpu.candidates.len())
                 .map(|i| if is_first(c, i) { first_ids[c] + segment.push(cpu.frames(&cpu.candidates[i])) as StackId } else { 0 })
                 .collect();
