@@ -44,17 +44,20 @@ fn bench(label: &str, path: &Path, runs: usize) {
     );
 }
 
-/// A random machine of 16 CPUs, with system calls, context switches and
-/// stacked samples, written until the file is about `bytes` long.
+/// A random machine of 16 CPUs, busy in system calls (~470 K a second, each
+/// an enter and an exit record), with context switches (~15 K a second) and
+/// stacked samples (10 K a second per CPU), written until the file is about
+/// `bytes` long.
 fn write_dense_trace(path: &Path, bytes: u64) {
-    // Records scale with the duration; 1 s of this machine is about 15 MB.
-    let seconds = (bytes as f64 / 15e6).max(1.0);
+    // Records scale with the duration; 1 s of this machine is about 37 MB.
+    let seconds = (bytes as f64 / 37e6).max(1.0);
     let options = RandomOptions {
         cpus: 16,
         processes: 24,
         threads: 400,
         duration: (seconds * 1e7) as i64,
         lost_events: false,
+        short_calls: Some(200),
         ..RandomOptions::default()
     };
     let (trace, _) = random_scenario(7, &options).to_bytes().unwrap();
@@ -72,7 +75,7 @@ fn main() {
         println!("skipped the corpus trace: {} not found", net.display());
     }
     let gigabytes: f64 = std::env::var("ETWQ_BENCH_GB").ok().and_then(|v| v.parse().ok()).unwrap_or(1.0);
-    let path = std::env::temp_dir().join(format!("etwq-model-bench-{gigabytes}g-v1.etl"));
+    let path = std::env::temp_dir().join(format!("etwq-model-bench-{gigabytes}g-v2.etl"));
     if !path.is_file() {
         let started = Instant::now();
         write_dense_trace(&path, (gigabytes * 1e9) as u64);

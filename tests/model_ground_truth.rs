@@ -94,8 +94,10 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
     #[test]
-    fn without_lost_events_everything_comes_back(seed in any::<u64>(), cpus in 1u16..6, threads in 2usize..40) {
-        let options = RandomOptions { cpus, threads, lost_events: false, ..RandomOptions::default() };
+    fn without_lost_events_everything_comes_back(seed in any::<u64>(), cpus in 1u16..6, threads in 2usize..40, dense in any::<bool>()) {
+        // Dense: many short calls per slice, as on a machine busy in system calls.
+        let short_calls = dense.then_some(200);
+        let options = RandomOptions { cpus, threads, lost_events: false, short_calls, ..RandomOptions::default() };
         let (model, truth) = build(seed, &options);
         check_cswitch(&model, &truth);
         let (exact, complete) = check_syscalls(&model, &truth);
@@ -106,8 +108,8 @@ proptest! {
     }
 
     #[test]
-    fn with_lost_events_nothing_goes_to_the_wrong_thread(seed in any::<u64>(), cpus in 1u16..6, loss_chance in 0.0005f64..0.05) {
-        let options = RandomOptions { cpus, lost_events: true, loss_chance, ..RandomOptions::default() };
+    fn with_lost_events_nothing_goes_to_the_wrong_thread(seed in any::<u64>(), cpus in 1u16..6, loss_chance in 0.0005f64..0.05, dense in any::<bool>()) {
+        let options = RandomOptions { cpus, lost_events: true, loss_chance, short_calls: dense.then_some(200), ..RandomOptions::default() };
         let (model, truth) = build(seed, &options);
         check_cswitch(&model, &truth);
         // The checks inside: a call that comes back attributed or paired is exactly right.

@@ -1094,6 +1094,10 @@ pub struct RandomOptions {
     /// With `lost_events`: the chance that a syscall's enter (or exit) is lost.
     pub loss_chance: f64,
     pub profile_interval_100ns: u32,
+    /// When set, a call that returns in its own slice starts and ends within
+    /// this many ticks (100 ns), so that each slice holds many calls: a machine
+    /// dense in system calls. None: calls spread over their slices.
+    pub short_calls: Option<i64>,
 }
 
 impl Default for RandomOptions {
@@ -1106,6 +1110,7 @@ impl Default for RandomOptions {
             lost_events: false,
             loss_chance: 0.03,
             profile_interval_100ns: 1_000,
+            short_calls: None,
         }
     }
 }
@@ -1275,17 +1280,21 @@ pub fn random_scenario(seed: u64, options: &RandomOptions) -> Scenario {
         let mut i = 0;
         while i < list.len() {
             let (start, end) = list[i];
-            let Some(enter) = rng.strictly_between(start.max(pos), end) else {
+            let from = start.max(pos);
+            // Short calls leave room to return before the slice ends.
+            let Some(enter) = rng.strictly_between(from, options.short_calls.map_or(end, |gap| (end - 1).min(from + gap))) else {
                 i += 1;
                 continue;
             };
-            let (exit, exit_slice) = if rng.chance(0.25) && i + 1 < list.len() {
+            // Dense machines still have some calls that block across switches.
+            let spans = rng.chance(if options.short_calls.is_some() { 0.01 } else { 0.25 });
+            let (exit, exit_slice) = if spans && i + 1 < list.len() {
                 let j = (i + 1 + rng.below(2) as usize).min(list.len() - 1);
                 (rng.strictly_between(list[j].0, list[j].1), j)
             } else if i + 1 == list.len() && lives_on.contains(&tid) && rng.chance(0.3) {
                 (None, i)
             } else {
-                (rng.strictly_between(enter, end), i)
+                (rng.strictly_between(enter, options.short_calls.map_or(end, |length| end.min(enter + length))), i)
             };
             let mut call = SyscallSpec {
                 tid,

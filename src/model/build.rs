@@ -453,62 +453,85 @@ fn loss_epoch(windows: &[(i64, i64)], ts: i64) -> (usize, bool) {
 /// lost events nothing is paired: a call whose enter or exit could have been
 /// lost keeps an unknown end rather than borrowing another call's exit.
 fn pair_syscalls(
-    events: Vec<SyscallEvent>,
+    mut events: Vec<SyscallEvent>,
     threads: &ThreadRegistry,
     loss_windows: &[LossWindow],
 ) -> (Vec<SyscallRow>, u64, u64) {
-    let mut by_thread: HashMap<u32, Vec<SyscallEvent>> = HashMap::default();
-    let mut rows = Vec::new();
-    let mut unattributed = 0u64;
-    for e in events {
-        match (e.tid, e.kind) {
-            (Some(tid), _) => by_thread.entry(tid).or_default().push(e),
-            (None, SyscallKind::Enter { address }) => {
-                unattributed += 1;
-                rows.push(SyscallRow { ts: e.ts, end_ts: None, cpu: e.cpu, tid: None, pid: None, address, ret: None, stack: None });
-            }
-            (None, SyscallKind::Exit { .. }) => unattributed += 1,
-        }
+    // Each thread's events together in time order (stable: CPU order on ties); unknown threads first.
+    events.par_sort_by_key(|e| (e.tid, e.ts));
+    let known = events.partition_point(|e| e.tid.is_none());
+    let (unknown, attributed) = events.split_at(known);
+    let mut per_thread: Vec<&[SyscallEvent]> = Vec::new();
+    let mut rest = attributed;
+    while let Some(first) = rest.first() {
+        let (list, tail) = rest.split_at(rest.partition_point(|e| e.tid == first.tid));
+        per_thread.push(list);
+        rest = tail;
     }
+    let paired: Vec<(Vec<SyscallRow>, u64)> =
+        per_thread.par_iter().map(|list| pair_thread_syscalls(list, threads, loss_windows)).collect();
+
+    let unattributed = unknown.len() as u64;
+    let unknown_rows: Vec<SyscallRow> = unknown
+        .iter()
+        .filter_map(|e| match e.kind {
+            SyscallKind::Enter { address } => {
+                Some(SyscallRow { ts: e.ts, end_ts: None, cpu: e.cpu, tid: None, pid: None, address, ret: None, stack: None })
+            }
+            SyscallKind::Exit { .. } => None,
+        })
+        .collect();
     let mut unmatched_exits = 0u64;
-    for (tid, mut list) in by_thread {
-        list.sort_by_key(|e| e.ts);
-        // The windows whose lost events could be this thread's.
-        let windows: Vec<(i64, i64)> = loss_windows
-            .iter()
-            .filter(|w| w.threads.as_ref().is_none_or(|t| t.binary_search(&tid).is_ok()))
-            .map(|w| (w.start, w.end))
-            .collect();
-        let mut open: Vec<usize> = Vec::new();
-        let mut epoch = 0usize;
-        for e in list {
-            let (event_epoch, in_loss) = loss_epoch(&windows, e.ts);
-            if event_epoch != epoch || in_loss {
-                // A loss lies between this event and the calls still open.
-                open.clear();
-                epoch = event_epoch;
-            }
-            match e.kind {
-                SyscallKind::Enter { address } => {
-                    if !in_loss {
-                        open.push(rows.len());
-                    }
-                    let pid = threads.pid_at(tid, e.ts);
-                    rows.push(SyscallRow { ts: e.ts, end_ts: None, cpu: e.cpu, tid: Some(tid), pid, address, ret: None, stack: e.stack });
+    let mut runs = Vec::with_capacity(paired.len() + 1);
+    runs.push(unknown_rows);
+    for (mut rows, unmatched) in paired {
+        unmatched_exits += unmatched;
+        rows.sort_by_key(|r| (r.ts, r.cpu));
+        runs.push(rows);
+    }
+    runs[0].sort_by_key(|r| (r.ts, r.cpu));
+    (sorted_runs::merge(runs, |r: &SyscallRow| (r.ts, r.cpu)), unmatched_exits, unattributed)
+}
+
+/// One thread's calls from its events in time order; and how many exits had no enter.
+fn pair_thread_syscalls(list: &[SyscallEvent], threads: &ThreadRegistry, loss_windows: &[LossWindow]) -> (Vec<SyscallRow>, u64) {
+    let Some(tid) = list.first().and_then(|e| e.tid) else { return (Vec::new(), 0) };
+    // The windows whose lost events could be this thread's.
+    let windows: Vec<(i64, i64)> = loss_windows
+        .iter()
+        .filter(|w| w.threads.as_ref().is_none_or(|t| t.binary_search(&tid).is_ok()))
+        .map(|w| (w.start, w.end))
+        .collect();
+    let mut rows = Vec::with_capacity(list.len() / 2 + 1);
+    let mut unmatched_exits = 0u64;
+    let mut open: Vec<usize> = Vec::new();
+    let mut epoch = 0usize;
+    for e in list {
+        let (event_epoch, in_loss) = loss_epoch(&windows, e.ts);
+        if event_epoch != epoch || in_loss {
+            // A loss lies between this event and the calls still open.
+            open.clear();
+            epoch = event_epoch;
+        }
+        match e.kind {
+            SyscallKind::Enter { address } => {
+                if !in_loss {
+                    open.push(rows.len());
                 }
-                SyscallKind::Exit { .. } if in_loss => unmatched_exits += 1,
-                SyscallKind::Exit { status } => match open.pop() {
-                    Some(i) => {
-                        rows[i].end_ts = Some(e.ts);
-                        rows[i].ret = Some(status);
-                    }
-                    None => unmatched_exits += 1,
-                },
+                let pid = threads.pid_at(tid, e.ts);
+                rows.push(SyscallRow { ts: e.ts, end_ts: None, cpu: e.cpu, tid: Some(tid), pid, address, ret: None, stack: e.stack });
             }
+            SyscallKind::Exit { .. } if in_loss => unmatched_exits += 1,
+            SyscallKind::Exit { status } => match open.pop() {
+                Some(i) => {
+                    rows[i].end_ts = Some(e.ts);
+                    rows[i].ret = Some(status);
+                }
+                None => unmatched_exits += 1,
+            },
         }
     }
-    rows.sort_by_key(|r| (r.ts, r.cpu));
-    (rows, unmatched_exits, unattributed)
+    (rows, unmatched_exits)
 }
 
 
