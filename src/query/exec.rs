@@ -1,8 +1,9 @@
 //! Columnar execution of a plan. Rows flow as a selection vector over the
-//! catalog's columns (borrowed, never copied until the result is built);
-//! expressions are evaluated a chunk of rows at a time into contiguous
-//! values, and string predicates and functions run once per distinct
-//! dictionary value, not once per row. The cancel flag is checked between chunks.
+//! catalog's columns (borrowed, never copied); the result shares those
+//! columns behind its selection. Expressions are evaluated a chunk of rows
+//! at a time into contiguous values, and string predicates and functions run
+//! once per distinct dictionary value, not once per row. The cancel flag is
+//! checked between chunks.
 use super::error::QueryError;
 use super::functions::{AggFn, ScalarFn};
 use super::plan::{AggCall, ArithOp, CmpOp, Output, Plan, Stage, TExpr, TKind};
@@ -164,7 +165,8 @@ pub fn execute(plan: &Plan, table: &DataTable, cancel: &AtomicBool) -> Result<Da
     let mut result = DataTable::new(&plan.table);
     let Frame { names, docs, columns, selection, .. } = frame;
     check(cancel)?;
-    // Columns gather independently: on all cores, as a wide result is mostly page faults and copies.
+    // Columns that are copied out gather independently: on all cores, as
+    // copying a wide result is mostly page faults.
     let columns: Vec<Column> =
         columns.into_par_iter().map(|column| result_column(column, selection.as_ref())).collect();
     for ((name, doc), column) in names.into_iter().zip(docs).zip(columns) {
@@ -173,11 +175,21 @@ pub fn execute(plan: &Plan, table: &DataTable, cancel: &AtomicBool) -> Result<Da
     Ok(result)
 }
 
-/// One column of the result: the selected rows copied out.
+/// One column of the result. A column whose values something else holds (the
+/// catalog's, or a computed column that shares them) is shared behind the
+/// selection: its values stay in memory anyway, and a filter that keeps
+/// millions of rows then costs one row list instead of a copy of every kept
+/// value. A column only this query holds is shared while the selection keeps
+/// at least half of it, and copied out otherwise, so that a short result does
+/// not keep a long computed column alive.
 fn result_column(column: Cow<'_, Column>, selection: Option<&Arc<[u32]>>) -> Column {
-    match selection {
-        Some(rows) => Column::from(column.gather(rows)),
-        None => column.into_owned(),
+    match (column, selection) {
+        (column, None) => column.into_owned(),
+        (Cow::Borrowed(column), Some(rows)) => column.select(rows),
+        (Cow::Owned(column), Some(rows)) if column.shares_values() || rows.len().saturating_mul(2) >= column.len() => {
+            column.select(rows)
+        }
+        (Cow::Owned(column), Some(rows)) => Column::from(column.gather(rows)),
     }
 }
 
@@ -301,14 +313,15 @@ fn project<'a>(
     Ok(Frame::owned(names, docs, columns, frame.selected_len()))
 }
 
-/// Evaluates over every selected row; a plain column over every row is shared, not copied.
+/// Evaluates over every selected row. A plain column is shared, not copied:
+/// whole when every row is selected, behind the selection otherwise.
 fn eval_all(expr: &TExpr, frame: &Frame<'_>, cancel: &AtomicBool, memo: &Memo) -> Result<Column, QueryError> {
     if let TKind::Column(index) = expr.kind {
         if let Some(column) = frame.column(index) {
             check(cancel)?;
             return Ok(match &frame.selection {
                 None => column.clone(),
-                Some(list) => Column::from(column.gather(list)),
+                Some(list) => column.select(list),
             });
         }
     }
