@@ -5,6 +5,7 @@ pub mod demo;
 pub mod dump;
 pub mod etl;
 pub mod model;
+pub mod progress;
 pub mod query;
 pub mod repl;
 pub mod script;
