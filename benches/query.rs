@@ -5,10 +5,10 @@
 //!   ETWQ_BENCH_QUERIES='syscalls where pid = 8; syscalls limit 5' cargo bench --bench query
 //!
 //! Functions are skewed like a real trace, so `^Nt(Create|Open)` keeps about a
-//! third of the rows (3.3 M): that query's time is mostly building a 3.3 M-row
-//! result, i.e. the kernel faulting in ~225 MB of fresh pages. With transparent
-//! huge pages for malloc (GLIBC_TUNABLES=glibc.malloc.hugetlb=1) it drops by
-//! half or more; `| select count()` times the filter alone.
+//! third of the rows (3.3 M). Its result shares the table's columns behind a
+//! 3.3 M-entry row list rather than copying ~225 MB of kept values, so it
+//! costs about what the filter alone costs (`| select count()`). Rendering or
+//! exporting that many rows is not timed here.
 use etwq::columnar::{Column, DataTable, StrColumnBuilder};
 use etwq::query::{run_query, MemoryCatalog};
 use std::sync::atomic::AtomicBool;

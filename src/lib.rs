@@ -6,6 +6,7 @@ pub mod dump;
 pub mod etl;
 pub mod memory;
 pub mod model;
+pub mod progress;
 pub mod query;
 pub mod repl;
 pub mod script;

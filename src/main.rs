@@ -1,6 +1,6 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use etwq::dump::{write_dump, DumpFormat};
-use etwq::repl::{load_user_libraries, with_spinner, ShellOptions};
+use etwq::repl::{load_user_libraries, with_progress, with_spinner, ShellOptions};
 use etwq::session::Session;
 use etwq::table::{Format, Table};
 use std::io::{BufRead, IsTerminal};
@@ -46,7 +46,10 @@ The shell (`etwq trace.etl` or `etwq --demo` on a terminal, without -c):
   Saved queries: the shipped library, every *.etwq in the config directory
   (~/.config/etwq/ on Linux) and --lib FILE; use as @name or @name(\"arg\").
   .copy uses the system clipboard, or the OSC 52 terminal sequence where there is none
-  (over SSH; ETWQ_CLIPBOARD=osc52 forces it). NO_COLOR or ETWQ_ASCII: plain ASCII tables.";
+  (over SSH; ETWQ_CLIPBOARD=osc52 forces it). NO_COLOR or ETWQ_ASCII: plain ASCII tables.
+
+While a trace loads and its model builds, a progress bar on stderr when stderr is a terminal
+(plain ASCII without colour under NO_COLOR or ETWQ_ASCII).";
 
 /// etwq: ask Windows ETW traces (.etl) questions, on any OS.
 #[derive(Parser)]
@@ -163,9 +166,7 @@ fn fail_plain(message: impl std::fmt::Display) -> ExitCode {
 }
 
 fn open(files: &[PathBuf], manifests: &[PathBuf]) -> Result<Session, ExitCode> {
-    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-    let mut session =
-        with_spinner(&format!("loading {}", names.join(", ")), || Session::open_all(files)).map_err(fail)?;
+    let mut session = with_progress(|progress| Session::open_all_with_progress(files, progress)).map_err(fail)?;
     for warning in session.warnings() {
         eprintln!("etwq: warning: {warning}");
     }
@@ -181,6 +182,9 @@ fn run_queries(session: &mut Session, queries: impl Iterator<Item = String>, for
         let query = query.trim();
         if query.is_empty() || query.starts_with('#') {
             continue;
+        }
+        if !session.is_prepared() {
+            with_progress(|progress| session.prepare_with_progress(progress));
         }
         let result = session.query(query);
         for message in session.take_messages() {

@@ -6,6 +6,7 @@ use crate::decode::{Decoder, SchemaSource};
 use crate::etl::clock::filetime_to_utc;
 use crate::etl::{EtlTrace, OpenError, Warning};
 use crate::model::{tables, TraceModel};
+use crate::progress::{Progress, Total};
 use crate::query::catalog::{MemoryCatalog, SavedQuery};
 use crate::query::error::QueryError;
 use crate::query::library::parse_library;
@@ -100,10 +101,17 @@ impl Session {
 
     /// Opens trace files and directories of traces.
     pub fn open_all(paths: &[PathBuf]) -> Result<Session, OpenError> {
+        Session::open_all_with_progress(paths, &Progress::new())
+    }
+
+    /// Like `open_all`, with a stage per file that counts its bytes as they are read.
+    pub fn open_all_with_progress(paths: &[PathBuf], progress: &Progress) -> Result<Session, OpenError> {
         let mut traces = Vec::new();
         for file in expand(paths)? {
             let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().to_string());
-            traces.push(LoadedTrace::new(name, EtlTrace::open(&file)?));
+            let total = std::fs::metadata(&file).map_or(Total::Uncounted, |m| Total::Bytes(m.len()));
+            progress.start(&format!("reading {name}"), total);
+            traces.push(LoadedTrace::new(name, EtlTrace::open_counting(&file, progress)?));
         }
         Ok(Session::with_traces(traces))
     }
@@ -172,17 +180,38 @@ impl Session {
     /// Builds every trace's model and tables, once. With several traces every
     /// table gains a `trace` column and holds the rows of all of them.
     pub(crate) fn ensure_tables(&mut self) {
+        self.ensure_tables_with_progress(&Progress::new());
+    }
+
+    /// `ensure_tables`, with a stage per step: the passes over the records
+    /// count them (the model's per-CPU pass, the events table); naming frames
+    /// and building the other tables are stages without a count.
+    pub(crate) fn ensure_tables_with_progress(&mut self, progress: &Progress) {
         if self.tables_built {
             return;
         }
         let several = self.traces.len() > 1;
         let mut merged: Vec<DataTable> = Vec::new();
         for (index, loaded) in self.traces.iter_mut().enumerate() {
+            let of_trace = if several { format!(" of {}", loaded.name) } else { String::new() };
+            let records = Total::Records(loaded.trace.record_count() as u64);
+            loaded.trace.set_read_meter(Some(progress.clone()));
+            if loaded.model.is_none() {
+                progress.start(&format!("building the model{of_trace}"), records);
+            }
             loaded.model();
             let LoadedTrace { name, trace, decoder, model } = loaded;
             let model = model.as_ref().expect("built by model()");
+            progress.start(&format!("naming stack frames{of_trace}"), Total::Uncounted);
             let names = self.stack_state.name_frames(index, model);
-            for mut table in tables::all(model, trace, decoder, &names) {
+            // The events table reads every record; the others are built from the model.
+            let mut next_table = |table: &str| {
+                let total = if table == "events" { records } else { Total::Uncounted };
+                progress.start(&format!("building the {table} table{of_trace}"), total);
+            };
+            let built = tables::all_announced(model, trace, decoder, &names, &mut next_table);
+            trace.set_read_meter(None);
+            for mut table in built {
                 if several {
                     let rows = table.row_count();
                     let trace_column = Column::strs(std::iter::repeat_n(name.as_str(), rows));

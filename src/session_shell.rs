@@ -29,9 +29,14 @@ pub struct LibraryLoad {
 
 impl Session {
     /// Builds the model and tables now rather than on the first query, so the
-    /// shell can show a spinner around it and complete column names at once.
+    /// shell can show progress around it and complete column names at once.
     pub fn prepare(&mut self) {
         self.ensure_tables();
+    }
+
+    /// `prepare`, with a stage in `progress` per step (see `ensure_tables_with_progress`).
+    pub fn prepare_with_progress(&mut self, progress: &crate::progress::Progress) {
+        self.ensure_tables_with_progress(progress);
     }
 
     /// Whether the first query will have to build the model first.

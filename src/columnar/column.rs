@@ -1,6 +1,11 @@
-//! Typed columns with optional nulls, and the builders that fill them.
-use super::dictionary::Dictionary;
+//! A table's column: contiguous values that tables share (a clone is cheap),
+//! seen whole or through a selection of their rows. A query result that keeps
+//! some rows of a table is a selection over the table's own values: one list
+//! of row numbers instead of a copy of every kept value in every column.
+use super::builder::StrColumnBuilder;
+use super::dense::{ColumnData, DenseColumn};
 use super::value::{FieldMap, Value};
+use std::borrow::Cow;
 use std::sync::Arc;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -36,43 +41,33 @@ impl ColumnType {
     }
 }
 
-/// Dictionary-encoded strings: one code per row into a shared dictionary.
+/// A column: shared values, whole or through a selection of their rows.
+/// Reading a row (`value`, `is_valid`) works either way; typed loops take
+/// the rows as contiguous values with [`Column::dense`], which copies only
+/// when the column is a selection.
 #[derive(Clone, Debug)]
-pub struct StrData {
-    pub codes: Vec<u32>,
-    pub dict: Arc<Dictionary>,
+pub struct Column {
+    values: Arc<DenseColumn>,
+    /// The rows of `values` this column holds, in order; None = all of them.
+    /// An entry past the end of `values` reads as null.
+    selection: Option<Arc<[u32]>>,
 }
 
-impl StrData {
-    pub fn text(&self, row: usize) -> Option<&Arc<str>> {
-        self.codes.get(row).and_then(|&code| self.dict.get(code))
+impl From<DenseColumn> for Column {
+    fn from(values: DenseColumn) -> Column {
+        Column { values: Arc::new(values), selection: None }
     }
 }
 
-#[derive(Clone, Debug)]
-pub enum ColumnData {
-    I64(Vec<i64>),
-    U64(Vec<u64>),
-    F64(Vec<f64>),
-    Bool(Vec<bool>),
-    Str(StrData),
-    Timestamp(Vec<i64>),
-    Duration(Vec<i64>),
-    Address(Vec<u64>),
-    Fields(Vec<FieldMap>),
-}
-
-/// A column: typed values plus, when some are missing, a validity mask
-/// (`true` = present). A row past the mask's end counts as present.
-#[derive(Clone, Debug)]
-pub struct Column {
-    pub data: ColumnData,
-    pub validity: Option<Vec<bool>>,
+/// `outer` row numbers looked up in `inner`; a row past `inner`'s end maps to
+/// u32::MAX, which is past the end of any column a u32 row number can address.
+fn compose(inner: &[u32], outer: &[u32]) -> Vec<u32> {
+    outer.iter().map(|&r| inner.get(r as usize).copied().unwrap_or(u32::MAX)).collect()
 }
 
 impl Column {
     pub fn new(data: ColumnData) -> Column {
-        Column { data, validity: None }
+        Column::from(DenseColumn::new(data))
     }
     pub fn i64(values: Vec<i64>) -> Column {
         Column::new(ColumnData::I64(values))
@@ -108,20 +103,14 @@ impl Column {
     }
 
     /// Marks rows as missing; a mask of another length is cut or padded with "present".
-    pub fn with_validity(mut self, mut validity: Vec<bool>) -> Column {
-        validity.resize(self.len(), true);
-        self.validity = if validity.iter().all(|&v| v) { None } else { Some(validity) };
-        self
+    pub fn with_validity(self, validity: Vec<bool>) -> Column {
+        Column::from(self.into_dense().with_validity(validity))
     }
 
     pub fn len(&self) -> usize {
-        match &self.data {
-            ColumnData::I64(v) | ColumnData::Timestamp(v) | ColumnData::Duration(v) => v.len(),
-            ColumnData::U64(v) | ColumnData::Address(v) => v.len(),
-            ColumnData::F64(v) => v.len(),
-            ColumnData::Bool(v) => v.len(),
-            ColumnData::Str(s) => s.codes.len(),
-            ColumnData::Fields(v) => v.len(),
+        match &self.selection {
+            Some(rows) => rows.len(),
+            None => self.values.len(),
         }
     }
 
@@ -130,331 +119,109 @@ impl Column {
     }
 
     pub fn column_type(&self) -> ColumnType {
-        match &self.data {
-            ColumnData::I64(_) => ColumnType::I64,
-            ColumnData::U64(_) => ColumnType::U64,
-            ColumnData::F64(_) => ColumnType::F64,
-            ColumnData::Bool(_) => ColumnType::Bool,
-            ColumnData::Str(_) => ColumnType::Str,
-            ColumnData::Timestamp(_) => ColumnType::Timestamp,
-            ColumnData::Duration(_) => ColumnType::Duration,
-            ColumnData::Address(_) => ColumnType::Address,
-            ColumnData::Fields(_) => ColumnType::Fields,
-        }
+        self.values.column_type()
     }
 
+    /// Whether a row holds a value; a row past the end counts as present
+    /// (and reads as null), as in [`DenseColumn::is_valid`].
     pub fn is_valid(&self, row: usize) -> bool {
-        self.validity.as_ref().is_none_or(|v| v.get(row).copied().unwrap_or(true))
+        match &self.selection {
+            None => self.values.is_valid(row),
+            Some(rows) => {
+                rows.get(row).is_none_or(|&r| (r as usize) < self.values.len() && self.values.is_valid(r as usize))
+            }
+        }
     }
 
     /// The value of one row; Null for a missing value or a row out of range.
     pub fn value(&self, row: usize) -> Value {
-        if !self.is_valid(row) {
-            return Value::Null;
+        match &self.selection {
+            None => self.values.value(row),
+            Some(rows) => rows.get(row).map_or(Value::Null, |&r| self.values.value(r as usize)),
         }
-        let value = match &self.data {
-            ColumnData::I64(v) => v.get(row).map(|&x| Value::I64(x)),
-            ColumnData::U64(v) => v.get(row).map(|&x| Value::U64(x)),
-            ColumnData::F64(v) => v.get(row).map(|&x| Value::F64(x)),
-            ColumnData::Bool(v) => v.get(row).map(|&x| Value::Bool(x)),
-            ColumnData::Str(s) => s.text(row).map(|t| Value::Str(t.clone())),
-            ColumnData::Timestamp(v) => v.get(row).map(|&x| Value::Timestamp(x)),
-            ColumnData::Duration(v) => v.get(row).map(|&x| Value::Duration(x)),
-            ColumnData::Address(v) => v.get(row).map(|&x| Value::Address(x)),
-            ColumnData::Fields(v) => v.get(row).map(|m| Value::Fields(m.clone())),
-        };
-        value.unwrap_or(Value::Null)
     }
 
-    /// The rows at `rows`, in that order (rows out of range become nulls).
-    pub fn gather(&self, rows: &[u32]) -> Column {
-        fn pick<T: Clone + Default>(v: &[T], rows: &[u32]) -> Vec<T> {
-            rows.iter().map(|&r| v.get(r as usize).cloned().unwrap_or_default()).collect()
+    /// The rows as contiguous values: borrowed when the column is whole,
+    /// copied out when it is a selection.
+    pub fn dense(&self) -> Cow<'_, DenseColumn> {
+        match &self.selection {
+            None => Cow::Borrowed(&self.values),
+            Some(rows) => Cow::Owned(self.values.gather(rows)),
         }
-        let data = match &self.data {
-            ColumnData::I64(v) => ColumnData::I64(pick(v, rows)),
-            ColumnData::U64(v) => ColumnData::U64(pick(v, rows)),
-            ColumnData::F64(v) => ColumnData::F64(pick(v, rows)),
-            ColumnData::Bool(v) => ColumnData::Bool(pick(v, rows)),
-            ColumnData::Str(s) => ColumnData::Str(StrData { codes: pick(&s.codes, rows), dict: s.dict.clone() }),
-            ColumnData::Timestamp(v) => ColumnData::Timestamp(pick(v, rows)),
-            ColumnData::Duration(v) => ColumnData::Duration(pick(v, rows)),
-            ColumnData::Address(v) => ColumnData::Address(pick(v, rows)),
-            ColumnData::Fields(v) => ColumnData::Fields(
-                rows.iter().map(|&r| v.get(r as usize).cloned().unwrap_or_else(|| Arc::from(Vec::new()))).collect(),
-            ),
-        };
-        let len = self.len();
-        let out_of_range = rows.iter().any(|&r| r as usize >= len);
-        let validity = if self.validity.is_some() || out_of_range {
-            Some(rows.iter().map(|&r| (r as usize) < len && self.is_valid(r as usize)).collect())
-        } else {
-            None
-        };
-        Column { data, validity }
     }
 
-    /// Rows `start..end` (clamped to the column).
-    pub fn slice(&self, start: usize, end: usize) -> Column {
-        let end = end.min(self.len());
-        let start = start.min(end);
-        fn part<T: Clone>(v: &[T], start: usize, end: usize) -> Vec<T> {
-            v[start..end].to_vec()
+    /// The rows as contiguous values of their own (copied only when shared or selected).
+    pub fn into_dense(self) -> DenseColumn {
+        match self.selection {
+            None => Arc::try_unwrap(self.values).unwrap_or_else(|shared| (*shared).clone()),
+            Some(rows) => self.values.gather(&rows),
         }
-        let data = match &self.data {
-            ColumnData::I64(v) => ColumnData::I64(part(v, start, end)),
-            ColumnData::U64(v) => ColumnData::U64(part(v, start, end)),
-            ColumnData::F64(v) => ColumnData::F64(part(v, start, end)),
-            ColumnData::Bool(v) => ColumnData::Bool(part(v, start, end)),
-            ColumnData::Str(s) => ColumnData::Str(StrData { codes: part(&s.codes, start, end), dict: s.dict.clone() }),
-            ColumnData::Timestamp(v) => ColumnData::Timestamp(part(v, start, end)),
-            ColumnData::Duration(v) => ColumnData::Duration(part(v, start, end)),
-            ColumnData::Address(v) => ColumnData::Address(part(v, start, end)),
-            ColumnData::Fields(v) => ColumnData::Fields(part(v, start, end)),
+    }
+
+    /// Copies of the rows at `rows`, in that order (rows out of range become nulls).
+    pub fn gather(&self, rows: &[u32]) -> DenseColumn {
+        match &self.selection {
+            None => self.values.gather(rows),
+            Some(inner) => self.values.gather(&compose(inner, rows)),
+        }
+    }
+
+    /// The rows at `rows`, in that order, sharing this column's values
+    /// instead of copying them (rows out of range read as nulls).
+    pub fn select(&self, rows: &Arc<[u32]>) -> Column {
+        let selection = match &self.selection {
+            None => rows.clone(),
+            Some(inner) => Arc::from(compose(inner, rows)),
         };
-        let validity =
-            self.validity.as_ref().map(|v| (start..end).map(|r| v.get(r).copied().unwrap_or(true)).collect());
-        Column { data, validity }
+        Column { values: self.values.clone(), selection: Some(selection) }
+    }
+
+    /// Copies of rows `start..end` (clamped to the column).
+    pub fn slice(&self, start: usize, end: usize) -> DenseColumn {
+        match &self.selection {
+            None => self.values.slice(start, end),
+            Some(rows) => {
+                let end = end.min(rows.len());
+                self.values.gather(&rows[start.min(end)..end])
+            }
+        }
+    }
+
+    /// Whether both columns read the same stored values (whatever rows each selects).
+    pub fn shares_values_with(&self, other: &Column) -> bool {
+        Arc::ptr_eq(&self.values, &other.values)
+    }
+
+    /// Whether another column (or a clone of this one) holds the same stored
+    /// values, so that they stay in memory whatever becomes of this column.
+    pub fn shares_values(&self) -> bool {
+        Arc::strong_count(&self.values) > 1
+    }
+
+    /// How many rows of stored values this column keeps in memory: its own
+    /// length, or more when it is a selection of a longer column.
+    pub fn stored_len(&self) -> usize {
+        self.values.len()
     }
 
     /// Room for `additional` more rows without reallocating.
     pub fn reserve(&mut self, additional: usize) {
-        match &mut self.data {
-            ColumnData::I64(v) | ColumnData::Timestamp(v) | ColumnData::Duration(v) => v.reserve(additional),
-            ColumnData::U64(v) | ColumnData::Address(v) => v.reserve(additional),
-            ColumnData::F64(v) => v.reserve(additional),
-            ColumnData::Bool(v) => v.reserve(additional),
-            ColumnData::Str(s) => s.codes.reserve(additional),
-            ColumnData::Fields(v) => v.reserve(additional),
-        }
-        if let Some(v) = &mut self.validity {
-            v.reserve(additional);
-        }
+        self.values_mut().reserve(additional);
     }
 
     /// Appends `other`'s rows. Same-typed columns are copied directly (strings
     /// re-coded when the dictionaries differ); other kinds go through values.
     pub fn append(&mut self, other: &Column) {
-        let before = self.len();
-        let added = other.len();
-        let appended = match (&mut self.data, &other.data) {
-            (ColumnData::I64(a), ColumnData::I64(b))
-            | (ColumnData::Timestamp(a), ColumnData::Timestamp(b))
-            | (ColumnData::Duration(a), ColumnData::Duration(b)) => {
-                a.extend_from_slice(b);
-                true
-            }
-            (ColumnData::U64(a), ColumnData::U64(b)) | (ColumnData::Address(a), ColumnData::Address(b)) => {
-                a.extend_from_slice(b);
-                true
-            }
-            (ColumnData::F64(a), ColumnData::F64(b)) => {
-                a.extend_from_slice(b);
-                true
-            }
-            (ColumnData::Bool(a), ColumnData::Bool(b)) => {
-                a.extend_from_slice(b);
-                true
-            }
-            (ColumnData::Fields(a), ColumnData::Fields(b)) => {
-                a.extend_from_slice(b);
-                true
-            }
-            (ColumnData::Str(a), ColumnData::Str(b)) => {
-                if Arc::ptr_eq(&a.dict, &b.dict) {
-                    a.codes.extend_from_slice(&b.codes);
-                } else {
-                    let dict = Arc::make_mut(&mut a.dict);
-                    let recode: Vec<u32> = b.dict.values().iter().map(|t| dict.intern(t)).collect();
-                    a.codes.extend(b.codes.iter().map(|&c| recode.get(c as usize).copied().unwrap_or(0)));
-                }
-                true
-            }
-            _ => false,
-        };
-        if !appended {
-            let mut builder = ColumnBuilder::from_column(std::mem::replace(self, Column::i64(Vec::new())));
-            for row in 0..added {
-                builder.push(&other.value(row));
-            }
-            *self = builder.finish();
-            return;
+        let other = other.dense();
+        self.values_mut().append(&other);
+    }
+
+    /// The values, made this column's own and whole, for changing in place.
+    fn values_mut(&mut self) -> &mut DenseColumn {
+        if let Some(rows) = self.selection.take() {
+            self.values = Arc::new(self.values.gather(&rows));
         }
-        if self.validity.is_some() || other.validity.is_some() {
-            let mut validity = self.validity.take().unwrap_or_else(|| vec![true; before]);
-            validity.resize(before, true);
-            validity.extend((0..added).map(|r| other.is_valid(r)));
-            self.validity = Some(validity);
-        }
-    }
-}
-
-/// Interns strings while rows are pushed; the fast way to build a string column.
-#[derive(Debug, Default)]
-pub struct StrColumnBuilder {
-    dict: Dictionary,
-    codes: Vec<u32>,
-    validity: Option<Vec<bool>>,
-}
-
-impl StrColumnBuilder {
-    pub fn new() -> StrColumnBuilder {
-        StrColumnBuilder::default()
-    }
-
-    pub fn with_capacity(rows: usize) -> StrColumnBuilder {
-        StrColumnBuilder { codes: Vec::with_capacity(rows), ..StrColumnBuilder::default() }
-    }
-
-    pub fn push(&mut self, text: &str) {
-        let code = self.dict.intern(text);
-        self.codes.push(code);
-        if let Some(v) = &mut self.validity {
-            v.push(true);
-        }
-    }
-
-    pub fn push_null(&mut self) {
-        let code = self.dict.intern("");
-        let rows = self.codes.len();
-        self.codes.push(code);
-        self.validity.get_or_insert_with(|| vec![true; rows]).push(false);
-    }
-
-    pub fn len(&self) -> usize {
-        self.codes.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.codes.is_empty()
-    }
-
-    pub fn finish(self) -> Column {
-        Column {
-            data: ColumnData::Str(StrData { codes: self.codes, dict: Arc::new(self.dict) }),
-            validity: self.validity,
-        }
-    }
-}
-
-/// Builds a column of any type from values, converting where the meaning is
-/// kept (any integer kind to another that holds it) and storing null otherwise.
-#[derive(Debug)]
-pub struct ColumnBuilder {
-    data: ColumnData,
-    dict: Option<Dictionary>,
-    validity: Option<Vec<bool>>,
-    rows: usize,
-}
-
-impl ColumnBuilder {
-    pub fn new(column_type: ColumnType) -> ColumnBuilder {
-        let data = match column_type {
-            ColumnType::I64 => ColumnData::I64(Vec::new()),
-            ColumnType::U64 => ColumnData::U64(Vec::new()),
-            ColumnType::F64 => ColumnData::F64(Vec::new()),
-            ColumnType::Bool => ColumnData::Bool(Vec::new()),
-            ColumnType::Str => ColumnData::Str(StrData { codes: Vec::new(), dict: Arc::new(Dictionary::new()) }),
-            ColumnType::Timestamp => ColumnData::Timestamp(Vec::new()),
-            ColumnType::Duration => ColumnData::Duration(Vec::new()),
-            ColumnType::Address => ColumnData::Address(Vec::new()),
-            ColumnType::Fields => ColumnData::Fields(Vec::new()),
-        };
-        let dict = (column_type == ColumnType::Str).then(Dictionary::new);
-        ColumnBuilder { data, dict, validity: None, rows: 0 }
-    }
-
-    /// Continues filling an existing column.
-    pub fn from_column(column: Column) -> ColumnBuilder {
-        let dict = match &column.data {
-            ColumnData::Str(s) => Some((*s.dict).clone()),
-            _ => None,
-        };
-        let rows = column.len();
-        ColumnBuilder { data: column.data, dict, validity: column.validity, rows }
-    }
-
-    /// A column whose type is that of the first non-null value; text when the
-    /// values are of several kinds (as event fields may be).
-    pub fn infer(values: &[Value]) -> Column {
-        let kinds: Vec<ColumnType> = values.iter().filter_map(value_type).collect();
-        let column_type = match kinds.first() {
-            None => ColumnType::Str,
-            Some(&first) if kinds.iter().all(|&k| k == first) => first,
-            Some(_) => ColumnType::Str,
-        };
-        let mut builder = ColumnBuilder::new(column_type);
-        for v in values {
-            if column_type == ColumnType::Str && !v.is_null() && v.as_str().is_none() {
-                builder.push(&Value::Str(v.to_string().into()));
-            } else {
-                builder.push(v);
-            }
-        }
-        builder.finish()
-    }
-
-    pub fn push_null(&mut self) {
-        let rows = self.rows;
-        self.rows += 1;
-        match &mut self.data {
-            ColumnData::I64(v) | ColumnData::Timestamp(v) | ColumnData::Duration(v) => v.push(0),
-            ColumnData::U64(v) | ColumnData::Address(v) => v.push(0),
-            ColumnData::F64(v) => v.push(0.0),
-            ColumnData::Bool(v) => v.push(false),
-            ColumnData::Str(s) => s.codes.push(self.dict.as_mut().map_or(0, |d| d.intern(""))),
-            ColumnData::Fields(v) => v.push(Arc::from(Vec::new())),
-        }
-        self.validity.get_or_insert_with(|| vec![true; rows]).push(false);
-    }
-
-    pub fn push(&mut self, value: &Value) {
-        let wide = value.as_i128();
-        let pushed = match &mut self.data {
-            ColumnData::I64(v) | ColumnData::Timestamp(v) | ColumnData::Duration(v) => {
-                wide.and_then(|w| i64::try_from(w).ok()).map(|x| v.push(x)).is_some()
-            }
-            ColumnData::U64(v) | ColumnData::Address(v) => {
-                wide.and_then(|w| u64::try_from(w).ok()).map(|x| v.push(x)).is_some()
-            }
-            ColumnData::F64(v) => value.as_f64().map(|x| v.push(x)).is_some(),
-            ColumnData::Bool(v) => match value {
-                Value::Bool(b) => {
-                    v.push(*b);
-                    true
-                }
-                _ => false,
-            },
-            ColumnData::Str(s) => match (value, self.dict.as_mut()) {
-                (Value::Str(t), Some(dict)) => {
-                    s.codes.push(dict.intern(t));
-                    true
-                }
-                _ => false,
-            },
-            ColumnData::Fields(v) => match value {
-                Value::Fields(m) => {
-                    v.push(m.clone());
-                    true
-                }
-                _ => false,
-            },
-        };
-        if !pushed {
-            self.push_null();
-            return;
-        }
-        self.rows += 1;
-        if let Some(v) = &mut self.validity {
-            v.push(true);
-        }
-    }
-
-    pub fn finish(mut self) -> Column {
-        if let (ColumnData::Str(s), Some(dict)) = (&mut self.data, self.dict.take()) {
-            s.dict = Arc::new(dict);
-        }
-        Column { data: self.data, validity: self.validity }
+        Arc::make_mut(&mut self.values)
     }
 }
 
@@ -477,11 +244,12 @@ pub fn value_type(value: &Value) -> Option<ColumnType> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn strings_share_a_dictionary() {
         let c = Column::strs(["a", "b", "a"]);
-        let ColumnData::Str(s) = &c.data else { panic!("not a string column") };
+        let ColumnData::Str(s) = &c.dense().data else { panic!("not a string column") };
         assert_eq!(s.codes, vec![0, 1, 0]);
         assert_eq!(s.dict.len(), 2);
         assert_eq!(c.gather(&[2, 1, 9]).value(0), Value::Str("a".into()));
@@ -502,15 +270,66 @@ mod tests {
     }
 
     #[test]
-    fn builder_converts_or_stores_null() {
-        let mut b = ColumnBuilder::new(ColumnType::U64);
-        b.push(&Value::I64(3));
-        b.push(&Value::I64(-3));
-        let c = b.finish();
-        assert_eq!(c.value(0), Value::U64(3));
-        assert_eq!(c.value(1), Value::Null);
-        let mixed = ColumnBuilder::infer(&[Value::I64(1), Value::Str("a".into()), Value::Null]);
-        assert_eq!(mixed.value(0), Value::Str("1".into()));
-        assert_eq!(mixed.value(2), Value::Null);
+    fn a_selection_shares_and_a_change_does_not_leak_into_the_source() {
+        let source = Column::i64(vec![10, 20, 30]);
+        let rows: Arc<[u32]> = Arc::from(vec![2, 0]);
+        let mut picked = source.select(&rows);
+        assert!(picked.shares_values_with(&source));
+        picked.append(&Column::i64(vec![40]));
+        assert!(!picked.shares_values_with(&source));
+        assert_eq!((0..3).map(|r| picked.value(r)).collect::<Vec<_>>(), [30, 10, 40].map(Value::I64));
+        assert_eq!((0..3).map(|r| source.value(r)).collect::<Vec<_>>(), [10, 20, 30].map(Value::I64));
+    }
+
+    /// Every row (and two past the end) as (value, present).
+    fn cells(len: usize, value: impl Fn(usize) -> Value, valid: impl Fn(usize) -> bool) -> Vec<(Value, bool)> {
+        (0..len + 2).map(|r| (value(r), valid(r))).collect()
+    }
+
+    fn of_column(c: &Column) -> Vec<(Value, bool)> {
+        cells(c.len(), |r| c.value(r), |r| c.is_valid(r))
+    }
+
+    fn of_dense(c: &DenseColumn) -> Vec<(Value, bool)> {
+        cells(c.len(), |r| c.value(r), |r| c.is_valid(r))
+    }
+
+    /// Small columns of numbers or strings, some with nulls.
+    fn any_column() -> impl Strategy<Value = Column> {
+        let numbers = (prop::collection::vec(any::<i64>(), 0..12), prop::collection::vec(any::<bool>(), 0..12))
+            .prop_map(|(v, valid)| Column::i64(v).with_validity(valid));
+        let texts = (prop::collection::vec("[abc]{0,2}", 0..12), prop::collection::vec(any::<bool>(), 0..12))
+            .prop_map(|(v, valid)| Column::strs(v).with_validity(valid));
+        prop_oneof![numbers, texts]
+    }
+
+    proptest! {
+        /// A selection reads, narrows, slices and grows exactly like a copy of
+        /// the same rows, including rows out of range (nulls).
+        #[test]
+        fn a_selection_behaves_as_a_copy_of_its_rows(
+            column in any_column(),
+            rows in prop::collection::vec(0u32..14, 0..16),
+            again in prop::collection::vec(0u32..18, 0..16),
+            start in 0usize..18,
+            end in 0usize..18,
+        ) {
+            let rows: Arc<[u32]> = Arc::from(rows);
+            let view = column.select(&rows);
+            let copy = column.gather(&rows);
+            prop_assert_eq!(view.len(), copy.len());
+            prop_assert_eq!(of_column(&view), of_dense(&copy));
+            prop_assert_eq!(of_dense(&view.dense()), of_dense(&copy));
+            prop_assert_eq!(of_dense(&view.gather(&again)), of_dense(&copy.gather(&again)));
+            let again: Arc<[u32]> = Arc::from(again);
+            prop_assert_eq!(of_column(&view.select(&again)), of_dense(&copy.gather(&again)));
+            prop_assert_eq!(of_dense(&view.slice(start, end)), of_dense(&copy.slice(start, end)));
+            let mut grown = view.clone();
+            grown.append(&view);
+            let mut grown_copy = copy.clone();
+            grown_copy.append(&copy);
+            prop_assert_eq!(of_column(&grown), of_dense(&grown_copy));
+            prop_assert_eq!(of_dense(&view.into_dense()), of_dense(&copy));
+        }
     }
 }

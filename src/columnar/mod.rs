@@ -3,6 +3,9 @@
 //!
 //! A table is a list of named, documented columns of equal length. Strings are
 //! dictionary-encoded so that a filter can run once per distinct value.
+//! Columns share their stored values (a cloned table copies no rows), and a
+//! column may be a selection of another's rows: a query that keeps part of a
+//! table hands back row numbers over the table's values, not copies of them.
 //!
 //! How the model builds a table (plain vectors for numbers, an interning
 //! builder for strings, one column at a time):
@@ -29,12 +32,16 @@
 //! assert_eq!(table.column("address").unwrap().value(1), Value::Null);
 //! # Ok::<(), etwq::columnar::LengthMismatch>(())
 //! ```
+mod builder;
 mod column;
+mod dense;
 mod dictionary;
 mod table;
 mod value;
 
-pub use column::{value_type, Column, ColumnBuilder, ColumnData, ColumnType, StrColumnBuilder, StrData};
+pub use builder::{ColumnBuilder, StrColumnBuilder};
+pub use column::{value_type, Column, ColumnType};
+pub use dense::{ColumnData, DenseColumn, StrData};
 pub use dictionary::Dictionary;
 pub use table::{DataTable, LengthMismatch, NamedColumn};
 pub use value::{format_duration_ns, format_timestamp_ns, FieldMap, Value};

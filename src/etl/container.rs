@@ -5,6 +5,7 @@ use super::clock::Clock;
 use super::compress::{self, CompressionFormat};
 use super::logfile::LogfileHeader;
 use super::record::{parse_record, scan_record, Record, RecordId, RecordWalk};
+use crate::progress::Progress;
 use rayon::prelude::*;
 use std::collections::BinaryHeap;
 use std::fmt;
@@ -115,11 +116,22 @@ pub struct EtlTrace {
     buffers: Vec<Buffer>,
     streams: Vec<(u16, Stream)>,
     pub warnings: Vec<Warning>,
+    /// Counts the records that readers take from the trace, while set.
+    read_meter: Option<Progress>,
 }
 
 impl EtlTrace {
     pub fn open(path: impl AsRef<Path>) -> Result<EtlTrace, OpenError> {
-        let path = path.as_ref();
+        EtlTrace::open_with(path.as_ref(), None)
+    }
+
+    /// Like `open`, counting into `bytes_read` the bytes of each buffer as it is
+    /// indexed: the whole file, for a trace without damage.
+    pub fn open_counting(path: impl AsRef<Path>, bytes_read: &Progress) -> Result<EtlTrace, OpenError> {
+        EtlTrace::open_with(path.as_ref(), Some(bytes_read))
+    }
+
+    fn open_with(path: &Path, bytes_read: Option<&Progress>) -> Result<EtlTrace, OpenError> {
         let io_err = |error| OpenError::Io { path: path.to_path_buf(), error };
         let file = std::fs::File::open(path).map_err(io_err)?;
         let len = file.metadata().map_err(io_err)?.len();
@@ -130,13 +142,13 @@ impl EtlTrace {
         // changed underneath by another process can give wrong records but
         // every read is bounds-checked against the map's fixed length.
         let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io_err)?;
-        let mut trace = EtlTrace::load(Source::Mapped(map))?;
+        let mut trace = EtlTrace::load(Source::Mapped(map), bytes_read)?;
         trace.path = Some(path.to_path_buf());
         Ok(trace)
     }
 
     pub fn from_bytes(bytes: Vec<u8>) -> Result<EtlTrace, OpenError> {
-        EtlTrace::load(Source::Owned(bytes))
+        EtlTrace::load(Source::Owned(bytes), None)
     }
 
     pub fn path(&self) -> Option<&Path> {
@@ -147,7 +159,7 @@ impl EtlTrace {
         self.source.bytes().len() as u64
     }
 
-    fn load(source: Source) -> Result<EtlTrace, OpenError> {
+    fn load(source: Source, bytes_read: Option<&Progress>) -> Result<EtlTrace, OpenError> {
         let bytes = source.bytes();
         let (header, header_pointer_size, header_timestamp) = read_logfile_header(bytes)?;
         let mut warnings = Vec::new();
@@ -157,12 +169,36 @@ impl EtlTrace {
         let compression = has_compressed.then(|| choose_compression(bytes, &buffers));
         let buffer_warnings: Vec<Warning> = buffers
             .par_iter_mut()
-            .flat_map_iter(|buffer| index_buffer(bytes, buffer, compression))
+            .flat_map_iter(|buffer| {
+                let damage = index_buffer(bytes, buffer, compression);
+                if let Some(meter) = bytes_read {
+                    meter.add(u64::from(buffer.header.buffer_size));
+                }
+                damage
+            })
             .collect();
         warnings.extend(buffer_warnings);
         let streams = order_streams(&buffers);
         let clock = Clock::new(&header, header_timestamp);
-        Ok(EtlTrace { source, path: None, header, header_pointer_size, clock, compression, buffers, streams, warnings })
+        Ok(EtlTrace {
+            source,
+            path: None,
+            header,
+            header_pointer_size,
+            clock,
+            compression,
+            buffers,
+            streams,
+            warnings,
+            read_meter: None,
+        })
+    }
+
+    /// From now on, counts into `meter` every record that a reader of
+    /// `records` or `processor_records` takes (None: stop counting), so a
+    /// front end can show how far a pass over the trace has got.
+    pub fn set_read_meter(&mut self, meter: Option<Progress>) {
+        self.read_meter = meter;
     }
 
     pub fn buffers(&self) -> &[Buffer] {
@@ -216,7 +252,7 @@ impl EtlTrace {
             }
             cursors.push(cursor);
         }
-        Records { trace: self, heap, cursors }
+        Records { trace: self, heap, cursors, meter: self.read_meter.clone(), unreported: 0 }
     }
 
     /// The processors that logged records, in the order `processor_records` takes them.
@@ -511,19 +547,41 @@ impl PartialOrd for HeapEntry {
     }
 }
 
+/// Records taken between two additions to the trace's read meter: a shared
+/// counter is touched once per this many, not once per record.
+const METER_EVERY: u64 = 16 * 1024;
+
 /// K-way merge of the processor streams.
 pub struct Records<'a> {
     trace: &'a EtlTrace,
     heap: BinaryHeap<HeapEntry>,
     cursors: Vec<Cursor<'a>>,
+    meter: Option<Progress>,
+    /// Records taken and not yet added to `meter`.
+    unreported: u64,
+}
+
+impl Drop for Records<'_> {
+    fn drop(&mut self) {
+        if let Some(meter) = &self.meter {
+            meter.add(self.unreported);
+        }
+    }
 }
 
 impl<'a> Records<'a> {
     /// The next record's place, without parsing it.
     #[inline]
     pub fn next_ref(&mut self) -> Option<RecordRef> {
+        if let Some(meter) = &self.meter {
+            if self.unreported == METER_EVERY {
+                meter.add(METER_EVERY);
+                self.unreported = 0;
+            }
+        }
         let mut top = self.heap.peek_mut()?;
         let at = top.at;
+        self.unreported += 1;
         let cursor = &mut self.cursors[top.stream];
         cursor.record_pos += 1;
         match cursor.peek(&self.trace.buffers) {

@@ -431,18 +431,35 @@ pub fn events(model: &TraceModel, trace: &EtlTrace, decoder: &mut Decoder) -> Da
 
 /// All tables of a trace, with frames named as `names` says.
 pub fn all(model: &TraceModel, trace: &EtlTrace, decoder: &mut Decoder, names: &NamedFrames) -> Vec<DataTable> {
-    vec![
-        events(model, trace, decoder),
-        processes(model),
-        threads(model),
-        modules(model),
-        cswitch(model),
-        syscalls(model, names),
-        samples(model, names),
-        stacks(model, names),
-        frames(names),
-        diskio(model),
-        fileio(model),
-        hardfaults(model),
-    ]
+    all_announced(model, trace, decoder, names, &mut |_| {})
+}
+
+/// `all`, calling `next` with each table's name before building it (for progress).
+pub fn all_announced(
+    model: &TraceModel,
+    trace: &EtlTrace,
+    decoder: &mut Decoder,
+    names: &NamedFrames,
+    next: &mut dyn FnMut(&str),
+) -> Vec<DataTable> {
+    next("events");
+    let mut tables = vec![events(model, trace, decoder)];
+    let others: [(&str, &dyn Fn() -> DataTable); 11] = [
+        ("processes", &|| processes(model)),
+        ("threads", &|| threads(model)),
+        ("modules", &|| modules(model)),
+        ("cswitch", &|| cswitch(model)),
+        ("syscalls", &|| syscalls(model, names)),
+        ("samples", &|| samples(model, names)),
+        ("stacks", &|| stacks(model, names)),
+        ("frames", &|| frames(names)),
+        ("diskio", &|| diskio(model)),
+        ("fileio", &|| fileio(model)),
+        ("hardfaults", &|| hardfaults(model)),
+    ];
+    for (name, build) in others {
+        next(name);
+        tables.push(build());
+    }
+    tables
 }

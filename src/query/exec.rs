@@ -1,14 +1,17 @@
 //! Columnar execution of a plan. Rows flow as a selection vector over the
-//! catalog's columns (borrowed, never copied until the result is built);
-//! expressions are evaluated a chunk of rows at a time, and string predicates
-//! and functions run once per distinct dictionary value, not once per row.
-//! The cancel flag is checked between chunks.
-use rayon::prelude::*;
+//! catalog's columns (borrowed, never copied); the result shares those
+//! columns behind its selection. Expressions are evaluated a chunk of rows
+//! at a time into contiguous values, and string predicates and functions run
+//! once per distinct dictionary value, not once per row. The cancel flag is
+//! checked between chunks.
 use super::error::QueryError;
 use super::functions::{AggFn, ScalarFn};
 use super::plan::{AggCall, ArithOp, CmpOp, Output, Plan, Stage, TExpr, TKind};
 use super::types::Type;
-use crate::columnar::{Column, ColumnBuilder, ColumnData, DataTable, Dictionary, NamedColumn, StrData, Value};
+use crate::columnar::{
+    Column, ColumnBuilder, ColumnData, DataTable, DenseColumn, Dictionary, NamedColumn, StrData, Value,
+};
+use rayon::prelude::*;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::cmp::Ordering;
@@ -101,7 +104,7 @@ impl Rows<'_> {
         }
     }
 
-    fn take(&self, column: &Column) -> Column {
+    fn take(&self, column: &Column) -> DenseColumn {
         match *self {
             Rows::Range(start, end) => column.slice(start, end),
             Rows::List(list) => column.gather(list),
@@ -115,8 +118,9 @@ struct Frame<'a> {
     columns: Vec<Cow<'a, Column>>,
     /// Rows in the columns.
     len: usize,
-    /// The rows still in play, in order; None = all of them.
-    selection: Option<Vec<u32>>,
+    /// The rows still in play, in order; None = all of them. Shared, so that
+    /// the result's columns can hold it instead of copies of their rows.
+    selection: Option<Arc<[u32]>>,
 }
 
 impl<'a> Frame<'a> {
@@ -135,7 +139,7 @@ impl<'a> Frame<'a> {
     }
 
     fn selected_len(&self) -> usize {
-        self.selection.as_ref().map_or(self.len, Vec::len)
+        self.selection.as_ref().map_or(self.len, |rows| rows.len())
     }
 
     fn chunks(&self) -> Vec<Rows<'_>> {
@@ -158,23 +162,35 @@ pub fn execute(plan: &Plan, table: &DataTable, cancel: &AtomicBool) -> Result<Da
         check(cancel)?;
         frame = run_stage(stage, frame, cancel, &memo)?;
     }
-    // The result owns its columns: computed ones move in, borrowed ones are
-    // gathered (or copied when every row is kept).
     let mut result = DataTable::new(&plan.table);
     let Frame { names, docs, columns, selection, .. } = frame;
     check(cancel)?;
-    // Columns gather independently: on all cores, as a wide result is mostly page faults and copies.
-    let columns: Vec<Column> = columns
-        .into_par_iter()
-        .map(|column| match &selection {
-            Some(list) => column.gather(list),
-            None => column.into_owned(),
-        })
-        .collect();
+    // Columns that are copied out gather independently: on all cores, as
+    // copying a wide result is mostly page faults.
+    let columns: Vec<Column> =
+        columns.into_par_iter().map(|column| result_column(column, selection.as_ref())).collect();
     for ((name, doc), column) in names.into_iter().zip(docs).zip(columns) {
         result.columns.push(NamedColumn { name, doc, column });
     }
     Ok(result)
+}
+
+/// One column of the result. A column whose values something else holds (the
+/// catalog's, or a computed column that shares them) is shared behind the
+/// selection: its values stay in memory anyway, and a filter that keeps
+/// millions of rows then costs one row list instead of a copy of every kept
+/// value. A column only this query holds is shared while the selection keeps
+/// at least half of it, and copied out otherwise, so that a short result does
+/// not keep a long computed column alive.
+fn result_column(column: Cow<'_, Column>, selection: Option<&Arc<[u32]>>) -> Column {
+    match (column, selection) {
+        (column, None) => column.into_owned(),
+        (Cow::Borrowed(column), Some(rows)) => column.select(rows),
+        (Cow::Owned(column), Some(rows)) if column.shares_values() || rows.len().saturating_mul(2) >= column.len() => {
+            column.select(rows)
+        }
+        (Cow::Owned(column), Some(rows)) => Column::from(column.gather(rows)),
+    }
 }
 
 fn run_stage<'a>(
@@ -207,24 +223,24 @@ fn run_stage<'a>(
                     ),
                 }
             }
-            frame.selection = Some(keep);
+            frame.selection = Some(Arc::from(keep));
             Ok(frame)
         }
         Stage::Project(outputs) => project(outputs, &frame, cancel, memo),
         Stage::Aggregate { keys, aggregates, outputs } => {
             let n = frame.selected_len();
             let key_columns =
-                keys.iter().map(|k| eval_all_borrowed(k, &frame, cancel, memo)).collect::<Result<Vec<_>, _>>()?;
-            let key_refs: Vec<&Column> = key_columns.iter().map(|c| c.as_ref()).collect();
+                keys.iter().map(|k| eval_dense(k, &frame, cancel, memo)).collect::<Result<Vec<_>, _>>()?;
+            let key_refs: Vec<&DenseColumn> = key_columns.iter().map(|c| c.as_ref()).collect();
             let (group_of, first_rows) = assign_groups(&key_refs, n, cancel)?;
             let groups = if keys.is_empty() { 1 } else { first_rows.len() };
-            let mut columns: Vec<Column> = key_refs.iter().map(|c| c.gather(&first_rows)).collect();
+            let mut columns: Vec<Column> = key_refs.iter().map(|c| Column::from(c.gather(&first_rows))).collect();
             for aggregate in aggregates {
                 let arg = match &aggregate.arg {
-                    Some(a) => Some(eval_all_borrowed(a, &frame, cancel, memo)?),
+                    Some(a) => Some(eval_dense(a, &frame, cancel, memo)?),
                     None => None,
                 };
-                columns.push(accumulate(aggregate, arg.as_deref(), &group_of, groups, cancel)?);
+                columns.push(Column::from(accumulate(aggregate, arg.as_deref(), &group_of, groups, cancel)?));
             }
             let names = (0..columns.len()).map(|i| format!("#{i}")).collect();
             let docs = vec![String::new(); columns.len()];
@@ -232,38 +248,50 @@ fn run_stage<'a>(
             project(outputs, &grouped, cancel, memo)
         }
         Stage::Sort(keys) => {
-            let n = frame.selected_len();
-            let mut sort_keys = Vec::new();
-            for (expr, descending) in keys {
-                sort_keys.push((SortKey::new(eval_all(expr, &frame, cancel, memo)?), *descending));
-            }
-            check(cancel)?;
-            let mut order: Vec<u32> = (0..n as u32).collect();
-            order.sort_by(|&a, &b| {
-                for (key, descending) in &sort_keys {
-                    let ordering = key.compare(a as usize, b as usize, *descending);
-                    if ordering != Ordering::Equal {
-                        return ordering;
-                    }
-                }
-                Ordering::Equal
-            });
+            let order = sorted_order(keys, &frame, cancel, memo)?;
             frame.selection = Some(match &frame.selection {
                 Some(list) => order.iter().map(|&k| list.get(k as usize).copied().unwrap_or(0)).collect(),
-                None => order,
+                None => Arc::from(order),
             });
             Ok(frame)
         }
         Stage::Limit(count) => {
             let count = usize::try_from(*count).unwrap_or(usize::MAX);
             match &mut frame.selection {
-                Some(list) => list.truncate(count),
+                Some(list) if list.len() > count => *list = Arc::from(&list[..count]),
+                Some(_) => {}
                 None if count < frame.len => frame.selection = Some((0..count as u32).collect()),
                 None => {}
             }
             Ok(frame)
         }
     }
+}
+
+/// The selected rows' positions (0..n) in the order of the sort keys.
+fn sorted_order(
+    keys: &[(TExpr, bool)],
+    frame: &Frame<'_>,
+    cancel: &AtomicBool,
+    memo: &Memo,
+) -> Result<Vec<u32>, QueryError> {
+    let n = frame.selected_len();
+    let mut sort_keys = Vec::new();
+    for (expr, descending) in keys {
+        sort_keys.push((SortKey::new(eval_dense(expr, frame, cancel, memo)?), *descending));
+    }
+    check(cancel)?;
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    order.sort_by(|&a, &b| {
+        for (key, descending) in &sort_keys {
+            let ordering = key.compare(a as usize, b as usize, *descending);
+            if ordering != Ordering::Equal {
+                return ordering;
+            }
+        }
+        Ordering::Equal
+    });
+    Ok(order)
 }
 
 fn project<'a>(
@@ -285,24 +313,34 @@ fn project<'a>(
     Ok(Frame::owned(names, docs, columns, frame.selected_len()))
 }
 
-/// Evaluates over every selected row, chunk by chunk.
+/// Evaluates over every selected row. A plain column is shared, not copied:
+/// whole when every row is selected, behind the selection otherwise.
 fn eval_all(expr: &TExpr, frame: &Frame<'_>, cancel: &AtomicBool, memo: &Memo) -> Result<Column, QueryError> {
-    eval_all_borrowed(expr, frame, cancel, memo).map(Cow::into_owned)
-}
-
-/// Like `eval_all`, but a plain column over all rows is borrowed, and a plain
-/// column over a selection is gathered in one pass.
-fn eval_all_borrowed<'f>(
-    expr: &TExpr,
-    frame: &'f Frame<'_>,
-    cancel: &AtomicBool,
-    memo: &Memo,
-) -> Result<Cow<'f, Column>, QueryError> {
     if let TKind::Column(index) = expr.kind {
         if let Some(column) = frame.column(index) {
             check(cancel)?;
             return Ok(match &frame.selection {
-                None => Cow::Borrowed(column),
+                None => column.clone(),
+                Some(list) => column.select(list),
+            });
+        }
+    }
+    eval_chunked(expr, frame, cancel, memo).map(Column::from)
+}
+
+/// Evaluates over every selected row as contiguous values, for typed loops:
+/// a plain column over all rows is borrowed, over a selection gathered in one pass.
+fn eval_dense<'f>(
+    expr: &TExpr,
+    frame: &'f Frame<'_>,
+    cancel: &AtomicBool,
+    memo: &Memo,
+) -> Result<Cow<'f, DenseColumn>, QueryError> {
+    if let TKind::Column(index) = expr.kind {
+        if let Some(column) = frame.column(index) {
+            check(cancel)?;
+            return Ok(match &frame.selection {
+                None => column.dense(),
                 Some(list) => Cow::Owned(column.gather(list)),
             });
         }
@@ -310,9 +348,10 @@ fn eval_all_borrowed<'f>(
     eval_chunked(expr, frame, cancel, memo).map(Cow::Owned)
 }
 
-fn eval_chunked(expr: &TExpr, frame: &Frame<'_>, cancel: &AtomicBool, memo: &Memo) -> Result<Column, QueryError> {
+/// Evaluates chunk by chunk into one run of contiguous values.
+fn eval_chunked(expr: &TExpr, frame: &Frame<'_>, cancel: &AtomicBool, memo: &Memo) -> Result<DenseColumn, QueryError> {
     let dynamic = matches!(expr.ty, Type::Any | Type::Null);
-    let mut result: Option<Column> = None;
+    let mut result: Option<DenseColumn> = None;
     let mut values = Vec::new();
     for rows in frame.chunks() {
         check(cancel)?;
@@ -331,18 +370,18 @@ fn eval_chunked(expr: &TExpr, frame: &Frame<'_>, cancel: &AtomicBool, memo: &Mem
         }
     }
     if dynamic {
-        return Ok(ColumnBuilder::infer(&values));
+        return Ok(ColumnBuilder::infer(&values).into_dense());
     }
     Ok(result.unwrap_or_else(|| empty_column(expr.ty)))
 }
 
-fn empty_column(ty: Type) -> Column {
-    ty.column_type().map_or_else(|| ColumnBuilder::infer(&[]), |t| ColumnBuilder::new(t).finish())
+fn empty_column(ty: Type) -> DenseColumn {
+    ty.column_type().map_or_else(|| ColumnBuilder::infer(&[]), |t| ColumnBuilder::new(t).finish()).into_dense()
 }
 
 /// A column of `ty` from per-row values (dynamic types take the values' own kind).
-fn build(ty: Type, values: impl Iterator<Item = Value>) -> Column {
-    match ty.column_type() {
+fn build(ty: Type, values: impl Iterator<Item = Value>) -> DenseColumn {
+    let column = match ty.column_type() {
         Some(column_type) => {
             let mut builder = ColumnBuilder::new(column_type);
             for v in values {
@@ -351,14 +390,15 @@ fn build(ty: Type, values: impl Iterator<Item = Value>) -> Column {
             builder.finish()
         }
         None => ColumnBuilder::infer(&values.collect::<Vec<_>>()),
-    }
+    };
+    column.into_dense()
 }
 
-fn bools(bits: Vec<bool>, validity: Option<Vec<bool>>) -> Column {
-    Column { data: ColumnData::Bool(bits), validity }
+fn bools(bits: Vec<bool>, validity: Option<Vec<bool>>) -> DenseColumn {
+    DenseColumn { data: ColumnData::Bool(bits), validity }
 }
 
-fn truth(column: &Column, k: usize) -> Option<bool> {
+fn truth(column: &DenseColumn, k: usize) -> Option<bool> {
     match &column.data {
         ColumnData::Bool(bits) if column.is_valid(k) => bits.get(k).copied(),
         _ => None,
@@ -366,7 +406,7 @@ fn truth(column: &Column, k: usize) -> Option<bool> {
 }
 
 /// Evaluates `expr` for `rows` of `frame`; the result has one value per row.
-fn eval(expr: &TExpr, frame: &Frame<'_>, rows: Rows<'_>, memo: &Memo) -> Column {
+fn eval(expr: &TExpr, frame: &Frame<'_>, rows: Rows<'_>, memo: &Memo) -> DenseColumn {
     let n = rows.len();
     match &expr.kind {
         TKind::Column(index) => match frame.column(*index) {
@@ -376,7 +416,7 @@ fn eval(expr: &TExpr, frame: &Frame<'_>, rows: Rows<'_>, memo: &Memo) -> Column 
         TKind::Field { column, name } => {
             let values =
                 (0..n).map(|k| frame.column(*column).map_or(Value::Null, |c| c.value(rows.row(k)).field(name)));
-            ColumnBuilder::infer(&values.collect::<Vec<_>>())
+            ColumnBuilder::infer(&values.collect::<Vec<_>>()).into_dense()
         }
         TKind::Literal(value) => constant(value, expr.ty, n),
         TKind::Not(inner) => {
@@ -466,11 +506,11 @@ fn eval(expr: &TExpr, frame: &Frame<'_>, rows: Rows<'_>, memo: &Memo) -> Column 
     }
 }
 
-fn constant(value: &Value, ty: Type, n: usize) -> Column {
+fn constant(value: &Value, ty: Type, n: usize) -> DenseColumn {
     if let Value::Str(text) = value {
         let mut dict = crate::columnar::Dictionary::new();
         let code = dict.intern(text);
-        return Column {
+        return DenseColumn {
             data: ColumnData::Str(StrData { codes: vec![code; n], dict: Arc::new(dict) }),
             validity: None,
         };
@@ -480,7 +520,7 @@ fn constant(value: &Value, ty: Type, n: usize) -> Column {
 
 /// `column op literal`, with typed loops for the common cases and a
 /// once-per-distinct-value table for strings.
-fn compare_with(expr: &TExpr, column: &Column, op: CmpOp, literal: &Value, memo: &Memo) -> Column {
+fn compare_with(expr: &TExpr, column: &DenseColumn, op: CmpOp, literal: &Value, memo: &Memo) -> DenseColumn {
     fn typed<T: PartialOrd + Copy>(values: &[T], x: T, op: CmpOp) -> Vec<bool> {
         match op {
             CmpOp::Eq => values.iter().map(|&v| v == x).collect(),
@@ -518,7 +558,13 @@ fn compare_with(expr: &TExpr, column: &Column, op: CmpOp, literal: &Value, memo:
 }
 
 /// A text test, run once per distinct string of a dictionary column.
-fn per_text(expr: &TExpr, column: &Column, negated: bool, memo: &Memo, test: impl Fn(&str) -> bool) -> Column {
+fn per_text(
+    expr: &TExpr,
+    column: &DenseColumn,
+    negated: bool,
+    memo: &Memo,
+    test: impl Fn(&str) -> bool,
+) -> DenseColumn {
     if let ColumnData::Str(s) = &column.data {
         let table = memo.test(expr, &s.dict, |d| test(d) != negated);
         return bools(lookup(&table, &s.codes), column.validity.clone());
@@ -533,12 +579,12 @@ fn per_text(expr: &TExpr, column: &Column, negated: bool, memo: &Memo, test: imp
     )
 }
 
-fn call(expr: &TExpr, func: ScalarFn, args: &[TExpr], frame: &Frame<'_>, rows: Rows<'_>, memo: &Memo) -> Column {
+fn call(expr: &TExpr, func: ScalarFn, args: &[TExpr], frame: &Frame<'_>, rows: Rows<'_>, memo: &Memo) -> DenseColumn {
     let ty = expr.ty;
-    let evaluated: Vec<Column> = args.iter().map(|a| eval(a, frame, rows, memo)).collect();
+    let evaluated: Vec<DenseColumn> = args.iter().map(|a| eval(a, frame, rows, memo)).collect();
     let n = rows.len();
     let rest_constant = args.iter().skip(1).all(|a| matches!(a.kind, TKind::Literal(_)));
-    if let (Some(Column { data: ColumnData::Str(s), validity }), true) = (evaluated.first(), rest_constant) {
+    if let (Some(DenseColumn { data: ColumnData::Str(s), validity }), true) = (evaluated.first(), rest_constant) {
         if func.is_per_string(args.len()) {
             let constants: Vec<Value> = evaluated.iter().skip(1).map(|c| c.value(0)).collect();
             let mapped = memo.map(expr, &s.dict, || {
@@ -558,7 +604,7 @@ fn call(expr: &TExpr, func: ScalarFn, args: &[TExpr], frame: &Frame<'_>, rows: R
             let column = match &*mapped {
                 Mapped::Text { dict, recode } => {
                     let codes = s.codes.iter().map(|&c| recode.get(c as usize).copied().unwrap_or(0)).collect();
-                    Column { data: ColumnData::Str(StrData { codes, dict: dict.clone() }), validity: None }
+                    DenseColumn { data: ColumnData::Str(StrData { codes, dict: dict.clone() }), validity: None }
                 }
                 Mapped::Values(values) => {
                     build(ty, s.codes.iter().map(|&c| values.get(c as usize).cloned().unwrap_or(Value::Null)))
@@ -634,7 +680,7 @@ fn arith(op: ArithOp, a: &Value, b: &Value, ty: Type) -> Value {
 }
 
 /// A row's key as a number: dictionary code, integer bits or float bits.
-fn key_bits(column: &Column, row: usize) -> Option<u64> {
+fn key_bits(column: &DenseColumn, row: usize) -> Option<u64> {
     if !column.is_valid(row) {
         return None;
     }
@@ -650,7 +696,7 @@ fn key_bits(column: &Column, row: usize) -> Option<u64> {
 
 /// For keys that are all strings or booleans with few combinations: each
 /// key's (stride, size) in a dense slot table; slot 0 of a key is its null.
-fn dense_strides(keys: &[&Column]) -> Option<Vec<(usize, usize)>> {
+fn dense_strides(keys: &[&DenseColumn]) -> Option<Vec<(usize, usize)>> {
     const MAX_SLOTS: usize = 1 << 22;
     let mut strides = Vec::with_capacity(keys.len());
     let mut stride = 1usize;
@@ -667,7 +713,7 @@ fn dense_strides(keys: &[&Column]) -> Option<Vec<(usize, usize)>> {
 }
 
 /// The group of every row (in first-appearance order) and each group's first row.
-fn assign_groups(keys: &[&Column], n: usize, cancel: &AtomicBool) -> Result<(Vec<u32>, Vec<u32>), QueryError> {
+fn assign_groups(keys: &[&DenseColumn], n: usize, cancel: &AtomicBool) -> Result<(Vec<u32>, Vec<u32>), QueryError> {
     let mut group_of = Vec::with_capacity(n);
     let mut first_rows: Vec<u32> = Vec::new();
     if keys.is_empty() {
@@ -677,7 +723,7 @@ fn assign_groups(keys: &[&Column], n: usize, cancel: &AtomicBool) -> Result<(Vec
         first_rows.push(row as u32);
         (first_rows.len() - 1) as u32
     };
-    if let [Column { data: ColumnData::Str(s), validity: None }] = keys {
+    if let [DenseColumn { data: ColumnData::Str(s), validity: None }] = keys {
         // One string key: the dictionary code indexes the groups directly.
         let mut slot = vec![u32::MAX; s.dict.len()];
         for (start, chunk) in s.codes.chunks(CHUNK).enumerate() {
@@ -758,11 +804,11 @@ fn assign_groups(keys: &[&Column], n: usize, cancel: &AtomicBool) -> Result<(Vec
 /// One aggregate over every group.
 fn accumulate(
     aggregate: &AggCall,
-    arg: Option<&Column>,
+    arg: Option<&DenseColumn>,
     group_of: &[u32],
     groups: usize,
     cancel: &AtomicBool,
-) -> Result<Column, QueryError> {
+) -> Result<DenseColumn, QueryError> {
     let valid = |k: usize| arg.is_none_or(|c| c.is_valid(k));
     let each = |f: &mut dyn FnMut(usize, usize)| -> Result<(), QueryError> {
         for (start, chunk) in group_of.chunks(CHUNK).enumerate() {
@@ -794,7 +840,7 @@ fn accumulate(
             } else {
                 each(&mut |_, g| counts[g] += 1)?;
             }
-            Ok(Column::u64(counts))
+            Ok(DenseColumn::new(ColumnData::U64(counts)))
         }
         AggFn::Dcount => {
             let mut seen: Vec<HashSet<u64>> = vec![HashSet::new(); groups];
@@ -805,7 +851,7 @@ fn accumulate(
                     }
                 })?;
             }
-            Ok(Column::u64(seen.iter().map(|s| s.len() as u64).collect()))
+            Ok(DenseColumn::new(ColumnData::U64(seen.iter().map(|s| s.len() as u64).collect())))
         }
         AggFn::Sum | AggFn::Avg => {
             let Some(column) = arg else { return Ok(build(ty, std::iter::repeat_n(Value::Null, groups))) };
@@ -984,13 +1030,13 @@ fn wide_value(v: i128) -> Value {
 }
 
 /// A sort key column, with strings replaced by their rank in the dictionary.
-struct SortKey {
-    column: Column,
+struct SortKey<'f> {
+    column: Cow<'f, DenseColumn>,
     ranks: Option<Vec<u32>>,
 }
 
-impl SortKey {
-    fn new(column: Column) -> SortKey {
+impl<'f> SortKey<'f> {
+    fn new(column: Cow<'f, DenseColumn>) -> SortKey<'f> {
         let ranks = match &column.data {
             ColumnData::Str(s) => {
                 let mut order: Vec<u32> = (0..s.dict.len() as u32).collect();

@@ -166,9 +166,9 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
             }
             shell.session.set_symbol_path(argument);
             shell.symbols = Some(argument.to_string());
-            // Frames are named again now, under a spinner, rather than in the next query.
+            // Frames are named again now, showing progress, rather than in the next query.
             let session = &mut shell.session;
-            super::with_spinner("naming stack frames", || session.prepare());
+            super::with_progress(|progress| session.prepare_with_progress(progress));
             shell.report_symbol_messages();
             shell.say(&format!("symbol path: {}", describe_symbol_path(&shell.session.symbol_path())));
             Ok(Flow::Continue)

@@ -9,7 +9,7 @@ mod progress;
 
 pub use clipboard::{osc52_sequence, Clipboard, CopiedThrough};
 pub use completer::input_is_incomplete;
-pub use progress::with_spinner;
+pub use progress::{with_progress, with_spinner};
 
 use crate::session::Session;
 use crate::session_shell::user_library_dir;
@@ -114,7 +114,7 @@ impl Shell {
     fn run_query(&mut self, text: &str) {
         if !self.session.is_prepared() {
             let session = &mut self.session;
-            with_spinner("building the trace model", || session.prepare());
+            with_progress(|progress| session.prepare_with_progress(progress));
         }
         let started = Instant::now();
         let result = self.session.query(text);
@@ -149,7 +149,7 @@ impl Shell {
     /// manifests, libraries and saved queries.
     pub(crate) fn open(&mut self, path: &Path) -> Result<(), String> {
         let label = path.display().to_string();
-        let mut session = with_spinner(&format!("loading {label}"), || Session::open_all(&[path.to_path_buf()]))
+        let mut session = with_progress(|progress| Session::open_all_with_progress(&[path.to_path_buf()], progress))
             .map_err(|e| e.to_string())?;
         for warning in session.warnings() {
             eprintln!("etwq: warning: {warning}");
@@ -169,7 +169,7 @@ impl Shell {
         if let Some(path) = &self.symbols {
             session.set_symbol_path(path);
         }
-        with_spinner("building the trace model", || session.prepare());
+        with_progress(|progress| session.prepare_with_progress(progress));
         if let Ok(mut target) = self.cancel_target.lock() {
             *target = session.cancel_flag();
         }
@@ -186,7 +186,7 @@ impl Shell {
 pub fn run(session: Session, options: ShellOptions) -> Result<(), String> {
     let mut session = session;
     if !session.is_prepared() {
-        with_spinner("building the trace model", || session.prepare());
+        with_progress(|progress| session.prepare_with_progress(progress));
     }
     for message in session.take_messages() {
         eprintln!("etwq: symbols: {message}");

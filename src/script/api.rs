@@ -28,7 +28,7 @@ impl ScriptTable {
         let mut out = DataTable::new(&self.0.name);
         for c in &self.0.columns {
             // Same length for every column: cannot mismatch.
-            let _ = out.push_column(&c.name, &c.doc, c.column.gather(picks));
+            let _ = out.push_column(&c.name, &c.doc, Column::from(c.column.gather(picks)));
         }
         ScriptTable(Arc::new(out))
     }

@@ -1,0 +1,107 @@
+//! Progress while a trace loads: reading counts every byte of the file's
+//! buffers, the passes over the records count every record, each stage of a
+//! session's load reaches its total, and nothing is drawn when stderr is not
+//! a terminal.
+mod common;
+use etwq::decode::Decoder;
+use etwq::etl::EtlTrace;
+use etwq::model::TraceModel;
+use etwq::progress::{Progress, Total};
+use etwq::session::Session;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn demo_file(dir: &Path) -> PathBuf {
+    let path = dir.join("demo.etl");
+    std::fs::write(&path, etwq::demo::demo_trace_bytes()).unwrap();
+    path
+}
+
+/// The demo trace, and the corpus's traces when the corpus is there.
+fn traces(dir: &Path) -> Vec<PathBuf> {
+    let mut all = vec![demo_file(dir)];
+    if let Some(corpus) = common::corpus_dir() {
+        all.extend(common::corpus_traces(&corpus));
+    }
+    all
+}
+
+#[test]
+fn reading_a_trace_counts_every_byte_of_its_buffers() {
+    let dir = tempfile::tempdir().unwrap();
+    for path in traces(dir.path()) {
+        let progress = Progress::new();
+        let trace = EtlTrace::open_counting(&path, &progress).unwrap();
+        assert!(trace.warnings.is_empty(), "{}: {:?}", path.display(), trace.warnings);
+        assert_eq!(progress.done(), trace.file_len(), "{}", path.display());
+    }
+}
+
+#[test]
+fn passes_over_the_records_count_every_record_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for path in traces(dir.path()) {
+        let mut trace = EtlTrace::open(&path).unwrap();
+        let records = trace.record_count() as u64;
+        let progress = Progress::new();
+        trace.set_read_meter(Some(progress.clone()));
+        assert_eq!(trace.records().count() as u64, records);
+        assert_eq!(progress.done(), records, "one pass in time order: {}", path.display());
+
+        progress.start("per processor", Total::Records(records));
+        std::thread::scope(|scope| {
+            for processor in trace.processors() {
+                let trace = &trace;
+                scope.spawn(move || trace.processor_records(processor).count());
+            }
+        });
+        assert_eq!(progress.done(), records, "per-processor passes: {}", path.display());
+
+        progress.start("the model's passes", Total::Records(records));
+        TraceModel::build(&trace, &mut Decoder::new());
+        assert_eq!(progress.done(), records, "the model's per-CPU pass: {}", path.display());
+
+        trace.set_read_meter(None);
+        progress.start("not counted", Total::Uncounted);
+        let _ = trace.records().count();
+        assert_eq!(progress.done(), 0, "{}", path.display());
+    }
+}
+
+#[test]
+fn every_stage_of_a_session_load_reaches_its_total() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = demo_file(dir.path());
+    let progress = Progress::new();
+    let mut session = Session::open_all_with_progress(std::slice::from_ref(&path), &progress).unwrap();
+    session.prepare_with_progress(&progress);
+    let stages = progress.history();
+    let names: Vec<&str> = stages.iter().map(|(s, _)| s.what.as_str()).collect();
+    assert_eq!(names[..4], ["reading demo.etl", "building the model", "naming stack frames", "building the events table"]);
+    assert!(names.contains(&"building the frames table"), "{names:?}");
+    let records = session.trace().record_count() as u64;
+    for (stage, done) in &stages {
+        match stage.total {
+            Total::Bytes(total) => assert_eq!((total, *done), (std::fs::metadata(&path).unwrap().len(), total)),
+            Total::Records(total) => assert_eq!((total, *done), (records, records), "{}", stage.what),
+            Total::Uncounted => {}
+        }
+    }
+    assert_eq!(stages.iter().filter(|(s, _)| s.total != Total::Uncounted).count(), 3, "{stages:?}");
+    assert!(session.is_prepared());
+}
+
+#[test]
+fn no_progress_is_drawn_when_stderr_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = demo_file(dir.path());
+    let output = Command::new(env!("CARGO_BIN_EXE_etwq"))
+        .args(["--format", "tsv", "-c", "syscalls select count()"])
+        .arg(&path)
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(!output.stdout.is_empty());
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "", "stderr of a one-shot query on a clean trace");
+}
