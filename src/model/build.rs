@@ -2,6 +2,8 @@
 //! cores, then one ordered pass over the rare events that give names and
 //! lifetimes, then the joins.
 use super::cpu_pass::{self, CpuOutput, Switch, SyscallEvent, SyscallKind};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use super::sorted_runs;
 use super::io::IoBuilder;
 use super::modules::{Module, ModuleRegistry, PdbIdentity};
@@ -53,8 +55,7 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder) -> TraceModel {
     let stacked = join_stacks(trace, &mut outputs, &mut threads, weight_ns);
     stats.stacks = stacked.stats;
     let cswitch = cswitch_rows(&mut outputs, trace_end, &mut threads);
-    let syscall_events: Vec<SyscallEvent> = outputs.iter_mut().flat_map(|o| std::mem::take(&mut o.syscalls)).collect();
-    let (syscalls, unmatched_exits, unattributed) = pair_syscalls(syscall_events, &threads, &loss_windows);
+    let (syscalls, unmatched_exits, unattributed) = pair_syscalls(&outputs, &trace.clock, &threads, &loss_windows);
     stats.unmatched_syscall_exits = unmatched_exits;
     stats.unattributed_syscall_events = unattributed;
 
@@ -142,12 +143,14 @@ fn join_stacks(trace: &EtlTrace, outputs: &mut [CpuOutput], threads: &mut Thread
             StackRow { ts: trace.clock.ns_since_start(o.event_raw_ts), tid: o.tid, pid: o.pid, stack }
         },
     );
-    let syscall_stacks: Vec<Vec<Option<StackId>>> =
-        claims.iter().map(|c| c.syscalls.iter().map(|&r| stack_id(r)).collect()).collect();
+    let syscall_stacks: Vec<Vec<(usize, Option<StackId>)>> =
+        claims.iter().map(|c| c.syscalls.iter().map(|&(i, r)| (i, stack_id(Some(r)))).collect()).collect();
     drop(cpu_stacks);
     for (o, stacks) in outputs.iter_mut().zip(syscall_stacks) {
-        for (e, stack) in o.syscalls.iter_mut().zip(stacks) {
-            e.stack = stack;
+        for (i, stack) in stacks {
+            if let Some(e) = o.syscalls.get_mut(i) {
+                e.stack = stack;
+            }
         }
     }
     Stacked { store, samples, stack_rows, stats }
@@ -453,34 +456,58 @@ fn loss_epoch(windows: &[(i64, i64)], ts: i64) -> (usize, bool) {
 /// lost events nothing is paired: a call whose enter or exit could have been
 /// lost keeps an unknown end rather than borrowing another call's exit.
 fn pair_syscalls(
-    mut events: Vec<SyscallEvent>,
+    cpus: &[CpuOutput],
+    clock: &Clock,
     threads: &ThreadRegistry,
     loss_windows: &[LossWindow],
 ) -> (Vec<SyscallRow>, u64, u64) {
-    // Each thread's events together in time order (stable: CPU order on ties); unknown threads first.
-    events.par_sort_by_key(|e| (e.tid, e.ts));
-    let known = events.partition_point(|e| e.tid.is_none());
-    let (unknown, attributed) = events.split_at(known);
-    let mut per_thread: Vec<&[SyscallEvent]> = Vec::new();
-    let mut rest = attributed;
-    while let Some(first) = rest.first() {
-        let (list, tail) = rest.split_at(rest.partition_point(|e| e.tid == first.tid));
-        per_thread.push(list);
-        rest = tail;
+    // Each CPU's events grouped by thread; a stable sort keeps each group in time order.
+    let grouped: Vec<Vec<u32>> = cpus
+        .par_iter()
+        .map(|o| {
+            let mut order: Vec<u32> = (0..o.syscalls.len() as u32).collect();
+            order.sort_by_key(|&i| o.syscalls[i as usize].tid);
+            order
+        })
+        .collect();
+    let mut by_thread: HashMap<Option<u32>, Vec<ThreadPart>> = HashMap::default();
+    for (cpu, order) in grouped.iter().enumerate() {
+        let events = &cpus[cpu].syscalls;
+        let mut start = 0;
+        while let Some(&first) = order.get(start) {
+            let tid = events[first as usize].tid;
+            let end = start + order[start..].partition_point(|&i| events[i as usize].tid == tid);
+            by_thread.entry(tid).or_default().push(ThreadPart { cpu, events, order: &order[start..end] });
+            start = end;
+        }
     }
-    let paired: Vec<(Vec<SyscallRow>, u64)> =
-        per_thread.par_iter().map(|list| pair_thread_syscalls(list, threads, loss_windows)).collect();
+    let unknown = by_thread.remove(&None).unwrap_or_default();
+    let mut known: Vec<(u32, Vec<ThreadPart>)> = by_thread.into_iter().filter_map(|(tid, parts)| Some((tid?, parts))).collect();
+    known.sort_unstable_by_key(|(tid, _)| *tid);
+    let paired: Vec<(Vec<SyscallRow>, u64)> = known
+        .par_iter()
+        .map(|(tid, parts)| pair_thread_syscalls(*tid, in_time_order(parts), cpus, clock, threads, loss_windows))
+        .collect();
 
-    let unattributed = unknown.len() as u64;
-    let unknown_rows: Vec<SyscallRow> = unknown
+    let unattributed = unknown.iter().map(|p| p.order.len() as u64).sum();
+    let mut unknown_rows: Vec<SyscallRow> = unknown
         .iter()
-        .filter_map(|e| match e.kind {
-            SyscallKind::Enter { address } => {
-                Some(SyscallRow { ts: e.ts, end_ts: None, cpu: e.cpu, tid: None, pid: None, address, ret: None, stack: None })
-            }
+        .flat_map(|p| p.order.iter().map(move |&i| (p.cpu, &p.events[i as usize])))
+        .filter_map(|(cpu, e)| match e.kind {
+            SyscallKind::Enter { address } => Some(SyscallRow {
+                ts: clock.ns_since_start(e.raw_ts),
+                end_ts: None,
+                cpu: cpus[cpu].cpu,
+                tid: None,
+                pid: None,
+                address,
+                ret: None,
+                stack: None,
+            }),
             SyscallKind::Exit { .. } => None,
         })
         .collect();
+    unknown_rows.sort_by_key(|r| (r.ts, r.cpu));
     let mut unmatched_exits = 0u64;
     let mut runs = Vec::with_capacity(paired.len() + 1);
     runs.push(unknown_rows);
@@ -489,25 +516,57 @@ fn pair_syscalls(
         rows.sort_by_key(|r| (r.ts, r.cpu));
         runs.push(rows);
     }
-    runs[0].sort_by_key(|r| (r.ts, r.cpu));
     (sorted_runs::merge(runs, |r: &SyscallRow| (r.ts, r.cpu)), unmatched_exits, unattributed)
 }
 
+/// One thread's system call events on one CPU, in time order.
+struct ThreadPart<'a> {
+    /// Index in the CPU outputs.
+    cpu: usize,
+    events: &'a [SyscallEvent],
+    /// Indexes into `events`.
+    order: &'a [u32],
+}
+
+/// A thread's events from all its CPUs in time order (ties in CPU order), with their CPU index.
+fn in_time_order<'a>(parts: &'a [ThreadPart<'a>]) -> impl Iterator<Item = (usize, &'a SyscallEvent)> + 'a {
+    let event = move |p: usize, k: usize| &parts[p].events[parts[p].order[k] as usize];
+    let mut heads = vec![0usize; parts.len()];
+    let mut heap: BinaryHeap<Reverse<(i64, usize)>> =
+        parts.iter().enumerate().filter(|(_, p)| !p.order.is_empty()).map(|(p, _)| Reverse((event(p, 0).raw_ts, p))).collect();
+    std::iter::from_fn(move || {
+        let Reverse((_, p)) = heap.pop()?;
+        let e = event(p, heads[p]);
+        heads[p] += 1;
+        if heads[p] < parts[p].order.len() {
+            heap.push(Reverse((event(p, heads[p]).raw_ts, p)));
+        }
+        Some((parts[p].cpu, e))
+    })
+}
+
 /// One thread's calls from its events in time order; and how many exits had no enter.
-fn pair_thread_syscalls(list: &[SyscallEvent], threads: &ThreadRegistry, loss_windows: &[LossWindow]) -> (Vec<SyscallRow>, u64) {
-    let Some(tid) = list.first().and_then(|e| e.tid) else { return (Vec::new(), 0) };
+fn pair_thread_syscalls<'a>(
+    tid: u32,
+    events: impl Iterator<Item = (usize, &'a SyscallEvent)>,
+    cpus: &[CpuOutput],
+    clock: &Clock,
+    threads: &ThreadRegistry,
+    loss_windows: &[LossWindow],
+) -> (Vec<SyscallRow>, u64) {
     // The windows whose lost events could be this thread's.
     let windows: Vec<(i64, i64)> = loss_windows
         .iter()
         .filter(|w| w.threads.as_ref().is_none_or(|t| t.binary_search(&tid).is_ok()))
         .map(|w| (w.start, w.end))
         .collect();
-    let mut rows = Vec::with_capacity(list.len() / 2 + 1);
+    let mut rows = Vec::new();
     let mut unmatched_exits = 0u64;
     let mut open: Vec<usize> = Vec::new();
     let mut epoch = 0usize;
-    for e in list {
-        let (event_epoch, in_loss) = loss_epoch(&windows, e.ts);
+    for (cpu, e) in events {
+        let ts = clock.ns_since_start(e.raw_ts);
+        let (event_epoch, in_loss) = loss_epoch(&windows, ts);
         if event_epoch != epoch || in_loss {
             // A loss lies between this event and the calls still open.
             open.clear();
@@ -518,13 +577,14 @@ fn pair_thread_syscalls(list: &[SyscallEvent], threads: &ThreadRegistry, loss_wi
                 if !in_loss {
                     open.push(rows.len());
                 }
-                let pid = threads.pid_at(tid, e.ts);
-                rows.push(SyscallRow { ts: e.ts, end_ts: None, cpu: e.cpu, tid: Some(tid), pid, address, ret: None, stack: e.stack });
+                let pid = threads.pid_at(tid, ts);
+                let cpu = cpus[cpu].cpu;
+                rows.push(SyscallRow { ts, end_ts: None, cpu, tid: Some(tid), pid, address, ret: None, stack: e.stack });
             }
             SyscallKind::Exit { .. } if in_loss => unmatched_exits += 1,
             SyscallKind::Exit { status } => match open.pop() {
                 Some(i) => {
-                    rows[i].end_ts = Some(e.ts);
+                    rows[i].end_ts = Some(ts);
                     rows[i].ret = Some(status);
                 }
                 None => unmatched_exits += 1,

@@ -23,11 +23,10 @@ pub enum SyscallKind {
     Exit { status: u32 },
 }
 
+/// A SysCallEnter or SysCallExit event; the CPU is the one whose pass found it.
 #[derive(Clone, Copy, Debug)]
 pub struct SyscallEvent {
-    pub ts: i64,
     pub raw_ts: i64,
-    pub cpu: u16,
     /// The thread the timeline says ran on the CPU; None when unknown.
     pub tid: Option<u32>,
     pub kind: SyscallKind,
@@ -236,12 +235,12 @@ pub fn run(trace: &EtlTrace, processor: u16) -> CpuOutput {
             (15, 51) => {
                 let Some(address) = events.syscall_enter.get(layouts, version, ptr).and_then(|&[a]| read(a, payload)) else { continue };
                 let kind = SyscallKind::Enter { address };
-                out.syscalls.push(SyscallEvent { ts, raw_ts: record.timestamp, cpu: processor, tid: running, kind, stack: None });
+                out.syscalls.push(SyscallEvent { raw_ts: record.timestamp, tid: running, kind, stack: None });
             }
             (15, 52) => {
                 let Some(status) = events.syscall_exit.get(layouts, version, ptr).and_then(|&[s]| read(s, payload)) else { continue };
                 let kind = SyscallKind::Exit { status: status as u32 };
-                out.syscalls.push(SyscallEvent { ts, raw_ts: record.timestamp, cpu: processor, tid: running, kind, stack: None });
+                out.syscalls.push(SyscallEvent { raw_ts: record.timestamp, tid: running, kind, stack: None });
             }
             (15, 46) => {
                 let Some(&[ip, tid, count]) = events.sample.get(layouts, version, ptr) else { continue };

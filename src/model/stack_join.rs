@@ -20,8 +20,9 @@ pub struct StackRef {
 pub struct Claims {
     /// Parallel to the CPU's samples.
     pub samples: Vec<Option<StackRef>>,
-    /// Parallel to the CPU's system call events; exits have none.
-    pub syscalls: Vec<Option<StackRef>>,
+    /// (index in the CPU's system call events, its stack), in index order: few
+    /// system calls carry stacks, and exits never do.
+    pub syscalls: Vec<(usize, StackRef)>,
     /// Per owner of the CPU's stacks: whether an event took it (or it is part of another stack now).
     taken: Vec<bool>,
 }
@@ -59,8 +60,9 @@ pub fn claim_on_cpu(cpu_index: usize, cpu: &CpuOutput, owners: &[Owner]) -> Clai
     let syscalls = cpu
         .syscalls
         .iter()
-        .map(|e| match (e.kind, e.tid) {
-            (SyscallKind::Enter { .. }, Some(tid)) => walk.claim(&mut cursor, tid, e.raw_ts),
+        .enumerate()
+        .filter_map(|(i, e)| match (e.kind, e.tid) {
+            (SyscallKind::Enter { .. }, Some(tid)) => Some((i, walk.claim(&mut cursor, tid, e.raw_ts)?)),
             _ => None,
         })
         .collect();
@@ -136,10 +138,21 @@ pub fn join_across_cpus(cpus: &[CpuOutput], stacks: &mut [CpuStacks<'_>], claims
         for (s, stack) in cpu.samples.iter().zip(&mut claim.samples).filter(|(_, stack)| stack.is_none()) {
             *stack = still_loose.get(&(s.raw_ts, s.tid)).copied();
         }
-        for (e, stack) in cpu.syscalls.iter().zip(&mut claim.syscalls).filter(|(_, stack)| stack.is_none()) {
-            if let (SyscallKind::Enter { .. }, Some(tid)) = (e.kind, e.tid) {
-                *stack = still_loose.get(&(e.raw_ts, tid)).copied();
+        let mut adopted = Vec::new();
+        let mut claimed = claim.syscalls.iter().map(|&(i, _)| i).peekable();
+        for (i, e) in cpu.syscalls.iter().enumerate() {
+            if claimed.next_if_eq(&i).is_some() {
+                continue;
             }
+            if let (SyscallKind::Enter { .. }, Some(tid)) = (e.kind, e.tid) {
+                if let Some(&stack) = still_loose.get(&(e.raw_ts, tid)) {
+                    adopted.push((i, stack));
+                }
+            }
+        }
+        if !adopted.is_empty() {
+            claim.syscalls.extend(adopted);
+            claim.syscalls.sort_unstable_by_key(|&(i, _)| i);
         }
     }
 }
