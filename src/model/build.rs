@@ -1,13 +1,12 @@
 //! Turns the record stream into the model's tables: per-CPU passes on all
 //! cores, then one ordered pass over the rare events that give names and
-//! lifetimes, then the joins.
+//! lifetimes, then the joins (stacks, context switches, system calls), each
+//! per CPU or per thread on all cores, merged in time order.
 use super::cpu_pass::{self, CpuOutput, Switch, SyscallEvent, SyscallKind};
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-use super::sorted_runs;
 use super::io::IoBuilder;
 use super::modules::{Module, ModuleRegistry, PdbIdentity};
 use super::processes::{Lifecycle, Process, ProcessRegistry, ThreadRegistry};
+use super::sorted_runs;
 use super::stack_join::{self, Claims, StackRef};
 use super::stacks::{self, CpuStacks, KeyIndex, StackId, StackStats, StackStore};
 use super::{BuildStats, CSwitchRow, SampleRow, StackRow, SyscallRow, TraceModel};
@@ -16,6 +15,8 @@ use crate::etl::clock::Clock;
 use crate::etl::{EtlTrace, RecordRef};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 /// The profile interval when the trace does not say: 1 ms.
 const DEFAULT_SAMPLE_INTERVAL_NS: i64 = 1_000_000;
