@@ -15,8 +15,6 @@ use crate::etl::clock::Clock;
 use crate::etl::{EtlTrace, RecordRef};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 /// The profile interval when the trace does not say: 1 ms.
 const DEFAULT_SAMPLE_INTERVAL_NS: i64 = 1_000_000;
@@ -487,7 +485,14 @@ fn pair_syscalls(
     known.sort_unstable_by_key(|(tid, _)| *tid);
     let paired: Vec<(Vec<SyscallRow>, u64)> = known
         .par_iter()
-        .map(|(tid, parts)| pair_thread_syscalls(*tid, in_time_order(parts), cpus, clock, threads, loss_windows))
+        .map(|(tid, parts)| {
+            // The thread's events from all its CPUs in time order (ties in CPU order).
+            let event = |p: usize, k: usize| &parts[p].events[parts[p].order[k] as usize];
+            let ranges: Vec<(usize, usize)> = parts.iter().map(|p| (0, p.order.len())).collect();
+            let raw_ts = |p: usize, k: usize| event(p, k).raw_ts;
+            let events = sorted_runs::in_key_order(&ranges, &raw_ts).map(|(p, k)| (parts[p].cpu, event(p, k)));
+            pair_thread_syscalls(*tid, events, cpus, clock, threads, loss_windows)
+        })
         .collect();
 
     let unattributed = unknown.iter().map(|p| p.order.len() as u64).sum();
@@ -527,23 +532,6 @@ struct ThreadPart<'a> {
     events: &'a [SyscallEvent],
     /// Indexes into `events`.
     order: &'a [u32],
-}
-
-/// A thread's events from all its CPUs in time order (ties in CPU order), with their CPU index.
-fn in_time_order<'a>(parts: &'a [ThreadPart<'a>]) -> impl Iterator<Item = (usize, &'a SyscallEvent)> + 'a {
-    let event = move |p: usize, k: usize| &parts[p].events[parts[p].order[k] as usize];
-    let mut heads = vec![0usize; parts.len()];
-    let mut heap: BinaryHeap<Reverse<(i64, usize)>> =
-        parts.iter().enumerate().filter(|(_, p)| !p.order.is_empty()).map(|(p, _)| Reverse((event(p, 0).raw_ts, p))).collect();
-    std::iter::from_fn(move || {
-        let Reverse((_, p)) = heap.pop()?;
-        let e = event(p, heads[p]);
-        heads[p] += 1;
-        if heads[p] < parts[p].order.len() {
-            heap.push(Reverse((event(p, heads[p]).raw_ts, p)));
-        }
-        Some((parts[p].cpu, e))
-    })
 }
 
 /// One thread's calls from its events in time order; and how many exits had no enter.

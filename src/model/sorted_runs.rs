@@ -86,13 +86,24 @@ fn merge_into<K: Ord + Copy, R>(
     key: &impl Fn(usize, usize) -> K,
     make: &impl Fn(usize, usize) -> R,
 ) {
+    for (slot, (r, i)) in target.iter_mut().zip(in_key_order(ranges, key)) {
+        *slot = make(r, i);
+    }
+}
+
+/// The items of the given range of every run, each run sorted by
+/// `key(run, index)`, as (run, index) in key order; equal keys in run order.
+pub fn in_key_order<'a, K: Ord + Copy + 'a>(
+    ranges: &'a [(usize, usize)],
+    key: &'a impl Fn(usize, usize) -> K,
+) -> impl Iterator<Item = (usize, usize)> + 'a {
     let mut heads: Vec<usize> = ranges.iter().map(|&(from, _)| from).collect();
     let mut heap: BinaryHeap<Reverse<(K, usize)>> =
         ranges.iter().enumerate().filter(|(_, (from, to))| from < to).map(|(r, &(from, _))| Reverse((key(r, from), r))).collect();
-    for slot in target.iter_mut() {
-        let Some(mut top) = heap.peek_mut() else { break };
+    std::iter::from_fn(move || {
+        let mut top = heap.peek_mut()?;
         let Reverse((_, r)) = *top;
-        *slot = make(r, heads[r]);
+        let item = (r, heads[r]);
         heads[r] += 1;
         if heads[r] < ranges[r].1 {
             // One sift down instead of a pop and a push.
@@ -100,7 +111,8 @@ fn merge_into<K: Ord + Copy, R>(
         } else {
             PeekMut::pop(top);
         }
-    }
+        Some(item)
+    })
 }
 
 #[cfg(test)]
