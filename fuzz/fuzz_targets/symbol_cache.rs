@@ -12,17 +12,8 @@ fuzz_target!(|data: &[u8]| {
     let mut fixed = data.to_vec();
     if fixed.len() >= 8 {
         let body = fixed.len() - 8;
-        let sum = fnv1a(&fixed[..body]);
+        let sum = cache::fnv1a(&fixed[..body]);
         fixed[body..].copy_from_slice(&sum.to_le_bytes());
         let _ = cache::decode(&fixed, &identity);
     }
 });
-
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        hash ^= b as u64;
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
-}

@@ -149,7 +149,8 @@ pub fn write(cache_root: &Path, identity: &PdbIdentity, table: &SymbolTable) -> 
     Ok(path)
 }
 
-fn fnv1a(bytes: &[u8]) -> u64 {
+/// The checksum at the end of a cache file (FNV-1a, 64-bit) over the bytes before it.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
         hash ^= b as u64;
