@@ -277,6 +277,19 @@ struct GroupScope {
     aggregates: Vec<AggCall>,
 }
 
+impl GroupScope {
+    /// No keys or aggregates yet, over rows with the columns of `input`.
+    fn over(input: &[(String, Type)]) -> GroupScope {
+        GroupScope {
+            input: input.to_vec(),
+            key_texts: Vec::new(),
+            key_names: Vec::new(),
+            key_types: Vec::new(),
+            aggregates: Vec::new(),
+        }
+    }
+}
+
 struct Planner<'t> {
     text: &'t str,
     table: &'t str,
@@ -338,13 +351,7 @@ impl Planner<'_> {
                     .push(Stage::Filter(TExpr { kind: TKind::And(Box::new(lower), Box::new(upper)), ty: Type::Bool }));
             }
             Clause::GroupBy { keys, aggregates, span: _ } => {
-                let mut scope = GroupScope {
-                    input: schema.clone(),
-                    key_texts: Vec::new(),
-                    key_names: Vec::new(),
-                    key_types: Vec::new(),
-                    aggregates: Vec::new(),
-                };
+                let mut scope = GroupScope::over(schema);
                 let mut planned_keys = Vec::new();
                 for key in &keys {
                     let planned = self.expr(&key.expr, schema, None)?;
@@ -386,13 +393,7 @@ impl Planner<'_> {
             Clause::Select { items, span: _ } => {
                 let has_aggregate = items.iter().any(|i| contains_aggregate(&i.expr));
                 if has_aggregate {
-                    let mut scope = GroupScope {
-                        input: schema.clone(),
-                        key_texts: Vec::new(),
-                        key_names: Vec::new(),
-                        key_types: Vec::new(),
-                        aggregates: Vec::new(),
-                    };
+                    let mut scope = GroupScope::over(schema);
                     let mut outputs = Vec::new();
                     for item in &items {
                         let expr = self.expr(&item.expr, &scope.input.clone(), Some(&mut scope))?;
