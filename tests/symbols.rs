@@ -2,7 +2,7 @@
 //! dump of that PDB made by other tools (an independent answer for every lookup).
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -439,7 +439,7 @@ impl TestServer {
                 served += 1;
                 stream.set_nonblocking(false).unwrap();
                 stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-                let request_path = read_request_path(&mut stream);
+                let request_path = common::read_request_path(&mut stream);
                 log.lock().unwrap().push(request_path.clone());
                 if request_path.ends_with("/slow.pdb") {
                     held.push(stream); // accepted, never answered
@@ -479,19 +479,6 @@ impl Drop for TestServer {
             let _ = thread.join();
         }
     }
-}
-
-fn read_request_path(stream: &mut TcpStream) -> String {
-    let mut request = Vec::new();
-    let mut byte = [0u8; 1];
-    while !request.ends_with(b"\r\n\r\n") && request.len() < 8192 {
-        match stream.read(&mut byte) {
-            Ok(1) => request.push(byte[0]),
-            _ => break,
-        }
-    }
-    let text = String::from_utf8_lossy(&request);
-    text.split(' ').nth(1).unwrap_or("").to_string()
 }
 
 fn start_server(c: &Corpus, limit: usize) -> TestServer {

@@ -15,7 +15,7 @@ use etwq::etl::Guid;
 use etwq::session::Session;
 use etwq::symbols::pdb_file::pdb_info_of;
 use etwq::symbols::ResolverOptions;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -237,16 +237,7 @@ fn samples_resolve_from_a_symbol_server_on_localhost() {
         for stream in listener.incoming().take(4) {
             let Ok(mut stream) = stream else { break };
             let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-            let mut request = Vec::new();
-            let mut byte = [0u8; 1];
-            while !request.ends_with(b"\r\n\r\n") && request.len() < 8192 {
-                match stream.read(&mut byte) {
-                    Ok(1) => request.push(byte[0]),
-                    _ => break,
-                }
-            }
-            let text = String::from_utf8_lossy(&request).to_string();
-            let path = text.split(' ').nth(1).unwrap_or("").to_string();
+            let path = common::read_request_path(&mut stream);
             let (status, body): (&str, &[u8]) = if path == wanted {
                 ("200 OK", &pdb)
             } else {

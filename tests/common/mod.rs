@@ -68,3 +68,17 @@ pub fn without_parameters(name: &str) -> &str {
     }
     name
 }
+
+/// The path of the HTTP request on `stream` (the test symbol servers' one question).
+pub fn read_request_path(stream: &mut impl std::io::Read) -> String {
+    let mut request = Vec::new();
+    let mut byte = [0u8; 1];
+    while !request.ends_with(b"\r\n\r\n") && request.len() < 8192 {
+        match stream.read(&mut byte) {
+            Ok(1) => request.push(byte[0]),
+            _ => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&request);
+    text.split(' ').nth(1).unwrap_or("").to_string()
+}
