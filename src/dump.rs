@@ -148,26 +148,11 @@ pub fn text_line(out: &mut String, event: &Event<'_>, ts_ns: i64, pid: Option<u3
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::etl::record::{ExtendedData, HeaderKind, Record};
+    use crate::etl::record::{HeaderKind, Record};
 
     fn record(payload: &[u8]) -> Record<'_> {
-        Record {
-            kind: HeaderKind::PerfInfo64,
-            id: RecordId::Kernel { group: 15, opcode: 46 },
-            version: 2,
-            marker_flags: 0,
-            flags: 0,
-            event_property: 0,
-            thread_id: None,
-            process_id: None,
-            processor: 3,
-            timestamp: 0,
-            cpu_time: 0,
-            activity_id: None,
-            instance: None,
-            extended: ExtendedData::default(),
-            payload,
-        }
+        let id = RecordId::Kernel { group: 15, opcode: 46 };
+        Record { version: 2, processor: 3, ..Record::bare(HeaderKind::PerfInfo64, id, payload) }
     }
 
     #[test]

@@ -392,26 +392,10 @@ impl Decoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::etl::record::{EventDescriptor, ExtendedData, HeaderKind};
+    use crate::etl::record::{EventDescriptor, HeaderKind};
 
     fn record<'a>(kind: HeaderKind, id: RecordId, payload: &'a [u8]) -> Record<'a> {
-        Record {
-            kind,
-            id,
-            version: 0,
-            marker_flags: 0,
-            flags: 0,
-            event_property: 0,
-            thread_id: Some(1),
-            process_id: Some(2),
-            processor: 0,
-            timestamp: 0,
-            cpu_time: 0,
-            activity_id: None,
-            instance: None,
-            extended: ExtendedData::default(),
-            payload,
-        }
+        Record { thread_id: Some(1), process_id: Some(2), ..Record::bare(kind, id, payload) }
     }
 
     #[test]

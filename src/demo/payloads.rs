@@ -21,7 +21,7 @@
 //! Not in the corpus, taken from the issue and the MOF pages: CSwitch as
 //! COMPACT64 v4 (24 bytes), ReadyThread as COMPACT64 v2 (8 bytes),
 //! SysCallEnter/Exit as PERFINFO64 v2 (8 / 4 bytes).
-use crate::etl::record::{ExtendedData, Record};
+use crate::etl::record::Record;
 use crate::etl::writer::DEFAULT_MARKER_FLAGS;
 use crate::etl::{Guid, HeaderKind, RecordId};
 
@@ -209,21 +209,13 @@ pub fn record(
     let (kind, version) = event.header();
     let has_ids = kind != HeaderKind::PerfInfo64;
     Record {
-        kind,
-        id: event.id(),
         version,
         marker_flags: DEFAULT_MARKER_FLAGS,
-        flags: 0,
-        event_property: 0,
         thread_id: has_ids.then_some(thread_id),
         process_id: has_ids.then_some(process_id),
         processor,
         timestamp,
-        cpu_time: 0,
-        activity_id: None,
-        instance: None,
-        extended: ExtendedData::default(),
-        payload,
+        ..Record::bare(kind, event.id(), payload)
     }
 }
 

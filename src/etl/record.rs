@@ -355,7 +355,29 @@ pub struct Record<'a> {
     pub payload: &'a [u8],
 }
 
-impl Record<'_> {
+impl<'a> Record<'a> {
+    /// A record of `kind` and `id` carrying `payload`, with every other header
+    /// fact empty: for building records rather than parsing them.
+    pub fn bare(kind: HeaderKind, id: RecordId, payload: &'a [u8]) -> Record<'a> {
+        Record {
+            kind,
+            id,
+            version: 0,
+            marker_flags: 0,
+            flags: 0,
+            event_property: 0,
+            thread_id: None,
+            process_id: None,
+            processor: 0,
+            timestamp: 0,
+            cpu_time: 0,
+            activity_id: None,
+            instance: None,
+            extended: ExtendedData::default(),
+            payload,
+        }
+    }
+
     pub fn pointer_size(&self) -> u8 {
         self.kind.pointer_size()
     }
