@@ -4,7 +4,7 @@ use super::buffer::{buffer_flags, BufferHeader, BUFFER_HEADER_LEN};
 use super::clock::Clock;
 use super::compress::{self, CompressionFormat};
 use super::logfile::LogfileHeader;
-use super::record::{parse_record, scan_record, Record, RecordId, RecordWalk};
+use super::record::{parse_record, scan_record, Record, RecordError, RecordId, RecordWalk};
 use crate::progress::Progress;
 use rayon::prelude::*;
 use std::collections::BinaryHeap;
@@ -396,10 +396,42 @@ fn choose_compression(bytes: &[u8], buffers: &[Buffer]) -> CompressionFormat {
     };
     let input = compressed_payload(bytes, sample);
     let expected = (sample.header.saved_offset as usize).saturating_sub(BUFFER_HEADER_LEN);
-    CANDIDATES
+    let start = sample.file_offset as usize;
+    let decoded: Vec<(CompressionFormat, Vec<u8>)> = CANDIDATES
         .into_iter()
-        .find(|&format| compress::decompress(format, input, expected).is_ok())
-        .unwrap_or(CompressionFormat::Xpress)
+        .filter_map(|format| {
+            let mut data = bytes[start..start + BUFFER_HEADER_LEN].to_vec();
+            compress::decompress_into(format, input, expected, &mut data).ok().map(|()| (format, data))
+        })
+        .collect();
+    // A stream can decode without error in the wrong format; the right one
+    // also gives records that parse.
+    let valid_len = sample.header.offset as usize;
+    decoded
+        .iter()
+        .find(|(_, data)| scan_records(&data[..valid_len.min(data.len())]).2.is_none())
+        .or(decoded.first())
+        .map_or(CompressionFormat::Xpress, |(format, _)| *format)
+}
+
+/// The raw timestamps and offsets of the records of a buffer's `data` (header
+/// included), and the damage that ended the walk early, if any.
+fn scan_records(data: &[u8]) -> (Vec<i64>, Vec<u32>, Option<RecordError>) {
+    let estimate = data.len() / 64;
+    let mut timestamps = Vec::with_capacity(estimate);
+    let mut offsets = Vec::with_capacity(estimate);
+    let mut offset = BUFFER_HEADER_LEN;
+    loop {
+        match scan_record(data, offset) {
+            Ok(Some((timestamp, next))) => {
+                timestamps.push(timestamp);
+                offsets.push(offset as u32);
+                offset = next;
+            }
+            Ok(None) => return (timestamps, offsets, None),
+            Err(e) => return (timestamps, offsets, Some(e)),
+        }
+    }
 }
 
 fn compressed_payload<'a>(bytes: &'a [u8], buffer: &Buffer) -> &'a [u8] {
@@ -433,23 +465,9 @@ fn index_buffer(bytes: &[u8], buffer: &mut Buffer, compression: Option<Compressi
         Some(data) => &data[..buffer.valid_len],
         None => &bytes[start..start + buffer.valid_len],
     };
-    let estimate = data.len() / 64;
-    let mut timestamps = Vec::with_capacity(estimate);
-    let mut offsets = Vec::with_capacity(estimate);
-    let mut offset = BUFFER_HEADER_LEN;
-    loop {
-        match scan_record(data, offset) {
-            Ok(Some((timestamp, next))) => {
-                timestamps.push(timestamp);
-                offsets.push(offset as u32);
-                offset = next;
-            }
-            Ok(None) => break,
-            Err(e) => {
-                warnings.push(warn(format!("{e}; the rest of this buffer is skipped")));
-                break;
-            }
-        }
+    let (timestamps, offsets, damage) = scan_records(data);
+    if let Some(e) = damage {
+        warnings.push(warn(format!("{e}; the rest of this buffer is skipped")));
     }
     buffer.timestamps = timestamps;
     buffer.offsets = offsets;
