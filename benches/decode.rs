@@ -2,9 +2,9 @@
 //! `Decoder::decode`, and through the JSON dump writer. Run with
 //! `cargo bench --bench decode`; the corpus comes from ETWQ_CORPUS.
 mod common;
-use etwq::decode::Decoder;
-use etwq::dump::{write_dump, DumpFormat};
-use etwq::etl::EtlTrace;
+use decode::Decoder;
+use session::dump::{write_dump, DumpFormat};
+use etl::EtlTrace;
 use std::path::PathBuf;
 use std::time::Instant;
 

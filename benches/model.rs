@@ -4,10 +4,10 @@
 //! Memory is the growth of the process's resident set while the model builds,
 //! divided by the records; the trace's own buffers are not counted.
 mod common;
-use etwq::decode::Decoder;
-use etwq::demo::{random_scenario, RandomOptions};
-use etwq::etl::EtlTrace;
-use etwq::model::TraceModel;
+use decode::Decoder;
+use demo::{random_scenario, RandomOptions};
+use etl::EtlTrace;
+use model::TraceModel;
 use std::path::Path;
 use std::time::Instant;
 

@@ -9,8 +9,8 @@
 //! 3.3 M-entry row list rather than copying ~225 MB of kept values, so it
 //! costs about what the filter alone costs (`| select count()`). Rendering or
 //! exporting that many rows is not timed here.
-use etwq::columnar::{Column, DataTable, StrColumnBuilder};
-use etwq::query::{run_query, MemoryCatalog};
+use columnar::{Column, DataTable, StrColumnBuilder};
+use query::{run_query, MemoryCatalog};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 

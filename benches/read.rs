@@ -3,9 +3,9 @@
 //!   cargo bench --bench read            # corpus trace + a 1 GB trace it writes itself
 //!   ETWQ_BENCH_GB=2 cargo bench --bench read
 mod common;
-use etwq::etl::compress::{self, CompressionFormat};
-use etwq::etl::writer::{EtlWriter, WriterOptions};
-use etwq::etl::{EtlTrace, HeaderKind, Record, RecordId};
+use etl::compress::{self, CompressionFormat};
+use etl::writer::{EtlWriter, WriterOptions};
+use etl::{EtlTrace, HeaderKind, Record, RecordId};
 use rayon::prelude::*;
 use std::io::BufWriter;
 use std::path::Path;

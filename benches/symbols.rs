@@ -6,8 +6,8 @@
 mod common;
 use std::time::{Duration, Instant};
 
-use etwq::symbols::breakpad::parse_sym;
-use etwq::symbols::{format_frame, Lookup, ResolverOptions, SymbolPath, SymbolResolver};
+use symbols::breakpad::parse_sym;
+use symbols::{format_frame, Lookup, ResolverOptions, SymbolPath, SymbolResolver};
 
 const FRAMES: usize = 1_000_000;
 const RUNS: usize = 5;

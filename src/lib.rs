@@ -1,19 +1,5 @@
-//! etwq: read Windows ETW traces (.etl) natively and ask them questions.
-pub mod columnar;
-pub mod decode;
-pub mod demo;
-pub mod dump;
-pub mod etl;
+//! etwq's front ends: the interactive shell and rhai scripts. The one-shot
+//! command line is main.rs. All of them drive the session crate's API.
 pub mod memory;
-pub mod model;
-pub mod progress;
-pub mod query;
 pub mod repl;
 pub mod script;
-pub mod session;
-pub mod session_script;
-pub mod session_shell;
-pub mod session_stacks;
-pub mod summary;
-pub mod symbols;
-pub mod table;

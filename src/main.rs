@@ -1,8 +1,8 @@
 use clap::{Parser, Subcommand, ValueEnum};
-use etwq::dump::{write_dump, DumpFormat};
+use session::dump::{write_dump, DumpFormat};
 use etwq::repl::{load_user_libraries, with_progress, with_spinner, ShellOptions};
-use etwq::session::Session;
-use etwq::table::{Format, Table};
+use session::Session;
+use render::{Format, Table};
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -234,7 +234,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             }
         }
         Some(Command::Demo { write }) => {
-            std::fs::write(&write, etwq::demo::demo_trace_bytes()).map_err(|e| fail(format!("{}: {e}", write.display())))?;
+            std::fs::write(&write, demo::demo_trace_bytes()).map_err(|e| fail(format!("{}: {e}", write.display())))?;
             eprintln!("etwq: wrote the demo trace to {}", write.display());
         }
         None => {

@@ -1,8 +1,8 @@
 //! Damaged and foreign files: a clear error, or a warning naming the buffer
 //! and file offset while the good buffers still load. Nothing panics.
-use etwq::etl::compress::CompressionFormat;
-use etwq::etl::writer::{EtlWriter, WriterOptions};
-use etwq::etl::{EtlTrace, HeaderKind, Record, RecordId};
+use etl::compress::CompressionFormat;
+use etl::writer::{EtlWriter, WriterOptions};
+use etl::{EtlTrace, HeaderKind, Record, RecordId};
 use std::io::Cursor;
 
 const BUFFER: usize = 4096;

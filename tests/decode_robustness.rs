@@ -1,10 +1,10 @@
 //! Payloads and schemas that lie must decode what they can and never panic:
 //! the same inputs the fuzz targets take, run as property tests in CI.
-use etwq::decode::manifest::parse_manifest;
-use etwq::decode::metadata::{parse_event_info, parse_event_map_info};
-use etwq::decode::schema::decode_payload;
-use etwq::decode::tracelogging::parse_event_metadata;
-use etwq::decode::{clr, kernel};
+use decode::manifest::parse_manifest;
+use decode::metadata::{parse_event_info, parse_event_map_info};
+use decode::schema::decode_payload;
+use decode::tracelogging::parse_event_metadata;
+use decode::{clr, kernel};
 use proptest::prelude::*;
 
 proptest! {

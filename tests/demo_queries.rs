@@ -2,9 +2,9 @@
 //! must point at the planted incident: tedrdrv.sys hooking system calls,
 //! server.exe's workers spinning on Sleep(0), and strace.exe's failing calls.
 //! Rows are checked against `demo_facts()`, never against copied numbers.
-use etwq::demo::demo_facts;
-use etwq::session::Session;
-use etwq::table::{Cell, Table};
+use demo::demo_facts;
+use session::Session;
+use render::{Cell, Table};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, OnceLock};
 
@@ -84,7 +84,7 @@ fn strace_failures_by_function() {
         .strace_failures_by_call
         .iter()
         .map(|(func, status, count)| {
-            (func.clone(), etwq::demo::incident::status_name(*status).to_string(), *count as u64)
+            (func.clone(), demo::incident::status_name(*status).to_string(), *count as u64)
         })
         .collect();
     assert_eq!(found, planted);

@@ -1,10 +1,10 @@
 //! The demo trace and random scenarios read back: header kinds and versions
 //! as claimed, counts as written, schedules that cover each CPU, and system
 //! calls and samples that a reader can rebuild exactly from the records.
-use etwq::demo::payloads::EventType;
-use etwq::demo::scenario::{random_scenario, GroundTruth, RandomOptions, Scenario, IDLE_TID};
-use etwq::demo::{demo_facts, demo_incident, demo_symbol_files, demo_trace_bytes, BreakpadModule};
-use etwq::etl::{EtlTrace, Record};
+use demo::payloads::EventType;
+use demo::scenario::{random_scenario, GroundTruth, RandomOptions, Scenario, IDLE_TID};
+use demo::{demo_facts, demo_incident, demo_symbol_files, demo_trace_bytes, BreakpadModule};
+use etl::{EtlTrace, Record};
 use std::collections::{BTreeMap, HashMap};
 
 fn u32_at(p: &[u8], at: usize) -> u32 {
@@ -23,7 +23,7 @@ fn build(s: &Scenario) -> (EtlTrace, GroundTruth) {
 
 /// The records of one CPU, without the trace header event.
 fn cpu_records(trace: &EtlTrace, cpu: u16) -> impl Iterator<Item = Record<'_>> {
-    trace.processor_records(cpu).filter(|r| r.id != etwq::etl::RecordId::Kernel { group: 0, opcode: 0 })
+    trace.processor_records(cpu).filter(|r| r.id != etl::RecordId::Kernel { group: 0, opcode: 0 })
 }
 
 fn event_type(r: &Record) -> EventType {

@@ -1,5 +1,5 @@
 //! `etwq --help` documents every table and every column the session builds.
-use etwq::session::Session;
+use session::Session;
 use std::process::Command;
 
 #[test]

@@ -1,9 +1,9 @@
 //! The model on a real recording: net.4.5.2.x64.etl, checked against
 //! PerfView's baseline and the independent record counts.
 mod common;
-use etwq::decode::{Decoder, Value};
-use etwq::etl::EtlTrace;
-use etwq::model::TraceModel;
+use decode::{Decoder, Value};
+use etl::EtlTrace;
+use model::TraceModel;
 
 fn load() -> Option<(EtlTrace, TraceModel, std::path::PathBuf)> {
     let corpus = common::corpus_dir()?;

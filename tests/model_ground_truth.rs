@@ -3,10 +3,10 @@
 //! events) written as traces and read back. Every syscall's thread, pid,
 //! duration and return value, and every context switch interval, must come
 //! back as written, or be left unknown; never given to the wrong thread.
-use etwq::decode::Decoder;
-use etwq::demo::{random_scenario, GroundTruth, RandomOptions};
-use etwq::etl::EtlTrace;
-use etwq::model::TraceModel;
+use decode::Decoder;
+use demo::{random_scenario, GroundTruth, RandomOptions};
+use etl::EtlTrace;
+use model::TraceModel;
 use proptest::prelude::*;
 use std::collections::HashMap;
 
@@ -128,7 +128,7 @@ proptest! {
 
 #[test]
 fn the_demo_incident_comes_back_as_written() {
-    let (bytes, truth) = etwq::demo::demo_incident().to_bytes().unwrap();
+    let (bytes, truth) = demo::demo_incident().to_bytes().unwrap();
     let trace = EtlTrace::from_bytes(bytes).unwrap();
     let model = TraceModel::build(&trace, &mut Decoder::new());
     check_cswitch(&model, &truth);

@@ -6,9 +6,9 @@
 //! The corpus comes from `ETWQ_CORPUS` (default ../shared/corpus); without it
 //! the test says so and passes, unless `ETWQ_REQUIRE_CORPUS=1`.
 //! `ETWQ_MANIFESTS` names a manifest file or directory to load, as `--manifest` would.
-use etwq::decode::{Decoder, Value};
-use etwq::dump::ThreadOwners;
-use etwq::etl::EtlTrace;
+use decode::{Decoder, Value};
+use model::owners::ThreadOwners;
+use etl::EtlTrace;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

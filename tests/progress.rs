@@ -3,17 +3,17 @@
 //! session's load reaches its total, and nothing is drawn when stderr is not
 //! a terminal.
 mod common;
-use etwq::decode::Decoder;
-use etwq::etl::EtlTrace;
-use etwq::model::TraceModel;
-use etwq::progress::{Progress, Total};
-use etwq::session::Session;
+use decode::Decoder;
+use etl::EtlTrace;
+use model::TraceModel;
+use progress::{Progress, Total};
+use session::Session;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn demo_file(dir: &Path) -> PathBuf {
     let path = dir.join("demo.etl");
-    std::fs::write(&path, etwq::demo::demo_trace_bytes()).unwrap();
+    std::fs::write(&path, demo::demo_trace_bytes()).unwrap();
     path
 }
 

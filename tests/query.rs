@@ -2,9 +2,9 @@
 //! issue's example queries and for every operator, function and aggregate;
 //! error messages for malformed queries; no panic on any input.
 #![allow(clippy::result_large_err)]
-use etwq::columnar::{Column, DataTable, FieldMap, Value};
-use etwq::query::{run_query, ErrorKind, MemoryCatalog, QueryError, SavedQuery};
-use etwq::table::{Format, Table};
+use columnar::{Column, DataTable, FieldMap, Value};
+use query::{run_query, ErrorKind, MemoryCatalog, QueryError, SavedQuery};
+use render::{Format, Table};
 use proptest::prelude::*;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -338,7 +338,7 @@ fn saved_queries() {
 #[test]
 fn library_file_feeds_the_catalog() {
     let mut c = catalog();
-    for q in etwq::query::parse_library("# mine\nslow(min) = syscalls where duration_ns >= $min select tid\n").unwrap()
+    for q in query::parse_library("# mine\nslow(min) = syscalls where duration_ns >= $min select tid\n").unwrap()
     {
         c.add_saved(q);
     }
@@ -566,7 +566,7 @@ fn deep_but_allowed_nesting_runs_on_a_small_stack() {
     let handle = std::thread::Builder::new()
         .stack_size(2 * 1024 * 1024)
         .spawn(|| {
-            let depth = etwq::query::grammar::MAX_DEPTH - 2;
+            let depth = query::grammar::MAX_DEPTH - 2;
             let q = format!("syscalls where {}pid = 300{} select tid", "(".repeat(depth), ")".repeat(depth));
             let t = run_query(&q, &catalog(), &AtomicBool::new(false)).unwrap();
             assert_eq!(t.row_count(), 2);
@@ -589,7 +589,7 @@ fn grammar_examples_parse() {
         .collect();
     assert!(examples.len() >= 10);
     for example in examples {
-        if let Err(e) = etwq::query::grammar::parse_query(example) {
+        if let Err(e) = query::grammar::parse_query(example) {
             panic!("grammar example does not parse: {example}\n{e}");
         }
         if !example.starts_with('@') {
@@ -739,7 +739,7 @@ fn show_error_messages() {
 
 #[test]
 fn damaged_tables_give_answers_not_panics() {
-    use etwq::columnar::{ColumnData, Dictionary, NamedColumn, StrData};
+    use columnar::{ColumnData, Dictionary, NamedColumn, StrData};
     let mut dict = Dictionary::new();
     dict.intern("only");
     let bad_codes = Column::new(ColumnData::Str(StrData { codes: vec![0, 5, 99, 0], dict: Arc::new(dict) }));
@@ -797,7 +797,7 @@ struct CancelOnLookup<'c> {
     cancel: &'c AtomicBool,
 }
 
-impl etwq::query::Catalog for CancelOnLookup<'_> {
+impl query::Catalog for CancelOnLookup<'_> {
     fn table(&self, name: &str) -> Option<&DataTable> {
         self.cancel.store(true, std::sync::atomic::Ordering::Relaxed);
         self.inner.table(name)

@@ -5,9 +5,9 @@
 //! the source rows gives, and that a table made of selections answers every
 //! query exactly as its copied-out twin does.
 #![allow(clippy::result_large_err)]
-use etwq::columnar::{Column, DataTable};
-use etwq::query::{run_query, MemoryCatalog};
-use etwq::table::{Format, Table};
+use columnar::{Column, DataTable};
+use query::{run_query, MemoryCatalog};
+use render::{Format, Table};
 use proptest::prelude::*;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;

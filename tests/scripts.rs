@@ -6,9 +6,9 @@
 //! Script errors name file:line:col; endless loops stop; Ctrl-C stops.
 mod common;
 
-use etwq::demo::{demo_facts, DemoFacts};
+use demo::{demo_facts, DemoFacts};
 use etwq::script::{run_script_with, ScriptError, ScriptOptions};
-use etwq::session::Session;
+use session::Session;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -172,7 +172,7 @@ fn strace_lists_the_failing_calls_per_status() {
     }
     assert_eq!(out.lines().filter(|l| l.starts_with("FAILED ")).count(), f.strace_failures.len(), "{out}");
     for (call, status, count) in &f.strace_failures_by_call {
-        let name = etwq::model::ntstatus::status_text(*status);
+        let name = decode::ntstatus::status_text(*status);
         assert!(out.lines().any(|l| l == format!("FAILED_CALL {call} {name} {count}")), "{call} {name} in\n{out}");
     }
     // The listing: time, thread, function = status <duration>.

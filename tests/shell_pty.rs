@@ -116,7 +116,7 @@ fn shell_completes_recalls_and_copies() {
     if !tmux_available() {
         return;
     }
-    let facts = etwq::demo::demo_facts();
+    let facts = demo::demo_facts();
     let dir = tempfile::tempdir().expect("temp dir");
     let history = dir.path().join("history");
     let osc52_log = dir.path().join("osc52.log");

@@ -3,8 +3,8 @@
 //! `frames` queries; bad view arguments are messages, never panics.
 mod common;
 
-use etwq::columnar::{DataTable, Value};
-use etwq::session::Session;
+use columnar::{DataTable, Value};
+use session::Session;
 use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;

@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use etwq::etl::Guid;
-use etwq::symbols::pdb_file::{load_pdb, load_pdb_bytes, load_pdb_bytes_with, LoadOptions};
-use etwq::symbols::{format_frame, DownloadEvent, Lookup, PdbIdentity, ResolverOptions, SymbolPath, SymbolResolver};
+use etl::Guid;
+use symbols::pdb_file::{load_pdb, load_pdb_bytes, load_pdb_bytes_with, LoadOptions};
+use symbols::{format_frame, DownloadEvent, Lookup, PdbIdentity, ResolverOptions, SymbolPath, SymbolResolver};
 
 fn symbols_dir() -> Option<PathBuf> {
     Some(common::corpus_dir()?.join("symbols"))
@@ -394,7 +394,7 @@ fn a_damaged_cache_file_is_ignored_and_rewritten() {
     let tmp = tempfile::tempdir().unwrap();
     let mut first = resolver(c.dir.to_str().unwrap(), tmp.path());
     assert!(matches!(first.lookup(&c.identity, 0x2910), Lookup::Function { .. }));
-    let file = etwq::symbols::cache::cache_file(tmp.path(), &c.identity).unwrap();
+    let file = symbols::cache::cache_file(tmp.path(), &c.identity).unwrap();
     let mut bytes = std::fs::read(&file).unwrap();
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0xff;

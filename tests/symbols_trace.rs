@@ -5,16 +5,16 @@
 //! or behind a symbol server, and say `<PDB not found>` for another identity.
 mod common;
 
-use etwq::columnar::Value;
-use etwq::demo::payloads::Sid;
-use etwq::demo::scenario::{
+use columnar::Value;
+use demo::payloads::Sid;
+use demo::scenario::{
     ModuleSpec, PdbIdentity as ScenarioPdb, ProcessSpec, ProfileSpec, SampleSpec, Scenario, Slice,
     SwitchOut, ThreadSpec,
 };
-use etwq::etl::Guid;
-use etwq::session::Session;
-use etwq::symbols::pdb_file::pdb_info_of;
-use etwq::symbols::ResolverOptions;
+use etl::Guid;
+use session::Session;
+use symbols::pdb_file::pdb_info_of;
+use symbols::ResolverOptions;
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -212,7 +212,7 @@ fn samples_resolve_from_a_symbol_store_cache() {
     let Some(setup) = setup() else { return };
     let store = setup.tmp.path().join("store");
     let key_dir = store.join("crash.pdb").join(
-        etwq::symbols::PdbIdentity::new("crash.pdb", setup.identity.guid, setup.identity.age)
+        symbols::PdbIdentity::new("crash.pdb", setup.identity.guid, setup.identity.age)
             .store_key(),
     );
     std::fs::create_dir_all(&key_dir).unwrap();
@@ -226,7 +226,7 @@ fn samples_resolve_from_a_symbol_store_cache() {
 fn samples_resolve_from_a_symbol_server_on_localhost() {
     let Some(setup) = setup() else { return };
     let pdb = std::fs::read(setup.symbols.join("crash.pdb")).unwrap();
-    let key = etwq::symbols::PdbIdentity::new("crash.pdb", setup.identity.guid, setup.identity.age)
+    let key = symbols::PdbIdentity::new("crash.pdb", setup.identity.guid, setup.identity.age)
         .store_key();
     let wanted = format!("/symbols/crash.pdb/{key}/crash.pdb");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

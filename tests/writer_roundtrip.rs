@@ -1,10 +1,10 @@
 //! Traces written with every header kind, 32- and 64-bit, compressed and not,
 //! read back record for record.
-use etwq::etl::compress::CompressionFormat;
-use etwq::etl::record::{ExtendedData, ExtendedItem, InstanceInfo};
-use etwq::etl::record::{EventDescriptor, HeaderFamily};
-use etwq::etl::writer::{EtlWriter, WriterOptions};
-use etwq::etl::{EtlTrace, Guid, HeaderKind, Record, RecordId};
+use etl::compress::CompressionFormat;
+use etl::record::{ExtendedData, ExtendedItem, InstanceInfo};
+use etl::record::{EventDescriptor, HeaderFamily};
+use etl::writer::{EtlWriter, WriterOptions};
+use etl::{EtlTrace, Guid, HeaderKind, Record, RecordId};
 use proptest::prelude::*;
 use std::io::Cursor;
 

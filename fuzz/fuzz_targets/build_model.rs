@@ -5,8 +5,8 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(trace) = etwq::etl::EtlTrace::from_bytes(data.to_vec()) {
-        let model = etwq::model::TraceModel::build(&trace, &mut etwq::decode::Decoder::new());
+    if let Ok(trace) = etl::EtlTrace::from_bytes(data.to_vec()) {
+        let model = model::TraceModel::build(&trace, &mut decode::Decoder::new());
         // Every stack id a row names must be in the store.
         for s in &model.samples {
             if let Some(id) = s.stack {

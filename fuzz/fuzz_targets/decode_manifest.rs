@@ -3,9 +3,9 @@
 //! the input bytes as a payload of each of its events.
 #![no_main]
 
-use etwq::decode::manifest::{parse_manifest, ChunkAssembler};
-use etwq::decode::schema::decode_payload;
-use etwq::etl::Guid;
+use decode::manifest::{parse_manifest, ChunkAssembler};
+use decode::schema::decode_payload;
+use etl::Guid;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,9 +4,9 @@
 //! bytes as a payload. Lying offsets and counts must be errors, not panics.
 #![no_main]
 
-use etwq::decode::metadata::{parse_event_info, parse_event_map_info};
-use etwq::decode::schema::decode_payload;
-use etwq::decode::tracelogging::parse_event_metadata;
+use decode::metadata::{parse_event_info, parse_event_map_info};
+use decode::schema::decode_payload;
+use decode::tracelogging::parse_event_metadata;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -5,8 +5,8 @@
 //! panic, and a payload too short for its layout must mark a field bad.
 #![no_main]
 
-use etwq::decode::kernel;
-use etwq::decode::schema::decode_payload;
+use decode::kernel;
+use decode::schema::decode_payload;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -4,7 +4,7 @@
 //! up to 16 MiB), the rest is the compressed stream.
 #![no_main]
 
-use etwq::etl::compress::{decompress_into, CompressionFormat};
+use etl::compress::{decompress_into, CompressionFormat};
 use libfuzzer_sys::fuzz_target;
 
 const PREFIX: [u8; 5] = [0xA5; 5];

@@ -1,7 +1,7 @@
 //! Arbitrary bytes as one buffer's record data: every header kind's parser
 //! and the extended data items.
 #![no_main]
-use etwq::etl::record::RecordWalk;
+use etl::record::RecordWalk;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }));
     });
-    if let Ok(table) = etwq::symbols::pdb_file::load_pdb_bytes(data.to_vec(), None) {
+    if let Ok(table) = symbols::pdb_file::load_pdb_bytes(data.to_vec(), None) {
         let functions = table.functions();
         assert!(functions.windows(2).all(|w| w[0].rva < w[1].rva));
         for f in functions.iter().take(1000) {

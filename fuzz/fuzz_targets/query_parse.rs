@@ -1,8 +1,8 @@
 //! Arbitrary text as a query: the parser, planner and executor must answer
 //! with a result or an error, never a panic or a stack overflow.
 #![no_main]
-use etwq::columnar::{Column, DataTable};
-use etwq::query::{grammar::parse_query, run_query, MemoryCatalog};
+use columnar::{Column, DataTable};
+use query::{grammar::parse_query, run_query, MemoryCatalog};
 use libfuzzer_sys::fuzz_target;
 use std::sync::atomic::AtomicBool;
 use std::sync::OnceLock;

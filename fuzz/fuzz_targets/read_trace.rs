@@ -3,9 +3,9 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(trace) = etwq::etl::EtlTrace::from_bytes(data.to_vec()) {
+    if let Ok(trace) = etl::EtlTrace::from_bytes(data.to_vec()) {
         let walked = trace.records().count();
         assert_eq!(walked, trace.record_count());
-        let _ = etwq::summary::record_counts(&trace);
+        let _ = session::summary::record_counts(&trace);
     }
 });

@@ -4,7 +4,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let parsed = etwq::symbols::breakpad::parse_sym(data);
+    let parsed = symbols::breakpad::parse_sym(data);
     let functions = parsed.table.functions();
     assert!(functions.windows(2).all(|w| w[0].rva < w[1].rva));
     for f in functions {

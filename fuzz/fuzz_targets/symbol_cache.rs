@@ -2,8 +2,8 @@
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
-use etwq::etl::Guid;
-use etwq::symbols::{cache, PdbIdentity};
+use etl::Guid;
+use symbols::{cache, PdbIdentity};
 
 fuzz_target!(|data: &[u8]| {
     let identity = PdbIdentity::new("x.pdb", Guid::ZERO, 1);

@@ -1,7 +1,7 @@
 //! What rustyline asks of the shell while a line is typed: Tab completion,
 //! hints from history, and whether Enter ends the input or opens another line.
 use super::meta::{HELP_TOPICS, META_COMMANDS};
-use crate::session_shell::CompletionWords;
+use session::CompletionWords;
 use rustyline::completion::{Completer, FilenameCompleter, Pair};
 use rustyline::highlight::Highlighter;
 use rustyline::hint::{Hinter, HistoryHinter};

@@ -1,8 +1,8 @@
 //! Meta-commands: the lines that start with a dot and talk to the shell
 //! rather than ask the trace a question.
 use super::{Flow, Shell};
-use crate::symbols::path::{SymbolPath, SymbolPathElement, Upstream};
-use crate::table::{Format, Screen, Table};
+use symbols::path::{SymbolPath, SymbolPathElement, Upstream};
+use render::{Format, Screen, Table};
 use std::path::Path;
 
 pub struct MetaCommand {
@@ -255,7 +255,7 @@ fn help(shell: &mut Shell, topic: &str) -> Result<Flow, String> {
         "query" | "queries" | "syntax" => QUERY_HELP.to_string(),
         "keys" | "completion" | "history" => KEYS_HELP.to_string(),
         "functions" => {
-            let names: Vec<&str> = crate::query::functions::all_function_names().collect();
+            let names: Vec<&str> = query::functions::all_function_names().collect();
             format!("Functions: {}", names.join(", "))
         }
         other => {
@@ -329,7 +329,7 @@ fn export(shell: &mut Shell, argument: &str) -> Result<Flow, String> {
 mod tests {
     use super::*;
     use crate::repl::Clipboard;
-    use crate::session::Session;
+    use session::Session;
     use std::sync::{Arc, Mutex};
 
     fn shell() -> Shell {

@@ -11,9 +11,9 @@ pub use clipboard::{osc52_sequence, Clipboard, CopiedThrough};
 pub use completer::input_is_incomplete;
 pub use progress::{with_progress, with_spinner};
 
-use crate::session::Session;
-use crate::session_shell::user_library_dir;
-use crate::table::{Format, Screen, Table};
+use session::Session;
+use session::user_library_dir;
+use render::{Format, Screen, Table};
 use completer::ShellHelper;
 use rustyline::config::{CompletionType, Config};
 use rustyline::error::ReadlineError;
@@ -133,7 +133,7 @@ impl Shell {
                 self.last = Some(table);
             }
             // A carriage return first: the terminal echoed ^C where the message goes.
-            Err(e) if e.kind == crate::query::ErrorKind::Cancelled => eprintln!("\r{e}"),
+            Err(e) if e.kind == query::ErrorKind::Cancelled => eprintln!("\r{e}"),
             Err(e) => eprintln!("{e}"),
         }
     }

@@ -1,10 +1,10 @@
 //! The functions a script sees. Each is a thin call into the Session API or
 //! a view of a query result; none can touch the file system except `export`.
 use super::Output;
-use crate::columnar::{format_duration_ns, format_timestamp_ns, Column, ColumnBuilder, DataTable, Value};
-use crate::session::Session;
-use crate::session_script::TraceFacts;
-use crate::table::{Format, Table};
+use columnar::{format_duration_ns, format_timestamp_ns, Column, ColumnBuilder, DataTable, Value};
+use session::Session;
+use session::TraceFacts;
+use render::{Format, Table};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FnPtr, ImmutableString, Map, NativeCallContext, INT};
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -448,7 +448,7 @@ pub fn register(engine: &mut Engine, session: Arc<Mutex<Session>>, output: Outpu
     debug_assert!(registered.is_ok());
 
     // Helpers.
-    engine.register_fn("status_name", |code: INT| crate::model::ntstatus::status_text(code as u32));
+    engine.register_fn("status_name", |code: INT| decode::ntstatus::status_text(code as u32));
     engine.register_fn("fmt_ns", |ns: INT| format_duration_ns(ns));
     engine.register_fn("fmt_ns", |ns: rhai::FLOAT| format_duration_ns(ns as i64));
     engine.register_fn("fmt_ts", |ns: INT| format_timestamp_ns(ns));

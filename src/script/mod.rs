@@ -8,7 +8,7 @@
 //! a running script at its next operation.
 pub mod api;
 
-use crate::session::Session;
+use session::Session;
 use rhai::{Dynamic, Engine, EvalAltResult, Position, Scope};
 use std::fmt;
 use std::path::Path;

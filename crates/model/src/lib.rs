@@ -1,0 +1,116 @@
+//! The trace model: tables built once from the decoded event stream, the
+//! way WPA and TraceProcessor present a trace.
+pub mod build;
+pub mod cpu_pass;
+pub mod modules;
+pub mod owners;
+mod sorted_runs;
+mod stack_join;
+pub mod processes;
+pub mod stacks;
+pub mod symbolize;
+
+use modules::ModuleRegistry;
+use processes::{ProcessRegistry, ThreadRegistry};
+use stacks::{StackId, StackStats, StackStore};
+
+/// Times are nanoseconds since the trace start.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CSwitchRow {
+    pub cpu: u16,
+    /// Switched in.
+    pub ts: i64,
+    /// Switched out: the next context switch on this CPU, or the trace end.
+    pub end_ts: i64,
+    pub tid: u32,
+    pub pid: Option<u32>,
+    pub prev_tid: u32,
+    pub prev_pid: Option<u32>,
+    /// Why this thread left the CPU at `end_ts` (KWAIT_REASON); None for the last interval.
+    pub wait_reason: Option<i8>,
+    /// The state the previous thread was left in (KTHREAD_STATE).
+    pub prev_state: i8,
+    pub priority: i8,
+    /// Time since the thread was readied, where a ReadyThread event says.
+    pub ready_ns: Option<i64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SyscallRow {
+    pub ts: i64,
+    /// None when the exit was not recorded (lost, or still in the call at the end).
+    pub end_ts: Option<i64>,
+    pub cpu: u16,
+    /// None when no context switch says which thread ran.
+    pub tid: Option<u32>,
+    pub pid: Option<u32>,
+    pub address: u64,
+    /// The NTSTATUS the call returned.
+    pub ret: Option<u32>,
+    pub stack: Option<StackId>,
+}
+
+impl SyscallRow {
+    pub fn duration_ns(&self) -> Option<i64> {
+        self.end_ts.map(|e| e.saturating_sub(self.ts))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SampleRow {
+    pub ts: i64,
+    pub cpu: u16,
+    pub tid: u32,
+    pub pid: Option<u32>,
+    pub ip: u64,
+    pub weight_ns: i64,
+    pub stack: Option<StackId>,
+}
+
+/// A stack joined to the event it belongs to.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StackRow {
+    pub ts: i64,
+    pub tid: u32,
+    pub pid: u32,
+    pub stack: StackId,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BuildStats {
+    pub records: u64,
+    /// Syscall events whose thread became uncertain because a context switch was lost.
+    pub unattributed_after_loss: u64,
+    /// Syscall events with no thread (no context switch seen on that CPU yet, or lost).
+    pub unattributed_syscall_events: u64,
+    pub unmatched_syscall_exits: u64,
+    /// Stretches where a buffer said events were lost.
+    pub loss_windows: u64,
+    pub stacks: StackStats,
+}
+
+pub struct TraceModel {
+    pub pointer_size: u8,
+    pub trace_end_ns: i64,
+    /// Process rows, and "which process had pid P at time T".
+    pub processes: ProcessRegistry,
+    pub threads: ThreadRegistry,
+    pub modules: ModuleRegistry,
+    pub cswitch: Vec<CSwitchRow>,
+    pub syscalls: Vec<SyscallRow>,
+    pub samples: Vec<SampleRow>,
+    pub stack_rows: Vec<StackRow>,
+    pub stacks: StackStore,
+    pub diskio: Vec<io::DiskIoRow>,
+    pub fileio: Vec<io::FileIoRow>,
+    pub hardfaults: Vec<io::HardFaultRow>,
+    pub stats: BuildStats,
+}
+
+impl TraceModel {
+    pub fn build(trace: &etl::EtlTrace, decoder: &mut decode::Decoder) -> TraceModel {
+        build::build(trace, decoder)
+    }
+}
+pub mod io;
+pub mod tables;

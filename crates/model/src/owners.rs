@@ -1,0 +1,53 @@
+//! Who a kernel event belongs to: PerfInfo headers carry no thread or
+//! process, so the payload's ids and the thread's last known process stand in.
+use decode::{Event, SchemaSource, Value};
+use etl::record::RecordId;
+use std::collections::HashMap;
+
+/// Fills in what a record header leaves out: PerfInfo headers carry no
+/// thread or process, so the payload's thread and the process that thread
+/// was last seen in stand in, as PerfView and WPA show them.
+#[derive(Default)]
+pub struct ThreadOwners {
+    process_of_thread: HashMap<u32, u32>,
+}
+
+impl ThreadOwners {
+    /// Learns thread→process from thread events; returns the event's (pid, tid).
+    /// Kernel events that name a process or thread in their payload (process,
+    /// thread and image events, TCP/UDP, samples, disk I/O, hard faults) are
+    /// shown under it rather than under the thread that logged them.
+    pub fn ids(&mut self, event: &Event<'_>) -> (Option<u32>, Option<u32>) {
+        let mut pid = event.record.process_id;
+        let mut tid = event.record.thread_id;
+        if event.source == SchemaSource::Kernel {
+            let payload_pid =
+                ["ProcessID", "ProcessId", "PID", "StackProcess"].iter().find_map(|n| field_u32(event, n));
+            let payload_tid =
+                ["TThreadId", "ThreadId", "IssuingThreadId", "StackThread"].iter().find_map(|n| field_u32(event, n));
+            if let RecordId::Kernel { group: 5, opcode: 1..=4 } = event.record.id {
+                if let (Some(p), Some(t)) = (payload_pid, payload_tid) {
+                    self.process_of_thread.insert(t, p);
+                }
+            }
+            if payload_tid.is_some() {
+                tid = payload_tid;
+            }
+            if payload_pid.is_some() {
+                pid = payload_pid;
+            } else if payload_tid.is_some() || pid.is_none() {
+                pid = tid.and_then(|t| self.process_of_thread.get(&t).copied()).or(pid);
+            }
+        }
+        if let (Some(t), Some(p)) = (tid, pid) {
+            if t != u32::MAX && p != u32::MAX && event.record.kind.is_kernel() {
+                self.process_of_thread.entry(t).or_insert(p);
+            }
+        }
+        (pid, tid)
+    }
+}
+
+fn field_u32(event: &Event<'_>, name: &str) -> Option<u32> {
+    event.field(name).and_then(Value::as_u64).map(|v| v as u32)
+}

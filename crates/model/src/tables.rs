@@ -1,0 +1,465 @@
+//! The model as the tables people query: names, modules and status text
+//! resolved, times in ns since the trace start. Column docs are the public
+//! schema shown by `.schema` and `--help`.
+use decode::ntstatus::status_text;
+use super::symbolize::{NamedFrames, ResolvedFrame};
+use super::TraceModel;
+use columnar::{Column, DataTable, FieldMap, StrColumnBuilder, Value as Cell};
+use decode::{Decoder, Value};
+use crate::owners::ThreadOwners;
+use etl::EtlTrace;
+use symbols::drivers::known_driver;
+use std::sync::Arc;
+
+/// KWAIT_REASON names, as WPA shows them.
+const WAIT_REASONS: [&str; 43] = [
+    "Executive", "FreePage", "PageIn", "PoolAllocation", "DelayExecution", "Suspended", "UserRequest",
+    "WrExecutive", "WrFreePage", "WrPageIn", "WrPoolAllocation", "WrDelayExecution", "WrSuspended",
+    "WrUserRequest", "WrSpare0", "WrQueue", "WrLpcReceive", "WrLpcReply", "WrVirtualMemory", "WrPageOut",
+    "WrRendezvous", "WrKeyedEvent", "WrTerminated", "WrProcessInSwap", "WrCpuRateControl", "WrCalloutStack",
+    "WrKernel", "WrResource", "WrPushLock", "WrMutex", "WrQuantumEnd", "WrDispatchInt", "WrPreempted",
+    "WrYieldExecution", "WrFastMutex", "WrGuardedMutex", "WrRundown", "WrAlertByThreadId", "WrDeferredPreempt",
+    "WrPhysicalFault", "WrIoRing", "WrMdlCache", "WrRcu",
+];
+
+/// KTHREAD_STATE names.
+const THREAD_STATES: [&str; 10] = [
+    "Initialized", "Ready", "Running", "Standby", "Terminated", "Waiting", "Transition", "DeferredReady",
+    "GateWaitObsolete", "WaitingForProcessInSwap",
+];
+
+pub fn wait_reason_name(reason: i8) -> String {
+    usize::try_from(reason).ok().and_then(|i| WAIT_REASONS.get(i)).map_or_else(|| format!("WaitReason({reason})"), |s| s.to_string())
+}
+
+pub fn thread_state_name(state: i8) -> String {
+    usize::try_from(state).ok().and_then(|i| THREAD_STATES.get(i)).map_or_else(|| format!("State({state})"), |s| s.to_string())
+}
+
+/// Collects a table's columns; every column gets one value per row.
+struct Builder {
+    table: DataTable,
+}
+
+fn with_nulls<T: Default + Clone>(values: Vec<Option<T>>, make: impl FnOnce(Vec<T>) -> Column) -> Column {
+    let validity: Vec<bool> = values.iter().map(Option::is_some).collect();
+    let column = make(values.into_iter().map(Option::unwrap_or_default).collect());
+    column.with_validity(validity)
+}
+
+impl Builder {
+    fn new(name: &str) -> Builder {
+        Builder { table: DataTable::new(name) }
+    }
+
+    fn add(&mut self, name: &str, doc: &str, column: Column) {
+        let added = self.table.push_column(name, doc, column);
+        debug_assert!(added.is_ok(), "{added:?}");
+    }
+
+    fn u64s(&mut self, name: &str, doc: &str, values: Vec<Option<u64>>) {
+        self.add(name, doc, with_nulls(values, Column::u64));
+    }
+
+    fn i64s(&mut self, name: &str, doc: &str, values: Vec<Option<i64>>) {
+        self.add(name, doc, with_nulls(values, Column::i64));
+    }
+
+    fn times(&mut self, name: &str, doc: &str, values: Vec<Option<i64>>) {
+        self.add(name, doc, with_nulls(values, Column::timestamps));
+    }
+
+    fn durations(&mut self, name: &str, doc: &str, values: Vec<Option<i64>>) {
+        self.add(name, doc, with_nulls(values, Column::durations));
+    }
+
+    fn addresses(&mut self, name: &str, doc: &str, values: Vec<Option<u64>>) {
+        self.add(name, doc, with_nulls(values, Column::addresses));
+    }
+
+    fn texts<S: AsRef<str>>(&mut self, name: &str, doc: &str, values: impl IntoIterator<Item = Option<S>>) {
+        let mut b = StrColumnBuilder::new();
+        for v in values {
+            match v {
+                Some(s) => b.push(s.as_ref()),
+                None => b.push_null(),
+            }
+        }
+        self.add(name, doc, b.finish());
+    }
+
+    fn finish(self) -> DataTable {
+        self.table
+    }
+}
+
+/// Names and modules at a moment, for every table.
+struct Resolve<'m> {
+    model: &'m TraceModel,
+}
+
+impl<'m> Resolve<'m> {
+    fn proc(&self, pid: Option<u32>, ts: i64) -> Option<&'m str> {
+        self.model.processes.at(pid?, ts).map(|p| p.name.as_str())
+    }
+
+    fn module(&self, pid: Option<u32>, address: u64, ts: i64) -> (Option<&'m str>, Option<u64>) {
+        match self.model.modules.lookup(pid.unwrap_or(0), address, ts, self.model.pointer_size) {
+            Some(m) => (Some(m.file()), Some(address - m.base)),
+            None => (None, None),
+        }
+    }
+}
+
+fn some_u32(v: Option<u32>) -> Option<u64> {
+    v.map(u64::from)
+}
+
+pub fn processes(model: &TraceModel) -> DataTable {
+    let rows = &model.processes.rows;
+    let mut b = Builder::new("processes");
+    b.u64s("pid", "process id", rows.iter().map(|p| Some(u64::from(p.pid))).collect());
+    b.texts("name", "image file name", rows.iter().map(|p| Some(&p.name)));
+    b.texts("command_line", "command line", rows.iter().map(|p| Some(&p.command_line)));
+    b.u64s("parent_pid", "parent process id", rows.iter().map(|p| some_u32(p.parent_pid)).collect());
+    b.u64s("session", "terminal session", rows.iter().map(|p| some_u32(p.session)).collect());
+    b.times("start_ts", "started (null: before the trace)", rows.iter().map(|p| p.start_ts).collect());
+    b.times("end_ts", "ended (null: after the trace)", rows.iter().map(|p| p.end_ts).collect());
+    b.u64s("exit_code", "exit status", rows.iter().map(|p| some_u32(p.exit_code)).collect());
+    b.texts("user_sid", "user SID where recorded", rows.iter().map(|p| p.user_sid.as_ref()));
+    b.finish()
+}
+
+pub fn threads(model: &TraceModel) -> DataTable {
+    let r = Resolve { model };
+    let rows = &model.threads.rows;
+    let mut b = Builder::new("threads");
+    b.u64s("tid", "thread id", rows.iter().map(|t| Some(u64::from(t.tid))).collect());
+    b.u64s("pid", "process id", rows.iter().map(|t| Some(u64::from(t.pid))).collect());
+    b.texts("proc", "process name", rows.iter().map(|t| r.proc(Some(t.pid), t.start_ts.unwrap_or(0))));
+    b.texts("name", "thread name", rows.iter().map(|t| t.name.as_ref()));
+    b.times("start_ts", "started (null: before the trace)", rows.iter().map(|t| t.start_ts).collect());
+    b.times("end_ts", "ended (null: after the trace)", rows.iter().map(|t| t.end_ts).collect());
+    b.durations("cpu_ns", "CPU time from context switches", rows.iter().map(|t| t.cpu_ns).collect());
+    b.u64s("samples", "profile samples on this thread", rows.iter().map(|t| Some(t.samples)).collect());
+    b.finish()
+}
+
+pub fn modules(model: &TraceModel) -> DataTable {
+    let r = Resolve { model };
+    let rows = &model.modules.rows;
+    let mut b = Builder::new("modules");
+    b.u64s("pid", "process id (0: kernel modules)", rows.iter().map(|m| Some(u64::from(m.pid))).collect());
+    b.texts("proc", "process name", rows.iter().map(|m| r.proc(Some(m.pid), m.load_ts.unwrap_or(0))));
+    b.addresses("base", "image base", rows.iter().map(|m| Some(m.base)).collect());
+    b.u64s("size", "image size", rows.iter().map(|m| Some(m.size)).collect());
+    b.addresses("end", "base + size", rows.iter().map(|m| Some(m.end())).collect());
+    b.texts("path", "file path", rows.iter().map(|m| Some(&m.path)));
+    b.texts("file", "file name", rows.iter().map(|m| Some(m.file())));
+    b.u64s("timestamp", "PE TimeDateStamp", rows.iter().map(|m| some_u32(m.timestamp)).collect());
+    b.u64s("checksum", "PE checksum", rows.iter().map(|m| some_u32(m.checksum)).collect());
+    b.texts("pdb", "PDB file name (KernelTraceControl DbgID_RSDS)", rows.iter().map(|m| m.pdb.as_ref()));
+    b.texts("pdb_guid", "PDB GUID", rows.iter().map(|m| m.pdb_guid.map(|g| g.to_string())));
+    b.u64s("pdb_age", "PDB age", rows.iter().map(|m| some_u32(m.pdb_age)).collect());
+    let version = |m: &super::modules::Module| model.modules.file_version(m);
+    let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    b.texts("company", "CompanyName of its version resource (KernelTraceControl FileVersion)", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.company))));
+    b.texts("description", "FileDescription", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.description))));
+    b.texts("product", "ProductName", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.product))));
+    b.texts("version", "FileVersion", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.version))));
+    let known = |m: &super::modules::Module| known_driver(m.file());
+    b.texts("vendor", "company of a well-known third-party driver", rows.iter().map(|m| known(m).map(|d| d.company)));
+    b.texts("category", "its category (antivirus: anti-virus filters and EDR sensors)", rows.iter().map(|m| known(m).map(|d| d.category.name())));
+    b.texts("altitude", "its minifilter altitude and load order group", rows.iter().map(|m| known(m).filter(|d| !d.altitude.is_empty()).map(|d| format!("{} ({})", d.altitude, d.group))));
+    b.times("load_ts", "loaded (null: before the trace)", rows.iter().map(|m| m.load_ts).collect());
+    b.times("unload_ts", "unloaded (null: still loaded)", rows.iter().map(|m| m.unload_ts).collect());
+    b.finish()
+}
+
+pub fn cswitch(model: &TraceModel) -> DataTable {
+    let r = Resolve { model };
+    let rows = &model.cswitch;
+    let mut b = Builder::new("cswitch");
+    b.u64s("cpu", "processor", rows.iter().map(|c| Some(u64::from(c.cpu))).collect());
+    b.times("ts", "switched in", rows.iter().map(|c| Some(c.ts)).collect());
+    b.times("end_ts", "switched out (the next switch on this CPU, or the trace end)", rows.iter().map(|c| Some(c.end_ts)).collect());
+    b.durations("cpu_ns", "time on the CPU", rows.iter().map(|c| Some(c.end_ts.saturating_sub(c.ts))).collect());
+    b.u64s("tid", "thread that ran", rows.iter().map(|c| Some(u64::from(c.tid))).collect());
+    b.u64s("pid", "its process", rows.iter().map(|c| some_u32(c.pid)).collect());
+    b.texts("proc", "its process name", rows.iter().map(|c| r.proc(c.pid, c.ts)));
+    b.u64s("prev_tid", "thread that ran before", rows.iter().map(|c| Some(u64::from(c.prev_tid))).collect());
+    b.u64s("prev_pid", "its process", rows.iter().map(|c| some_u32(c.prev_pid)).collect());
+    b.texts("prev_proc", "its process name", rows.iter().map(|c| r.proc(c.prev_pid, c.ts)));
+    b.texts("wait_reason", "why this thread left the CPU (KWAIT_REASON)", rows.iter().map(|c| c.wait_reason.map(wait_reason_name)));
+    b.texts("prev_state", "state the previous thread was left in", rows.iter().map(|c| Some(thread_state_name(c.prev_state))));
+    b.i64s("priority", "priority of the thread switched in", rows.iter().map(|c| Some(i64::from(c.priority))).collect());
+    b.durations("ready_ns", "time since the thread was readied (ReadyThread)", rows.iter().map(|c| c.ready_ns).collect());
+    b.finish()
+}
+
+pub fn syscalls(model: &TraceModel, names: &NamedFrames) -> DataTable {
+    let r = Resolve { model };
+    let rows = &model.syscalls;
+    let modules: Vec<(Option<&str>, Option<u64>)> = rows.iter().map(|s| r.module(s.pid, s.address, s.ts)).collect();
+    let mut b = Builder::new("syscalls");
+    b.times("ts", "entered", rows.iter().map(|s| Some(s.ts)).collect());
+    b.times("end_ts", "returned (null: no exit recorded)", rows.iter().map(|s| s.end_ts).collect());
+    b.durations("duration_ns", "time in the call", rows.iter().map(|s| s.duration_ns()).collect());
+    b.u64s("cpu", "processor at entry", rows.iter().map(|s| Some(u64::from(s.cpu))).collect());
+    b.u64s("pid", "process (null: no context switch says)", rows.iter().map(|s| some_u32(s.pid)).collect());
+    b.u64s("tid", "thread (null: no context switch says)", rows.iter().map(|s| some_u32(s.tid)).collect());
+    b.texts("proc", "process name", rows.iter().map(|s| r.proc(s.pid, s.ts)));
+    b.addresses("address", "system service address", rows.iter().map(|s| Some(s.address)).collect());
+    b.texts("module", "module of the address", modules.iter().map(|m| m.0));
+    b.addresses("offset", "offset in the module", modules.iter().map(|m| m.1).collect());
+    let func = |i: usize| names.sample_or_syscall(&names.syscall_frames, i).and_then(|f| f.func.clone());
+    b.texts("func", "function of the address (null: no symbols)", (0..rows.len()).map(func));
+    b.u64s("ret", "NTSTATUS returned", rows.iter().map(|s| some_u32(s.ret)).collect());
+    b.texts("status", "its name", rows.iter().map(|s| s.ret.map(status_text)));
+    b.u64s("stack", "stack id (stacks table)", rows.iter().map(|s| s.stack.map(u64::from)).collect());
+    b.finish()
+}
+
+pub fn samples(model: &TraceModel, names: &NamedFrames) -> DataTable {
+    let r = Resolve { model };
+    let rows = &model.samples;
+    let modules: Vec<(Option<&str>, Option<u64>)> = rows.iter().map(|s| r.module(s.pid, s.ip, s.ts)).collect();
+    let mut b = Builder::new("samples");
+    b.times("ts", "sampled", rows.iter().map(|s| Some(s.ts)).collect());
+    b.u64s("cpu", "processor", rows.iter().map(|s| Some(u64::from(s.cpu))).collect());
+    b.u64s("pid", "process", rows.iter().map(|s| some_u32(s.pid)).collect());
+    b.u64s("tid", "thread", rows.iter().map(|s| Some(u64::from(s.tid))).collect());
+    b.texts("proc", "process name", rows.iter().map(|s| r.proc(s.pid, s.ts)));
+    b.addresses("ip", "instruction pointer", rows.iter().map(|s| Some(s.ip)).collect());
+    b.texts("module", "module of the IP", modules.iter().map(|m| m.0));
+    b.addresses("offset", "offset in the module", modules.iter().map(|m| m.1).collect());
+    let func = |i: usize| names.sample_or_syscall(&names.sample_frames, i).and_then(|f| f.func.clone());
+    b.texts("func", "function of the IP (null: no symbols)", (0..rows.len()).map(func));
+    b.durations("weight_ns", "the profile interval this sample stands for", rows.iter().map(|s| Some(s.weight_ns)).collect());
+    b.u64s("stack", "stack id (stacks table)", rows.iter().map(|s| s.stack.map(u64::from)).collect());
+    b.finish()
+}
+
+pub fn stacks(model: &TraceModel, names: &NamedFrames) -> DataTable {
+    let r = Resolve { model };
+    let rows = &model.stack_rows;
+    let (mut modules, mut funcs, mut texts) = (StrColumnBuilder::new(), StrColumnBuilder::new(), StrColumnBuilder::new());
+    for s in rows {
+        let frames: Vec<&ResolvedFrame> =
+            names.stack(s.pid, s.stack).unwrap_or(&[]).iter().filter_map(|&id| names.frame(id)).collect();
+        let mut seen: Vec<&str> = Vec::new();
+        for m in frames.iter().filter_map(|f| f.module.as_deref()) {
+            if !seen.contains(&m) {
+                seen.push(m);
+            }
+        }
+        modules.push(&joined(seen));
+        funcs.push(&joined(frames.iter().filter_map(|f| f.func.as_deref())));
+        let text: Vec<&str> = frames.iter().map(|f| &*f.text).collect();
+        texts.push(&text.join(" <- "));
+    }
+    let mut b = Builder::new("stacks");
+    b.times("ts", "time of the event the stack belongs to", rows.iter().map(|s| Some(s.ts)).collect());
+    b.u64s("pid", "process", rows.iter().map(|s| Some(u64::from(s.pid))).collect());
+    b.u64s("tid", "thread", rows.iter().map(|s| Some(u64::from(s.tid))).collect());
+    b.texts("proc", "process name", rows.iter().map(|s| r.proc(Some(s.pid), s.ts)));
+    b.u64s("stack", "stack id", rows.iter().map(|s| Some(u64::from(s.stack))).collect());
+    b.u64s("depth", "frames", rows.iter().map(|s| Some(model.stacks.frames(s.stack).len() as u64)).collect());
+    b.add("module", "modules of its frames, as |a.dll|b.sys|; `module = X` means a frame in X", modules.finish());
+    b.add("func", "functions of its frames, innermost first, as |f|g|; `func = F` means a frame in F", funcs.finish());
+    b.add("frames", "its frames, innermost first, joined by \" <- \"", texts.finish());
+    b.finish()
+}
+
+/// Separator-wrapped list: `|a|b|`, so that `contains "|a|"` matches one whole item.
+fn joined<'s>(items: impl IntoIterator<Item = &'s str>) -> String {
+    let mut out = String::from("|");
+    for item in items {
+        out.push_str(item);
+        out.push('|');
+    }
+    out
+}
+
+/// One row per frame of every stack (per process it occurs in); depth 0 is the innermost frame.
+pub fn frames(names: &NamedFrames) -> DataTable {
+    let (mut stack, mut pid, mut depth, mut address, mut offset) = (vec![], vec![], vec![], vec![], vec![]);
+    let (mut module, mut func, mut text, mut mark) = (vec![], vec![], vec![], vec![]);
+    for ((p, s), ids) in names.all_stacks() {
+        for (d, f) in ids.iter().filter_map(|&id| names.frame(id)).enumerate() {
+            stack.push(Some(u64::from(s)));
+            pid.push(Some(u64::from(p)));
+            depth.push(Some(d as u64));
+            address.push(Some(f.address));
+            offset.push(f.module_offset);
+            module.push(f.module.clone());
+            func.push(f.func.clone());
+            text.push(Some(f.text.clone()));
+            mark.push(f.mark.clone());
+        }
+    }
+    let mut b = Builder::new("frames");
+    b.u64s("stack", "stack id (stacks table)", stack);
+    b.u64s("pid", "process the stack occurred in", pid);
+    b.u64s("depth", "0: the innermost frame (the IP), counting outward to the thread start", depth);
+    b.addresses("address", "return address (the IP at depth 0)", address);
+    b.texts("module", "module file name (null: in no module)", module);
+    b.texts("func", "function (null: no symbols)", func);
+    b.addresses("offset", "offset in the module", offset);
+    b.texts("frame", "module!function+0xoffset, module!<PDB not found> or 0xaddress", text);
+    b.texts("mark", "well-known third-party driver: category (company)", mark);
+    b.finish()
+}
+
+pub fn diskio(model: &TraceModel) -> DataTable {
+    let r = Resolve { model };
+    let rows = &model.diskio;
+    let mut b = Builder::new("diskio");
+    b.times("ts", "completed", rows.iter().map(|d| Some(d.ts)).collect());
+    b.u64s("pid", "process", rows.iter().map(|d| some_u32(d.pid)).collect());
+    b.u64s("tid", "issuing thread", rows.iter().map(|d| some_u32(d.tid)).collect());
+    b.texts("proc", "process name", rows.iter().map(|d| r.proc(d.pid, d.ts)));
+    b.texts("op", "Read, Write or Flush", rows.iter().map(|d| Some(d.op)));
+    b.u64s("disk", "disk number", rows.iter().map(|d| Some(u64::from(d.disk))).collect());
+    b.u64s("size", "bytes", rows.iter().map(|d| Some(u64::from(d.size))).collect());
+    b.i64s("offset", "byte offset on disk", rows.iter().map(|d| Some(d.offset)).collect());
+    b.texts("file", "file name", rows.iter().map(|d| d.file.as_ref()));
+    b.durations("duration_ns", "response time", rows.iter().map(|d| Some(d.duration_ns)).collect());
+    b.finish()
+}
+
+pub fn fileio(model: &TraceModel) -> DataTable {
+    let r = Resolve { model };
+    let rows = &model.fileio;
+    let mut b = Builder::new("fileio");
+    b.times("ts", "started", rows.iter().map(|f| Some(f.ts)).collect());
+    b.times("end_ts", "completed (OperationEnd)", rows.iter().map(|f| f.end_ts).collect());
+    b.durations("duration_ns", "time to complete", rows.iter().map(|f| f.end_ts.map(|e| e - f.ts)).collect());
+    b.u64s("pid", "process", rows.iter().map(|f| some_u32(f.pid)).collect());
+    b.u64s("tid", "thread", rows.iter().map(|f| some_u32(f.tid)).collect());
+    b.texts("proc", "process name", rows.iter().map(|f| r.proc(f.pid, f.ts)));
+    b.texts("op", "operation", rows.iter().map(|f| Some(&f.op)));
+    b.texts("file", "file name", rows.iter().map(|f| f.file.as_ref()));
+    b.u64s("size", "bytes", rows.iter().map(|f| f.size.map(u64::from)).collect());
+    b.i64s("offset", "file offset", rows.iter().map(|f| f.offset).collect());
+    b.u64s("ret", "NTSTATUS", rows.iter().map(|f| some_u32(f.status)).collect());
+    b.texts("status", "its name", rows.iter().map(|f| f.status.map(status_text)));
+    b.finish()
+}
+
+pub fn hardfaults(model: &TraceModel) -> DataTable {
+    let r = Resolve { model };
+    let rows = &model.hardfaults;
+    let mut b = Builder::new("hardfaults");
+    b.times("ts", "completed", rows.iter().map(|h| Some(h.ts)).collect());
+    b.u64s("pid", "process", rows.iter().map(|h| some_u32(h.pid)).collect());
+    b.u64s("tid", "thread", rows.iter().map(|h| some_u32(h.tid)).collect());
+    b.texts("proc", "process name", rows.iter().map(|h| r.proc(h.pid, h.ts)));
+    b.addresses("address", "faulting virtual address", rows.iter().map(|h| Some(h.address)).collect());
+    b.texts("file", "file read", rows.iter().map(|h| h.file.as_ref()));
+    b.u64s("offset", "offset in the file", rows.iter().map(|h| Some(h.offset)).collect());
+    b.u64s("size", "bytes read", rows.iter().map(|h| Some(u64::from(h.size))).collect());
+    b.finish()
+}
+
+/// A decoded field as a table cell.
+fn cell(value: &Value) -> Cell {
+    match value {
+        Value::I8(v) => Cell::I64(i64::from(*v)),
+        Value::I16(v) => Cell::I64(i64::from(*v)),
+        Value::I32(v) => Cell::I64(i64::from(*v)),
+        Value::I64(v) => Cell::I64(*v),
+        Value::U8(v) => Cell::U64(u64::from(*v)),
+        Value::U16(v) => Cell::U64(u64::from(*v)),
+        Value::U32(v) => Cell::U64(u64::from(*v)),
+        Value::U64(v) => Cell::U64(*v),
+        Value::Pointer(v) | Value::Hex(v) => Cell::Address(*v),
+        Value::Bool(b) => Cell::Bool(*b),
+        Value::F32(v) => Cell::F64(f64::from(*v)),
+        Value::F64(v) => Cell::F64(*v),
+        Value::Str(s) => Cell::Str(s.as_str().into()),
+        other => Cell::Str(other.to_string().into()),
+    }
+}
+
+/// Every decoded event, with its fields for `fields.Name`.
+pub fn events(model: &TraceModel, trace: &EtlTrace, decoder: &mut Decoder) -> DataTable {
+    let r = Resolve { model };
+    let mut owners = ThreadOwners::default();
+    let (mut ts, mut cpu, mut pid, mut tid, mut id, mut opcode, mut maps) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut provider, mut event, mut proc) = (StrColumnBuilder::new(), StrColumnBuilder::new(), StrColumnBuilder::new());
+    let mut names: std::collections::HashMap<String, Arc<str>> = Default::default();
+    for record in trace.records() {
+        let e = decoder.decode(&record);
+        let (p, t) = owners.ids(&e);
+        let at = trace.clock.ns_since_start(record.timestamp);
+        ts.push(Some(at));
+        cpu.push(Some(u64::from(record.processor)));
+        pid.push(some_u32(p));
+        tid.push(some_u32(t));
+        id.push(e.id().map(u64::from));
+        opcode.push(Some(u64::from(e.opcode())));
+        provider.push(&e.provider);
+        event.push(&e.name);
+        match r.proc(p, at) {
+            Some(name) => proc.push(name),
+            None => proc.push_null(),
+        }
+        let map: FieldMap = e
+            .fields
+            .iter()
+            .map(|(name, value)| {
+                let key = names.entry(name.to_string()).or_insert_with(|| name.as_ref().into()).clone();
+                (key, cell(value))
+            })
+            .collect();
+        maps.push(map);
+    }
+    let mut b = Builder::new("events");
+    b.times("ts", "time", ts);
+    b.u64s("cpu", "processor", cpu);
+    b.u64s("pid", "process", pid);
+    b.u64s("tid", "thread", tid);
+    b.add("proc", "process name", proc.finish());
+    b.add("provider", "provider name", provider.finish());
+    b.add("event", "event name (Task/Opcode)", event.finish());
+    b.u64s("id", "event id (kernel: hook id)", id);
+    b.u64s("opcode", "opcode", opcode);
+    b.add("fields", "decoded fields: fields.Name", Column::fields(maps));
+    b.finish()
+}
+
+/// All tables of a trace, with frames named as `names` says.
+pub fn all(model: &TraceModel, trace: &EtlTrace, decoder: &mut Decoder, names: &NamedFrames) -> Vec<DataTable> {
+    all_announced(model, trace, decoder, names, &mut |_| {})
+}
+
+/// `all`, calling `next` with each table's name before building it (for progress).
+pub fn all_announced(
+    model: &TraceModel,
+    trace: &EtlTrace,
+    decoder: &mut Decoder,
+    names: &NamedFrames,
+    next: &mut dyn FnMut(&str),
+) -> Vec<DataTable> {
+    next("events");
+    let mut tables = vec![events(model, trace, decoder)];
+    let others: [(&str, &dyn Fn() -> DataTable); 11] = [
+        ("processes", &|| processes(model)),
+        ("threads", &|| threads(model)),
+        ("modules", &|| modules(model)),
+        ("cswitch", &|| cswitch(model)),
+        ("syscalls", &|| syscalls(model, names)),
+        ("samples", &|| samples(model, names)),
+        ("stacks", &|| stacks(model, names)),
+        ("frames", &|| frames(names)),
+        ("diskio", &|| diskio(model)),
+        ("fileio", &|| fileio(model)),
+        ("hardfaults", &|| hardfaults(model)),
+    ];
+    for (name, build) in others {
+        next(name);
+        tables.push(build());
+    }
+    tables
+}

@@ -1,0 +1,273 @@
+//! Scalar functions and aggregates: names, type rules, and per-value behaviour.
+use super::types::Type;
+use columnar::Value;
+use std::sync::Arc;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScalarFn {
+    Lower,
+    Upper,
+    Len,
+    Trim,
+    Hex,
+    Abs,
+    Round,
+    StartsWith,
+    EndsWith,
+    Coalesce,
+    Str,
+    Int,
+    Float,
+}
+
+pub const SCALAR_FUNCTIONS: &[(&str, ScalarFn)] = &[
+    ("lower", ScalarFn::Lower),
+    ("upper", ScalarFn::Upper),
+    ("len", ScalarFn::Len),
+    ("trim", ScalarFn::Trim),
+    ("hex", ScalarFn::Hex),
+    ("abs", ScalarFn::Abs),
+    ("round", ScalarFn::Round),
+    ("startswith", ScalarFn::StartsWith),
+    ("endswith", ScalarFn::EndsWith),
+    ("coalesce", ScalarFn::Coalesce),
+    ("str", ScalarFn::Str),
+    ("int", ScalarFn::Int),
+    ("float", ScalarFn::Float),
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggFn {
+    Count,
+    Dcount,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    /// Nearest-rank percentile.
+    Percentile(u8),
+    First,
+    Last,
+}
+
+pub const AGGREGATES: &[(&str, AggFn)] = &[
+    ("count", AggFn::Count),
+    ("dcount", AggFn::Dcount),
+    ("sum", AggFn::Sum),
+    ("avg", AggFn::Avg),
+    ("min", AggFn::Min),
+    ("max", AggFn::Max),
+    ("p50", AggFn::Percentile(50)),
+    ("p90", AggFn::Percentile(90)),
+    ("p95", AggFn::Percentile(95)),
+    ("p99", AggFn::Percentile(99)),
+    ("first", AggFn::First),
+    ("last", AggFn::Last),
+];
+
+pub fn scalar_by_name(name: &str) -> Option<ScalarFn> {
+    SCALAR_FUNCTIONS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|&(_, f)| f)
+}
+
+pub fn aggregate_by_name(name: &str) -> Option<AggFn> {
+    AGGREGATES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|&(_, f)| f)
+}
+
+pub fn all_function_names() -> impl Iterator<Item = &'static str> {
+    SCALAR_FUNCTIONS.iter().map(|(n, _)| *n).chain(AGGREGATES.iter().map(|(n, _)| *n))
+}
+
+impl ScalarFn {
+    /// The result type for these argument types, or what is wrong with them.
+    pub fn result_type(self, args: &[Type]) -> Result<Type, String> {
+        let arity = |n: usize| {
+            if args.len() == n {
+                Ok(())
+            } else {
+                Err(format!("takes {n} argument{}, got {}", if n == 1 { "" } else { "s" }, args.len()))
+            }
+        };
+        let text = |t: Type| if t.is_text() { Ok(()) } else { Err(format!("needs a string, got {t}")) };
+        let number = |t: Type| {
+            if t.is_numeric() || matches!(t, Type::Any | Type::Null) {
+                Ok(())
+            } else {
+                Err(format!("needs a number, got {t}"))
+            }
+        };
+        match self {
+            ScalarFn::Lower | ScalarFn::Upper | ScalarFn::Trim => {
+                arity(1)?;
+                text(args[0])?;
+                Ok(Type::Str)
+            }
+            ScalarFn::Len => {
+                arity(1)?;
+                text(args[0])?;
+                Ok(Type::I64)
+            }
+            ScalarFn::StartsWith | ScalarFn::EndsWith => {
+                arity(2)?;
+                text(args[0])?;
+                text(args[1])?;
+                Ok(Type::Bool)
+            }
+            ScalarFn::Hex => {
+                arity(1)?;
+                if args[0].is_integer() || matches!(args[0], Type::Any | Type::Null) {
+                    Ok(Type::Str)
+                } else {
+                    Err(format!("needs an integer, got {}", args[0]))
+                }
+            }
+            ScalarFn::Abs => {
+                arity(1)?;
+                number(args[0])?;
+                Ok(if args[0] == Type::U64 { Type::U64 } else { args[0] })
+            }
+            ScalarFn::Round => {
+                arity(1)?;
+                number(args[0])?;
+                Ok(Type::I64)
+            }
+            ScalarFn::Coalesce => {
+                if args.is_empty() {
+                    return Err("takes at least 1 argument".into());
+                }
+                let known: Vec<Type> = args.iter().copied().filter(|t| *t != Type::Null).collect();
+                match known.first() {
+                    None => Ok(Type::Null),
+                    Some(&first) if known.iter().all(|&t| t == first) => Ok(first),
+                    Some(_) => Ok(Type::Any),
+                }
+            }
+            ScalarFn::Str => {
+                arity(1)?;
+                Ok(Type::Str)
+            }
+            ScalarFn::Int => {
+                arity(1)?;
+                Ok(Type::I64)
+            }
+            ScalarFn::Float => {
+                arity(1)?;
+                Ok(Type::F64)
+            }
+        }
+    }
+
+    /// Whether the function depends only on its first argument's text, so it
+    /// can run once per distinct dictionary value.
+    pub fn is_per_string(self, args: usize) -> bool {
+        match self {
+            ScalarFn::Lower | ScalarFn::Upper | ScalarFn::Trim | ScalarFn::Len => args == 1,
+            ScalarFn::StartsWith | ScalarFn::EndsWith => args == 2,
+            _ => false,
+        }
+    }
+
+    /// Applies the function to one row's argument values.
+    pub fn apply(self, args: &[Value]) -> Value {
+        let first = args.first().unwrap_or(&Value::Null);
+        let text = |f: &dyn Fn(&str) -> Value| first.as_str().map_or(Value::Null, f);
+        match self {
+            ScalarFn::Lower => text(&|s| Value::Str(Arc::from(s.to_lowercase()))),
+            ScalarFn::Upper => text(&|s| Value::Str(Arc::from(s.to_uppercase()))),
+            ScalarFn::Trim => text(&|s| Value::Str(Arc::from(s.trim()))),
+            ScalarFn::Len => text(&|s| Value::I64(s.chars().count() as i64)),
+            ScalarFn::StartsWith | ScalarFn::EndsWith => match (first.as_str(), args.get(1).and_then(Value::as_str)) {
+                (Some(s), Some(affix)) => {
+                    Value::Bool(if self == ScalarFn::StartsWith { s.starts_with(affix) } else { s.ends_with(affix) })
+                }
+                _ => Value::Null,
+            },
+            ScalarFn::Hex => match first.as_i128() {
+                Some(v) if v < 0 => Value::Str(Arc::from(format!("-{:#x}", v.unsigned_abs()))),
+                Some(v) => Value::Str(Arc::from(format!("{v:#x}"))),
+                None => Value::Null,
+            },
+            ScalarFn::Abs => match *first {
+                Value::I64(v) => v.checked_abs().map_or(Value::Null, Value::I64),
+                Value::Duration(v) => v.checked_abs().map_or(Value::Null, Value::Duration),
+                Value::Timestamp(v) => v.checked_abs().map_or(Value::Null, Value::Timestamp),
+                Value::F64(v) => Value::F64(v.abs()),
+                ref other if other.is_number() => other.clone(),
+                _ => Value::Null,
+            },
+            ScalarFn::Round => match first.as_f64() {
+                Some(v) if v.is_finite() && v.abs() < 9.2e18 => Value::I64(v.round() as i64),
+                _ => Value::Null,
+            },
+            ScalarFn::Coalesce => args.iter().find(|v| !v.is_null()).cloned().unwrap_or(Value::Null),
+            ScalarFn::Str => match first {
+                Value::Null => Value::Null,
+                Value::Str(_) => first.clone(),
+                other => Value::Str(Arc::from(other.to_string())),
+            },
+            ScalarFn::Int => match first {
+                Value::Str(s) => parse_int(s.trim()).map_or(Value::Null, Value::I64),
+                Value::Bool(b) => Value::I64(i64::from(*b)),
+                Value::F64(v) if v.is_finite() && v.abs() < 9.2e18 => Value::I64(v.trunc() as i64),
+                other => other.as_i128().and_then(|v| i64::try_from(v).ok()).map_or(Value::Null, Value::I64),
+            },
+            ScalarFn::Float => match first {
+                Value::Str(s) => s.trim().parse().map_or(Value::Null, Value::F64),
+                other => other.as_f64().map_or(Value::Null, Value::F64),
+            },
+        }
+    }
+}
+
+fn parse_int(text: &str) -> Option<i64> {
+    match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => i64::from_str_radix(hex, 16).ok(),
+        None => text.parse().ok(),
+    }
+}
+
+impl AggFn {
+    pub fn name(self) -> &'static str {
+        AGGREGATES.iter().find(|(_, f)| *f == self).map_or("aggregate", |(n, _)| n)
+    }
+
+    /// The result type for an argument of type `arg` (None for `count()`).
+    pub fn result_type(self, arg: Option<Type>) -> Result<Type, String> {
+        let Some(arg) = arg else {
+            return if self == AggFn::Count { Ok(Type::U64) } else { Err("takes 1 argument, got 0".into()) };
+        };
+        let numeric = || {
+            if arg.is_numeric() || matches!(arg, Type::Any | Type::Null) {
+                Ok(())
+            } else {
+                Err(format!("needs a number, got {arg}"))
+            }
+        };
+        match self {
+            AggFn::Count | AggFn::Dcount => Ok(Type::U64),
+            AggFn::Sum => {
+                numeric()?;
+                Ok(match arg {
+                    Type::Timestamp | Type::Duration => Type::Duration,
+                    Type::U64 | Type::Address => Type::U64,
+                    Type::F64 | Type::Any => Type::F64,
+                    _ => Type::I64,
+                })
+            }
+            AggFn::Avg => {
+                numeric()?;
+                Ok(if arg == Type::Duration { Type::Duration } else { Type::F64 })
+            }
+            AggFn::Percentile(_) => {
+                numeric()?;
+                Ok(if arg == Type::Any { Type::F64 } else { arg })
+            }
+            AggFn::Min | AggFn::Max | AggFn::First | AggFn::Last => {
+                if arg == Type::Fields {
+                    Err("cannot take a field map".into())
+                } else {
+                    Ok(arg)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! Query results (columnar tables) become rendered tables.
+use super::{Cell, Table};
+use columnar::{DataTable, Value};
+
+impl From<&Value> for Cell {
+    fn from(value: &Value) -> Cell {
+        match value {
+            Value::Null => Cell::Empty,
+            Value::I64(v) => Cell::Int(*v),
+            Value::U64(v) => Cell::UInt(*v),
+            Value::F64(v) => Cell::Float(*v),
+            Value::Bool(v) => Cell::Text(v.to_string()),
+            Value::Str(s) => Cell::Text(s.to_string()),
+            Value::Timestamp(v) => Cell::Timestamp(*v),
+            Value::Duration(v) => Cell::Duration(*v),
+            Value::Address(v) => Cell::Address(*v),
+            Value::Fields(_) => Cell::Text(value.to_string()),
+        }
+    }
+}
+
+impl From<&DataTable> for Table {
+    fn from(data: &DataTable) -> Table {
+        let mut table = Table { columns: data.columns.iter().map(|c| c.name.clone()).collect(), rows: Vec::new(), headerless: false };
+        for row in 0..data.row_count() {
+            table.push(data.columns.iter().map(|c| Cell::from(&c.column.value(row))).collect());
+        }
+        table
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use columnar::Column;
+    use crate::Format;
+
+    #[test]
+    fn units_render_readably_and_raw() {
+        let data = DataTable::new("t")
+            .with_column("d", "", Column::durations(vec![1_500_000]))
+            .and_then(|t| t.with_column("a", "", Column::addresses(vec![255])))
+            .unwrap();
+        let table = Table::from(&data);
+        assert_eq!(table.render(Format::Tsv), "d\ta\n1500000\t0xff\n");
+        assert!(table.render(Format::Table).contains("1.500 ms"));
+    }
+}

@@ -1,0 +1,145 @@
+//! Session methods that scripts need before the shared stack views exist:
+//! the frames of a stack id, the module (and, for the demo's own modules,
+//! the function) a frame address falls in, and the trace's header facts.
+//! Kept apart from session.rs so the two can grow independently.
+use demo::BreakpadModule;
+use model::modules::Module;
+use model::TraceModel;
+use crate::session::Session;
+use symbols::PdbIdentity;
+use std::sync::OnceLock;
+
+/// Header facts of the first trace, as scripts see them in `trace`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TraceFacts {
+    pub name: String,
+    pub logger: String,
+    pub start_time: String,
+    pub duration_ns: i64,
+    pub cpus: u32,
+    pub pointer_size: u32,
+    pub cpu_speed_mhz: u32,
+    pub events_lost: u64,
+    pub buffers_lost: u64,
+    pub records: u64,
+}
+
+/// The demo's Breakpad files, parsed once, with the store keys they answer to.
+fn demo_symbols() -> &'static [(String, BreakpadModule)] {
+    static PARSED: OnceLock<Vec<(String, BreakpadModule)>> = OnceLock::new();
+    PARSED.get_or_init(|| {
+        demo::demo_symbol_files()
+            .into_iter()
+            .filter_map(|(_, text)| BreakpadModule::parse(text))
+            .map(|m| (m.key.clone(), m))
+            .collect()
+    })
+}
+
+/// A function name for a module whose PDB identity is one of the demo's
+/// built-in symbol files. Real modules get their names from the symbol layer.
+fn demo_function(module: &Module, address: u64) -> Option<String> {
+    let identity = PdbIdentity::new(module.pdb.clone()?, module.pdb_guid?, module.pdb_age?);
+    let key = identity.store_key();
+    let (_, symbols) = demo_symbols().iter().find(|(k, m)| *k == key && m.pdb_name == identity.name)?;
+    symbols.function_at(address.checked_sub(module.base)?).map(str::to_string)
+}
+
+/// The module holding `address` in `pid` at `ts`; without a time, any module
+/// that ever held it (the latest loaded wins).
+fn find_module(model: &TraceModel, pid: u32, address: u64, ts: Option<i64>) -> Option<&Module> {
+    if let Some(ts) = ts {
+        return model.modules.lookup(pid, address, ts, model.pointer_size);
+    }
+    let owner = if model::modules::is_kernel_address(address, model.pointer_size) { 0 } else { pid };
+    model.modules.rows.iter().rev().find(|m| m.pid == owner && m.base <= address && address < m.end())
+}
+
+/// Where a frame address lands: module file, offset in it, function if known.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FrameLocation {
+    pub module: String,
+    pub offset: u64,
+    pub function: Option<String>,
+}
+
+impl FrameLocation {
+    /// `module!function`, else `module+0xoffset`, else the bare address.
+    pub fn display(&self, address: u64) -> String {
+        match (&self.function, self.module.is_empty()) {
+            (Some(f), false) => format!("{}!{f}", self.module),
+            (None, false) => format!("{}+{:#x}", self.module, self.offset),
+            _ => format!("{address:#x}"),
+        }
+    }
+}
+
+impl Session {
+    /// The frames of a stack id of the first trace, innermost first; empty if unknown.
+    pub fn stack_frames(&mut self, stack: u32) -> Vec<u64> {
+        match self.traces.first_mut() {
+            Some(loaded) => loaded.model().stacks.frames(stack).to_vec(),
+            None => Vec::new(),
+        }
+    }
+
+    /// The module, offset and (where known) function of an address in `pid`
+    /// at `ts` (any time when None), in the first trace.
+    pub fn locate_frame(&mut self, address: u64, pid: u32, ts: Option<i64>) -> Option<FrameLocation> {
+        let model = self.traces.first_mut()?.model();
+        let module = find_module(model, pid, address, ts)?;
+        Some(FrameLocation {
+            module: module.file().to_string(),
+            offset: address.saturating_sub(module.base),
+            function: demo_function(module, address),
+        })
+    }
+
+    /// The module file name an address falls in, or None.
+    pub fn frame_module(&mut self, address: u64, pid: u32, ts: i64) -> Option<String> {
+        self.locate_frame(address, pid, Some(ts)).map(|l| l.module)
+    }
+
+    /// `module!function`, `module+0xoffset` or the address: the best name available.
+    pub fn symbolize(&mut self, address: u64, pid: u32, ts: Option<i64>) -> String {
+        self.locate_frame(address, pid, ts).map_or_else(|| format!("{address:#x}"), |l| l.display(address))
+    }
+
+    /// Header facts of the first trace.
+    pub fn trace_facts(&self) -> TraceFacts {
+        let Some(loaded) = self.traces.first() else {
+            return TraceFacts::default();
+        };
+        let trace = &loaded.trace;
+        let h = &trace.header;
+        let clock = &trace.clock;
+        let duration_ns = trace.time_range().map_or(0, |(first, last)| {
+            clock.ns_since_start(last) - clock.ns_since_start(first.min(clock.origin_ticks))
+        });
+        TraceFacts {
+            name: loaded.name.clone(),
+            logger: h.logger_name.clone(),
+            start_time: etl::clock::filetime_to_utc(h.start_time),
+            duration_ns,
+            cpus: h.number_of_processors,
+            pointer_size: u32::from(trace.header_pointer_size),
+            cpu_speed_mhz: h.cpu_speed_mhz,
+            events_lost: u64::from(h.events_lost),
+            buffers_lost: u64::from(h.buffers_lost),
+            records: trace.record_count() as u64,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_session_answers_without_panicking() {
+        let mut s = Session::open_all(&[]).unwrap();
+        assert!(s.stack_frames(3).is_empty());
+        assert_eq!(s.symbolize(0x1234, 1, None), "0x1234");
+        assert_eq!(s.trace_facts(), TraceFacts::default());
+    }
+}
