@@ -84,7 +84,7 @@ fn strace_failures_by_function() {
         .strace_failures_by_call
         .iter()
         .map(|(func, status, count)| {
-            (func.clone(), demo::incident::status_name(*status).to_string(), *count as u64)
+            (func.clone(), decode::ntstatus::status_text(*status), *count as u64)
         })
         .collect();
     assert_eq!(found, planted);

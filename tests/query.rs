@@ -122,6 +122,16 @@ fn catalog() -> MemoryCatalog {
     for t in [syscalls(), samples(), cswitch(), events()] {
         c.add_table(t);
     }
+    // Named constants come from the catalog (a session fills in every NTSTATUS name).
+    for (name, code) in [
+        ("STATUS_SUCCESS", 0),
+        ("STATUS_TIMEOUT", 0x102),
+        ("STATUS_PENDING", 0x103),
+        ("STATUS_ACCESS_DENIED", 0xC000_0022),
+        ("STATUS_OBJECT_NAME_NOT_FOUND", 0xC000_0034),
+    ] {
+        c.constants.insert(name.to_string(), code);
+    }
     let saved = |name: &str, params: &[&str], text: &str| SavedQuery {
         name: name.into(),
         params: params.iter().map(|p| p.to_string()).collect(),

@@ -40,6 +40,11 @@ pub fn status_by_name(name: &str) -> Option<u32> {
     names().by_name.get(name).copied()
 }
 
+/// Every (name, code) pair of the table, for a query catalog's named constants.
+pub fn all_names() -> impl Iterator<Item = (&'static str, u32)> {
+    names().by_name.iter().map(|(name, code)| (*name, *code))
+}
+
 /// The name, or the code in hex when the table has none.
 pub fn status_text(code: u32) -> String {
     status_name(code).map_or_else(|| format!("0x{code:08X}"), str::to_string)

@@ -730,17 +730,6 @@ pub struct DemoFacts {
     pub strace_failures_by_call: Vec<(String, u32, usize)>,
 }
 
-pub fn status_name(status: u32) -> &'static str {
-    match status {
-        STATUS_SUCCESS => "STATUS_SUCCESS",
-        STATUS_TIMEOUT => "STATUS_TIMEOUT",
-        STATUS_BUFFER_OVERFLOW => "STATUS_BUFFER_OVERFLOW",
-        STATUS_ACCESS_DENIED => "STATUS_ACCESS_DENIED",
-        STATUS_OBJECT_NAME_NOT_FOUND => "STATUS_OBJECT_NAME_NOT_FOUND",
-        STATUS_OBJECT_PATH_NOT_FOUND => "STATUS_OBJECT_PATH_NOT_FOUND",
-        _ => "",
-    }
-}
 
 /// The facts of `demo_incident()`.
 pub fn demo_facts() -> DemoFacts {
@@ -796,7 +785,7 @@ pub fn facts_of(s: &Scenario) -> DemoFacts {
         strace_calls: strace_calls.len(),
         strace_failures: failures
             .into_iter()
-            .map(|(status, count)| StatusCount { status, name: status_name(status), count })
+            .map(|(status, count)| StatusCount { status, name: decode::ntstatus::status_name(status).unwrap_or(""), count })
             .collect(),
         strace_failures_by_call: by_call.into_iter().map(|((name, status), n)| (name, status, n)).collect(),
     }

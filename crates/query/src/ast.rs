@@ -122,11 +122,9 @@ pub enum Literal {
     Str(String),
     /// Nanoseconds.
     Duration(i64),
-    /// An NTSTATUS name: a number, or the name itself when compared with text.
-    Status {
-        name: String,
-        code: u32,
-    },
+    /// A named constant (`STATUS_ACCESS_DENIED`), valued by the catalog: a number, or the
+    /// name itself when compared with text.
+    Named(String),
     Bool(bool),
     Null,
 }

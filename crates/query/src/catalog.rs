@@ -21,6 +21,13 @@ pub trait Catalog {
     fn saved_query_names(&self) -> Vec<String> {
         Vec::new()
     }
+    /// The value of a named constant such as `STATUS_ACCESS_DENIED`.
+    fn constant(&self, _name: &str) -> Option<u64> {
+        None
+    }
+    fn constant_names(&self) -> Vec<&str> {
+        Vec::new()
+    }
 }
 
 /// A catalog held in memory: the tables by name plus a library of saved queries.
@@ -28,6 +35,8 @@ pub trait Catalog {
 pub struct MemoryCatalog {
     pub tables: HashMap<String, DataTable>,
     pub saved: HashMap<String, SavedQuery>,
+    /// Named constants by name, e.g. the NTSTATUS names the model's decoder knows.
+    pub constants: HashMap<String, u64>,
 }
 
 impl MemoryCatalog {
@@ -63,5 +72,13 @@ impl Catalog for MemoryCatalog {
         let mut names: Vec<String> = self.saved.keys().cloned().collect();
         names.sort();
         names
+    }
+
+    fn constant(&self, name: &str) -> Option<u64> {
+        self.constants.get(name).copied()
+    }
+
+    fn constant_names(&self) -> Vec<&str> {
+        self.constants.keys().map(String::as_str).collect()
     }
 }

@@ -6,7 +6,6 @@
 //! overflow the stack.
 use super::ast::*;
 use super::error::{did_you_mean, ErrorKind, QueryError};
-use super::status::{ntstatus_by_name, NTSTATUS_NAMES};
 use nom::bytes::complete::{tag, tag_no_case, take_while, take_while1};
 use nom::character::complete::{char, digit1, hex_digit1, multispace0};
 use nom::combinator::{opt, recognize};
@@ -59,6 +58,14 @@ fn is_word_start(c: char) -> bool {
 
 fn is_word_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
+}
+
+/// A name written in CONSTANT_CASE (letters, digits and `_`, at least one `_`, no lower case)
+/// is a named constant such as `STATUS_ACCESS_DENIED`; the catalog gives its value.
+fn is_constant_name(word: &str) -> bool {
+    word.starts_with(|c: char| c.is_ascii_uppercase())
+        && word.contains('_')
+        && word.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn is_keyword(word: &str) -> bool {
@@ -539,19 +546,8 @@ impl<'a> Parser<'a> {
             _ if is_keyword(word) => return Err(self.expected(start, "an expression")),
             _ => {}
         }
-        if word.starts_with("STATUS_") {
-            return match ntstatus_by_name(word) {
-                Some(code) => literal(rest, Literal::Status { name: word.to_string(), code }),
-                None => Err(self.fail(
-                    start,
-                    QueryError::at(
-                        ErrorKind::UnknownName,
-                        format!("unknown NTSTATUS name '{word}'"),
-                        self.span(start, rest),
-                    )
-                    .with_suggestion(did_you_mean(word, NTSTATUS_NAMES.iter().map(|(n, _)| *n))),
-                )),
-            };
+        if is_constant_name(word) {
+            return literal(rest, Literal::Named(word.to_string()));
         }
         let name_span = self.span(start, rest);
         if let Some(open) = self.try_sym(rest, "(") {

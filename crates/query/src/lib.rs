@@ -14,13 +14,11 @@ pub mod functions;
 pub mod grammar;
 pub mod library;
 pub mod plan;
-pub mod status;
 pub mod types;
 
 pub use catalog::{Catalog, MemoryCatalog, SavedQuery};
 pub use error::{ErrorKind, QueryError};
 pub use library::{parse_library, LibraryError};
-pub use status::ntstatus_by_name;
 
 use columnar::DataTable;
 use std::sync::atomic::AtomicBool;

@@ -170,7 +170,7 @@ pub fn plan_query(query: Query, text: &str, catalog: &dyn Catalog) -> Result<Pla
             Clause::Select { .. } => Some("select"),
             _ => None,
         };
-        let planner = Planner { text: &sourced.text, table: &rows_name };
+        let planner = Planner { text: &sourced.text, table: &rows_name, catalog };
         planner
             .clause(sourced.clause, &mut schema, &mut stages)
             .map_err(|e| e.in_query(&sourced.text).with_context(sourced.context.clone()))?;
@@ -291,6 +291,8 @@ impl GroupScope {
 }
 
 struct Planner<'t> {
+    /// Values the named constants in the query.
+    catalog: &'t dyn Catalog,
     text: &'t str,
     table: &'t str,
 }
@@ -484,7 +486,7 @@ impl Planner<'_> {
         }
         let boxed = |t: TExpr| Box::new(t);
         match &e.kind {
-            ExprKind::Literal(literal) => Ok(literal_expr(literal)),
+            ExprKind::Literal(literal) => self.literal(literal, e.span),
             ExprKind::Column(name) => {
                 if let Some(scope) = group.as_deref_mut() {
                     if let Some(i) = scope.key_names.iter().position(|k| k == name) {
@@ -712,13 +714,26 @@ fn first_line(text: &str) -> String {
     last.strip_prefix("error: ").unwrap_or(last).to_string()
 }
 
+impl Planner<'_> {
+    fn literal(&self, literal: &Literal, span: Span) -> Result<TExpr, QueryError> {
+        if let Literal::Named(name) = literal {
+            let Some(value) = self.catalog.constant(name) else {
+                return Err(QueryError::at(ErrorKind::UnknownName, format!("unknown name '{name}'"), span)
+                    .with_suggestion(did_you_mean(name, self.catalog.constant_names().into_iter())));
+            };
+            return Ok(literal_expr(&Literal::Int(value)));
+        }
+        Ok(literal_expr(literal))
+    }
+}
+
 fn literal_expr(literal: &Literal) -> TExpr {
     let value = match literal {
         Literal::Int(v) => i64::try_from(*v).map_or(Value::U64(*v), Value::I64),
         Literal::Float(v) => Value::F64(*v),
         Literal::Str(s) => Value::Str(Arc::from(s.as_str())),
         Literal::Duration(ns) => Value::Duration(*ns),
-        Literal::Status { code, .. } => Value::U64(u64::from(*code)),
+        Literal::Named(name) => unreachable!("'{name}' is valued by Planner::literal"),
         Literal::Bool(b) => Value::Bool(*b),
         Literal::Null => Value::Null,
     };
@@ -730,10 +745,10 @@ fn value_type(value: &Value) -> Type {
     columnar::value_type(value).map_or(Type::Null, Type::of_column)
 }
 
-/// An NTSTATUS literal compared with text means its name.
+/// A named constant compared with text means its name.
 fn status_as_text(ast: &Expr, planned: TExpr, other: Type) -> TExpr {
     match (&ast.kind, other) {
-        (ExprKind::Literal(Literal::Status { name, .. }), Type::Str) => {
+        (ExprKind::Literal(Literal::Named(name)), Type::Str) => {
             TExpr { kind: TKind::Literal(Value::Str(Arc::from(name.as_str()))), ty: Type::Str }
         }
         _ => planned,

@@ -86,6 +86,8 @@ impl Session {
             cancel: Arc::new(AtomicBool::new(false)),
             stack_state: crate::session_stacks::StackState::new(),
         };
+        let statuses = decode::ntstatus::all_names().map(|(name, code)| (name.to_string(), u64::from(code)));
+        session.catalog.constants.extend(statuses);
         if let Ok(queries) = parse_library(BUILT_IN_LIBRARY) {
             for q in queries {
                 session.catalog.add_saved(q);
