@@ -1,5 +1,5 @@
 use clap::{Parser, Subcommand, ValueEnum};
-use session::dump::{write_dump, DumpFormat};
+use session::dump::DumpFormat;
 use etwq::repl::{load_user_libraries, with_progress, with_spinner, ShellOptions};
 use session::Session;
 use render::{Format, Table};
@@ -221,10 +221,9 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 DumpFormatArg::Text => DumpFormat::Text,
                 DumpFormatArg::Json => DumpFormat::Json,
             };
-            let loaded = &mut session.traces[0];
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            let result = write_dump(&loaded.trace, &mut loaded.decoder, format, limit, &mut out)
+            let result = session.dump(format, limit, &mut out)
                 .and_then(|()| std::io::Write::flush(&mut out));
             // A closed pipe (`| head`) is not an error.
             if let Err(e) = result {
@@ -234,7 +233,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             }
         }
         Some(Command::Demo { write }) => {
-            std::fs::write(&write, demo::demo_trace_bytes()).map_err(|e| fail(format!("{}: {e}", write.display())))?;
+            std::fs::write(&write, session::demo_trace_bytes()).map_err(|e| fail(format!("{}: {e}", write.display())))?;
             eprintln!("etwq: wrote the demo trace to {}", write.display());
         }
         None => {

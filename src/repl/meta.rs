@@ -1,7 +1,6 @@
 //! Meta-commands: the lines that start with a dot and talk to the shell
 //! rather than ask the trace a question.
 use super::{Flow, Shell};
-use symbols::path::{SymbolPath, SymbolPathElement, Upstream};
 use render::{Format, Screen, Table};
 use std::path::Path;
 
@@ -204,29 +203,12 @@ fn unquote(argument: &str) -> &str {
     a
 }
 
-/// A symbol path written back the way it is typed.
-fn describe_symbol_path(path: &SymbolPath) -> String {
-    if path.elements.is_empty() {
+/// The symbol path in force, or how to set one.
+fn describe_symbol_path(path: &str) -> String {
+    if path.is_empty() {
         return "(none; set one with .symbols PATH, --symbols or _NT_SYMBOL_PATH)".into();
     }
-    let elements: Vec<String> = path
-        .elements
-        .iter()
-        .map(|element| match element {
-            SymbolPathElement::Server { downstream, upstream } => {
-                let mut parts = vec!["srv".to_string()];
-                parts.extend(downstream.iter().map(|d| d.display().to_string()));
-                parts.push(match upstream {
-                    Upstream::Url(url) => url.clone(),
-                    Upstream::Dir(dir) => dir.display().to_string(),
-                });
-                parts.join("*")
-            }
-            SymbolPathElement::Cache(dir) => format!("cache*{}", dir.display()),
-            SymbolPathElement::Dir(dir) => dir.display().to_string(),
-        })
-        .collect();
-    elements.join(";")
+    path.to_string()
 }
 
 pub fn format_name(format: Format) -> &'static str {
@@ -255,7 +237,7 @@ fn help(shell: &mut Shell, topic: &str) -> Result<Flow, String> {
         "query" | "queries" | "syntax" => QUERY_HELP.to_string(),
         "keys" | "completion" | "history" => KEYS_HELP.to_string(),
         "functions" => {
-            let names: Vec<&str> = query::functions::all_function_names().collect();
+            let names: Vec<&str> = session::all_function_names().collect();
             format!("Functions: {}", names.join(", "))
         }
         other => {

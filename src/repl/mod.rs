@@ -133,7 +133,7 @@ impl Shell {
                 self.last = Some(table);
             }
             // A carriage return first: the terminal echoed ^C where the message goes.
-            Err(e) if e.kind == query::ErrorKind::Cancelled => eprintln!("\r{e}"),
+            Err(e) if e.kind == session::ErrorKind::Cancelled => eprintln!("\r{e}"),
             Err(e) => eprintln!("{e}"),
         }
     }

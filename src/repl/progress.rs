@@ -2,7 +2,7 @@
 //! its model): a bar for a stage that is counted, a spinner for one that is
 //! not. Drawn only when stderr is a terminal, so logs and pipes stay clean;
 //! plain ASCII without colour under NO_COLOR or ETWQ_ASCII.
-use progress::{Progress, Stage, Total};
+use session::{Progress, Stage, Total};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::mpsc::{self, RecvTimeoutError};

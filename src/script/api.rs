@@ -1,7 +1,7 @@
 //! The functions a script sees. Each is a thin call into the Session API or
 //! a view of a query result; none can touch the file system except `export`.
 use super::Output;
-use columnar::{format_duration_ns, format_timestamp_ns, Column, ColumnBuilder, DataTable, Value};
+use session::{format_duration_ns, format_timestamp_ns, Column, ColumnBuilder, DataTable, Value};
 use session::Session;
 use session::TraceFacts;
 use render::{Format, Table};
@@ -448,7 +448,7 @@ pub fn register(engine: &mut Engine, session: Arc<Mutex<Session>>, output: Outpu
     debug_assert!(registered.is_ok());
 
     // Helpers.
-    engine.register_fn("status_name", |code: INT| decode::ntstatus::status_text(code as u32));
+    engine.register_fn("status_name", |code: INT| session::status_text(code as u32));
     engine.register_fn("fmt_ns", |ns: INT| format_duration_ns(ns));
     engine.register_fn("fmt_ns", |ns: rhai::FLOAT| format_duration_ns(ns as i64));
     engine.register_fn("fmt_ts", |ns: INT| format_timestamp_ns(ns));

@@ -7,6 +7,19 @@ mod session_shell;
 mod session_stacks;
 pub mod summary;
 
-pub use session::{LoadedTrace, Session};
+pub use session::Session;
+
+// The vocabulary of the API, so that a front end needs no crate below this one.
+/// What a query returns and the values in it.
+pub use columnar::{format_duration_ns, format_timestamp_ns, Column, ColumnBuilder, DataTable, Value};
+/// The name of an NTSTATUS code, or the code in hex.
+pub use decode::ntstatus::status_text;
+/// The built-in demo trace, for `etwq demo --write`.
+pub use demo::demo_trace_bytes;
+/// How far opening a trace and building its tables has got.
+pub use progress::{Progress, Stage, Total};
+/// The query language's function names, for completion and `.help`.
+pub use query::functions::all_function_names;
+pub use query::{ErrorKind, QueryError};
 pub use session_script::*;
 pub use session_shell::*;

@@ -20,12 +20,12 @@ use std::sync::Arc;
 const BUILT_IN_LIBRARY: &str = include_str!("../../../scripts/library.etwq");
 
 /// One open trace with what has been built from it.
-pub struct LoadedTrace {
+pub(crate) struct LoadedTrace {
     /// The file name, or "demo".
-    pub name: String,
-    pub trace: EtlTrace,
+    pub(crate) name: String,
+    pub(crate) trace: EtlTrace,
     /// Schemas: built in, learned from the trace, and from `--manifest` files.
-    pub decoder: Decoder,
+    pub(crate) decoder: Decoder,
     pub(crate) model: Option<TraceModel>,
 }
 
@@ -44,7 +44,7 @@ impl LoadedTrace {
 }
 
 pub struct Session {
-    pub traces: Vec<LoadedTrace>,
+    pub(crate) traces: Vec<LoadedTrace>,
     /// Built on the first query; saved queries live here from the start.
     pub(crate) catalog: MemoryCatalog,
     pub(crate) tables_built: bool,
@@ -124,6 +124,17 @@ impl Session {
         let mut session = Session::with_traces(vec![LoadedTrace::new("demo".into(), trace)]);
         session.add_demo_symbols();
         session
+    }
+
+    /// Writes every event of the first trace in time order, decoded (`etwq dump`).
+    pub fn dump(
+        &mut self,
+        format: crate::dump::DumpFormat,
+        limit: Option<usize>,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        let loaded = &mut self.traces[0];
+        crate::dump::write_dump(&loaded.trace, &mut loaded.decoder, format, limit, out)
     }
 
     /// The first (often the only) trace.

@@ -337,9 +337,9 @@ impl Session {
         self.tables_built = false;
     }
 
-    /// The symbol path in force.
-    pub fn symbol_path(&self) -> SymbolPath {
-        self.stack_state.path()
+    /// The symbol path in force, written the way it is typed; empty when there is none.
+    pub fn symbol_path(&self) -> String {
+        self.stack_state.path().to_string()
     }
 
     /// Messages about symbols since the last call: PDBs refused, servers that failed.
