@@ -3,8 +3,8 @@
 //! `cargo bench --bench decode`; the corpus comes from ETWQ_CORPUS.
 mod common;
 use decode::Decoder;
-use session::dump::{write_dump, DumpFormat};
 use etl::EtlTrace;
+use session::dump::{write_dump, DumpFormat};
 use std::path::PathBuf;
 use std::time::Instant;
 

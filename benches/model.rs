@@ -79,7 +79,12 @@ fn main() {
     if !path.is_file() {
         let started = Instant::now();
         write_dense_trace(&path, (gigabytes * 1e9) as u64);
-        println!("wrote {} ({:.0} MB) in {:.1} s", path.display(), std::fs::metadata(&path).unwrap().len() as f64 / 1e6, started.elapsed().as_secs_f64());
+        println!(
+            "wrote {} ({:.0} MB) in {:.1} s",
+            path.display(),
+            std::fs::metadata(&path).unwrap().len() as f64 / 1e6,
+            started.elapsed().as_secs_f64()
+        );
     }
     bench("built trace, 16 CPUs: syscalls, context switches, stacked samples", &path, 2);
 }

@@ -61,13 +61,21 @@ fn bench_file(label: &str, path: &Path, runs: usize) {
         let per_cpu: usize = trace
             .processors()
             .into_par_iter()
-            .map(|p| trace.processor_records(p).fold(0usize, |n, r| n + usize::from(std::hint::black_box(r.timestamp) != i64::MIN)))
+            .map(|p| {
+                trace
+                    .processor_records(p)
+                    .fold(0usize, |n, r| n + usize::from(std::hint::black_box(r.timestamp) != i64::MIN))
+            })
             .sum();
         assert_eq!(per_cpu, count);
         best_per_cpu = best_per_cpu.min(opened + started.elapsed().as_secs_f64());
         memory_bytes = trace.buffers().iter().map(|b| trace.buffer_data(b).len() as f64).sum();
     }
-    println!("{label}: {records} records, {:.1} MB on disk, {:.1} MB of buffers in memory", file_bytes / 1e6, memory_bytes / 1e6);
+    println!(
+        "{label}: {records} records, {:.1} MB on disk, {:.1} MB of buffers in memory",
+        file_bytes / 1e6,
+        memory_bytes / 1e6
+    );
     println!(
         "  open+index {:.3} s, open+index+ordered walk {:.3} s: {:.1} M records/s, {:.0} MB/s of file, {:.0} MB/s of buffer data",
         best_open,
@@ -98,7 +106,10 @@ fn bench_decompression(path: &Path) {
         .filter(|b| b.header.is_compressed())
         .map(|b| {
             let start = b.file_offset as usize + 0x48;
-            (&bytes[start..b.file_offset as usize + b.header.buffer_size as usize], b.header.saved_offset as usize - 0x48)
+            (
+                &bytes[start..b.file_offset as usize + b.header.buffer_size as usize],
+                b.header.saved_offset as usize - 0x48,
+            )
         })
         .collect();
     let mut best = f64::MAX;

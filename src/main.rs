@@ -1,8 +1,8 @@
 use clap::{Parser, Subcommand, ValueEnum};
-use session::dump::DumpFormat;
 use etwq::repl::{load_user_libraries, with_progress, with_spinner, ShellOptions};
-use session::Session;
 use render::{Format, Table};
+use session::dump::DumpFormat;
+use session::Session;
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -223,8 +223,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             };
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            let result = session.dump(format, limit, &mut out)
-                .and_then(|()| std::io::Write::flush(&mut out));
+            let result = session.dump(format, limit, &mut out).and_then(|()| std::io::Write::flush(&mut out));
             // A closed pipe (`| head`) is not an error.
             if let Err(e) = result {
                 if e.kind() != std::io::ErrorKind::BrokenPipe {
@@ -233,7 +232,8 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             }
         }
         Some(Command::Demo { write }) => {
-            std::fs::write(&write, session::demo_trace_bytes()).map_err(|e| fail(format!("{}: {e}", write.display())))?;
+            std::fs::write(&write, session::demo_trace_bytes())
+                .map_err(|e| fail(format!("{}: {e}", write.display())))?;
             eprintln!("etwq: wrote the demo trace to {}", write.display());
         }
         None => {

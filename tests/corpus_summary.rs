@@ -11,13 +11,10 @@ fn summary_matches_independent_counts_for_every_corpus_trace() {
     for trace in traces {
         let stem = trace.file_stem().unwrap().to_string_lossy().to_string();
         let expected_path = corpus.join("expected").join(format!("{stem}.counts.tsv"));
-        let expected = std::fs::read_to_string(&expected_path)
-            .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
-        let output = Command::new(env!("CARGO_BIN_EXE_etwq"))
-            .args(["summary", "--format", "tsv"])
-            .arg(&trace)
-            .output()
-            .unwrap();
+        let expected =
+            std::fs::read_to_string(&expected_path).unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
+        let output =
+            Command::new(env!("CARGO_BIN_EXE_etwq")).args(["summary", "--format", "tsv"]).arg(&trace).output().unwrap();
         assert!(output.status.success(), "{stem}: {}", String::from_utf8_lossy(&output.stderr));
         assert!(output.stderr.is_empty(), "{stem} warned: {}", String::from_utf8_lossy(&output.stderr));
         let got = String::from_utf8(output.stdout).unwrap();

@@ -3,8 +3,8 @@
 //! server.exe's workers spinning on Sleep(0), and strace.exe's failing calls.
 //! Rows are checked against `demo_facts()`, never against copied numbers.
 use demo::demo_facts;
-use session::Session;
 use render::{Cell, Table};
+use session::Session;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, OnceLock};
 
@@ -83,9 +83,7 @@ fn strace_failures_by_function() {
     let planted: BTreeSet<(String, String, u64)> = facts
         .strace_failures_by_call
         .iter()
-        .map(|(func, status, count)| {
-            (func.clone(), decode::ntstatus::status_text(*status), *count as u64)
-        })
+        .map(|(func, status, count)| (func.clone(), decode::ntstatus::status_text(*status), *count as u64))
         .collect();
     assert_eq!(found, planted);
 }

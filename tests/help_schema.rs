@@ -10,7 +10,8 @@ fn help_lists_every_table_and_column() {
     let mut session = Session::demo();
     for (table, _) in session.tables() {
         // The table's entry: from its name at the start of a line to the next table's line.
-        let start = tables_section.find(&format!("\n  {table} ")).unwrap_or_else(|| panic!("{table} missing from --help"));
+        let start =
+            tables_section.find(&format!("\n  {table} ")).unwrap_or_else(|| panic!("{table} missing from --help"));
         let entry: String = tables_section[start + 1..]
             .lines()
             .enumerate()

@@ -63,7 +63,11 @@ fn modules_carry_the_pdb_identity_of_every_dbgid_rsds_record() {
         assert_eq!((m.pdb.as_deref(), m.pdb_guid, m.pdb_age), (Some(pdb), Some(*guid), Some(age)), "{}", m.path);
         checked += 1;
     }
-    let expected = common::expected_count(&common::corpus_dir().unwrap(), "net.4.5.2.x64", "classic\tb3e675d7-2554-4f18-830b-2762732560de\t36");
+    let expected = common::expected_count(
+        &common::corpus_dir().unwrap(),
+        "net.4.5.2.x64",
+        "classic\tb3e675d7-2554-4f18-830b-2762732560de\t36",
+    );
     assert_eq!(checked, expected);
     println!("{checked} DbgID_RSDS identities found on their modules");
 }
@@ -77,13 +81,19 @@ fn one_sample_row_per_sampled_profile_record_with_stacks_expanded() {
     let busy: Vec<_> = model.samples.iter().filter(|s| s.tid != 0).collect();
     let with_stack = busy.iter().filter(|s| s.stack.is_some()).count();
     let share = with_stack as f64 / busy.len() as f64;
-    println!("{} samples, {} off the Idle thread, {with_stack} with a stack ({:.2}%)", model.samples.len(), busy.len(), share * 100.0);
+    println!(
+        "{} samples, {} off the Idle thread, {with_stack} with a stack ({:.2}%)",
+        model.samples.len(),
+        busy.len(),
+        share * 100.0
+    );
     assert!(share >= 0.95, "{share}");
     assert!(model.stats.stacks.key_references > 0, "the compressed form was used");
     assert_eq!(model.stats.stacks.unresolved_keys, 0);
     // A stack joined to the right sample starts at the sampled instruction pointer
     // (a WoW64 thread's stack can start a few bytes off, so not quite every one).
-    let at_ip = busy.iter().filter(|s| s.stack.is_some_and(|id| model.stacks.frames(id).first() == Some(&s.ip))).count();
+    let at_ip =
+        busy.iter().filter(|s| s.stack.is_some_and(|id| model.stacks.frames(id).first() == Some(&s.ip))).count();
     assert!(at_ip as f64 >= 0.99 * with_stack as f64, "{at_ip} of {with_stack} stacks start at the sample's IP");
 }
 
@@ -96,8 +106,10 @@ fn number(text: &str) -> f64 {
 fn disk_io_rows_match_perfview_with_file_names() {
     let Some((_, model, corpus)) = load() else { return };
     let baseline = std::fs::read_to_string(corpus.join("perfview/net.4.5.2.x64.baseline.txt")).unwrap();
-    let lines: Vec<&str> =
-        baseline.lines().filter(|l| l.contains("Windows Kernel/DiskIO/Read ") || l.contains("Windows Kernel/DiskIO/Write ")).collect();
+    let lines: Vec<&str> = baseline
+        .lines()
+        .filter(|l| l.contains("Windows Kernel/DiskIO/Read ") || l.contains("Windows Kernel/DiskIO/Write "))
+        .collect();
     assert!(lines.len() >= 5, "{}", lines.len());
     for line in &lines {
         let ms = number(line.trim_start_matches("EVENT ").split(':').next().unwrap());

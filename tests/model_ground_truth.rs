@@ -32,7 +32,11 @@ fn check_cswitch(model: &TraceModel, truth: &GroundTruth) {
     assert_eq!(switched_in.len(), model.cswitch.len());
     for want in switched_in {
         let got = ours.get(&(want.cpu, want.start_ns)).unwrap_or_else(|| panic!("no interval for {want:?}"));
-        assert_eq!((got.tid, got.pid, got.end_ts, got.priority), (want.tid, Some(want.pid), want.end_ns, want.priority), "{want:?}");
+        assert_eq!(
+            (got.tid, got.pid, got.end_ts, got.priority),
+            (want.tid, Some(want.pid), want.end_ns, want.priority),
+            "{want:?}"
+        );
     }
     let mut by_cpu: HashMap<u16, Vec<_>> = HashMap::new();
     for row in &model.cswitch {
@@ -54,7 +58,8 @@ fn check_syscalls(model: &TraceModel, truth: &GroundTruth) -> (usize, usize) {
     }
     let (mut exact, mut complete) = (0, 0);
     for want in truth.syscalls.iter().filter(|s| s.enter_logged) {
-        let rows = ours.get(&(want.enter_cpu, want.enter_ns, want.address)).unwrap_or_else(|| panic!("no row for {want:?}"));
+        let rows =
+            ours.get(&(want.enter_cpu, want.enter_ns, want.address)).unwrap_or_else(|| panic!("no row for {want:?}"));
         // Nested calls can share an entry time only on different threads; pick ours by thread.
         let got = rows.iter().find(|r| r.tid == Some(want.tid)).or_else(|| rows.iter().find(|r| r.tid.is_none()));
         let got = got.unwrap_or_else(|| panic!("{want:?} given to another thread: {rows:?}"));
@@ -77,11 +82,10 @@ fn check_syscalls(model: &TraceModel, truth: &GroundTruth) -> (usize, usize) {
 
 /// Calls whose entry came before any context switch on that CPU have no known thread.
 fn entered_before_first_switch(model: &TraceModel, truth: &GroundTruth) -> usize {
-    let first_switch: HashMap<u16, i64> =
-        model.cswitch.iter().fold(HashMap::new(), |mut m, r| {
-            m.entry(r.cpu).and_modify(|t: &mut i64| *t = (*t).min(r.ts)).or_insert(r.ts);
-            m
-        });
+    let first_switch: HashMap<u16, i64> = model.cswitch.iter().fold(HashMap::new(), |mut m, r| {
+        m.entry(r.cpu).and_modify(|t: &mut i64| *t = (*t).min(r.ts)).or_insert(r.ts);
+        m
+    });
     truth
         .syscalls
         .iter()

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 fn query(trace: &std::path::Path, text: &str) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_etwq")).args(["--format", "tsv", "-c", text]).arg(trace).output().unwrap();
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_etwq")).args(["--format", "tsv", "-c", text]).arg(trace).output().unwrap();
     assert!(output.status.success(), "{text}: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap()
 }
@@ -14,7 +15,8 @@ fn query(trace: &std::path::Path, text: &str) -> String {
 fn kernel_event_counts_match_the_independent_counts() {
     let Some(corpus) = common::corpus_dir() else { return };
     let trace = corpus.join("perfview/net.4.5.2.x64.etl");
-    let tsv = query(&trace, "events where provider = \"Windows Kernel\" and id is not null group by id select count() as n");
+    let tsv =
+        query(&trace, "events where provider = \"Windows Kernel\" and id is not null group by id select count() as n");
     let ours: BTreeMap<u64, u64> = tsv
         .lines()
         .skip(1)
@@ -27,7 +29,8 @@ fn kernel_event_counts_match_the_independent_counts() {
     let mut compared = 0;
     for line in expected.lines().filter(|l| l.starts_with("kernel\t")) {
         let cols: Vec<&str> = line.split('\t').collect();
-        let (group, opcode, n): (u64, u64, u64) = (cols[1].parse().unwrap(), cols[2].parse().unwrap(), cols[3].parse().unwrap());
+        let (group, opcode, n): (u64, u64, u64) =
+            (cols[1].parse().unwrap(), cols[2].parse().unwrap(), cols[3].parse().unwrap());
         assert_eq!(ours.get(&(group << 8 | opcode)), Some(&n), "kernel {group} {opcode}");
         compared += 1;
     }
@@ -54,7 +57,8 @@ fn event_counts_match_perfview() {
             .unwrap_or_else(|| panic!("{perfview} not counted by PerfView"))
             .parse()
             .unwrap();
-        let got = query(&trace, &format!("events where provider = \"Windows Kernel\" and event = \"{ours}\" select count()"));
+        let got =
+            query(&trace, &format!("events where provider = \"Windows Kernel\" and event = \"{ours}\" select count()"));
         assert_eq!(got.lines().nth(1), Some(want.to_string().as_str()), "{ours}");
     }
 }

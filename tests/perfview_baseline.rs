@@ -7,8 +7,8 @@
 //! the test says so and passes, unless `ETWQ_REQUIRE_CORPUS=1`.
 //! `ETWQ_MANIFESTS` names a manifest file or directory to load, as `--manifest` would.
 use decode::{Decoder, Value};
-use model::owners::ThreadOwners;
 use etl::EtlTrace;
+use model::owners::ThreadOwners;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

@@ -77,7 +77,10 @@ fn every_stage_of_a_session_load_reaches_its_total() {
     session.prepare_with_progress(&progress);
     let stages = progress.history();
     let names: Vec<&str> = stages.iter().map(|(s, _)| s.what.as_str()).collect();
-    assert_eq!(names[..4], ["reading demo.etl", "building the model", "naming stack frames", "building the events table"]);
+    assert_eq!(
+        names[..4],
+        ["reading demo.etl", "building the model", "naming stack frames", "building the events table"]
+    );
     assert!(names.contains(&"building the frames table"), "{names:?}");
     let records = session.trace().record_count() as u64;
     for (stage, done) in &stages {

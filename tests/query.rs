@@ -3,9 +3,9 @@
 //! error messages for malformed queries; no panic on any input.
 #![allow(clippy::result_large_err)]
 use columnar::{Column, DataTable, FieldMap, Value};
+use proptest::prelude::*;
 use query::{run_query, ErrorKind, MemoryCatalog, QueryError, SavedQuery};
 use render::{Format, Table};
-use proptest::prelude::*;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
@@ -348,8 +348,7 @@ fn saved_queries() {
 #[test]
 fn library_file_feeds_the_catalog() {
     let mut c = catalog();
-    for q in query::parse_library("# mine\nslow(min) = syscalls where duration_ns >= $min select tid\n").unwrap()
-    {
+    for q in query::parse_library("# mine\nslow(min) = syscalls where duration_ns >= $min select tid\n").unwrap() {
         c.add_saved(q);
     }
     let t = run_query("@slow(4us)", &c, &AtomicBool::new(false)).unwrap();
@@ -832,6 +831,7 @@ fn percentiles_over_a_column_with_nulls_keep_its_kind() {
     let table = DataTable::new("calls").with_column("duration_ns", "", durations).unwrap();
     let mut catalog = MemoryCatalog::new();
     catalog.add_table(table);
-    let result = run_query("calls select p50(duration_ns), p99(duration_ns)", &catalog, &AtomicBool::new(false)).unwrap();
+    let result =
+        run_query("calls select p50(duration_ns), p99(duration_ns)", &catalog, &AtomicBool::new(false)).unwrap();
     assert_eq!(result.row(0), vec![Value::Duration(20), Value::Duration(40)]);
 }

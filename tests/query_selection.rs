@@ -6,9 +6,9 @@
 //! query exactly as its copied-out twin does.
 #![allow(clippy::result_large_err)]
 use columnar::{Column, DataTable};
+use proptest::prelude::*;
 use query::{run_query, MemoryCatalog};
 use render::{Format, Table};
-use proptest::prelude::*;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 

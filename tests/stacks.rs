@@ -99,7 +99,8 @@ fn syscall_trees_weigh_by_duration_and_depth_limits() {
 fn butterfly_shows_callers_and_callees() {
     let mut s = demo();
     let t = s.query("samples where proc = \"server.exe\" | butterfly NtDelayExecution").unwrap();
-    let roles: Vec<(String, String)> = (0..t.row_count()).map(|r| (text(&t, "role", r), text(&t, "frame", r).trim().to_string())).collect();
+    let roles: Vec<(String, String)> =
+        (0..t.row_count()).map(|r| (text(&t, "role", r), text(&t, "frame", r).trim().to_string())).collect();
     assert!(roles.contains(&("caller".into(), "KernelBase.dll!SleepEx".into())), "{roles:?}");
     assert!(roles.iter().any(|(role, _)| role == "function"));
     assert!(roles.iter().any(|(role, _)| role == "callee"), "{roles:?}");

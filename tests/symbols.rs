@@ -74,16 +74,10 @@ fn expected_functions(sym: &str) -> Vec<Expected> {
         words = rest.splitn(if func { 4 } else { 3 }, ' ').collect();
         let rva = u32::from_str_radix(words[0], 16).unwrap();
         let size = func.then(|| u32::from_str_radix(words[1], 16).unwrap());
-        out.push(Expected {
-            rva,
-            size,
-            multiple,
-            name: words.last().unwrap().to_string(),
-        });
+        out.push(Expected { rva, size, multiple, name: words.last().unwrap().to_string() });
     }
     out
 }
-
 
 struct Corpus {
     dir: PathBuf,
@@ -95,11 +89,7 @@ fn corpus() -> Option<Corpus> {
     let dir = symbols_dir()?;
     let identity = rsds_of_exe(&std::fs::read(dir.join("crash.exe")).unwrap());
     let expected = expected_functions(&std::fs::read_to_string(dir.join("crash.sym")).unwrap());
-    Some(Corpus {
-        dir,
-        identity,
-        expected,
-    })
+    Some(Corpus { dir, identity, expected })
 }
 
 fn resolver(path: &str, cache_root: &Path) -> SymbolResolver {
@@ -131,11 +121,8 @@ fn assert_resolves_like_breakpad(r: &mut SymbolResolver, c: &Corpus) {
                         assert!(e.multiple, "{rva:#x}: {name} where crash.sym says {}", e.name);
                         folded += (offset == 0) as usize;
                     }
-                    let frame = format_frame(
-                        Some("crash.exe"),
-                        0x40_0000 + rva,
-                        &Lookup::Function { name, offset: got },
-                    );
+                    let frame =
+                        format_frame(Some("crash.exe"), 0x40_0000 + rva, &Lookup::Function { name, offset: got });
                     assert!(frame.starts_with("crash.exe!") && frame.ends_with(&format!("+0x{offset:x}")));
                 }
                 other => panic!("{rva:#x} ({}): {other:?}", e.name),
@@ -159,9 +146,7 @@ fn pdb_agrees_with_the_breakpad_dump() {
     let table = load_pdb(&c.dir.join("crash.pdb"), &c.identity).unwrap();
     let (mut same, mut same_without_params, mut folded, mut size_same, mut funcs) = (0, 0, 0, 0, 0);
     for e in &c.expected {
-        let (f, offset) = table
-            .lookup(e.rva as u64)
-            .unwrap_or_else(|| panic!("{:x} {} not found", e.rva, e.name));
+        let (f, offset) = table.lookup(e.rva as u64).unwrap_or_else(|| panic!("{:x} {} not found", e.rva, e.name));
         assert_eq!((f.rva, offset), (e.rva, 0), "{}", e.name);
         if *f.name == e.name {
             same += 1;
@@ -200,12 +185,7 @@ fn public_symbols_alone_agree_with_the_breakpad_dump() {
             // A function with no public symbol (static, or the linker kept none) falls
             // inside the public symbol before it, as it does in DbgHelp.
             Some((_, offset)) if offset > 0 => static_functions.push(e.name.as_str()),
-            found => other.push(format!(
-                "{:x} {} -> {:?}",
-                e.rva,
-                e.name,
-                found.map(|(f, o)| (&*f.name, o))
-            )),
+            found => other.push(format!("{:x} {} -> {:?}", e.rva, e.name, found.map(|(f, o)| (&*f.name, o)))),
         }
     }
     println!(
@@ -228,10 +208,7 @@ fn resolves_from_a_plain_directory() {
     assert_resolves_like_breakpad(&mut r, &c);
     assert_eq!(r.stats().from_pdb, 1);
     assert_eq!(r.take_messages(), Vec::<String>::new());
-    assert_eq!(
-        format_frame(Some("crash.exe"), 0x402910 + 5, &r.lookup(&c.identity, 0x2915)),
-        "crash.exe!main+0x5"
-    );
+    assert_eq!(format_frame(Some("crash.exe"), 0x402910 + 5, &r.lookup(&c.identity, 0x2915)), "crash.exe!main+0x5");
 
     // The next session reads our cache file, not the PDB, even with no symbol path.
     let mut next = resolver("", tmp.path());
@@ -251,12 +228,7 @@ fn store_with(root: &Path, identity: &PdbIdentity, file: &Path, as_name: &str) -
 fn resolves_from_a_symbol_store_and_its_cache_forms() {
     let Some(c) = corpus() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let store = store_with(
-        &tmp.path().join("store"),
-        &c.identity,
-        &c.dir.join("crash.pdb"),
-        "crash.pdb",
-    );
+    let store = store_with(&tmp.path().join("store"), &c.identity, &c.dir.join("crash.pdb"), "crash.pdb");
     for path in [
         format!("{}", store.display()),
         format!("srv*{}", store.display()),
@@ -275,12 +247,7 @@ fn resolves_from_a_symbol_store_and_its_cache_forms() {
 fn breakpad_sym_files_resolve_in_store_layout_and_flat() {
     let Some(c) = corpus() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let store = store_with(
-        &tmp.path().join("store"),
-        &c.identity,
-        &c.dir.join("crash.sym"),
-        "crash.sym",
-    );
+    let store = store_with(&tmp.path().join("store"), &c.identity, &c.dir.join("crash.sym"), "crash.sym");
     let flat = tmp.path().join("flat");
     std::fs::create_dir_all(&flat).unwrap();
     std::fs::copy(c.dir.join("crash.sym"), flat.join("crash.sym")).unwrap();
@@ -312,10 +279,7 @@ fn a_pdb_of_another_identity_is_refused() {
         // The corpus dir holds crash.pdb and crash.sym, both of the real identity.
         let mut r = resolver(c.dir.to_str().unwrap(), tmp.path());
         assert_eq!(r.lookup(&wrong, 0x2910), Lookup::NoSymbols);
-        assert_eq!(
-            format_frame(Some("crash.exe"), 0x402910, &Lookup::NoSymbols),
-            "crash.exe!<PDB not found>"
-        );
+        assert_eq!(format_frame(Some("crash.exe"), 0x402910, &Lookup::NoSymbols), "crash.exe!<PDB not found>");
         let messages = r.take_messages();
         assert_eq!(messages.len(), 2, "{messages:?}");
         assert!(messages[0].contains("crash.pdb: refused"), "{}", messages[0]);
@@ -360,10 +324,7 @@ fn truncated_and_corrupt_pdbs_are_errors_not_panics() {
     let mut r = resolver(dir.to_str().unwrap(), tmp.path());
     assert_eq!(r.lookup(&c.identity, 0x2910), Lookup::NoSymbols);
     let messages = r.take_messages();
-    assert!(
-        messages.len() == 1 && messages[0].contains("crash.pdb: damaged"),
-        "{messages:?}"
-    );
+    assert!(messages.len() == 1 && messages[0].contains("crash.pdb: damaged"), "{messages:?}");
 }
 
 #[test]
@@ -452,19 +413,11 @@ impl TestServer {
                 } else {
                     ("404 Not Found", b"not here")
                 };
-                let head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
+                let head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
                 let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body));
             }
         });
-        TestServer {
-            url,
-            requests,
-            stop,
-            thread: Some(thread),
-        }
+        TestServer { url, requests, stop, thread: Some(thread) }
     }
 
     fn requests(&self) -> Vec<String> {
@@ -500,27 +453,15 @@ fn resolves_from_a_symbol_server_into_the_store_cache() {
     assert_resolves_like_breakpad(&mut r, &c);
     assert_eq!(r.take_messages(), Vec::<String>::new());
     assert_eq!(server.requests().len(), 1);
-    let stored = downstream
-        .join("crash.pdb")
-        .join(c.identity.store_key())
-        .join("crash.pdb");
-    assert_eq!(
-        std::fs::read(&stored).unwrap(),
-        std::fs::read(c.dir.join("crash.pdb")).unwrap()
-    );
+    let stored = downstream.join("crash.pdb").join(c.identity.store_key()).join("crash.pdb");
+    assert_eq!(std::fs::read(&stored).unwrap(), std::fs::read(c.dir.join("crash.pdb")).unwrap());
     let events = events.lock().unwrap();
-    assert!(matches!(
-        events.first(),
-        Some(DownloadEvent::Started { total: Some(_), .. })
-    ));
+    assert!(matches!(events.first(), Some(DownloadEvent::Started { total: Some(_), .. })));
     assert!(matches!(events.last(), Some(DownloadEvent::Finished { ok: true, .. })));
 
     // Next session without our cache file: the store copy is used, no new request.
     let other_cache = tempfile::tempdir().unwrap();
-    let mut again = resolver(
-        &format!("srv*{}*{}", downstream.display(), server.url),
-        other_cache.path(),
-    );
+    let mut again = resolver(&format!("srv*{}*{}", downstream.display(), server.url), other_cache.path());
     assert_resolves_like_breakpad(&mut again, &c);
     assert_eq!(server.requests().len(), 1);
 
@@ -528,12 +469,7 @@ fn resolves_from_a_symbol_server_into_the_store_cache() {
     let plain = tempfile::tempdir().unwrap();
     let mut r = resolver(&format!("srv*{}", server.url), plain.path());
     assert_resolves_like_breakpad(&mut r, &c);
-    assert!(plain
-        .path()
-        .join("downloads/crash.pdb")
-        .join(c.identity.store_key())
-        .join("crash.pdb")
-        .is_file());
+    assert!(plain.path().join("downloads/crash.pdb").join(c.identity.store_key()).join("crash.pdb").is_file());
 }
 
 #[test]
@@ -550,37 +486,20 @@ fn server_failures_cost_a_message_each_and_the_session_goes_on() {
     // 500: one message per file asked.
     assert_eq!(r.lookup(&id("broken.pdb"), 0x1000), Lookup::NoSymbols);
     let messages = r.take_messages();
-    assert!(
-        messages.iter().all(|m| m.contains("HTTP 500")) && !messages.is_empty(),
-        "{messages:?}"
-    );
+    assert!(messages.iter().all(|m| m.contains("HTTP 500")) && !messages.is_empty(), "{messages:?}");
     // Hostile names: refused before any request.
     let before = server.requests().len();
-    for hostile in [
-        "../crash.pdb",
-        "..\\..\\crash.pdb",
-        "C:\\crash.pdb",
-        "c:crash.pdb",
-        "a/crash.pdb",
-        "",
-        "x\0.pdb",
-    ] {
+    for hostile in ["../crash.pdb", "..\\..\\crash.pdb", "C:\\crash.pdb", "c:crash.pdb", "a/crash.pdb", "", "x\0.pdb"] {
         assert_eq!(r.lookup(&id(hostile), 0x1000), Lookup::NoSymbols);
         let messages = r.take_messages();
-        assert!(
-            messages.len() == 1 && messages[0].starts_with("refused PDB name"),
-            "{messages:?}"
-        );
+        assert!(messages.len() == 1 && messages[0].starts_with("refused PDB name"), "{messages:?}");
     }
     assert_eq!(server.requests().len(), before);
     // Hangs: one timeout, one message, then the server is left alone.
     let started = Instant::now();
     assert_eq!(r.lookup(&id("slow.pdb"), 0x1000), Lookup::NoSymbols);
     let messages = r.take_messages();
-    assert!(
-        messages.len() == 1 && messages[0].contains("did not answer within 2 s"),
-        "{messages:?}"
-    );
+    assert!(messages.len() == 1 && messages[0].contains("did not answer within 2 s"), "{messages:?}");
     assert_eq!(r.lookup(&id("other.pdb"), 0x1000), Lookup::NoSymbols);
     assert!(r.take_messages().is_empty());
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
@@ -626,15 +545,9 @@ fn a_server_nobody_listens_on_costs_one_message() {
     let tmp = tempfile::tempdir().unwrap();
     let mut r = resolver(&format!("srv*http://127.0.0.1:{port}/symbols"), tmp.path());
     for name in ["a.pdb", "b.pdb", "c.pdb"] {
-        assert_eq!(
-            r.lookup(&PdbIdentity::new(name, Guid::ZERO, 1), 0x1000),
-            Lookup::NoSymbols
-        );
+        assert_eq!(r.lookup(&PdbIdentity::new(name, Guid::ZERO, 1), 0x1000), Lookup::NoSymbols);
     }
     let messages = r.take_messages();
-    assert!(
-        messages.len() == 1 && messages[0].contains("unreachable"),
-        "{messages:?}"
-    );
+    assert!(messages.len() == 1 && messages[0].contains("unreachable"), "{messages:?}");
     assert!(messages[0].contains("not asked again"), "{messages:?}");
 }

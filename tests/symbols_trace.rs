@@ -8,17 +8,17 @@ mod common;
 use columnar::Value;
 use demo::payloads::Sid;
 use demo::scenario::{
-    ModuleSpec, PdbIdentity as ScenarioPdb, ProcessSpec, ProfileSpec, SampleSpec, Scenario, Slice,
-    SwitchOut, ThreadSpec,
+    ModuleSpec, PdbIdentity as ScenarioPdb, ProcessSpec, ProfileSpec, SampleSpec, Scenario, Slice, SwitchOut,
+    ThreadSpec,
 };
 use etl::Guid;
 use session::Session;
-use symbols::pdb_file::pdb_info_of;
-use symbols::ResolverOptions;
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use symbols::pdb_file::pdb_info_of;
+use symbols::ResolverOptions;
 
 const BASE: u64 = 0x40_0000;
 const PID: u32 = 4242;
@@ -32,23 +32,16 @@ fn functions(sym: &str) -> Vec<(u64, String, bool)> {
             let folded = rest.starts_with("m ");
             let rest = rest.strip_prefix("m ").unwrap_or(rest);
             let words: Vec<&str> = rest.splitn(4, ' ').collect();
-            (
-                u64::from_str_radix(words[0], 16).unwrap(),
-                words[3].to_string(),
-                folded,
-            )
+            (u64::from_str_radix(words[0], 16).unwrap(), words[3].to_string(), folded)
         })
         .collect()
 }
-
 
 /// A one-process trace: crash.exe with `identity`, one sample at each function's first byte.
 fn crash_trace(dir: &Path, identity: ScenarioPdb, rvas: &[u64]) -> PathBuf {
     let duration = 10_000_000; // 1 s of 10 MHz ticks
     let mut s = Scenario::new(1, duration);
-    s.profile = Some(ProfileSpec {
-        interval_100ns: 10_000,
-    });
+    s.profile = Some(ProfileSpec { interval_100ns: 10_000 });
     let process = |pid, name: &str| ProcessSpec {
         pid,
         parent_pid: 0,
@@ -80,24 +73,10 @@ fn crash_trace(dir: &Path, identity: ScenarioPdb, rvas: &[u64]) -> PathBuf {
         load: None,
         unload: None,
     });
-    s.schedule.push(Slice {
-        cpu: 0,
-        tid: TID,
-        start: 0,
-        end: duration,
-        priority: 8,
-        out: SwitchOut::waiting(6),
-    });
+    s.schedule.push(Slice { cpu: 0, tid: TID, start: 0, end: duration, priority: 8, out: SwitchOut::waiting(6) });
     for (i, rva) in rvas.iter().enumerate() {
         let ts = 1_000 * (i as i64 + 1);
-        s.samples.push(SampleSpec {
-            cpu: 0,
-            tid: TID,
-            ts,
-            ip: BASE + rva,
-            callers: vec![BASE + 0x1000],
-            lost: false,
-        });
+        s.samples.push(SampleSpec { cpu: 0, tid: TID, ts, ip: BASE + rva, callers: vec![BASE + 0x1000], lost: false });
     }
     let (bytes, _) = s.to_bytes().expect("consistent scenario");
     let path = dir.join("crash.etl");
@@ -116,22 +95,12 @@ struct Setup {
 fn setup() -> Option<Setup> {
     let symbols = common::corpus_dir()?.join("symbols");
     let info = pdb_info_of(&symbols.join("crash.pdb")).unwrap();
-    let identity = ScenarioPdb {
-        name: "crash.pdb".into(),
-        guid: info.guid,
-        age: info.age,
-    };
+    let identity = ScenarioPdb { name: "crash.pdb".into(), guid: info.guid, age: info.age };
     let functions = functions(&std::fs::read_to_string(symbols.join("crash.sym")).unwrap());
     let tmp = tempfile::tempdir().unwrap();
     let rvas: Vec<u64> = functions.iter().map(|f| f.0).collect();
     let trace = crash_trace(tmp.path(), identity.clone(), &rvas);
-    Some(Setup {
-        tmp,
-        symbols,
-        identity,
-        functions,
-        trace,
-    })
+    Some(Setup { tmp, symbols, identity, functions, trace })
 }
 
 /// A session over the trace with its own (empty) cache, so each source is really used.
@@ -148,14 +117,8 @@ fn session(setup: &Setup, path: &str, cache: &Path) -> Session {
 }
 
 fn sample_funcs(session: &mut Session) -> Vec<(u64, Option<String>, String)> {
-    let t = session
-        .query("samples where module = \"crash.exe\" order by ts select ip, func, proc")
-        .unwrap();
-    let (ip, func, proc) = (
-        t.column("ip").unwrap(),
-        t.column("func").unwrap(),
-        t.column("proc").unwrap(),
-    );
+    let t = session.query("samples where module = \"crash.exe\" order by ts select ip, func, proc").unwrap();
+    let (ip, func, proc) = (t.column("ip").unwrap(), t.column("func").unwrap(), t.column("proc").unwrap());
     (0..t.row_count())
         .map(|row| {
             let ip = match ip.value(row) {
@@ -177,25 +140,18 @@ fn assert_every_sample_named(setup: &Setup, session: &mut Session) {
     let mut folded = 0;
     for ((ip, func, _), (rva, name, multiple)) in rows.iter().zip(&setup.functions) {
         assert_eq!(*ip, BASE + rva);
-        let func = func
-            .as_deref()
-            .unwrap_or_else(|| panic!("{rva:#x} ({name}) has no name"));
+        let func = func.as_deref().unwrap_or_else(|| panic!("{rva:#x} ({name}) has no name"));
         if func != common::without_parameters(name) && func != name {
             assert!(multiple, "{rva:#x}: {func} where crash.sym says {name}");
             folded += 1;
         }
     }
     assert!(folded <= 2, "{folded} folded functions");
-    let frames = session
-        .query("frames where module = \"crash.exe\" and depth = 0 select frame")
-        .unwrap();
+    let frames = session.query("frames where module = \"crash.exe\" and depth = 0 select frame").unwrap();
     assert!(frames.row_count() > 0);
     for row in 0..frames.row_count() {
         let text = frames.column("frame").unwrap().value(row).to_string();
-        assert!(
-            text.starts_with("crash.exe!") && text.ends_with("+0x0"),
-            "{text}"
-        );
+        assert!(text.starts_with("crash.exe!") && text.ends_with("+0x0"), "{text}");
     }
 }
 
@@ -211,10 +167,9 @@ fn samples_resolve_from_a_plain_directory() {
 fn samples_resolve_from_a_symbol_store_cache() {
     let Some(setup) = setup() else { return };
     let store = setup.tmp.path().join("store");
-    let key_dir = store.join("crash.pdb").join(
-        symbols::PdbIdentity::new("crash.pdb", setup.identity.guid, setup.identity.age)
-            .store_key(),
-    );
+    let key_dir = store
+        .join("crash.pdb")
+        .join(symbols::PdbIdentity::new("crash.pdb", setup.identity.guid, setup.identity.age).store_key());
     std::fs::create_dir_all(&key_dir).unwrap();
     std::fs::copy(setup.symbols.join("crash.pdb"), key_dir.join("crash.pdb")).unwrap();
     let cache = setup.tmp.path().join("cache");
@@ -226,8 +181,7 @@ fn samples_resolve_from_a_symbol_store_cache() {
 fn samples_resolve_from_a_symbol_server_on_localhost() {
     let Some(setup) = setup() else { return };
     let pdb = std::fs::read(setup.symbols.join("crash.pdb")).unwrap();
-    let key = symbols::PdbIdentity::new("crash.pdb", setup.identity.guid, setup.identity.age)
-        .store_key();
+    let key = symbols::PdbIdentity::new("crash.pdb", setup.identity.guid, setup.identity.age).store_key();
     let wanted = format!("/symbols/crash.pdb/{key}/crash.pdb");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/symbols", listener.local_addr().unwrap());
@@ -238,18 +192,10 @@ fn samples_resolve_from_a_symbol_server_on_localhost() {
             let Ok(mut stream) = stream else { break };
             let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
             let path = common::read_request_path(&mut stream);
-            let (status, body): (&str, &[u8]) = if path == wanted {
-                ("200 OK", &pdb)
-            } else {
-                ("404 Not Found", b"no")
-            };
-            let head = format!(
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream
-                .write_all(head.as_bytes())
-                .and_then(|()| stream.write_all(body));
+            let (status, body): (&str, &[u8]) =
+                if path == wanted { ("200 OK", &pdb) } else { ("404 Not Found", b"no") };
+            let head = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+            let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body));
             let found = path == wanted;
             served.push(path);
             if found {
@@ -260,25 +206,11 @@ fn samples_resolve_from_a_symbol_server_on_localhost() {
     });
     let cache = setup.tmp.path().join("cache");
     let downstream = setup.tmp.path().join("downstream");
-    let mut s = session(
-        &setup,
-        &format!("srv*{}*{url}", downstream.display()),
-        &cache,
-    );
+    let mut s = session(&setup, &format!("srv*{}*{url}", downstream.display()), &cache);
     assert_every_sample_named(&setup, &mut s);
     let served = server.join().unwrap();
-    assert!(
-        served.iter().any(|p| p.ends_with("/crash.pdb")),
-        "{served:?}"
-    );
-    assert!(
-        downstream
-            .join("crash.pdb")
-            .join(&key)
-            .join("crash.pdb")
-            .is_file(),
-        "the download lands in the store"
-    );
+    assert!(served.iter().any(|p| p.ends_with("/crash.pdb")), "{served:?}");
+    assert!(downstream.join("crash.pdb").join(&key).join("crash.pdb").is_file(), "the download lands in the store");
 }
 
 #[test]
@@ -296,22 +228,14 @@ fn a_pdb_of_another_identity_shows_pdb_not_found() {
         parallel: 1,
     });
     s.set_symbol_path(&setup.symbols.display().to_string());
-    let t = s
-        .query("frames where module = \"crash.exe\" and depth = 0 select frame, func")
-        .unwrap();
+    let t = s.query("frames where module = \"crash.exe\" and depth = 0 select frame, func").unwrap();
     assert!(t.row_count() > 0);
     for row in 0..t.row_count() {
-        assert_eq!(
-            t.column("frame").unwrap().value(row).to_string(),
-            "crash.exe!<PDB not found>"
-        );
+        assert_eq!(t.column("frame").unwrap().value(row).to_string(), "crash.exe!<PDB not found>");
         assert!(matches!(t.column("func").unwrap().value(row), Value::Null));
     }
     let messages = s.take_messages();
-    assert!(
-        messages.iter().any(|m| m.contains("refused")),
-        "{messages:?}"
-    );
+    assert!(messages.iter().any(|m| m.contains("refused")), "{messages:?}");
     // The session goes on.
     assert!(s.query("samples | tree").is_ok());
 }

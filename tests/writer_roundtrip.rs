@@ -1,8 +1,8 @@
 //! Traces written with every header kind, 32- and 64-bit, compressed and not,
 //! read back record for record.
 use etl::compress::CompressionFormat;
-use etl::record::{ExtendedData, ExtendedItem, InstanceInfo};
 use etl::record::{EventDescriptor, HeaderFamily};
+use etl::record::{ExtendedData, ExtendedItem, InstanceInfo};
 use etl::writer::{EtlWriter, WriterOptions};
 use etl::{EtlTrace, Guid, HeaderKind, Record, RecordId};
 use proptest::prelude::*;
@@ -77,13 +77,23 @@ fn spec(kinds: &'static [HeaderKind]) -> impl Strategy<Value = Spec> {
         prop::collection::vec(any::<u8>(), 0..300),
     )
         .prop_map(
-            |(kind, (a, b, g, d), (version, marker, flags, prop_bits), (tid, pid, cpu, ts, cpu_time), (act, inst, parent), ext, payload)| {
+            |(
+                kind,
+                (a, b, g, d),
+                (version, marker, flags, prop_bits),
+                (tid, pid, cpu, ts, cpu_time),
+                (act, inst, parent),
+                ext,
+                payload,
+            )| {
                 let family = kind.family();
                 let id = match family {
                     HeaderFamily::System | HeaderFamily::Compact | HeaderFamily::PerfInfo => {
                         RecordId::Kernel { group: a, opcode: b }
                     }
-                    HeaderFamily::Full | HeaderFamily::Instance => RecordId::Classic { guid: g, class_type: a, level: b },
+                    HeaderFamily::Full | HeaderFamily::Instance => {
+                        RecordId::Classic { guid: g, class_type: a, level: b }
+                    }
                     HeaderFamily::Event => RecordId::Event { provider: g, descriptor: d.0 },
                 };
                 let is_event = family == HeaderFamily::Event;
@@ -96,7 +106,11 @@ fn spec(kinds: &'static [HeaderKind]) -> impl Strategy<Value = Spec> {
                     kind,
                     id,
                     // EVENT_HEADER records carry their version in the descriptor.
-                    version: if let RecordId::Event { descriptor, .. } = id { u16::from(descriptor.version) } else { version },
+                    version: if let RecordId::Event { descriptor, .. } = id {
+                        u16::from(descriptor.version)
+                    } else {
+                        version
+                    },
                     marker_flags: marker | 0x80,
                     flags,
                     event_property: if is_event { prop_bits } else { 0 },

@@ -1,12 +1,12 @@
 //! What rustyline asks of the shell while a line is typed: Tab completion,
 //! hints from history, and whether Enter ends the input or opens another line.
 use super::meta::{HELP_TOPICS, META_COMMANDS};
-use session::CompletionWords;
 use rustyline::completion::{Completer, FilenameCompleter, Pair};
 use rustyline::highlight::Highlighter;
 use rustyline::hint::{Hinter, HistoryHinter};
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Context, Helper};
+use session::CompletionWords;
 use std::borrow::Cow;
 
 pub struct ShellHelper {

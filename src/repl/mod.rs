@@ -11,14 +11,14 @@ pub use clipboard::{osc52_sequence, Clipboard, CopiedThrough};
 pub use completer::input_is_incomplete;
 pub use progress::{with_progress, with_spinner};
 
-use session::Session;
-use session::user_library_dir;
-use render::{Format, Screen, Table};
 use completer::ShellHelper;
+use render::{Format, Screen, Table};
 use rustyline::config::{CompletionType, Config};
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::Editor;
+use session::user_library_dir;
+use session::Session;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

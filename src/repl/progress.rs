@@ -2,8 +2,8 @@
 //! its model): a bar for a stage that is counted, a spinner for one that is
 //! not. Drawn only when stderr is a terminal, so logs and pipes stay clean;
 //! plain ASCII without colour under NO_COLOR or ETWQ_ASCII.
-use session::{Progress, Stage, Total};
 use indicatif::{ProgressBar, ProgressStyle};
+use session::{Progress, Stage, Total};
 use std::io::IsTerminal;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::Duration;

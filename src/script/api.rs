@@ -1,11 +1,11 @@
 //! The functions a script sees. Each is a thin call into the Session API or
 //! a view of a query result; none can touch the file system except `export`.
 use super::Output;
-use session::{format_duration_ns, format_timestamp_ns, Column, ColumnBuilder, DataTable, Value};
-use session::Session;
-use session::TraceFacts;
 use render::{Format, Table};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FnPtr, ImmutableString, Map, NativeCallContext, INT};
+use session::Session;
+use session::TraceFacts;
+use session::{format_duration_ns, format_timestamp_ns, Column, ColumnBuilder, DataTable, Value};
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex, MutexGuard};
 

@@ -8,8 +8,8 @@
 //! a running script at its next operation.
 pub mod api;
 
-use session::Session;
 use rhai::{Dynamic, Engine, EvalAltResult, Position, Scope};
+use session::Session;
 use std::fmt;
 use std::path::Path;
 use std::sync::atomic::Ordering;

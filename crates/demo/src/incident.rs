@@ -730,7 +730,6 @@ pub struct DemoFacts {
     pub strace_failures_by_call: Vec<(String, u32, usize)>,
 }
 
-
 /// The facts of `demo_incident()`.
 pub fn demo_facts() -> DemoFacts {
     facts_of(&demo_incident())
@@ -785,7 +784,11 @@ pub fn facts_of(s: &Scenario) -> DemoFacts {
         strace_calls: strace_calls.len(),
         strace_failures: failures
             .into_iter()
-            .map(|(status, count)| StatusCount { status, name: decode::ntstatus::status_name(status).unwrap_or(""), count })
+            .map(|(status, count)| StatusCount {
+                status,
+                name: decode::ntstatus::status_name(status).unwrap_or(""),
+                count,
+            })
             .collect(),
         strace_failures_by_call: by_call.into_iter().map(|((name, status), n)| (name, status, n)).collect(),
     }

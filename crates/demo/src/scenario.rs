@@ -1282,7 +1282,9 @@ pub fn random_scenario(seed: u64, options: &RandomOptions) -> Scenario {
             let (start, end) = list[i];
             let from = start.max(pos);
             // Short calls leave room to return before the slice ends.
-            let Some(enter) = rng.strictly_between(from, options.short_calls.map_or(end, |gap| (end - 1).min(from + gap))) else {
+            let Some(enter) =
+                rng.strictly_between(from, options.short_calls.map_or(end, |gap| (end - 1).min(from + gap)))
+            else {
                 i += 1;
                 continue;
             };

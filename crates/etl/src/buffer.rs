@@ -57,11 +57,8 @@ impl BufferHeader {
         }
         let flags = u16_at(data, 0x34)?;
         // Before ProcessorIndex existed, byte 0x28 was the processor and 0x29 alignment.
-        let processor = if flags & buffer_flags::PROC_INDEX != 0 {
-            u16_at(data, 0x28)?
-        } else {
-            u16::from(u8_at(data, 0x28)?)
-        };
+        let processor =
+            if flags & buffer_flags::PROC_INDEX != 0 { u16_at(data, 0x28)? } else { u16::from(u8_at(data, 0x28)?) };
         Some(BufferHeader {
             buffer_size: u32_at(data, 0)?,
             saved_offset: u32_at(data, 4)?,

@@ -287,7 +287,10 @@ impl EtlTrace {
 fn read_logfile_header(bytes: &[u8]) -> Result<(LogfileHeader, u8, i64), OpenError> {
     let not_etl = |what: String| OpenError::NotEtl { what };
     let Some(first) = BufferHeader::parse(bytes) else {
-        return Err(not_etl(format!("{} bytes is too short for a buffer header ({BUFFER_HEADER_LEN} bytes)", bytes.len())));
+        return Err(not_etl(format!(
+            "{} bytes is too short for a buffer header ({BUFFER_HEADER_LEN} bytes)",
+            bytes.len()
+        )));
     };
     if first.is_compressed() {
         return Err(not_etl("the first buffer is compressed; it must hold the log file header".into()));
@@ -379,9 +382,8 @@ fn locate_buffers(bytes: &[u8], header: &LogfileHeader, warnings: &mut Vec<Warni
 fn resync(bytes: &[u8], from: u64, nominal: u32) -> Option<u64> {
     let len = bytes.len() as u64;
     (from..len.saturating_sub(BUFFER_HEADER_LEN as u64 - 1)).find(|&at| {
-        BufferHeader::parse(&bytes[at as usize..]).is_some_and(|h| {
-            h.is_plausible(nominal, len - at) && (h.is_compressed() || at % u64::from(nominal) == 0)
-        })
+        BufferHeader::parse(&bytes[at as usize..])
+            .is_some_and(|h| h.is_plausible(nominal, len - at) && (h.is_compressed() || at % u64::from(nominal) == 0))
     })
 }
 
@@ -494,9 +496,9 @@ fn order_streams(buffers: &[Buffer]) -> Vec<(u16, Stream)> {
                 (b.first_timestamp(), b.header.sequence_number, i)
             });
             let ordered = list.iter().all(|&i| buffers[i as usize].is_time_ordered())
-                && list.windows(2).all(|w| {
-                    buffers[w[0] as usize].timestamps.last() <= buffers[w[1] as usize].timestamps.first()
-                });
+                && list
+                    .windows(2)
+                    .all(|w| buffers[w[0] as usize].timestamps.last() <= buffers[w[1] as usize].timestamps.first());
             if ordered {
                 return (processor, Stream::Ordered(list));
             }

@@ -194,7 +194,12 @@ impl NamePass {
             ("Windows Kernel", "DiskIo" | "FileIo" | "PageFault" | "SysConfig") => {
                 let threads = &self.threads;
                 let frequency = i128::from(self.ticks_per_second.max(1));
-                self.io.apply(event, ts, |tid| threads.pid_at(tid, ts), |ticks| (i128::from(ticks) * 1_000_000_000 / frequency) as i64);
+                self.io.apply(
+                    event,
+                    ts,
+                    |tid| threads.pid_at(tid, ts),
+                    |ticks| (i128::from(ticks) * 1_000_000_000 / frequency) as i64,
+                );
             }
             _ => {}
         }
@@ -481,7 +486,8 @@ fn pair_syscalls(
         }
     }
     let unknown = by_thread.remove(&None).unwrap_or_default();
-    let mut known: Vec<(u32, Vec<ThreadPart>)> = by_thread.into_iter().filter_map(|(tid, parts)| Some((tid?, parts))).collect();
+    let mut known: Vec<(u32, Vec<ThreadPart>)> =
+        by_thread.into_iter().filter_map(|(tid, parts)| Some((tid?, parts))).collect();
     known.sort_unstable_by_key(|(tid, _)| *tid);
     let paired: Vec<(Vec<SyscallRow>, u64)> = known
         .par_iter()
@@ -568,7 +574,16 @@ fn pair_thread_syscalls<'a>(
                 }
                 let pid = threads.pid_at(tid, ts);
                 let cpu = cpus[cpu].cpu;
-                rows.push(SyscallRow { ts, end_ts: None, cpu, tid: Some(tid), pid, address, ret: None, stack: e.stack });
+                rows.push(SyscallRow {
+                    ts,
+                    end_ts: None,
+                    cpu,
+                    tid: Some(tid),
+                    pid,
+                    address,
+                    ret: None,
+                    stack: e.stack,
+                });
             }
             SyscallKind::Exit { .. } if in_loss => unmatched_exits += 1,
             SyscallKind::Exit { status } => match open.pop() {
@@ -582,7 +597,6 @@ fn pair_thread_syscalls<'a>(
     }
     (rows, unmatched_exits)
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -1,8 +1,8 @@
 //! One pass over one processor's records in time order: the context switch
 //! timeline, system call events attributed to the thread running on that
 //! CPU, samples, and stack events. Processors run in parallel.
-use decode::fields::{FieldSlots, KernelLayouts, Slot};
 use super::stacks::StackId;
+use decode::fields::{FieldSlots, KernelLayouts, Slot};
 use etl::buffer::buffer_flags;
 use etl::{EtlTrace, RecordId, RecordRef};
 
@@ -109,10 +109,15 @@ struct Events {
 
 impl Events {
     fn new() -> Events {
-        let stack_ref = |opcode, last| FieldSlots::new(24, opcode, ["EventTimeStamp", "StackProcess", "StackThread", last]);
+        let stack_ref =
+            |opcode, last| FieldSlots::new(24, opcode, ["EventTimeStamp", "StackProcess", "StackThread", last]);
         Events {
             layouts: KernelLayouts::default(),
-            cswitch: FieldSlots::new(5, 36, ["NewThreadId", "OldThreadId", "NewThreadPriority", "OldThreadWaitReason", "OldThreadState"]),
+            cswitch: FieldSlots::new(
+                5,
+                36,
+                ["NewThreadId", "OldThreadId", "NewThreadPriority", "OldThreadWaitReason", "OldThreadState"],
+            ),
             ready: FieldSlots::new(5, 50, ["TThreadId"]),
             syscall_enter: FieldSlots::new(15, 51, ["SysCallAddress"]),
             syscall_exit: FieldSlots::new(15, 52, ["SysCallNtStatus"]),
@@ -199,7 +204,10 @@ pub fn run(trace: &EtlTrace, processor: u16) -> CpuOutput {
         let (version, layouts) = (record.version, &mut events.layouts);
         match (group, opcode) {
             (5, 36) => {
-                let Some(&[new_tid, old_tid, priority, wait_reason, state]) = events.cswitch.get(layouts, version, ptr) else { continue };
+                let Some(&[new_tid, old_tid, priority, wait_reason, state]) = events.cswitch.get(layouts, version, ptr)
+                else {
+                    continue;
+                };
                 let (Some(new_tid), Some(old_tid)) = (read(new_tid, payload), read(old_tid, payload)) else { continue };
                 let (new_tid, old_tid) = (new_tid as u32, old_tid as u32);
                 if let Some(current) = running {
@@ -233,12 +241,18 @@ pub fn run(trace: &EtlTrace, processor: u16) -> CpuOutput {
                 }
             }
             (15, 51) => {
-                let Some(address) = events.syscall_enter.get(layouts, version, ptr).and_then(|&[a]| read(a, payload)) else { continue };
+                let Some(address) = events.syscall_enter.get(layouts, version, ptr).and_then(|&[a]| read(a, payload))
+                else {
+                    continue;
+                };
                 let kind = SyscallKind::Enter { address };
                 out.syscalls.push(SyscallEvent { raw_ts: record.timestamp, tid: running, kind, stack: None });
             }
             (15, 52) => {
-                let Some(status) = events.syscall_exit.get(layouts, version, ptr).and_then(|&[s]| read(s, payload)) else { continue };
+                let Some(status) = events.syscall_exit.get(layouts, version, ptr).and_then(|&[s]| read(s, payload))
+                else {
+                    continue;
+                };
                 let kind = SyscallKind::Exit { status: status as u32 };
                 out.syscalls.push(SyscallEvent { raw_ts: record.timestamp, tid: running, kind, stack: None });
             }
@@ -255,7 +269,11 @@ pub fn run(trace: &EtlTrace, processor: u16) -> CpuOutput {
                     _ => &mut events.key_user,
                 };
                 let Some(&[stamp, pid, tid, last]) = slots.get(layouts, version, ptr) else { continue };
-                let (Some(stamp), Some(pid), Some(tid)) = (read(stamp, payload), read(pid, payload), read(tid, payload)) else { continue };
+                let (Some(stamp), Some(pid), Some(tid)) =
+                    (read(stamp, payload), read(pid, payload), read(tid, payload))
+                else {
+                    continue;
+                };
                 let body = if opcode == 32 {
                     let Some(at) = last else { continue };
                     let start = out.frames.len();

@@ -122,7 +122,13 @@ impl IoBuilder {
     }
 
     /// `pid_of` maps a thread to its process at this time; `ticks_to_ns` converts clock ticks.
-    pub fn apply(&mut self, event: &Event, ts: i64, pid_of: impl Fn(u32) -> Option<u32>, ticks_to_ns: impl Fn(i64) -> i64) {
+    pub fn apply(
+        &mut self,
+        event: &Event,
+        ts: i64,
+        pid_of: impl Fn(u32) -> Option<u32>,
+        ticks_to_ns: impl Fn(i64) -> i64,
+    ) {
         let Some((task, op)) = event.name.split_once('/') else { return };
         if event.provider != "Windows Kernel" {
             return;
@@ -140,7 +146,9 @@ impl IoBuilder {
         let header_tid = event.record.thread_id.filter(|&t| t != u32::MAX);
         match (task, op) {
             ("FileIo", "Name" | "FileCreate" | "FileRundown") => {
-                if let (Some(key), Some(name)) = (uint(event, "FileKey"), event.field("FileName").and_then(Value::as_str)) {
+                if let (Some(key), Some(name)) =
+                    (uint(event, "FileKey"), event.field("FileName").and_then(Value::as_str))
+                {
                     self.names_by_key.entry(key).or_default().push((ts, name.to_string()));
                 }
             }
@@ -153,7 +161,9 @@ impl IoBuilder {
             ("FileIo", "FileDelete" | "MapFile" | "UnmapFile" | "MapFileDCStart" | "MapFileDCEnd") => {}
             ("FileIo", _) => {
                 if op == "Create" {
-                    if let (Some(object), Some(path)) = (uint(event, "FileObject"), event.field("OpenPath").and_then(Value::as_str)) {
+                    if let (Some(object), Some(path)) =
+                        (uint(event, "FileObject"), event.field("OpenPath").and_then(Value::as_str))
+                    {
                         self.names_by_object.entry(object).or_default().push((ts, path.to_string()));
                     }
                 }

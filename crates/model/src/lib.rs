@@ -4,9 +4,9 @@ pub mod build;
 pub mod cpu_pass;
 pub mod modules;
 pub mod owners;
+pub mod processes;
 mod sorted_runs;
 mod stack_join;
-pub mod processes;
 pub mod stacks;
 pub mod symbolize;
 

@@ -23,13 +23,18 @@ where
 /// their runs. Building the items as they are merged saves a copy of every
 /// run. The key range is cut at points taken from the longest run, and the
 /// pieces are merged in parallel, straight into the output.
-pub fn merge_by<K, R>(lens: &[usize], key: impl Fn(usize, usize) -> K + Sync, make: impl Fn(usize, usize) -> R + Sync) -> Vec<R>
+pub fn merge_by<K, R>(
+    lens: &[usize],
+    key: impl Fn(usize, usize) -> K + Sync,
+    make: impl Fn(usize, usize) -> R + Sync,
+) -> Vec<R>
 where
     K: Ord + Copy + Send + Sync,
     R: Copy + Send + Sync,
 {
     let total: usize = lens.iter().sum();
-    let Some((longest, &longest_len)) = lens.iter().enumerate().max_by_key(|&(_, len)| len).filter(|(_, &len)| len > 0) else {
+    let Some((longest, &longest_len)) = lens.iter().enumerate().max_by_key(|&(_, len)| len).filter(|(_, &len)| len > 0)
+    else {
         return Vec::new();
     };
     let pieces = (rayon::current_num_threads() * PIECES_PER_THREAD).clamp(1, longest_len);
@@ -98,8 +103,12 @@ pub fn in_key_order<'a, K: Ord + Copy + 'a>(
     key: &'a impl Fn(usize, usize) -> K,
 ) -> impl Iterator<Item = (usize, usize)> + 'a {
     let mut heads: Vec<usize> = ranges.iter().map(|&(from, _)| from).collect();
-    let mut heap: BinaryHeap<Reverse<(K, usize)>> =
-        ranges.iter().enumerate().filter(|(_, (from, to))| from < to).map(|(r, &(from, _))| Reverse((key(r, from), r))).collect();
+    let mut heap: BinaryHeap<Reverse<(K, usize)>> = ranges
+        .iter()
+        .enumerate()
+        .filter(|(_, (from, to))| from < to)
+        .map(|(r, &(from, _))| Reverse((key(r, from), r)))
+        .collect();
     std::iter::from_fn(move || {
         let mut top = heap.peek_mut()?;
         let Reverse((_, r)) = *top;

@@ -184,7 +184,8 @@ mod tests {
         let keys = KeyIndex::default();
         let mut stacks = vec![resolve_cpu(&events0, &arena0, &keys, 8), resolve_cpu(&events1, &arena1, &keys, 8)];
         let cpus = [cpu0, cpu1];
-        let mut claims: Vec<Claims> = cpus.iter().zip(&stacks).enumerate().map(|(c, (o, s))| claim_on_cpu(c, o, &s.owners)).collect();
+        let mut claims: Vec<Claims> =
+            cpus.iter().zip(&stacks).enumerate().map(|(c, (o, s))| claim_on_cpu(c, o, &s.owners)).collect();
         assert_eq!(claims[0].samples, [Some(StackRef { cpu: 0, index: 0 }), None], "before the join");
         join_across_cpus(&cpus, &mut stacks, &mut claims, 8);
         let (store, ids) = intern(&stacks);

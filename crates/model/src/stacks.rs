@@ -199,7 +199,13 @@ fn hash_frames(frames: &[u64]) -> u64 {
 /// are logged on its CPU, usually one after the other but not always, so they
 /// are grouped by owner. The owners come out sorted by (raw timestamp, thread).
 pub fn resolve_cpu<'a>(events: &[StackEvent], inline: &'a [u64], keys: &KeyIndex, pointer_size: u8) -> CpuStacks<'a> {
-    let mut out = CpuStacks { inline, joined: Vec::new(), candidates: Vec::new(), owners: Vec::new(), stats: StackStats::default() };
+    let mut out = CpuStacks {
+        inline,
+        joined: Vec::new(),
+        candidates: Vec::new(),
+        owners: Vec::new(),
+        stats: StackStats::default(),
+    };
     let owner_of = |e: &StackEvent| (e.event_raw_ts, e.tid);
     let mut order: Vec<u32> = (0..events.len() as u32).collect();
     // Stable, and nearly free when the events are in order already.
@@ -235,7 +241,9 @@ pub fn resolve_cpu<'a>(events: &[StackEvent], inline: &'a [u64], keys: &KeyIndex
         }
         let candidate = match (halves.len(), inline_run) {
             (0, _) => continue,
-            (1, Some((start, len))) => Candidate { hash: hash_frames(halves[0]), start, len: len as u32, arena: Arena::Inline },
+            (1, Some((start, len))) => {
+                Candidate { hash: hash_frames(halves[0]), start, len: len as u32, arena: Arena::Inline }
+            }
             _ => {
                 let start = out.joined.len();
                 join_halves(&mut halves, pointer_size, &mut out.joined);
@@ -307,7 +315,13 @@ pub fn intern(cpus: &[CpuStacks<'_>]) -> (StackStore, Vec<Vec<StackId>>) {
             let (count, frames) = firsts.fold((0, 0), |(n, f), i| (n + 1, f + cpu.candidates[i].len as usize));
             let mut segment = Segment { frames: Vec::with_capacity(frames), ends: Vec::with_capacity(count) };
             let ids = (0..cpu.candidates.len())
-                .map(|i| if is_first(c, i) { first_ids[c] + segment.push(cpu.frames(&cpu.candidates[i])) as StackId } else { 0 })
+                .map(|i| {
+                    if is_first(c, i) {
+                        first_ids[c] + segment.push(cpu.frames(&cpu.candidates[i])) as StackId
+                    } else {
+                        0
+                    }
+                })
                 .collect();
             (segment, ids)
         })

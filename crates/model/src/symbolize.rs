@@ -7,10 +7,10 @@
 //! of its first occurrence (modules rarely move within one trace).
 use super::stacks::StackId;
 use super::TraceModel;
-use symbols::drivers::known_driver;
-use symbols::{format_frame, Lookup, PdbIdentity, SymbolResolver};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use symbols::drivers::known_driver;
+use symbols::{format_frame, Lookup, PdbIdentity, SymbolResolver};
 
 pub type FrameId = u32;
 
@@ -69,10 +69,7 @@ impl NamedFrames {
         // Which stacks occur in which process, and when first.
         let mut wanted: HashMap<(u32, StackId), i64> = HashMap::new();
         let mut want = |pid: u32, stack: StackId, ts: i64| {
-            wanted
-                .entry((pid, stack))
-                .and_modify(|t| *t = (*t).min(ts))
-                .or_insert(ts);
+            wanted.entry((pid, stack)).and_modify(|t| *t = (*t).min(ts)).or_insert(ts);
         };
         for s in &model.stack_rows {
             want(s.pid, s.stack, s.ts);
@@ -105,55 +102,25 @@ impl NamedFrames {
         for s in &model.syscalls {
             rows.extend(modules.lookup_index(s.pid.unwrap_or(0), s.address, s.ts, ptr));
         }
-        let identities: Vec<PdbIdentity> = rows
-            .iter()
-            .filter_map(|&row| identity_of(model, row))
-            .collect();
+        let identities: Vec<PdbIdentity> = rows.iter().filter_map(|&row| identity_of(model, row)).collect();
         resolver.prefetch(&identities);
 
-        let mut namer = Namer {
-            model,
-            resolver,
-            ids: HashMap::new(),
-            frames: Vec::new(),
-            identities: HashMap::new(),
-        };
+        let mut namer = Namer { model, resolver, ids: HashMap::new(), frames: Vec::new(), identities: HashMap::new() };
         let mut stacks = HashMap::with_capacity(wanted.len());
         for ((pid, stack), ts) in wanted {
-            let ids: Arc<[FrameId]> = model
-                .stacks
-                .frames(stack)
-                .iter()
-                .map(|&address| namer.name(pid, address, ts))
-                .collect();
+            let ids: Arc<[FrameId]> =
+                model.stacks.frames(stack).iter().map(|&address| namer.name(pid, address, ts)).collect();
             stacks.insert((pid, stack), ids);
         }
-        let sample_frames = model
-            .samples
-            .iter()
-            .map(|s| namer.name(s.pid.unwrap_or(0), s.ip, s.ts))
-            .collect();
-        let syscall_frames = model
-            .syscalls
-            .iter()
-            .map(|s| namer.name(s.pid.unwrap_or(0), s.address, s.ts))
-            .collect();
-        NamedFrames {
-            frames: namer.frames,
-            stacks,
-            sample_frames,
-            syscall_frames,
-        }
+        let sample_frames = model.samples.iter().map(|s| namer.name(s.pid.unwrap_or(0), s.ip, s.ts)).collect();
+        let syscall_frames = model.syscalls.iter().map(|s| namer.name(s.pid.unwrap_or(0), s.address, s.ts)).collect();
+        NamedFrames { frames: namer.frames, stacks, sample_frames, syscall_frames }
     }
 }
 
 fn identity_of(model: &TraceModel, row: usize) -> Option<PdbIdentity> {
     let m = model.modules.rows.get(row)?;
-    Some(PdbIdentity::from_rsds(
-        m.pdb.as_deref()?,
-        m.pdb_guid?,
-        m.pdb_age?,
-    ))
+    Some(PdbIdentity::from_rsds(m.pdb.as_deref()?, m.pdb_guid?, m.pdb_age?))
 }
 
 /// Names frames, once per distinct (module row, address).
@@ -168,9 +135,7 @@ struct Namer<'a> {
 impl Namer<'_> {
     fn name(&mut self, pid: u32, address: u64, ts: i64) -> FrameId {
         let model = self.model;
-        let row = model
-            .modules
-            .lookup_index(pid, address, ts, model.pointer_size);
+        let row = model.modules.lookup_index(pid, address, ts, model.pointer_size);
         if let Some(&id) = self.ids.get(&(row, address)) {
             return id;
         }
@@ -185,11 +150,7 @@ impl Namer<'_> {
             },
             Some((r, module)) => {
                 let rva = address - module.base;
-                let identity = self
-                    .identities
-                    .entry(r)
-                    .or_insert_with(|| identity_of(model, r))
-                    .clone();
+                let identity = self.identities.entry(r).or_insert_with(|| identity_of(model, r)).clone();
                 let lookup = match &identity {
                     Some(identity) => self.resolver.lookup(identity, rva),
                     None => Lookup::NoSymbols,

@@ -1,39 +1,89 @@
 //! The model as the tables people query: names, modules and status text
 //! resolved, times in ns since the trace start. Column docs are the public
 //! schema shown by `.schema` and `--help`.
-use decode::ntstatus::status_text;
 use super::symbolize::{NamedFrames, ResolvedFrame};
 use super::TraceModel;
-use columnar::{Column, DataTable, FieldMap, StrColumnBuilder, Value as Cell};
-use decode::{Decoder, Value};
 use crate::owners::ThreadOwners;
+use columnar::{Column, DataTable, FieldMap, StrColumnBuilder, Value as Cell};
+use decode::ntstatus::status_text;
+use decode::{Decoder, Value};
 use etl::EtlTrace;
-use symbols::drivers::known_driver;
 use std::sync::Arc;
+use symbols::drivers::known_driver;
 
 /// KWAIT_REASON names, as WPA shows them.
 const WAIT_REASONS: [&str; 43] = [
-    "Executive", "FreePage", "PageIn", "PoolAllocation", "DelayExecution", "Suspended", "UserRequest",
-    "WrExecutive", "WrFreePage", "WrPageIn", "WrPoolAllocation", "WrDelayExecution", "WrSuspended",
-    "WrUserRequest", "WrSpare0", "WrQueue", "WrLpcReceive", "WrLpcReply", "WrVirtualMemory", "WrPageOut",
-    "WrRendezvous", "WrKeyedEvent", "WrTerminated", "WrProcessInSwap", "WrCpuRateControl", "WrCalloutStack",
-    "WrKernel", "WrResource", "WrPushLock", "WrMutex", "WrQuantumEnd", "WrDispatchInt", "WrPreempted",
-    "WrYieldExecution", "WrFastMutex", "WrGuardedMutex", "WrRundown", "WrAlertByThreadId", "WrDeferredPreempt",
-    "WrPhysicalFault", "WrIoRing", "WrMdlCache", "WrRcu",
+    "Executive",
+    "FreePage",
+    "PageIn",
+    "PoolAllocation",
+    "DelayExecution",
+    "Suspended",
+    "UserRequest",
+    "WrExecutive",
+    "WrFreePage",
+    "WrPageIn",
+    "WrPoolAllocation",
+    "WrDelayExecution",
+    "WrSuspended",
+    "WrUserRequest",
+    "WrSpare0",
+    "WrQueue",
+    "WrLpcReceive",
+    "WrLpcReply",
+    "WrVirtualMemory",
+    "WrPageOut",
+    "WrRendezvous",
+    "WrKeyedEvent",
+    "WrTerminated",
+    "WrProcessInSwap",
+    "WrCpuRateControl",
+    "WrCalloutStack",
+    "WrKernel",
+    "WrResource",
+    "WrPushLock",
+    "WrMutex",
+    "WrQuantumEnd",
+    "WrDispatchInt",
+    "WrPreempted",
+    "WrYieldExecution",
+    "WrFastMutex",
+    "WrGuardedMutex",
+    "WrRundown",
+    "WrAlertByThreadId",
+    "WrDeferredPreempt",
+    "WrPhysicalFault",
+    "WrIoRing",
+    "WrMdlCache",
+    "WrRcu",
 ];
 
 /// KTHREAD_STATE names.
 const THREAD_STATES: [&str; 10] = [
-    "Initialized", "Ready", "Running", "Standby", "Terminated", "Waiting", "Transition", "DeferredReady",
-    "GateWaitObsolete", "WaitingForProcessInSwap",
+    "Initialized",
+    "Ready",
+    "Running",
+    "Standby",
+    "Terminated",
+    "Waiting",
+    "Transition",
+    "DeferredReady",
+    "GateWaitObsolete",
+    "WaitingForProcessInSwap",
 ];
 
 pub fn wait_reason_name(reason: i8) -> String {
-    usize::try_from(reason).ok().and_then(|i| WAIT_REASONS.get(i)).map_or_else(|| format!("WaitReason({reason})"), |s| s.to_string())
+    usize::try_from(reason)
+        .ok()
+        .and_then(|i| WAIT_REASONS.get(i))
+        .map_or_else(|| format!("WaitReason({reason})"), |s| s.to_string())
 }
 
 pub fn thread_state_name(state: i8) -> String {
-    usize::try_from(state).ok().and_then(|i| THREAD_STATES.get(i)).map_or_else(|| format!("State({state})"), |s| s.to_string())
+    usize::try_from(state)
+        .ok()
+        .and_then(|i| THREAD_STATES.get(i))
+        .map_or_else(|| format!("State({state})"), |s| s.to_string())
 }
 
 /// Collects a table's columns; every column gets one value per row.
@@ -163,14 +213,27 @@ pub fn modules(model: &TraceModel) -> DataTable {
     b.u64s("pdb_age", "PDB age", rows.iter().map(|m| some_u32(m.pdb_age)).collect());
     let version = |m: &super::modules::Module| model.modules.file_version(m);
     let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_string());
-    b.texts("company", "CompanyName of its version resource (KernelTraceControl FileVersion)", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.company))));
+    b.texts(
+        "company",
+        "CompanyName of its version resource (KernelTraceControl FileVersion)",
+        rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.company))),
+    );
     b.texts("description", "FileDescription", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.description))));
     b.texts("product", "ProductName", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.product))));
     b.texts("version", "FileVersion", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.version))));
     let known = |m: &super::modules::Module| known_driver(m.file());
     b.texts("vendor", "company of a well-known third-party driver", rows.iter().map(|m| known(m).map(|d| d.company)));
-    b.texts("category", "its category (antivirus: anti-virus filters and EDR sensors)", rows.iter().map(|m| known(m).map(|d| d.category.name())));
-    b.texts("altitude", "its minifilter altitude and load order group", rows.iter().map(|m| known(m).filter(|d| !d.altitude.is_empty()).map(|d| format!("{} ({})", d.altitude, d.group))));
+    b.texts(
+        "category",
+        "its category (antivirus: anti-virus filters and EDR sensors)",
+        rows.iter().map(|m| known(m).map(|d| d.category.name())),
+    );
+    b.texts(
+        "altitude",
+        "its minifilter altitude and load order group",
+        rows.iter()
+            .map(|m| known(m).filter(|d| !d.altitude.is_empty()).map(|d| format!("{} ({})", d.altitude, d.group))),
+    );
     b.times("load_ts", "loaded (null: before the trace)", rows.iter().map(|m| m.load_ts).collect());
     b.times("unload_ts", "unloaded (null: still loaded)", rows.iter().map(|m| m.unload_ts).collect());
     b.finish()
@@ -182,7 +245,11 @@ pub fn cswitch(model: &TraceModel) -> DataTable {
     let mut b = Builder::new("cswitch");
     b.u64s("cpu", "processor", rows.iter().map(|c| Some(u64::from(c.cpu))).collect());
     b.times("ts", "switched in", rows.iter().map(|c| Some(c.ts)).collect());
-    b.times("end_ts", "switched out (the next switch on this CPU, or the trace end)", rows.iter().map(|c| Some(c.end_ts)).collect());
+    b.times(
+        "end_ts",
+        "switched out (the next switch on this CPU, or the trace end)",
+        rows.iter().map(|c| Some(c.end_ts)).collect(),
+    );
     b.durations("cpu_ns", "time on the CPU", rows.iter().map(|c| Some(c.end_ts.saturating_sub(c.ts))).collect());
     b.u64s("tid", "thread that ran", rows.iter().map(|c| Some(u64::from(c.tid))).collect());
     b.u64s("pid", "its process", rows.iter().map(|c| some_u32(c.pid)).collect());
@@ -190,10 +257,26 @@ pub fn cswitch(model: &TraceModel) -> DataTable {
     b.u64s("prev_tid", "thread that ran before", rows.iter().map(|c| Some(u64::from(c.prev_tid))).collect());
     b.u64s("prev_pid", "its process", rows.iter().map(|c| some_u32(c.prev_pid)).collect());
     b.texts("prev_proc", "its process name", rows.iter().map(|c| r.proc(c.prev_pid, c.ts)));
-    b.texts("wait_reason", "why this thread left the CPU (KWAIT_REASON)", rows.iter().map(|c| c.wait_reason.map(wait_reason_name)));
-    b.texts("prev_state", "state the previous thread was left in", rows.iter().map(|c| Some(thread_state_name(c.prev_state))));
-    b.i64s("priority", "priority of the thread switched in", rows.iter().map(|c| Some(i64::from(c.priority))).collect());
-    b.durations("ready_ns", "time since the thread was readied (ReadyThread)", rows.iter().map(|c| c.ready_ns).collect());
+    b.texts(
+        "wait_reason",
+        "why this thread left the CPU (KWAIT_REASON)",
+        rows.iter().map(|c| c.wait_reason.map(wait_reason_name)),
+    );
+    b.texts(
+        "prev_state",
+        "state the previous thread was left in",
+        rows.iter().map(|c| Some(thread_state_name(c.prev_state))),
+    );
+    b.i64s(
+        "priority",
+        "priority of the thread switched in",
+        rows.iter().map(|c| Some(i64::from(c.priority))).collect(),
+    );
+    b.durations(
+        "ready_ns",
+        "time since the thread was readied (ReadyThread)",
+        rows.iter().map(|c| c.ready_ns).collect(),
+    );
     b.finish()
 }
 
@@ -235,7 +318,11 @@ pub fn samples(model: &TraceModel, names: &NamedFrames) -> DataTable {
     b.addresses("offset", "offset in the module", modules.iter().map(|m| m.1).collect());
     let func = |i: usize| names.sample_or_syscall(&names.sample_frames, i).and_then(|f| f.func.clone());
     b.texts("func", "function of the IP (null: no symbols)", (0..rows.len()).map(func));
-    b.durations("weight_ns", "the profile interval this sample stands for", rows.iter().map(|s| Some(s.weight_ns)).collect());
+    b.durations(
+        "weight_ns",
+        "the profile interval this sample stands for",
+        rows.iter().map(|s| Some(s.weight_ns)).collect(),
+    );
     b.u64s("stack", "stack id (stacks table)", rows.iter().map(|s| s.stack.map(u64::from)).collect());
     b.finish()
 }
@@ -243,7 +330,8 @@ pub fn samples(model: &TraceModel, names: &NamedFrames) -> DataTable {
 pub fn stacks(model: &TraceModel, names: &NamedFrames) -> DataTable {
     let r = Resolve { model };
     let rows = &model.stack_rows;
-    let (mut modules, mut funcs, mut texts) = (StrColumnBuilder::new(), StrColumnBuilder::new(), StrColumnBuilder::new());
+    let (mut modules, mut funcs, mut texts) =
+        (StrColumnBuilder::new(), StrColumnBuilder::new(), StrColumnBuilder::new());
     for s in rows {
         let frames: Vec<&ResolvedFrame> =
             names.stack(s.pid, s.stack).unwrap_or(&[]).iter().filter_map(|&id| names.frame(id)).collect();
@@ -386,8 +474,10 @@ fn cell(value: &Value) -> Cell {
 pub fn events(model: &TraceModel, trace: &EtlTrace, decoder: &mut Decoder) -> DataTable {
     let r = Resolve { model };
     let mut owners = ThreadOwners::default();
-    let (mut ts, mut cpu, mut pid, mut tid, mut id, mut opcode, mut maps) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
-    let (mut provider, mut event, mut proc) = (StrColumnBuilder::new(), StrColumnBuilder::new(), StrColumnBuilder::new());
+    let (mut ts, mut cpu, mut pid, mut tid, mut id, mut opcode, mut maps) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut provider, mut event, mut proc) =
+        (StrColumnBuilder::new(), StrColumnBuilder::new(), StrColumnBuilder::new());
     let mut names: std::collections::HashMap<String, Arc<str>> = Default::default();
     for record in trace.records() {
         let e = decoder.decode(&record);

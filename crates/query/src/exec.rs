@@ -8,9 +8,7 @@ use super::error::QueryError;
 use super::functions::{AggFn, ScalarFn};
 use super::plan::{AggCall, ArithOp, CmpOp, Output, Plan, Stage, TExpr, TKind};
 use super::types::Type;
-use columnar::{
-    Column, ColumnBuilder, ColumnData, DataTable, DenseColumn, Dictionary, NamedColumn, StrData, Value,
-};
+use columnar::{Column, ColumnBuilder, ColumnData, DataTable, DenseColumn, Dictionary, NamedColumn, StrData, Value};
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -856,8 +854,8 @@ fn accumulate(
         AggFn::Sum | AggFn::Avg => {
             let Some(column) = arg else { return Ok(build(ty, std::iter::repeat_n(Value::Null, groups))) };
             let mut counts = vec![0u64; groups];
-            let float = ty == Type::F64 && aggregate.func == AggFn::Sum
-                || column.column_type() == columnar::ColumnType::F64;
+            let float =
+                ty == Type::F64 && aggregate.func == AggFn::Sum || column.column_type() == columnar::ColumnType::F64;
             let mut int_sums = vec![0i128; groups];
             let mut float_sums = vec![0f64; groups];
             let typed = column.validity.is_none() && !float && aggregate.func == AggFn::Sum;

@@ -21,7 +21,11 @@ impl From<&Value> for Cell {
 
 impl From<&DataTable> for Table {
     fn from(data: &DataTable) -> Table {
-        let mut table = Table { columns: data.columns.iter().map(|c| c.name.clone()).collect(), rows: Vec::new(), headerless: false };
+        let mut table = Table {
+            columns: data.columns.iter().map(|c| c.name.clone()).collect(),
+            rows: Vec::new(),
+            headerless: false,
+        };
         for row in 0..data.row_count() {
             table.push(data.columns.iter().map(|c| Cell::from(&c.column.value(row))).collect());
         }
@@ -32,8 +36,8 @@ impl From<&DataTable> for Table {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use columnar::Column;
     use crate::Format;
+    use columnar::Column;
 
     #[test]
     fn units_render_readably_and_raw() {

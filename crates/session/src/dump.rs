@@ -1,7 +1,7 @@
 //! `etwq dump`: every event of a trace in time order, decoded, as text or JSON lines.
 use decode::{Decoder, Event};
-use model::owners::ThreadOwners;
 use etl::EtlTrace;
+use model::owners::ThreadOwners;
 use std::io::Write;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -9,7 +9,6 @@ pub enum DumpFormat {
     Text,
     Json,
 }
-
 
 /// Writes every event of `trace` in time order (at most `limit`).
 pub fn write_dump(

@@ -1,6 +1,7 @@
 //! The one API that the command line, the shell and scripts call: open
 //! traces, ask questions, keep saved queries. None of the front ends touches
 //! bytes or the model's internals.
+use crate::summary::{record_counts, SummaryRow};
 use columnar::{Column, DataTable};
 use decode::{Decoder, SchemaSource};
 use etl::clock::filetime_to_utc;
@@ -10,7 +11,6 @@ use progress::{Progress, Total};
 use query::catalog::{MemoryCatalog, SavedQuery};
 use query::error::QueryError;
 use query::library::parse_library;
-use crate::summary::{record_counts, SummaryRow};
 use render::{Cell, Table};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -78,8 +78,7 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, OpenError> {
 
 impl Session {
     fn with_traces(traces: Vec<LoadedTrace>) -> Session {
-        let mut session =
-            Session {
+        let mut session = Session {
             traces,
             catalog: MemoryCatalog::new(),
             tables_built: false,
@@ -275,7 +274,12 @@ impl Session {
     pub fn schema(&mut self, table: &str) -> Option<Vec<(String, String, String)>> {
         self.ensure_tables();
         let t = self.catalog.tables.get(table)?;
-        Some(t.columns.iter().map(|c| (c.name.clone(), c.column.column_type().name().to_string(), c.doc.clone())).collect())
+        Some(
+            t.columns
+                .iter()
+                .map(|c| (c.name.clone(), c.column.column_type().name().to_string(), c.doc.clone()))
+                .collect(),
+        )
     }
 
     /// Header facts, sizes and counts of the first trace, as field/value rows.
@@ -305,7 +309,10 @@ impl Session {
         if let Some((first, last)) = trace.time_range() {
             row("first_record", clock.to_utc(first).into());
             row("last_record", clock.to_utc(last).into());
-            row("duration_ns", (clock.ns_since_start(last) - clock.ns_since_start(first.min(clock.origin_ticks))).into());
+            row(
+                "duration_ns",
+                (clock.ns_since_start(last) - clock.ns_since_start(first.min(clock.origin_ticks))).into(),
+            );
         }
         row("buffer_size", u64::from(h.buffer_size).into());
         row("buffers", (trace.buffers().len() as u64).into());
@@ -349,8 +356,9 @@ impl Session {
         for record in loaded.trace.records() {
             let event = loaded.decoder.decode(&record);
             let undecoded = u64::from(event.source == SchemaSource::None);
-            let entry =
-                by_key.entry(record.key()).or_insert_with(|| (event.provider.to_string(), event.name.to_string(), 0, 0));
+            let entry = by_key
+                .entry(record.key())
+                .or_insert_with(|| (event.provider.to_string(), event.name.to_string(), 0, 0));
             entry.2 += 1;
             entry.3 += undecoded;
             let p = by_provider.entry(event.provider.to_string()).or_default();

@@ -2,12 +2,12 @@
 //! the frames of a stack id, the module (and, for the demo's own modules,
 //! the function) a frame address falls in, and the trace's header facts.
 //! Kept apart from session.rs so the two can grow independently.
+use crate::session::Session;
 use demo::BreakpadModule;
 use model::modules::Module;
 use model::TraceModel;
-use crate::session::Session;
-use symbols::PdbIdentity;
 use std::sync::OnceLock;
+use symbols::PdbIdentity;
 
 /// Header facts of the first trace, as scripts see them in `trace`.
 #[derive(Clone, Debug, Default, PartialEq)]

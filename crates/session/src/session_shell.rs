@@ -1,9 +1,9 @@
 //! What the interactive shell asks of a session beyond the one-shot queries:
 //! the names it completes, building the model up front, and the user's libraries.
 //! Kept apart from session.rs so the shell grows without touching its core.
+use crate::session::Session;
 use query::functions::all_function_names;
 use query::grammar::KEYWORDS;
-use crate::session::Session;
 use std::path::{Path, PathBuf};
 
 /// The views that may follow a query (`| tree`, ...), as session_stacks.rs reads them.

@@ -4,6 +4,7 @@
 //! `| tree [depth N] [min P]`, `| butterfly FUNC`, `| folded`, `| flame FILE.svg`.
 // Query errors are made once per failed query, far from any hot loop (as in query/).
 #![allow(clippy::result_large_err)]
+use crate::session::Session;
 use columnar::{Column, DataTable, StrColumnBuilder, Value};
 use model::stacks::StackId;
 use model::symbolize::{FrameId, NamedFrames, ResolvedFrame};
@@ -11,12 +12,11 @@ use model::TraceModel;
 use query::ast::{BinaryOp, Expr, ExprKind, Literal, Query, Source};
 use query::catalog::Catalog;
 use query::error::{ErrorKind, QueryError};
-use crate::session::Session;
-use symbols::path::SymbolPathElement;
-use symbols::{SymbolPath, SymbolResolver};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use symbols::path::SymbolPathElement;
+use symbols::{SymbolPath, SymbolResolver};
 
 /// The symbol side of a session.
 pub struct StackState {
@@ -127,10 +127,7 @@ fn split_view(text: &str) -> Option<(&str, &str)> {
             '"' | '\'' => quote = Some(c),
             '|' => {
                 let rest = text[i + 1..].trim_start();
-                let word: String = rest
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphabetic())
-                    .collect();
+                let word: String = rest.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
                 if VIEW_WORDS.iter().any(|w| w.eq_ignore_ascii_case(&word)) {
                     return Some((&text[..i], rest));
                 }
@@ -163,9 +160,11 @@ fn parse_view(text: &str) -> Result<View, QueryError> {
                 let value = words.get(i + 1).copied().unwrap_or("");
                 match words[i].to_ascii_lowercase().as_str() {
                     "depth" => {
-                        depth = Some(value.parse().map_err(|_| {
-                            view_error(format!("tree: depth wants a number, not {value:?}"))
-                        })?)
+                        depth = Some(
+                            value
+                                .parse()
+                                .map_err(|_| view_error(format!("tree: depth wants a number, not {value:?}")))?,
+                        )
                     }
                     "min" => {
                         let number = value.trim_end_matches('%');
@@ -173,11 +172,7 @@ fn parse_view(text: &str) -> Result<View, QueryError> {
                             .parse::<f64>()
                             .ok()
                             .filter(|p| p.is_finite() && (0.0..=100.0).contains(p))
-                            .ok_or_else(|| {
-                                view_error(format!(
-                                    "tree: min wants a percentage 0-100, not {value:?}"
-                                ))
-                            })?;
+                            .ok_or_else(|| view_error(format!("tree: min wants a percentage 0-100, not {value:?}")))?;
                     }
                     other => {
                         return Err(view_error(format!(
@@ -192,26 +187,18 @@ fn parse_view(text: &str) -> Result<View, QueryError> {
         "butterfly" => {
             let function = rest.trim_matches(|c| c == '"' || c == '\'').trim();
             if function.is_empty() {
-                return Err(view_error(
-                    "butterfly: name a function, e.g. | butterfly SleepEx",
-                ));
+                return Err(view_error("butterfly: name a function, e.g. | butterfly SleepEx"));
             }
-            Ok(View::Butterfly {
-                function: function.to_string(),
-            })
+            Ok(View::Butterfly { function: function.to_string() })
         }
         "folded" if rest.is_empty() => Ok(View::Folded),
         "folded" => Err(view_error("folded takes no arguments")),
         _ => {
             let file = rest.trim_matches(|c| c == '"' || c == '\'').trim();
             if file.is_empty() {
-                return Err(view_error(
-                    "flame: name the SVG file to write, e.g. | flame out.svg",
-                ));
+                return Err(view_error("flame: name the SVG file to write, e.g. | flame out.svg"));
             }
-            Ok(View::Flame {
-                file: PathBuf::from(file),
-            })
+            Ok(View::Flame { file: PathBuf::from(file) })
         }
     }
 }
@@ -219,8 +206,7 @@ fn parse_view(text: &str) -> Result<View, QueryError> {
 /// In the `stacks` table `module = X` and `func = F` mean "has a frame in X / F":
 /// the columns hold `|a|b|` lists, so equality becomes a whole-item `contains`.
 fn rewrite_stack_filters(expr: &mut Expr) {
-    let list_column =
-        |e: &Expr| matches!(&e.kind, ExprKind::Column(c) if c == "module" || c == "func");
+    let list_column = |e: &Expr| matches!(&e.kind, ExprKind::Column(c) if c == "module" || c == "func");
     if let ExprKind::Binary(op @ (BinaryOp::Eq | BinaryOp::Ne), left, right) = &mut expr.kind {
         if list_column(right) && !list_column(left) {
             std::mem::swap(left, right);
@@ -228,11 +214,7 @@ fn rewrite_stack_filters(expr: &mut Expr) {
         if list_column(left) {
             if let ExprKind::Literal(Literal::Str(value)) = &mut right.kind {
                 *value = format!("|{value}|");
-                *op = if *op == BinaryOp::Eq {
-                    BinaryOp::Contains
-                } else {
-                    BinaryOp::NotContains
-                };
+                *op = if *op == BinaryOp::Eq { BinaryOp::Contains } else { BinaryOp::NotContains };
                 return;
             }
         }
@@ -266,9 +248,7 @@ struct Weights {
 
 impl Weights {
     fn of(table: &DataTable) -> Option<Weights> {
-        let column = ["weight_ns", "cpu_ns", "duration_ns"]
-            .iter()
-            .find_map(|name| table.column(name))?;
+        let column = ["weight_ns", "cpu_ns", "duration_ns"].iter().find_map(|name| table.column(name))?;
         let values = (0..column.len())
             .map(|row| match column.value(row) {
                 Value::Duration(ns) | Value::I64(ns) | Value::Timestamp(ns) => Some(ns),
@@ -382,35 +362,21 @@ impl Session {
             Some((query, view)) => (query, Some(view)),
             None => (text, None),
         };
-        if view.is_none()
-            && !query_text
-                .trim_start()
-                .to_ascii_lowercase()
-                .starts_with("stacks")
-        {
+        if view.is_none() && !query_text.trim_start().to_ascii_lowercase().starts_with("stacks") {
             return None;
         }
         Some(self.run_stack_query(query_text, view))
     }
 
-    fn run_stack_query(
-        &mut self,
-        query_text: &str,
-        view: Option<&str>,
-    ) -> Result<DataTable, QueryError> {
+    fn run_stack_query(&mut self, query_text: &str, view: Option<&str>) -> Result<DataTable, QueryError> {
         let view = view.map(parse_view).transpose()?;
         self.ensure_tables();
-        self.cancel
-            .store(false, std::sync::atomic::Ordering::SeqCst);
+        self.cancel.store(false, std::sync::atomic::Ordering::SeqCst);
         let mut query = query::grammar::parse_query(query_text)?;
         rewrite_query(&mut query);
         let plan = query::plan::plan_query(query, query_text, &self.catalog)?;
         let Some(table) = self.catalog.table(&plan.table) else {
-            return Err(QueryError::new(
-                ErrorKind::UnknownName,
-                format!("unknown table '{}'", plan.table),
-                None,
-            ));
+            return Err(QueryError::new(ErrorKind::UnknownName, format!("unknown table '{}'", plan.table), None));
         };
         let rows = query::exec::execute(&plan, table, &self.cancel)?;
         let Some(view) = view else { return Ok(rows) };
@@ -418,9 +384,7 @@ impl Session {
         let stacks = self.row_stacks(&rows, offsets)?;
         let weights = Weights::of(&rows);
         match view {
-            View::Tree { depth, min_percent, .. } => {
-                Ok(tree(&stacks, weights.as_ref(), depth, min_percent))
-            }
+            View::Tree { depth, min_percent, .. } => Ok(tree(&stacks, weights.as_ref(), depth, min_percent)),
             View::Butterfly { function } => butterfly(&stacks, weights.as_ref(), &function),
             View::Folded => Ok(folded_table(&stacks)),
             View::Flame { file } => flame(&stacks, &file),
@@ -439,10 +403,7 @@ impl Session {
         let pid_column = rows.column("pid");
         let trace_column = rows.column("trace");
         let mut index: HashMap<(usize, u32, StackId), usize> = HashMap::new();
-        let mut out = RowStacks {
-            rows: Vec::with_capacity(rows.row_count()),
-            paths: Vec::new(),
-        };
+        let mut out = RowStacks { rows: Vec::with_capacity(rows.row_count()), paths: Vec::new() };
         for row in 0..rows.row_count() {
             let stack = match stack_column.value(row) {
                 Value::U64(s) => StackId::try_from(s).ok(),
@@ -458,11 +419,7 @@ impl Session {
                 _ => 0,
             };
             let trace = match trace_column.map(|c| c.value(row)) {
-                Some(Value::Str(name)) => self
-                    .traces
-                    .iter()
-                    .position(|t| *t.name == *name)
-                    .unwrap_or(0),
+                Some(Value::Str(name)) => self.traces.iter().position(|t| *t.name == *name).unwrap_or(0),
                 _ => 0,
             };
             let key = (trace, pid, stack);
@@ -471,8 +428,7 @@ impl Session {
                 continue;
             }
             let named = self.stack_state.named.get(trace).and_then(Option::as_ref);
-            let frames: Option<&[FrameId]> =
-                named.and_then(|n| n.stack(pid, stack).or_else(|| n.stack(0, stack)));
+            let frames: Option<&[FrameId]> = named.and_then(|n| n.stack(pid, stack).or_else(|| n.stack(0, stack)));
             let path: Vec<Labelled> = match (named, frames) {
                 (Some(n), Some(ids)) => ids
                     .iter()
@@ -495,20 +451,10 @@ fn no_stack_label() -> Arc<str> {
 }
 
 /// The call tree: from the outermost caller down, inclusive and exclusive weights.
-fn tree(
-    stacks: &RowStacks,
-    weights: Option<&Weights>,
-    depth: Option<usize>,
-    min_percent: f64,
-) -> DataTable {
-    let mut nodes = vec![Node {
-        label: "[root]".into(),
-        ..Node::default()
-    }];
+fn tree(stacks: &RowStacks, weights: Option<&Weights>, depth: Option<usize>, min_percent: f64) -> DataTable {
+    let mut nodes = vec![Node { label: "[root]".into(), ..Node::default() }];
     for (row, path) in stacks.rows.iter().enumerate() {
-        let weight = weights
-            .and_then(|w| w.values.get(row).copied().flatten())
-            .unwrap_or(0);
+        let weight = weights.and_then(|w| w.values.get(row).copied().flatten()).unwrap_or(0);
         let no_stack = vec![(no_stack_label(), None)];
         let labels = match path {
             Some(p) if !stacks.paths[*p].is_empty() => &stacks.paths[*p],
@@ -521,11 +467,7 @@ fn tree(
             let next = match nodes[at].children.get(label) {
                 Some(&child) => child,
                 None => {
-                    nodes.push(Node {
-                        label: label.clone(),
-                        mark: mark.clone(),
-                        ..Node::default()
-                    });
+                    nodes.push(Node { label: label.clone(), mark: mark.clone(), ..Node::default() });
                     let child = nodes.len() - 1;
                     nodes[at].children.insert(label.clone(), child);
                     child
@@ -539,17 +481,9 @@ fn tree(
         nodes[at].exclusive_ns += weight;
     }
     let by_weight = weights.is_some();
-    let total = if by_weight {
-        nodes[0].inclusive_ns.max(0) as f64
-    } else {
-        nodes[0].inclusive as f64
-    };
+    let total = if by_weight { nodes[0].inclusive_ns.max(0) as f64 } else { nodes[0].inclusive as f64 };
     let share = |n: &Node| {
-        let value = if by_weight {
-            n.inclusive_ns.max(0) as f64
-        } else {
-            n.inclusive as f64
-        };
+        let value = if by_weight { n.inclusive_ns.max(0) as f64 } else { n.inclusive as f64 };
         if total > 0.0 {
             value / total * 100.0
         } else {
@@ -559,32 +493,16 @@ fn tree(
     let mut out = TreeRows::default();
     // Depth-first, heaviest child first; an explicit stack keeps deep trees off the call stack.
     let mut pending: Vec<Pending> = Vec::new();
-    let walk = Walk {
-        nodes: &nodes,
-        min_percent,
-        by_weight,
-        depth,
-        share: &share,
-    };
+    let walk = Walk { nodes: &nodes, min_percent, by_weight, depth, share: &share };
     walk.push_children(0, 0, &mut pending);
     while let Some(item) = pending.pop() {
         match item {
             Pending::Node(node, level) => {
                 let n = &nodes[node];
-                out.push(
-                    &format!("{}{}", "  ".repeat(level), n.label),
-                    n,
-                    share(n),
-                    n.mark.as_deref(),
-                );
+                out.push(&format!("{}{}", "  ".repeat(level), n.label), n, share(n), n.mark.as_deref());
                 walk.push_children(node, level + 1, &mut pending);
             }
-            Pending::Folded(n, level) => out.push(
-                &format!("{}{}", "  ".repeat(level), n.label),
-                &n,
-                share(&n),
-                None,
-            ),
+            Pending::Folded(n, level) => out.push(&format!("{}{}", "  ".repeat(level), n.label), &n, share(&n), None),
         }
     }
     out.finish(by_weight)
@@ -618,19 +536,12 @@ impl Walk<'_> {
             }
         };
         let mut children: Vec<usize> = nodes[parent].children.values().copied().collect();
-        children.sort_by(|&a, &b| {
-            key(&nodes[b])
-                .cmp(&key(&nodes[a]))
-                .then_with(|| nodes[a].label.cmp(&nodes[b].label))
-        });
-        let (kept, folded): (Vec<usize>, Vec<usize>) = children
-            .into_iter()
-            .partition(|&c| (self.share)(&nodes[c]) >= self.min_percent);
+        children
+            .sort_by(|&a, &b| key(&nodes[b]).cmp(&key(&nodes[a])).then_with(|| nodes[a].label.cmp(&nodes[b].label)));
+        let (kept, folded): (Vec<usize>, Vec<usize>) =
+            children.into_iter().partition(|&c| (self.share)(&nodes[c]) >= self.min_percent);
         if !folded.is_empty() {
-            let mut sum = Node {
-                label: format!("[{} smaller branches]", folded.len()).into(),
-                ..Node::default()
-            };
+            let mut sum = Node { label: format!("[{} smaller branches]", folded.len()).into(), ..Node::default() };
             for &c in &folded {
                 sum.inclusive += nodes[c].inclusive;
                 sum.inclusive_ns += nodes[c].inclusive_ns;
@@ -678,40 +589,16 @@ impl TreeRows {
                 None => mark.push_null(),
             }
         }
-        let _ = t.push_column(
-            "frame",
-            "the call tree, outermost caller first; indentation is depth",
-            frame.finish(),
-        );
-        let _ = t.push_column(
-            "inclusive",
-            "rows whose stack passes through here",
-            Column::u64(self.inclusive),
-        );
+        let _ = t.push_column("frame", "the call tree, outermost caller first; indentation is depth", frame.finish());
+        let _ = t.push_column("inclusive", "rows whose stack passes through here", Column::u64(self.inclusive));
         if by_weight {
-            let _ = t.push_column(
-                "inclusive_ms",
-                "their weight",
-                Column::f64(self.inclusive_ms),
-            );
+            let _ = t.push_column("inclusive_ms", "their weight", Column::f64(self.inclusive_ms));
         }
-        let _ = t.push_column(
-            "exclusive",
-            "rows whose stack ends here",
-            Column::u64(self.exclusive),
-        );
+        let _ = t.push_column("exclusive", "rows whose stack ends here", Column::u64(self.exclusive));
         if by_weight {
-            let _ = t.push_column(
-                "exclusive_ms",
-                "their weight",
-                Column::f64(self.exclusive_ms),
-            );
+            let _ = t.push_column("exclusive_ms", "their weight", Column::f64(self.exclusive_ms));
         }
-        let _ = t.push_column(
-            "percent",
-            "inclusive share of the total",
-            Column::f64(self.percent),
-        );
+        let _ = t.push_column("percent", "inclusive share of the total", Column::f64(self.percent));
         let _ = t.push_column("mark", "well-known third-party driver", mark.finish());
         t
     }
@@ -741,22 +628,14 @@ impl Lines {
     /// Neighbours, heaviest first.
     fn section(&mut self, role: &str, map: Neighbours) {
         let mut list: Vec<_> = map.into_iter().collect();
-        list.sort_by(|a, b| {
-            (b.1 .1, b.1 .0)
-                .cmp(&(a.1 .1, a.1 .0))
-                .then_with(|| a.0.cmp(&b.0))
-        });
+        list.sort_by(|a, b| (b.1 .1, b.1 .0).cmp(&(a.1 .1, a.1 .0)).then_with(|| a.0.cmp(&b.0)));
         for (label, (count, ns, mark)) in list {
             self.add(role, format!("  {label}"), count, ns, mark);
         }
     }
 }
 
-fn butterfly(
-    stacks: &RowStacks,
-    weights: Option<&Weights>,
-    function: &str,
-) -> Result<DataTable, QueryError> {
+fn butterfly(stacks: &RowStacks, weights: Option<&Weights>, function: &str) -> Result<DataTable, QueryError> {
     let wanted = function.to_ascii_lowercase();
     // A label matches `module!func`, `func`, or the function name without its module.
     let matches = |label: &str| {
@@ -765,18 +644,13 @@ fn butterfly(
     };
     let mut callers: Neighbours = HashMap::new();
     let mut callees: Neighbours = HashMap::new();
-    let (mut inclusive, mut inclusive_ns, mut exclusive, mut exclusive_ns) =
-        (0u64, 0i64, 0u64, 0i64);
+    let (mut inclusive, mut inclusive_ns, mut exclusive, mut exclusive_ns) = (0u64, 0i64, 0u64, 0i64);
     let mut name: Option<(Arc<str>, Option<Arc<str>>)> = None;
     for (row, path) in stacks.rows.iter().enumerate() {
         let Some(path) = path else { continue };
         let labels = &stacks.paths[*path];
-        let weight = weights
-            .and_then(|w| w.values.get(row).copied().flatten())
-            .unwrap_or(0);
-        let hits: Vec<usize> = (0..labels.len())
-            .filter(|&i| matches(&labels[i].0))
-            .collect();
+        let weight = weights.and_then(|w| w.values.get(row).copied().flatten()).unwrap_or(0);
+        let hits: Vec<usize> = (0..labels.len()).filter(|&i| matches(&labels[i].0)).collect();
         if hits.is_empty() {
             continue;
         }
@@ -821,37 +695,13 @@ fn butterfly(
     let mut lines = Lines::default();
     lines.section("caller", callers);
     lines.add("function", label.to_string(), inclusive, inclusive_ns, mark);
-    lines.add(
-        "self",
-        format!("  {label} (exclusive)"),
-        exclusive,
-        exclusive_ns,
-        None,
-    );
+    lines.add("self", format!("  {label} (exclusive)"), exclusive, exclusive_ns, None);
     lines.section("callee", callees);
-    let Lines {
-        role,
-        frame,
-        count,
-        weight_ms,
-        marks,
-    } = lines;
+    let Lines { role, frame, count, weight_ms, marks } = lines;
     let mut t = DataTable::new("butterfly");
-    let _ = t.push_column(
-        "role",
-        "caller, function, self or callee",
-        Column::strs(&role),
-    );
-    let _ = t.push_column(
-        "frame",
-        "the function and its neighbours",
-        Column::strs(&frame),
-    );
-    let _ = t.push_column(
-        "count",
-        "rows whose stack has this edge",
-        Column::u64(count),
-    );
+    let _ = t.push_column("role", "caller, function, self or callee", Column::strs(&role));
+    let _ = t.push_column("frame", "the function and its neighbours", Column::strs(&frame));
+    let _ = t.push_column("count", "rows whose stack has this edge", Column::u64(count));
     if by_weight {
         let _ = t.push_column("ms", "their weight", Column::f64(weight_ms));
     }
@@ -879,41 +729,27 @@ fn folded_lines(stacks: &RowStacks) -> Vec<String> {
     }
     let mut merged: HashMap<String, u64> = HashMap::new();
     for (path, count) in counts {
-        let line: Vec<String> = stacks.paths[path]
-            .iter()
-            .map(|(label, _)| label.replace([';', '\n'], ":"))
-            .collect();
+        let line: Vec<String> = stacks.paths[path].iter().map(|(label, _)| label.replace([';', '\n'], ":")).collect();
         *merged.entry(line.join(";")).or_default() += count;
     }
     if no_stack > 0 {
         *merged.entry(no_stack_label().to_string()).or_default() += no_stack;
     }
-    let mut lines: Vec<String> = merged
-        .into_iter()
-        .map(|(stack, count)| format!("{stack} {count}"))
-        .collect();
+    let mut lines: Vec<String> = merged.into_iter().map(|(stack, count)| format!("{stack} {count}")).collect();
     lines.sort();
     lines
 }
 
 fn folded_table(stacks: &RowStacks) -> DataTable {
     let mut t = DataTable::new("folded");
-    let _ = t.push_column(
-        "folded",
-        "collapsed stack: outer;...;inner count",
-        Column::strs(folded_lines(stacks)),
-    );
+    let _ = t.push_column("folded", "collapsed stack: outer;...;inner count", Column::strs(folded_lines(stacks)));
     t
 }
 
 fn flame(stacks: &RowStacks, file: &std::path::Path) -> Result<DataTable, QueryError> {
     let lines = folded_lines(stacks);
     if lines.is_empty() {
-        return Err(QueryError::new(
-            ErrorKind::Type,
-            "flame: no rows, nothing to draw",
-            None,
-        ));
+        return Err(QueryError::new(ErrorKind::Type, "flame: no rows, nothing to draw", None));
     }
     let mut options = inferno::flamegraph::Options::default();
     options.title = "etwq".to_string();
@@ -921,24 +757,11 @@ fn flame(stacks: &RowStacks, file: &std::path::Path) -> Result<DataTable, QueryE
     let mut svg = Vec::new();
     inferno::flamegraph::from_lines(&mut options, lines.iter().map(String::as_str), &mut svg)
         .map_err(|e| QueryError::new(ErrorKind::Type, format!("flame: {e}"), None))?;
-    std::fs::write(file, &svg).map_err(|e| {
-        QueryError::new(
-            ErrorKind::Type,
-            format!("flame: {}: {e}", file.display()),
-            None,
-        )
-    })?;
+    std::fs::write(file, &svg)
+        .map_err(|e| QueryError::new(ErrorKind::Type, format!("flame: {}: {e}", file.display()), None))?;
     let mut t = DataTable::new("flame");
-    let _ = t.push_column(
-        "wrote",
-        "the SVG file",
-        Column::strs([file.display().to_string()]),
-    );
-    let _ = t.push_column(
-        "stacks",
-        "distinct stacks drawn",
-        Column::u64(vec![lines.len() as u64]),
-    );
+    let _ = t.push_column("wrote", "the SVG file", Column::strs([file.display().to_string()]));
+    let _ = t.push_column("stacks", "distinct stacks drawn", Column::u64(vec![lines.len() as u64]));
     let _ = t.push_column("bytes", "file size", Column::u64(vec![svg.len() as u64]));
     Ok(t)
 }
@@ -956,11 +779,7 @@ mod tests {
         assert_eq!(split_view("samples | group by module"), None);
         assert_eq!(
             parse_view("tree depth 3 offsets min 2%").ok(),
-            Some(View::Tree {
-                depth: Some(3),
-                min_percent: 2.0,
-                offsets: true
-            })
+            Some(View::Tree { depth: Some(3), min_percent: 2.0, offsets: true })
         );
         assert!(parse_view("tree depth x").is_err());
         assert!(parse_view("tree min 500").is_err());

@@ -64,28 +64,16 @@ pub enum SymbolError {
 
 impl SymbolError {
     pub fn io(path: &Path, error: std::io::Error) -> SymbolError {
-        SymbolError::Io {
-            path: path.to_path_buf(),
-            error,
-        }
+        SymbolError::Io { path: path.to_path_buf(), error }
     }
 
     /// Attaches the file's path to an error that did not know it.
     pub fn at(self, path: &Path) -> SymbolError {
         match self {
-            SymbolError::Corrupt { path: None, what } => SymbolError::Corrupt {
-                path: Some(path.to_path_buf()),
-                what,
-            },
-            SymbolError::Mismatch {
-                path: None,
-                expected,
-                found,
-            } => SymbolError::Mismatch {
-                path: Some(path.to_path_buf()),
-                expected,
-                found,
-            },
+            SymbolError::Corrupt { path: None, what } => SymbolError::Corrupt { path: Some(path.to_path_buf()), what },
+            SymbolError::Mismatch { path: None, expected, found } => {
+                SymbolError::Mismatch { path: Some(path.to_path_buf()), expected, found }
+            }
             other => other,
         }
     }
@@ -93,11 +81,8 @@ impl SymbolError {
 
 impl fmt::Display for SymbolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown = |p: &Option<PathBuf>| {
-            p.as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "(in memory)".into())
-        };
+        let shown =
+            |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(in memory)".into());
         match self {
             SymbolError::Io { path, error } => write!(f, "{}: {error}", path.display()),
             SymbolError::Corrupt { path, what } => write!(f, "{}: damaged or not a symbol file: {what}", shown(path)),
@@ -171,12 +156,7 @@ pub struct ResolverOptions {
 impl Default for ResolverOptions {
     fn default() -> ResolverOptions {
         let dir = default_cache_dir();
-        ResolverOptions {
-            cache_root: dir.clone(),
-            download_store: dir,
-            timeout: Duration::from_secs(20),
-            parallel: 4,
-        }
+        ResolverOptions { cache_root: dir.clone(), download_store: dir, timeout: Duration::from_secs(20), parallel: 4 }
     }
 }
 
@@ -196,13 +176,7 @@ impl SymbolResolver {
 
     pub fn with_options(path: SymbolPath, options: ResolverOptions) -> SymbolResolver {
         let locator = Locator::new(path, options.download_store.clone(), options.timeout);
-        SymbolResolver {
-            locator,
-            options,
-            tables: HashMap::new(),
-            last: None,
-            stats: ResolverStats::default(),
-        }
+        SymbolResolver { locator, options, tables: HashMap::new(), last: None, stats: ResolverStats::default() }
     }
 
     pub fn path(&self) -> &SymbolPath {
@@ -270,10 +244,7 @@ impl SymbolResolver {
         match self.table(identity) {
             None => Lookup::NoSymbols,
             Some(table) => match table.lookup(rva) {
-                Some((function, offset)) => Lookup::Function {
-                    name: function.name.clone(),
-                    offset,
-                },
+                Some((function, offset)) => Lookup::Function { name: function.name.clone(), offset },
                 None => Lookup::NotInAnyFunction { rva },
             },
         }
@@ -298,10 +269,7 @@ impl SymbolResolver {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(identity) = wanted.get(i) else { break };
                     let (table, source) = resolve(locator, cache_root, identity);
-                    results
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(((*identity).clone(), table, source));
+                    results.lock().unwrap_or_else(|p| p.into_inner()).push(((*identity).clone(), table, source));
                 });
             }
         });
@@ -348,14 +316,7 @@ fn resolve(locator: &Locator, cache_root: Option<&Path>, identity: &PdbIdentity)
             for note in notes {
                 locator.message(note);
             }
-            found = Some((
-                table,
-                if kind == SymbolFileKind::Pdb {
-                    Source::Pdb
-                } else {
-                    Source::Sym
-                },
-            ));
+            found = Some((table, if kind == SymbolFileKind::Pdb { Source::Pdb } else { Source::Sym }));
             true
         }
         Err(e) => {
@@ -398,10 +359,7 @@ pub fn load_file(
                 None => {
                     // Without a MODULE line only the store layout vouches for the file.
                     let key = identity.store_key();
-                    let in_store = path
-                        .parent()
-                        .and_then(Path::file_name)
-                        .is_some_and(|dir| dir == key.as_str());
+                    let in_store = path.parent().and_then(Path::file_name).is_some_and(|dir| dir == key.as_str());
                     if !in_store {
                         return Err(SymbolError::Corrupt {
                             path: Some(path.to_path_buf()),
@@ -430,25 +388,10 @@ mod tests {
 
     #[test]
     fn frames_print_as_wpa_does() {
-        let f = Lookup::Function {
-            name: "RtlUserThreadStart".into(),
-            offset: 0x21,
-        };
-        assert_eq!(
-            format_frame(Some("ntdll.dll"), 0x7ff0_0000_1021, &f),
-            "ntdll.dll!RtlUserThreadStart+0x21"
-        );
-        assert_eq!(
-            format_frame(Some("foo.dll"), 1, &Lookup::NoSymbols),
-            "foo.dll!<PDB not found>"
-        );
-        assert_eq!(
-            format_frame(Some("foo.dll"), 1, &Lookup::NotInAnyFunction { rva: 0x10 }),
-            "foo.dll+0x10"
-        );
-        assert_eq!(
-            format_frame(None, 0xfffff80012345678, &Lookup::NoSymbols),
-            "0xfffff80012345678"
-        );
+        let f = Lookup::Function { name: "RtlUserThreadStart".into(), offset: 0x21 };
+        assert_eq!(format_frame(Some("ntdll.dll"), 0x7ff0_0000_1021, &f), "ntdll.dll!RtlUserThreadStart+0x21");
+        assert_eq!(format_frame(Some("foo.dll"), 1, &Lookup::NoSymbols), "foo.dll!<PDB not found>");
+        assert_eq!(format_frame(Some("foo.dll"), 1, &Lookup::NotInAnyFunction { rva: 0x10 }), "foo.dll+0x10");
+        assert_eq!(format_frame(None, 0xfffff80012345678, &Lookup::NoSymbols), "0xfffff80012345678");
     }
 }

@@ -40,10 +40,7 @@ pub fn candidates_in_dir(dir: &Path, identity: &PdbIdentity, flat_too: bool) -> 
     };
     let sym = identity.sym_name();
     let keyed = dir.join(name).join(identity.store_key());
-    let mut all = vec![
-        (keyed.join(name), SymbolFileKind::Pdb),
-        (keyed.join(&sym), SymbolFileKind::Sym),
-    ];
+    let mut all = vec![(keyed.join(name), SymbolFileKind::Pdb), (keyed.join(&sym), SymbolFileKind::Sym)];
     if flat_too {
         all.push((dir.join(name), SymbolFileKind::Pdb));
         all.push((dir.join(&sym), SymbolFileKind::Sym));
@@ -164,10 +161,7 @@ impl Locator {
         let Ok(name) = identity.checked_name() else {
             return false;
         };
-        for (file, kind) in [
-            (name.to_string(), SymbolFileKind::Pdb),
-            (identity.sym_name(), SymbolFileKind::Sym),
-        ] {
+        for (file, kind) in [(name.to_string(), SymbolFileKind::Pdb), (identity.sym_name(), SymbolFileKind::Sym)] {
             if self.cancelled() || lock(&self.dead).contains(url) {
                 return false;
             }
@@ -203,13 +197,7 @@ impl Locator {
         let name = identity.checked_name().map_err(SymbolError::Refused)?;
         super::identity::check_file_name(file).map_err(SymbolError::Refused)?;
         let key = identity.store_key();
-        let url = format!(
-            "{}/{}/{}/{}",
-            base.trim_end_matches('/'),
-            encode_segment(name),
-            key,
-            encode_segment(file)
-        );
+        let url = format!("{}/{}/{}/{}", base.trim_end_matches('/'), encode_segment(name), key, encode_segment(file));
         let network = |what: String| SymbolError::Network { url: url.clone(), what };
         let response = match self.agent.get(&url).call() {
             Ok(response) => response,
@@ -222,9 +210,7 @@ impl Locator {
             }
             Err(ureq::Error::Transport(t)) => return Err(network(describe_transport(&t, self.timeout))),
         };
-        let total = response
-            .header("Content-Length")
-            .and_then(|v| v.trim().parse::<u64>().ok());
+        let total = response.header("Content-Length").and_then(|v| v.trim().parse::<u64>().ok());
         if total.is_some_and(|t| t > MAX_DOWNLOAD) {
             return Err(SymbolError::Server {
                 url,
@@ -236,17 +222,11 @@ impl Locator {
         let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
         let temp = dir.join(format!(".{file}.{}.{n}.part", std::process::id()));
         let final_path = dir.join(file);
-        self.emit(DownloadEvent::Started {
-            url: url.clone(),
-            total,
-        });
+        self.emit(DownloadEvent::Started { url: url.clone(), total });
         let result = self.stream_to(response.into_reader(), &temp, &url, total);
         let result =
             result.and_then(|()| std::fs::rename(&temp, &final_path).map_err(|e| SymbolError::io(&final_path, e)));
-        self.emit(DownloadEvent::Finished {
-            url: url.clone(),
-            ok: result.is_ok(),
-        });
+        self.emit(DownloadEvent::Finished { url: url.clone(), ok: result.is_ok() });
         match result {
             Ok(()) => Ok(Some(final_path)),
             Err(e) => {
@@ -274,25 +254,15 @@ impl Locator {
                     } else {
                         format!("download broke off: {e}")
                     };
-                    return Err(SymbolError::Network {
-                        url: url.to_string(),
-                        what,
-                    });
+                    return Err(SymbolError::Network { url: url.to_string(), what });
                 }
             };
             done += n as u64;
             if done > MAX_DOWNLOAD {
-                return Err(SymbolError::Server {
-                    url: url.to_string(),
-                    what: "refused: larger than 4 GiB".into(),
-                });
+                return Err(SymbolError::Server { url: url.to_string(), what: "refused: larger than 4 GiB".into() });
             }
             out.write_all(&buffer[..n]).map_err(|e| SymbolError::io(temp, e))?;
-            self.emit(DownloadEvent::Progress {
-                url: url.to_string(),
-                done,
-                total,
-            });
+            self.emit(DownloadEvent::Progress { url: url.to_string(), done, total });
         }
         if total.is_some_and(|t| t != done) {
             return Err(SymbolError::Network {
