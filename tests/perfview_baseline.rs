@@ -40,7 +40,10 @@ fn corpus_dir() -> Option<PathBuf> {
     if std::env::var("ETWQ_REQUIRE_CORPUS").as_deref() == Ok("1") {
         panic!("ETWQ_REQUIRE_CORPUS=1 but no corpus at {}", dir.display());
     }
-    eprintln!("skipped: no corpus at {} (set ETWQ_CORPUS)", dir.display());
+    let _ = std::io::Write::write_fmt(
+        &mut std::io::stderr().lock(),
+        format_args!("SKIPPED: no corpus at {} (set ETWQ_CORPUS)\n", dir.display()),
+    );
     None
 }
 

@@ -4,6 +4,7 @@
 //! through OSC 52 (the sequence is also logged to ETWQ_OSC52_LOG, since no
 //! screen capture shows a sequence the terminal consumed), `.save` with `@name`
 //! completion, `.export`, and history recalled by the next session.
+mod common;
 use base64::Engine as _;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -84,16 +85,10 @@ impl Drop for Tmux {
     }
 }
 
-/// Whether tmux runs here; CI (ETWQ_REQUIRE_CORPUS=1) must have it.
+/// Whether tmux runs here; CI (ETWQ_REQUIRE_TOOLS=1) must have it.
 fn tmux_available() -> bool {
     let found = Command::new("tmux").arg("-V").output().is_ok_and(|o| o.status.success());
-    if !found {
-        if std::env::var("ETWQ_REQUIRE_CORPUS").as_deref() == Ok("1") {
-            panic!("tmux is needed for the shell's end-to-end test (.ci/run installs it)");
-        }
-        eprintln!("skipped: tmux is not installed; the shell's end-to-end test needs it");
-    }
-    found
+    common::tool_available(found, "tmux", "the shell's end-to-end test")
 }
 
 fn shell_quote(path: &Path) -> String {

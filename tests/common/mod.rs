@@ -14,8 +14,27 @@ pub fn corpus_dir() -> Option<PathBuf> {
     if std::env::var("ETWQ_REQUIRE_CORPUS").as_deref() == Ok("1") {
         panic!("ETWQ_REQUIRE_CORPUS=1 but no corpus at {}", dir.display());
     }
-    eprintln!("skipped: no corpus at {} (set ETWQ_CORPUS)", dir.display());
+    skip(&format!("no corpus at {} (set ETWQ_CORPUS)", dir.display()));
     None
+}
+
+/// Says that a test skipped its work, where `cargo test` shows it: straight to
+/// the process's stderr, which the test harness does not capture (eprintln! is).
+pub fn skip(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {why}");
+}
+
+/// Whether a tool the test needs is here. Missing, it is a visible skip, or a
+/// failure under ETWQ_REQUIRE_TOOLS=1 (CI, whose .ci/run installs the tools).
+pub fn tool_available(found: bool, tool: &str, needed_for: &str) -> bool {
+    if !found {
+        if std::env::var("ETWQ_REQUIRE_TOOLS").as_deref() == Ok("1") {
+            panic!("ETWQ_REQUIRE_TOOLS=1 but {tool} is missing; {needed_for} needs it (.ci/run installs it)");
+        }
+        skip(&format!("{tool} is not installed; {needed_for} needs it"));
+    }
+    found
 }
 
 /// Every .etl file under the corpus, sorted.

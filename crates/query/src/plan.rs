@@ -719,7 +719,7 @@ impl Planner<'_> {
         if let Literal::Named(name) = literal {
             let Some(value) = self.catalog.constant(name) else {
                 return Err(QueryError::at(ErrorKind::UnknownName, format!("unknown name '{name}'"), span)
-                    .with_suggestion(did_you_mean(name, self.catalog.constant_names().into_iter())));
+                    .with_suggestion(did_you_mean(name, self.catalog.constant_names())));
             };
             return Ok(literal_expr(&Literal::Int(value)));
         }

@@ -1,6 +1,8 @@
 //! The one API that the command line, the shell and scripts call: open
 //! traces, ask questions, keep saved queries. None of the front ends touches
 //! bytes or the model's internals.
+// A QueryError is made once per failed query, far from any hot loop (as in the query crate).
+#![allow(clippy::result_large_err)]
 use crate::summary::{record_counts, SummaryRow};
 use columnar::{Column, DataTable};
 use decode::{Decoder, SchemaSource};

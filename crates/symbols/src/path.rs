@@ -113,6 +113,30 @@ pub fn default_cache_dir() -> Option<PathBuf> {
     Some(base.join("etwq").join("symbols"))
 }
 
+/// Written back the way it is typed: `srv*DIR*URL;cache*DIR;DIR`.
+impl std::fmt::Display for SymbolPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let elements: Vec<String> = self
+            .elements
+            .iter()
+            .map(|element| match element {
+                SymbolPathElement::Server { downstream, upstream } => {
+                    let mut parts = vec!["srv".to_string()];
+                    parts.extend(downstream.iter().map(|d| d.display().to_string()));
+                    parts.push(match upstream {
+                        Upstream::Url(url) => url.clone(),
+                        Upstream::Dir(dir) => dir.display().to_string(),
+                    });
+                    parts.join("*")
+                }
+                SymbolPathElement::Cache(dir) => format!("cache*{}", dir.display()),
+                SymbolPathElement::Dir(dir) => dir.display().to_string(),
+            })
+            .collect();
+        f.write_str(&elements.join(";"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,29 +170,5 @@ mod tests {
         assert!(SymbolPath::parse("srv*").is_empty());
         assert!(SymbolPath::parse("srv**").is_empty());
         assert_eq!(SymbolPath::parse("*").elements, vec![SymbolPathElement::Dir("*".into())]);
-    }
-}
-
-/// Written back the way it is typed: `srv*DIR*URL;cache*DIR;DIR`.
-impl std::fmt::Display for SymbolPath {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let elements: Vec<String> = self
-            .elements
-            .iter()
-            .map(|element| match element {
-                SymbolPathElement::Server { downstream, upstream } => {
-                    let mut parts = vec!["srv".to_string()];
-                    parts.extend(downstream.iter().map(|d| d.display().to_string()));
-                    parts.push(match upstream {
-                        Upstream::Url(url) => url.clone(),
-                        Upstream::Dir(dir) => dir.display().to_string(),
-                    });
-                    parts.join("*")
-                }
-                SymbolPathElement::Cache(dir) => format!("cache*{}", dir.display()),
-                SymbolPathElement::Dir(dir) => dir.display().to_string(),
-            })
-            .collect();
-        f.write_str(&elements.join(";"))
     }
 }
