@@ -5,6 +5,7 @@ pub mod cpu_pass;
 pub mod modules;
 pub mod owners;
 pub mod processes;
+pub mod schema;
 mod sorted_runs;
 mod stack_join;
 pub mod stacks;

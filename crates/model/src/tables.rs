@@ -1,9 +1,10 @@
 //! The model as the tables people query: names, modules and status text
-//! resolved, times in ns since the trace start. Column docs are the public
-//! schema shown by `.schema` and `--help`.
+//! resolved, times in ns since the trace start. Names, types and docs of the
+//! columns are in schema.rs.
 use super::symbolize::{NamedFrames, ResolvedFrame};
 use super::TraceModel;
 use crate::owners::ThreadOwners;
+use crate::schema;
 use columnar::{Column, DataTable, FieldMap, StrColumnBuilder, Value as Cell};
 use decode::ntstatus::status_text;
 use decode::{Decoder, Value};
@@ -102,32 +103,39 @@ impl Builder {
         Builder { table: DataTable::new(name) }
     }
 
-    fn add(&mut self, name: &str, doc: &str, column: Column) {
-        let added = self.table.push_column(name, doc, column);
+    /// Adds the next column; its doc comes from the schema, which must list it here.
+    fn add(&mut self, name: &str, column: Column) {
+        let schema = schema::table(&self.table.name).and_then(|t| t.columns.get(self.table.columns.len()));
+        debug_assert!(
+            schema.is_some_and(|c| c.name == name && c.kind == column.column_type()),
+            "{}.{name} is not the schema's next column: {schema:?}",
+            self.table.name
+        );
+        let added = self.table.push_column(name, schema.map_or("", |c| c.doc), column);
         debug_assert!(added.is_ok(), "{added:?}");
     }
 
-    fn u64s(&mut self, name: &str, doc: &str, values: Vec<Option<u64>>) {
-        self.add(name, doc, with_nulls(values, Column::u64));
+    fn u64s(&mut self, name: &str, values: Vec<Option<u64>>) {
+        self.add(name, with_nulls(values, Column::u64));
     }
 
-    fn i64s(&mut self, name: &str, doc: &str, values: Vec<Option<i64>>) {
-        self.add(name, doc, with_nulls(values, Column::i64));
+    fn i64s(&mut self, name: &str, values: Vec<Option<i64>>) {
+        self.add(name, with_nulls(values, Column::i64));
     }
 
-    fn times(&mut self, name: &str, doc: &str, values: Vec<Option<i64>>) {
-        self.add(name, doc, with_nulls(values, Column::timestamps));
+    fn times(&mut self, name: &str, values: Vec<Option<i64>>) {
+        self.add(name, with_nulls(values, Column::timestamps));
     }
 
-    fn durations(&mut self, name: &str, doc: &str, values: Vec<Option<i64>>) {
-        self.add(name, doc, with_nulls(values, Column::durations));
+    fn durations(&mut self, name: &str, values: Vec<Option<i64>>) {
+        self.add(name, with_nulls(values, Column::durations));
     }
 
-    fn addresses(&mut self, name: &str, doc: &str, values: Vec<Option<u64>>) {
-        self.add(name, doc, with_nulls(values, Column::addresses));
+    fn addresses(&mut self, name: &str, values: Vec<Option<u64>>) {
+        self.add(name, with_nulls(values, Column::addresses));
     }
 
-    fn texts<S: AsRef<str>>(&mut self, name: &str, doc: &str, values: impl IntoIterator<Item = Option<S>>) {
+    fn texts<S: AsRef<str>>(&mut self, name: &str, values: impl IntoIterator<Item = Option<S>>) {
         let mut b = StrColumnBuilder::new();
         for v in values {
             match v {
@@ -135,7 +143,7 @@ impl Builder {
                 None => b.push_null(),
             }
         }
-        self.add(name, doc, b.finish());
+        self.add(name, b.finish());
     }
 
     fn finish(self) -> DataTable {
@@ -168,15 +176,15 @@ fn some_u32(v: Option<u32>) -> Option<u64> {
 pub fn processes(model: &TraceModel) -> DataTable {
     let rows = &model.processes.rows;
     let mut b = Builder::new("processes");
-    b.u64s("pid", "process id", rows.iter().map(|p| Some(u64::from(p.pid))).collect());
-    b.texts("name", "image file name", rows.iter().map(|p| Some(&p.name)));
-    b.texts("command_line", "command line", rows.iter().map(|p| Some(&p.command_line)));
-    b.u64s("parent_pid", "parent process id", rows.iter().map(|p| some_u32(p.parent_pid)).collect());
-    b.u64s("session", "terminal session", rows.iter().map(|p| some_u32(p.session)).collect());
-    b.times("start_ts", "started (null: before the trace)", rows.iter().map(|p| p.start_ts).collect());
-    b.times("end_ts", "ended (null: after the trace)", rows.iter().map(|p| p.end_ts).collect());
-    b.u64s("exit_code", "exit status", rows.iter().map(|p| some_u32(p.exit_code)).collect());
-    b.texts("user_sid", "user SID where recorded", rows.iter().map(|p| p.user_sid.as_ref()));
+    b.u64s("pid", rows.iter().map(|p| Some(u64::from(p.pid))).collect());
+    b.texts("name", rows.iter().map(|p| Some(&p.name)));
+    b.texts("command_line", rows.iter().map(|p| Some(&p.command_line)));
+    b.u64s("parent_pid", rows.iter().map(|p| some_u32(p.parent_pid)).collect());
+    b.u64s("session", rows.iter().map(|p| some_u32(p.session)).collect());
+    b.times("start_ts", rows.iter().map(|p| p.start_ts).collect());
+    b.times("end_ts", rows.iter().map(|p| p.end_ts).collect());
+    b.u64s("exit_code", rows.iter().map(|p| some_u32(p.exit_code)).collect());
+    b.texts("user_sid", rows.iter().map(|p| p.user_sid.as_ref()));
     b.finish()
 }
 
@@ -184,14 +192,14 @@ pub fn threads(model: &TraceModel) -> DataTable {
     let r = Resolve { model };
     let rows = &model.threads.rows;
     let mut b = Builder::new("threads");
-    b.u64s("tid", "thread id", rows.iter().map(|t| Some(u64::from(t.tid))).collect());
-    b.u64s("pid", "process id", rows.iter().map(|t| Some(u64::from(t.pid))).collect());
-    b.texts("proc", "process name", rows.iter().map(|t| r.proc(Some(t.pid), t.start_ts.unwrap_or(0))));
-    b.texts("name", "thread name", rows.iter().map(|t| t.name.as_ref()));
-    b.times("start_ts", "started (null: before the trace)", rows.iter().map(|t| t.start_ts).collect());
-    b.times("end_ts", "ended (null: after the trace)", rows.iter().map(|t| t.end_ts).collect());
-    b.durations("cpu_ns", "CPU time from context switches", rows.iter().map(|t| t.cpu_ns).collect());
-    b.u64s("samples", "profile samples on this thread", rows.iter().map(|t| Some(t.samples)).collect());
+    b.u64s("tid", rows.iter().map(|t| Some(u64::from(t.tid))).collect());
+    b.u64s("pid", rows.iter().map(|t| Some(u64::from(t.pid))).collect());
+    b.texts("proc", rows.iter().map(|t| r.proc(Some(t.pid), t.start_ts.unwrap_or(0))));
+    b.texts("name", rows.iter().map(|t| t.name.as_ref()));
+    b.times("start_ts", rows.iter().map(|t| t.start_ts).collect());
+    b.times("end_ts", rows.iter().map(|t| t.end_ts).collect());
+    b.durations("cpu_ns", rows.iter().map(|t| t.cpu_ns).collect());
+    b.u64s("samples", rows.iter().map(|t| Some(t.samples)).collect());
     b.finish()
 }
 
@@ -199,43 +207,34 @@ pub fn modules(model: &TraceModel) -> DataTable {
     let r = Resolve { model };
     let rows = &model.modules.rows;
     let mut b = Builder::new("modules");
-    b.u64s("pid", "process id (0: kernel modules)", rows.iter().map(|m| Some(u64::from(m.pid))).collect());
-    b.texts("proc", "process name", rows.iter().map(|m| r.proc(Some(m.pid), m.load_ts.unwrap_or(0))));
-    b.addresses("base", "image base", rows.iter().map(|m| Some(m.base)).collect());
-    b.u64s("size", "image size", rows.iter().map(|m| Some(m.size)).collect());
-    b.addresses("end", "base + size", rows.iter().map(|m| Some(m.end())).collect());
-    b.texts("path", "file path", rows.iter().map(|m| Some(&m.path)));
-    b.texts("file", "file name", rows.iter().map(|m| Some(m.file())));
-    b.u64s("timestamp", "PE TimeDateStamp", rows.iter().map(|m| some_u32(m.timestamp)).collect());
-    b.u64s("checksum", "PE checksum", rows.iter().map(|m| some_u32(m.checksum)).collect());
-    b.texts("pdb", "PDB file name (KernelTraceControl DbgID_RSDS)", rows.iter().map(|m| m.pdb.as_ref()));
-    b.texts("pdb_guid", "PDB GUID", rows.iter().map(|m| m.pdb_guid.map(|g| g.to_string())));
-    b.u64s("pdb_age", "PDB age", rows.iter().map(|m| some_u32(m.pdb_age)).collect());
+    b.u64s("pid", rows.iter().map(|m| Some(u64::from(m.pid))).collect());
+    b.texts("proc", rows.iter().map(|m| r.proc(Some(m.pid), m.load_ts.unwrap_or(0))));
+    b.addresses("base", rows.iter().map(|m| Some(m.base)).collect());
+    b.u64s("size", rows.iter().map(|m| Some(m.size)).collect());
+    b.addresses("end", rows.iter().map(|m| Some(m.end())).collect());
+    b.texts("path", rows.iter().map(|m| Some(&m.path)));
+    b.texts("file", rows.iter().map(|m| Some(m.file())));
+    b.u64s("timestamp", rows.iter().map(|m| some_u32(m.timestamp)).collect());
+    b.u64s("checksum", rows.iter().map(|m| some_u32(m.checksum)).collect());
+    b.texts("pdb", rows.iter().map(|m| m.pdb.as_ref()));
+    b.texts("pdb_guid", rows.iter().map(|m| m.pdb_guid.map(|g| g.to_string())));
+    b.u64s("pdb_age", rows.iter().map(|m| some_u32(m.pdb_age)).collect());
     let version = |m: &super::modules::Module| model.modules.file_version(m);
     let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_string());
-    b.texts(
-        "company",
-        "CompanyName of its version resource (KernelTraceControl FileVersion)",
-        rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.company))),
-    );
-    b.texts("description", "FileDescription", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.description))));
-    b.texts("product", "ProductName", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.product))));
-    b.texts("version", "FileVersion", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.version))));
+    b.texts("company", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.company))));
+    b.texts("description", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.description))));
+    b.texts("product", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.product))));
+    b.texts("version", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.version))));
     let known = |m: &super::modules::Module| known_driver(m.file());
-    b.texts("vendor", "company of a well-known third-party driver", rows.iter().map(|m| known(m).map(|d| d.company)));
-    b.texts(
-        "category",
-        "its category (antivirus: anti-virus filters and EDR sensors)",
-        rows.iter().map(|m| known(m).map(|d| d.category.name())),
-    );
+    b.texts("vendor", rows.iter().map(|m| known(m).map(|d| d.company)));
+    b.texts("category", rows.iter().map(|m| known(m).map(|d| d.category.name())));
     b.texts(
         "altitude",
-        "its minifilter altitude and load order group",
         rows.iter()
             .map(|m| known(m).filter(|d| !d.altitude.is_empty()).map(|d| format!("{} ({})", d.altitude, d.group))),
     );
-    b.times("load_ts", "loaded (null: before the trace)", rows.iter().map(|m| m.load_ts).collect());
-    b.times("unload_ts", "unloaded (null: still loaded)", rows.iter().map(|m| m.unload_ts).collect());
+    b.times("load_ts", rows.iter().map(|m| m.load_ts).collect());
+    b.times("unload_ts", rows.iter().map(|m| m.unload_ts).collect());
     b.finish()
 }
 
@@ -243,40 +242,20 @@ pub fn cswitch(model: &TraceModel) -> DataTable {
     let r = Resolve { model };
     let rows = &model.cswitch;
     let mut b = Builder::new("cswitch");
-    b.u64s("cpu", "processor", rows.iter().map(|c| Some(u64::from(c.cpu))).collect());
-    b.times("ts", "switched in", rows.iter().map(|c| Some(c.ts)).collect());
-    b.times(
-        "end_ts",
-        "switched out (the next switch on this CPU, or the trace end)",
-        rows.iter().map(|c| Some(c.end_ts)).collect(),
-    );
-    b.durations("cpu_ns", "time on the CPU", rows.iter().map(|c| Some(c.end_ts.saturating_sub(c.ts))).collect());
-    b.u64s("tid", "thread that ran", rows.iter().map(|c| Some(u64::from(c.tid))).collect());
-    b.u64s("pid", "its process", rows.iter().map(|c| some_u32(c.pid)).collect());
-    b.texts("proc", "its process name", rows.iter().map(|c| r.proc(c.pid, c.ts)));
-    b.u64s("prev_tid", "thread that ran before", rows.iter().map(|c| Some(u64::from(c.prev_tid))).collect());
-    b.u64s("prev_pid", "its process", rows.iter().map(|c| some_u32(c.prev_pid)).collect());
-    b.texts("prev_proc", "its process name", rows.iter().map(|c| r.proc(c.prev_pid, c.ts)));
-    b.texts(
-        "wait_reason",
-        "why this thread left the CPU (KWAIT_REASON)",
-        rows.iter().map(|c| c.wait_reason.map(wait_reason_name)),
-    );
-    b.texts(
-        "prev_state",
-        "state the previous thread was left in",
-        rows.iter().map(|c| Some(thread_state_name(c.prev_state))),
-    );
-    b.i64s(
-        "priority",
-        "priority of the thread switched in",
-        rows.iter().map(|c| Some(i64::from(c.priority))).collect(),
-    );
-    b.durations(
-        "ready_ns",
-        "time since the thread was readied (ReadyThread)",
-        rows.iter().map(|c| c.ready_ns).collect(),
-    );
+    b.u64s("cpu", rows.iter().map(|c| Some(u64::from(c.cpu))).collect());
+    b.times("ts", rows.iter().map(|c| Some(c.ts)).collect());
+    b.times("end_ts", rows.iter().map(|c| Some(c.end_ts)).collect());
+    b.durations("cpu_ns", rows.iter().map(|c| Some(c.end_ts.saturating_sub(c.ts))).collect());
+    b.u64s("tid", rows.iter().map(|c| Some(u64::from(c.tid))).collect());
+    b.u64s("pid", rows.iter().map(|c| some_u32(c.pid)).collect());
+    b.texts("proc", rows.iter().map(|c| r.proc(c.pid, c.ts)));
+    b.u64s("prev_tid", rows.iter().map(|c| Some(u64::from(c.prev_tid))).collect());
+    b.u64s("prev_pid", rows.iter().map(|c| some_u32(c.prev_pid)).collect());
+    b.texts("prev_proc", rows.iter().map(|c| r.proc(c.prev_pid, c.ts)));
+    b.texts("wait_reason", rows.iter().map(|c| c.wait_reason.map(wait_reason_name)));
+    b.texts("prev_state", rows.iter().map(|c| Some(thread_state_name(c.prev_state))));
+    b.i64s("priority", rows.iter().map(|c| Some(i64::from(c.priority))).collect());
+    b.durations("ready_ns", rows.iter().map(|c| c.ready_ns).collect());
     b.finish()
 }
 
@@ -285,21 +264,21 @@ pub fn syscalls(model: &TraceModel, names: &NamedFrames) -> DataTable {
     let rows = &model.syscalls;
     let modules: Vec<(Option<&str>, Option<u64>)> = rows.iter().map(|s| r.module(s.pid, s.address, s.ts)).collect();
     let mut b = Builder::new("syscalls");
-    b.times("ts", "entered", rows.iter().map(|s| Some(s.ts)).collect());
-    b.times("end_ts", "returned (null: no exit recorded)", rows.iter().map(|s| s.end_ts).collect());
-    b.durations("duration_ns", "time in the call", rows.iter().map(|s| s.duration_ns()).collect());
-    b.u64s("cpu", "processor at entry", rows.iter().map(|s| Some(u64::from(s.cpu))).collect());
-    b.u64s("pid", "process (null: no context switch says)", rows.iter().map(|s| some_u32(s.pid)).collect());
-    b.u64s("tid", "thread (null: no context switch says)", rows.iter().map(|s| some_u32(s.tid)).collect());
-    b.texts("proc", "process name", rows.iter().map(|s| r.proc(s.pid, s.ts)));
-    b.addresses("address", "system service address", rows.iter().map(|s| Some(s.address)).collect());
-    b.texts("module", "module of the address", modules.iter().map(|m| m.0));
-    b.addresses("offset", "offset in the module", modules.iter().map(|m| m.1).collect());
+    b.times("ts", rows.iter().map(|s| Some(s.ts)).collect());
+    b.times("end_ts", rows.iter().map(|s| s.end_ts).collect());
+    b.durations("duration_ns", rows.iter().map(|s| s.duration_ns()).collect());
+    b.u64s("cpu", rows.iter().map(|s| Some(u64::from(s.cpu))).collect());
+    b.u64s("pid", rows.iter().map(|s| some_u32(s.pid)).collect());
+    b.u64s("tid", rows.iter().map(|s| some_u32(s.tid)).collect());
+    b.texts("proc", rows.iter().map(|s| r.proc(s.pid, s.ts)));
+    b.addresses("address", rows.iter().map(|s| Some(s.address)).collect());
+    b.texts("module", modules.iter().map(|m| m.0));
+    b.addresses("offset", modules.iter().map(|m| m.1).collect());
     let func = |i: usize| names.sample_or_syscall(&names.syscall_frames, i).and_then(|f| f.func.clone());
-    b.texts("func", "function of the address (null: no symbols)", (0..rows.len()).map(func));
-    b.u64s("ret", "NTSTATUS returned", rows.iter().map(|s| some_u32(s.ret)).collect());
-    b.texts("status", "its name", rows.iter().map(|s| s.ret.map(status_text)));
-    b.u64s("stack", "stack id (stacks table)", rows.iter().map(|s| s.stack.map(u64::from)).collect());
+    b.texts("func", (0..rows.len()).map(func));
+    b.u64s("ret", rows.iter().map(|s| some_u32(s.ret)).collect());
+    b.texts("status", rows.iter().map(|s| s.ret.map(status_text)));
+    b.u64s("stack", rows.iter().map(|s| s.stack.map(u64::from)).collect());
     b.finish()
 }
 
@@ -308,22 +287,18 @@ pub fn samples(model: &TraceModel, names: &NamedFrames) -> DataTable {
     let rows = &model.samples;
     let modules: Vec<(Option<&str>, Option<u64>)> = rows.iter().map(|s| r.module(s.pid, s.ip, s.ts)).collect();
     let mut b = Builder::new("samples");
-    b.times("ts", "sampled", rows.iter().map(|s| Some(s.ts)).collect());
-    b.u64s("cpu", "processor", rows.iter().map(|s| Some(u64::from(s.cpu))).collect());
-    b.u64s("pid", "process", rows.iter().map(|s| some_u32(s.pid)).collect());
-    b.u64s("tid", "thread", rows.iter().map(|s| Some(u64::from(s.tid))).collect());
-    b.texts("proc", "process name", rows.iter().map(|s| r.proc(s.pid, s.ts)));
-    b.addresses("ip", "instruction pointer", rows.iter().map(|s| Some(s.ip)).collect());
-    b.texts("module", "module of the IP", modules.iter().map(|m| m.0));
-    b.addresses("offset", "offset in the module", modules.iter().map(|m| m.1).collect());
+    b.times("ts", rows.iter().map(|s| Some(s.ts)).collect());
+    b.u64s("cpu", rows.iter().map(|s| Some(u64::from(s.cpu))).collect());
+    b.u64s("pid", rows.iter().map(|s| some_u32(s.pid)).collect());
+    b.u64s("tid", rows.iter().map(|s| Some(u64::from(s.tid))).collect());
+    b.texts("proc", rows.iter().map(|s| r.proc(s.pid, s.ts)));
+    b.addresses("ip", rows.iter().map(|s| Some(s.ip)).collect());
+    b.texts("module", modules.iter().map(|m| m.0));
+    b.addresses("offset", modules.iter().map(|m| m.1).collect());
     let func = |i: usize| names.sample_or_syscall(&names.sample_frames, i).and_then(|f| f.func.clone());
-    b.texts("func", "function of the IP (null: no symbols)", (0..rows.len()).map(func));
-    b.durations(
-        "weight_ns",
-        "the profile interval this sample stands for",
-        rows.iter().map(|s| Some(s.weight_ns)).collect(),
-    );
-    b.u64s("stack", "stack id (stacks table)", rows.iter().map(|s| s.stack.map(u64::from)).collect());
+    b.texts("func", (0..rows.len()).map(func));
+    b.durations("weight_ns", rows.iter().map(|s| Some(s.weight_ns)).collect());
+    b.u64s("stack", rows.iter().map(|s| s.stack.map(u64::from)).collect());
     b.finish()
 }
 
@@ -347,15 +322,15 @@ pub fn stacks(model: &TraceModel, names: &NamedFrames) -> DataTable {
         texts.push(&text.join(" <- "));
     }
     let mut b = Builder::new("stacks");
-    b.times("ts", "time of the event the stack belongs to", rows.iter().map(|s| Some(s.ts)).collect());
-    b.u64s("pid", "process", rows.iter().map(|s| Some(u64::from(s.pid))).collect());
-    b.u64s("tid", "thread", rows.iter().map(|s| Some(u64::from(s.tid))).collect());
-    b.texts("proc", "process name", rows.iter().map(|s| r.proc(Some(s.pid), s.ts)));
-    b.u64s("stack", "stack id", rows.iter().map(|s| Some(u64::from(s.stack))).collect());
-    b.u64s("depth", "frames", rows.iter().map(|s| Some(model.stacks.frames(s.stack).len() as u64)).collect());
-    b.add("module", "modules of its frames, as |a.dll|b.sys|; `module = X` means a frame in X", modules.finish());
-    b.add("func", "functions of its frames, innermost first, as |f|g|; `func = F` means a frame in F", funcs.finish());
-    b.add("frames", "its frames, innermost first, joined by \" <- \"", texts.finish());
+    b.times("ts", rows.iter().map(|s| Some(s.ts)).collect());
+    b.u64s("pid", rows.iter().map(|s| Some(u64::from(s.pid))).collect());
+    b.u64s("tid", rows.iter().map(|s| Some(u64::from(s.tid))).collect());
+    b.texts("proc", rows.iter().map(|s| r.proc(Some(s.pid), s.ts)));
+    b.u64s("stack", rows.iter().map(|s| Some(u64::from(s.stack))).collect());
+    b.u64s("depth", rows.iter().map(|s| Some(model.stacks.frames(s.stack).len() as u64)).collect());
+    b.add("module", modules.finish());
+    b.add("func", funcs.finish());
+    b.add("frames", texts.finish());
     b.finish()
 }
 
@@ -387,15 +362,15 @@ pub fn frames(names: &NamedFrames) -> DataTable {
         }
     }
     let mut b = Builder::new("frames");
-    b.u64s("stack", "stack id (stacks table)", stack);
-    b.u64s("pid", "process the stack occurred in", pid);
-    b.u64s("depth", "0: the innermost frame (the IP), counting outward to the thread start", depth);
-    b.addresses("address", "return address (the IP at depth 0)", address);
-    b.texts("module", "module file name (null: in no module)", module);
-    b.texts("func", "function (null: no symbols)", func);
-    b.addresses("offset", "offset in the module", offset);
-    b.texts("frame", "module!function+0xoffset, module!<PDB not found> or 0xaddress", text);
-    b.texts("mark", "well-known third-party driver: category (company)", mark);
+    b.u64s("stack", stack);
+    b.u64s("pid", pid);
+    b.u64s("depth", depth);
+    b.addresses("address", address);
+    b.texts("module", module);
+    b.texts("func", func);
+    b.addresses("offset", offset);
+    b.texts("frame", text);
+    b.texts("mark", mark);
     b.finish()
 }
 
@@ -403,16 +378,16 @@ pub fn diskio(model: &TraceModel) -> DataTable {
     let r = Resolve { model };
     let rows = &model.diskio;
     let mut b = Builder::new("diskio");
-    b.times("ts", "completed", rows.iter().map(|d| Some(d.ts)).collect());
-    b.u64s("pid", "process", rows.iter().map(|d| some_u32(d.pid)).collect());
-    b.u64s("tid", "issuing thread", rows.iter().map(|d| some_u32(d.tid)).collect());
-    b.texts("proc", "process name", rows.iter().map(|d| r.proc(d.pid, d.ts)));
-    b.texts("op", "Read, Write or Flush", rows.iter().map(|d| Some(d.op)));
-    b.u64s("disk", "disk number", rows.iter().map(|d| Some(u64::from(d.disk))).collect());
-    b.u64s("size", "bytes", rows.iter().map(|d| Some(u64::from(d.size))).collect());
-    b.i64s("offset", "byte offset on disk", rows.iter().map(|d| Some(d.offset)).collect());
-    b.texts("file", "file name", rows.iter().map(|d| d.file.as_ref()));
-    b.durations("duration_ns", "response time", rows.iter().map(|d| Some(d.duration_ns)).collect());
+    b.times("ts", rows.iter().map(|d| Some(d.ts)).collect());
+    b.u64s("pid", rows.iter().map(|d| some_u32(d.pid)).collect());
+    b.u64s("tid", rows.iter().map(|d| some_u32(d.tid)).collect());
+    b.texts("proc", rows.iter().map(|d| r.proc(d.pid, d.ts)));
+    b.texts("op", rows.iter().map(|d| Some(d.op)));
+    b.u64s("disk", rows.iter().map(|d| Some(u64::from(d.disk))).collect());
+    b.u64s("size", rows.iter().map(|d| Some(u64::from(d.size))).collect());
+    b.i64s("offset", rows.iter().map(|d| Some(d.offset)).collect());
+    b.texts("file", rows.iter().map(|d| d.file.as_ref()));
+    b.durations("duration_ns", rows.iter().map(|d| Some(d.duration_ns)).collect());
     b.finish()
 }
 
@@ -420,18 +395,18 @@ pub fn fileio(model: &TraceModel) -> DataTable {
     let r = Resolve { model };
     let rows = &model.fileio;
     let mut b = Builder::new("fileio");
-    b.times("ts", "started", rows.iter().map(|f| Some(f.ts)).collect());
-    b.times("end_ts", "completed (OperationEnd)", rows.iter().map(|f| f.end_ts).collect());
-    b.durations("duration_ns", "time to complete", rows.iter().map(|f| f.end_ts.map(|e| e - f.ts)).collect());
-    b.u64s("pid", "process", rows.iter().map(|f| some_u32(f.pid)).collect());
-    b.u64s("tid", "thread", rows.iter().map(|f| some_u32(f.tid)).collect());
-    b.texts("proc", "process name", rows.iter().map(|f| r.proc(f.pid, f.ts)));
-    b.texts("op", "operation", rows.iter().map(|f| Some(&f.op)));
-    b.texts("file", "file name", rows.iter().map(|f| f.file.as_ref()));
-    b.u64s("size", "bytes", rows.iter().map(|f| f.size.map(u64::from)).collect());
-    b.i64s("offset", "file offset", rows.iter().map(|f| f.offset).collect());
-    b.u64s("ret", "NTSTATUS", rows.iter().map(|f| some_u32(f.status)).collect());
-    b.texts("status", "its name", rows.iter().map(|f| f.status.map(status_text)));
+    b.times("ts", rows.iter().map(|f| Some(f.ts)).collect());
+    b.times("end_ts", rows.iter().map(|f| f.end_ts).collect());
+    b.durations("duration_ns", rows.iter().map(|f| f.end_ts.map(|e| e - f.ts)).collect());
+    b.u64s("pid", rows.iter().map(|f| some_u32(f.pid)).collect());
+    b.u64s("tid", rows.iter().map(|f| some_u32(f.tid)).collect());
+    b.texts("proc", rows.iter().map(|f| r.proc(f.pid, f.ts)));
+    b.texts("op", rows.iter().map(|f| Some(&f.op)));
+    b.texts("file", rows.iter().map(|f| f.file.as_ref()));
+    b.u64s("size", rows.iter().map(|f| f.size.map(u64::from)).collect());
+    b.i64s("offset", rows.iter().map(|f| f.offset).collect());
+    b.u64s("ret", rows.iter().map(|f| some_u32(f.status)).collect());
+    b.texts("status", rows.iter().map(|f| f.status.map(status_text)));
     b.finish()
 }
 
@@ -439,14 +414,14 @@ pub fn hardfaults(model: &TraceModel) -> DataTable {
     let r = Resolve { model };
     let rows = &model.hardfaults;
     let mut b = Builder::new("hardfaults");
-    b.times("ts", "completed", rows.iter().map(|h| Some(h.ts)).collect());
-    b.u64s("pid", "process", rows.iter().map(|h| some_u32(h.pid)).collect());
-    b.u64s("tid", "thread", rows.iter().map(|h| some_u32(h.tid)).collect());
-    b.texts("proc", "process name", rows.iter().map(|h| r.proc(h.pid, h.ts)));
-    b.addresses("address", "faulting virtual address", rows.iter().map(|h| Some(h.address)).collect());
-    b.texts("file", "file read", rows.iter().map(|h| h.file.as_ref()));
-    b.u64s("offset", "offset in the file", rows.iter().map(|h| Some(h.offset)).collect());
-    b.u64s("size", "bytes read", rows.iter().map(|h| Some(u64::from(h.size))).collect());
+    b.times("ts", rows.iter().map(|h| Some(h.ts)).collect());
+    b.u64s("pid", rows.iter().map(|h| some_u32(h.pid)).collect());
+    b.u64s("tid", rows.iter().map(|h| some_u32(h.tid)).collect());
+    b.texts("proc", rows.iter().map(|h| r.proc(h.pid, h.ts)));
+    b.addresses("address", rows.iter().map(|h| Some(h.address)).collect());
+    b.texts("file", rows.iter().map(|h| h.file.as_ref()));
+    b.u64s("offset", rows.iter().map(|h| Some(h.offset)).collect());
+    b.u64s("size", rows.iter().map(|h| Some(u64::from(h.size))).collect());
     b.finish()
 }
 
@@ -506,16 +481,16 @@ pub fn events(model: &TraceModel, trace: &EtlTrace, decoder: &mut Decoder) -> Da
         maps.push(map);
     }
     let mut b = Builder::new("events");
-    b.times("ts", "time", ts);
-    b.u64s("cpu", "processor", cpu);
-    b.u64s("pid", "process", pid);
-    b.u64s("tid", "thread", tid);
-    b.add("proc", "process name", proc.finish());
-    b.add("provider", "provider name", provider.finish());
-    b.add("event", "event name (Task/Opcode)", event.finish());
-    b.u64s("id", "event id (kernel: hook id)", id);
-    b.u64s("opcode", "opcode", opcode);
-    b.add("fields", "decoded fields: fields.Name", Column::fields(maps));
+    b.times("ts", ts);
+    b.u64s("cpu", cpu);
+    b.u64s("pid", pid);
+    b.u64s("tid", tid);
+    b.add("proc", proc.finish());
+    b.add("provider", provider.finish());
+    b.add("event", event.finish());
+    b.u64s("id", id);
+    b.u64s("opcode", opcode);
+    b.add("fields", Column::fields(maps));
     b.finish()
 }
 
