@@ -494,37 +494,67 @@ pub fn events(model: &TraceModel, trace: &EtlTrace, decoder: &mut Decoder) -> Da
     b.finish()
 }
 
-/// All tables of a trace, with frames named as `names` says.
-pub fn all(model: &TraceModel, trace: &EtlTrace, decoder: &mut Decoder, names: &NamedFrames) -> Vec<DataTable> {
-    all_announced(model, trace, decoder, names, &mut |_| {})
-}
+/// The tables whose rows name stack frames: they need `NamedFrames`.
+pub const NEED_FRAME_NAMES: [&str; 4] = ["syscalls", "samples", "stacks", "frames"];
 
-/// `all`, calling `next` with each table's name before building it (for progress).
-pub fn all_announced(
+/// Builds one table of a trace by name; None for a name the schema does not know.
+/// `names` must be given for the tables in `NEED_FRAME_NAMES`.
+pub fn build(
+    name: &str,
     model: &TraceModel,
     trace: &EtlTrace,
     decoder: &mut Decoder,
-    names: &NamedFrames,
-    next: &mut dyn FnMut(&str),
-) -> Vec<DataTable> {
-    next("events");
-    let mut tables = vec![events(model, trace, decoder)];
-    let others: [(&str, &dyn Fn() -> DataTable); 11] = [
-        ("processes", &|| processes(model)),
-        ("threads", &|| threads(model)),
-        ("modules", &|| modules(model)),
-        ("cswitch", &|| cswitch(model)),
-        ("syscalls", &|| syscalls(model, names)),
-        ("samples", &|| samples(model, names)),
-        ("stacks", &|| stacks(model, names)),
-        ("frames", &|| frames(names)),
-        ("diskio", &|| diskio(model)),
-        ("fileio", &|| fileio(model)),
-        ("hardfaults", &|| hardfaults(model)),
-    ];
-    for (name, build) in others {
-        next(name);
-        tables.push(build());
-    }
-    tables
+    names: Option<&NamedFrames>,
+) -> Option<DataTable> {
+    let named = || names.expect("the tables in NEED_FRAME_NAMES are built with frame names");
+    Some(match name {
+        "events" => events(model, trace, decoder),
+        "processes" => processes(model),
+        "threads" => threads(model),
+        "modules" => modules(model),
+        "cswitch" => cswitch(model),
+        "syscalls" => syscalls(model, named()),
+        "samples" => samples(model, named()),
+        "stacks" => stacks(model, named()),
+        "frames" => frames(named()),
+        "diskio" => diskio(model),
+        "fileio" => fileio(model),
+        "hardfaults" => hardfaults(model),
+        _ => return None,
+    })
+}
+
+/// How many rows a table will have, counted from the model without building it.
+pub fn row_count(name: &str, model: &TraceModel, trace: &EtlTrace) -> Option<usize> {
+    Some(match name {
+        "events" => trace.record_count(),
+        "processes" => model.processes.rows.len(),
+        "threads" => model.threads.rows.len(),
+        "modules" => model.modules.rows.len(),
+        "cswitch" => model.cswitch.len(),
+        "syscalls" => model.syscalls.len(),
+        "samples" => model.samples.len(),
+        "stacks" => model.stack_rows.len(),
+        "frames" => frame_rows(model),
+        "diskio" => model.diskio.len(),
+        "fileio" => model.fileio.len(),
+        "hardfaults" => model.hardfaults.len(),
+        _ => return None,
+    })
+}
+
+/// The frames table's rows: every frame of each stack once per process it occurs in.
+fn frame_rows(model: &TraceModel) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    let occurrences = model
+        .stack_rows
+        .iter()
+        .map(|s| (s.pid, Some(s.stack)))
+        .chain(model.samples.iter().map(|s| (s.pid.unwrap_or(0), s.stack)))
+        .chain(model.syscalls.iter().map(|s| (s.pid.unwrap_or(0), s.stack)));
+    occurrences
+        .filter_map(|(pid, stack)| Some((pid, stack?)))
+        .filter(|key| seen.insert(*key))
+        .map(|(_, stack)| model.stacks.frames(stack).len())
+        .sum()
 }

@@ -35,6 +35,8 @@ pub trait Catalog {
 pub struct MemoryCatalog {
     pub tables: HashMap<String, DataTable>,
     pub saved: HashMap<String, SavedQuery>,
+    /// Tables that exist but are built only when a query first reads them.
+    pub unbuilt: Vec<String>,
     /// Named constants by name, e.g. the NTSTATUS names the model's decoder knows.
     pub constants: HashMap<String, u64>,
 }
@@ -59,8 +61,9 @@ impl Catalog for MemoryCatalog {
     }
 
     fn table_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.tables.keys().cloned().collect();
+        let mut names: Vec<String> = self.tables.keys().chain(&self.unbuilt).cloned().collect();
         names.sort();
+        names.dedup();
         names
     }
 

@@ -10,13 +10,13 @@ use etl::clock::filetime_to_utc;
 use etl::{EtlTrace, OpenError, Warning};
 use model::{tables, TraceModel};
 use progress::{Progress, Total};
-use query::catalog::{MemoryCatalog, SavedQuery};
+use query::catalog::{Catalog, MemoryCatalog, SavedQuery};
 use query::error::QueryError;
 use query::library::parse_library;
 use render::{Cell, Table};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The query library that ships with etwq.
 const BUILT_IN_LIBRARY: &str = include_str!("../../../scripts/library.etwq");
@@ -49,11 +49,65 @@ pub struct Session {
     pub(crate) traces: Vec<LoadedTrace>,
     /// Built on the first query; saved queries live here from the start.
     pub(crate) catalog: MemoryCatalog,
-    pub(crate) tables_built: bool,
+    /// Whether every trace's model is built (tables come later, one by one).
+    pub(crate) models_built: bool,
     /// Set by Ctrl-C to stop a running query.
     pub(crate) cancel: Arc<AtomicBool>,
     /// Symbol path, resolver and the named frames of every trace (session_stacks.rs).
     pub(crate) stack_state: crate::session_stacks::StackState,
+}
+
+/// The doc of the column that names the trace when several are open.
+const TRACE_DOC: &str = "trace file";
+
+/// `table` with a first column naming the trace its rows come from.
+fn with_trace_column(mut table: DataTable, trace_name: &str) -> DataTable {
+    let rows = table.row_count();
+    let mut with_trace = DataTable::new(&table.name);
+    let _ = with_trace.push_column("trace", TRACE_DOC, Column::strs(std::iter::repeat_n(trace_name, rows)));
+    for c in table.columns.drain(..) {
+        let _ = with_trace.push_column(&c.name, &c.doc, c.column);
+    }
+    with_trace
+}
+
+/// The tables the planner asks for while planning `text` (nothing runs).
+fn tables_asked_for(text: &str, catalog: &MemoryCatalog) -> Vec<String> {
+    let probe = Probe { inner: catalog, asked: Mutex::new(Vec::new()) };
+    if let Ok(parsed) = query::grammar::parse_query(text) {
+        let _ = query::plan::plan_query(parsed, text, &probe);
+    }
+    probe.asked.into_inner().unwrap_or_default()
+}
+
+/// A catalog that notes each table asked for.
+struct Probe<'c> {
+    inner: &'c MemoryCatalog,
+    asked: Mutex<Vec<String>>,
+}
+
+impl Catalog for Probe<'_> {
+    fn table(&self, name: &str) -> Option<&DataTable> {
+        if let Ok(mut asked) = self.asked.lock() {
+            asked.push(name.to_string());
+        }
+        self.inner.table(name)
+    }
+    fn table_names(&self) -> Vec<String> {
+        self.inner.table_names()
+    }
+    fn saved_query(&self, name: &str) -> Option<&SavedQuery> {
+        self.inner.saved_query(name)
+    }
+    fn saved_query_names(&self) -> Vec<String> {
+        self.inner.saved_query_names()
+    }
+    fn constant(&self, name: &str) -> Option<u64> {
+        self.inner.constant(name)
+    }
+    fn constant_names(&self) -> Vec<&str> {
+        self.inner.constant_names()
+    }
 }
 
 /// A trace path: a file, or a directory whose .etl files are all opened.
@@ -83,12 +137,13 @@ impl Session {
         let mut session = Session {
             traces,
             catalog: MemoryCatalog::new(),
-            tables_built: false,
+            models_built: false,
             cancel: Arc::new(AtomicBool::new(false)),
             stack_state: crate::session_stacks::StackState::new(),
         };
         let statuses = decode::ntstatus::all_names().map(|(name, code)| (name.to_string(), u64::from(code)));
         session.catalog.constants.extend(statuses);
+        session.catalog.unbuilt = model::schema::tables().iter().map(|t| t.name.to_string()).collect();
         if let Ok(queries) = parse_library(BUILT_IN_LIBRARY) {
             for q in queries {
                 session.catalog.add_saved(q);
@@ -191,97 +246,136 @@ impl Session {
         self.cancel.clone()
     }
 
-    /// Builds every trace's model and tables, once. With several traces every
-    /// table gains a `trace` column and holds the rows of all of them.
+    /// Builds every table of every trace (`.tables` and a query never need all).
     pub(crate) fn ensure_tables(&mut self) {
-        self.ensure_tables_with_progress(&Progress::new());
+        for table in model::schema::tables() {
+            self.ensure_table(table.name, &Progress::new());
+        }
     }
 
-    /// `ensure_tables`, with a stage per step: the passes over the records
-    /// count them (the model's per-CPU pass, the events table); naming frames
-    /// and building the other tables are stages without a count.
-    pub(crate) fn ensure_tables_with_progress(&mut self, progress: &Progress) {
-        if self.tables_built {
+    /// Builds every trace's model, once: one pass over its records, and no table yet.
+    pub(crate) fn ensure_models(&mut self, progress: &Progress) {
+        let several = self.traces.len() > 1;
+        for loaded in self.traces.iter_mut().filter(|t| t.model.is_none()) {
+            let of_trace = if several { format!(" of {}", loaded.name) } else { String::new() };
+            progress
+                .start(&format!("building the model{of_trace}"), Total::Records(loaded.trace.record_count() as u64));
+            loaded.trace.set_read_meter(Some(progress.clone()));
+            loaded.model();
+            loaded.trace.set_read_meter(None);
+        }
+        self.models_built = true;
+    }
+
+    /// Builds table `name` of every trace, once, when a query first reads it. With
+    /// several traces it gains a `trace` column and holds the rows of all of them.
+    pub(crate) fn ensure_table(&mut self, name: &str, progress: &Progress) {
+        if self.catalog.tables.contains_key(name) || model::schema::table(name).is_none() {
             return;
         }
+        self.ensure_models(progress);
         let several = self.traces.len() > 1;
-        let mut merged: Vec<DataTable> = Vec::new();
+        let mut merged: Option<DataTable> = None;
         for (index, loaded) in self.traces.iter_mut().enumerate() {
             let of_trace = if several { format!(" of {}", loaded.name) } else { String::new() };
-            let records = Total::Records(loaded.trace.record_count() as u64);
-            loaded.trace.set_read_meter(Some(progress.clone()));
-            if loaded.model.is_none() {
-                progress.start(&format!("building the model{of_trace}"), records);
-            }
-            loaded.model();
-            let LoadedTrace { name, trace, decoder, model } = loaded;
-            let model = model.as_ref().expect("built by model()");
-            progress.start(&format!("naming stack frames{of_trace}"), Total::Uncounted);
-            let names = self.stack_state.name_frames(index, model);
+            let LoadedTrace { name: trace_name, trace, decoder, model } = loaded;
+            let model = model.as_ref().expect("built by ensure_models");
+            let names = tables::NEED_FRAME_NAMES.contains(&name).then(|| {
+                progress.start(&format!("naming stack frames{of_trace}"), Total::Uncounted);
+                self.stack_state.name_frames(index, model)
+            });
             // The events table reads every record; the others are built from the model.
-            let mut next_table = |table: &str| {
-                let total = if table == "events" { records } else { Total::Uncounted };
-                progress.start(&format!("building the {table} table{of_trace}"), total);
-            };
-            let built = tables::all_announced(model, trace, decoder, &names, &mut next_table);
+            let total = if name == "events" { Total::Records(trace.record_count() as u64) } else { Total::Uncounted };
+            progress.start(&format!("building the {name} table{of_trace}"), total);
+            trace.set_read_meter(Some(progress.clone()));
+            let built = tables::build(name, model, trace, decoder, names.as_deref());
             trace.set_read_meter(None);
-            for mut table in built {
-                if several {
-                    let rows = table.row_count();
-                    let trace_column = Column::strs(std::iter::repeat_n(name.as_str(), rows));
-                    let mut with_trace = DataTable::new(&table.name);
-                    let _ = with_trace.push_column("trace", "trace file", trace_column);
-                    for c in table.columns.drain(..) {
-                        let _ = with_trace.push_column(&c.name, &c.doc, c.column);
+            let Some(mut table) = built else { return };
+            if several {
+                table = with_trace_column(table, trace_name);
+            }
+            match &mut merged {
+                Some(existing) => {
+                    for (into, from) in existing.columns.iter_mut().zip(&table.columns) {
+                        into.column.append(&from.column);
                     }
-                    table = with_trace;
                 }
-                match merged.iter_mut().find(|t| t.name == table.name) {
-                    Some(existing) => {
-                        for (into, from) in existing.columns.iter_mut().zip(&table.columns) {
-                            into.column.append(&from.column);
-                        }
-                    }
-                    None => merged.push(table),
-                }
+                None => merged = Some(table),
             }
         }
-        for table in merged {
+        if let Some(table) = merged {
             self.catalog.add_table(table);
         }
-        self.tables_built = true;
     }
 
-    /// Runs a query against the open traces.
+    /// Builds the tables that `text` reads, and only those. The planner asks the
+    /// catalog for each table it meets; a table not built yet is built and the
+    /// query planned again (saved queries can lead to other tables).
+    pub(crate) fn ensure_tables_for(&mut self, text: &str, progress: &Progress) {
+        for _ in 0..8 {
+            let asked = tables_asked_for(text, &self.catalog);
+            let missing: Vec<String> = asked.into_iter().filter(|t| !self.catalog.tables.contains_key(t)).collect();
+            if missing.is_empty() {
+                return;
+            }
+            let before = self.catalog.tables.len();
+            for table in &missing {
+                self.ensure_table(table, progress);
+            }
+            if self.catalog.tables.len() == before {
+                return; // names the schema does not know: the query reports them
+            }
+        }
+    }
+
+    /// Drops the tables built with frame names, after the symbol path changed.
+    pub(crate) fn forget_named_tables(&mut self) {
+        for name in tables::NEED_FRAME_NAMES {
+            self.catalog.tables.remove(name);
+        }
+    }
+
+    /// Runs a query against the open traces, building what it reads first.
     pub fn query(&mut self, text: &str) -> Result<DataTable, QueryError> {
+        self.query_with_progress(text, &Progress::new())
+    }
+
+    /// `query`, with a stage in `progress` for each table it has to build first.
+    pub fn query_with_progress(&mut self, text: &str, progress: &Progress) -> Result<DataTable, QueryError> {
         // Stack views (`| tree`, ...) and `stacks` filters: session_stacks.rs.
         if let Some(result) = self.stack_query(text) {
             return result;
         }
-        self.ensure_tables();
+        self.ensure_tables_for(text, progress);
         self.cancel.store(false, std::sync::atomic::Ordering::SeqCst);
         query::run_query(text, &self.catalog, &self.cancel)
     }
 
-    /// The tables and their row counts.
+    /// The tables and their row counts; counted from the models, nothing is built.
     pub fn tables(&mut self) -> Vec<(String, usize)> {
-        self.ensure_tables();
-        let mut list: Vec<(String, usize)> =
-            self.catalog.tables.values().map(|t| (t.name.clone(), t.row_count())).collect();
+        self.ensure_models(&Progress::new());
+        let mut list: Vec<(String, usize)> = model::schema::tables()
+            .iter()
+            .map(|t| {
+                let rows = match self.catalog.tables.get(t.name) {
+                    Some(built) => built.row_count(),
+                    None => {
+                        self.traces.iter().filter_map(|l| tables::row_count(t.name, l.model.as_ref()?, &l.trace)).sum()
+                    }
+                };
+                (t.name.to_string(), rows)
+            })
+            .collect();
         list.sort();
         list
     }
 
-    /// A table's columns: name, type, meaning.
+    /// A table's columns: name, type, meaning (from the schema; nothing is built).
     pub fn schema(&mut self, table: &str) -> Option<Vec<(String, String, String)>> {
-        self.ensure_tables();
-        let t = self.catalog.tables.get(table)?;
-        Some(
-            t.columns
-                .iter()
-                .map(|c| (c.name.clone(), c.column.column_type().name().to_string(), c.doc.clone()))
-                .collect(),
-        )
+        let schema = model::schema::table(table)?;
+        let trace_column = (self.traces.len() > 1).then(|| ("trace".into(), "string".into(), TRACE_DOC.into()));
+        let columns = schema.columns.iter().map(|c| (c.name.into(), c.kind.name().into(), c.doc.into()));
+        Some(trace_column.into_iter().chain(columns).collect())
     }
 
     /// Header facts, sizes and counts of the first trace, as field/value rows.

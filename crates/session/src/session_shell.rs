@@ -28,20 +28,20 @@ pub struct LibraryLoad {
 }
 
 impl Session {
-    /// Builds the model and tables now rather than on the first query, so the
-    /// shell can show progress around it and complete column names at once.
+    /// Builds the models now rather than on the first query, so the shell can
+    /// show progress around it; each table is built when a query first reads it.
     pub fn prepare(&mut self) {
-        self.ensure_tables();
+        self.ensure_models(&progress::Progress::new());
     }
 
-    /// `prepare`, with a stage in `progress` per step (see `ensure_tables_with_progress`).
+    /// `prepare`, with a stage in `progress` per step (see `ensure_models`).
     pub fn prepare_with_progress(&mut self, progress: &progress::Progress) {
-        self.ensure_tables_with_progress(progress);
+        self.ensure_models(progress);
     }
 
     /// Whether the first query will have to build the model first.
     pub fn is_prepared(&self) -> bool {
-        self.tables_built
+        self.models_built
     }
 
     /// A short name for the prompt: the trace's file name, "demo", or the
@@ -57,12 +57,10 @@ impl Session {
     /// The words Tab completes: tables and their columns, keywords,
     /// functions and saved queries.
     pub fn completion_words(&mut self) -> CompletionWords {
-        self.ensure_tables();
-        let mut tables: Vec<(String, Vec<String>)> = self
-            .catalog
-            .tables
-            .values()
-            .map(|t| (t.name.clone(), t.columns.iter().map(|c| c.name.clone()).collect()))
+        let names: Vec<&str> = model::schema::tables().iter().map(|t| t.name).collect();
+        let mut tables: Vec<(String, Vec<String>)> = names
+            .into_iter()
+            .map(|t| (t.to_string(), self.schema(t).unwrap_or_default().into_iter().map(|c| c.0).collect()))
             .collect();
         tables.sort();
         CompletionWords {

@@ -305,7 +305,7 @@ impl Session {
         let path = state.path();
         state.resolver.set_path(path);
         state.named.clear();
-        self.tables_built = false;
+        self.forget_named_tables();
     }
 
     /// Where symbols are cached and downloaded to, and how long servers may take;
@@ -314,7 +314,7 @@ impl Session {
         let state = &mut self.stack_state;
         state.resolver = SymbolResolver::with_options(state.path(), options);
         state.named.clear();
-        self.tables_built = false;
+        self.forget_named_tables();
     }
 
     /// The symbol path in force, written the way it is typed; empty when there is none.
