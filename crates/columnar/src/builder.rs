@@ -3,6 +3,7 @@
 use super::column::{value_type, Column, ColumnType};
 use super::dense::{ColumnData, DenseColumn, StrData};
 use super::dictionary::Dictionary;
+use super::field_rows::FieldRows;
 use super::value::Value;
 use std::sync::Arc;
 
@@ -75,7 +76,7 @@ impl ColumnBuilder {
             ColumnType::Timestamp => ColumnData::Timestamp(Vec::new()),
             ColumnType::Duration => ColumnData::Duration(Vec::new()),
             ColumnType::Address => ColumnData::Address(Vec::new()),
-            ColumnType::Fields => ColumnData::Fields(Vec::new()),
+            ColumnType::Fields => ColumnData::Fields(FieldRows::Decoded(Vec::new())),
         };
         let dict = (column_type == ColumnType::Str).then(Dictionary::new);
         ColumnBuilder { data, dict, validity: None, rows: 0 }

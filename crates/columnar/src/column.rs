@@ -4,6 +4,7 @@
 //! of row numbers instead of a copy of every kept value in every column.
 use super::builder::StrColumnBuilder;
 use super::dense::{ColumnData, DenseColumn};
+use super::field_rows::{FieldRows, LazyFields};
 use super::value::{FieldMap, Value};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -91,7 +92,12 @@ impl Column {
         Column::new(ColumnData::Address(values))
     }
     pub fn fields(maps: Vec<FieldMap>) -> Column {
-        Column::new(ColumnData::Fields(maps))
+        Column::new(ColumnData::Fields(FieldRows::Decoded(maps)))
+    }
+
+    /// A fields column whose rows are decoded when a query reads them.
+    pub fn lazy_fields(rows: LazyFields) -> Column {
+        Column::new(ColumnData::Fields(FieldRows::Lazy(rows)))
     }
     /// Interns every string; for building from a list in tests and small tables.
     pub fn strs<S: AsRef<str>>(values: impl IntoIterator<Item = S>) -> Column {

@@ -3,7 +3,8 @@
 use super::builder::ColumnBuilder;
 use super::column::ColumnType;
 use super::dictionary::Dictionary;
-use super::value::{FieldMap, Value};
+use super::field_rows::FieldRows;
+use super::value::Value;
 use std::sync::Arc;
 
 /// Dictionary-encoded strings: one code per row into a shared dictionary.
@@ -29,7 +30,7 @@ pub enum ColumnData {
     Timestamp(Vec<i64>),
     Duration(Vec<i64>),
     Address(Vec<u64>),
-    Fields(Vec<FieldMap>),
+    Fields(FieldRows),
 }
 
 /// Typed values plus, when some are missing, a validity mask (`true` =
@@ -99,7 +100,7 @@ impl DenseColumn {
             ColumnData::Timestamp(v) => v.get(row).map(|&x| Value::Timestamp(x)),
             ColumnData::Duration(v) => v.get(row).map(|&x| Value::Duration(x)),
             ColumnData::Address(v) => v.get(row).map(|&x| Value::Address(x)),
-            ColumnData::Fields(v) => v.get(row).map(|m| Value::Fields(m.clone())),
+            ColumnData::Fields(v) => v.get(row).map(Value::Fields),
         };
         value.unwrap_or(Value::Null)
     }
@@ -118,9 +119,7 @@ impl DenseColumn {
             ColumnData::Timestamp(v) => ColumnData::Timestamp(pick(v, rows)),
             ColumnData::Duration(v) => ColumnData::Duration(pick(v, rows)),
             ColumnData::Address(v) => ColumnData::Address(pick(v, rows)),
-            ColumnData::Fields(v) => ColumnData::Fields(
-                rows.iter().map(|&r| v.get(r as usize).cloned().unwrap_or_else(|| Arc::from(Vec::new()))).collect(),
-            ),
+            ColumnData::Fields(v) => ColumnData::Fields(v.gather(rows)),
         };
         let len = self.len();
         let out_of_range = rows.iter().any(|&r| r as usize >= len);
@@ -148,7 +147,7 @@ impl DenseColumn {
             ColumnData::Timestamp(v) => ColumnData::Timestamp(part(v, start, end)),
             ColumnData::Duration(v) => ColumnData::Duration(part(v, start, end)),
             ColumnData::Address(v) => ColumnData::Address(part(v, start, end)),
-            ColumnData::Fields(v) => ColumnData::Fields(part(v, start, end)),
+            ColumnData::Fields(v) => ColumnData::Fields(v.slice(start, end)),
         };
         let validity =
             self.validity.as_ref().map(|v| (start..end).map(|r| v.get(r).copied().unwrap_or(true)).collect());
@@ -195,7 +194,7 @@ impl DenseColumn {
                 true
             }
             (ColumnData::Fields(a), ColumnData::Fields(b)) => {
-                a.extend_from_slice(b);
+                a.append(b);
                 true
             }
             (ColumnData::Str(a), ColumnData::Str(b)) => {

@@ -36,6 +36,7 @@ mod builder;
 mod column;
 mod dense;
 mod dictionary;
+mod field_rows;
 mod table;
 mod value;
 
@@ -43,5 +44,6 @@ pub use builder::{ColumnBuilder, StrColumnBuilder};
 pub use column::{value_type, Column, ColumnType};
 pub use dense::{ColumnData, DenseColumn, StrData};
 pub use dictionary::Dictionary;
+pub use field_rows::{FieldRows, FieldSource, LazyFields, MAX_KEY};
 pub use table::{DataTable, LengthMismatch, NamedColumn};
 pub use value::{format_duration_ns, format_timestamp_ns, FieldMap, Value};

@@ -117,7 +117,7 @@ pub struct EtlTrace {
     streams: Vec<(u16, Stream)>,
     pub warnings: Vec<Warning>,
     /// Counts the records that readers take from the trace, while set.
-    read_meter: Option<Progress>,
+    read_meter: std::sync::Mutex<Option<Progress>>,
 }
 
 impl EtlTrace {
@@ -190,15 +190,17 @@ impl EtlTrace {
             buffers,
             streams,
             warnings,
-            read_meter: None,
+            read_meter: Default::default(),
         })
     }
 
     /// From now on, counts into `meter` every record that a reader of
     /// `records` or `processor_records` takes (None: stop counting), so a
     /// front end can show how far a pass over the trace has got.
-    pub fn set_read_meter(&mut self, meter: Option<Progress>) {
-        self.read_meter = meter;
+    pub fn set_read_meter(&self, meter: Option<Progress>) {
+        if let Ok(mut slot) = self.read_meter.lock() {
+            *slot = meter;
+        }
     }
 
     pub fn buffers(&self) -> &[Buffer] {
@@ -252,7 +254,13 @@ impl EtlTrace {
             }
             cursors.push(cursor);
         }
-        Records { trace: self, heap, cursors, meter: self.read_meter.clone(), unreported: 0 }
+        Records {
+            trace: self,
+            heap,
+            cursors,
+            meter: self.read_meter.lock().ok().and_then(|m| m.clone()),
+            unreported: 0,
+        }
     }
 
     /// The processors that logged records, in the order `processor_records` takes them.

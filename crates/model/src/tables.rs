@@ -5,11 +5,11 @@ use super::symbolize::{NamedFrames, ResolvedFrame};
 use super::TraceModel;
 use crate::owners::ThreadOwners;
 use crate::schema;
-use columnar::{Column, DataTable, FieldMap, StrColumnBuilder, Value as Cell};
+use columnar::{Column, DataTable, FieldMap, FieldSource, LazyFields, StrColumnBuilder, Value as Cell, MAX_KEY};
 use decode::ntstatus::status_text;
 use decode::{Decoder, Value};
-use etl::EtlTrace;
-use std::sync::Arc;
+use etl::{EtlTrace, RecordRef};
+use std::sync::{Arc, Mutex};
 use symbols::drivers::known_driver;
 
 /// KWAIT_REASON names, as WPA shows them.
@@ -445,20 +445,32 @@ fn cell(value: &Value) -> Cell {
     }
 }
 
-/// Every decoded event, with its fields for `fields.Name`.
-pub fn events(model: &TraceModel, trace: &EtlTrace, decoder: &mut Decoder) -> DataTable {
+/// Every event: its header facts and names, decoded once here; its payload
+/// fields (`fields.Name`) are decoded again when a query reads them, for the
+/// rows it reads, so the table holds eight bytes a row for them.
+pub fn events(model: &TraceModel, trace: &Arc<EtlTrace>, decoder: &Arc<Mutex<Decoder>>) -> DataTable {
     let r = Resolve { model };
     let mut owners = ThreadOwners::default();
-    let (mut ts, mut cpu, mut pid, mut tid, mut id, mut opcode, mut maps) =
-        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    let rows = trace.record_count();
+    let (mut ts, mut cpu, mut pid, mut tid, mut id, mut opcode, mut keys) = (
+        Vec::with_capacity(rows),
+        Vec::with_capacity(rows),
+        Vec::with_capacity(rows),
+        Vec::with_capacity(rows),
+        Vec::with_capacity(rows),
+        Vec::with_capacity(rows),
+        Vec::with_capacity(rows),
+    );
     let (mut provider, mut event, mut proc) =
         (StrColumnBuilder::new(), StrColumnBuilder::new(), StrColumnBuilder::new());
-    let mut names: std::collections::HashMap<String, Arc<str>> = Default::default();
-    for record in trace.records() {
-        let e = decoder.decode(&record);
+    let mut decoder_guard = lock(decoder);
+    let mut walk = trace.records();
+    while let Some(at) = walk.next_ref() {
+        let Some(record) = trace.record_at(at) else { continue };
+        let e = decoder_guard.decode(&record);
         let (p, t) = owners.ids(&e);
-        let at = trace.clock.ns_since_start(record.timestamp);
-        ts.push(Some(at));
+        let time = trace.clock.ns_since_start(record.timestamp);
+        ts.push(Some(time));
         cpu.push(Some(u64::from(record.processor)));
         pid.push(some_u32(p));
         tid.push(some_u32(t));
@@ -466,20 +478,21 @@ pub fn events(model: &TraceModel, trace: &EtlTrace, decoder: &mut Decoder) -> Da
         opcode.push(Some(u64::from(e.opcode())));
         provider.push(&e.provider);
         event.push(&e.name);
-        match r.proc(p, at) {
+        match r.proc(p, time) {
             Some(name) => proc.push(name),
             None => proc.push_null(),
         }
-        let map: FieldMap = e
-            .fields
-            .iter()
-            .map(|(name, value)| {
-                let key = names.entry(name.to_string()).or_insert_with(|| name.as_ref().into()).clone();
-                (key, cell(value))
-            })
-            .collect();
-        maps.push(map);
+        keys.push(EventFields::key(at));
     }
+    drop(decoder_guard);
+    let fields = match keys.into_iter().collect::<Option<Vec<u64>>>() {
+        Some(keys) => {
+            let source = Arc::new(EventFields { trace: trace.clone(), decoder: decoder.clone() });
+            Column::lazy_fields(LazyFields::new(source, keys))
+        }
+        // A buffer too large for a key (over 16 MiB): decode every payload now instead.
+        None => Column::fields(all_fields(trace, &mut lock(decoder))),
+    };
     let mut b = Builder::new("events");
     b.times("ts", ts);
     b.u64s("cpu", cpu);
@@ -490,8 +503,47 @@ pub fn events(model: &TraceModel, trace: &EtlTrace, decoder: &mut Decoder) -> Da
     b.add("event", event.finish());
     b.u64s("id", id);
     b.u64s("opcode", opcode);
-    b.add("fields", Column::fields(maps));
+    b.add("fields", fields);
     b.finish()
+}
+
+fn lock(decoder: &Mutex<Decoder>) -> std::sync::MutexGuard<'_, Decoder> {
+    decoder.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Every record's fields, decoded in time order.
+fn all_fields(trace: &EtlTrace, decoder: &mut Decoder) -> Vec<FieldMap> {
+    trace.records().map(|record| field_map(&decoder.decode(&record))).collect()
+}
+
+fn field_map(event: &decode::Event<'_>) -> FieldMap {
+    event.fields.iter().map(|(name, value)| (Arc::from(name.as_ref()), cell(value))).collect()
+}
+
+/// Decodes an event's payload again, from where its record lies in the trace.
+struct EventFields {
+    trace: Arc<EtlTrace>,
+    decoder: Arc<Mutex<Decoder>>,
+}
+
+/// A record's place as a key: its buffer above, its offset in the buffer in the low 24 bits.
+const OFFSET_BITS: u32 = 24;
+
+impl EventFields {
+    fn key(at: RecordRef) -> Option<u64> {
+        let key = (u64::from(at.buffer) << OFFSET_BITS) | u64::from(at.offset);
+        (at.offset < 1 << OFFSET_BITS && key <= MAX_KEY).then_some(key)
+    }
+}
+
+impl FieldSource for EventFields {
+    fn fields(&self, key: u64) -> FieldMap {
+        let at = RecordRef { timestamp: 0, buffer: (key >> OFFSET_BITS) as u32, offset: (key & 0xFF_FFFF) as u32 };
+        match self.trace.record_at(at) {
+            Some(record) => field_map(&lock(&self.decoder).decode(&record)),
+            None => Arc::from(Vec::new()),
+        }
+    }
 }
 
 /// The tables whose rows name stack frames: they need `NamedFrames`.
@@ -502,8 +554,8 @@ pub const NEED_FRAME_NAMES: [&str; 4] = ["syscalls", "samples", "stacks", "frame
 pub fn build(
     name: &str,
     model: &TraceModel,
-    trace: &EtlTrace,
-    decoder: &mut Decoder,
+    trace: &Arc<EtlTrace>,
+    decoder: &Arc<Mutex<Decoder>>,
     names: Option<&NamedFrames>,
 ) -> Option<DataTable> {
     let named = || names.expect("the tables in NEED_FRAME_NAMES are built with frame names");

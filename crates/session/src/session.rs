@@ -16,7 +16,7 @@ use query::library::parse_library;
 use render::{Cell, Table};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// The query library that ships with etwq.
 const BUILT_IN_LIBRARY: &str = include_str!("../../../scripts/library.etwq");
@@ -25,21 +25,28 @@ const BUILT_IN_LIBRARY: &str = include_str!("../../../scripts/library.etwq");
 pub(crate) struct LoadedTrace {
     /// The file name, or "demo".
     pub(crate) name: String,
-    pub(crate) trace: EtlTrace,
+    pub(crate) trace: Arc<EtlTrace>,
     /// Schemas: built in, learned from the trace, and from `--manifest` files.
-    pub(crate) decoder: Decoder,
+    /// Shared with the events table, which decodes payloads when a query reads them.
+    pub(crate) decoder: Arc<Mutex<Decoder>>,
     pub(crate) model: Option<TraceModel>,
 }
 
 impl LoadedTrace {
     fn new(name: String, trace: EtlTrace) -> LoadedTrace {
-        LoadedTrace { name, trace, decoder: Decoder::new(), model: None }
+        LoadedTrace { name, trace: Arc::new(trace), decoder: Arc::new(Mutex::new(Decoder::new())), model: None }
+    }
+
+    /// The decoder; a panic elsewhere while it was held leaves its schemas usable.
+    pub(crate) fn decoder(&self) -> MutexGuard<'_, Decoder> {
+        self.decoder.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The model, built on first use.
     pub fn model(&mut self) -> &TraceModel {
         if self.model.is_none() {
-            self.model = Some(TraceModel::build(&self.trace, &mut self.decoder));
+            let model = TraceModel::build(&self.trace, &mut self.decoder());
+            self.model = Some(model);
         }
         self.model.as_ref().expect("built above")
     }
@@ -190,7 +197,7 @@ impl Session {
         out: &mut dyn std::io::Write,
     ) -> std::io::Result<()> {
         let loaded = &mut self.traces[0];
-        crate::dump::write_dump(&loaded.trace, &mut loaded.decoder, format, limit, out)
+        crate::dump::write_dump(&loaded.trace, &mut loaded.decoder(), format, limit, out)
     }
 
     /// The first (often the only) trace.
@@ -206,7 +213,7 @@ impl Session {
     pub fn add_manifests(&mut self, path: &Path) -> Result<usize, String> {
         let mut providers = 0;
         for t in &mut self.traces {
-            providers = t.decoder.add_manifest_path(path)?;
+            providers = t.decoder().add_manifest_path(path)?;
         }
         Ok(providers)
     }
@@ -446,11 +453,12 @@ impl Session {
     /// count, and how many of those records found no schema; then per provider.
     pub fn named_summary(&mut self) -> (Table, Table) {
         use std::collections::BTreeMap;
-        let loaded = &mut self.traces[0];
+        let loaded = &self.traces[0];
+        let mut decoder = loaded.decoder();
         let mut by_key: std::collections::HashMap<etl::RecordKey, (String, String, u64, u64)> = Default::default();
         let mut by_provider: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         for record in loaded.trace.records() {
-            let event = loaded.decoder.decode(&record);
+            let event = decoder.decode(&record);
             let undecoded = u64::from(event.source == SchemaSource::None);
             let entry = by_key
                 .entry(record.key())
