@@ -511,8 +511,9 @@ fn lock(decoder: &Mutex<Decoder>) -> std::sync::MutexGuard<'_, Decoder> {
     decoder.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Every record's fields, decoded in time order.
-fn all_fields(trace: &EtlTrace, decoder: &mut Decoder) -> Vec<FieldMap> {
+/// Every record's fields, decoded now in time order: the eager form of the
+/// events table's fields column (and the reference its tests compare with).
+pub fn all_fields(trace: &EtlTrace, decoder: &mut Decoder) -> Vec<FieldMap> {
     trace.records().map(|record| field_map(&decoder.decode(&record))).collect()
 }
 
