@@ -1,4 +1,4 @@
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use etwq::repl::{load_user_libraries, with_progress, with_spinner, ShellOptions};
 use render::{Format, Table};
 use session::dump::DumpFormat;
@@ -7,25 +7,7 @@ use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const TABLES_HELP: &str = "\
-Tables (times are ns since the trace start; `.schema TABLE` in the shell lists the columns):
-  events      every decoded event: ts, cpu, pid, tid, proc, provider, event, id, opcode, fields
-  processes   pid, name, command_line, parent_pid, session, start_ts, end_ts, exit_code, user_sid
-  threads     tid, pid, proc, name, start_ts, end_ts, cpu_ns, samples
-  modules     pid, proc, base, size, end, path, file, timestamp, checksum, pdb, pdb_guid, pdb_age,
-              company, description, product, version, vendor, category, altitude, load_ts, unload_ts
-  cswitch     one row per interval a thread ran on a CPU: cpu, ts, end_ts, cpu_ns, tid, pid, proc,
-              prev_tid, prev_pid, prev_proc, wait_reason, prev_state, priority, ready_ns
-  syscalls    ts, end_ts, duration_ns, cpu, pid, tid, proc, address, module, offset, func, ret,
-              status, stack
-  samples     ts, cpu, pid, tid, proc, ip, module, offset, func, weight_ns, stack
-  stacks      ts, pid, tid, proc, stack, depth, module, func, frames
-              (module = X / func = F: a frame in X / F)
-  frames      stack, pid, depth (0: innermost), address, module, func, offset, frame, mark
-  diskio      ts, pid, tid, proc, op, disk, size, offset, file, duration_ns
-  fileio      ts, end_ts, duration_ns, pid, tid, proc, op, file, size, offset, ret, status
-  hardfaults  ts, pid, tid, proc, address, file, offset, size
-
+const AFTER_TABLES: &str = "\
 Stack views after a query with a `stack` column:
   | tree [depth N] [min P%] [offsets]   | butterfly FUNC   | folded   | flame FILE.svg
 
@@ -53,7 +35,7 @@ While a trace loads and its model builds, a progress bar on stderr when stderr i
 
 /// etwq: ask Windows ETW traces (.etl) questions, on any OS.
 #[derive(Parser)]
-#[command(name = "etwq", version, about, after_help = TABLES_HELP, args_conflicts_with_subcommands = true)]
+#[command(name = "etwq", version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -270,9 +252,42 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
     Ok(())
 }
 
+/// The tables and their columns, from the schema, wrapped under each table's name.
+fn tables_help() -> String {
+    const INDENT: usize = 14;
+    const WIDTH: usize = 100;
+    let mut text = String::from(
+        "Tables (times are ns since the trace start; `.schema TABLE` in the shell explains each column):\n",
+    );
+    for table in session::table_schemas() {
+        let mut line = format!("  {:<12}", table.name);
+        let columns: Vec<&str> = table.columns.iter().map(|c| c.name).collect();
+        for (i, column) in columns.iter().enumerate() {
+            let word = if i + 1 < columns.len() { format!("{column},") } else { column.to_string() };
+            if line.len() + 1 + word.len() > WIDTH && line.len() > INDENT {
+                text.push_str(line.trim_end());
+                text.push('\n');
+                line = " ".repeat(INDENT);
+            } else if line.len() > INDENT {
+                line.push(' ');
+            }
+            line.push_str(&word);
+        }
+        text.push_str(&line);
+        text.push('\n');
+    }
+    text
+}
+
 fn main() -> ExitCode {
     etwq::memory::return_large_blocks_to_the_system();
-    match run(Cli::parse()) {
+    let help = format!("{}\n{AFTER_TABLES}", tables_help());
+    let cli = Cli::command().after_help(help).get_matches();
+    let cli = match Cli::from_arg_matches(&cli) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(code) => code,
     }

@@ -25,3 +25,14 @@ fn help_lists_every_table_and_column() {
         }
     }
 }
+
+/// The README's table section is the schema, row for row.
+#[test]
+fn the_readme_lists_every_table_and_column_of_the_schema() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for table in session::table_schemas() {
+        let columns: Vec<&str> = table.columns.iter().map(|c| c.name).collect();
+        let row = format!("| `{}` | {} | {} |", table.name, table.row, columns.join(", "));
+        assert!(readme.lines().any(|l| l == row), "README.md lacks the row\n{row}");
+    }
+}

@@ -16,6 +16,8 @@ pub use columnar::{format_duration_ns, format_timestamp_ns, Column, ColumnBuilde
 pub use decode::ntstatus::status_text;
 /// The built-in demo trace, for `etwq demo --write`.
 pub use demo::demo_trace_bytes;
+/// The tables and their columns: names, types and docs.
+pub use model::schema::{tables as table_schemas, ColumnSchema, TableSchema};
 /// How far opening a trace and building its tables has got.
 pub use progress::{Progress, Stage, Total};
 /// The query language's function names, for completion and `.help`.
