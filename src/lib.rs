@@ -1,5 +1,7 @@
 //! etwq's front ends: the interactive shell and rhai scripts. The one-shot
 //! command line is main.rs. All of them drive the session crate's API.
+/// `.copy` in the shell and `copy()` in scripts: the system clipboard or OSC 52.
+pub mod clipboard;
 pub mod memory;
 pub mod repl;
 pub mod script;

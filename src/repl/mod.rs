@@ -2,12 +2,11 @@
 //! line by line and answers with tables. It drives the one Session API like
 //! the command line does; it only adds line editing, completion, history,
 //! fitting results to the screen and the clipboard.
-mod clipboard;
 mod completer;
 mod meta;
 mod progress;
 
-pub use clipboard::{osc52_sequence, Clipboard, CopiedThrough};
+pub use crate::clipboard::{osc52_sequence, Clipboard, CopiedThrough};
 pub use completer::input_is_incomplete;
 pub use progress::{with_progress, with_spinner};
 

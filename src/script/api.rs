@@ -1,7 +1,7 @@
 //! The functions a script sees. Each is a thin call into the Session API or
 //! a view of a query result; none can touch the file system except `export`.
 use super::Output;
-use render::{Format, Table};
+use render::{group_digits, Format, Table};
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FnPtr, ImmutableString, Map, NativeCallContext, INT};
 use session::Session;
 use session::TraceFacts;
@@ -170,39 +170,6 @@ fn lock(session: &Mutex<Session>) -> MutexGuard<'_, Session> {
 
 fn to_u32(value: INT, what: &str) -> Fallible<u32> {
     u32::try_from(value).map_err(|_| format!("{what} {value} is out of range").into())
-}
-
-/// Groups of three digits: 1234567 -> "1,234,567".
-fn group_digits(value: INT) -> String {
-    let digits = value.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if value < 0 {
-        out.insert(0, '-');
-    }
-    out
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 fn export_format(path: &str) -> Fallible<Format> {
@@ -406,7 +373,7 @@ pub fn register(engine: &mut Engine, session: Arc<Mutex<Session>>, output: Outpu
         // OSC 52 asks the terminal to put the text on the clipboard; piped
         // output has no terminal to ask.
         if std::io::stdout().is_terminal() {
-            super::write_stdout(&format!("\x1b]52;c;{}\x07", base64(t.render(Format::Tsv).as_bytes())));
+            super::write_stdout(&crate::clipboard::osc52_sequence(&t.render(Format::Tsv)));
             out(&format!("copied {} rows to the clipboard\n", t.rows_len()));
         } else {
             out("copy: stdout is not a terminal, nothing copied\n");
@@ -453,7 +420,7 @@ pub fn register(engine: &mut Engine, session: Arc<Mutex<Session>>, output: Outpu
     engine.register_fn("fmt_ns", |ns: rhai::FLOAT| format_duration_ns(ns as i64));
     engine.register_fn("fmt_ts", |ns: INT| format_timestamp_ns(ns));
     engine.register_fn("hex", |value: INT| format!("{:#x}", value as u64));
-    engine.register_fn("fmt_n", group_digits);
+    engine.register_fn("fmt_n", |value: INT| group_digits(&value.to_string()));
     engine.register_fn("fmt_f", |value: rhai::FLOAT, decimals: INT| {
         format!("{value:.*}", decimals.clamp(0, 12) as usize)
     });
@@ -469,19 +436,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_matches_the_standard() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
-        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
-    }
-
-    #[test]
     fn digits_group_by_three() {
-        assert_eq!(group_digits(0), "0");
-        assert_eq!(group_digits(1234567), "1,234,567");
-        assert_eq!(group_digits(-1000), "-1,000");
-        assert_eq!(group_digits(INT::MIN), "-9,223,372,036,854,775,808");
+        let group = |v: INT| group_digits(&v.to_string());
+        assert_eq!(group(0), "0");
+        assert_eq!(group(1234567), "1,234,567");
+        assert_eq!(group(-1000), "-1,000");
+        assert_eq!(group(INT::MIN), "-9,223,372,036,854,775,808");
     }
 }

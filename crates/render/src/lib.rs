@@ -91,7 +91,8 @@ impl From<i64> for Cell {
     }
 }
 
-fn group_digits(digits: &str) -> String {
+/// Groups of three digits in a number written out: "-1234567" -> "-1,234,567".
+pub fn group_digits(digits: &str) -> String {
     let (sign, digits) = digits.strip_prefix('-').map_or(("", digits), |d| ("-", d));
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
