@@ -57,7 +57,8 @@ fn an_empty_file_is_an_error() {
 
 #[test]
 fn a_file_that_is_not_etl_is_an_error() {
-    let err = open_err(b"%PDF-1.7 this is not a trace at all, but it is long enough to hold a buffer header....".to_vec());
+    let err =
+        open_err(b"%PDF-1.7 this is not a trace at all, but it is long enough to hold a buffer header....".to_vec());
     assert!(err.starts_with("not an ETL trace"), "{err}");
     let err = open_err(vec![0u8; 10]);
     assert!(err.contains("too short"), "{err}");

@@ -57,11 +57,8 @@ impl BufferHeader {
         }
         let flags = u16_at(data, 0x34)?;
         // Before ProcessorIndex existed, byte 0x28 was the processor and 0x29 alignment.
-        let processor = if flags & buffer_flags::PROC_INDEX != 0 {
-            u16_at(data, 0x28)?
-        } else {
-            u16::from(u8_at(data, 0x28)?)
-        };
+        let processor =
+            if flags & buffer_flags::PROC_INDEX != 0 { u16_at(data, 0x28)? } else { u16::from(u8_at(data, 0x28)?) };
         Some(BufferHeader {
             buffer_size: u32_at(data, 0)?,
             saved_offset: u32_at(data, 4)?,
@@ -125,9 +122,15 @@ impl BufferHeader {
             && self.offset >= header
             && self.offset <= memory_size
             && self.buffer_type < buffer_type::MAXIMUM
+            && self.state < MAX_BUFFER_STATE
             && self.sequence_number >= 0
     }
 }
+
+/// ETW_BUFFER_STATE runs from Free (0) to Maximum (7) (Windows XP's bit
+/// fields Free, InUse, Flush stay below it too): a check that catches bytes
+/// read a few positions off a real header.
+const MAX_BUFFER_STATE: u32 = 8;
 
 /// What the log file header allows of a buffer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -360,7 +360,10 @@ impl EtlTrace {
 fn read_logfile_header(bytes: &[u8]) -> Result<(LogfileHeader, u8, i64), OpenError> {
     let not_etl = |what: String| OpenError::NotEtl { what };
     let Some(first) = BufferHeader::parse(bytes) else {
-        return Err(not_etl(format!("{} bytes is too short for a buffer header ({BUFFER_HEADER_LEN} bytes)", bytes.len())));
+        return Err(not_etl(format!(
+            "{} bytes is too short for a buffer header ({BUFFER_HEADER_LEN} bytes)",
+            bytes.len()
+        )));
     };
     if first.is_compressed() {
         return Err(not_etl("the first buffer is compressed; it must hold the log file header".into()));
@@ -448,21 +451,23 @@ fn choose_compression(bytes: &[u8], buffers: &[Buffer]) -> CompressionFormat {
     let input = compressed_payload(bytes, sample);
     let expected = (sample.header.saved_offset as usize).saturating_sub(BUFFER_HEADER_LEN);
     let start = sample.file_offset as usize;
-    let decoded: Vec<(CompressionFormat, Vec<u8>)> = CANDIDATES
-        .into_iter()
-        .filter_map(|format| {
-            let mut data = bytes[start..start + BUFFER_HEADER_LEN].to_vec();
-            compress::decompress_into(format, input, expected, &mut data).ok().map(|()| (format, data))
-        })
-        .collect();
-    // A stream can decode without error in the wrong format; the right one
-    // also gives records that parse.
     let valid_len = sample.header.offset as usize;
-    decoded
-        .iter()
-        .find(|(_, data)| scan_records(&data[..valid_len.min(data.len())]).2.is_none())
-        .or(decoded.first())
-        .map_or(CompressionFormat::Xpress, |(format, _)| *format)
+    // A stream can decode without error in the wrong format; the right one
+    // also gives records that parse. One decoded sample is held at a time.
+    let mut first_decoded = None;
+    let mut data = Vec::new();
+    for format in CANDIDATES {
+        data.clear();
+        data.extend_from_slice(&bytes[start..start + BUFFER_HEADER_LEN]);
+        if compress::decompress_into(format, input, expected, &mut data).is_err() {
+            continue;
+        }
+        if scan_records(&data[..valid_len.min(data.len())]).2.is_none() {
+            return format;
+        }
+        first_decoded.get_or_insert(format);
+    }
+    first_decoded.unwrap_or(CompressionFormat::Xpress)
 }
 
 /// The raw timestamps and offsets of the records of a buffer's `data` (header
@@ -569,9 +574,9 @@ fn order_streams(buffers: &[Buffer]) -> Vec<(u16, Stream)> {
                 (b.first_timestamp(), b.header.sequence_number, i)
             });
             let ordered = list.iter().all(|&i| buffers[i as usize].is_time_ordered())
-                && list.windows(2).all(|w| {
-                    buffers[w[0] as usize].timestamps.last() <= buffers[w[1] as usize].timestamps.first()
-                });
+                && list
+                    .windows(2)
+                    .all(|w| buffers[w[0] as usize].timestamps.last() <= buffers[w[1] as usize].timestamps.first());
             if ordered {
                 return (processor, Stream::Ordered(list));
             }

@@ -17,8 +17,8 @@ impl Guid {
         let b = data2.to_le_bytes();
         let c = data3.to_le_bytes();
         Guid([
-            a[0], a[1], a[2], a[3], b[0], b[1], c[0], c[1], data4[0], data4[1], data4[2], data4[3], data4[4],
-            data4[5], data4[6], data4[7],
+            a[0], a[1], a[2], a[3], b[0], b[1], c[0], c[1], data4[0], data4[1], data4[2], data4[3], data4[4], data4[5],
+            data4[6], data4[7],
         ])
     }
 

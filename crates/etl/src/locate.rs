@@ -224,16 +224,14 @@ impl Finder<'_> {
     /// The size of the valid buffer `h` at `offset`, whose stored size ends
     /// before `end` (the next buffer or the end of the file) at bytes that are
     /// not a buffer header. Either those bytes are damage and the size is
-    /// right, or the size shrank and the buffer runs to `end`. An uncompressed
-    /// buffer has the trace's buffer size; a compressed one is right when its
-    /// data decompresses.
+    /// right, or the size shrank and the buffer runs to `end`. A compressed
+    /// buffer's size is right when its data decompresses; an uncompressed
+    /// one's is kept, as it still holds the records up to its data end.
     fn size_before(&self, offset: u64, h: &BufferHeader, end: u64) -> u32 {
-        let to_end = u32::try_from(end - offset).unwrap_or(u32::MAX);
         if !h.is_compressed() {
-            let nominal = to_end.min(self.limits.buffer_size);
-            let shrank = h.buffer_size != self.limits.buffer_size && nominal >= h.offset;
-            return if shrank { nominal } else { h.buffer_size };
+            return h.buffer_size;
         }
+        let to_end = u32::try_from(end - offset).unwrap_or(u32::MAX);
         let start = offset as usize + BUFFER_HEADER_LEN;
         let expected = (h.saved_offset as usize).saturating_sub(BUFFER_HEADER_LEN);
         let decompresses = |size: u32| {

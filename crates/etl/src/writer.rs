@@ -60,9 +60,15 @@ impl WriterOptions {
 pub enum WriteError {
     Io(std::io::Error),
     /// The record cannot be represented: its size does not fit the header's u16.
-    RecordTooLarge { size: usize, limit: usize },
+    RecordTooLarge {
+        size: usize,
+        limit: usize,
+    },
     /// The record's id is not the kind its header can carry.
-    IdDoesNotFitHeader { kind: HeaderKind, id: RecordId },
+    IdDoesNotFitHeader {
+        kind: HeaderKind,
+        id: RecordId,
+    },
 }
 
 impl fmt::Display for WriteError {

@@ -29,24 +29,15 @@ fn displacement_bits(produced: usize) -> u32 {
     needed.clamp(4, 12)
 }
 
-pub(super) fn decompress(
-    input: &[u8],
-    expected_len: usize,
-    out: &mut Vec<u8>,
-) -> Result<(), DecompressError> {
+pub(super) fn decompress(input: &[u8], expected_len: usize, out: &mut Vec<u8>) -> Result<(), DecompressError> {
     let output_start = out.len();
-    let output_end = output_start
-        .checked_add(expected_len)
-        .ok_or_else(|| corrupt(0, "expected length overflows"))?;
+    let output_end = output_start.checked_add(expected_len).ok_or_else(|| corrupt(0, "expected length overflows"))?;
     let mut pos = 0usize;
     while out.len() < output_end {
-        let header = read_u16_le(input, pos)
-            .ok_or_else(|| corrupt(pos, "input ends before the expected output length"))?;
+        let header =
+            read_u16_le(input, pos).ok_or_else(|| corrupt(pos, "input ends before the expected output length"))?;
         if header == 0 {
-            return Err(corrupt(
-                pos,
-                "end-of-buffer marker before the expected output length",
-            ));
+            return Err(corrupt(pos, "end-of-buffer marker before the expected output length"));
         }
         if (header >> 12) & 7 != SIGNATURE {
             return Err(corrupt(pos, "chunk header has a bad signature"));
@@ -64,10 +55,7 @@ pub(super) fn decompress(
         if into_chunk != 0 {
             let padding = CHUNK_LEN - into_chunk;
             if padding > output_end - out.len() {
-                return Err(corrupt(
-                    header_at,
-                    "short chunk's padding runs past the expected output length",
-                ));
+                return Err(corrupt(header_at, "short chunk's padding runs past the expected output length"));
             }
             out.resize(out.len() + padding, 0);
             if out.len() == output_end {
@@ -77,10 +65,7 @@ pub(super) fn decompress(
 
         if header & 0x8000 == 0 {
             if data_len > output_end - out.len() {
-                return Err(corrupt(
-                    header_at,
-                    "uncompressed chunk runs past the expected output length",
-                ));
+                return Err(corrupt(header_at, "uncompressed chunk runs past the expected output length"));
             }
             out.extend_from_slice(data);
         } else {
@@ -92,12 +77,7 @@ pub(super) fn decompress(
 }
 
 /// Decodes one compressed chunk's flag groups (`data`, found at `data_at` in the input).
-fn decompress_chunk(
-    data: &[u8],
-    data_at: usize,
-    out: &mut Vec<u8>,
-    output_end: usize,
-) -> Result<(), DecompressError> {
+fn decompress_chunk(data: &[u8], data_at: usize, out: &mut Vec<u8>, output_end: usize) -> Result<(), DecompressError> {
     let chunk_start = out.len();
     let chunk_end = output_end.min(chunk_start + CHUNK_LEN);
     let mut pos = 0usize;
@@ -109,10 +89,7 @@ fn decompress_chunk(
             }
             let produced = out.len() - chunk_start;
             if out.len() == chunk_end {
-                return Err(corrupt(
-                    data_at + pos,
-                    "chunk decompresses to more than 4096 bytes",
-                ));
+                return Err(corrupt(data_at + pos, "chunk decompresses to more than 4096 bytes"));
             }
             if flags & (1 << bit) == 0 {
                 out.push(data[pos]);
@@ -120,17 +97,13 @@ fn decompress_chunk(
                 continue;
             }
             let token_at = data_at + pos;
-            let token = read_u16_le(data, pos)
-                .ok_or_else(|| corrupt(token_at, "chunk ends inside a copy token"))?;
+            let token = read_u16_le(data, pos).ok_or_else(|| corrupt(token_at, "chunk ends inside a copy token"))?;
             pos += 2;
             let length_bits = 16 - displacement_bits(produced);
             let displacement = usize::from(token >> length_bits) + 1;
             let length = usize::from(token & ((1 << length_bits) - 1)) + MIN_MATCH;
             if displacement > produced {
-                return Err(corrupt(
-                    token_at,
-                    "match runs before the start of the chunk",
-                ));
+                return Err(corrupt(token_at, "match runs before the start of the chunk"));
             }
             if length > chunk_end - out.len() {
                 let what = if chunk_end == output_end {
@@ -171,13 +144,7 @@ pub(super) fn compress(input: &[u8]) -> Vec<u8> {
     out
 }
 
-fn compress_chunk(
-    input: &[u8],
-    chunk_start: usize,
-    chunk_end: usize,
-    finder: &mut MatchFinder,
-    out: &mut Vec<u8>,
-) {
+fn compress_chunk(input: &[u8], chunk_start: usize, chunk_end: usize, finder: &mut MatchFinder, out: &mut Vec<u8>) {
     let mut pos = chunk_start;
     let mut flags_at = out.len();
     let mut items_in_group = 0;
@@ -232,12 +199,9 @@ F# G F# E D E A F# F# G A A G F# E D D E F# E D D"
     }
 
     const SPEC_EXAMPLE_ENCODED: [u8; 59] = [
-        0x38, 0xb0, 0x88, 0x46, 0x23, 0x20, 0x00, 0x20, 0x47, 0x20, 0x41, 0x00, 0x10, 0xa2, 0x47,
-        0x01, //
-        0xa0, 0x45, 0x20, 0x44, 0x00, 0x08, 0x45, 0x01, 0x50, 0x79, 0x00, 0xc0, 0x45, 0x20, 0x05,
-        0x24, //
-        0x13, 0x88, 0x05, 0xb4, 0x02, 0x4a, 0x44, 0xef, 0x03, 0x58, 0x02, 0x8c, 0x09, 0x16, 0x01,
-        0x48, //
+        0x38, 0xb0, 0x88, 0x46, 0x23, 0x20, 0x00, 0x20, 0x47, 0x20, 0x41, 0x00, 0x10, 0xa2, 0x47, 0x01, //
+        0xa0, 0x45, 0x20, 0x44, 0x00, 0x08, 0x45, 0x01, 0x50, 0x79, 0x00, 0xc0, 0x45, 0x20, 0x05, 0x24, //
+        0x13, 0x88, 0x05, 0xb4, 0x02, 0x4a, 0x44, 0xef, 0x03, 0x58, 0x02, 0x8c, 0x09, 0x16, 0x01, 0x48, //
         0x45, 0x00, 0xbe, 0x00, 0x9e, 0x00, 0x04, 0x01, 0x18, 0x90, 0x00,
     ];
 
@@ -255,11 +219,7 @@ F# G F# E D E A F# F# G A A G F# E D D E F# E D D"
     fn spec_example_compresses_at_least_as_well_as_windows() {
         let plain = spec_example_plain();
         let encoded = compress(&plain);
-        assert!(
-            encoded.len() <= SPEC_EXAMPLE_ENCODED.len(),
-            "{} bytes",
-            encoded.len()
-        );
+        assert!(encoded.len() <= SPEC_EXAMPLE_ENCODED.len(), "{} bytes", encoded.len());
         assert_eq!(decode(&encoded, plain.len()).unwrap(), plain);
     }
 
@@ -267,10 +227,7 @@ F# G F# E D E A F# F# G A A G F# E D D E F# E D D"
     fn displacement_width_follows_position_in_chunk() {
         // M is the largest of 4..=12 with 2^(M-1) < U, or 4.
         for produced in 1..=CHUNK_LEN {
-            let expected = (4..=12)
-                .rev()
-                .find(|&m| (1usize << (m - 1)) < produced)
-                .unwrap_or(4);
+            let expected = (4..=12).rev().find(|&m| (1usize << (m - 1)) < produced).unwrap_or(4);
             assert_eq!(displacement_bits(produced), expected, "U = {produced}");
         }
     }
@@ -287,11 +244,7 @@ F# G F# E D E A F# F# G A A G F# E D D E F# E D D"
             })
             .collect();
         let encoded = compress(&plain);
-        assert_eq!(
-            &encoded[..2],
-            &0x3FFFu16.to_le_bytes(),
-            "first chunk stored, 4096 bytes"
-        );
+        assert_eq!(&encoded[..2], &0x3FFFu16.to_le_bytes(), "first chunk stored, 4096 bytes");
         assert_eq!(encoded.len(), 2 + 4096 + 2 + 904);
         assert_eq!(decode(&encoded, plain.len()).unwrap(), plain);
     }
@@ -310,65 +263,20 @@ F# G F# E D E A F# F# G A A G F# E D D E F# E D D"
     fn corrupt_inputs_are_errors() {
         let cases: &[(&[u8], usize, usize, &str)] = &[
             (&[], 1, 0, "input ends before the expected output length"),
-            (
-                &[0x05],
-                1,
-                0,
-                "input ends before the expected output length",
-            ),
-            (
-                &[0x00, 0x00, 0x01],
-                1,
-                0,
-                "end-of-buffer marker before the expected output length",
-            ),
-            (
-                &[0x00, 0xA0, 0x00, 0x61],
-                1,
-                0,
-                "chunk header has a bad signature",
-            ),
-            (
-                &[0x05, 0xB0, 0x00, 0x61],
-                1,
-                0,
-                "chunk runs past the end of input",
-            ),
+            (&[0x05], 1, 0, "input ends before the expected output length"),
+            (&[0x00, 0x00, 0x01], 1, 0, "end-of-buffer marker before the expected output length"),
+            (&[0x00, 0xA0, 0x00, 0x61], 1, 0, "chunk header has a bad signature"),
+            (&[0x05, 0xB0, 0x00, 0x61], 1, 0, "chunk runs past the end of input"),
             // compressed chunk: literal 'a', then a token of displacement 2
-            (
-                &[0x03, 0xB0, 0x02, 0x61, 0x00, 0x10],
-                10,
-                4,
-                "match runs before the start of the chunk",
-            ),
+            (&[0x03, 0xB0, 0x02, 0x61, 0x00, 0x10], 10, 4, "match runs before the start of the chunk"),
             // literal 'a', then displacement 1 length 3 with only 2 bytes still expected
-            (
-                &[0x03, 0xB0, 0x02, 0x61, 0x00, 0x00],
-                3,
-                4,
-                "match runs past the expected output length",
-            ),
+            (&[0x03, 0xB0, 0x02, 0x61, 0x00, 0x00], 3, 4, "match runs past the expected output length"),
             // token cut in half by the chunk size
-            (
-                &[0x02, 0xB0, 0x02, 0x61, 0x00],
-                10,
-                4,
-                "chunk ends inside a copy token",
-            ),
+            (&[0x02, 0xB0, 0x02, 0x61, 0x00], 10, 4, "chunk ends inside a copy token"),
             // literal 'a', then displacement 1 length 4098: more than a chunk holds
-            (
-                &[0x03, 0xB0, 0x02, 0x61, 0xFF, 0x0F],
-                10_000,
-                4,
-                "chunk decompresses to more than 4096 bytes",
-            ),
+            (&[0x03, 0xB0, 0x02, 0x61, 0xFF, 0x0F], 10_000, 4, "chunk decompresses to more than 4096 bytes"),
             // stored chunk of 3 bytes with 2 expected
-            (
-                &[0x02, 0x30, b'a', b'b', b'c'],
-                2,
-                0,
-                "uncompressed chunk runs past the expected output length",
-            ),
+            (&[0x02, 0x30, b'a', b'b', b'c'], 2, 0, "uncompressed chunk runs past the expected output length"),
             // short chunk followed by another, but padding overshoots the expected length
             (
                 &[0x02, 0x30, b'a', b'b', b'c', 0x01, 0x30, b'x', b'y'],
@@ -380,11 +288,7 @@ F# G F# E D E A F# F# G A A G F# E D D E F# E D D"
         for &(input, expected_len, offset, what) in cases {
             let error = decode(input, expected_len).unwrap_err();
             assert_eq!(error.format, CompressionFormat::Lznt1);
-            assert_eq!(
-                (error.input_offset, error.what.as_str()),
-                (offset, what),
-                "input {input:02x?}"
-            );
+            assert_eq!((error.input_offset, error.what.as_str()), (offset, what), "input {input:02x?}");
         }
     }
 }

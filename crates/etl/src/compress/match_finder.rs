@@ -21,12 +21,7 @@ impl MatchFinder {
         // A ring at least as long as the window keeps every chain link that a
         // search can still follow from being overwritten.
         let ring_len = window.next_power_of_two();
-        Self {
-            head: vec![0; 1 << HASH_BITS],
-            previous: vec![0; ring_len],
-            window_mask: ring_len - 1,
-            chain_depth,
-        }
+        Self { head: vec![0; 1 << HASH_BITS], previous: vec![0; ring_len], window_mask: ring_len - 1, chain_depth }
     }
 
     fn hash(data: &[u8], pos: usize) -> Option<usize> {
@@ -128,10 +123,7 @@ mod tests {
 
     #[test]
     fn common_prefix_counts_bytes() {
-        assert_eq!(
-            common_prefix(b"0123456789abcdefX", b"0123456789abcdefY"),
-            16
-        );
+        assert_eq!(common_prefix(b"0123456789abcdefX", b"0123456789abcdefY"), 16);
         assert_eq!(common_prefix(b"0123456789", b"0123x"), 4);
         assert_eq!(common_prefix(b"", b"abc"), 0);
     }

@@ -66,23 +66,13 @@ pub struct DecompressError {
 
 impl DecompressError {
     fn new(format: CompressionFormat, input_offset: usize, what: impl Into<String>) -> Self {
-        Self {
-            format,
-            input_offset,
-            what: what.into(),
-        }
+        Self { format, input_offset, what: what.into() }
     }
 }
 
 impl fmt::Display for DecompressError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} data is corrupt at input offset {}: {}",
-            self.format.name(),
-            self.input_offset,
-            self.what
-        )
+        write!(f, "{} data is corrupt at input offset {}: {}", self.format.name(), self.input_offset, self.what)
     }
 }
 
@@ -103,11 +93,7 @@ pub fn decompress_into(
     // Reserving once up front means the decoders' appends never reallocate,
     // and a failed reservation becomes an error instead of an abort.
     if out.try_reserve_exact(expected_len).is_err() {
-        return Err(DecompressError::new(
-            format,
-            0,
-            format!("cannot allocate {expected_len} bytes of output"),
-        ));
+        return Err(DecompressError::new(format, 0, format!("cannot allocate {expected_len} bytes of output")));
     }
     let result = match format {
         CompressionFormat::Lznt1 => lznt1::decompress(input, expected_len, out),
@@ -134,11 +120,7 @@ pub fn decompress_into(
 }
 
 /// Decompresses `input` into a new vector of exactly `expected_len` bytes.
-pub fn decompress(
-    format: CompressionFormat,
-    input: &[u8],
-    expected_len: usize,
-) -> Result<Vec<u8>, DecompressError> {
+pub fn decompress(format: CompressionFormat, input: &[u8], expected_len: usize) -> Result<Vec<u8>, DecompressError> {
     let mut out = Vec::new();
     decompress_into(format, input, expected_len, &mut out)?;
     Ok(out)
@@ -208,16 +190,8 @@ mod tests {
             state ^= state << 17;
             state
         };
-        let providers: Vec<[u8; 16]> = (0..6)
-            .map(|_| (next() as u128 * 0x1_0000_0001).to_le_bytes())
-            .collect();
-        let names = [
-            "svchost.exe",
-            "explorer.exe",
-            "MsMpEng.exe",
-            "chrome.exe",
-            "System",
-        ];
+        let providers: Vec<[u8; 16]> = (0..6).map(|_| (next() as u128 * 0x1_0000_0001).to_le_bytes()).collect();
+        let names = ["svchost.exe", "explorer.exe", "MsMpEng.exe", "chrome.exe", "System"];
         let mut data = Vec::with_capacity(len + 512);
         let mut timestamp: u64 = 0x01DA_0000_0000_0000;
         while data.len() < len {
@@ -237,11 +211,7 @@ mod tests {
             data.extend_from_slice(&[0, 0]);
             for _ in 0..payload_len / 4 {
                 let value = next();
-                let small = if value % 3 == 0 {
-                    value >> 60
-                } else {
-                    value % 1000
-                };
+                let small = if value % 3 == 0 { value >> 60 } else { value % 1000 };
                 data.extend_from_slice(&(small as u32).to_le_bytes());
             }
             // Event records are 8-byte aligned in ETW buffers.
@@ -265,11 +235,7 @@ mod tests {
 
     #[test]
     fn error_message_names_format_and_offset() {
-        let error = DecompressError::new(
-            CompressionFormat::Xpress,
-            123,
-            "match runs before the start of output",
-        );
+        let error = DecompressError::new(CompressionFormat::Xpress, 123, "match runs before the start of output");
         assert_eq!(
             error.to_string(),
             "XPRESS data is corrupt at input offset 123: match runs before the start of output"
@@ -325,10 +291,7 @@ mod tests {
         for format in CompressionFormat::ALL {
             assert_eq!(decompress(format, &[], 0).unwrap(), Vec::<u8>::new());
             let compressed = compress(format, &[]);
-            assert_eq!(
-                decompress(format, &compressed, 0).unwrap(),
-                Vec::<u8>::new()
-            );
+            assert_eq!(decompress(format, &compressed, 0).unwrap(), Vec::<u8>::new());
         }
     }
 
@@ -361,23 +324,13 @@ mod tests {
                 .prop_map(|(pattern, len)| { pattern.iter().cycle().take(len).copied().collect() }),
             // text-like
             prop::collection::vec(
-                prop::sample::select(vec![
-                    "the ",
-                    "quick ",
-                    "brown ",
-                    "fox ",
-                    "jumps\n",
-                    "Event ",
-                    "Provider "
-                ]),
+                prop::sample::select(vec!["the ", "quick ", "brown ", "fox ", "jumps\n", "Event ", "Provider "]),
                 0..3000
             )
             .prop_map(|words| words.concat().into_bytes()),
             // ETW-like records, across the 4096 and 65536 boundaries, up to ~300 KB
             (
-                prop::sample::select(vec![
-                    1usize, 4095, 4096, 4097, 8192, 65535, 65536, 65537, 131_072, 300_000
-                ]),
+                prop::sample::select(vec![1usize, 4095, 4096, 4097, 8192, 65535, 65536, 65537, 131_072, 300_000]),
                 any::<u64>()
             )
                 .prop_map(|(len, seed)| etw_like_data(len, seed)),
@@ -483,10 +436,8 @@ mod tests {
         for (corpus_name, data) in &corpora {
             for format in CompressionFormat::ALL {
                 // ETW compresses each buffer separately; so do we.
-                let buffers: Vec<(Vec<u8>, usize)> = data
-                    .chunks(buffer_len)
-                    .map(|chunk| (compress(format, chunk), chunk.len()))
-                    .collect();
+                let buffers: Vec<(Vec<u8>, usize)> =
+                    data.chunks(buffer_len).map(|chunk| (compress(format, chunk), chunk.len())).collect();
                 let compressed_len: usize = buffers.iter().map(|(c, _)| c.len()).sum();
                 let mut out = Vec::with_capacity(buffer_len);
                 let mut best = f64::MAX;

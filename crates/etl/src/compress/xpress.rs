@@ -20,11 +20,7 @@ fn corrupt(input_offset: usize, what: &str) -> DecompressError {
     DecompressError::new(CompressionFormat::Xpress, input_offset, what)
 }
 
-pub(super) fn decompress(
-    input: &[u8],
-    expected_len: usize,
-    out: &mut Vec<u8>,
-) -> Result<(), DecompressError> {
+pub(super) fn decompress(input: &[u8], expected_len: usize, out: &mut Vec<u8>) -> Result<(), DecompressError> {
     // Decoding into a zero-filled slice lets short matches copy a fixed 16 bytes
     // (the surplus is overwritten by what follows), much cheaper than growing a Vec.
     let output_start = out.len();
@@ -45,8 +41,7 @@ fn decompress_to_slice(input: &[u8], output: &mut [u8]) -> Result<(), Decompress
 
     while produced < output_end {
         if flags_left == 0 {
-            flags = read_u32_le(input, pos)
-                .ok_or_else(|| corrupt(pos, "input ends inside a flag word"))?;
+            flags = read_u32_le(input, pos).ok_or_else(|| corrupt(pos, "input ends inside a flag word"))?;
             pos += 4;
             flags_left = 32;
         }
@@ -70,17 +65,15 @@ fn decompress_to_slice(input: &[u8], output: &mut [u8]) -> Result<(), Decompress
         flags_left -= 1;
 
         let match_at = pos;
-        let token = read_u16_le(input, pos)
-            .ok_or_else(|| corrupt(pos, "input ends before the expected output length"))?;
+        let token =
+            read_u16_le(input, pos).ok_or_else(|| corrupt(pos, "input ends before the expected output length"))?;
         pos += 2;
         let offset = usize::from(token >> 3) + 1;
         let mut length = usize::from(token & 7);
         if length == 7 {
             let nibble = match shared_nibble_at.take() {
                 None => {
-                    let byte = *input
-                        .get(pos)
-                        .ok_or_else(|| corrupt(pos, "input ends inside a match length"))?;
+                    let byte = *input.get(pos).ok_or_else(|| corrupt(pos, "input ends inside a match length"))?;
                     shared_nibble_at = Some(pos);
                     pos += 1;
                     byte & 0x0F
@@ -89,9 +82,7 @@ fn decompress_to_slice(input: &[u8], output: &mut [u8]) -> Result<(), Decompress
             };
             length = usize::from(nibble);
             if nibble == 15 {
-                let byte = *input
-                    .get(pos)
-                    .ok_or_else(|| corrupt(pos, "input ends inside a match length"))?;
+                let byte = *input.get(pos).ok_or_else(|| corrupt(pos, "input ends inside a match length"))?;
                 pos += 1;
                 if byte == 255 {
                     let mut full = read_u16_le(input, pos)
@@ -99,15 +90,12 @@ fn decompress_to_slice(input: &[u8], output: &mut [u8]) -> Result<(), Decompress
                         .ok_or_else(|| corrupt(pos, "input ends inside a match length"))?;
                     pos += 2;
                     if full == 0 {
-                        full = read_u32_le(input, pos)
-                            .ok_or_else(|| corrupt(pos, "input ends inside a match length"))?;
+                        full =
+                            read_u32_le(input, pos).ok_or_else(|| corrupt(pos, "input ends inside a match length"))?;
                         pos += 4;
                     }
                     if full < 15 + 7 {
-                        return Err(corrupt(
-                            match_at,
-                            "long match length is smaller than its encoding allows",
-                        ));
+                        return Err(corrupt(match_at, "long match length is smaller than its encoding allows"));
                     }
                     // `full` is the whole length - 3; undo the additions below.
                     length = usize::try_from(full - (15 + 7)).unwrap_or(usize::MAX);
@@ -124,10 +112,7 @@ fn decompress_to_slice(input: &[u8], output: &mut [u8]) -> Result<(), Decompress
             return Err(corrupt(match_at, "match runs before the start of output"));
         }
         if length > output_end - produced {
-            return Err(corrupt(
-                match_at,
-                "match runs past the expected output length",
-            ));
+            return Err(corrupt(match_at, "match runs past the expected output length"));
         }
         let source = produced - offset;
         if length <= SHORT_COPY && offset >= SHORT_COPY && output_end - produced >= SHORT_COPY {
@@ -176,11 +161,7 @@ impl FlagWriter {
     fn start(out: &mut Vec<u8>) -> Self {
         let slot = out.len();
         out.extend_from_slice(&[0; 4]);
-        Self {
-            flags: 0,
-            count: 0,
-            slot,
-        }
+        Self { flags: 0, count: 0, slot }
     }
 
     fn push(&mut self, out: &mut Vec<u8>, is_match: bool) {
@@ -231,12 +212,7 @@ pub(super) fn compress(input: &[u8]) -> Vec<u8> {
     out
 }
 
-fn write_match(
-    out: &mut Vec<u8>,
-    shared_nibble_at: &mut Option<usize>,
-    offset: usize,
-    length: usize,
-) {
+fn write_match(out: &mut Vec<u8>, shared_nibble_at: &mut Option<usize>, offset: usize, length: usize) {
     debug_assert!((1..=MAX_OFFSET).contains(&offset) && (MIN_MATCH..=MAX_MATCH).contains(&length));
     let offset_field = ((offset - 1) as u16) << 3;
     let length_code = length - MIN_MATCH;
@@ -284,9 +260,7 @@ mod tests {
     }
 
     fn hex(text: &str) -> Vec<u8> {
-        text.split_whitespace()
-            .map(|byte| u8::from_str_radix(byte, 16).unwrap())
-            .collect()
+        text.split_whitespace().map(|byte| u8::from_str_radix(byte, 16).unwrap()).collect()
     }
 
     /// [MS-XCA] 3.1, first example.
@@ -319,16 +293,10 @@ mod tests {
     #[test]
     fn every_length_encoding_round_trips() {
         // Lengths around each field boundary: 3-bit, nibble, byte, u16, u32.
-        for length in [
-            3, 9, 10, 24, 25, 26, 279, 280, 281, 65_538, 65_539, 65_540, 200_000,
-        ] {
+        for length in [3, 9, 10, 24, 25, 26, 279, 280, 281, 65_538, 65_539, 65_540, 200_000] {
             let plain = [b"q".to_vec(), vec![b'z'; length + 1], b"tail".to_vec()].concat();
             let encoded = compress(&plain);
-            assert_eq!(
-                decode(&encoded, plain.len()).unwrap(),
-                plain,
-                "length {length}"
-            );
+            assert_eq!(decode(&encoded, plain.len()).unwrap(), plain, "length {length}");
         }
     }
 
@@ -337,10 +305,7 @@ mod tests {
         let mut plain: Vec<u8> = (0..MAX_OFFSET).map(|i| (i * 7 % 251) as u8).collect();
         plain.extend_from_within(0..100);
         let encoded = compress(&plain);
-        assert!(
-            encoded.len() < plain.len(),
-            "the repeat at offset 8192 was found"
-        );
+        assert!(encoded.len() < plain.len(), "the repeat at offset 8192 was found");
         assert_eq!(decode(&encoded, plain.len()).unwrap(), plain);
     }
 
@@ -349,60 +314,25 @@ mod tests {
         let cases: &[(&[u8], usize, usize, &str)] = &[
             (&[], 1, 0, "input ends inside a flag word"),
             (&[0, 0, 0], 1, 0, "input ends inside a flag word"),
-            (
-                &[0, 0, 0, 0, b'a'],
-                2,
-                5,
-                "input ends inside a run of literals",
-            ),
-            (
-                &[0xFF, 0xFF, 0xFF, 0xFF],
-                1,
-                4,
-                "input ends before the expected output length",
-            ),
-            (
-                &[0xFF, 0xFF, 0xFF, 0xFF, 0x00],
-                1,
-                4,
-                "input ends before the expected output length",
-            ),
+            (&[0, 0, 0, 0, b'a'], 2, 5, "input ends inside a run of literals"),
+            (&[0xFF, 0xFF, 0xFF, 0xFF], 1, 4, "input ends before the expected output length"),
+            (&[0xFF, 0xFF, 0xFF, 0xFF, 0x00], 1, 4, "input ends before the expected output length"),
             // match offset 2 with one byte of output
-            (
-                &[0xFF, 0xFF, 0xFF, 0x7F, b'a', 0x08, 0x00],
-                4,
-                5,
-                "match runs before the start of output",
-            ),
+            (&[0xFF, 0xFF, 0xFF, 0x7F, b'a', 0x08, 0x00], 4, 5, "match runs before the start of output"),
             // match of length 3 with only 2 bytes still expected
-            (
-                &[0xFF, 0xFF, 0xFF, 0x7F, b'a', 0x00, 0x00],
-                3,
-                5,
-                "match runs past the expected output length",
-            ),
+            (&[0xFF, 0xFF, 0xFF, 0x7F, b'a', 0x00, 0x00], 3, 5, "match runs past the expected output length"),
             // long match whose nibble byte is missing
-            (
-                &[0xFF, 0xFF, 0xFF, 0x7F, b'a', 0x07, 0x00],
-                100,
-                7,
-                "input ends inside a match length",
-            ),
+            (&[0xFF, 0xFF, 0xFF, 0x7F, b'a', 0x07, 0x00], 100, 7, "input ends inside a match length"),
             // u16 length of 5 is below the 22 the encoding implies
             (
-                &[
-                    0xFF, 0xFF, 0xFF, 0x7F, b'a', 0x07, 0x00, 0x0F, 0xFF, 0x05, 0x00,
-                ],
+                &[0xFF, 0xFF, 0xFF, 0x7F, b'a', 0x07, 0x00, 0x0F, 0xFF, 0x05, 0x00],
                 100,
                 5,
                 "long match length is smaller than its encoding allows",
             ),
             // u32 length of 4 billion with 100 bytes expected
             (
-                &[
-                    0xFF, 0xFF, 0xFF, 0x7F, b'a', 0x07, 0x00, 0x0F, 0xFF, 0x00, 0x00, 0x00, 0x00,
-                    0x00, 0xF0,
-                ],
+                &[0xFF, 0xFF, 0xFF, 0x7F, b'a', 0x07, 0x00, 0x0F, 0xFF, 0x00, 0x00, 0x00, 0x00, 0x00, 0xF0],
                 100,
                 5,
                 "match runs past the expected output length",
@@ -411,11 +341,7 @@ mod tests {
         for &(input, expected_len, offset, what) in cases {
             let error = decode(input, expected_len).unwrap_err();
             assert_eq!(error.format, CompressionFormat::Xpress);
-            assert_eq!(
-                (error.input_offset, error.what.as_str()),
-                (offset, what),
-                "input {input:02x?}"
-            );
+            assert_eq!((error.input_offset, error.what.as_str()), (offset, what), "input {input:02x?}");
         }
     }
 

@@ -31,9 +31,7 @@ struct DecodeTable {
 
 impl DecodeTable {
     fn new() -> Self {
-        Self {
-            entries: Box::new([0; 1 << MAX_CODE_BITS]),
-        }
+        Self { entries: Box::new([0; 1 << MAX_CODE_BITS]) }
     }
 
     /// Canonical assignment: codes ordered by length, then by symbol. The code
@@ -47,11 +45,7 @@ impl DecodeTable {
         let mut next_entry = 0usize;
         for length in 1..=MAX_CODE_BITS {
             let span = 1usize << (MAX_CODE_BITS - length);
-            for (symbol, _) in lengths
-                .iter()
-                .enumerate()
-                .filter(|&(_, &l)| u32::from(l) == length)
-            {
+            for (symbol, _) in lengths.iter().enumerate().filter(|&(_, &l)| u32::from(l) == length) {
                 let entries = self
                     .entries
                     .get_mut(next_entry..next_entry + span)
@@ -81,12 +75,7 @@ impl<'a> BitReader<'a> {
     fn new(input: &'a [u8], pos: usize) -> Option<Self> {
         let high = read_u16_le(input, pos)?;
         let low = read_u16_le(input, pos + 2)?;
-        Some(Self {
-            input,
-            pos: pos + 4,
-            bits: u32::from(high) << 16 | u32::from(low),
-            extra_bits: 16,
-        })
+        Some(Self { input, pos: pos + 4, bits: u32::from(high) << 16 | u32::from(low), extra_bits: 16 })
     }
 
     #[inline]
@@ -112,33 +101,22 @@ impl<'a> BitReader<'a> {
     }
 
     fn byte(&mut self) -> Result<u8, DecompressError> {
-        let byte = *self
-            .input
-            .get(self.pos)
-            .ok_or_else(|| corrupt(self.pos, "input ends inside a match length"))?;
+        let byte = *self.input.get(self.pos).ok_or_else(|| corrupt(self.pos, "input ends inside a match length"))?;
         self.pos += 1;
         Ok(byte)
     }
 }
 
-pub(super) fn decompress(
-    input: &[u8],
-    expected_len: usize,
-    out: &mut Vec<u8>,
-) -> Result<(), DecompressError> {
+pub(super) fn decompress(input: &[u8], expected_len: usize, out: &mut Vec<u8>) -> Result<(), DecompressError> {
     let output_start = out.len();
-    let output_end = output_start
-        .checked_add(expected_len)
-        .ok_or_else(|| corrupt(0, "expected length overflows"))?;
+    let output_end = output_start.checked_add(expected_len).ok_or_else(|| corrupt(0, "expected length overflows"))?;
     let mut table = DecodeTable::new();
     let mut pos = 0usize;
     while out.len() < output_end {
         let packed_lengths = input
             .get(pos..pos + TABLE_LEN)
             .ok_or_else(|| corrupt(pos, "input ends before the expected output length"))?;
-        table
-            .build(packed_lengths)
-            .map_err(|what| corrupt(pos, what))?;
+        table.build(packed_lengths).map_err(|what| corrupt(pos, what))?;
         let mut reader = BitReader::new(input, pos + TABLE_LEN)
             .ok_or_else(|| corrupt(pos + TABLE_LEN, "input ends inside the bit stream"))?;
         // A match may end past the block boundary; the next block starts after it.
@@ -162,16 +140,12 @@ pub(super) fn decompress(
                         .ok_or_else(|| corrupt(reader.pos, "input ends inside a match length"))?;
                     reader.pos += 2;
                     if full == 0 {
-                        full = read_u32_le(input, reader.pos).ok_or_else(|| {
-                            corrupt(reader.pos, "input ends inside a match length")
-                        })?;
+                        full = read_u32_le(input, reader.pos)
+                            .ok_or_else(|| corrupt(reader.pos, "input ends inside a match length"))?;
                         reader.pos += 4;
                     }
                     if full < 15 {
-                        return Err(corrupt(
-                            symbol_at,
-                            "long match length is smaller than its encoding allows",
-                        ));
+                        return Err(corrupt(symbol_at, "long match length is smaller than its encoding allows"));
                     }
                     // `full` already is the whole length - 3.
                     usize::try_from(full).unwrap_or(usize::MAX)
@@ -187,10 +161,7 @@ pub(super) fn decompress(
                 return Err(corrupt(symbol_at, "match runs before the start of output"));
             }
             if length > output_end - out.len() {
-                return Err(corrupt(
-                    symbol_at,
-                    "match runs past the expected output length",
-                ));
+                return Err(corrupt(symbol_at, "match runs past the expected output length"));
             }
             copy_match(out, offset, length);
         }
@@ -226,8 +197,7 @@ pub(super) fn compress(input: &[u8]) -> Vec<u8> {
         while pos < block_end {
             // Matches stop at the block end so that encoder and decoder agree
             // on where the next block's table starts.
-            match finder.longest_match(input, pos, pos.saturating_sub(MAX_OFFSET), block_end - pos)
-            {
+            match finder.longest_match(input, pos, pos.saturating_sub(MAX_OFFSET), block_end - pos) {
                 Some((length, offset)) => {
                     frequencies[match_symbol(length, offset)] += 1;
                     tokens.push(Token::Match { length, offset });
@@ -255,12 +225,7 @@ pub(super) fn compress(input: &[u8]) -> Vec<u8> {
     }
 }
 
-fn encode_block(
-    tokens: &[Token],
-    frequencies: &[u32; SYMBOL_COUNT],
-    is_last: bool,
-    out: &mut Vec<u8>,
-) {
+fn encode_block(tokens: &[Token], frequencies: &[u32; SYMBOL_COUNT], is_last: bool, out: &mut Vec<u8>) {
     let lengths = code_lengths(frequencies);
     let codes = canonical_codes(&lengths);
     for pair in lengths.chunks_exact(2) {
@@ -269,10 +234,9 @@ fn encode_block(
     let mut writer = BitWriter::new(out);
     for token in tokens {
         match *token {
-            Token::Literal(byte) => writer.write_bits(
-                u32::from(lengths[usize::from(byte)]),
-                u32::from(codes[usize::from(byte)]),
-            ),
+            Token::Literal(byte) => {
+                writer.write_bits(u32::from(lengths[usize::from(byte)]), u32::from(codes[usize::from(byte)]))
+            }
             Token::Match { length, offset } => {
                 let symbol = match_symbol(length, offset);
                 writer.write_bits(u32::from(lengths[symbol]), u32::from(codes[symbol]));
@@ -287,9 +251,7 @@ fn encode_block(
                                 Ok(short) => writer.out.extend_from_slice(&short.to_le_bytes()),
                                 Err(_) => {
                                     writer.out.extend_from_slice(&[0, 0]);
-                                    writer
-                                        .out
-                                        .extend_from_slice(&(length_code as u32).to_le_bytes());
+                                    writer.out.extend_from_slice(&(length_code as u32).to_le_bytes());
                                 }
                             }
                         }
@@ -301,10 +263,7 @@ fn encode_block(
         }
     }
     if is_last {
-        writer.write_bits(
-            u32::from(lengths[END_OF_STREAM]),
-            u32::from(codes[END_OF_STREAM]),
-        );
+        writer.write_bits(u32::from(lengths[END_OF_STREAM]), u32::from(codes[END_OF_STREAM]));
     }
     writer.flush();
 }
@@ -324,13 +283,7 @@ impl<'a> BitWriter<'a> {
     fn new(out: &'a mut Vec<u8>) -> Self {
         let current_word = out.len();
         out.extend_from_slice(&[0; 4]);
-        Self {
-            out,
-            bits: 0,
-            free_bits: 16,
-            current_word,
-            next_word: current_word + 2,
-        }
+        Self { out, bits: 0, free_bits: 16, current_word, next_word: current_word + 2 }
     }
 
     /// Appends the low `count` (<= 16) bits of `value`, most significant first.
@@ -342,8 +295,7 @@ impl<'a> BitWriter<'a> {
         }
         let spill = count - self.free_bits;
         let word = (self.bits << self.free_bits) | (value >> spill);
-        self.out[self.current_word..self.current_word + 2]
-            .copy_from_slice(&(word as u16).to_le_bytes());
+        self.out[self.current_word..self.current_word + 2].copy_from_slice(&(word as u16).to_le_bytes());
         self.current_word = self.next_word;
         self.next_word = self.out.len();
         self.out.extend_from_slice(&[0, 0]);
@@ -354,8 +306,7 @@ impl<'a> BitWriter<'a> {
 
     fn flush(self) {
         let word = self.bits.checked_shl(self.free_bits).unwrap_or(0);
-        self.out[self.current_word..self.current_word + 2]
-            .copy_from_slice(&(word as u16).to_le_bytes());
+        self.out[self.current_word..self.current_word + 2].copy_from_slice(&(word as u16).to_le_bytes());
     }
 }
 
@@ -374,12 +325,7 @@ fn code_lengths(frequencies: &[u32; SYMBOL_COUNT]) -> [u8; SYMBOL_COUNT] {
         }
         _ => {
             leaves.sort_by_key(|&s| frequencies[s]); // stable: ties stay in symbol order
-            let depths = huffman_depths(
-                &leaves
-                    .iter()
-                    .map(|&s| u64::from(frequencies[s]))
-                    .collect::<Vec<_>>(),
-            );
+            let depths = huffman_depths(&leaves.iter().map(|&s| u64::from(frequencies[s])).collect::<Vec<_>>());
             for (&symbol, &depth) in leaves.iter().zip(&depths) {
                 lengths[symbol] = depth.min(255) as u8;
             }
@@ -401,8 +347,7 @@ fn huffman_depths(weights: &[u64]) -> Vec<u32> {
     for _ in 0..leaf_count - 1 {
         let mut pick = || {
             let take_leaf = next_leaf < leaf_count
-                && (next_merged >= node_weights.len()
-                    || node_weights[next_leaf] <= node_weights[next_merged]);
+                && (next_merged >= node_weights.len() || node_weights[next_leaf] <= node_weights[next_merged]);
             if take_leaf {
                 next_leaf += 1;
                 next_leaf - 1
@@ -501,13 +446,12 @@ mod tests {
     fn spec_example_alphabet() {
         let plain = b"abcdefghijklmnopqrstuvwxyz";
         let mut encoded = vec![0u8; TABLE_LEN];
-        encoded[48..62].copy_from_slice(&[
-            0x50, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x45, 0x44, 0x04,
-        ]);
+        encoded[48..62]
+            .copy_from_slice(&[0x50, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x45, 0x44, 0x04]);
         encoded[128] = 0x04;
         encoded.extend_from_slice(&[
-            0xd8, 0x52, 0x3e, 0xd7, 0x94, 0x11, 0x5b, 0xe9, 0x19, 0x5f, 0xf9, 0xd6, 0x7c, 0xdf,
-            0x8d, 0x04, 0x00, 0x00, 0x00, 0x00,
+            0xd8, 0x52, 0x3e, 0xd7, 0x94, 0x11, 0x5b, 0xe9, 0x19, 0x5f, 0xf9, 0xd6, 0x7c, 0xdf, 0x8d, 0x04, 0x00, 0x00,
+            0x00, 0x00,
         ]);
         assert_eq!(decode(&encoded, plain.len()).unwrap(), plain);
         assert_eq!(compress(plain), encoded);
@@ -543,11 +487,7 @@ mod tests {
         for length in [17, 18, 19, 272, 273, 274, BLOCK_LEN - 1, 3 * BLOCK_LEN] {
             let plain = [b"A".to_vec(), vec![b'B'; length], b"C".to_vec()].concat();
             let encoded = compress(&plain);
-            assert_eq!(
-                decode(&encoded, plain.len()).unwrap(),
-                plain,
-                "length {length}"
-            );
+            assert_eq!(decode(&encoded, plain.len()).unwrap(), plain, "length {length}");
         }
     }
 
@@ -557,9 +497,7 @@ mod tests {
         // u16 0 + u32, offset bits 0.
         let encoded = with_table(
             &[(b'a' as usize, 1), (271, 1)],
-            &[
-                0x00, 0x40, 0x00, 0x00, 0xFF, 0x00, 0x00, 0xA0, 0x86, 0x01, 0x00,
-            ],
+            &[0x00, 0x40, 0x00, 0x00, 0xFF, 0x00, 0x00, 0xA0, 0x86, 0x01, 0x00],
         );
         let decoded = decode(&encoded, 100_004).unwrap();
         assert!(decoded.iter().all(|&byte| byte == b'a'));
@@ -577,21 +515,11 @@ mod tests {
         frequencies[300] = 5;
         let lengths = code_lengths(&frequencies);
         assert!(lengths.iter().all(|&length| length <= 15));
-        let kraft: u32 = lengths
-            .iter()
-            .filter(|&&l| l > 0)
-            .map(|&l| 1 << (15 - l))
-            .sum();
+        let kraft: u32 = lengths.iter().filter(|&&l| l > 0).map(|&l| 1 << (15 - l)).sum();
         assert_eq!(kraft, 1 << 15);
-        assert!(frequencies
-            .iter()
-            .zip(&lengths)
-            .all(|(&f, &l)| (f > 0) == (l > 0)));
+        assert!(frequencies.iter().zip(&lengths).all(|(&f, &l)| (f > 0) == (l > 0)));
         let mut table = DecodeTable::new();
-        let packed: Vec<u8> = lengths
-            .chunks_exact(2)
-            .map(|pair| pair[0] | pair[1] << 4)
-            .collect();
+        let packed: Vec<u8> = lengths.chunks_exact(2).map(|pair| pair[0] | pair[1] << 4).collect();
         table.build(&packed).unwrap();
     }
 
@@ -620,37 +548,12 @@ mod tests {
         let two_literals = [(b'a' as usize, 1), (b'b' as usize, 1)];
         let cases: Vec<(Vec<u8>, usize, usize, &str)> = vec![
             (vec![], 1, 0, "input ends before the expected output length"),
-            (
-                vec![0; 255],
-                1,
-                0,
-                "input ends before the expected output length",
-            ),
-            (
-                vec![0; 300],
-                1,
-                0,
-                "Huffman code lengths leave part of the code space unused",
-            ),
-            (
-                with_table(&[(1, 1), (2, 1), (3, 1)], &[0; 4]),
-                1,
-                0,
-                "Huffman code lengths oversubscribe the code space",
-            ),
-            (
-                with_table(&two_literals, &[0, 0]),
-                1,
-                256,
-                "input ends inside the bit stream",
-            ),
+            (vec![0; 255], 1, 0, "input ends before the expected output length"),
+            (vec![0; 300], 1, 0, "Huffman code lengths leave part of the code space unused"),
+            (with_table(&[(1, 1), (2, 1), (3, 1)], &[0; 4]), 1, 0, "Huffman code lengths oversubscribe the code space"),
+            (with_table(&two_literals, &[0, 0]), 1, 256, "input ends inside the bit stream"),
             // the 17th one-bit literal needs a third word
-            (
-                with_table(&two_literals, &[0, 0, 0, 0]),
-                33,
-                260,
-                "input ends inside the bit stream",
-            ),
+            (with_table(&two_literals, &[0, 0, 0, 0]), 33, 260, "input ends inside the bit stream"),
             // match symbol 256 (length 3, offset 1) before any output
             (
                 with_table(&[(b'a' as usize, 1), (256, 1)], &[0x00, 0x80, 0, 0]),
@@ -674,10 +577,7 @@ mod tests {
             ),
             // u16 length 3 is below the 15 the encoding implies
             (
-                with_table(
-                    &[(b'a' as usize, 1), (271, 1)],
-                    &[0x00, 0x40, 0, 0, 0xFF, 0x03, 0x00],
-                ),
+                with_table(&[(b'a' as usize, 1), (271, 1)], &[0x00, 0x40, 0, 0, 0xFF, 0x03, 0x00]),
                 100,
                 260,
                 "long match length is smaller than its encoding allows",
@@ -686,11 +586,7 @@ mod tests {
         for (input, expected_len, offset, what) in cases {
             let error = decode(&input, expected_len).unwrap_err();
             assert_eq!(error.format, CompressionFormat::XpressHuffman);
-            assert_eq!(
-                (error.input_offset, error.what.as_str()),
-                (offset, what),
-                "input {input:02x?}"
-            );
+            assert_eq!((error.input_offset, error.what.as_str()), (offset, what), "input {input:02x?}");
         }
     }
 }
