@@ -75,8 +75,8 @@ fn a_truncated_file_keeps_its_whole_buffers() {
     let trace = EtlTrace::from_bytes(full[..cut].to_vec()).unwrap();
     assert_eq!(trace.warnings.len(), 1, "{:?}", trace.warnings);
     let w = &trace.warnings[0];
-    assert_eq!(w.file_offset as usize, full.len() - BUFFER);
-    assert_eq!(w.buffer_index, whole.buffers().len() - 1);
+    assert_eq!(w.file_offset().unwrap() as usize, full.len() - BUFFER);
+    assert_eq!(w.buffer_index().unwrap(), whole.buffers().len() - 1);
     assert!(w.to_string().contains("truncated"), "{w}");
     let lost = whole.buffers().last().unwrap().record_count();
     assert_eq!(trace.record_count(), whole.record_count() - lost);
@@ -84,14 +84,17 @@ fn a_truncated_file_keeps_its_whole_buffers() {
 }
 
 #[test]
-fn a_buffer_whose_size_runs_past_the_end_is_reported() {
+fn a_buffer_whose_size_runs_past_the_end_is_read_to_the_end() {
     let mut bytes = sample_trace(600, None);
+    let whole = EtlTrace::from_bytes(bytes.clone()).unwrap();
     let last = bytes.len() - BUFFER;
     bytes[last..last + 4].copy_from_slice(&(BUFFER as u32 * 4).to_le_bytes());
     let trace = EtlTrace::from_bytes(bytes).unwrap();
-    assert_eq!(trace.warnings.len(), 1);
-    assert_eq!(trace.warnings[0].file_offset as usize, last);
-    assert!(trace.warnings[0].what.contains("runs past the end of the file"));
+    assert_eq!(trace.warnings.len(), 1, "{:?}", trace.warnings);
+    assert_eq!(trace.warnings[0].file_offset().unwrap() as usize, last);
+    let what = &trace.warnings[0].what;
+    assert!(what.contains("buffer size 16384 is damaged") && what.contains("read as 4096 bytes"), "{what}");
+    assert_eq!(trace.record_count(), whole.record_count());
 }
 
 #[test]
@@ -102,9 +105,13 @@ fn a_zeroed_region_costs_only_its_buffers() {
     let lost: usize = zeroed.iter().map(|&i| whole.buffers()[i].record_count()).sum();
     bytes[2 * BUFFER..4 * BUFFER].fill(0);
     let trace = EtlTrace::from_bytes(bytes).unwrap();
-    assert_eq!(trace.warnings.len(), 1, "{:?}", trace.warnings);
-    assert_eq!(trace.warnings[0].file_offset as usize, 2 * BUFFER);
+    assert_eq!(trace.warnings.len(), 2, "{:?}", trace.warnings);
+    assert_eq!(trace.warnings[0].file_offset().unwrap() as usize, 2 * BUFFER);
     assert!(trace.warnings[0].what.contains(&format!("skipped {} bytes", 2 * BUFFER)));
+    // The sequence numbers tell which buffers the zeroed bytes held.
+    let sequences = zeroed.map(|i| whole.buffers()[i].header.sequence_number);
+    let listed = format!("sequence numbers {}-{};", sequences[0], sequences[1]);
+    assert!(trace.warnings[1].what.contains(&listed), "{}", trace.warnings[1]);
     assert_eq!(trace.record_count(), whole.record_count() - lost);
 }
 
@@ -120,7 +127,7 @@ fn a_record_whose_size_runs_past_its_buffer_keeps_the_records_before_it() {
     let trace = EtlTrace::from_bytes(bytes).unwrap();
     assert_eq!(trace.warnings.len(), 1);
     let w = &trace.warnings[0];
-    assert_eq!((w.buffer_index, w.file_offset as usize), (1, start));
+    assert_eq!((w.buffer_index().unwrap(), w.file_offset().unwrap() as usize), (1, start));
     assert!(w.what.contains("runs past the end of the buffer data"), "{w}");
     assert_eq!(trace.buffers()[1].record_count(), 2);
     assert_eq!(trace.record_count(), whole.record_count() - (buffer.record_count() - 2));
@@ -138,7 +145,7 @@ fn a_compressed_buffer_that_does_not_decompress_is_skipped() {
     let trace = EtlTrace::from_bytes(bytes).unwrap();
     assert_eq!(trace.warnings.len(), 1, "{:?}", trace.warnings);
     let w = &trace.warnings[0];
-    assert_eq!((w.buffer_index, w.file_offset), (2, victim.file_offset));
+    assert_eq!((w.buffer_index().unwrap(), w.file_offset().unwrap()), (2, victim.file_offset));
     assert!(w.what.contains("does not decompress") && w.what.contains("XPRESS"), "{w}");
     assert_eq!(trace.record_count(), whole.record_count() - victim.record_count());
 }
@@ -173,6 +180,6 @@ fn a_header_claiming_huge_buffers_cannot_make_decompression_reserve_gigabytes() 
     bytes[victim + 4..victim + 8].copy_from_slice(&0xC000_0000u32.to_le_bytes());
     let trace = EtlTrace::from_bytes(bytes).unwrap();
     assert_eq!(trace.warnings.len(), 1, "{:?}", trace.warnings);
-    assert_eq!(trace.warnings[0].file_offset as usize, victim);
+    assert_eq!(trace.warnings[0].file_offset().unwrap() as usize, victim);
     assert_eq!(trace.record_count(), whole.record_count() - whole.buffers()[2].record_count());
 }

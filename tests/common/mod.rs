@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 use std::path::PathBuf;
 
+pub mod hostile;
+
 /// The corpus of real traces: `ETWQ_CORPUS`, or ../shared/corpus beside the crate.
 /// `None` (with a message) when it is absent, unless ETWQ_REQUIRE_CORPUS=1 demands it.
 pub fn corpus_dir() -> Option<PathBuf> {

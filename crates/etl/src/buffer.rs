@@ -106,18 +106,58 @@ impl BufferHeader {
     }
 
     /// Whether these bytes can be a buffer header of a trace whose buffers
-    /// hold at most `max_buffer_size` bytes in memory. Used to find the next
-    /// buffer after a damaged region.
-    pub fn is_plausible(&self, max_buffer_size: u32, file_left: u64) -> bool {
+    /// hold at most `limits.buffer_size` bytes in memory, whatever its size
+    /// says about where the next buffer starts (that is checked against the file).
+    pub fn looks_valid(&self, limits: BufferLimits) -> bool {
         let header = BUFFER_HEADER_LEN as u32;
-        let size_ok = self.buffer_size >= header && u64::from(self.buffer_size) <= file_left;
-        let memory_size = if self.is_compressed() { self.saved_offset } else { self.buffer_size };
-        size_ok
-            && memory_size <= max_buffer_size.max(header)
+        let largest = limits.buffer_size.max(header);
+        let (memory_size, largest_on_disk) = if self.is_compressed() {
+            (self.saved_offset, max_compressed_size(self.saved_offset))
+        } else {
+            (self.buffer_size, largest)
+        };
+        self.buffer_size >= header
+            && self.buffer_size <= largest_on_disk
+            && memory_size <= largest
             && self.offset >= header
             && self.offset <= memory_size
             && self.buffer_type < buffer_type::MAXIMUM
+            && self.state < MAX_BUFFER_STATE
+            && self.sequence_number >= 0
     }
+}
+
+/// ETW_BUFFER_STATE runs from Free (0) to Maximum (7) (Windows XP's bit
+/// fields Free, InUse, Flush stay below it too): a check that catches bytes
+/// read a few positions off a real header.
+const MAX_BUFFER_STATE: u32 = 8;
+
+/// What the log file header allows of a buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BufferLimits {
+    /// Bytes of a buffer in memory: the log file header's BufferSize, capped
+    /// at the largest buffer ETW allows.
+    pub buffer_size: u32,
+}
+
+/// ETW buffers are at most 16 MiB (1 MiB before Windows 8; EVENT_TRACE_PROPERTIES
+/// BufferSize is at most 16384 KB). A header claiming more is damaged, and
+/// believing it would let one buffer decompress to any size.
+pub const MAX_BUFFER_SIZE: u32 = 16 << 20;
+
+impl BufferLimits {
+    pub fn from_logfile_buffer_size(buffer_size: u32) -> BufferLimits {
+        BufferLimits { buffer_size: buffer_size.clamp(BUFFER_HEADER_LEN as u32, MAX_BUFFER_SIZE) }
+    }
+}
+
+/// The most bytes on disk that a compressed buffer of `saved_offset` bytes in
+/// memory can take: the formats of [MS-XCA] grow incompressible data by at most
+/// one flag word per 32 literals (XPRESS), a 256-byte table per 64 KB (XPRESS
+/// Huffman) or a 2-byte header per 4 KB chunk (LZNT1); this allows an eighth more.
+pub fn max_compressed_size(saved_offset: u32) -> u32 {
+    let data = saved_offset.saturating_sub(BUFFER_HEADER_LEN as u32);
+    (BUFFER_HEADER_LEN as u32).saturating_add(data).saturating_add(data / 8).saturating_add(512)
 }
 
 #[cfg(test)]

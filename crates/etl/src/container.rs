@@ -1,8 +1,9 @@
 //! The .etl container: buffers of the file, their decompression, the record
 //! index of each, and delivery of all records in time order across processors.
-use super::buffer::{buffer_flags, BufferHeader, BUFFER_HEADER_LEN};
+use super::buffer::{buffer_flags, BufferHeader, BUFFER_HEADER_LEN, MAX_BUFFER_SIZE};
 use super::clock::Clock;
 use super::compress::{self, CompressionFormat};
+use super::locate::{locate_buffers, LocatedBuffer};
 use super::logfile::LogfileHeader;
 use super::record::{parse_record, scan_record, Record, RecordError, RecordId, RecordWalk};
 use progress::Progress;
@@ -44,17 +45,63 @@ impl fmt::Display for OpenError {
 
 impl std::error::Error for OpenError {}
 
-/// Damage the reader skipped over while the rest of the trace still loaded.
+/// Damage the reader met while the rest of the trace still loaded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Warning {
-    pub buffer_index: usize,
-    pub file_offset: u64,
+    pub place: Place,
     pub what: String,
+    pub lost: Lost,
+}
+
+/// Where the damage is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// A buffer of the file: its index in file order and its file offset.
+    Buffer { index: usize, file_offset: u64 },
+    /// Buffers the logger wrote that are not in the file.
+    MissingBuffers,
+}
+
+/// The records the damage cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lost {
+    Nothing,
+    Records(usize),
+    /// Records were lost; damaged data does not say how many.
+    Unknown,
+}
+
+impl Warning {
+    fn in_buffer(index: usize, file_offset: u64, what: String, lost: Lost) -> Warning {
+        Warning { place: Place::Buffer { index, file_offset }, what, lost }
+    }
+
+    pub fn buffer_index(&self) -> Option<usize> {
+        match self.place {
+            Place::Buffer { index, .. } => Some(index),
+            Place::MissingBuffers => None,
+        }
+    }
+
+    pub fn file_offset(&self) -> Option<u64> {
+        match self.place {
+            Place::Buffer { file_offset, .. } => Some(file_offset),
+            Place::MissingBuffers => None,
+        }
+    }
 }
 
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "buffer {} at file offset {:#x}: {}", self.buffer_index, self.file_offset, self.what)
+        if let Place::Buffer { index, file_offset } = self.place {
+            write!(f, "buffer {index} at file offset {file_offset:#x}: ")?;
+        }
+        f.write_str(&self.what)?;
+        match self.lost {
+            Lost::Nothing => Ok(()),
+            Lost::Records(n) => write!(f, "; {n} records lost"),
+            Lost::Unknown => f.write_str("; records lost: how many is not known"),
+        }
     }
 }
 
@@ -73,6 +120,18 @@ pub struct Buffer {
 }
 
 impl Buffer {
+    fn new(located: LocatedBuffer) -> Buffer {
+        Buffer {
+            index: located.index,
+            file_offset: located.file_offset,
+            header: located.header,
+            decompressed: None,
+            valid_len: 0,
+            timestamps: Vec::new(),
+            offsets: Vec::new(),
+        }
+    }
+
     pub fn record_count(&self) -> usize {
         self.offsets.len()
     }
@@ -162,15 +221,25 @@ impl EtlTrace {
     fn load(source: Source, bytes_read: Option<&Progress>) -> Result<EtlTrace, OpenError> {
         let bytes = source.bytes();
         let (header, header_pointer_size, header_timestamp) = read_logfile_header(bytes)?;
-        let mut warnings = Vec::new();
-        let mut buffers = locate_buffers(bytes, &header, &mut warnings);
+        let layout = locate_buffers(bytes, &header);
+        let mut warnings: Vec<Warning> = layout
+            .damage
+            .into_iter()
+            .map(|d| {
+                let lost = if d.records_lost { Lost::Unknown } else { Lost::Nothing };
+                Warning::in_buffer(d.index, d.file_offset, d.what, lost)
+            })
+            .collect();
+        let mut buffers: Vec<Buffer> = layout.buffers.into_iter().map(Buffer::new).collect();
         // The format shows only in compressed data: a trace without any has none to report.
         let has_compressed = buffers.iter().any(|b| b.header.is_compressed());
         let compression = has_compressed.then(|| choose_compression(bytes, &buffers));
+        let within_budget = decompression_budget(&buffers, bytes.len() as u64);
         let buffer_warnings: Vec<Warning> = buffers
             .par_iter_mut()
-            .flat_map_iter(|buffer| {
-                let damage = index_buffer(bytes, buffer, compression);
+            .zip(within_budget)
+            .flat_map_iter(|(buffer, within_budget)| {
+                let damage = index_buffer(bytes, buffer, compression, within_budget);
                 if let Some(meter) = bytes_read {
                     meter.add(u64::from(buffer.header.buffer_size));
                 }
@@ -178,6 +247,10 @@ impl EtlTrace {
             })
             .collect();
         warnings.extend(buffer_warnings);
+        warnings.sort_by_key(|w| w.file_offset());
+        if let Some(missing) = missing_buffers_warning(&layout.missing_sequence_numbers, &header) {
+            warnings.push(missing);
+        }
         let streams = order_streams(&buffers);
         let clock = Clock::new(&header, header_timestamp);
         Ok(EtlTrace {
@@ -254,13 +327,7 @@ impl EtlTrace {
             }
             cursors.push(cursor);
         }
-        Records {
-            trace: self,
-            heap,
-            cursors,
-            meter: self.read_meter.lock().ok().and_then(|m| m.clone()),
-            unreported: 0,
-        }
+        Records { trace: self, heap, cursors, meter: self.read_meter.lock().ok().and_then(|m| m.clone()), unreported: 0 }
     }
 
     /// The processors that logged records, in the order `processor_records` takes them.
@@ -326,73 +393,52 @@ fn read_logfile_header(bytes: &[u8]) -> Result<(LogfileHeader, u8, i64), OpenErr
     Ok((header, pointer_size, record.timestamp))
 }
 
-/// Walks the buffer headers of the file in order. Damage stops the walk at
-/// that point only: the next plausible buffer header is searched for.
-/// ETW buffers are at most a few megabytes; a header claiming more is damaged,
-/// and believing it would have decompression reserve gigabytes.
-pub const MAX_BUFFER_SIZE: u32 = 64 << 20;
+/// Decompressed buffers are kept in memory while the trace is open; a buffer
+/// decompresses to at most 16 MiB but its file bytes can be a few dozen. Real
+/// ETW buffers compress about 3 to 10 times, so the decompressed data may be
+/// this many times the file (plus one largest buffer); past that a file is a
+/// decompression bomb and its further compressed buffers are not read.
+pub const MAX_DECOMPRESSION_RATIO: u64 = 32;
 
-fn locate_buffers(bytes: &[u8], header: &LogfileHeader, warnings: &mut Vec<Warning>) -> Vec<Buffer> {
-    let len = bytes.len() as u64;
-    let nominal = header.buffer_size.clamp(BUFFER_HEADER_LEN as u32, MAX_BUFFER_SIZE);
-    let mut buffers = Vec::new();
-    let mut offset = 0u64;
-    let mut index = 0usize;
-    while offset < len {
-        let at = offset as usize;
-        let warn = |what: String| Warning { buffer_index: index, file_offset: offset, what };
-        let Some(h) = BufferHeader::parse(&bytes[at..]) else {
-            warnings.push(warn(format!("{} trailing bytes are too short for a buffer header", len - offset)));
-            break;
-        };
-        if h.buffer_size as usize >= BUFFER_HEADER_LEN && offset + u64::from(h.buffer_size) > len {
-            warnings.push(warn(format!(
-                "buffer size {} runs past the end of the file ({} bytes left); the file is truncated",
-                h.buffer_size,
-                len - offset
-            )));
-            break;
-        }
-        if !h.is_plausible(nominal, len - offset) {
-            let next = resync(bytes, offset + 1, nominal);
-            let skipped = next.unwrap_or(len) - offset;
-            warnings.push(warn(format!(
-                "no valid buffer header (size {}, data end {:#x}, type {}); skipped {skipped} bytes",
-                h.buffer_size, h.offset, h.buffer_type
-            )));
-            match next {
-                Some(next) => {
-                    offset = next;
-                    index += 1;
-                    continue;
-                }
-                None => break,
-            }
-        }
-        buffers.push(Buffer {
-            index,
-            file_offset: offset,
-            header: h,
-            decompressed: None,
-            valid_len: 0,
-            timestamps: Vec::new(),
-            offsets: Vec::new(),
-        });
-        offset += u64::from(h.buffer_size);
-        index += 1;
-    }
+/// Whether each buffer fits the decompression budget, in file order so the
+/// answer does not depend on thread timing.
+fn decompression_budget(buffers: &[Buffer], file_len: u64) -> Vec<bool> {
+    let budget = u64::from(MAX_BUFFER_SIZE) + MAX_DECOMPRESSION_RATIO.saturating_mul(file_len);
+    let mut spent = 0u64;
     buffers
+        .iter()
+        .map(|b| {
+            if !b.header.is_compressed() {
+                return true;
+            }
+            let need = u64::from(b.header.saved_offset);
+            let fits = spent + need <= budget;
+            if fits {
+                spent += need;
+            }
+            fits
+        })
+        .collect()
 }
 
-/// The next offset at or after `from` that holds a plausible buffer header.
-/// Uncompressed buffers sit at multiples of the buffer size; compressed ones
-/// anywhere, so every byte is tried.
-fn resync(bytes: &[u8], from: u64, nominal: u32) -> Option<u64> {
-    let len = bytes.len() as u64;
-    (from..len.saturating_sub(BUFFER_HEADER_LEN as u64 - 1)).find(|&at| {
-        BufferHeader::parse(&bytes[at as usize..])
-            .is_some_and(|h| h.is_plausible(nominal, len - at) && (h.is_compressed() || at % u64::from(nominal) == 0))
-    })
+fn missing_buffers_warning(gaps: &[(i64, i64)], header: &LogfileHeader) -> Option<Warning> {
+    if gaps.is_empty() {
+        return None;
+    }
+    let count: i64 = gaps.iter().map(|(first, last)| last - first + 1).sum();
+    let listed: Vec<String> = gaps
+        .iter()
+        .take(20)
+        .map(|&(first, last)| if first == last { first.to_string() } else { format!("{first}-{last}") })
+        .collect();
+    let more = if gaps.len() > 20 { ", ..." } else { "" };
+    let what = format!(
+        "{count} buffers the logger wrote are not among those read (BuffersWritten {}): sequence numbers {}{more}; \
+         they were removed from the file or are among the damaged buffers reported",
+        header.buffers_written,
+        listed.join(", ")
+    );
+    Some(Warning { place: Place::MissingBuffers, what, lost: Lost::Unknown })
 }
 
 /// The compression format of the file. No header field names it: Windows
@@ -407,21 +453,23 @@ fn choose_compression(bytes: &[u8], buffers: &[Buffer]) -> CompressionFormat {
     let input = compressed_payload(bytes, sample);
     let expected = (sample.header.saved_offset as usize).saturating_sub(BUFFER_HEADER_LEN);
     let start = sample.file_offset as usize;
-    let decoded: Vec<(CompressionFormat, Vec<u8>)> = CANDIDATES
-        .into_iter()
-        .filter_map(|format| {
-            let mut data = bytes[start..start + BUFFER_HEADER_LEN].to_vec();
-            compress::decompress_into(format, input, expected, &mut data).ok().map(|()| (format, data))
-        })
-        .collect();
-    // A stream can decode without error in the wrong format; the right one
-    // also gives records that parse.
     let valid_len = sample.header.offset as usize;
-    decoded
-        .iter()
-        .find(|(_, data)| scan_records(&data[..valid_len.min(data.len())]).2.is_none())
-        .or(decoded.first())
-        .map_or(CompressionFormat::Xpress, |(format, _)| *format)
+    // A stream can decode without error in the wrong format; the right one
+    // also gives records that parse. One decoded sample is held at a time.
+    let mut first_decoded = None;
+    let mut data = Vec::new();
+    for format in CANDIDATES {
+        data.clear();
+        data.extend_from_slice(&bytes[start..start + BUFFER_HEADER_LEN]);
+        if compress::decompress_into(format, input, expected, &mut data).is_err() {
+            continue;
+        }
+        if scan_records(&data[..valid_len.min(data.len())]).2.is_none() {
+            return format;
+        }
+        first_decoded.get_or_insert(format);
+    }
+    first_decoded.unwrap_or(CompressionFormat::Xpress)
 }
 
 /// The raw timestamps and offsets of the records of a buffer's `data` (header
@@ -452,18 +500,39 @@ fn compressed_payload<'a>(bytes: &'a [u8], buffer: &Buffer) -> &'a [u8] {
 
 /// Decompresses the buffer if needed and indexes its records. Returns the
 /// damage found; what comes before the damage stays usable.
-fn index_buffer(bytes: &[u8], buffer: &mut Buffer, compression: Option<CompressionFormat>) -> Vec<Warning> {
+fn index_buffer(
+    bytes: &[u8],
+    buffer: &mut Buffer,
+    compression: Option<CompressionFormat>,
+    within_budget: bool,
+) -> Vec<Warning> {
     let mut warnings = Vec::new();
-    let warn = |what: String| Warning { buffer_index: buffer.index, file_offset: buffer.file_offset, what };
+    let warn = |what: String, lost: Lost| Warning::in_buffer(buffer.index, buffer.file_offset, what, lost);
     let h = buffer.header;
     let start = buffer.file_offset as usize;
     if h.is_compressed() {
-        let format = compression.unwrap_or(CompressionFormat::Xpress);
         let expected = (h.saved_offset as usize).saturating_sub(BUFFER_HEADER_LEN);
-        let mut data = Vec::with_capacity(BUFFER_HEADER_LEN + expected);
+        if !within_budget {
+            warnings.push(warn(
+                format!(
+                    "not decompressed: its {} bytes would take the trace's decompressed data past \
+                     {MAX_DECOMPRESSION_RATIO} times the file size, more than real ETW data compresses",
+                    h.saved_offset
+                ),
+                Lost::Unknown,
+            ));
+            return warnings;
+        }
+        let format = compression.unwrap_or(CompressionFormat::Xpress);
+        // Fallible: the size comes from the file.
+        let mut data = Vec::new();
+        if data.try_reserve_exact(BUFFER_HEADER_LEN + expected).is_err() {
+            warnings.push(warn(format!("cannot allocate {} bytes to decompress it", h.saved_offset), Lost::Unknown));
+            return warnings;
+        }
         data.extend_from_slice(&bytes[start..start + BUFFER_HEADER_LEN]);
         if let Err(e) = compress::decompress_into(format, compressed_payload(bytes, buffer), expected, &mut data) {
-            warnings.push(warn(format!("compressed buffer does not decompress: {e}")));
+            warnings.push(warn(format!("compressed buffer does not decompress: {e}"), Lost::Unknown));
             return warnings;
         }
         buffer.valid_len = (h.offset as usize).min(data.len());
@@ -477,12 +546,15 @@ fn index_buffer(bytes: &[u8], buffer: &mut Buffer, compression: Option<Compressi
     };
     let (timestamps, offsets, damage) = scan_records(data);
     if let Some(e) = damage {
-        warnings.push(warn(format!("{e}; the rest of this buffer is skipped")));
+        warnings.push(warn(
+            format!("{e}; the rest of this buffer is skipped ({} records before it kept)", offsets.len()),
+            Lost::Unknown,
+        ));
     }
     buffer.timestamps = timestamps;
     buffer.offsets = offsets;
     if h.flags & buffer_flags::BUFFER_LOST != 0 {
-        warnings.push(warn("the logger marked this buffer as lost".into()));
+        warnings.push(warn("the logger marked this buffer as lost".into(), Lost::Nothing));
     }
     warnings
 }

@@ -5,10 +5,11 @@ pub mod clock;
 pub mod compress;
 pub mod container;
 pub mod guid;
+pub mod locate;
 pub mod logfile;
 pub mod record;
 pub mod writer;
 
-pub use container::{EtlTrace, OpenError, RecordRef, Warning};
+pub use container::{EtlTrace, Lost, OpenError, Place, RecordRef, Warning};
 pub use guid::Guid;
 pub use record::{HeaderKind, Record, RecordId, RecordKey};
