@@ -100,7 +100,9 @@ impl KernelLayouts {
     pub fn get(&mut self, group: u8, opcode: u8, version: u16, pointer_size: u8) -> Option<&Layout> {
         self.cache
             .entry((group, opcode, version, pointer_size))
-            .or_insert_with(|| kernel::lookup(group, opcode, version).map(|class| Layout::new(class.fields, pointer_size)))
+            .or_insert_with(|| {
+                kernel::lookup(group, opcode, version).map(|class| Layout::new(class.fields, pointer_size))
+            })
             .as_ref()
     }
 }
@@ -126,7 +128,8 @@ impl<const N: usize> FieldSlots<N> {
     #[inline]
     pub fn get(&mut self, layouts: &mut KernelLayouts, version: u16, pointer_size: u8) -> Option<&Slots<N>> {
         if !matches!(self.seen, Some((v, p, _)) if v == version && p == pointer_size) {
-            let slots = layouts.get(self.group, self.opcode, version, pointer_size).map(|l| self.names.map(|n| l.slot(n)));
+            let slots =
+                layouts.get(self.group, self.opcode, version, pointer_size).map(|l| self.names.map(|n| l.slot(n)));
             self.seen = Some((version, pointer_size, slots));
         }
         self.seen.as_ref()?.2.as_ref()
