@@ -16,6 +16,7 @@ pub mod ntstatus;
 pub mod schema;
 pub mod tracelogging;
 pub mod value;
+pub mod xml_depth;
 
 use etl::record::RecordId;
 use etl::{Guid, Record};

@@ -3,7 +3,7 @@
 //! Providers, tasks, opcodes, value and bit maps, templates and events become
 //! `EventSchema`s keyed by event id and version.
 use super::schema::{f, Field, FieldType, Len, MapRef, Name, ValueMap};
-use super::EventSchema;
+use super::{xml_depth, EventSchema};
 use etl::bytes::u16_at;
 use etl::Guid;
 use std::collections::HashMap;
@@ -238,8 +238,21 @@ fn template_fields(
     Ok(fields)
 }
 
+/// Fields of a list, counting struct members.
+fn field_count(fields: &[Field]) -> usize {
+    fields
+        .iter()
+        .map(|f| match &f.ty {
+            FieldType::Struct(members) => 1 + field_count(members),
+            _ => 1,
+        })
+        .sum()
+}
+
 /// Parses every provider of an instrumentation manifest.
 pub fn parse_manifest(xml: &str) -> Result<Vec<Provider>, String> {
+    // roxmltree recurses per element level; refuse deep text before it can overflow the stack.
+    xml_depth::check_nesting(xml, xml_depth::MAX_XML_DEPTH).map_err(|e| format!("manifest XML refused: {e}"))?;
     let doc = roxmltree::Document::parse(xml).map_err(|e| format!("manifest XML does not parse: {e}"))?;
     let root = doc.root_element();
     let mut strings = HashMap::new();
@@ -252,6 +265,7 @@ pub fn parse_manifest(xml: &str) -> Result<Vec<Provider>, String> {
         }
     }
     let mut providers = Vec::new();
+    let mut copied_fields = 0usize;
     for p in root.descendants().filter(|n| n.has_tag_name("provider")) {
         let name = p.attribute("name").unwrap_or("").to_string();
         let guid =
@@ -335,7 +349,18 @@ pub fn parse_manifest(xml: &str) -> Result<Vec<Provider>, String> {
                 };
                 let fields = match e.attribute("template") {
                     Some(tid) => match templates.get(tid) {
-                        Some(Ok(fields)) => fields.clone(),
+                        Some(Ok(fields)) => {
+                            // Events share templates: copies of one huge template
+                            // must not outgrow the text that described it.
+                            copied_fields += field_count(fields);
+                            if copied_fields > xml.len() {
+                                return Err(format!(
+                                    "events copy more template fields than the {}-byte manifest could describe",
+                                    xml.len()
+                                ));
+                            }
+                            fields.clone()
+                        }
                         Some(Err(why)) => return Err(format!("template {tid:?}: {why}")),
                         None => return Err(format!("event {id} names unknown template {tid:?}")),
                     },
@@ -400,6 +425,49 @@ mod tests {
         assert!(parse_manifest("<instrumentationManifest/>").is_err());
         let bad_ref = MANIFEST.replace("count=\"N\"", "count=\"Nope\"");
         assert!(parse_manifest(&bad_ref).is_err());
+    }
+
+    /// MANIFEST with template T replaced by `template` (the text inside <template>).
+    fn with_template(template: &str) -> Vec<Provider> {
+        let start = MANIFEST.find("<template tid=\"T\">").unwrap() + "<template tid=\"T\">".len();
+        let end = MANIFEST.find("</template>").unwrap();
+        parse_manifest(&format!("{}{template}{}", &MANIFEST[..start], &MANIFEST[end..])).unwrap()
+    }
+
+    #[test]
+    fn signed_in_types_read_signed() {
+        let providers = with_template(
+            r#"<data name="I8" inType="win:Int8"/><data name="I16" inType="win:Int16"/>
+               <data name="I32" inType="win:Int32"/><data name="I64" inType="win:Int64"/>"#,
+        );
+        let schema = &providers[0].events[&(7, 1)];
+        let mut payload = vec![0xFF];
+        payload.extend_from_slice(&(-2i16).to_le_bytes());
+        payload.extend_from_slice(&(-3i32).to_le_bytes());
+        payload.extend_from_slice(&(-204i64).to_le_bytes());
+        let v = decode_payload(&schema.fields, &payload, 8);
+        let values: Vec<_> = v.into_iter().map(|(_, v)| v).collect();
+        assert_eq!(values, [Value::I8(-1), Value::I16(-2), Value::I32(-3), Value::I64(-204)]);
+    }
+
+    #[test]
+    fn deep_xml_is_refused_before_the_parser_recurses() {
+        let deep = MANIFEST.replace("<events>", &format!("<events>{}{}", "<a>".repeat(20_000), "</a>".repeat(20_000)));
+        let err = parse_manifest(&deep).err().unwrap();
+        assert!(err.contains("nests deeper than"), "{err}");
+    }
+
+    #[test]
+    fn events_cannot_copy_a_template_beyond_the_text_size() {
+        let kind = r#"<data name="Kind" inType="win:UInt32" map="Kind"/>"#;
+        let big = MANIFEST.replace(kind, &format!("{kind}{}", r#"<data name="A" inType="win:UInt8"/>"#.repeat(2_000)));
+        // One copy of a 2,000-field template is fine; 200 more are not.
+        let few = parse_manifest(&big).unwrap();
+        assert_eq!(few[0].events[&(7, 1)].fields.len(), 2_004);
+        let many: String = (100..300).map(|i| format!(r#"<event value="{i}" template="T"/>"#)).collect();
+        let last = r#"template="T"/></events>"#;
+        let err = parse_manifest(&big.replace(last, &format!(r#"template="T"/>{many}</events>"#))).err().unwrap();
+        assert!(err.contains("more template fields than"), "{err}");
     }
 
     #[test]

@@ -301,6 +301,21 @@ pub mod tests {
     }
 
     #[test]
+    fn signed_in_types_read_signed() {
+        // TDH_INTYPE_INT8, INT16, INT32, INT64.
+        let props = [("A", 3, 0, 0, 1, 0), ("B", 5, 0, 0, 1, 0), ("C", 7, 0, 0, 1, 0), ("D", 9, 0, 0, 1, 0)];
+        let info = parse_event_info(&event_info_blob("P", "T", &props)).unwrap();
+        let mut payload = vec![0xFF];
+        payload.extend_from_slice(&(-2i16).to_le_bytes());
+        payload.extend_from_slice(&(-3i32).to_le_bytes());
+        payload.extend_from_slice(&(-204i64).to_le_bytes());
+        let values: Vec<_> =
+            crate::schema::decode_payload(&info.schema.fields, &payload, 8).into_iter().map(|(_, v)| v).collect();
+        use crate::Value;
+        assert_eq!(values, [Value::I8(-1), Value::I16(-2), Value::I32(-3), Value::I64(-204)]);
+    }
+
+    #[test]
     fn lying_blobs_are_errors() {
         let mut blob = event_info_blob("P", "T", &[("A", 8, 0, 0, 1, 0)]);
         blob[100] = 200; // more properties than fit

@@ -200,11 +200,31 @@ pub const fn skip(bytes: u16) -> Field {
     Field::new("", FieldType::Skip(bytes))
 }
 
+/// Bytes of decoded output (values, and the names of struct members) that one
+/// event may make per byte of its payload. A value takes at least a byte of
+/// payload, except empty structs, bit fields and zero lengths; arrays of
+/// structs inside arrays of structs would otherwise multiply their counts
+/// (100 bytes of payload asking for 90^7 values). A struct member costs about
+/// 60 bytes of output plus its name, so real events stay far below this.
+const OUTPUT_PER_PAYLOAD_BYTE: usize = 256;
+/// Room for the few values that take no payload bytes in an empty payload.
+const OUTPUT_FLOOR: usize = 4096;
+/// Struct levels the reader follows; the schema parsers stop well before.
+const MAX_STRUCT_DEPTH: u32 = 32;
+const VALUE_COST: usize = std::mem::size_of::<Value>();
+const MEMBER_COST: usize = std::mem::size_of::<(String, Value)>();
+
 /// Reads fields from a payload.
 pub struct PayloadReader<'a> {
     pub data: &'a [u8],
     pub pos: usize,
     pub pointer_size: u8,
+    /// Decoded output this event may still make (see OUTPUT_PER_PAYLOAD_BYTE).
+    budget: usize,
+    /// Set when the budget ran out: nothing more is read, every enclosing
+    /// struct fails too, so the event shows one clear reason.
+    exhausted: bool,
+    struct_depth: u32,
 }
 
 /// Why a single value could not be read; the caller marks the field bad.
@@ -212,7 +232,28 @@ type ReadResult = Result<Value, String>;
 
 impl<'a> PayloadReader<'a> {
     pub fn new(data: &'a [u8], pointer_size: u8) -> Self {
-        PayloadReader { data, pos: 0, pointer_size }
+        let budget = data.len().saturating_mul(OUTPUT_PER_PAYLOAD_BYTE).saturating_add(OUTPUT_FLOOR);
+        PayloadReader { data, pos: 0, pointer_size, budget, exhausted: false, struct_depth: 0 }
+    }
+
+    /// Takes `cost` bytes of decoded output from the budget.
+    fn charge(&mut self, cost: usize) -> Result<(), String> {
+        match self.budget.checked_sub(cost) {
+            Some(left) if !self.exhausted => {
+                self.budget = left;
+                Ok(())
+            }
+            _ => Err(self.out_of_budget()),
+        }
+    }
+
+    fn out_of_budget(&mut self) -> String {
+        self.exhausted = true;
+        self.budget = 0;
+        format!(
+            "the schema asks for more decoded values than a {}-byte payload can hold; decoding stopped",
+            self.data.len()
+        )
     }
 
     fn need(&self, n: usize, what: &str) -> Result<usize, String> {
@@ -321,6 +362,7 @@ impl<'a> PayloadReader<'a> {
 
     /// Reads one value of `ty`; `len` is the resolved length when the field has one.
     fn read_one(&mut self, ty: &FieldType, len: Option<u64>, map: Option<&MapRef>) -> ReadResult {
+        self.charge(VALUE_COST)?;
         let value = match ty {
             FieldType::I8 => Value::I8(self.u8()? as i8),
             FieldType::U8 => Value::U8(self.u8()?),
@@ -433,9 +475,7 @@ impl<'a> PayloadReader<'a> {
                     Value::U32(bits as u32)
                 }
             }
-            FieldType::Struct(fields) => Value::Struct(
-                self.read_fields(fields).into_iter().map(|(name, value)| (name.to_string(), value)).collect(),
-            ),
+            FieldType::Struct(fields) => self.read_struct(fields)?,
         };
         Ok(match (map, value.as_u64()) {
             (Some(map), Some(n)) if !matches!(ty, FieldType::Pointer) => match map.name_of(n) {
@@ -444,6 +484,22 @@ impl<'a> PayloadReader<'a> {
             },
             _ => value,
         })
+    }
+
+    fn read_struct(&mut self, fields: &[Field]) -> ReadResult {
+        if self.struct_depth >= MAX_STRUCT_DEPTH {
+            return Err(format!("structs nest deeper than {MAX_STRUCT_DEPTH} levels"));
+        }
+        // Each element of an array of structs copies the member names.
+        let names: usize = fields.iter().map(|f| f.name.len()).sum();
+        self.charge(names.saturating_add(fields.len().saturating_mul(MEMBER_COST)))?;
+        self.struct_depth += 1;
+        let members = self.read_fields(fields);
+        self.struct_depth -= 1;
+        if self.exhausted {
+            return Err(self.out_of_budget());
+        }
+        Ok(Value::Struct(members.into_iter().map(|(name, value)| (name.to_string(), value)).collect()))
     }
 
     fn resolve(&mut self, len: &Len, decoded: &[Option<u64>]) -> Result<Option<u64>, String> {
@@ -507,6 +563,10 @@ impl<'a> PayloadReader<'a> {
                 let empty_struct = matches!(field.ty, FieldType::Struct(ref f) if f.is_empty());
                 if (count > left && !empty_struct) || count > u64::from(u16::MAX) + 1 {
                     return Err(format!("array count {count} exceeds the {left} bytes left"));
+                }
+                // Every element costs at least a value: refuse before allocating.
+                if count > (self.budget / VALUE_COST) as u64 {
+                    return Err(self.out_of_budget());
                 }
                 let mut items = Vec::with_capacity(count as usize);
                 for _ in 0..count {
@@ -619,6 +679,54 @@ mod tests {
             v,
             vec![("Dpc".into(), Value::Bool(true)), ("Priority".into(), Value::U32(14)), ("Rank".into(), Value::U8(2))]
         );
+    }
+
+    /// `levels` arrays of `count` structs inside each other, the innermost empty.
+    fn nested_struct_arrays(levels: usize, count: u32) -> Vec<Field> {
+        let mut fields = Vec::new();
+        for level in (0..levels).rev() {
+            let mut array = Field::owned(format!("L{level}"), Struct(fields));
+            array.count = Len::Fixed(count);
+            fields = vec![array];
+        }
+        fields
+    }
+
+    #[test]
+    fn nested_struct_arrays_stop_at_a_budget_the_payload_sets() {
+        // 90^7 empty structs from 100 bytes: one bad field, quickly, not gigabytes.
+        let payload = [7u8; 100];
+        let v = decode_payload(&nested_struct_arrays(7, 90), &payload, 8);
+        assert_eq!(v.len(), 1);
+        assert!(matches!(&v[0].1, Value::Bad { why } if why.contains("more decoded values than a 100-byte payload")));
+        // A field after the runaway one is marked too.
+        let mut layout = nested_struct_arrays(7, 90);
+        layout.push(Field::owned("After".into(), U8));
+        let v = decode_payload(&layout, &payload, 8);
+        assert!(v[1].1.is_bad());
+        // Modest nesting still decodes in full: 2 x 3 x 4 structs.
+        let mut fields = vec![Field::owned("X".into(), U8)];
+        for (level, count) in [(2, 4), (1, 3), (0, 2)] {
+            let mut array = Field::owned(format!("L{level}"), Struct(fields));
+            array.count = Len::Fixed(count);
+            fields = vec![array];
+        }
+        let v = decode_payload(&fields, &[1u8; 24], 8);
+        let Value::Array(outer) = &v[0].1 else { panic!("{v:?}") };
+        assert_eq!(outer.len(), 2);
+        assert!(!v[0].1.is_bad());
+        assert_eq!(v[0].1.to_string().matches("X=1").count(), 24);
+    }
+
+    #[test]
+    fn structs_nested_past_the_limit_are_bad_not_a_stack_overflow() {
+        let mut fields = vec![Field::owned("X".into(), U8)];
+        for level in 0..1_000 {
+            fields = vec![Field::owned(format!("S{level}"), Struct(fields))];
+        }
+        let v = decode_payload(&fields, &[1], 8);
+        let shown = v[0].1.to_string();
+        assert!(v[0].1.is_bad() && shown.contains("structs nest deeper than 32 levels"), "{shown}");
     }
 
     #[test]

@@ -222,6 +222,24 @@ mod tests {
     }
 
     #[test]
+    fn signed_in_types_read_signed() {
+        // TlgInINT8, INT16, INT32, INT64; in the order a payload holds them.
+        let mut meta = vec![0u8, 0, 0];
+        meta.extend_from_slice(b"Ev\0a\0\x03b\0\x05c\0\x07d\0\x09");
+        let size = meta.len() as u16;
+        meta[..2].copy_from_slice(&size.to_le_bytes());
+        let schema = parse_event_metadata(&meta).unwrap();
+        let mut payload = vec![0xFF];
+        payload.extend_from_slice(&(-2i16).to_le_bytes());
+        payload.extend_from_slice(&(-3i32).to_le_bytes());
+        payload.extend_from_slice(&(-204i64).to_le_bytes());
+        let values: Vec<_> =
+            crate::schema::decode_payload(&schema.fields, &payload, 8).into_iter().map(|(_, v)| v).collect();
+        use crate::Value;
+        assert_eq!(values, [Value::I8(-1), Value::I16(-2), Value::I32(-3), Value::I64(-204)]);
+    }
+
+    #[test]
     fn lying_metadata_is_an_error_not_a_panic() {
         assert!(parse_event_metadata(&[0xff, 0xff, 0]).is_err());
         assert!(parse_event_metadata(&[5, 0, 0, b'x', b'y']).is_err());
