@@ -55,11 +55,7 @@ pub fn parse_sym(bytes: &[u8]) -> BreakpadSymbols {
                     let param = u32::from_str_radix(fields[2], 16).ok();
                     match (rva, size, param) {
                         (Some(rva), Some(size), Some(_)) => {
-                            functions.push(Function {
-                                rva,
-                                size,
-                                name: name.into(),
-                            });
+                            functions.push(Function { rva, size, name: name.into() });
                             true
                         }
                         _ => false,
@@ -73,11 +69,7 @@ pub fn parse_sym(bytes: &[u8]) -> BreakpadSymbols {
                     let param = u32::from_str_radix(fields[1], 16).ok();
                     match (rva, param) {
                         (Some(rva), Some(_)) => {
-                            publics.push(Function {
-                                rva,
-                                size: 0,
-                                name: name.into(),
-                            });
+                            publics.push(Function { rva, size: 0, name: name.into() });
                             true
                         }
                         _ => false,
@@ -152,10 +144,7 @@ STACK CFI INIT 1000 20 .cfa: $rsp 8 +\n";
         let names: Vec<&str> = s.table.functions().iter().map(|f| &*f.name).collect();
         assert_eq!(names, ["Alpha(int, char)", "Beta", "Gamma"]);
         assert_eq!(s.table.lookup(0x1025).map(|(f, o)| (&*f.name, o)), Some(("Beta", 5)));
-        assert_eq!(
-            s.table.lookup(0x5000).map(|(f, o)| (&*f.name, o)),
-            Some(("Gamma", 0x3fc0))
-        );
+        assert_eq!(s.table.lookup(0x5000).map(|(f, o)| (&*f.name, o)), Some(("Gamma", 0x3fc0)));
         assert!(s.table.lookup(0x1030).is_none());
     }
 

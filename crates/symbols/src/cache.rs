@@ -30,10 +30,7 @@ const ENTRY: usize = 16;
 /// name cannot become a path.
 pub fn cache_file(cache_root: &Path, identity: &PdbIdentity) -> Result<PathBuf, String> {
     let name = identity.checked_name()?;
-    Ok(cache_root
-        .join("etwq")
-        .join(name)
-        .join(format!("{}.etwqsym", identity.store_key())))
+    Ok(cache_root.join("etwq").join(name).join(format!("{}.etwqsym", identity.store_key())))
 }
 
 pub fn encode(identity: &PdbIdentity, table: &SymbolTable) -> Vec<u8> {
@@ -82,10 +79,7 @@ pub fn decode(bytes: &[u8], expected: &PdbIdentity) -> Result<SymbolTable, Strin
     let age = u32_at(28);
     let (name_len, count, strings_len) = (u32_at(32) as usize, u32_at(36) as usize, u32_at(40) as usize);
     let entries_at = HEADER.checked_add(name_len).ok_or("bad name length")?;
-    let strings_at = count
-        .checked_mul(ENTRY)
-        .and_then(|n| n.checked_add(entries_at))
-        .ok_or("bad count")?;
+    let strings_at = count.checked_mul(ENTRY).and_then(|n| n.checked_add(entries_at)).ok_or("bad count")?;
     if strings_at.checked_add(strings_len) != Some(body.len()) {
         return Err("lengths do not add up to the file size".into());
     }
@@ -99,25 +93,13 @@ pub fn decode(bytes: &[u8], expected: &PdbIdentity) -> Result<SymbolTable, Strin
     let mut previous = None;
     for i in 0..count {
         let at = entries_at + i * ENTRY;
-        let (rva, size, off, len) = (
-            u32_at(at),
-            u32_at(at + 4),
-            u32_at(at + 8) as usize,
-            u32_at(at + 12) as usize,
-        );
-        let name = off
-            .checked_add(len)
-            .and_then(|end| strings.get(off..end))
-            .ok_or("name outside the string table")?;
+        let (rva, size, off, len) = (u32_at(at), u32_at(at + 4), u32_at(at + 8) as usize, u32_at(at + 12) as usize);
+        let name = off.checked_add(len).and_then(|end| strings.get(off..end)).ok_or("name outside the string table")?;
         if previous.is_some_and(|p| p >= rva) {
             return Err("functions not sorted".into());
         }
         previous = Some(rva);
-        functions.push(Function {
-            rva,
-            size,
-            name: Arc::from(name),
-        });
+        functions.push(Function { rva, size, name: Arc::from(name) });
     }
     Ok(SymbolTable::new(functions, None))
 }
@@ -130,9 +112,14 @@ pub fn read(cache_root: &Path, identity: &PdbIdentity) -> Result<Option<SymbolTa
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(SymbolError::io(&path, e)),
     };
-    decode(&bytes, identity)
-        .map(Some)
-        .map_err(|what| SymbolError::Corrupt { path: Some(path), what })
+    match decode(&bytes, identity) {
+        // Never written by this version: an older one cached what a bad download gave.
+        Ok(table) if table.is_empty() => {
+            Err(SymbolError::Corrupt { path: Some(path), what: "holds no functions".into() })
+        }
+        Ok(table) => Ok(Some(table)),
+        Err(what) => Err(SymbolError::Corrupt { path: Some(path), what }),
+    }
 }
 
 /// Writes the cache file of `identity` (temp file, then rename: a reader never sees half).
@@ -167,16 +154,8 @@ mod tests {
         let id = PdbIdentity::from_breakpad_id("x.pdb", "3249D99D0C4049318610F4E4FB0B69361").unwrap();
         let t = SymbolTable::new(
             vec![
-                Function {
-                    rva: 0x1000,
-                    size: 0x10,
-                    name: "a".into(),
-                },
-                Function {
-                    rva: 0x2000,
-                    size: 0x20,
-                    name: "b::c(int)".into(),
-                },
+                Function { rva: 0x1000, size: 0x10, name: "a".into() },
+                Function { rva: 0x2000, size: 0x20, name: "b::c(int)".into() },
             ],
             None,
         );

@@ -47,13 +47,7 @@ impl KnownDriver {
 const AV: &str = "FSFilter Anti-Virus";
 
 const fn av(file: &'static str, altitude: &'static str, company: &'static str) -> KnownDriver {
-    KnownDriver {
-        file,
-        company,
-        category: DriverCategory::Antivirus,
-        altitude,
-        group: AV,
-    }
+    KnownDriver { file, company, category: DriverCategory::Antivirus, altitude, group: AV }
 }
 
 /// The built-in list.
@@ -107,9 +101,7 @@ pub const KNOWN_DRIVERS: &[KnownDriver] = &[
 
 /// The known driver with this file name (case-insensitive), if any.
 pub fn known_driver(file_name: &str) -> Option<&'static KnownDriver> {
-    KNOWN_DRIVERS
-        .iter()
-        .find(|d| d.file.eq_ignore_ascii_case(file_name))
+    KNOWN_DRIVERS.iter().find(|d| d.file.eq_ignore_ascii_case(file_name))
 }
 
 #[cfg(test)]
@@ -118,14 +110,8 @@ mod tests {
 
     #[test]
     fn names_match_without_case() {
-        assert_eq!(
-            known_driver("WDFILTER.SYS").map(|d| d.company),
-            Some("Microsoft")
-        );
-        assert_eq!(
-            known_driver("tedrdrv.sys").map(|d| d.mark()),
-            Some("antivirus (Demo EDR Vendor)".into())
-        );
+        assert_eq!(known_driver("WDFILTER.SYS").map(|d| d.company), Some("Microsoft"));
+        assert_eq!(known_driver("tedrdrv.sys").map(|d| d.mark()), Some("antivirus (Demo EDR Vendor)".into()));
         assert!(known_driver("ntoskrnl.exe").is_none());
     }
 }

@@ -17,11 +17,7 @@ pub struct PdbIdentity {
 
 impl PdbIdentity {
     pub fn new(name: impl Into<String>, guid: Guid, age: u32) -> PdbIdentity {
-        PdbIdentity {
-            name: name.into(),
-            guid,
-            age,
-        }
+        PdbIdentity { name: name.into(), guid, age }
     }
 
     /// Builds the identity from the PDB path recorded in an image's RSDS debug record.
@@ -125,10 +121,7 @@ pub fn check_file_name(name: &str) -> Result<(), String> {
     if name.chars().any(|c| c.is_control()) {
         return refuse("contains control characters");
     }
-    if name
-        .chars()
-        .any(|c| matches!(c, '?' | '#' | '%' | '*' | '"' | '<' | '>' | '|'))
-    {
+    if name.chars().any(|c| matches!(c, '?' | '#' | '%' | '*' | '"' | '<' | '>' | '|')) {
         return refuse("contains characters not allowed in a file name or URL segment");
     }
     if name.starts_with(' ') || name.ends_with(' ') || name.ends_with('.') {
@@ -208,13 +201,8 @@ mod tests {
         let g = Guid::ZERO;
         assert_eq!(PdbIdentity::from_rsds("C:\\build\\out\\app.pdb", g, 1).name, "app.pdb");
         assert_eq!(PdbIdentity::from_rsds("ntdll.pdb", g, 1).name, "ntdll.pdb");
-        assert_eq!(
-            PdbIdentity::from_rsds("C:\\x\\..\\..\\evil.pdb", g, 1).name,
-            "C:\\x\\..\\..\\evil.pdb"
-        );
+        assert_eq!(PdbIdentity::from_rsds("C:\\x\\..\\..\\evil.pdb", g, 1).name, "C:\\x\\..\\..\\evil.pdb");
         assert_eq!(PdbIdentity::from_rsds("../evil.pdb", g, 1).name, "../evil.pdb");
-        assert!(PdbIdentity::from_rsds("C:\\x\\..\\evil.pdb", g, 1)
-            .checked_name()
-            .is_err());
+        assert!(PdbIdentity::from_rsds("C:\\x\\..\\evil.pdb", g, 1).checked_name().is_err());
     }
 }

@@ -8,12 +8,14 @@
 //! session to show.
 pub mod breakpad;
 pub mod cache;
+pub mod download;
 pub mod drivers;
 pub mod identity;
 pub mod path;
 pub mod pdb_file;
 pub mod store;
 pub mod table;
+pub mod validate;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -24,7 +26,7 @@ use std::time::Duration;
 
 pub use identity::PdbIdentity;
 pub use path::{default_cache_dir, SymbolPath};
-pub use store::{DownloadEvent, ProgressFn, SymbolFileKind};
+pub use store::{DownloadEvent, DownloadLimits, ProgressFn, SymbolFileKind};
 pub use table::{Function, SymbolTable};
 
 use store::Locator;
@@ -60,32 +62,24 @@ pub enum SymbolError {
         what: String,
     },
     Cancelled,
+    /// The session's time for downloads is used up.
+    Budget {
+        budget: Duration,
+    },
 }
 
 impl SymbolError {
     pub fn io(path: &Path, error: std::io::Error) -> SymbolError {
-        SymbolError::Io {
-            path: path.to_path_buf(),
-            error,
-        }
+        SymbolError::Io { path: path.to_path_buf(), error }
     }
 
     /// Attaches the file's path to an error that did not know it.
     pub fn at(self, path: &Path) -> SymbolError {
         match self {
-            SymbolError::Corrupt { path: None, what } => SymbolError::Corrupt {
-                path: Some(path.to_path_buf()),
-                what,
-            },
-            SymbolError::Mismatch {
-                path: None,
-                expected,
-                found,
-            } => SymbolError::Mismatch {
-                path: Some(path.to_path_buf()),
-                expected,
-                found,
-            },
+            SymbolError::Corrupt { path: None, what } => SymbolError::Corrupt { path: Some(path.to_path_buf()), what },
+            SymbolError::Mismatch { path: None, expected, found } => {
+                SymbolError::Mismatch { path: Some(path.to_path_buf()), expected, found }
+            }
             other => other,
         }
     }
@@ -93,11 +87,8 @@ impl SymbolError {
 
 impl fmt::Display for SymbolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown = |p: &Option<PathBuf>| {
-            p.as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| "(in memory)".into())
-        };
+        let shown =
+            |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(in memory)".into());
         match self {
             SymbolError::Io { path, error } => write!(f, "{}: {error}", path.display()),
             SymbolError::Corrupt { path, what } => write!(f, "{}: damaged or not a symbol file: {what}", shown(path)),
@@ -114,6 +105,12 @@ impl fmt::Display for SymbolError {
             SymbolError::Server { url, what } => write!(f, "symbol server: {url}: {what}"),
             SymbolError::Network { url, what } => write!(f, "symbol server: {url}: {what}"),
             SymbolError::Cancelled => write!(f, "symbol download cancelled"),
+            SymbolError::Budget { budget } => write!(
+                f,
+                "no more symbol downloads: this session's {} s for downloads are used up \
+                 (set the symbol path again for more)",
+                budget.as_secs_f32()
+            ),
         }
     }
 }
@@ -166,9 +163,13 @@ pub struct ResolverOptions {
     pub timeout: Duration,
     /// Modules resolved at once by [`SymbolResolver::prefetch`].
     pub parallel: usize,
+    /// Whether symbol servers are asked, and the deadlines and size limit of downloads.
+    pub downloads: DownloadLimits,
 }
 
 impl Default for ResolverOptions {
+    /// The cache in [`default_cache_dir`] (`ETWQ_SYMBOL_CACHE=DIR|off`), downloads as
+    /// [`DownloadLimits::default`] (`ETWQ_SYMBOL_DOWNLOADS=off`).
     fn default() -> ResolverOptions {
         let dir = default_cache_dir();
         ResolverOptions {
@@ -176,6 +177,7 @@ impl Default for ResolverOptions {
             download_store: dir,
             timeout: Duration::from_secs(20),
             parallel: 4,
+            downloads: DownloadLimits::default(),
         }
     }
 }
@@ -195,14 +197,8 @@ impl SymbolResolver {
     }
 
     pub fn with_options(path: SymbolPath, options: ResolverOptions) -> SymbolResolver {
-        let locator = Locator::new(path, options.download_store.clone(), options.timeout);
-        SymbolResolver {
-            locator,
-            options,
-            tables: HashMap::new(),
-            last: None,
-            stats: ResolverStats::default(),
-        }
+        let locator = Locator::new(path, options.download_store.clone(), options.timeout, options.downloads.clone());
+        SymbolResolver { locator, options, tables: HashMap::new(), last: None, stats: ResolverStats::default() }
     }
 
     pub fn path(&self) -> &SymbolPath {
@@ -215,7 +211,12 @@ impl SymbolResolver {
         let keep_progress = self.locator.progress.clone();
         let cancel = self.locator.cancel.clone();
         let messages = self.locator.take_messages();
-        self.locator = Locator::new(path, self.options.download_store.clone(), self.options.timeout);
+        self.locator = Locator::new(
+            path,
+            self.options.download_store.clone(),
+            self.options.timeout,
+            self.options.downloads.clone(),
+        );
         self.locator.progress = keep_progress;
         self.locator.cancel = cancel;
         for m in messages {
@@ -233,6 +234,12 @@ impl SymbolResolver {
     /// Set it (from a Ctrl-C handler) to stop downloads; clear it to allow them again.
     pub fn cancel_flag(&self) -> Arc<AtomicBool> {
         self.locator.cancel.clone()
+    }
+
+    /// Downloads stop when `flag` is set: the session's Ctrl-C flag, so that one
+    /// Ctrl-C stops a query and the downloads that its frame names wait for.
+    pub fn set_cancel_flag(&mut self, flag: Arc<AtomicBool>) {
+        self.locator.cancel = flag;
     }
 
     /// Messages gathered since the last call: refused PDBs, damaged files, servers.
@@ -270,10 +277,7 @@ impl SymbolResolver {
         match self.table(identity) {
             None => Lookup::NoSymbols,
             Some(table) => match table.lookup(rva) {
-                Some((function, offset)) => Lookup::Function {
-                    name: function.name.clone(),
-                    offset,
-                },
+                Some((function, offset)) => Lookup::Function { name: function.name.clone(), offset },
                 None => Lookup::NotInAnyFunction { rva },
             },
         }
@@ -298,10 +302,7 @@ impl SymbolResolver {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(identity) = wanted.get(i) else { break };
                     let (table, source) = resolve(locator, cache_root, identity);
-                    results
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(((*identity).clone(), table, source));
+                    results.lock().unwrap_or_else(|p| p.into_inner()).push(((*identity).clone(), table, source));
                 });
             }
         });
@@ -339,7 +340,13 @@ fn resolve(locator: &Locator, cache_root: Option<&Path>, identity: &PdbIdentity)
         match cache::read(root, identity) {
             Ok(Some(table)) => return (Some(table), Source::Cache),
             Ok(None) => {}
-            Err(e) => locator.message(format!("{e}; reading the symbols again")),
+            Err(e) => {
+                // Discarded, so that a bad file costs one message, not one per session.
+                if let Ok(path) = cache::cache_file(root, identity) {
+                    let _ = std::fs::remove_file(path);
+                }
+                locator.message(format!("{e}; discarded, reading the symbols again"))
+            }
         }
     }
     let mut found: Option<(SymbolTable, Source)> = None;
@@ -348,14 +355,7 @@ fn resolve(locator: &Locator, cache_root: Option<&Path>, identity: &PdbIdentity)
             for note in notes {
                 locator.message(note);
             }
-            found = Some((
-                table,
-                if kind == SymbolFileKind::Pdb {
-                    Source::Pdb
-                } else {
-                    Source::Sym
-                },
-            ));
+            found = Some((table, if kind == SymbolFileKind::Pdb { Source::Pdb } else { Source::Sym }));
             true
         }
         Err(e) => {
@@ -366,7 +366,8 @@ fn resolve(locator: &Locator, cache_root: Option<&Path>, identity: &PdbIdentity)
     let Some((table, source)) = found else {
         return (None, Source::Missing);
     };
-    if let Some(root) = cache_root {
+    // An empty table is never cached: it would hide good symbols found later.
+    if let Some(root) = cache_root.filter(|_| !table.is_empty()) {
         if let Err(e) = cache::write(root, identity, &table) {
             locator.message(format!("could not write the symbol cache: {e}"));
         }
@@ -398,10 +399,7 @@ pub fn load_file(
                 None => {
                     // Without a MODULE line only the store layout vouches for the file.
                     let key = identity.store_key();
-                    let in_store = path
-                        .parent()
-                        .and_then(Path::file_name)
-                        .is_some_and(|dir| dir == key.as_str());
+                    let in_store = path.parent().and_then(Path::file_name).is_some_and(|dir| dir == key.as_str());
                     if !in_store {
                         return Err(SymbolError::Corrupt {
                             path: Some(path.to_path_buf()),
@@ -409,6 +407,12 @@ pub fn load_file(
                         });
                     }
                 }
+            }
+            if parsed.table.is_empty() {
+                return Err(SymbolError::Corrupt {
+                    path: Some(path.to_path_buf()),
+                    what: "no FUNC or PUBLIC record in it".into(),
+                });
             }
             let mut notes = Vec::new();
             if parsed.garbage_lines > 0 {
@@ -430,25 +434,10 @@ mod tests {
 
     #[test]
     fn frames_print_as_wpa_does() {
-        let f = Lookup::Function {
-            name: "RtlUserThreadStart".into(),
-            offset: 0x21,
-        };
-        assert_eq!(
-            format_frame(Some("ntdll.dll"), 0x7ff0_0000_1021, &f),
-            "ntdll.dll!RtlUserThreadStart+0x21"
-        );
-        assert_eq!(
-            format_frame(Some("foo.dll"), 1, &Lookup::NoSymbols),
-            "foo.dll!<PDB not found>"
-        );
-        assert_eq!(
-            format_frame(Some("foo.dll"), 1, &Lookup::NotInAnyFunction { rva: 0x10 }),
-            "foo.dll+0x10"
-        );
-        assert_eq!(
-            format_frame(None, 0xfffff80012345678, &Lookup::NoSymbols),
-            "0xfffff80012345678"
-        );
+        let f = Lookup::Function { name: "RtlUserThreadStart".into(), offset: 0x21 };
+        assert_eq!(format_frame(Some("ntdll.dll"), 0x7ff0_0000_1021, &f), "ntdll.dll!RtlUserThreadStart+0x21");
+        assert_eq!(format_frame(Some("foo.dll"), 1, &Lookup::NoSymbols), "foo.dll!<PDB not found>");
+        assert_eq!(format_frame(Some("foo.dll"), 1, &Lookup::NotInAnyFunction { rva: 0x10 }), "foo.dll+0x10");
+        assert_eq!(format_frame(None, 0xfffff80012345678, &Lookup::NoSymbols), "0xfffff80012345678");
     }
 }

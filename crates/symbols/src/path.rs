@@ -21,10 +21,7 @@ pub enum Upstream {
 pub enum SymbolPathElement {
     /// `srv*[STORE*...]*UPSTREAM`: `downstream` stores are searched first and receive
     /// what is downloaded from `upstream`.
-    Server {
-        downstream: Vec<PathBuf>,
-        upstream: Upstream,
-    },
+    Server { downstream: Vec<PathBuf>, upstream: Upstream },
     /// `cache*DIR`.
     Cache(PathBuf),
     /// A plain directory.
@@ -56,11 +53,7 @@ impl SymbolPath {
                 rest.retain(|p| !p.is_empty());
                 let Some(last) = rest.pop() else { continue };
                 let downstream = rest.into_iter().map(PathBuf::from).collect();
-                let upstream = if is_url(last) {
-                    Upstream::Url(last.to_string())
-                } else {
-                    Upstream::Dir(last.into())
-                };
+                let upstream = if is_url(last) { Upstream::Url(last.to_string()) } else { Upstream::Dir(last.into()) };
                 elements.push(SymbolPathElement::Server { downstream, upstream });
             } else if parts.len() > 1 && head == "cache" {
                 match parts[1..].iter().find(|p| !p.is_empty()) {
@@ -106,10 +99,14 @@ fn is_url(text: &str) -> bool {
     lower.starts_with("http://") || lower.starts_with("https://")
 }
 
-/// The user's cache directory for symbols: `$XDG_CACHE_HOME/etwq/symbols`, else
-/// `~/.cache/etwq/symbols` (`%LOCALAPPDATA%\etwq\symbols` on Windows).
+/// The symbol cache directory: `ETWQ_SYMBOL_CACHE` when set (`off`: none), else
+/// `$XDG_CACHE_HOME/etwq/symbols`, else `~/.cache/etwq/symbols`
+/// (`~/Library/Caches/etwq/symbols` on macOS, `%LOCALAPPDATA%\etwq\symbols` on Windows).
 pub fn default_cache_dir() -> Option<PathBuf> {
     let nonempty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(chosen) = nonempty("ETWQ_SYMBOL_CACHE") {
+        return (!chosen.to_str().is_some_and(|v| v.trim().eq_ignore_ascii_case("off"))).then_some(chosen);
+    }
     let base = if cfg!(windows) {
         nonempty("LOCALAPPDATA")
     } else if cfg!(target_os = "macos") {
@@ -137,20 +134,11 @@ mod tests {
                     downstream: vec![PathBuf::from("C:\\sym")],
                     upstream: Upstream::Url("https://msdl.microsoft.com/download/symbols".into())
                 },
-                Server {
-                    downstream: vec![],
-                    upstream: Upstream::Url("http://x/s".into())
-                },
+                Server { downstream: vec![], upstream: Upstream::Url("http://x/s".into()) },
                 Cache(PathBuf::from("/tmp/c")),
                 Dir(PathBuf::from("/plain/dir")),
-                Server {
-                    downstream: vec![],
-                    upstream: Upstream::Dir(PathBuf::from("\\\\share\\store"))
-                },
-                Server {
-                    downstream: vec![PathBuf::from("D:\\s")],
-                    upstream: Upstream::Url("http://y".into())
-                },
+                Server { downstream: vec![], upstream: Upstream::Dir(PathBuf::from("\\\\share\\store")) },
+                Server { downstream: vec![PathBuf::from("D:\\s")], upstream: Upstream::Url("http://y".into()) },
             ]
         );
     }
@@ -161,9 +149,6 @@ mod tests {
         assert!(SymbolPath::parse(";;; ;").is_empty());
         assert!(SymbolPath::parse("srv*").is_empty());
         assert!(SymbolPath::parse("srv**").is_empty());
-        assert_eq!(
-            SymbolPath::parse("*").elements,
-            vec![SymbolPathElement::Dir("*".into())]
-        );
+        assert_eq!(SymbolPath::parse("*").elements, vec![SymbolPathElement::Dir("*".into())]);
     }
 }

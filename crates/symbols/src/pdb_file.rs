@@ -61,9 +61,7 @@ pub fn load_pdb_bytes_with(
     options: LoadOptions,
 ) -> Result<SymbolTable, SymbolError> {
     let len = bytes.len();
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        load_unguarded(bytes, expected, options)
-    })) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load_unguarded(bytes, expected, options))) {
         Ok(result) => result,
         Err(_) => Err(SymbolError::Corrupt {
             path: None,
@@ -83,32 +81,19 @@ fn load_unguarded(
     expected: Option<&PdbIdentity>,
     options: LoadOptions,
 ) -> Result<SymbolTable, SymbolError> {
-    let corrupt = |what: &str, e: pdb::Error| SymbolError::Corrupt {
-        path: None,
-        what: format!("{what}: {e}"),
-    };
+    let corrupt = |what: &str, e: pdb::Error| SymbolError::Corrupt { path: None, what: format!("{what}: {e}") };
     let mut pdb = pdb::PDB::open(Cursor::new(bytes)).map_err(|e| corrupt("not a PDB", e))?;
     let info = read_info(&mut pdb)?;
     if let Some(expected) = expected {
         if info.guid != expected.guid || info.age != expected.age {
             let found = PdbIdentity::new(expected.name.clone(), info.guid, info.age);
-            return Err(SymbolError::Mismatch {
-                path: None,
-                expected: expected.clone(),
-                found,
-            });
+            return Err(SymbolError::Mismatch { path: None, expected: expected.clone(), found });
         }
     }
 
     let address_map = pdb.address_map().map_err(|e| corrupt("address map", e))?;
-    let sections = pdb
-        .sections()
-        .map_err(|e| corrupt("section headers", e))?
-        .unwrap_or_default();
-    let image_end = sections
-        .iter()
-        .map(|s| s.virtual_address.saturating_add(s.virtual_size))
-        .max();
+    let sections = pdb.sections().map_err(|e| corrupt("section headers", e))?.unwrap_or_default();
+    let image_end = sections.iter().map(|s| s.virtual_address.saturating_add(s.virtual_size)).max();
 
     let mut procedures = Vec::new();
     let dbi = pdb.debug_information().map_err(|e| corrupt("DBI stream", e))?;
@@ -135,16 +120,8 @@ fn load_unguarded(
                 Ok(pdb::SymbolData::Procedure(proc)) => {
                     if let Some(rva) = proc.offset.to_rva(&address_map) {
                         let raw = proc.name.to_string();
-                        let name = if x86 && masm {
-                            undecorate_x86_public(&raw)
-                        } else {
-                            raw.into_owned()
-                        };
-                        procedures.push(Function {
-                            rva: rva.0,
-                            size: proc.len,
-                            name: name.into(),
-                        });
+                        let name = if x86 && masm { undecorate_x86_public(&raw) } else { raw.into_owned() };
+                        procedures.push(Function { rva: rva.0, size: proc.len, name: name.into() });
                     }
                 }
                 _ => {}
@@ -171,11 +148,7 @@ fn load_unguarded(
                 continue;
             }
             let name = public_name(&public.name.to_string(), x86);
-            publics.push(Function {
-                rva: rva.0,
-                size: 0,
-                name: name.into(),
-            });
+            publics.push(Function { rva: rva.0, size: 0, name: name.into() });
         }
     }
 
@@ -186,19 +159,11 @@ fn load_unguarded(
 
 /// The GUID and age a PDB declares.
 pub fn read_info<S: pdb::Source<'static> + 'static>(pdb: &mut pdb::PDB<'static, S>) -> Result<PdbInfo, SymbolError> {
-    let corrupt = |what: &str, e: pdb::Error| SymbolError::Corrupt {
-        path: None,
-        what: format!("{what}: {e}"),
-    };
-    let info = pdb
-        .pdb_information()
-        .map_err(|e| corrupt("PDB information stream", e))?;
+    let corrupt = |what: &str, e: pdb::Error| SymbolError::Corrupt { path: None, what: format!("{what}: {e}") };
+    let info = pdb.pdb_information().map_err(|e| corrupt("PDB information stream", e))?;
     let dbi_age = pdb.debug_information().ok().and_then(|d| d.age());
     let (d1, d2, d3, d4) = info.guid.as_fields();
-    Ok(PdbInfo {
-        guid: Guid::from_fields(d1, d2, d3, *d4),
-        age: dbi_age.unwrap_or(info.age),
-    })
+    Ok(PdbInfo { guid: Guid::from_fields(d1, d2, d3, *d4), age: dbi_age.unwrap_or(info.age) })
 }
 
 fn covered(sorted: &[Function], rva: u32) -> bool {
@@ -252,10 +217,8 @@ pub fn undecorate_x86_public(name: &str) -> String {
 /// Opens a PDB only to read its identity (for messages and tools).
 pub fn pdb_info_of(path: &Path) -> Result<PdbInfo, SymbolError> {
     let bytes = std::fs::read(path).map_err(|e| SymbolError::io(path, e))?;
-    let mut pdb = pdb::PDB::open(Cursor::new(bytes)).map_err(|e| SymbolError::Corrupt {
-        path: Some(path.to_path_buf()),
-        what: format!("not a PDB: {e}"),
-    })?;
+    let mut pdb = pdb::PDB::open(Cursor::new(bytes))
+        .map_err(|e| SymbolError::Corrupt { path: Some(path.to_path_buf()), what: format!("not a PDB: {e}") })?;
     read_info(&mut pdb).map_err(|e| e.at(path))
 }
 
@@ -266,10 +229,7 @@ mod tests {
     #[test]
     fn c_decoration_is_removed() {
         assert_eq!(undecorate_x86_public("_memset"), "memset");
-        assert_eq!(
-            undecorate_x86_public("_IsProcessorFeaturePresent@4"),
-            "IsProcessorFeaturePresent"
-        );
+        assert_eq!(undecorate_x86_public("_IsProcessorFeaturePresent@4"), "IsProcessorFeaturePresent");
         assert_eq!(undecorate_x86_public("@fast@8"), "fast");
         assert_eq!(undecorate_x86_public("___CxxFrameHandler3"), "__CxxFrameHandler3");
         assert_eq!(undecorate_x86_public("?f@@YAXXZ"), "?f@@YAXXZ");
@@ -280,10 +240,7 @@ mod tests {
     #[test]
     fn cpp_publics_are_demangled_to_qualified_names() {
         let mangled = "?RequestDump@CrashGenerationClient@google_breakpad@@QAE_NPAU_EXCEPTION_POINTERS@@PAUMDRawAssertionInfo@@@Z";
-        assert_eq!(
-            public_name(mangled, true),
-            "google_breakpad::CrashGenerationClient::RequestDump"
-        );
+        assert_eq!(public_name(mangled, true), "google_breakpad::CrashGenerationClient::RequestDump");
         assert_eq!(public_name("?", false), "?");
         assert_eq!(public_name("?@@@@", false), "?@@@@");
         assert_eq!(public_name("_memset", false), "_memset");

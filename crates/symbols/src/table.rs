@@ -62,22 +62,13 @@ mod tests {
     use super::*;
 
     fn f(rva: u32, size: u32, name: &str) -> Function {
-        Function {
-            rva,
-            size,
-            name: name.into(),
-        }
+        Function { rva, size, name: name.into() }
     }
 
     #[test]
     fn lookup_finds_the_containing_function() {
         let t = SymbolTable::new(
-            vec![
-                f(0x2000, 0x10, "b"),
-                f(0x1000, 0x20, "a"),
-                f(0x1000, 0x5, "dup"),
-                f(0x3000, 0, "c"),
-            ],
+            vec![f(0x2000, 0x10, "b"), f(0x1000, 0x20, "a"), f(0x1000, 0x5, "dup"), f(0x3000, 0, "c")],
             Some(0x3100),
         );
         assert_eq!(t.len(), 3);
