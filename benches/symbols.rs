@@ -46,6 +46,7 @@ fn main() {
             download_store: None,
             timeout: Duration::from_secs(2),
             parallel: 1,
+            ..ResolverOptions::default()
         };
         for (path, total, load) in [
             (dir.to_str().unwrap(), &mut first, &mut first_load),
@@ -91,6 +92,7 @@ fn main() {
         download_store: None,
         timeout: Duration::from_secs(2),
         parallel: 1,
+        ..ResolverOptions::default()
     };
     let mut resolver = SymbolResolver::with_options(SymbolPath::parse(dir.to_str().unwrap()), options);
     let started = Instant::now();

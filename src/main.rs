@@ -83,6 +83,10 @@ struct Cli {
     /// Symbol path (`srv*CACHE*URL`, `cache*DIR`, directories; `;`-separated); default: _NT_SYMBOL_PATH.
     #[arg(long, value_name = "PATH")]
     symbols: Option<String>,
+    /// Symbol cache: where frame names are cached and `srv*URL` downloads land, or `off`;
+    /// default: ETWQ_SYMBOL_CACHE, else ~/.cache/etwq/symbols. ETWQ_SYMBOL_DOWNLOADS=off: ask no symbol server.
+    #[arg(long, value_name = "DIR|off")]
+    symbol_cache: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -273,7 +277,12 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
 
 fn main() -> ExitCode {
     etwq::memory::return_large_blocks_to_the_system();
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    if let Some(dir) = &cli.symbol_cache {
+        // Read by every symbol resolver, the shell's `.open` ones included; set before any thread starts.
+        std::env::set_var("ETWQ_SYMBOL_CACHE", dir);
+    }
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(code) => code,
     }

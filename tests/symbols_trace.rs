@@ -142,6 +142,7 @@ fn session(setup: &Setup, path: &str, cache: &Path) -> Session {
         download_store: Some(cache.join("downloads")),
         timeout: Duration::from_secs(5),
         parallel: 2,
+        ..ResolverOptions::default()
     });
     session.set_symbol_path(path);
     session
@@ -294,6 +295,7 @@ fn a_pdb_of_another_identity_shows_pdb_not_found() {
         download_store: Some(cache),
         timeout: Duration::from_secs(2),
         parallel: 1,
+        ..ResolverOptions::default()
     });
     s.set_symbol_path(&setup.symbols.display().to_string());
     let t = s
