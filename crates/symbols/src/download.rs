@@ -142,6 +142,8 @@ fn transfer(
             Err(e) => {
                 let what = if matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) {
                     format!("stopped sending for {} s", request.read_timeout.as_secs_f32())
+                } else if let (std::io::ErrorKind::UnexpectedEof, Some(total)) = (e.kind(), total) {
+                    format!("got {done} of {total} bytes")
                 } else {
                     format!("download broke off after {done} bytes: {e}")
                 };
