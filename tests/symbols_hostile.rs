@@ -723,3 +723,30 @@ fn the_symbol_cache_flag_chooses_the_directory() {
     // The demo's frames are named from the files written there.
     assert!(stdout.contains("server.exe!"), "{stdout}");
 }
+
+/// A server that sends the start of a body and then nothing: given up after the read
+/// timeout (2 s here), long before the per-file deadline.
+#[test]
+fn a_server_that_goes_silent_is_given_up_after_the_read_timeout() {
+    let server = Server::start(|_, stream, stopped| {
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nMicrosoft");
+        while !stopped.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let mut r = resolver(
+        &format!("srv*{}", server.url),
+        tmp.path(),
+        limits(Duration::from_secs(30), Duration::from_secs(60)),
+    );
+    let started = Instant::now();
+    assert_eq!(r.lookup(&identity("a.pdb"), 0x1000), Lookup::NoSymbols);
+    let took = started.elapsed();
+    assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(4), "{took:?}");
+    let messages = r.take_messages();
+    assert!(
+        messages.len() == 1 && messages[0].contains("stopped sending for 2 s"),
+        "{messages:?}"
+    );
+}

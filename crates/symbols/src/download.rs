@@ -8,10 +8,11 @@
 //!   holds half a file or an error page.
 //! - The transfer runs on its own thread while the caller watches the cancel flag and
 //!   the deadline, so Ctrl-C and the deadline take effect at once even while a read
-//!   blocks; the abandoned thread removes its `.part` file and ends by itself.
+//!   blocks; the abandoned thread removes its `.part` file and ends by itself. The
+//!   caller also watches for a server that goes silent for the read timeout.
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -56,13 +57,26 @@ pub fn fetch(
     }
     let abort = Arc::new(AtomicBool::new(false));
     let announced = Arc::new(AtomicBool::new(false));
+    let activity = Arc::new(Activity::new());
     let (sender, receiver) = mpsc::channel();
     let (url, deadline, deadline_text) = (request.url.clone(), request.deadline, request.deadline_text.clone());
+    let read_timeout = request.read_timeout;
     let worker = {
-        let (agent, abort, announced, progress) = (agent.clone(), abort.clone(), announced.clone(), progress.clone());
+        let (agent, abort, announced, activity, progress) = (
+            agent.clone(),
+            abort.clone(),
+            announced.clone(),
+            activity.clone(),
+            progress.clone(),
+        );
         move || {
             let temp = request.temp.clone();
-            let result = transfer(&agent, &request, &abort, &announced, progress.as_ref());
+            let watch = Watch {
+                abort: &abort,
+                announced: &announced,
+                activity: &activity,
+            };
+            let result = transfer(&agent, &request, &watch, progress.as_ref());
             if result.is_err() || abort.load(Ordering::Relaxed) {
                 let _ = std::fs::remove_file(&temp);
             }
@@ -90,6 +104,16 @@ pub fn fetch(
                         what: format!("took longer than {deadline_text}"),
                     });
                 }
+                if activity.quiet_for() >= read_timeout {
+                    abort.store(true, Ordering::Relaxed);
+                    let seconds = read_timeout.as_secs_f32();
+                    let what = if announced.load(Ordering::Relaxed) {
+                        format!("stopped sending for {seconds} s")
+                    } else {
+                        format!("did not answer within {seconds} s")
+                    };
+                    break Err(SymbolError::Network { url: url.clone(), what });
+                }
             }
         }
     };
@@ -101,15 +125,56 @@ pub fn fetch(
     result
 }
 
+/// When the transfer last made progress. ureq's own read timeout does not apply once a
+/// request has a deadline (ureq waits for the deadline instead), so the caller watches
+/// for a silent server itself.
+struct Activity {
+    origin: Instant,
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            origin: Instant::now(),
+            last_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = self.origin.elapsed().as_millis().min(u64::MAX as u128) as u64;
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn quiet_for(&self) -> Duration {
+        self.origin
+            .elapsed()
+            .saturating_sub(Duration::from_millis(self.last_ms.load(Ordering::Relaxed)))
+    }
+}
+
+/// What the worker shares with its caller.
+struct Watch<'a> {
+    /// Set by the caller: stop, remove the `.part` file.
+    abort: &'a AtomicBool,
+    /// Set by the worker once the server answered (a `Started` event went out).
+    announced: &'a AtomicBool,
+    activity: &'a Activity,
+}
+
 /// The worker's part: request (following redirects), stream, check, rename.
 fn transfer(
     agent: &ureq::Agent,
     request: &Request,
-    abort: &AtomicBool,
-    announced: &AtomicBool,
+    watch: &Watch,
     progress: Option<&ProgressFn>,
 ) -> Result<Option<PathBuf>, SymbolError> {
-    let Some((response, url)) = get_following_redirects(agent, request, abort)? else {
+    let Watch {
+        abort,
+        announced,
+        activity,
+    } = *watch;
+    let Some((response, url)) = get_following_redirects(agent, request, abort, activity)? else {
         return Ok(None);
     };
     let server = |what: String| SymbolError::Server { url: url.clone(), what };
@@ -151,6 +216,7 @@ fn transfer(
             }
         };
         done += n as u64;
+        activity.touch();
         if done > request.max_bytes {
             return Err(server(format!("refused: more than the {} allowed", bytes_text(request.max_bytes))));
         }
@@ -176,6 +242,7 @@ fn get_following_redirects(
     agent: &ureq::Agent,
     request: &Request,
     abort: &AtomicBool,
+    activity: &Activity,
 ) -> Result<Option<(ureq::Response, String)>, SymbolError> {
     let mut url = request.url.clone();
     for _ in 0..=MAX_REDIRECTS {
@@ -199,6 +266,7 @@ fn get_following_redirects(
                 });
             }
         };
+        activity.touch();
         if !(300..400).contains(&response.status()) {
             return Ok(Some((response, url)));
         }
