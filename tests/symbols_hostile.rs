@@ -55,12 +55,7 @@ impl Server {
                 });
             }
         });
-        Server {
-            url,
-            requests,
-            stop,
-            thread: Some(thread),
-        }
+        Server { url, requests, stop, thread: Some(thread) }
     }
 
     fn requests(&self) -> Vec<String> {
@@ -102,12 +97,7 @@ fn trickle(stream: &mut TcpStream, stopped: &AtomicBool, length: u64) {
 }
 
 fn limits(file_deadline: Duration, session_budget: Duration) -> DownloadLimits {
-    DownloadLimits {
-        enabled: true,
-        file_deadline,
-        session_budget,
-        max_download: 64 << 20,
-    }
+    DownloadLimits { enabled: true, file_deadline, session_budget, max_download: 64 << 20 }
 }
 
 fn options(root: &Path, downloads: DownloadLimits) -> ResolverOptions {
@@ -125,11 +115,7 @@ fn resolver(path: &str, root: &Path, downloads: DownloadLimits) -> SymbolResolve
 }
 
 fn identity(name: &str) -> PdbIdentity {
-    PdbIdentity::new(
-        name,
-        Guid::from_fields(0x1234_5678, 0x9abc, 0xdef0, [1, 2, 3, 4, 5, 6, 7, 8]),
-        1,
-    )
+    PdbIdentity::new(name, Guid::from_fields(0x1234_5678, 0x9abc, 0xdef0, [1, 2, 3, 4, 5, 6, 7, 8]), 1)
 }
 
 /// Every file under `dir`, recursively.
@@ -152,10 +138,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn part_files(dir: &Path) -> Vec<PathBuf> {
-    files_under(dir)
-        .into_iter()
-        .filter(|p| p.to_string_lossy().ends_with(".part"))
-        .collect()
+    files_under(dir).into_iter().filter(|p| p.to_string_lossy().ends_with(".part")).collect()
 }
 
 /// Waits (at most `limit`) until `done` holds; whether it did.
@@ -180,10 +163,7 @@ fn crash_pdb() -> Option<(PathBuf, PdbIdentity, Vec<u8>)> {
 #[test]
 fn redirects_off_http_end_in_a_message_not_a_panic() {
     let good = identity("moved.pdb");
-    let sym = format!(
-        "MODULE windows x86_64 {} moved.pdb\nFUNC 1000 20 0 Moved\n",
-        good.store_key()
-    );
+    let sym = format!("MODULE windows x86_64 {} moved.pdb\nFUNC 1000 20 0 Moved\n", good.store_key());
     let server = Server::start(move |path, stream, _| {
         let redirect = |stream: &mut TcpStream, status: &str, to: &str| {
             respond(stream, status, &format!("Location: {to}\r\nContent-Length: 0\r\n"), b"")
@@ -287,14 +267,8 @@ fn the_session_budget_bounds_all_downloads_together() {
     let messages = r.take_messages();
     assert_eq!(messages.len(), 3, "{messages:?}");
     assert!(messages[0].contains("took longer than the 1 s allowed per file"), "{messages:?}");
-    assert!(
-        messages[1].contains("s left of this session's 1.5 s for downloads"),
-        "{messages:?}"
-    );
-    assert!(
-        messages[2].contains("this session's 1.5 s for downloads are used up"),
-        "{messages:?}"
-    );
+    assert!(messages[1].contains("s left of this session's 1.5 s for downloads"), "{messages:?}");
+    assert!(messages[2].contains("this session's 1.5 s for downloads are used up"), "{messages:?}");
     assert!(servers[2].requests().is_empty());
     // Said once: a second module costs neither time nor another message.
     let started = Instant::now();
@@ -320,10 +294,7 @@ fn an_error_page_served_as_200_is_never_kept_or_cached() {
     assert_eq!(r.lookup(&crash, 0x2910), Lookup::NoSymbols);
     let messages = r.take_messages();
     assert_eq!(messages.len(), 2, "{messages:?}");
-    assert!(
-        messages[0].contains("crash.pdb: not a PDB (an HTML page); not kept"),
-        "{messages:?}"
-    );
+    assert!(messages[0].contains("crash.pdb: not a PDB (an HTML page); not kept"), "{messages:?}");
     assert!(
         messages[1].contains("crash.sym: not a Breakpad symbol file: no MODULE line (an HTML page); not kept"),
         "{messages:?}"
@@ -365,14 +336,8 @@ fn a_poisoned_cache_or_store_is_discarded_and_fetched_again() {
     assert!(matches!(r.lookup(&crash, 0x2910), Lookup::Function { ref name, offset: 0 } if &**name == "main"));
     let messages = r.take_messages();
     assert_eq!(messages.len(), 2, "{messages:?}");
-    assert!(
-        messages[0].contains("holds no functions; discarded, reading the symbols again"),
-        "{messages:?}"
-    );
-    assert!(
-        messages[1].contains("crash.sym: damaged or not a symbol file: no FUNC or PUBLIC record"),
-        "{messages:?}"
-    );
+    assert!(messages[0].contains("holds no functions; discarded, reading the symbols again"), "{messages:?}");
+    assert!(messages[1].contains("crash.sym: damaged or not a symbol file: no FUNC or PUBLIC record"), "{messages:?}");
     assert_eq!(r.stats().from_pdb, 1);
     assert_eq!(server.requests(), [format!("/symbols/crash.pdb/{}/crash.pdb", crash.store_key())]);
     // The cache now holds the functions: the next session reads it, quietly.
@@ -431,10 +396,8 @@ fn a_huge_body_is_refused_by_its_length_or_when_it_passes_the_limit() {
         }
     });
     let tmp = tempfile::tempdir().unwrap();
-    let downloads = DownloadLimits {
-        max_download: 1 << 20,
-        ..limits(Duration::from_secs(10), Duration::from_secs(60))
-    };
+    let downloads =
+        DownloadLimits { max_download: 1 << 20, ..limits(Duration::from_secs(10), Duration::from_secs(60)) };
     let path = format!("srv*{}", server.url);
     for (name, expected) in [
         ("claims.pdb", "refused: 2147483648 bytes is more than the 1 MiB allowed"),
@@ -474,17 +437,12 @@ fn a_large_download_streams_to_disk_in_bounded_memory() {
         });
         let tmp = tempfile::tempdir().unwrap();
         let before = peak_kib().unwrap_or(0);
-        let downloads = DownloadLimits {
-            max_download: BODY,
-            ..limits(Duration::from_secs(60), Duration::from_secs(60))
-        };
+        let downloads =
+            DownloadLimits { max_download: BODY, ..limits(Duration::from_secs(60), Duration::from_secs(60)) };
         let mut r = resolver(&format!("srv*{}", server.url), tmp.path(), downloads);
         assert_eq!(r.lookup(&identity("big.pdb"), 0x1000), Lookup::NoSymbols);
         let messages = r.take_messages();
-        assert!(
-            messages.iter().any(|m| m.contains("more than the 128 MiB allowed")),
-            "{messages:?}"
-        );
+        assert!(messages.iter().any(|m| m.contains("more than the 128 MiB allowed")), "{messages:?}");
         println!("PEAK_KIB {before} {}", peak_kib().unwrap_or(0));
         return;
     }
@@ -493,12 +451,7 @@ fn a_large_download_streams_to_disk_in_bounded_memory() {
         return;
     }
     let output = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "a_large_download_streams_to_disk_in_bounded_memory",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["a_large_download_streams_to_disk_in_bounded_memory", "--exact", "--nocapture", "--test-threads=1"])
         .env("ETWQ_HOSTILE_CHILD", "1")
         .output()
         .unwrap();
@@ -524,11 +477,8 @@ fn a_large_download_streams_to_disk_in_bounded_memory() {
 fn a_cancelled_download_stops_at_once_and_leaves_no_part_file() {
     let server = Server::start(|_, stream, stopped| trickle(stream, stopped, 1 << 20));
     let tmp = tempfile::tempdir().unwrap();
-    let mut r = resolver(
-        &format!("srv*{}", server.url),
-        tmp.path(),
-        limits(Duration::from_secs(30), Duration::from_secs(60)),
-    );
+    let mut r =
+        resolver(&format!("srv*{}", server.url), tmp.path(), limits(Duration::from_secs(30), Duration::from_secs(60)));
     let flag = r.cancel_flag();
     let ctrl_c = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(400));
@@ -540,10 +490,7 @@ fn a_cancelled_download_stops_at_once_and_leaves_no_part_file() {
     ctrl_c.join().unwrap();
     assert!(took >= Duration::from_millis(400) && took < Duration::from_millis(1500), "{took:?}");
     let messages = r.take_messages();
-    assert!(
-        messages.len() == 1 && messages[0].contains("symbol downloads cancelled"),
-        "{messages:?}"
-    );
+    assert!(messages.len() == 1 && messages[0].contains("symbol downloads cancelled"), "{messages:?}");
     // While cancelled nothing more is asked, and the message is not repeated.
     let asked = server.requests().len();
     assert_eq!(r.lookup(&identity("b.pdb"), 0x1000), Lookup::NoSymbols);
@@ -561,11 +508,8 @@ fn a_cancelled_download_stops_at_once_and_leaves_no_part_file() {
 fn a_killed_download_leaves_a_part_file_that_a_later_one_removes() {
     if let Some(root) = std::env::var_os("ETWQ_HOSTILE_KILL_ROOT") {
         let url = std::env::var("ETWQ_HOSTILE_URL").unwrap();
-        let mut r = resolver(
-            &format!("srv*{url}"),
-            Path::new(&root),
-            limits(Duration::from_secs(30), Duration::from_secs(60)),
-        );
+        let mut r =
+            resolver(&format!("srv*{url}"), Path::new(&root), limits(Duration::from_secs(30), Duration::from_secs(60)));
         r.lookup(&identity("a.pdb"), 0x1000);
         return;
     }
@@ -581,11 +525,7 @@ fn a_killed_download_leaves_a_part_file_that_a_later_one_removes() {
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "a_killed_download_leaves_a_part_file_that_a_later_one_removes",
-            "--exact",
-            "--test-threads=1",
-        ])
+        .args(["a_killed_download_leaves_a_part_file_that_a_later_one_removes", "--exact", "--test-threads=1"])
         .env("ETWQ_HOSTILE_KILL_ROOT", tmp.path())
         .env("ETWQ_HOSTILE_URL", &server.url)
         .stdout(std::process::Stdio::null())
@@ -611,12 +551,7 @@ fn a_killed_download_leaves_a_part_file_that_a_later_one_removes() {
 
     // An hour later the killed one is stale and goes; the live one stays.
     let an_hour_ago = SystemTime::now() - Duration::from_secs(3700);
-    std::fs::File::options()
-        .write(true)
-        .open(&left[0])
-        .unwrap()
-        .set_modified(an_hour_ago)
-        .unwrap();
+    std::fs::File::options().write(true).open(&left[0]).unwrap().set_modified(an_hour_ago).unwrap();
     let mut r = resolver(&format!("srv*{}", server.url), tmp.path(), downloads());
     assert_eq!(r.lookup(&identity("a.pdb"), 0x1000), Lookup::NoSymbols);
     assert!(!left[0].exists(), "the stale .part file was not removed");
@@ -627,19 +562,13 @@ fn a_killed_download_leaves_a_part_file_that_a_later_one_removes() {
 fn downloads_can_be_turned_off() {
     let server = Server::start(|_, stream, _| not_found(stream));
     let tmp = tempfile::tempdir().unwrap();
-    let off = DownloadLimits {
-        enabled: false,
-        ..limits(Duration::from_secs(5), Duration::from_secs(5))
-    };
+    let off = DownloadLimits { enabled: false, ..limits(Duration::from_secs(5), Duration::from_secs(5)) };
     let mut r = resolver(&format!("srv*{}", server.url), tmp.path(), off);
     for name in ["a.pdb", "b.pdb"] {
         assert_eq!(r.lookup(&identity(name), 0x1000), Lookup::NoSymbols);
     }
     let messages = r.take_messages();
-    assert!(
-        messages.len() == 1 && messages[0].contains("downloads are off"),
-        "{messages:?}"
-    );
+    assert!(messages.len() == 1 && messages[0].contains("downloads are off"), "{messages:?}");
     assert!(server.requests().is_empty());
 }
 
@@ -662,11 +591,7 @@ fn the_environment_chooses_the_cache_and_turns_downloads_off() {
     let options = |vars: &[(&str, &Path)]| {
         let mut command = Command::new(std::env::current_exe().unwrap());
         command
-            .args([
-                "the_environment_chooses_the_cache_and_turns_downloads_off",
-                "--exact",
-                "--nocapture",
-            ])
+            .args(["the_environment_chooses_the_cache_and_turns_downloads_off", "--exact", "--nocapture"])
             .env("ETWQ_HOSTILE_PRINT_OPTIONS", "1")
             .env("XDG_CACHE_HOME", &xdg)
             .env("HOME", tmp.path())
@@ -681,19 +606,13 @@ fn the_environment_chooses_the_cache_and_turns_downloads_off() {
         stdout[at + 8..].lines().next().unwrap().to_string()
     };
     let default = xdg.join("etwq").join("symbols");
-    assert_eq!(
-        options(&[]),
-        format!("cache=Some({default:?}) store=Some({default:?}) downloads=true")
-    );
+    assert_eq!(options(&[]), format!("cache=Some({default:?}) store=Some({default:?}) downloads=true"));
     assert_eq!(
         options(&[("ETWQ_SYMBOL_CACHE", &chosen)]),
         format!("cache=Some({chosen:?}) store=Some({chosen:?}) downloads=true")
     );
     for off in ["off", "OFF", " Off "] {
-        assert_eq!(
-            options(&[("ETWQ_SYMBOL_CACHE", Path::new(off))]),
-            "cache=None store=None downloads=true"
-        );
+        assert_eq!(options(&[("ETWQ_SYMBOL_CACHE", Path::new(off))]), "cache=None store=None downloads=true");
     }
     assert_eq!(
         options(&[("ETWQ_SYMBOL_DOWNLOADS", Path::new("off"))]),
@@ -735,18 +654,12 @@ fn a_server_that_goes_silent_is_given_up_after_the_read_timeout() {
         }
     });
     let tmp = tempfile::tempdir().unwrap();
-    let mut r = resolver(
-        &format!("srv*{}", server.url),
-        tmp.path(),
-        limits(Duration::from_secs(30), Duration::from_secs(60)),
-    );
+    let mut r =
+        resolver(&format!("srv*{}", server.url), tmp.path(), limits(Duration::from_secs(30), Duration::from_secs(60)));
     let started = Instant::now();
     assert_eq!(r.lookup(&identity("a.pdb"), 0x1000), Lookup::NoSymbols);
     let took = started.elapsed();
     assert!(took >= Duration::from_secs(2) && took < Duration::from_secs(4), "{took:?}");
     let messages = r.take_messages();
-    assert!(
-        messages.len() == 1 && messages[0].contains("stopped sending for 2 s"),
-        "{messages:?}"
-    );
+    assert!(messages.len() == 1 && messages[0].contains("stopped sending for 2 s"), "{messages:?}");
 }

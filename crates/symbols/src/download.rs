@@ -62,20 +62,11 @@ pub fn fetch(
     let (url, deadline, deadline_text) = (request.url.clone(), request.deadline, request.deadline_text.clone());
     let read_timeout = request.read_timeout;
     let worker = {
-        let (agent, abort, announced, activity, progress) = (
-            agent.clone(),
-            abort.clone(),
-            announced.clone(),
-            activity.clone(),
-            progress.clone(),
-        );
+        let (agent, abort, announced, activity, progress) =
+            (agent.clone(), abort.clone(), announced.clone(), activity.clone(), progress.clone());
         move || {
             let temp = request.temp.clone();
-            let watch = Watch {
-                abort: &abort,
-                announced: &announced,
-                activity: &activity,
-            };
+            let watch = Watch { abort: &abort, announced: &announced, activity: &activity };
             let result = transfer(&agent, &request, &watch, progress.as_ref());
             if result.is_err() || abort.load(Ordering::Relaxed) {
                 let _ = std::fs::remove_file(&temp);
@@ -135,10 +126,7 @@ struct Activity {
 
 impl Activity {
     fn new() -> Activity {
-        Activity {
-            origin: Instant::now(),
-            last_ms: AtomicU64::new(0),
-        }
+        Activity { origin: Instant::now(), last_ms: AtomicU64::new(0) }
     }
 
     fn touch(&self) {
@@ -147,9 +135,7 @@ impl Activity {
     }
 
     fn quiet_for(&self) -> Duration {
-        self.origin
-            .elapsed()
-            .saturating_sub(Duration::from_millis(self.last_ms.load(Ordering::Relaxed)))
+        self.origin.elapsed().saturating_sub(Duration::from_millis(self.last_ms.load(Ordering::Relaxed)))
     }
 }
 
@@ -169,11 +155,7 @@ fn transfer(
     watch: &Watch,
     progress: Option<&ProgressFn>,
 ) -> Result<Option<PathBuf>, SymbolError> {
-    let Watch {
-        abort,
-        announced,
-        activity,
-    } = *watch;
+    let Watch { abort, announced, activity } = *watch;
     let Some((response, url)) = get_following_redirects(agent, request, abort, activity)? else {
         return Ok(None);
     };

@@ -279,7 +279,7 @@ impl Locator {
         let url = format!("{}/{}/{}/{}", base.trim_end_matches('/'), encode_segment(name), key, encode_segment(file));
         let started = Instant::now();
         let (deadline, deadline_text) =
-            self.deadline(started).ok_or_else(|| SymbolError::Budget { budget: self.limits.session_budget })?;
+            self.deadline(started).ok_or(SymbolError::Budget { budget: self.limits.session_budget })?;
         let dir = dest.join(name).join(&key);
         std::fs::create_dir_all(&dir).map_err(|e| SymbolError::io(&dir, e))?;
         download::remove_stale_parts(&dir, download::STALE_PART_AGE);
