@@ -46,10 +46,12 @@ fn main() {
             download_store: None,
             timeout: Duration::from_secs(2),
             parallel: 1,
+            ..ResolverOptions::default()
         };
-        for (path, total, load) in
-            [(dir.to_str().unwrap(), &mut first, &mut first_load), ("", &mut next, &mut next_load)]
-        {
+        for (path, total, load) in [
+            (dir.to_str().unwrap(), &mut first, &mut first_load),
+            ("", &mut next, &mut next_load),
+        ] {
             let started = Instant::now();
             let mut resolver = SymbolResolver::with_options(SymbolPath::parse(path), options(cache.path()));
             resolver.table(&identity).expect("crash.pdb resolves");
@@ -67,7 +69,10 @@ fn main() {
         v.sort();
         v[v.len() / 2].as_secs_f64() * 1e3
     };
-    println!("resolving {FRAMES} frames in crash.exe ({} functions), best/median of {RUNS}:", functions.len());
+    println!(
+        "resolving {FRAMES} frames in crash.exe ({} functions), best/median of {RUNS}:",
+        functions.len()
+    );
     println!(
         "  first session (crash.pdb):  {:7.1} / {:7.1} ms   (of which loading the PDB + writing the cache {:.1} ms)",
         best(&first),
@@ -82,8 +87,13 @@ fn main() {
     );
 
     // Formatting the frames as text, for scale.
-    let options =
-        ResolverOptions { cache_root: None, download_store: None, timeout: Duration::from_secs(2), parallel: 1 };
+    let options = ResolverOptions {
+        cache_root: None,
+        download_store: None,
+        timeout: Duration::from_secs(2),
+        parallel: 1,
+        ..ResolverOptions::default()
+    };
     let mut resolver = SymbolResolver::with_options(SymbolPath::parse(dir.to_str().unwrap()), options);
     let started = Instant::now();
     let mut bytes = 0usize;

@@ -65,6 +65,10 @@ struct Cli {
     /// Symbol path (`srv*CACHE*URL`, `cache*DIR`, directories; `;`-separated); default: _NT_SYMBOL_PATH.
     #[arg(long, value_name = "PATH")]
     symbols: Option<String>,
+    /// Symbol cache: where frame names are cached and `srv*URL` downloads land, or `off`;
+    /// default: ETWQ_SYMBOL_CACHE, else ~/.cache/etwq/symbols. ETWQ_SYMBOL_DOWNLOADS=off: ask no symbol server.
+    #[arg(long, value_name = "DIR|off")]
+    symbol_cache: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -287,6 +291,10 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
+    if let Some(dir) = &cli.symbol_cache {
+        // Read by every symbol resolver, the shell's `.open` ones included; set before any thread starts.
+        std::env::set_var("ETWQ_SYMBOL_CACHE", dir);
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(code) => code,

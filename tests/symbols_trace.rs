@@ -111,6 +111,7 @@ fn session(setup: &Setup, path: &str, cache: &Path) -> Session {
         download_store: Some(cache.join("downloads")),
         timeout: Duration::from_secs(5),
         parallel: 2,
+        ..ResolverOptions::default()
     });
     session.set_symbol_path(path);
     session
@@ -226,6 +227,7 @@ fn a_pdb_of_another_identity_shows_pdb_not_found() {
         download_store: Some(cache),
         timeout: Duration::from_secs(2),
         parallel: 1,
+        ..ResolverOptions::default()
     });
     s.set_symbol_path(&setup.symbols.display().to_string());
     let t = s.query("frames where module = \"crash.exe\" and depth = 0 select frame, func").unwrap();
@@ -238,4 +240,61 @@ fn a_pdb_of_another_identity_shows_pdb_not_found() {
     assert!(messages.iter().any(|m| m.contains("refused")), "{messages:?}");
     // The session goes on.
     assert!(s.query("samples | tree").is_ok());
+}
+
+/// Ctrl-C (the session's cancel flag) stops the symbol downloads that naming the frames
+/// waits for, at once: the query answers with `<PDB not found>` and a message, long
+/// before the server's trickle or the per-file deadline would end.
+#[test]
+fn ctrl_c_stops_the_downloads_a_query_waits_for() {
+    let Some(setup) = setup() else { return };
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/symbols", listener.local_addr().unwrap());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopped = stop.clone();
+    let server = std::thread::spawn(move || {
+        // One request: headers promising a megabyte, then a byte every 100 ms.
+        let Ok((mut stream, _)) = listener.accept() else { return };
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+        common::read_request_path(&mut stream);
+        let head = "HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\nConnection: close\r\n\r\n";
+        let _ = stream.write_all(head.as_bytes());
+        while !stopped.load(std::sync::atomic::Ordering::Relaxed) && stream.write_all(b"M").is_ok() {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let cache = setup.tmp.path().join("cache");
+    let mut s = Session::open(&setup.trace).unwrap();
+    s.set_symbol_options(ResolverOptions {
+        cache_root: Some(cache.clone()),
+        download_store: Some(cache.join("downloads")),
+        timeout: Duration::from_secs(30),
+        parallel: 1,
+        ..ResolverOptions::default()
+    });
+    s.set_symbol_path(&format!("srv*{url}"));
+    let flag = s.cancel_flag();
+    let ctrl_c = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    let started = std::time::Instant::now();
+    let t = s
+        .query("frames where module = \"crash.exe\" and depth = 0 select frame")
+        .unwrap();
+    let took = started.elapsed();
+    ctrl_c.join().unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    server.join().unwrap();
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(t.row_count() > 0);
+    assert_eq!(
+        t.column("frame").unwrap().value(0).to_string(),
+        "crash.exe!<PDB not found>"
+    );
+    let messages = s.take_messages();
+    assert!(
+        messages.iter().any(|m| m.contains("symbol downloads cancelled")),
+        "{messages:?}"
+    );
 }

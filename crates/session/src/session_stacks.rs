@@ -300,6 +300,9 @@ fn ms(ns: i64) -> f64 {
 impl Session {
     /// Sets the symbol path (`--symbols`, `.symbols`); frames are named again on the next query.
     pub fn set_symbol_path(&mut self, text: &str) {
+        // A new path is new work: a Ctrl-C that stopped earlier work must not stop its downloads.
+        self.cancel.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.share_cancel_flag();
         let state = &mut self.stack_state;
         state.explicit_path = Some(text.to_string());
         let path = state.path();
@@ -315,6 +318,12 @@ impl Session {
         state.resolver = SymbolResolver::with_options(state.path(), options);
         state.named.clear();
         self.forget_named_tables();
+        self.share_cancel_flag();
+    }
+
+    /// Symbol downloads stop on the session's Ctrl-C flag, as queries do.
+    fn share_cancel_flag(&mut self) {
+        self.stack_state.resolver.set_cancel_flag(self.cancel.clone());
     }
 
     /// The symbol path in force, written the way it is typed; empty when there is none.
@@ -342,6 +351,7 @@ impl Session {
         for root in roots {
             match write_demo_symbols(&root) {
                 Ok(()) => {
+                    self.share_cancel_flag();
                     let state = &mut self.stack_state;
                     state.demo_dir = Some(root);
                     let path = state.path();
@@ -358,6 +368,8 @@ impl Session {
     /// Runs a query that ends in a stack view, or a `stacks` query (whose `module =`
     /// and `func =` mean "has a frame in"). None: an ordinary query.
     pub(crate) fn stack_query(&mut self, text: &str) -> Option<Result<DataTable, QueryError>> {
+        // Every query passes here before frames are named (which may download symbols).
+        self.share_cancel_flag();
         let (query_text, view) = match split_view(text) {
             Some((query, view)) => (query, Some(view)),
             None => (text, None),

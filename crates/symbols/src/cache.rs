@@ -112,7 +112,14 @@ pub fn read(cache_root: &Path, identity: &PdbIdentity) -> Result<Option<SymbolTa
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(SymbolError::io(&path, e)),
     };
-    decode(&bytes, identity).map(Some).map_err(|what| SymbolError::Corrupt { path: Some(path), what })
+    match decode(&bytes, identity) {
+        // Never written by this version: an older one cached what a bad download gave.
+        Ok(table) if table.is_empty() => {
+            Err(SymbolError::Corrupt { path: Some(path), what: "holds no functions".into() })
+        }
+        Ok(table) => Ok(Some(table)),
+        Err(what) => Err(SymbolError::Corrupt { path: Some(path), what }),
+    }
 }
 
 /// Writes the cache file of `identity` (temp file, then rename: a reader never sees half).

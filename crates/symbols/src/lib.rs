@@ -8,12 +8,14 @@
 //! session to show.
 pub mod breakpad;
 pub mod cache;
+pub mod download;
 pub mod drivers;
 pub mod identity;
 pub mod path;
 pub mod pdb_file;
 pub mod store;
 pub mod table;
+pub mod validate;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -24,7 +26,7 @@ use std::time::Duration;
 
 pub use identity::PdbIdentity;
 pub use path::{default_cache_dir, SymbolPath};
-pub use store::{DownloadEvent, ProgressFn, SymbolFileKind};
+pub use store::{DownloadEvent, DownloadLimits, ProgressFn, SymbolFileKind};
 pub use table::{Function, SymbolTable};
 
 use store::Locator;
@@ -60,6 +62,10 @@ pub enum SymbolError {
         what: String,
     },
     Cancelled,
+    /// The session's time for downloads is used up.
+    Budget {
+        budget: Duration,
+    },
 }
 
 impl SymbolError {
@@ -99,6 +105,12 @@ impl fmt::Display for SymbolError {
             SymbolError::Server { url, what } => write!(f, "symbol server: {url}: {what}"),
             SymbolError::Network { url, what } => write!(f, "symbol server: {url}: {what}"),
             SymbolError::Cancelled => write!(f, "symbol download cancelled"),
+            SymbolError::Budget { budget } => write!(
+                f,
+                "no more symbol downloads: this session's {} s for downloads are used up \
+                 (set the symbol path again for more)",
+                budget.as_secs_f32()
+            ),
         }
     }
 }
@@ -151,12 +163,22 @@ pub struct ResolverOptions {
     pub timeout: Duration,
     /// Modules resolved at once by [`SymbolResolver::prefetch`].
     pub parallel: usize,
+    /// Whether symbol servers are asked, and the deadlines and size limit of downloads.
+    pub downloads: DownloadLimits,
 }
 
 impl Default for ResolverOptions {
+    /// The cache in [`default_cache_dir`] (`ETWQ_SYMBOL_CACHE=DIR|off`), downloads as
+    /// [`DownloadLimits::default`] (`ETWQ_SYMBOL_DOWNLOADS=off`).
     fn default() -> ResolverOptions {
         let dir = default_cache_dir();
-        ResolverOptions { cache_root: dir.clone(), download_store: dir, timeout: Duration::from_secs(20), parallel: 4 }
+        ResolverOptions {
+            cache_root: dir.clone(),
+            download_store: dir,
+            timeout: Duration::from_secs(20),
+            parallel: 4,
+            downloads: DownloadLimits::default(),
+        }
     }
 }
 
@@ -175,7 +197,7 @@ impl SymbolResolver {
     }
 
     pub fn with_options(path: SymbolPath, options: ResolverOptions) -> SymbolResolver {
-        let locator = Locator::new(path, options.download_store.clone(), options.timeout);
+        let locator = Locator::new(path, options.download_store.clone(), options.timeout, options.downloads.clone());
         SymbolResolver { locator, options, tables: HashMap::new(), last: None, stats: ResolverStats::default() }
     }
 
@@ -189,7 +211,12 @@ impl SymbolResolver {
         let keep_progress = self.locator.progress.clone();
         let cancel = self.locator.cancel.clone();
         let messages = self.locator.take_messages();
-        self.locator = Locator::new(path, self.options.download_store.clone(), self.options.timeout);
+        self.locator = Locator::new(
+            path,
+            self.options.download_store.clone(),
+            self.options.timeout,
+            self.options.downloads.clone(),
+        );
         self.locator.progress = keep_progress;
         self.locator.cancel = cancel;
         for m in messages {
@@ -207,6 +234,12 @@ impl SymbolResolver {
     /// Set it (from a Ctrl-C handler) to stop downloads; clear it to allow them again.
     pub fn cancel_flag(&self) -> Arc<AtomicBool> {
         self.locator.cancel.clone()
+    }
+
+    /// Downloads stop when `flag` is set: the session's Ctrl-C flag, so that one
+    /// Ctrl-C stops a query and the downloads that its frame names wait for.
+    pub fn set_cancel_flag(&mut self, flag: Arc<AtomicBool>) {
+        self.locator.cancel = flag;
     }
 
     /// Messages gathered since the last call: refused PDBs, damaged files, servers.
@@ -307,7 +340,13 @@ fn resolve(locator: &Locator, cache_root: Option<&Path>, identity: &PdbIdentity)
         match cache::read(root, identity) {
             Ok(Some(table)) => return (Some(table), Source::Cache),
             Ok(None) => {}
-            Err(e) => locator.message(format!("{e}; reading the symbols again")),
+            Err(e) => {
+                // Discarded, so that a bad file costs one message, not one per session.
+                if let Ok(path) = cache::cache_file(root, identity) {
+                    let _ = std::fs::remove_file(path);
+                }
+                locator.message(format!("{e}; discarded, reading the symbols again"))
+            }
         }
     }
     let mut found: Option<(SymbolTable, Source)> = None;
@@ -327,7 +366,8 @@ fn resolve(locator: &Locator, cache_root: Option<&Path>, identity: &PdbIdentity)
     let Some((table, source)) = found else {
         return (None, Source::Missing);
     };
-    if let Some(root) = cache_root {
+    // An empty table is never cached: it would hide good symbols found later.
+    if let Some(root) = cache_root.filter(|_| !table.is_empty()) {
         if let Err(e) = cache::write(root, identity, &table) {
             locator.message(format!("could not write the symbol cache: {e}"));
         }
@@ -367,6 +407,12 @@ pub fn load_file(
                         });
                     }
                 }
+            }
+            if parsed.table.is_empty() {
+                return Err(SymbolError::Corrupt {
+                    path: Some(path.to_path_buf()),
+                    what: "no FUNC or PUBLIC record in it".into(),
+                });
             }
             let mut notes = Vec::new();
             if parsed.garbage_lines > 0 {

@@ -99,10 +99,14 @@ fn is_url(text: &str) -> bool {
     lower.starts_with("http://") || lower.starts_with("https://")
 }
 
-/// The user's cache directory for symbols: `$XDG_CACHE_HOME/etwq/symbols`, else
-/// `~/.cache/etwq/symbols` (`%LOCALAPPDATA%\etwq\symbols` on Windows).
+/// The symbol cache directory: `ETWQ_SYMBOL_CACHE` when set (`off`: none), else
+/// `$XDG_CACHE_HOME/etwq/symbols`, else `~/.cache/etwq/symbols`
+/// (`~/Library/Caches/etwq/symbols` on macOS, `%LOCALAPPDATA%\etwq\symbols` on Windows).
 pub fn default_cache_dir() -> Option<PathBuf> {
     let nonempty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(chosen) = nonempty("ETWQ_SYMBOL_CACHE") {
+        return (!chosen.to_str().is_some_and(|v| v.trim().eq_ignore_ascii_case("off"))).then_some(chosen);
+    }
     let base = if cfg!(windows) {
         nonempty("LOCALAPPDATA")
     } else if cfg!(target_os = "macos") {

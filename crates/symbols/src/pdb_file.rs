@@ -21,9 +21,13 @@ pub struct PdbInfo {
 
 /// Reads the PDB at `path` and returns its functions, refusing it unless its GUID and
 /// age are `expected`'s.
+///
+/// The file is read through, not into memory: the pdb crate reads the streams it is
+/// asked for, so a PDB of gigabytes costs the size of its symbol streams, not its own.
 pub fn load_pdb(path: &Path, expected: &PdbIdentity) -> Result<SymbolTable, SymbolError> {
-    let bytes = std::fs::read(path).map_err(|e| SymbolError::io(path, e))?;
-    load_pdb_bytes(bytes, Some(expected)).map_err(|e| e.at(path))
+    let file = std::fs::File::open(path).map_err(|e| SymbolError::io(path, e))?;
+    let len = file.metadata().map_err(|e| SymbolError::io(path, e))?.len();
+    guarded(len, || load_unguarded(file, Some(expected), LoadOptions::default())).map_err(|e| e.at(path))
 }
 
 /// The same from bytes in memory; `expected: None` skips the identity check (fuzzing,
@@ -60,8 +64,13 @@ pub fn load_pdb_bytes_with(
     expected: Option<&PdbIdentity>,
     options: LoadOptions,
 ) -> Result<SymbolTable, SymbolError> {
-    let len = bytes.len();
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| load_unguarded(bytes, expected, options))) {
+    let len = bytes.len() as u64;
+    guarded(len, || load_unguarded(Cursor::new(bytes), expected, options))
+}
+
+/// Runs a load, turning a panic inside the pdb crate into an error (see [`load_pdb_bytes`]).
+fn guarded(len: u64, load: impl FnOnce() -> Result<SymbolTable, SymbolError>) -> Result<SymbolTable, SymbolError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(load)) {
         Ok(result) => result,
         Err(_) => Err(SymbolError::Corrupt {
             path: None,
@@ -76,13 +85,13 @@ const PROCEDURE_KINDS: [u16; 8] = [0x1110, 0x110f, 0x1147, 0x1146, 0x1155, 0x115
 const COMPILE_KINDS: [u16; 3] = [0x1116, 0x113c, 0x0001];
 const PUBLIC_KINDS: [u16; 2] = [0x110e, 0x1009];
 
-fn load_unguarded(
-    bytes: Vec<u8>,
+fn load_unguarded<S: pdb::Source<'static> + 'static>(
+    source: S,
     expected: Option<&PdbIdentity>,
     options: LoadOptions,
 ) -> Result<SymbolTable, SymbolError> {
     let corrupt = |what: &str, e: pdb::Error| SymbolError::Corrupt { path: None, what: format!("{what}: {e}") };
-    let mut pdb = pdb::PDB::open(Cursor::new(bytes)).map_err(|e| corrupt("not a PDB", e))?;
+    let mut pdb = pdb::PDB::open(source).map_err(|e| corrupt("not a PDB", e))?;
     let info = read_info(&mut pdb)?;
     if let Some(expected) = expected {
         if info.guid != expected.guid || info.age != expected.age {
@@ -216,8 +225,8 @@ pub fn undecorate_x86_public(name: &str) -> String {
 
 /// Opens a PDB only to read its identity (for messages and tools).
 pub fn pdb_info_of(path: &Path) -> Result<PdbInfo, SymbolError> {
-    let bytes = std::fs::read(path).map_err(|e| SymbolError::io(path, e))?;
-    let mut pdb = pdb::PDB::open(Cursor::new(bytes))
+    let file = std::fs::File::open(path).map_err(|e| SymbolError::io(path, e))?;
+    let mut pdb = pdb::PDB::open(file)
         .map_err(|e| SymbolError::Corrupt { path: Some(path.to_path_buf()), what: format!("not a PDB: {e}") })?;
     read_info(&mut pdb).map_err(|e| e.at(path))
 }

@@ -2,12 +2,12 @@
 //! and flat), local symbol stores, and symbol servers over HTTP(S), whose downloads land
 //! in a local store.
 use std::collections::HashSet;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use super::download;
 use super::identity::PdbIdentity;
 use super::path::{SymbolPath, SymbolPathElement, Upstream};
 use super::SymbolError;
@@ -29,8 +29,38 @@ pub enum DownloadEvent {
 
 pub type ProgressFn = Arc<dyn Fn(&DownloadEvent) + Send + Sync>;
 
-/// Refuse downloads larger than this: no PDB is that big, a hostile server could be.
-const MAX_DOWNLOAD: u64 = 4 << 30;
+/// Limits on symbol server downloads, so that no server can hold a session or fill
+/// a disk.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DownloadLimits {
+    /// Off: symbol servers are not asked (local stores and directories still are).
+    pub enabled: bool,
+    /// One file, from the request to the last byte.
+    pub file_deadline: Duration,
+    /// All downloads of a session (until the symbol path changes) together.
+    pub session_budget: Duration,
+    /// Larger files are refused (by `Content-Length`, else when the body passes it).
+    pub max_download: u64,
+}
+
+impl Default for DownloadLimits {
+    /// Enabled unless `ETWQ_SYMBOL_DOWNLOADS=off`; 120 s per file, 300 s per session,
+    /// 4 GiB per file.
+    fn default() -> DownloadLimits {
+        let off = std::env::var("ETWQ_SYMBOL_DOWNLOADS").is_ok_and(|v| is_off(&v));
+        DownloadLimits {
+            enabled: !off,
+            file_deadline: Duration::from_secs(120),
+            session_budget: Duration::from_secs(300),
+            max_download: 4 << 30,
+        }
+    }
+}
+
+/// `off`, `0`, `no`, `false`, `none` (any case): a setting that turns a thing off.
+pub fn is_off(value: &str) -> bool {
+    matches!(value.trim().to_ascii_lowercase().as_str(), "off" | "0" | "no" | "false" | "none")
+}
 
 /// The candidate files for `identity` in one directory, in the order to try them:
 /// store layout before flat, `.pdb` before `.sym`. Only files that exist.
@@ -54,34 +84,45 @@ pub struct Locator {
     pub path: SymbolPath,
     /// Where downloads land when the path names no store for them.
     pub default_store: Option<PathBuf>,
+    /// Connect and read timeout: a server silent this long is given up.
     pub timeout: Duration,
+    pub limits: DownloadLimits,
     pub cancel: Arc<AtomicBool>,
     pub progress: Option<ProgressFn>,
     agent: ureq::Agent,
     /// Servers that did not answer: not asked again this session.
     dead: Mutex<HashSet<String>>,
     messages: Mutex<Vec<String>>,
+    /// Keys of the messages said once per session (downloads off, budget used up).
+    told: Mutex<HashSet<String>>,
+    /// Time spent downloading, against `limits.session_budget`.
+    budget_used_ms: AtomicU64,
     temp_counter: AtomicU64,
 }
 
 impl Locator {
-    pub fn new(path: SymbolPath, default_store: Option<PathBuf>, timeout: Duration) -> Locator {
+    pub fn new(path: SymbolPath, default_store: Option<PathBuf>, timeout: Duration, limits: DownloadLimits) -> Locator {
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(timeout)
             .timeout_read(timeout)
             .timeout_write(timeout)
             .user_agent(concat!("etwq/", env!("CARGO_PKG_VERSION"), " (symbol download)"))
-            .redirects(4)
+            // Redirects are followed in download.rs, which refuses those without a host
+            // (ureq 2.12 panics on them) and those off http(s).
+            .redirects(0)
             .build();
         Locator {
             path,
             default_store,
             timeout,
+            limits,
             cancel: Arc::new(AtomicBool::new(false)),
             progress: None,
             agent,
             dead: Mutex::new(HashSet::new()),
             messages: Mutex::new(Vec::new()),
+            told: Mutex::new(HashSet::new()),
+            budget_used_ms: AtomicU64::new(0),
             temp_counter: AtomicU64::new(0),
         }
     }
@@ -134,7 +175,13 @@ impl Locator {
                         }
                         Upstream::Url(url) => {
                             let Some(dest) = dest else {
-                                self.message(format!("symbol server {url}: no cache directory to download into"));
+                                self.message_once(
+                                    format!("nowhere {url}"),
+                                    format!(
+                                        "symbol server {url}: no directory to download into (the symbol cache \
+                                         is off: name one, srv*DIR*{url})"
+                                    ),
+                                );
                                 continue;
                             };
                             if downstream.is_empty() && offer(candidates_in_dir(&dest, identity, false), accept) {
@@ -161,14 +208,30 @@ impl Locator {
         let Ok(name) = identity.checked_name() else {
             return false;
         };
+        if !self.limits.enabled {
+            self.message_once(
+                format!("off {url}"),
+                format!("symbol server {url}: not asked, downloads are off (ETWQ_SYMBOL_DOWNLOADS=off)"),
+            );
+            return false;
+        }
         for (file, kind) in [(name.to_string(), SymbolFileKind::Pdb), (identity.sym_name(), SymbolFileKind::Sym)] {
-            if self.cancelled() || lock(&self.dead).contains(url) {
+            if self.cancelled() {
+                self.say_cancelled();
+                return false;
+            }
+            if lock(&self.dead).contains(url) {
                 return false;
             }
             match self.download(url, identity, &file, dest) {
                 Ok(Some(path)) => {
                     if accept(&path, kind) {
                         return true;
+                    }
+                    // Not this module's symbols after all (another build, damaged
+                    // inside): out of the store, so no later session trusts it.
+                    if std::fs::remove_file(&path).is_ok() {
+                        self.message(format!("{}: removed from the store", path.display()));
                     }
                 }
                 Ok(None) => {}
@@ -179,11 +242,27 @@ impl Locator {
                     }
                     return false;
                 }
-                Err(SymbolError::Cancelled) => return false,
+                Err(SymbolError::Cancelled) => {
+                    self.say_cancelled();
+                    return false;
+                }
+                Err(e @ SymbolError::Budget { .. }) => {
+                    self.message_once("budget".into(), e.to_string());
+                    return false;
+                }
                 Err(e) => self.message(e.to_string()),
             }
         }
         false
+    }
+
+    fn say_cancelled(&self) {
+        self.message_once(
+            "cancelled".into(),
+            "symbol downloads cancelled; frames of the modules not downloaded show <PDB not found> \
+             (set the symbol path again to retry)"
+                .into(),
+        );
     }
 
     /// Downloads `URL/name/KEY/file` into `dest/name/KEY/file`. `Ok(None)` on 404.
@@ -198,100 +277,63 @@ impl Locator {
         super::identity::check_file_name(file).map_err(SymbolError::Refused)?;
         let key = identity.store_key();
         let url = format!("{}/{}/{}/{}", base.trim_end_matches('/'), encode_segment(name), key, encode_segment(file));
-        let network = |what: String| SymbolError::Network { url: url.clone(), what };
-        let response = match self.agent.get(&url).call() {
-            Ok(response) => response,
-            Err(ureq::Error::Status(404, _)) => return Ok(None),
-            Err(ureq::Error::Status(code, response)) => {
-                return Err(SymbolError::Server {
-                    url: url.clone(),
-                    what: format!("HTTP {code} {}", response.status_text()),
-                })
-            }
-            Err(ureq::Error::Transport(t)) => return Err(network(describe_transport(&t, self.timeout))),
-        };
-        let total = response.header("Content-Length").and_then(|v| v.trim().parse::<u64>().ok());
-        if total.is_some_and(|t| t > MAX_DOWNLOAD) {
-            return Err(SymbolError::Server {
-                url,
-                what: format!("refused: {} bytes is too large", total.unwrap_or(0)),
-            });
-        }
+        let started = Instant::now();
+        let (deadline, deadline_text) =
+            self.deadline(started).ok_or(SymbolError::Budget { budget: self.limits.session_budget })?;
         let dir = dest.join(name).join(&key);
         std::fs::create_dir_all(&dir).map_err(|e| SymbolError::io(&dir, e))?;
+        download::remove_stale_parts(&dir, download::STALE_PART_AGE);
         let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
-        let temp = dir.join(format!(".{file}.{}.{n}.part", std::process::id()));
-        let final_path = dir.join(file);
-        self.emit(DownloadEvent::Started { url: url.clone(), total });
-        let result = self.stream_to(response.into_reader(), &temp, &url, total);
-        let result =
-            result.and_then(|()| std::fs::rename(&temp, &final_path).map_err(|e| SymbolError::io(&final_path, e)));
-        self.emit(DownloadEvent::Finished { url: url.clone(), ok: result.is_ok() });
-        match result {
-            Ok(()) => Ok(Some(final_path)),
-            Err(e) => {
-                let _ = std::fs::remove_file(&temp);
-                Err(e)
-            }
+        let kind = if file.to_ascii_lowercase().ends_with(".sym") { SymbolFileKind::Sym } else { SymbolFileKind::Pdb };
+        let request = download::Request {
+            url,
+            temp: dir.join(format!(".{file}.{}.{n}.part", std::process::id())),
+            final_path: dir.join(file),
+            kind,
+            deadline,
+            deadline_text,
+            max_bytes: self.limits.max_download,
+            read_timeout: self.timeout,
+        };
+        let result = download::fetch(&self.agent, request, &self.cancel, self.progress.clone());
+        let spent = started.elapsed().as_millis().min(u64::MAX as u128) as u64;
+        self.budget_used_ms.fetch_add(spent, Ordering::Relaxed);
+        result
+    }
+
+    /// When the next download must end, and how to say why: the per-file deadline or
+    /// what is left of the session's budget. None: the budget is used up.
+    fn deadline(&self, now: Instant) -> Option<(Instant, String)> {
+        let used = Duration::from_millis(self.budget_used_ms.load(Ordering::Relaxed));
+        // A few milliseconds left are none: no download could finish in them.
+        let left = self.limits.session_budget.checked_sub(used).filter(|d| *d >= Duration::from_millis(20))?;
+        if left < self.limits.file_deadline {
+            Some((
+                now + left,
+                format!(
+                    "the {:.1} s left of this session's {} s for downloads",
+                    left.as_secs_f32(),
+                    self.limits.session_budget.as_secs_f32()
+                ),
+            ))
+        } else {
+            Some((
+                now + self.limits.file_deadline,
+                format!("the {} s allowed per file", self.limits.file_deadline.as_secs_f32()),
+            ))
         }
     }
 
-    fn stream_to(&self, mut body: impl Read, temp: &Path, url: &str, total: Option<u64>) -> Result<(), SymbolError> {
-        let mut out = std::fs::File::create(temp).map_err(|e| SymbolError::io(temp, e))?;
-        let mut buffer = vec![0u8; 64 * 1024];
-        let mut done = 0u64;
-        loop {
-            if self.cancelled() {
-                return Err(SymbolError::Cancelled);
-            }
-            let n = match body.read(&mut buffer) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    let what = if matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) {
-                        format!("stopped sending for {} s", self.timeout.as_secs_f32())
-                    } else {
-                        format!("download broke off: {e}")
-                    };
-                    return Err(SymbolError::Network { url: url.to_string(), what });
-                }
-            };
-            done += n as u64;
-            if done > MAX_DOWNLOAD {
-                return Err(SymbolError::Server { url: url.to_string(), what: "refused: larger than 4 GiB".into() });
-            }
-            out.write_all(&buffer[..n]).map_err(|e| SymbolError::io(temp, e))?;
-            self.emit(DownloadEvent::Progress { url: url.to_string(), done, total });
-        }
-        if total.is_some_and(|t| t != done) {
-            return Err(SymbolError::Network {
-                url: url.to_string(),
-                what: format!("got {done} of {} bytes", total.unwrap_or(0)),
-            });
-        }
-        out.sync_all().map_err(|e| SymbolError::io(temp, e))
-    }
-
-    fn emit(&self, event: DownloadEvent) {
-        if let Some(progress) = &self.progress {
-            progress(&event);
+    /// Says `text` once per `key` this session.
+    fn message_once(&self, key: String, text: String) {
+        if lock(&self.told).insert(key) {
+            self.message(text);
         }
     }
 }
 
 fn offer(candidates: Vec<(PathBuf, SymbolFileKind)>, accept: &mut dyn FnMut(&Path, SymbolFileKind) -> bool) -> bool {
     candidates.into_iter().any(|(path, kind)| accept(&path, kind))
-}
-
-fn describe_transport(t: &ureq::Transport, timeout: Duration) -> String {
-    let text = t.to_string();
-    let lower = text.to_ascii_lowercase();
-    if lower.contains("timed out") || lower.contains("timeout") || lower.contains("would block") {
-        format!("did not answer within {} s", timeout.as_secs_f32())
-    } else {
-        format!("unreachable: {text}")
-    }
 }
 
 /// Percent-encodes everything but unreserved characters (names are checked already;
