@@ -107,7 +107,8 @@ enum Command {
         manifest: Vec<PathBuf>,
     },
     /// Every event in time order, decoded: provider, event name and typed fields.
-    /// JSON is one object per line: ts_ns (since the trace start), cpu, pid, tid,
+    /// Text is one line per event, its time in seconds since the trace start
+    /// (as queries show `ts`), control characters escaped. JSON is one object per line: ts_ns (since the trace start), cpu, pid, tid,
     /// provider, event, id, opcode, version, fields.
     Dump {
         file: PathBuf,
