@@ -48,10 +48,9 @@ fn main() {
             parallel: 1,
             ..ResolverOptions::default()
         };
-        for (path, total, load) in [
-            (dir.to_str().unwrap(), &mut first, &mut first_load),
-            ("", &mut next, &mut next_load),
-        ] {
+        for (path, total, load) in
+            [(dir.to_str().unwrap(), &mut first, &mut first_load), ("", &mut next, &mut next_load)]
+        {
             let started = Instant::now();
             let mut resolver = SymbolResolver::with_options(SymbolPath::parse(path), options(cache.path()));
             resolver.table(&identity).expect("crash.pdb resolves");
@@ -69,10 +68,7 @@ fn main() {
         v.sort();
         v[v.len() / 2].as_secs_f64() * 1e3
     };
-    println!(
-        "resolving {FRAMES} frames in crash.exe ({} functions), best/median of {RUNS}:",
-        functions.len()
-    );
+    println!("resolving {FRAMES} frames in crash.exe ({} functions), best/median of {RUNS}:", functions.len());
     println!(
         "  first session (crash.pdb):  {:7.1} / {:7.1} ms   (of which loading the PDB + writing the cache {:.1} ms)",
         best(&first),

@@ -1,9 +1,9 @@
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use etwq::repl::{load_user_libraries, with_progress, with_spinner, ShellOptions};
-use render::{Format, Table};
+use render::Format;
 use session::dump::DumpFormat;
 use session::Session;
-use std::io::{BufRead, IsTerminal};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -93,7 +93,8 @@ enum Command {
         manifest: Vec<PathBuf>,
     },
     /// Every event in time order, decoded: provider, event name and typed fields.
-    /// JSON is one object per line: ts_ns (since the trace start), cpu, pid, tid,
+    /// Text is one line per event, its time in seconds since the trace start
+    /// (as queries show `ts`), control characters escaped. JSON is one object per line: ts_ns (since the trace start), cpu, pid, tid,
     /// provider, event, id, opcode, version, fields.
     Dump {
         file: PathBuf,
@@ -162,6 +163,19 @@ fn open(files: &[PathBuf], manifests: &[PathBuf]) -> Result<Session, ExitCode> {
     Ok(session)
 }
 
+/// Every result goes to stdout through here, written as it is rendered. A
+/// closed stdout (`| head`) ends the program quietly with success, as grep
+/// and ripgrep do: the reader has what it wanted.
+fn to_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<(), ExitCode> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    match write(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(ExitCode::SUCCESS),
+        Err(e) => Err(fail(format!("writing the output: {e}"))),
+    }
+}
+
 /// Runs queries one after the other; the first that fails stops with its message.
 fn run_queries(session: &mut Session, queries: impl Iterator<Item = String>, format: Format) -> Result<(), ExitCode> {
     for query in queries {
@@ -177,7 +191,7 @@ fn run_queries(session: &mut Session, queries: impl Iterator<Item = String>, for
             eprintln!("etwq: symbols: {message}");
         }
         match result {
-            Ok(result) => print!("{}", Table::from(&result).render(format)),
+            Ok(result) => to_stdout(|out| render::write(&result, format, out))?,
             Err(e) => {
                 eprintln!("{e}");
                 return Err(ExitCode::FAILURE);
@@ -189,17 +203,24 @@ fn run_queries(session: &mut Session, queries: impl Iterator<Item = String>, for
 
 fn run(cli: Cli) -> Result<(), ExitCode> {
     match cli.command {
-        Some(Command::Info { file, format }) => print!("{}", open(&[file], &[])?.info().render(format.into())),
+        Some(Command::Info { file, format }) => {
+            let info = open(&[file], &[])?.info();
+            to_stdout(|out| info.write(format.into(), out))?
+        }
         Some(Command::Summary { file, format: OutputFormat::Tsv, .. }) => {
-            print!("{}", open(&[file], &[])?.summary().render(Format::Tsv))
+            let summary = open(&[file], &[])?.summary();
+            to_stdout(|out| summary.write(Format::Tsv, out))?
         }
         Some(Command::Summary { file, format, manifest }) => {
             let (records, providers) = open(&[file], &manifest)?.named_summary();
-            print!("{}", records.render(format.into()));
-            if !matches!(format, OutputFormat::Json | OutputFormat::Csv | OutputFormat::Tsv) {
-                println!();
-                print!("{}", providers.render(format.into()));
-            }
+            to_stdout(|out| {
+                records.write(format.into(), out)?;
+                if !matches!(format, OutputFormat::Json | OutputFormat::Csv | OutputFormat::Tsv) {
+                    writeln!(out)?;
+                    providers.write(format.into(), out)?;
+                }
+                Ok(())
+            })?
         }
         Some(Command::Dump { file, format, limit, manifest }) => {
             let mut session = open(&[file], &manifest)?;
@@ -207,15 +228,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 DumpFormatArg::Text => DumpFormat::Text,
                 DumpFormatArg::Json => DumpFormat::Json,
             };
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
-            let result = session.dump(format, limit, &mut out).and_then(|()| std::io::Write::flush(&mut out));
-            // A closed pipe (`| head`) is not an error.
-            if let Err(e) = result {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    return Err(fail(e));
-                }
-            }
+            to_stdout(|out| session.dump(format, limit, out))?
         }
         Some(Command::Demo { write }) => {
             std::fs::write(&write, session::demo_trace_bytes())

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use etl::Guid;
 use symbols::pdb_file::{load_pdb, load_pdb_bytes, load_pdb_bytes_with, LoadOptions};
-use symbols::{format_frame, DownloadEvent, DownloadLimits, Lookup, PdbIdentity, ResolverOptions, SymbolPath, SymbolResolver};
+use symbols::{
+    format_frame, DownloadEvent, DownloadLimits, Lookup, PdbIdentity, ResolverOptions, SymbolPath, SymbolResolver,
+};
 
 fn symbols_dir() -> Option<PathBuf> {
     Some(common::corpus_dir()?.join("symbols"))
@@ -99,10 +101,7 @@ fn resolver(path: &str, cache_root: &Path) -> SymbolResolver {
         timeout: Duration::from_secs(2),
         parallel: 4,
         // Whatever ETWQ_SYMBOL_DOWNLOADS says: these tests need their local servers.
-        downloads: DownloadLimits {
-            enabled: true,
-            ..DownloadLimits::default()
-        },
+        downloads: DownloadLimits { enabled: true, ..DownloadLimits::default() },
     };
     SymbolResolver::with_options(SymbolPath::parse(path), options)
 }

@@ -279,22 +279,14 @@ fn ctrl_c_stops_the_downloads_a_query_waits_for() {
         flag.store(true, std::sync::atomic::Ordering::SeqCst);
     });
     let started = std::time::Instant::now();
-    let t = s
-        .query("frames where module = \"crash.exe\" and depth = 0 select frame")
-        .unwrap();
+    let t = s.query("frames where module = \"crash.exe\" and depth = 0 select frame").unwrap();
     let took = started.elapsed();
     ctrl_c.join().unwrap();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     server.join().unwrap();
     assert!(took < Duration::from_secs(5), "{took:?}");
     assert!(t.row_count() > 0);
-    assert_eq!(
-        t.column("frame").unwrap().value(0).to_string(),
-        "crash.exe!<PDB not found>"
-    );
+    assert_eq!(t.column("frame").unwrap().value(0).to_string(), "crash.exe!<PDB not found>");
     let messages = s.take_messages();
-    assert!(
-        messages.iter().any(|m| m.contains("symbol downloads cancelled")),
-        "{messages:?}"
-    );
+    assert!(messages.iter().any(|m| m.contains("symbol downloads cancelled")), "{messages:?}");
 }

@@ -278,8 +278,8 @@ fn copy(shell: &mut Shell, argument: &str) -> Result<Flow, String> {
         other => return Err(format!("usage: .copy [tsv|csv|md] (not '{other}')")),
     };
     let Some(last) = &shell.last else { return Err("nothing to copy yet: run a query first".into()) };
-    let text = last.render(format);
-    let rows = last.rows.len();
+    let text = render::render(last.as_ref(), format);
+    let rows = last.row_count();
     let through = shell.clipboard.copy(&text)?;
     shell.say(&format!("copied {rows} rows as {} to {}", format_name(format), through.describe()));
     Ok(Flow::Continue)
@@ -299,10 +299,15 @@ fn export(shell: &mut Shell, argument: &str) -> Result<Flow, String> {
         "md" | "markdown" => Format::Markdown,
         _ => shell.format,
     };
-    // Every row, plain ASCII: a file is not a screen.
-    let text = last.render_on_screen(format, &Screen { width: None, max_lines: None, ascii: true });
-    std::fs::write(path, text).map_err(|e| format!("{path}: {e}"))?;
-    let rows = last.rows.len();
+    // Every row, plain ASCII, streamed: a file is not a screen.
+    let screen = Screen { width: None, max_lines: None, ascii: true };
+    let written = std::fs::File::create(path).and_then(|file| {
+        let mut out = std::io::BufWriter::new(file);
+        render::write_on_screen(last.as_ref(), format, &screen, &mut out)?;
+        std::io::Write::flush(&mut out)
+    });
+    written.map_err(|e| format!("{path}: {e}"))?;
+    let rows = last.row_count();
     shell.say(&format!("wrote {rows} rows as {} to {path}", format_name(format)));
     Ok(Flow::Continue)
 }
@@ -384,7 +389,7 @@ mod tests {
         for i in 0..500u64 {
             table.push(vec![format!("row {i}").into(), i.into()]);
         }
-        shell.last = Some(table);
+        shell.last = Some(Box::new(table));
         let dir = tempfile::tempdir().unwrap();
         let csv = dir.path().join("out.csv");
         assert_eq!(run(&mut shell, &format!(".export {}", csv.display())), Ok(Flow::Continue));

@@ -11,7 +11,7 @@ pub use completer::input_is_incomplete;
 pub use progress::{with_progress, with_spinner};
 
 use completer::ShellHelper;
-use render::{Format, Screen, Table};
+use render::{Format, Rows, Screen};
 use rustyline::config::{CompletionType, Config};
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
@@ -67,8 +67,9 @@ pub(crate) struct Shell {
     pub(crate) session: Session,
     pub(crate) format: Format,
     pub(crate) timer: bool,
-    /// The last query's result, for `.copy` and `.export`.
-    pub(crate) last: Option<Table>,
+    /// The last query's result, for `.copy` and `.export`: the result's own
+    /// columns (a query result is never copied into cells to be shown).
+    pub(crate) last: Option<Box<dyn Rows>>,
     pub(crate) clipboard: Clipboard,
     /// `--lib` and `.lib` files, and `.save` definitions: what `.open` carries over.
     pub(crate) libraries: Vec<PathBuf>,
@@ -87,9 +88,12 @@ fn emit(text: &str) {
 }
 
 impl Shell {
-    /// A result or listing, fitted to the screen.
-    pub(crate) fn show(&self, table: &Table) {
-        emit(&table.render_on_screen(self.format, &Screen::of_stdout()));
+    /// A result or listing, fitted to the screen; every row, streamed, when
+    /// stdout is not a terminal. A closed stdout is not worth a panic.
+    pub(crate) fn show(&self, rows: &(impl Rows + ?Sized)) {
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        let _ = render::write_on_screen(rows, self.format, &Screen::of_stdout(), &mut out).and_then(|()| out.flush());
     }
 
     /// A line of the shell's own (confirmations, help).
@@ -121,15 +125,15 @@ impl Shell {
         self.report_symbol_messages();
         match result {
             Ok(data) => {
-                let table = Table::from(&data);
-                self.show(&table);
-                if table.rows.is_empty() {
+                self.show(&data);
+                let rows = data.row_count();
+                if rows == 0 {
                     self.say("(no rows)");
                 }
                 if self.timer {
-                    self.say(&format!("{} rows in {:.3} s", table.rows.len(), elapsed.as_secs_f64()));
+                    self.say(&format!("{rows} rows in {:.3} s", elapsed.as_secs_f64()));
                 }
-                self.last = Some(table);
+                self.last = Some(Box::new(data));
             }
             // A carriage return first: the terminal echoed ^C where the message goes.
             Err(e) if e.kind == session::ErrorKind::Cancelled => eprintln!("\r{e}"),

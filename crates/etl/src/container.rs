@@ -327,7 +327,13 @@ impl EtlTrace {
             }
             cursors.push(cursor);
         }
-        Records { trace: self, heap, cursors, meter: self.read_meter.lock().ok().and_then(|m| m.clone()), unreported: 0 }
+        Records {
+            trace: self,
+            heap,
+            cursors,
+            meter: self.read_meter.lock().ok().and_then(|m| m.clone()),
+            unreported: 0,
+        }
     }
 
     /// The processors that logged records, in the order `processor_records` takes them.

@@ -1,9 +1,23 @@
 //! Result tables and their renderings: terminal table (fitted to the screen
 //! in the shell), TSV, CSV, JSON, Markdown.
-use comfy_table::{presets, CellAlignment, ContentArrangement};
-use std::fmt::Write as _;
+//!
+//! Every rendering is written to a `std::io::Write` as it goes (see [`write`]):
+//! a result of millions of rows, or with a cell of hundreds of thousands of
+//! characters, never sits whole in memory as text. The text formats write
+//! the result in chunks of about 64 KiB; the terminal table is rendered in
+//! blocks of rows (see `terminal.rs` for how its column widths are chosen, and
+//! for the cut of long cells). Control characters from the trace are escaped in
+//! every text format (`escape.rs`).
+use std::fmt;
+use std::io;
 
+mod escape;
 mod from_columnar;
+mod terminal;
+mod text;
+
+pub use escape::{escape_from, escaped, push_escaped};
+pub use terminal::{BLOCK_ROWS, CELL_WIDTH_LIMIT};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Cell {
@@ -21,49 +35,61 @@ pub enum Cell {
 }
 
 impl Cell {
-    fn plain(&self) -> String {
+    pub fn field(&self) -> Field<'_> {
         match self {
-            Cell::Int(v) => v.to_string(),
-            Cell::UInt(v) => v.to_string(),
-            Cell::Text(s) => s.clone(),
-            Cell::Float(v) => v.to_string(),
-            Cell::Timestamp(v) | Cell::Duration(v) => v.to_string(),
-            Cell::Address(v) => format!("{v:#x}"),
-            Cell::Empty => String::new(),
+            Cell::Int(v) => Field::Int(*v),
+            Cell::UInt(v) => Field::UInt(*v),
+            Cell::Text(s) => Field::Text(s),
+            Cell::Float(v) => Field::Float(*v),
+            Cell::Timestamp(v) => Field::Timestamp(*v),
+            Cell::Duration(v) => Field::Duration(*v),
+            Cell::Address(v) => Field::Address(*v),
+            Cell::Empty => Field::Empty,
         }
     }
+}
 
-    /// Numbers with digit grouping, as a person reads them.
-    fn readable(&self) -> String {
-        match self {
-            Cell::Int(v) => group_digits(&v.to_string()),
-            Cell::UInt(v) => group_digits(&v.to_string()),
-            Cell::Float(v) => format!("{v:.3}"),
-            Cell::Timestamp(v) => columnar::format_timestamp_ns(*v),
-            Cell::Duration(v) => columnar::format_duration_ns(*v),
-            other => other.plain(),
-        }
-    }
+/// One cell as the writers read it, borrowed from a [`Table`] or straight from
+/// a query result's columns.
+#[derive(Clone, Copy)]
+pub enum Field<'a> {
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Text(&'a str),
+    Timestamp(i64),
+    Duration(i64),
+    Address(u64),
+    /// Text through its `Display` (a query result's `fields` map): a string in JSON.
+    Shown(&'a dyn fmt::Display),
+    Empty,
+}
 
-    fn json(&self) -> serde_json::Value {
-        match self {
-            Cell::Int(v) => (*v).into(),
-            Cell::UInt(v) => (*v).into(),
-            Cell::Text(s) => s.clone().into(),
-            Cell::Float(v) => {
-                serde_json::Number::from_f64(*v).map_or(serde_json::Value::Null, serde_json::Value::Number)
-            }
-            Cell::Timestamp(v) | Cell::Duration(v) => (*v).into(),
-            Cell::Address(v) => format!("{v:#x}").into(),
-            Cell::Empty => serde_json::Value::Null,
-        }
-    }
-
+impl Field<'_> {
+    /// Right-aligned in the terminal table.
     fn is_number(&self) -> bool {
         matches!(
             self,
-            Cell::Int(_) | Cell::UInt(_) | Cell::Float(_) | Cell::Timestamp(_) | Cell::Duration(_) | Cell::Address(_)
+            Field::Int(_)
+                | Field::UInt(_)
+                | Field::Float(_)
+                | Field::Timestamp(_)
+                | Field::Duration(_)
+                | Field::Address(_)
         )
+    }
+}
+
+/// What the writers render: named columns and rows read one at a time, so a
+/// query result is rendered from its columns without a copy into cells.
+pub trait Rows {
+    fn column_names(&self) -> Vec<&str>;
+    fn row_count(&self) -> usize;
+    /// Calls `visit` with each cell of `row`, in column order.
+    fn visit_row(&self, row: usize, visit: &mut dyn FnMut(Field<'_>));
+    /// TSV/CSV without the header line.
+    fn headerless(&self) -> bool {
+        false
     }
 }
 
@@ -93,15 +119,21 @@ impl From<i64> for Cell {
 
 /// Groups of three digits in a number written out: "-1234567" -> "-1,234,567".
 pub fn group_digits(digits: &str) -> String {
-    let (sign, digits) = digits.strip_prefix('-').map_or(("", digits), |d| ("-", d));
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    push_grouped(&mut out, digits);
+    out
+}
+
+/// Appends a decimal integer with a comma between groups of three digits.
+fn push_grouped(out: &mut String, digits: &str) {
+    let (sign, digits) = digits.strip_prefix('-').map_or(("", digits), |d| ("-", d));
+    out.push_str(sign);
     for (i, c) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {
             out.push(',');
         }
         out.push(c);
     }
-    format!("{sign}{out}")
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,129 +215,137 @@ impl Table {
     }
 
     pub fn render(&self, format: Format) -> String {
-        match format {
-            Format::Table => self.render_table(),
-            Format::Tsv => self.render_separated('\t', false),
-            Format::Csv => self.render_separated(',', true),
-            Format::Json => self.render_json(),
-            Format::Markdown => self.render_markdown(),
-        }
+        render(self, format)
     }
 
-    fn render_markdown(&self) -> String {
-        let escape = |s: String| s.replace('|', "\\|").replace('\n', " ");
-        let mut out = format!("| {} |\n", self.columns.join(" | "));
-        let rules: Vec<&str> = self.columns.iter().map(|_| "---").collect();
-        let _ = writeln!(out, "| {} |", rules.join(" | "));
-        for row in &self.rows {
-            let cells: Vec<String> = row.iter().map(|c| escape(c.readable())).collect();
-            let _ = writeln!(out, "| {} |", cells.join(" | "));
-        }
-        out
+    /// Writes the rendering to `out` as it goes.
+    pub fn write(&self, format: Format, out: &mut dyn io::Write) -> io::Result<()> {
+        write(self, format, out)
     }
 
-    fn render_table(&self) -> String {
-        self.render_table_fitted(None, plain_ascii_wanted())
-    }
-
-    /// The terminal table, fitted to `width` columns when given.
-    fn render_table_fitted(&self, width: Option<u16>, ascii: bool) -> String {
-        let mut table = comfy_table::Table::new();
-        table.load_preset(presets::UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
-        if ascii {
-            table.load_preset(presets::ASCII_FULL_CONDENSED);
-        }
-        if let Some(width) = width {
-            table.set_width(width);
-        }
-        table.set_header(&self.columns);
-        for row in &self.rows {
-            table.add_row(row.iter().map(|cell| {
-                let c = comfy_table::Cell::new(cell.readable());
-                if cell.is_number() {
-                    c.set_alignment(CellAlignment::Right)
-                } else {
-                    c
-                }
-            }));
-        }
-        format!("{table}\n")
-    }
-
-    /// The rendering the shell shows: at most a screenful of lines (rows that
-    /// do not fit are left out, and a last line says how many) and a table no
-    /// wider than the screen.
     pub fn render_on_screen(&self, format: Format, screen: &Screen) -> String {
-        let Some(max_lines) = screen.max_lines else { return self.render_screen_format(format, screen) };
-        // Three borders, the header and the "more rows" line take five lines.
-        let mut shown = self.rows.len().min(max_lines.saturating_sub(5).max(1));
-        loop {
-            let left_out = self.rows.len() - shown;
-            let mut out = if left_out == 0 {
-                self.render_screen_format(format, screen)
-            } else {
-                let head = Table {
-                    columns: self.columns.clone(),
-                    rows: self.rows[..shown].to_vec(),
-                    headerless: self.headerless,
-                };
-                head.render_screen_format(format, screen)
-            };
-            if left_out > 0 {
-                let _ = writeln!(out, "… {} more rows (.export FILE for all)", group_digits(&left_out.to_string()));
-            }
-            let lines = out.lines().count();
-            // Cells wrapped to fit the width take several lines: show fewer rows.
-            if lines <= max_lines || shown <= 1 {
-                return out;
-            }
-            let excess = lines - max_lines;
-            let lines_per_row = lines.div_ceil(shown + 5).max(1);
-            shown = shown.saturating_sub(excess.div_ceil(lines_per_row).max(1)).max(1);
+        render_on_screen(self, format, screen)
+    }
+}
+
+impl Rows for Table {
+    fn column_names(&self) -> Vec<&str> {
+        self.columns.iter().map(String::as_str).collect()
+    }
+
+    fn row_count(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn visit_row(&self, row: usize, visit: &mut dyn FnMut(Field<'_>)) {
+        for cell in self.rows.get(row).into_iter().flatten() {
+            visit(cell.field());
         }
     }
 
-    fn render_screen_format(&self, format: Format, screen: &Screen) -> String {
-        match format {
-            Format::Table => self.render_table_fitted(screen.width, screen.ascii),
-            other => self.render(other),
+    fn headerless(&self) -> bool {
+        self.headerless
+    }
+}
+
+/// Writes `rows` in `format` to `out`, in chunks: memory stays bounded by a
+/// block of rows, whatever the size of the result. The terminal table is
+/// fitted to the terminal when stdout is one, and plain ASCII when
+/// [`plain_ascii_wanted`].
+pub fn write(rows: &(impl Rows + ?Sized), format: Format, out: &mut dyn io::Write) -> io::Result<()> {
+    match format {
+        Format::Table => terminal::write_table(rows, None, plain_ascii_wanted(), out),
+        Format::Tsv => text::write_separated(rows, '\t', out),
+        Format::Csv => text::write_separated(rows, ',', out),
+        Format::Json => text::write_json(rows, out),
+        Format::Markdown => text::write_markdown(rows, out),
+    }
+}
+
+/// The whole rendering as a string: for small results (listings, the shell's
+/// screenful, the clipboard).
+pub fn render(rows: &(impl Rows + ?Sized), format: Format) -> String {
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = write(rows, format, &mut out);
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// The first `count` rows of a result.
+struct Head<'a, R: ?Sized> {
+    rows: &'a R,
+    count: usize,
+}
+
+impl<R: Rows + ?Sized> Rows for Head<'_, R> {
+    fn column_names(&self) -> Vec<&str> {
+        self.rows.column_names()
+    }
+    fn row_count(&self) -> usize {
+        self.count.min(self.rows.row_count())
+    }
+    fn visit_row(&self, row: usize, visit: &mut dyn FnMut(Field<'_>)) {
+        if row < self.count {
+            self.rows.visit_row(row, visit);
         }
     }
-
-    /// Plain rows without a header line: what scripts and the corpus expectations read.
-    fn render_separated(&self, separator: char, quote: bool) -> String {
-        let mut out = String::new();
-        let header = (!self.headerless).then(|| self.columns.iter().map(|c| Cell::Text(c.clone())).collect::<Vec<_>>());
-        for row in header.iter().chain(&self.rows) {
-            let fields: Vec<String> = row
-                .iter()
-                .map(|cell| {
-                    let text = cell.plain();
-                    if quote && (text.contains(separator) || text.contains('"') || text.contains('\n')) {
-                        format!("\"{}\"", text.replace('"', "\"\""))
-                    } else {
-                        text
-                    }
-                })
-                .collect();
-            let _ = writeln!(out, "{}", fields.join(&separator.to_string()));
-        }
-        out
+    fn headerless(&self) -> bool {
+        self.rows.headerless()
     }
+}
 
-    fn render_json(&self) -> String {
-        let rows: Vec<serde_json::Value> = self
-            .rows
-            .iter()
-            .map(|row| {
-                let object: serde_json::Map<String, serde_json::Value> =
-                    self.columns.iter().cloned().zip(row.iter().map(Cell::json)).collect();
-                serde_json::Value::Object(object)
-            })
-            .collect();
-        let mut out = serde_json::to_string_pretty(&rows).unwrap_or_default();
-        out.push('\n');
-        out
+/// The rendering the shell shows: at most a screenful of lines (rows that
+/// do not fit are left out, and a last line says how many) and a table no
+/// wider than the screen. Without a screen height every row is rendered:
+/// use [`write_on_screen`] to stream those.
+pub fn render_on_screen(rows: &(impl Rows + ?Sized), format: Format, screen: &Screen) -> String {
+    let mut out = Vec::new();
+    let _ = write_on_screen(rows, format, screen, &mut out);
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// [`render_on_screen`] written to `out`; streamed when the screen has no height.
+pub fn write_on_screen(
+    rows: &(impl Rows + ?Sized),
+    format: Format,
+    screen: &Screen,
+    out: &mut dyn io::Write,
+) -> io::Result<()> {
+    let Some(max_lines) = screen.max_lines else { return write_screen_format(rows, format, screen, out) };
+    let total = rows.row_count();
+    // Three borders, the header and the "more rows" line take five lines.
+    let mut shown = total.min(max_lines.saturating_sub(5).max(1));
+    loop {
+        let left_out = total - shown;
+        let mut text = Vec::new();
+        write_screen_format(&Head { rows, count: shown }, format, screen, &mut text)?;
+        let mut text = String::from_utf8(text).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        if left_out > 0 {
+            let _ = fmt::Write::write_fmt(
+                &mut text,
+                format_args!("… {} more rows (.export FILE for all)\n", group_digits(&left_out.to_string())),
+            );
+        }
+        let lines = text.lines().count();
+        // Cells wrapped to fit the width take several lines: show fewer rows.
+        if lines <= max_lines || shown <= 1 {
+            return out.write_all(text.as_bytes());
+        }
+        let excess = lines - max_lines;
+        let lines_per_row = lines.div_ceil(shown + 5).max(1);
+        shown = shown.saturating_sub(excess.div_ceil(lines_per_row).max(1)).max(1);
+    }
+}
+
+fn write_screen_format(
+    rows: &(impl Rows + ?Sized),
+    format: Format,
+    screen: &Screen,
+    out: &mut dyn io::Write,
+) -> io::Result<()> {
+    match format {
+        Format::Table => terminal::write_table(rows, screen.width, screen.ascii, out),
+        other => write(rows, other, out),
     }
 }
 

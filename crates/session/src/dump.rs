@@ -75,13 +75,17 @@ pub fn json_line(out: &mut String, event: &Event<'_>, ts_ns: i64, pid: Option<u3
     out.push_str("}}");
 }
 
+/// One line: the time in seconds since the trace start (as queries show `ts`),
+/// then ids, names and fields. Text from the trace has its control characters
+/// escaped: a field must not drive the terminal or forge a line.
 pub fn text_line(out: &mut String, event: &Event<'_>, ts_ns: i64, pid: Option<u32>, tid: Option<u32>) {
     use std::fmt::Write as _;
+    let start = out.len();
     let show = |v: Option<u32>| v.map_or_else(|| "-".to_string(), |v| (v as i32).to_string());
     let _ = write!(
         out,
-        "{:>14.6} cpu={} pid={} tid={} {}/{}",
-        ts_ns as f64 / 1e6,
+        "{:>14} cpu={} pid={} tid={} {}/{}",
+        columnar::format_timestamp_ns(ts_ns),
         event.record.processor,
         show(pid),
         show(tid),
@@ -94,6 +98,7 @@ pub fn text_line(out: &mut String, event: &Event<'_>, ts_ns: i64, pid: Option<u3
     for (name, value) in &event.fields {
         let _ = write!(out, " {name}={value}");
     }
+    render::escape_from(out, start);
 }
 
 #[cfg(test)]
