@@ -86,10 +86,12 @@ fn write_trace(kind: Kind, gigabytes: f64, path: &Path) {
 /// Wall seconds and peak resident MB of one etwq run; output goes to /dev/null.
 fn run_etwq(args: &[&str]) -> (f64, f64, bool) {
     let started = Instant::now();
+    // Reaped by wait4 below, which also gives its peak memory.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(env!("CARGO_BIN_EXE_etwq"))
         .args(args)
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .expect("the etwq binary runs");
     let pid = child.id() as libc::pid_t;
@@ -111,7 +113,7 @@ fn bench_trace(kind: Kind, gigabytes: f64) {
     let file_mb = std::fs::metadata(&path).map_or(0, |m| m.len()) as f64 / 1e6;
     println!("\n{} {gigabytes} GB ({file_mb:.0} MB)", kind.name());
     println!("  {:<80} {:>9} {:>11} {:>8}", "command", "seconds", "peak MB", "x file");
-    let mut report = |what: &str, (seconds, peak_mb, ok): (f64, f64, bool)| {
+    let report = |what: &str, (seconds, peak_mb, ok): (f64, f64, bool)| {
         let failed = if ok { "" } else { "  FAILED" };
         println!("  {what:<80} {seconds:>9.2} {peak_mb:>11.0} {:>8.2}{failed}", peak_mb / file_mb);
     };

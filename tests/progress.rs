@@ -41,7 +41,7 @@ fn reading_a_trace_counts_every_byte_of_its_buffers() {
 fn passes_over_the_records_count_every_record_once() {
     let dir = tempfile::tempdir().unwrap();
     for path in traces(dir.path()) {
-        let mut trace = EtlTrace::open(&path).unwrap();
+        let trace = EtlTrace::open(&path).unwrap();
         let records = trace.record_count() as u64;
         let progress = Progress::new();
         trace.set_read_meter(Some(progress.clone()));
