@@ -147,7 +147,8 @@ struct SourcedClause {
     context: Option<String>,
 }
 
-/// Resolves, expands saved queries and type-checks `query` (parsed from `text`).
+/// Resolves, expands saved queries and type-checks `query` (parsed from `text`);
+/// its view, if any, is the caller's.
 pub fn plan_query(query: Query, text: &str, catalog: &dyn Catalog) -> Result<Plan, QueryError> {
     let mut clauses = Vec::new();
     let (table, table_span, table_text, table_context) =
@@ -236,6 +237,12 @@ fn expand(
                 .map_err(|m| fail(QueryError::at(ErrorKind::UnknownName, m, span)))?;
             let inner_context = Some(format!("in @{name}"));
             let inner = parse_query(&body).map_err(|e| e.with_context(inner_context.clone()))?;
+            if let Some(view) = &inner.view {
+                let message = format!("a saved query cannot end in a view; write it after the call: @{name} | tree");
+                return Err(QueryError::at(ErrorKind::Syntax, message, view.span)
+                    .in_query(&body)
+                    .with_context(inner_context));
+            }
             expand(inner, Arc::from(body.as_str()), inner_context, catalog, depth + 1, out)?
         }
     };

@@ -254,13 +254,8 @@ impl Session {
 
     /// Runs a query against the open traces.
     pub fn query(&mut self, text: &str) -> Result<DataTable, QueryError> {
-        // Stack views (`| tree`, ...) and `stacks` filters: session_stacks.rs.
-        if let Some(result) = self.stack_query(text) {
-            return result;
-        }
-        self.ensure_tables();
-        self.cancel.store(false, std::sync::atomic::Ordering::SeqCst);
-        query::run_query(text, &self.catalog, &self.cancel)
+        // Parse, run, draw the view if any: session_stacks.rs.
+        self.run_pipeline(text)
     }
 
     /// The tables and their row counts.

@@ -9,8 +9,7 @@ use columnar::{Column, DataTable, StrColumnBuilder, Value};
 use model::stacks::StackId;
 use model::symbolize::{FrameId, NamedFrames, ResolvedFrame};
 use model::TraceModel;
-use query::ast::{BinaryOp, Expr, ExprKind, Literal, Query, Source};
-use query::catalog::Catalog;
+use query::ast::{BinaryOp, Expr, ExprKind, Literal, Query, Source, ViewKind};
 use query::error::{ErrorKind, QueryError};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -86,121 +85,6 @@ fn write_demo_symbols(root: &std::path::Path) -> Result<(), String> {
             .map_err(|e| format!("demo symbols: {}: {e}", path.display()))?;
     }
     Ok(())
-}
-
-/// The views that may follow a query after `|`.
-#[derive(Clone, Debug, PartialEq)]
-enum View {
-    Tree {
-        depth: Option<usize>,
-        min_percent: f64,
-        /// Nodes per return address (`module!func+0xoff`, `module+0xrva`), not per function.
-        offsets: bool,
-    },
-    Butterfly {
-        function: String,
-    },
-    Folded,
-    Flame {
-        file: PathBuf,
-    },
-}
-
-const VIEW_WORDS: [&str; 4] = ["tree", "butterfly", "folded", "flame"];
-
-/// Splits `query | view args` at the first top-level `|` that starts a view.
-fn split_view(text: &str) -> Option<(&str, &str)> {
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for (i, c) in text.char_indices() {
-        if let Some(q) = quote {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == q {
-                quote = None;
-            }
-            continue;
-        }
-        match c {
-            '"' | '\'' => quote = Some(c),
-            '|' => {
-                let rest = text[i + 1..].trim_start();
-                let word: String = rest.chars().take_while(|c| c.is_ascii_alphabetic()).collect();
-                if VIEW_WORDS.iter().any(|w| w.eq_ignore_ascii_case(&word)) {
-                    return Some((&text[..i], rest));
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-fn view_error(message: impl Into<String>) -> QueryError {
-    QueryError::new(ErrorKind::Syntax, message, None)
-}
-
-fn parse_view(text: &str) -> Result<View, QueryError> {
-    let text = text.trim();
-    let (word, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
-    let rest = rest.trim();
-    match word.to_ascii_lowercase().as_str() {
-        "tree" => {
-            let (mut depth, mut min_percent, mut offsets) = (None, 1.0, false);
-            let words: Vec<&str> = rest.split_whitespace().collect();
-            let mut i = 0;
-            while i < words.len() {
-                if words[i].eq_ignore_ascii_case("offsets") {
-                    offsets = true;
-                    i += 1;
-                    continue;
-                }
-                let value = words.get(i + 1).copied().unwrap_or("");
-                match words[i].to_ascii_lowercase().as_str() {
-                    "depth" => {
-                        depth = Some(
-                            value
-                                .parse()
-                                .map_err(|_| view_error(format!("tree: depth wants a number, not {value:?}")))?,
-                        )
-                    }
-                    "min" => {
-                        let number = value.trim_end_matches('%');
-                        min_percent = number
-                            .parse::<f64>()
-                            .ok()
-                            .filter(|p| p.is_finite() && (0.0..=100.0).contains(p))
-                            .ok_or_else(|| view_error(format!("tree: min wants a percentage 0-100, not {value:?}")))?;
-                    }
-                    other => {
-                        return Err(view_error(format!(
-                            "tree: unknown option {other:?}; expected depth N, min P% or offsets"
-                        )))
-                    }
-                }
-                i += 2;
-            }
-            Ok(View::Tree { depth, min_percent, offsets })
-        }
-        "butterfly" => {
-            let function = rest.trim_matches(|c| c == '"' || c == '\'').trim();
-            if function.is_empty() {
-                return Err(view_error("butterfly: name a function, e.g. | butterfly SleepEx"));
-            }
-            Ok(View::Butterfly { function: function.to_string() })
-        }
-        "folded" if rest.is_empty() => Ok(View::Folded),
-        "folded" => Err(view_error("folded takes no arguments")),
-        _ => {
-            let file = rest.trim_matches(|c| c == '"' || c == '\'').trim();
-            if file.is_empty() {
-                return Err(view_error("flame: name the SVG file to write, e.g. | flame out.svg"));
-            }
-            Ok(View::Flame { file: PathBuf::from(file) })
-        }
-    }
 }
 
 /// In the `stacks` table `module = X` and `func = F` mean "has a frame in X / F":
@@ -355,39 +239,28 @@ impl Session {
         self.stack_state.messages.extend(failures);
     }
 
-    /// Runs a query that ends in a stack view, or a `stacks` query (whose `module =`
-    /// and `func =` mean "has a frame in"). None: an ordinary query.
-    pub(crate) fn stack_query(&mut self, text: &str) -> Option<Result<DataTable, QueryError>> {
-        let (query_text, view) = match split_view(text) {
-            Some((query, view)) => (query, Some(view)),
-            None => (text, None),
-        };
-        if view.is_none() && !query_text.trim_start().to_ascii_lowercase().starts_with("stacks") {
-            return None;
-        }
-        Some(self.run_stack_query(query_text, view))
-    }
-
-    fn run_stack_query(&mut self, query_text: &str, view: Option<&str>) -> Result<DataTable, QueryError> {
-        let view = view.map(parse_view).transpose()?;
+    /// The one query pipeline: parse once, run the relational part through the query
+    /// engine (in the `stacks` table `module =` and `func =` mean "has a frame in"),
+    /// then draw the view that ends the query, if any.
+    pub(crate) fn run_pipeline(&mut self, text: &str) -> Result<DataTable, QueryError> {
+        let mut query = query::grammar::parse_query(text)?;
+        let view = query.view.take();
+        rewrite_query(&mut query);
         self.ensure_tables();
         self.cancel.store(false, std::sync::atomic::Ordering::SeqCst);
-        let mut query = query::grammar::parse_query(query_text)?;
-        rewrite_query(&mut query);
-        let plan = query::plan::plan_query(query, query_text, &self.catalog)?;
-        let Some(table) = self.catalog.table(&plan.table) else {
-            return Err(QueryError::new(ErrorKind::UnknownName, format!("unknown table '{}'", plan.table), None));
-        };
-        let rows = query::exec::execute(&plan, table, &self.cancel)?;
+        let rows = query::run_parsed(query, text, &self.catalog, &self.cancel)?;
         let Some(view) = view else { return Ok(rows) };
-        let offsets = matches!(view, View::Tree { offsets: true, .. });
+        let offsets = matches!(view.kind, ViewKind::Tree { offsets: true, .. });
         let stacks = self.row_stacks(&rows, offsets)?;
         let weights = Weights::of(&rows);
-        match view {
-            View::Tree { depth, min_percent, .. } => Ok(tree(&stacks, weights.as_ref(), depth, min_percent)),
-            View::Butterfly { function } => butterfly(&stacks, weights.as_ref(), &function),
-            View::Folded => Ok(folded_table(&stacks)),
-            View::Flame { file } => flame(&stacks, &file),
+        match view.kind {
+            ViewKind::Tree { depth, min_percent, .. } => {
+                let depth = depth.map(|d| usize::try_from(d).unwrap_or(usize::MAX));
+                Ok(tree(&stacks, weights.as_ref(), depth, min_percent.unwrap_or(1.0)))
+            }
+            ViewKind::Butterfly { function } => butterfly(&stacks, weights.as_ref(), &function),
+            ViewKind::Folded => Ok(folded_table(&stacks)),
+            ViewKind::Flame { file } => flame(&stacks, std::path::Path::new(&file)),
         }
     }
 
@@ -764,26 +637,4 @@ fn flame(stacks: &RowStacks, file: &std::path::Path) -> Result<DataTable, QueryE
     let _ = t.push_column("stacks", "distinct stacks drawn", Column::u64(vec![lines.len() as u64]));
     let _ = t.push_column("bytes", "file size", Column::u64(vec![svg.len() as u64]));
     Ok(t)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn views_split_off_outside_quotes_only() {
-        assert_eq!(
-            split_view("samples where proc = \"a|tree\" | tree depth 3"),
-            Some(("samples where proc = \"a|tree\" ", "tree depth 3"))
-        );
-        assert_eq!(split_view("samples | group by module"), None);
-        assert_eq!(
-            parse_view("tree depth 3 offsets min 2%").ok(),
-            Some(View::Tree { depth: Some(3), min_percent: 2.0, offsets: true })
-        );
-        assert!(parse_view("tree depth x").is_err());
-        assert!(parse_view("tree min 500").is_err());
-        assert!(parse_view("butterfly").is_err());
-        assert!(parse_view("flame").is_err());
-    }
 }
