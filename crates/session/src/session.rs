@@ -52,8 +52,8 @@ pub struct Session {
     pub(crate) tables_built: bool,
     /// Set by Ctrl-C to stop a running query.
     pub(crate) cancel: Arc<AtomicBool>,
-    /// Symbol path, resolver and the named frames of every trace (session_stacks.rs).
-    pub(crate) stack_state: crate::session_stacks::StackState,
+    /// Symbol path, resolver and the named frames of every trace (symbols_state.rs).
+    pub(crate) stack_state: crate::symbols_state::SymbolState,
 }
 
 /// A trace path: a file, or a directory whose .etl files are all opened.
@@ -85,7 +85,7 @@ impl Session {
             catalog: MemoryCatalog::new(),
             tables_built: false,
             cancel: Arc::new(AtomicBool::new(false)),
-            stack_state: crate::session_stacks::StackState::new(),
+            stack_state: crate::symbols_state::SymbolState::new(),
         };
         let statuses = decode::ntstatus::all_names().map(|(name, code)| (name.to_string(), u64::from(code)));
         session.catalog.constants.extend(statuses);
@@ -254,7 +254,7 @@ impl Session {
 
     /// Runs a query against the open traces.
     pub fn query(&mut self, text: &str) -> Result<DataTable, QueryError> {
-        // Parse, run, draw the view if any: session_stacks.rs.
+        // Parse, run, draw the view if any: pipeline.rs.
         self.run_pipeline(text)
     }
 
