@@ -4,6 +4,7 @@
 #![allow(clippy::result_large_err)]
 use columnar::{Column, DataTable, FieldMap, Value};
 use proptest::prelude::*;
+use query::ast::{View, ViewKind};
 use query::{run_query, ErrorKind, MemoryCatalog, QueryError, SavedQuery};
 use render::{Format, Table};
 use std::sync::atomic::AtomicBool;
@@ -597,16 +598,93 @@ fn grammar_examples_parse() {
         .map(|l| l.trim().trim_end_matches("*)").trim())
         .collect();
     assert!(examples.len() >= 10);
+    let (mut views, mut demo) = (std::collections::BTreeSet::new(), None);
     for example in examples {
-        if let Err(e) = query::grammar::parse_query(example) {
-            panic!("grammar example does not parse: {example}\n{e}");
-        }
-        if !example.starts_with('@') {
+        let parsed = match query::grammar::parse_query(example) {
+            Ok(parsed) => parsed,
+            Err(e) => panic!("grammar example does not parse: {example}\n{e}"),
+        };
+        if let Some(view) = parsed.view {
+            run_view_example(demo.get_or_insert_with(session::Session::demo), example, &view);
+            views.insert(view.kind.name());
+        } else if !example.starts_with('@') {
             if let Err(e) = run(example) {
                 panic!("grammar example does not run: {example}\n{e}");
             }
         }
     }
+    assert_eq!(views.into_iter().collect::<Vec<_>>(), ["butterfly", "flame", "folded", "tree"], "an example per view");
+}
+
+/// A view needs stacks: the example runs on the demo trace, a flame graph into a temporary directory.
+fn run_view_example(demo: &mut session::Session, example: &str, view: &View) {
+    let dir = tempfile::tempdir().unwrap();
+    let text = match &view.kind {
+        ViewKind::Flame { file } => format!("{}flame {}", &example[..view.span.start], dir.path().join(file).display()),
+        _ => example.to_string(),
+    };
+    let result = demo.query(&text);
+    let table = result.unwrap_or_else(|e| panic!("grammar example does not run: {example}\n{e}"));
+    assert!(table.row_count() > 0, "{example}");
+    if let ViewKind::Flame { file } = &view.kind {
+        assert!(dir.path().join(file).is_file(), "{example}");
+    }
+}
+
+#[test]
+fn views_end_a_query_and_keep_their_arguments() {
+    let q = query::grammar::parse_query(r#"samples where proc = "a|tree" | TREE depth 3 offsets min 2%"#).unwrap();
+    assert_eq!(q.clauses.len(), 1);
+    let view = q.view.expect("a view");
+    assert_eq!(view.kind, ViewKind::Tree { depth: Some(3), min_percent: Some(2.0), offsets: true });
+    let tree = r#"samples where proc = "a|tree" | "#.len();
+    assert_eq!(view.span.start, tree);
+
+    let view = |text: &str| query::grammar::parse_query(text).unwrap().view.map(|v| v.kind);
+    assert_eq!(view("samples | tree"), Some(ViewKind::Tree { depth: None, min_percent: None, offsets: false }));
+    assert_eq!(view("samples | limit 3 | folded "), Some(ViewKind::Folded));
+    assert_eq!(
+        view("@failing | butterfly ntdll.dll!Nt Delay "),
+        Some(ViewKind::Butterfly { function: "ntdll.dll!Nt Delay".into() })
+    );
+    assert_eq!(view("samples | flame 'my out.svg'"), Some(ViewKind::Flame { file: "my out.svg".into() }));
+    // Not after a pipe, a view's name is a column's.
+    assert_eq!(view("samples where tree = 1 select folded"), None);
+}
+
+#[test]
+fn bad_views_get_carets() {
+    let parse_error = |text: &str| query::grammar::parse_query(text).expect_err(text);
+    let e = parse_error("samples | tree depth x");
+    assert_eq!(e.kind, ErrorKind::Syntax);
+    assert!(e.to_string().contains("expected a whole number"), "{e}");
+    assert!(e.to_string().ends_with(&format!("\n  {}^", " ".repeat("samples | tree depth ".len()))), "{e}");
+    let e = parse_error("samples | tree sideways");
+    assert!(e.to_string().contains("expected 'depth', 'min', 'offsets' or the end of the query"), "{e}");
+    assert!(e.to_string().ends_with("^^^^^^^^"), "{e}");
+    let e = parse_error("samples | tree min 200%");
+    assert!(e.to_string().contains("from 0 to 100"), "{e}");
+    assert!(e.to_string().ends_with(&format!("\n  {}^^^^", " ".repeat("samples | tree min ".len()))), "{e}");
+    let e = parse_error("samples | folded extra");
+    assert!(e.to_string().contains("unexpected 'extra'; expected the end of the query"), "{e}");
+    let e = parse_error("samples | butterfly  ");
+    assert!(e.to_string().contains("expected a function name"), "{e}");
+    let e = parse_error("samples | flame \"x.svg");
+    assert!(e.to_string().contains("unterminated string"), "{e}");
+    let e = parse_error("samples | tre");
+    assert_eq!(e.suggestion.as_deref(), Some("tree"));
+    assert!(e.to_string().contains("or a view (tree, butterfly, folded, flame)"), "{e}");
+}
+
+#[test]
+fn the_engine_alone_draws_no_views() {
+    let e = error("syscalls | tree");
+    assert!(e.to_string().contains("'| tree' is a view"), "{e}");
+    assert!(e.to_string().ends_with(&format!("\n  {}^^^^", " ".repeat("syscalls | ".len()))), "{e}");
+    let mut c = catalog();
+    c.add_saved(SavedQuery { name: "drawn".into(), params: vec![], text: "syscalls | folded".into() });
+    let e = run_query("@drawn", &c, &AtomicBool::new(false)).unwrap_err();
+    assert!(e.to_string().contains("in @drawn: a saved query cannot end in a view"), "{e}");
 }
 
 // ---- no panic on any input ----

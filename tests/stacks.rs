@@ -165,6 +165,10 @@ fn bad_view_arguments_are_messages() {
         let err = s.query(bad).expect_err(bad);
         assert!(!err.to_string().is_empty(), "{bad}");
     }
+    // The grammar reads views: a mistake in one gets a caret under the spot.
+    let err = s.query("samples | tree depth -1").unwrap_err();
+    assert_eq!(err.kind, session::ErrorKind::Syntax);
+    assert!(err.to_string().ends_with(&format!("\n  {}^", " ".repeat("samples | tree depth ".len()))), "{err}");
     // Empty results still make a (root-less) tree, and the session goes on.
     assert!(s.query("samples where pid = 999999 | tree").is_ok());
     assert!(s.query("samples | limit 1").is_ok());

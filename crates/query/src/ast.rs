@@ -21,6 +21,48 @@ impl Span {
 pub struct Query {
     pub source: Source,
     pub clauses: Vec<Clause>,
+    /// `| tree ...` and the like, last in the query: the caller draws it from the
+    /// result rows; the engine knows only how it is written.
+    pub view: Option<View>,
+}
+
+/// A view of the result rows that may end a query after `|`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct View {
+    pub kind: ViewKind,
+    pub span: Span,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ViewKind {
+    /// `tree [depth N] [min P%] [offsets]`, the options in any order.
+    Tree {
+        depth: Option<u64>,
+        /// 0 to 100.
+        min_percent: Option<f64>,
+        offsets: bool,
+    },
+    /// `butterfly FUNC`
+    Butterfly {
+        function: String,
+    },
+    Folded,
+    /// `flame FILE.svg`
+    Flame {
+        file: String,
+    },
+}
+
+impl ViewKind {
+    /// The word that starts the view.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ViewKind::Tree { .. } => "tree",
+            ViewKind::Butterfly { .. } => "butterfly",
+            ViewKind::Folded => "folded",
+            ViewKind::Flame { .. } => "flame",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -24,6 +24,11 @@ pub const KEYWORDS: &[&str] = &[
 
 const CLAUSE_WORDS: &[&str] = &["where", "between", "group", "select", "order", "limit", "top"];
 
+/// The views that may end a query after `|`; they are not keywords, so columns may bear these names.
+pub const VIEW_NAMES: &[&str] = &["tree", "butterfly", "folded", "flame"];
+
+const VIEW_EXPECTED: &str = "a view (tree, butterfly, folded, flame)";
+
 type NomError<'a> = nom::error::Error<&'a str>;
 type PResult<'a, T> = nom::IResult<&'a str, T, NomError<'a>>;
 
@@ -132,8 +137,10 @@ impl<'a> Parser<'a> {
             QueryError::at(ErrorKind::Syntax, format!("unexpected '{token}'"), Span::new(at, at + token.len()))
         };
         let clause_expected = expected.iter().any(|l| l.starts_with("a clause"));
-        let suggestion = if clause_expected && token.chars().all(is_word_char) {
-            did_you_mean(token, CLAUSE_WORDS.iter().copied())
+        let view_expected = expected.contains(&VIEW_EXPECTED);
+        let suggestion = if (clause_expected || view_expected) && token.chars().all(is_word_char) {
+            let views = if view_expected { VIEW_NAMES } else { &[] };
+            did_you_mean(token, CLAUSE_WORDS.iter().chain(views).copied())
         } else {
             None
         };
@@ -225,6 +232,10 @@ impl<'a> Parser<'a> {
                 break;
             }
             let after_pipe = self.try_sym(before, "|");
+            if let Some(at) = after_pipe.filter(|&at| self.starts_view(at)) {
+                let view = self.view_to_end(at)?;
+                return Ok(Query { source, clauses, view: Some(view) });
+            }
             let at = after_pipe.unwrap_or(before);
             match self.clause(at) {
                 Ok((rest, clause)) => {
@@ -233,14 +244,114 @@ impl<'a> Parser<'a> {
                 }
                 Err(nom::Err::Failure(_)) => return Err(self.take_error()),
                 Err(_) => {
-                    if after_pipe.is_none() {
-                        self.expected(before, "the end of the query");
-                    }
+                    match after_pipe {
+                        Some(at) => self.expected(self.ws(at), VIEW_EXPECTED),
+                        None => self.expected(before, "the end of the query"),
+                    };
                     return Err(self.take_error());
                 }
             }
         }
-        Ok(Query { source, clauses })
+        Ok(Query { source, clauses, view: None })
+    }
+
+    // ---- views: how they are written, not what they draw ----
+
+    fn starts_view(&self, i: &'a str) -> bool {
+        self.peek_word(i).is_some_and(|(word, _)| VIEW_NAMES.iter().any(|v| v.eq_ignore_ascii_case(word)))
+    }
+
+    /// A view, which ends the query.
+    fn view_to_end(&self, i: &'a str) -> Result<View, QueryError> {
+        let (rest, view) = self.view(i).map_err(|_| self.take_error())?;
+        let rest = self.ws(rest);
+        if !rest.is_empty() {
+            self.expected(rest, "the end of the query");
+            return Err(self.take_error());
+        }
+        Ok(view)
+    }
+
+    fn view(&self, i: &'a str) -> PResult<'a, View> {
+        let start = self.ws(i);
+        let word = self.peek_word(start).map(|(w, rest)| (w.to_ascii_lowercase(), rest));
+        let Some((word, rest)) = word else {
+            return Err(self.expected(start, VIEW_EXPECTED));
+        };
+        let (rest, kind) = match word.as_str() {
+            "tree" => self.tree_options(rest)?,
+            "butterfly" => {
+                let (rest, function) = self.view_text(rest, "a function name, e.g. SleepEx")?;
+                (rest, ViewKind::Butterfly { function })
+            }
+            "folded" => (rest, ViewKind::Folded),
+            "flame" => {
+                let (rest, file) = self.view_text(rest, "the SVG file to write, e.g. out.svg")?;
+                (rest, ViewKind::Flame { file })
+            }
+            _ => return Err(self.expected(start, VIEW_EXPECTED)),
+        };
+        Ok((rest, View { kind, span: self.span(start, rest) }))
+    }
+
+    /// `depth N`, `min P%` and `offsets`, in any order; a repeated option counts once, the last.
+    fn tree_options(&self, i: &'a str) -> PResult<'a, ViewKind> {
+        let (mut depth, mut min_percent, mut offsets) = (None, None, false);
+        let mut rest = i;
+        loop {
+            if let Some(after) = self.try_kw(rest, "depth") {
+                let (after, (n, _)) = self.unsigned(after)?;
+                depth = Some(n);
+                rest = after;
+            } else if let Some(after) = self.try_kw(rest, "min") {
+                let (after, percent) = self.percent(after)?;
+                min_percent = Some(percent);
+                rest = after;
+            } else if let Some(after) = self.try_kw(rest, "offsets") {
+                offsets = true;
+                rest = after;
+            } else {
+                for option in ["'depth'", "'min'", "'offsets'"] {
+                    self.expected(self.ws(rest), option);
+                }
+                return Ok((rest, ViewKind::Tree { depth, min_percent, offsets }));
+            }
+        }
+    }
+
+    /// `2`, `2.5` or `2.5%`: a share from 0 to 100.
+    fn percent(&self, i: &'a str) -> PResult<'a, f64> {
+        let start = self.ws(i);
+        let number: PResult<&str> = recognize(pair(digit1, opt(pair(char('.'), digit1))))(start);
+        let Ok((rest, digits)) = number else {
+            return Err(self.expected(start, "a percentage from 0 to 100"));
+        };
+        let with_sign: PResult<&str> = tag("%")(rest);
+        let rest = with_sign.map_or(rest, |(after, _)| after);
+        match digits.parse::<f64>() {
+            Ok(p) if (0.0..=100.0).contains(&p) => Ok((rest, p)),
+            _ => Err(self.fail(
+                start,
+                QueryError::at(ErrorKind::Syntax, "a percentage is from 0 to 100", self.span(start, rest)),
+            )),
+        }
+    }
+
+    /// A quoted string, or else the rest of the query as written (a function or file name
+    /// may hold any character but a leading quote).
+    fn view_text(&self, i: &'a str, label: &str) -> PResult<'a, String> {
+        let start = self.ws(i);
+        let (rest, text) = if start.starts_with(['"', '\'']) {
+            self.string(start)?
+        } else {
+            let text = start.trim_end();
+            (&start[text.len()..], text.to_string())
+        };
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(self.expected(start, label));
+        }
+        Ok((rest, text.to_string()))
     }
 
     fn source(&self, i: &'a str) -> PResult<'a, Source> {

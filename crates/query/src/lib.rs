@@ -20,13 +20,27 @@ pub use catalog::{Catalog, MemoryCatalog, SavedQuery};
 pub use error::{ErrorKind, QueryError};
 pub use library::{parse_library, LibraryError};
 
+use ast::Query;
 use columnar::DataTable;
 use std::sync::atomic::AtomicBool;
 
-/// Parses, checks and runs one query. Stops with a `Cancelled` error soon
-/// after `cancel` becomes true.
+/// Parses, checks and runs one query.
 pub fn run_query(text: &str, catalog: &dyn Catalog, cancel: &AtomicBool) -> Result<DataTable, QueryError> {
-    let query = grammar::parse_query(text)?;
+    run_parsed(grammar::parse_query(text)?, text, catalog, cancel)
+}
+
+/// Checks and runs a query parsed from `text`. A view (`| tree`, ...) is the caller's
+/// to draw: take it out of `query.view` first, since the engine draws none.
+pub fn run_parsed(
+    query: Query,
+    text: &str,
+    catalog: &dyn Catalog,
+    cancel: &AtomicBool,
+) -> Result<DataTable, QueryError> {
+    if let Some(view) = &query.view {
+        let message = format!("'| {}' is a view, which only a session draws", view.kind.name());
+        return Err(QueryError::at(ErrorKind::Type, message, view.span).in_query(text));
+    }
     let plan = plan::plan_query(query, text, catalog)?;
     let Some(table) = catalog.table(&plan.table) else {
         return Err(QueryError::new(ErrorKind::UnknownName, format!("unknown table '{}'", plan.table), None));

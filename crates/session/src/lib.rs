@@ -1,11 +1,14 @@
 //! The one API that the command line, the shell and scripts call: open
 //! traces, ask questions, name stack frames, keep saved queries.
 pub mod dump;
+mod pipeline;
 mod session;
 mod session_script;
 mod session_shell;
-mod session_stacks;
+mod stack_filter;
 pub mod summary;
+mod symbols_state;
+mod views;
 
 pub use session::Session;
 

@@ -60,8 +60,8 @@ pub struct Session {
     pub(crate) models_built: bool,
     /// Set by Ctrl-C to stop a running query.
     pub(crate) cancel: Arc<AtomicBool>,
-    /// Symbol path, resolver and the named frames of every trace (session_stacks.rs).
-    pub(crate) stack_state: crate::session_stacks::StackState,
+    /// Symbol path, resolver and the named frames of every trace (symbols_state.rs).
+    pub(crate) stack_state: crate::symbols_state::SymbolState,
 }
 
 /// The doc of the column that names the trace when several are open.
@@ -146,7 +146,7 @@ impl Session {
             catalog: MemoryCatalog::new(),
             models_built: false,
             cancel: Arc::new(AtomicBool::new(false)),
-            stack_state: crate::session_stacks::StackState::new(),
+            stack_state: crate::symbols_state::SymbolState::new(),
         };
         let statuses = decode::ntstatus::all_names().map(|(name, code)| (name.to_string(), u64::from(code)));
         session.catalog.constants.extend(statuses);
@@ -253,13 +253,6 @@ impl Session {
         self.cancel.clone()
     }
 
-    /// Builds every table of every trace (`.tables` and a query never need all).
-    pub(crate) fn ensure_tables(&mut self) {
-        for table in model::schema::tables() {
-            self.ensure_table(table.name, &Progress::new());
-        }
-    }
-
     /// Builds every trace's model, once: one pass over its records, and no table yet.
     pub(crate) fn ensure_models(&mut self, progress: &Progress) {
         let several = self.traces.len() > 1;
@@ -349,13 +342,8 @@ impl Session {
 
     /// `query`, with a stage in `progress` for each table it has to build first.
     pub fn query_with_progress(&mut self, text: &str, progress: &Progress) -> Result<DataTable, QueryError> {
-        // Stack views (`| tree`, ...) and `stacks` filters: session_stacks.rs.
-        if let Some(result) = self.stack_query(text) {
-            return result;
-        }
-        self.ensure_tables_for(text, progress);
-        self.cancel.store(false, std::sync::atomic::Ordering::SeqCst);
-        query::run_query(text, &self.catalog, &self.cancel)
+        // Parse, build what it reads, run, draw the view if any: pipeline.rs.
+        self.run_pipeline(text, progress)
     }
 
     /// The tables and their row counts; counted from the models, nothing is built.

@@ -3,11 +3,8 @@
 //! Kept apart from session.rs so the shell grows without touching its core.
 use crate::session::Session;
 use query::functions::all_function_names;
-use query::grammar::KEYWORDS;
+use query::grammar::{KEYWORDS, VIEW_NAMES};
 use std::path::{Path, PathBuf};
-
-/// The views that may follow a query (`| tree`, ...), as session_stacks.rs reads them.
-const STACK_VIEWS: &[&str] = &["tree", "butterfly", "folded", "flame"];
 
 /// Everything Tab can offer for one session, taken at one moment.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -65,7 +62,7 @@ impl Session {
         tables.sort();
         CompletionWords {
             tables,
-            keywords: KEYWORDS.iter().chain(STACK_VIEWS).map(|k| k.to_string()).collect(),
+            keywords: KEYWORDS.iter().chain(VIEW_NAMES).map(|k| k.to_string()).collect(),
             functions: all_function_names().map(str::to_string).collect(),
             saved_queries: self.saved_queries().iter().map(|q| q.name.clone()).collect(),
         }

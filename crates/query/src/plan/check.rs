@@ -1,270 +1,14 @@
-//! Name resolution and type checking: a parsed query becomes a list of stages
-//! over typed, resolved expressions. The executor never sees a name again.
-use super::ast::*;
-use super::catalog::Catalog;
-use super::error::{did_you_mean, ErrorKind, QueryError};
-use super::functions::{aggregate_by_name, all_function_names, scalar_by_name, AggFn, ScalarFn};
-use super::grammar::parse_query;
-use super::types::Type;
+//! The type checker: each clause's names resolved against the rows' schema and
+//! its expressions typed, into the plan's stages.
+use super::{AggCall, ArithOp, CmpOp, Output, Stage, TExpr, TKind};
+use crate::ast::*;
+use crate::catalog::Catalog;
+use crate::error::{did_you_mean, ErrorKind, QueryError};
+use crate::functions::{aggregate_by_name, all_function_names, scalar_by_name, AggFn};
+use crate::types::Type;
 use columnar::Value;
 use regex::{Regex, RegexBuilder};
 use std::sync::Arc;
-
-/// How deep saved queries may call saved queries.
-pub const MAX_SAVED_DEPTH: usize = 8;
-
-#[derive(Clone, Debug)]
-pub struct TExpr {
-    pub kind: TKind,
-    pub ty: Type,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CmpOp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-impl CmpOp {
-    /// The operator with its operands swapped (`1 < x` is `x > 1`).
-    pub fn flipped(self) -> CmpOp {
-        match self {
-            CmpOp::Lt => CmpOp::Gt,
-            CmpOp::Le => CmpOp::Ge,
-            CmpOp::Gt => CmpOp::Lt,
-            CmpOp::Ge => CmpOp::Le,
-            other => other,
-        }
-    }
-
-    pub fn holds(self, ordering: std::cmp::Ordering) -> bool {
-        use std::cmp::Ordering::*;
-        match self {
-            CmpOp::Eq => ordering == Equal,
-            CmpOp::Ne => ordering != Equal,
-            CmpOp::Lt => ordering == Less,
-            CmpOp::Le => ordering != Greater,
-            CmpOp::Gt => ordering == Greater,
-            CmpOp::Ge => ordering != Less,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ArithOp {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Rem,
-}
-
-#[derive(Clone, Debug)]
-pub enum TKind {
-    Column(usize),
-    Field {
-        column: usize,
-        name: Arc<str>,
-    },
-    Literal(Value),
-    Not(Box<TExpr>),
-    Neg(Box<TExpr>),
-    And(Box<TExpr>, Box<TExpr>),
-    Or(Box<TExpr>, Box<TExpr>),
-    Compare(CmpOp, Box<TExpr>, Box<TExpr>),
-    Arith(ArithOp, Box<TExpr>, Box<TExpr>),
-    /// `~`, `like` (compiled to a regex) and their negations.
-    Matches {
-        expr: Box<TExpr>,
-        regex: Regex,
-        negated: bool,
-    },
-    /// Case-insensitive substring; `needle` is lower case.
-    Contains {
-        expr: Box<TExpr>,
-        needle: String,
-        negated: bool,
-    },
-    In {
-        expr: Box<TExpr>,
-        values: Vec<Value>,
-        negated: bool,
-    },
-    IsNull {
-        expr: Box<TExpr>,
-        negated: bool,
-    },
-    Call {
-        func: ScalarFn,
-        args: Vec<TExpr>,
-    },
-}
-
-#[derive(Clone, Debug)]
-pub struct AggCall {
-    pub func: AggFn,
-    pub arg: Option<TExpr>,
-    pub ty: Type,
-}
-
-#[derive(Clone, Debug)]
-pub struct Output {
-    pub name: String,
-    pub expr: TExpr,
-}
-
-#[derive(Clone, Debug)]
-pub enum Stage {
-    /// Keeps the rows where the predicate is true.
-    Filter(TExpr),
-    /// Groups by `keys` (none: one group of all rows), computes `aggregates`,
-    /// then evaluates `outputs` over a frame of key columns followed by aggregate columns.
-    Aggregate {
-        keys: Vec<TExpr>,
-        aggregates: Vec<AggCall>,
-        outputs: Vec<Output>,
-    },
-    Project(Vec<Output>),
-    /// Stable sort; `true` = descending.
-    Sort(Vec<(TExpr, bool)>),
-    Limit(u64),
-}
-
-#[derive(Clone, Debug)]
-pub struct Plan {
-    pub table: String,
-    pub stages: Vec<Stage>,
-}
-
-/// A clause with the text its spans point into.
-struct SourcedClause {
-    clause: Clause,
-    text: Arc<str>,
-    context: Option<String>,
-}
-
-/// Resolves, expands saved queries and type-checks `query` (parsed from `text`).
-pub fn plan_query(query: Query, text: &str, catalog: &dyn Catalog) -> Result<Plan, QueryError> {
-    let mut clauses = Vec::new();
-    let (table, table_span, table_text, table_context) =
-        expand(query, Arc::from(text), None, catalog, 0, &mut clauses)?;
-    let Some(data) = catalog.table(&table) else {
-        let names = catalog.table_names();
-        return Err(QueryError::at(ErrorKind::UnknownName, format!("unknown table '{table}'"), table_span)
-            .with_suggestion(did_you_mean(&table, names.iter().map(String::as_str)))
-            .in_query(&table_text)
-            .with_context(table_context));
-    };
-    let mut schema: Vec<(String, Type)> =
-        data.columns.iter().map(|c| (c.name.clone(), Type::of_column(c.column.column_type()))).collect();
-    let mut stages = Vec::new();
-    // What the rows are called in messages: the table, until a clause reshapes them.
-    let mut rows_name = table.clone();
-    for sourced in clauses {
-        let reshapes = match &sourced.clause {
-            Clause::GroupBy { .. } => Some("group by"),
-            Clause::Select { .. } => Some("select"),
-            _ => None,
-        };
-        let planner = Planner { text: &sourced.text, table: &rows_name, catalog };
-        planner
-            .clause(sourced.clause, &mut schema, &mut stages)
-            .map_err(|e| e.in_query(&sourced.text).with_context(sourced.context.clone()))?;
-        if let Some(clause) = reshapes {
-            rows_name = format!("the result of '{clause}'");
-        }
-    }
-    Ok(Plan { table, stages })
-}
-
-impl QueryError {
-    fn with_context(mut self, context: Option<String>) -> QueryError {
-        if self.context.is_none() {
-            self.context = context;
-        }
-        self
-    }
-}
-
-/// Flattens `@saved` sources into the table name and a list of clauses.
-fn expand(
-    query: Query,
-    text: Arc<str>,
-    context: Option<String>,
-    catalog: &dyn Catalog,
-    depth: usize,
-    out: &mut Vec<SourcedClause>,
-) -> Result<(String, Span, Arc<str>, Option<String>), QueryError> {
-    let source = match query.source {
-        Source::Table { name, span } => (name, span, text.clone(), context.clone()),
-        Source::Saved { name, args, span } => {
-            let fail = |e: QueryError| e.in_query(&text).with_context(context.clone());
-            if depth >= MAX_SAVED_DEPTH {
-                return Err(fail(QueryError::at(
-                    ErrorKind::Limit,
-                    format!("saved queries call each other more than {MAX_SAVED_DEPTH} deep (a cycle?)"),
-                    span,
-                )));
-            }
-            let Some(saved) = catalog.saved_query(&name) else {
-                let names = catalog.saved_query_names();
-                return Err(fail(
-                    QueryError::at(ErrorKind::UnknownName, format!("unknown saved query '@{name}'"), span)
-                        .with_suggestion(
-                            did_you_mean(&name, names.iter().map(String::as_str)).map(|n| format!("@{n}")),
-                        ),
-                ));
-            };
-            if saved.params.len() != args.len() {
-                return Err(fail(QueryError::at(
-                    ErrorKind::Type,
-                    format!(
-                        "@{name} takes {} argument(s) ({}), got {}",
-                        saved.params.len(),
-                        saved.params.join(", "),
-                        args.len()
-                    ),
-                    span,
-                )));
-            }
-            let arg_texts: Vec<&str> = args.iter().map(|a| text.get(a.span.start..a.span.end).unwrap_or("")).collect();
-            let body = substitute(&saved.text, &saved.params, &arg_texts)
-                .map_err(|m| fail(QueryError::at(ErrorKind::UnknownName, m, span)))?;
-            let inner_context = Some(format!("in @{name}"));
-            let inner = parse_query(&body).map_err(|e| e.with_context(inner_context.clone()))?;
-            expand(inner, Arc::from(body.as_str()), inner_context, catalog, depth + 1, out)?
-        }
-    };
-    out.extend(query.clauses.into_iter().map(|clause| SourcedClause {
-        clause,
-        text: text.clone(),
-        context: context.clone(),
-    }));
-    Ok(source)
-}
-
-/// Replaces each `$param` in `body` with the argument's text.
-fn substitute(body: &str, params: &[String], args: &[&str]) -> Result<String, String> {
-    let mut out = String::with_capacity(body.len());
-    let mut rest = body;
-    while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + 1..];
-        let len = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
-        let name = &after[..len];
-        match params.iter().position(|p| p == name) {
-            Some(i) => out.push_str(args.get(i).copied().unwrap_or("")),
-            None => return Err(format!("the saved query uses '${name}', which is not one of its parameters")),
-        }
-        rest = &after[len..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
 
 /// What an expression inside `group by ... select` may refer to.
 struct GroupScope {
@@ -290,11 +34,11 @@ impl GroupScope {
     }
 }
 
-struct Planner<'t> {
+pub(super) struct Planner<'t> {
     /// Values the named constants in the query.
-    catalog: &'t dyn Catalog,
-    text: &'t str,
-    table: &'t str,
+    pub(super) catalog: &'t dyn Catalog,
+    pub(super) text: &'t str,
+    pub(super) table: &'t str,
 }
 
 fn type_error(message: String, span: Span) -> QueryError {
@@ -319,7 +63,7 @@ impl Planner<'_> {
         }
     }
 
-    fn clause(
+    pub(super) fn clause(
         &self,
         clause: Clause,
         schema: &mut Vec<(String, Type)>,
@@ -826,11 +570,5 @@ mod tests {
     #[test]
     fn globs() {
         assert_eq!(glob_to_regex("a*.s?s"), r"(?s)^a.*\.s.s$");
-    }
-
-    #[test]
-    fn substitution() {
-        assert_eq!(substitute("x = $p and $pp", &["p".into(), "pp".into()], &["1", "'a'"]).unwrap(), "x = 1 and 'a'");
-        assert!(substitute("x = $q", &["p".into()], &["1"]).is_err());
     }
 }

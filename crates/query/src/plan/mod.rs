@@ -1,0 +1,183 @@
+//! Name resolution and type checking: a parsed query becomes a list of stages
+//! over typed, resolved expressions. The executor never sees a name again.
+//!
+//! This module holds the plan's types; `saved` expands `@saved` sources into
+//! clauses, `check` resolves names and checks types clause by clause.
+use super::ast::*;
+use super::catalog::Catalog;
+use super::error::{did_you_mean, ErrorKind, QueryError};
+use super::functions::{AggFn, ScalarFn};
+use super::types::Type;
+use columnar::Value;
+use regex::Regex;
+use std::sync::Arc;
+
+mod check;
+mod saved;
+
+pub use check::arith_type;
+use check::Planner;
+use saved::expand;
+pub use saved::MAX_SAVED_DEPTH;
+
+#[derive(Clone, Debug)]
+pub struct TExpr {
+    pub kind: TKind,
+    pub ty: Type,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl CmpOp {
+    /// The operator with its operands swapped (`1 < x` is `x > 1`).
+    pub fn flipped(self) -> CmpOp {
+        match self {
+            CmpOp::Lt => CmpOp::Gt,
+            CmpOp::Le => CmpOp::Ge,
+            CmpOp::Gt => CmpOp::Lt,
+            CmpOp::Ge => CmpOp::Le,
+            other => other,
+        }
+    }
+
+    pub fn holds(self, ordering: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::*;
+        match self {
+            CmpOp::Eq => ordering == Equal,
+            CmpOp::Ne => ordering != Equal,
+            CmpOp::Lt => ordering == Less,
+            CmpOp::Le => ordering != Greater,
+            CmpOp::Gt => ordering == Greater,
+            CmpOp::Ge => ordering != Less,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArithOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+#[derive(Clone, Debug)]
+pub enum TKind {
+    Column(usize),
+    Field {
+        column: usize,
+        name: Arc<str>,
+    },
+    Literal(Value),
+    Not(Box<TExpr>),
+    Neg(Box<TExpr>),
+    And(Box<TExpr>, Box<TExpr>),
+    Or(Box<TExpr>, Box<TExpr>),
+    Compare(CmpOp, Box<TExpr>, Box<TExpr>),
+    Arith(ArithOp, Box<TExpr>, Box<TExpr>),
+    /// `~`, `like` (compiled to a regex) and their negations.
+    Matches {
+        expr: Box<TExpr>,
+        regex: Regex,
+        negated: bool,
+    },
+    /// Case-insensitive substring; `needle` is lower case.
+    Contains {
+        expr: Box<TExpr>,
+        needle: String,
+        negated: bool,
+    },
+    In {
+        expr: Box<TExpr>,
+        values: Vec<Value>,
+        negated: bool,
+    },
+    IsNull {
+        expr: Box<TExpr>,
+        negated: bool,
+    },
+    Call {
+        func: ScalarFn,
+        args: Vec<TExpr>,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub struct AggCall {
+    pub func: AggFn,
+    pub arg: Option<TExpr>,
+    pub ty: Type,
+}
+
+#[derive(Clone, Debug)]
+pub struct Output {
+    pub name: String,
+    pub expr: TExpr,
+}
+
+#[derive(Clone, Debug)]
+pub enum Stage {
+    /// Keeps the rows where the predicate is true.
+    Filter(TExpr),
+    /// Groups by `keys` (none: one group of all rows), computes `aggregates`,
+    /// then evaluates `outputs` over a frame of key columns followed by aggregate columns.
+    Aggregate {
+        keys: Vec<TExpr>,
+        aggregates: Vec<AggCall>,
+        outputs: Vec<Output>,
+    },
+    Project(Vec<Output>),
+    /// Stable sort; `true` = descending.
+    Sort(Vec<(TExpr, bool)>),
+    Limit(u64),
+}
+
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub table: String,
+    pub stages: Vec<Stage>,
+}
+
+/// Resolves, expands saved queries and type-checks `query` (parsed from `text`);
+/// its view, if any, is the caller's.
+pub fn plan_query(query: Query, text: &str, catalog: &dyn Catalog) -> Result<Plan, QueryError> {
+    let mut clauses = Vec::new();
+    let (table, table_span, table_text, table_context) =
+        expand(query, Arc::from(text), None, catalog, 0, &mut clauses)?;
+    let Some(data) = catalog.table(&table) else {
+        let names = catalog.table_names();
+        return Err(QueryError::at(ErrorKind::UnknownName, format!("unknown table '{table}'"), table_span)
+            .with_suggestion(did_you_mean(&table, names.iter().map(String::as_str)))
+            .in_query(&table_text)
+            .with_context(table_context));
+    };
+    let mut schema: Vec<(String, Type)> =
+        data.columns.iter().map(|c| (c.name.clone(), Type::of_column(c.column.column_type()))).collect();
+    let mut stages = Vec::new();
+    // What the rows are called in messages: the table, until a clause reshapes them.
+    let mut rows_name = table.clone();
+    for sourced in clauses {
+        let reshapes = match &sourced.clause {
+            Clause::GroupBy { .. } => Some("group by"),
+            Clause::Select { .. } => Some("select"),
+            _ => None,
+        };
+        let planner = Planner { text: &sourced.text, table: &rows_name, catalog };
+        planner
+            .clause(sourced.clause, &mut schema, &mut stages)
+            .map_err(|e| e.in_query(&sourced.text).with_context(sourced.context.clone()))?;
+        if let Some(clause) = reshapes {
+            rows_name = format!("the result of '{clause}'");
+        }
+    }
+    Ok(Plan { table, stages })
+}

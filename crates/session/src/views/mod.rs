@@ -1,0 +1,49 @@
+//! The views that may end a query, drawn from its result rows' stacks:
+//! `| tree`, `| butterfly FUNC`, `| folded` and `| flame FILE.svg`. The grammar
+//! has parsed them; this runner picks the renderer.
+// Query errors are made once per failed query, far from any hot loop (as in query/).
+#![allow(clippy::result_large_err)]
+mod butterfly;
+mod flame;
+mod folded;
+mod row_stacks;
+mod tree;
+
+use columnar::DataTable;
+use model::symbolize::NamedFrames;
+use query::ast::ViewKind;
+use query::error::QueryError;
+use row_stacks::{RowStacks, Weights};
+use std::sync::Arc;
+
+/// What the views need of one open trace: its name (a row's `trace` column) and its named frames.
+pub(crate) struct TraceFrames<'s> {
+    pub(crate) name: &'s str,
+    pub(crate) named: Option<&'s NamedFrames>,
+}
+
+/// Draws `view` from `rows`, whose stacks are named by the frames of `traces`.
+pub(crate) fn draw(view: ViewKind, rows: &DataTable, traces: &[TraceFrames]) -> Result<DataTable, QueryError> {
+    let offsets = matches!(view, ViewKind::Tree { offsets: true, .. });
+    let stacks = RowStacks::of(rows, traces, offsets)?;
+    let weights = Weights::of(rows);
+    match view {
+        ViewKind::Tree { depth, min_percent, .. } => {
+            let depth = depth.map(|d| usize::try_from(d).unwrap_or(usize::MAX));
+            Ok(tree::tree(&stacks, weights.as_ref(), depth, min_percent.unwrap_or(1.0)))
+        }
+        ViewKind::Butterfly { function } => butterfly::butterfly(&stacks, weights.as_ref(), &function),
+        ViewKind::Folded => Ok(folded::folded_table(&stacks)),
+        ViewKind::Flame { file } => flame::flame(&stacks, std::path::Path::new(&file)),
+    }
+}
+
+/// Nanoseconds as milliseconds to three decimals.
+pub(super) fn ms(ns: i64) -> f64 {
+    (ns as f64 / 1e6 * 1000.0).round() / 1000.0
+}
+
+/// What trees and folded stacks call a row without a stack.
+pub(super) fn no_stack_label() -> Arc<str> {
+    "[no stack]".into()
+}

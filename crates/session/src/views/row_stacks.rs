@@ -1,0 +1,107 @@
+//! The input of every view: each result row's stack as frame labels, outermost
+//! first, and the rows' weights.
+use super::TraceFrames;
+use columnar::{DataTable, Value};
+use model::stacks::StackId;
+use model::symbolize::{FrameId, ResolvedFrame};
+use query::error::{ErrorKind, QueryError};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The rows' weights, from the first of `weight_ns`, `cpu_ns` and `duration_ns` they have.
+pub(super) struct Weights {
+    pub(super) values: Vec<Option<i64>>,
+}
+
+impl Weights {
+    pub(super) fn of(table: &DataTable) -> Option<Weights> {
+        let column = ["weight_ns", "cpu_ns", "duration_ns"].iter().find_map(|name| table.column(name))?;
+        let values = (0..column.len())
+            .map(|row| match column.value(row) {
+                Value::Duration(ns) | Value::I64(ns) | Value::Timestamp(ns) => Some(ns),
+                Value::U64(ns) => i64::try_from(ns).ok(),
+                _ => None,
+            })
+            .collect();
+        Some(Weights { values })
+    }
+}
+
+/// A frame as trees and flame graphs group it: `module!function` (no offset),
+/// `module!<PDB not found>`, `module+0xrva` or `0xaddress`.
+/// With `offsets`: the frame itself, `module!func+0xoff`, or `module+0xrva` without symbols.
+fn node_label(frame: &ResolvedFrame, offsets: bool) -> Arc<str> {
+    match (&frame.module, &frame.func, frame.module_offset) {
+        (Some(_), Some(_), _) if offsets => frame.text.clone(),
+        (Some(module), Some(func), _) => format!("{module}!{func}").into(),
+        (Some(module), None, Some(rva)) if offsets => format!("{module}+0x{rva:x}").into(),
+        _ => frame.text.clone(),
+    }
+}
+
+/// A frame's tree label and its known-driver mark.
+pub(super) type Labelled = (Arc<str>, Option<Arc<str>>);
+
+/// One row's stack, outermost first, as labels; None when the row has no stack.
+pub(super) struct RowStacks {
+    /// Per row: index into `paths`.
+    pub(super) rows: Vec<Option<usize>>,
+    pub(super) paths: Vec<Vec<Labelled>>,
+}
+
+impl RowStacks {
+    /// Every result row's stack as labels, outermost first; a row's `trace` column picks
+    /// the trace whose frames name it (the first when there is none).
+    pub(super) fn of(rows: &DataTable, traces: &[TraceFrames], offsets: bool) -> Result<RowStacks, QueryError> {
+        let Some(stack_column) = rows.column("stack") else {
+            return Err(QueryError::new(
+                ErrorKind::Type,
+                "stack views need rows with a `stack` column (samples, syscalls, stacks, frames); keep it in the select",
+                None,
+            ));
+        };
+        let pid_column = rows.column("pid");
+        let trace_column = rows.column("trace");
+        let mut index: HashMap<(usize, u32, StackId), usize> = HashMap::new();
+        let mut out = RowStacks { rows: Vec::with_capacity(rows.row_count()), paths: Vec::new() };
+        for row in 0..rows.row_count() {
+            let stack = match stack_column.value(row) {
+                Value::U64(s) => StackId::try_from(s).ok(),
+                Value::I64(s) => StackId::try_from(s).ok(),
+                _ => None,
+            };
+            let Some(stack) = stack else {
+                out.rows.push(None);
+                continue;
+            };
+            let pid = match pid_column.map(|c| c.value(row)) {
+                Some(Value::U64(p)) => u32::try_from(p).unwrap_or(0),
+                _ => 0,
+            };
+            let trace = match trace_column.map(|c| c.value(row)) {
+                Some(Value::Str(name)) => traces.iter().position(|t| *t.name == *name).unwrap_or(0),
+                _ => 0,
+            };
+            let key = (trace, pid, stack);
+            if let Some(&path) = index.get(&key) {
+                out.rows.push(Some(path));
+                continue;
+            }
+            let named = traces.get(trace).and_then(|t| t.named);
+            let frames: Option<&[FrameId]> = named.and_then(|n| n.stack(pid, stack).or_else(|| n.stack(0, stack)));
+            let path: Vec<Labelled> = match (named, frames) {
+                (Some(n), Some(ids)) => ids
+                    .iter()
+                    .rev()
+                    .filter_map(|&id| n.frame(id))
+                    .map(|f| (node_label(f, offsets), f.mark.clone()))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            out.paths.push(path);
+            index.insert(key, out.paths.len() - 1);
+            out.rows.push(Some(out.paths.len() - 1));
+        }
+        Ok(out)
+    }
+}
