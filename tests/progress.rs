@@ -75,13 +75,29 @@ fn every_stage_of_a_session_load_reaches_its_total() {
     let progress = Progress::new();
     let mut session = Session::open_all_with_progress(std::slice::from_ref(&path), &progress).unwrap();
     session.prepare_with_progress(&progress);
+    // Preparing builds the model only; each table is built, with its own stage,
+    // when a query first reads it.
+    let names_now =
+        |progress: &Progress| -> Vec<String> { progress.history().into_iter().map(|(s, _)| s.what).collect() };
+    assert_eq!(names_now(&progress), ["reading demo.etl", "building the model"]);
+    session.query_with_progress("events select count()", &progress).unwrap();
+    session.query_with_progress("samples where pid != 0 | tree depth 2", &progress).unwrap();
+    session.query_with_progress("frames select count()", &progress).unwrap();
     let stages = progress.history();
     let names: Vec<&str> = stages.iter().map(|(s, _)| s.what.as_str()).collect();
     assert_eq!(
-        names[..4],
-        ["reading demo.etl", "building the model", "naming stack frames", "building the events table"]
+        names[..6],
+        [
+            "reading demo.etl",
+            "building the model",
+            "building the events table",
+            "naming stack frames",
+            "building the samples table",
+            "naming stack frames"
+        ]
     );
     assert!(names.contains(&"building the frames table"), "{names:?}");
+    assert!(!names.contains(&"building the syscalls table"), "a table no query read was built: {names:?}");
     let records = session.trace().record_count() as u64;
     for (stage, done) in &stages {
         match stage.total {
