@@ -231,3 +231,25 @@ fn every_event_of_a_real_trace_prints_in_bounded_memory() {
         }
     }
 }
+
+/// A stdin line that is not UTF-8 is an error naming its line; the lines after it still run and the
+/// exit is a failure.
+#[test]
+fn a_stdin_line_that_is_not_utf8_is_reported_and_the_rest_still_run() {
+    let mut child = Command::new(ETWQ)
+        .args(["--demo", "--format", "tsv"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input: &[u8] =
+        b"processes select pid | limit 1\nprocesses where name = '\xff\xfe'\nthreads select tid | limit 1\n";
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(!output.status.success(), "exit must fail; stderr: {stderr}");
+    assert!(stderr.contains("line 2") && stderr.contains("UTF-8"), "{stderr}");
+    let headers: Vec<&str> = stdout.lines().filter(|l| l.chars().all(char::is_alphabetic)).collect();
+    assert_eq!(headers, ["pid", "tid"], "the first and third queries ran: {stdout}");
+}
