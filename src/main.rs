@@ -176,7 +176,6 @@ fn to_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Resul
     }
 }
 
-/// Runs queries one after the other; the first that fails stops with its message.
 /// Runs each query in turn. A line that could not be read (`Err`, its message) is reported and the
 /// later ones still run; the exit is a failure if any line could not be read. A query error stops.
 fn run_queries(

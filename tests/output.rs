@@ -253,3 +253,28 @@ fn a_stdin_line_that_is_not_utf8_is_reported_and_the_rest_still_run() {
     let headers: Vec<&str> = stdout.lines().filter(|l| l.chars().all(char::is_alphabetic)).collect();
     assert_eq!(headers, ["pid", "tid"], "the first and third queries ran: {stdout}");
 }
+
+/// Writes the demo trace to `path` through `etwq demo --write`.
+fn write_demo(path: &Path) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let status = Command::new(ETWQ).args(["demo", "--write"]).arg(path).status().unwrap();
+    assert!(status.success());
+}
+
+/// `etwq info DIR` shows every trace in the directory, in every format, each named.
+#[test]
+fn info_on_a_directory_shows_every_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    write_demo(&dir.path().join("first.etl"));
+    write_demo(&dir.path().join("second.etl"));
+    for format in ["table", "csv", "tsv", "json", "md"] {
+        let output = Command::new(ETWQ).args(["info", "--format", format]).arg(dir.path()).output().unwrap();
+        assert!(output.status.success(), "{format}: {}", String::from_utf8_lossy(&output.stderr));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        for name in ["first.etl", "second.etl"] {
+            assert!(stdout.contains(name), "{format} names {name}: {stdout}");
+        }
+        let records = stdout.matches("logger_name").count();
+        assert_eq!(records, 2, "{format}: a logger_name row per trace: {stdout}");
+    }
+}

@@ -373,15 +373,29 @@ impl Session {
         Some(trace_column.into_iter().chain(columns).collect())
     }
 
-    /// Header facts, sizes and counts of the first trace, as field/value rows.
+    /// Header facts, sizes and counts of each trace, as field/value rows. With several traces every
+    /// trace's rows form one block, led by a `trace` column naming it.
     pub fn info(&self) -> Table {
-        let trace = self.trace();
+        if self.traces.len() == 1 {
+            let mut t = Table::new(&["field", "value"]).headerless();
+            self.trace_info(0, &mut |field, value| t.push(vec![field.into(), value]));
+            return t;
+        }
+        let mut t = Table::new(&["trace", "field", "value"]);
+        for (index, loaded) in self.traces.iter().enumerate() {
+            let trace_name: Cell = loaded.name.clone().into();
+            self.trace_info(index, &mut |field, value| t.push(vec![trace_name.clone(), field.into(), value]));
+        }
+        t
+    }
+
+    /// The info rows of the trace at `index`, each given to `row`.
+    fn trace_info(&self, index: usize, row: &mut dyn FnMut(&str, Cell)) {
+        let trace = &self.traces[index].trace;
         let h = &trace.header;
-        let mut t = Table::new(&["field", "value"]).headerless();
-        let mut row = |field: &str, value: Cell| t.push(vec![field.into(), value]);
         match trace.path() {
             Some(path) => row("file", path.display().to_string().into()),
-            None => row("file", self.traces[0].name.clone().into()),
+            None => row("file", self.traces[index].name.clone().into()),
         }
         row("file_size", trace.file_len().into());
         row("logger_name", h.logger_name.clone().into());
@@ -417,7 +431,6 @@ impl Session {
         for (processor, count) in trace.records_per_processor() {
             row(&format!("records_cpu{processor}"), (count as u64).into());
         }
-        t
     }
 
     pub fn summary_rows(&self) -> Vec<SummaryRow> {
