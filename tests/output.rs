@@ -278,3 +278,22 @@ fn info_on_a_directory_shows_every_trace() {
         assert_eq!(records, 2, "{format}: a logger_name row per trace: {stdout}");
     }
 }
+
+/// Two traces with the same file name in different directories keep apart in the `trace` column,
+/// each named by its shortest unique path suffix.
+#[test]
+fn traces_with_the_same_file_name_are_told_apart_by_their_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    write_demo(&dir.path().join("a").join("AMSITrace.etl"));
+    write_demo(&dir.path().join("b").join("AMSITrace.etl"));
+    let output = Command::new(ETWQ)
+        .args(["--format", "tsv", "-c", "processes select trace"])
+        .arg(dir.path().join("a"))
+        .arg(dir.path().join("b"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let names: std::collections::BTreeSet<&str> = stdout.lines().skip(1).collect();
+    assert_eq!(names.into_iter().collect::<Vec<_>>(), ["a/AMSITrace.etl", "b/AMSITrace.etl"]);
+}

@@ -172,11 +172,11 @@ impl Session {
     /// Like `open_all`, with a stage per file that counts its bytes as they are read.
     pub fn open_all_with_progress(paths: &[PathBuf], progress: &Progress) -> Result<Session, OpenError> {
         let mut traces = Vec::new();
-        for file in expand(paths)? {
-            let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().to_string());
+        let files = expand(paths)?;
+        for (file, name) in files.iter().zip(unique_suffixes(&files)) {
             let total = std::fs::metadata(&file).map_or(Total::Uncounted, |m| Total::Bytes(m.len()));
             progress.start(&format!("reading {name}"), total);
-            traces.push(LoadedTrace::new(name, EtlTrace::open_counting(&file, progress)?));
+            traces.push(LoadedTrace::new(name, EtlTrace::open_counting(file, progress)?));
         }
         Ok(Session::with_traces(traces))
     }
@@ -491,4 +491,34 @@ impl Session {
         }
         (records, providers)
     }
+}
+
+/// Each path's shortest suffix of whole components (`b/AMSITrace.etl`) that no other path ends with,
+/// so traces with the same file name in different directories keep different names.
+fn unique_suffixes(paths: &[PathBuf]) -> Vec<String> {
+    let components: Vec<Vec<String>> = paths
+        .iter()
+        .map(|p| p.components().rev().map(|c| c.as_os_str().to_string_lossy().to_string()).collect())
+        .collect();
+    let suffix = |of: &[String], len: usize| of[..len.min(of.len())].to_vec();
+    components
+        .iter()
+        .enumerate()
+        .map(|(index, mine)| {
+            let len = (1..=mine.len())
+                .find(|&len| {
+                    components
+                        .iter()
+                        .enumerate()
+                        .all(|(other, theirs)| other == index || suffix(theirs, len) != suffix(mine, len))
+                })
+                .unwrap_or(mine.len());
+            if len == 0 {
+                return paths[index].display().to_string();
+            }
+            let mut parts = suffix(mine, len);
+            parts.reverse();
+            parts.join("/")
+        })
+        .collect()
 }
