@@ -174,7 +174,7 @@ impl Session {
         let mut traces = Vec::new();
         let files = expand(paths)?;
         for (file, name) in files.iter().zip(unique_suffixes(&files)) {
-            let total = std::fs::metadata(&file).map_or(Total::Uncounted, |m| Total::Bytes(m.len()));
+            let total = std::fs::metadata(file).map_or(Total::Uncounted, |m| Total::Bytes(m.len()));
             progress.start(&format!("reading {name}"), total);
             traces.push(LoadedTrace::new(name, EtlTrace::open_counting(file, progress)?));
         }
