@@ -176,9 +176,23 @@ fn to_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Resul
     }
 }
 
-/// Runs queries one after the other; the first that fails stops with its message.
-fn run_queries(session: &mut Session, queries: impl Iterator<Item = String>, format: Format) -> Result<(), ExitCode> {
+/// Runs each query in turn. A line that could not be read (`Err`, its message) is reported and the
+/// later ones still run; the exit is a failure if any line could not be read. A query error stops.
+fn run_queries(
+    session: &mut Session,
+    queries: impl Iterator<Item = Result<String, String>>,
+    format: Format,
+) -> Result<(), ExitCode> {
+    let mut unreadable = false;
     for query in queries {
+        let query = match query {
+            Ok(query) => query,
+            Err(message) => {
+                eprintln!("etwq: {message}");
+                unreadable = true;
+                continue;
+            }
+        };
         let query = query.trim();
         if query.is_empty() || query.starts_with('#') {
             continue;
@@ -198,7 +212,34 @@ fn run_queries(session: &mut Session, queries: impl Iterator<Item = String>, for
             }
         }
     }
+    if unreadable {
+        return Err(ExitCode::FAILURE);
+    }
     Ok(())
+}
+
+/// The lines of stdin as queries; a line that is not UTF-8 is an error naming its number (the later
+/// lines still come), and a read error ends the input after reporting it.
+fn stdin_queries() -> impl Iterator<Item = Result<String, String>> {
+    let mut ended = false;
+    std::io::stdin().lock().split(b'\n').enumerate().map_while(move |(index, line)| {
+        if ended {
+            return None;
+        }
+        let number = index + 1;
+        Some(match line {
+            Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
+                format!(
+                    "stdin line {number}: not valid UTF-8 (byte {}); line skipped",
+                    e.utf8_error().valid_up_to() + 1
+                )
+            }),
+            Err(e) => {
+                ended = true;
+                Err(format!("reading stdin line {number}: {e}"))
+            }
+        })
+    })
 }
 
 fn run(cli: Cli) -> Result<(), ExitCode> {
@@ -256,11 +297,10 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             }
             let format = cli.format.into();
             if !cli.queries.is_empty() {
-                return run_queries(&mut session, cli.queries.into_iter(), format);
+                return run_queries(&mut session, cli.queries.into_iter().map(Ok), format);
             }
             if !std::io::stdin().is_terminal() {
-                let lines = std::io::stdin().lock().lines().map_while(Result::ok);
-                return run_queries(&mut session, lines, format);
+                return run_queries(&mut session, stdin_queries(), format);
             }
             let options = ShellOptions { format, libraries: cli.lib, manifests: cli.manifest, symbols: cli.symbols };
             return etwq::repl::run(session, options).map_err(fail);

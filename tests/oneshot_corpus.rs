@@ -62,3 +62,18 @@ fn event_counts_match_perfview() {
         assert_eq!(got.lines().nth(1), Some(want.to_string().as_str()), "{ours}");
     }
 }
+
+/// A Process/Defunct after the Process/End completes the ended row: one row per process, with its
+/// command line (pids 5648 and 1348 of this trace get both events).
+#[test]
+fn a_defunct_after_the_end_adds_no_second_process_row() {
+    let Some(corpus) = common::corpus_dir() else { return };
+    let trace = corpus.join("airbus/ShutdownPerfDiagLogger.etl");
+    let tsv = query(&trace, "processes where pid = 5648 or pid = 1348 select pid, command_line");
+    let rows: Vec<&str> = tsv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{tsv}");
+    for row in rows {
+        let (_, command_line) = row.split_once('\t').unwrap();
+        assert!(command_line.to_ascii_lowercase().contains(".exe"), "{row}");
+    }
+}

@@ -231,3 +231,69 @@ fn every_event_of_a_real_trace_prints_in_bounded_memory() {
         }
     }
 }
+
+/// A stdin line that is not UTF-8 is an error naming its line; the lines after it still run and the
+/// exit is a failure.
+#[test]
+fn a_stdin_line_that_is_not_utf8_is_reported_and_the_rest_still_run() {
+    let mut child = Command::new(ETWQ)
+        .args(["--demo", "--format", "tsv"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input: &[u8] =
+        b"processes select pid | limit 1\nprocesses where name = '\xff\xfe'\nthreads select tid | limit 1\n";
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(!output.status.success(), "exit must fail; stderr: {stderr}");
+    assert!(stderr.contains("line 2") && stderr.contains("UTF-8"), "{stderr}");
+    let headers: Vec<&str> = stdout.lines().filter(|l| l.chars().all(char::is_alphabetic)).collect();
+    assert_eq!(headers, ["pid", "tid"], "the first and third queries ran: {stdout}");
+}
+
+/// Writes the demo trace to `path` through `etwq demo --write`.
+fn write_demo(path: &Path) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let status = Command::new(ETWQ).args(["demo", "--write"]).arg(path).status().unwrap();
+    assert!(status.success());
+}
+
+/// `etwq info DIR` shows every trace in the directory, in every format, each named.
+#[test]
+fn info_on_a_directory_shows_every_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    write_demo(&dir.path().join("first.etl"));
+    write_demo(&dir.path().join("second.etl"));
+    for format in ["table", "csv", "tsv", "json", "md"] {
+        let output = Command::new(ETWQ).args(["info", "--format", format]).arg(dir.path()).output().unwrap();
+        assert!(output.status.success(), "{format}: {}", String::from_utf8_lossy(&output.stderr));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        for name in ["first.etl", "second.etl"] {
+            assert!(stdout.contains(name), "{format} names {name}: {stdout}");
+        }
+        let records = stdout.matches("logger_name").count();
+        assert_eq!(records, 2, "{format}: a logger_name row per trace: {stdout}");
+    }
+}
+
+/// Two traces with the same file name in different directories keep apart in the `trace` column,
+/// each named by its shortest unique path suffix.
+#[test]
+fn traces_with_the_same_file_name_are_told_apart_by_their_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    write_demo(&dir.path().join("a").join("AMSITrace.etl"));
+    write_demo(&dir.path().join("b").join("AMSITrace.etl"));
+    let output = Command::new(ETWQ)
+        .args(["--format", "tsv", "-c", "processes select trace"])
+        .arg(dir.path().join("a"))
+        .arg(dir.path().join("b"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let names: std::collections::BTreeSet<&str> = stdout.lines().skip(1).collect();
+    assert_eq!(names.into_iter().collect::<Vec<_>>(), ["a/AMSITrace.etl", "b/AMSITrace.etl"]);
+}

@@ -589,6 +589,29 @@ fn deep_but_allowed_nesting_runs_on_a_small_stack() {
     handle.join().expect("no stack overflow");
 }
 
+/// A flat `or`/`and` chain is not nesting: a thousand terms parse and run on a small stack, while
+/// real nesting (parentheses) past the limit is still refused.
+#[test]
+fn long_flat_or_and_chains_are_not_nesting() {
+    let handle = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(|| {
+            let catalog = catalog();
+            let terms: Vec<String> = (0..1000).map(|n| format!("pid = {}", 100_000 + n)).collect();
+            let q = format!("syscalls where {} or pid = 300 select tid", terms.join(" or "));
+            let t = run_query(&q, &catalog, &AtomicBool::new(false)).unwrap();
+            assert_eq!(t.row_count(), 2, "the pid 300 rows");
+            let q = format!("syscalls where pid = 300 and {} select tid", vec!["ret = ret"; 1000].join(" and "));
+            let t = run_query(&q, &catalog, &AtomicBool::new(false)).unwrap();
+            assert_eq!(t.row_count(), 2, "the pid 300 rows");
+            let deep = format!("syscalls where {}pid = 300{}", "(".repeat(10_000), ")".repeat(10_000));
+            let e = run_query(&deep, &catalog, &AtomicBool::new(false)).unwrap_err();
+            assert!(e.to_string().contains("nested too deeply"), "{e}");
+        })
+        .unwrap();
+    handle.join().expect("no stack overflow");
+}
+
 #[test]
 fn grammar_examples_parse() {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/grammar/etwq.ebnf")).unwrap();

@@ -209,7 +209,8 @@ impl NamePass {
         let lifecycle = match opcode {
             "Start" => Lifecycle::Start,
             "DCStart" => Lifecycle::Rundown,
-            "End" | "Defunct" => Lifecycle::End,
+            "End" => Lifecycle::End,
+            "Defunct" => Lifecycle::Defunct,
             "DCEnd" => Lifecycle::RundownEnd,
             _ => return,
         };
@@ -224,7 +225,7 @@ impl NamePass {
             start_ts: None,
             end_ts: None,
             // 259 (STILL_ACTIVE) is what a running process reports.
-            exit_code: if matches!(lifecycle, Lifecycle::End) { exit } else { None },
+            exit_code: if matches!(lifecycle, Lifecycle::End | Lifecycle::Defunct) { exit } else { None },
             user_sid: event.field("UserSID").filter(|v| !v.is_bad()).map(|v| v.to_string()).filter(|s| !s.is_empty()),
         };
         self.processes.apply(lifecycle, ts, facts);

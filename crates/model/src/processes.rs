@@ -35,8 +35,11 @@ pub enum Lifecycle {
     Start,
     /// DCStart: it was running when the trace began.
     Rundown,
-    /// End/Defunct: the lifetime ends here.
+    /// End: the lifetime ends here.
     End,
+    /// Defunct: the kernel drops a process that may have ended already; it ends the lifetime if it
+    /// is still open, else it only completes the ended row.
+    Defunct,
     /// DCEnd: still running when the trace ended.
     RundownEnd,
 }
@@ -71,7 +74,12 @@ impl ProcessRegistry {
                     self.push(row);
                 }
             },
-            Lifecycle::End => {
+            Lifecycle::Defunct if live.is_none() && current.is_some() => {
+                let row = &mut self.rows[current.expect("checked")];
+                row.exit_code = row.exit_code.or(facts.exit_code);
+                merge_facts(row, facts);
+            }
+            Lifecycle::End | Lifecycle::Defunct => {
                 let i = match live {
                     Some(i) => i,
                     None => {
@@ -140,7 +148,7 @@ impl ThreadRegistry {
             (_, Some(i)) => i,
             (_, None) => self.push(new_row(None)),
         };
-        if lifecycle == Lifecycle::End {
+        if matches!(lifecycle, Lifecycle::End | Lifecycle::Defunct) {
             self.rows[i].end_ts = Some(ts);
         }
         if let Some(name) = name.filter(|n| !n.is_empty()) {
@@ -221,6 +229,10 @@ mod tests {
         let mut r = ProcessRegistry::default();
         r.apply(Lifecycle::Rundown, 0, facts(10, "a.exe"));
         r.apply(Lifecycle::End, 50, Process { exit_code: Some(1), ..facts(10, "a.exe") });
+        // A Defunct after the End completes that row, not a second one with no command line.
+        r.apply(Lifecycle::Defunct, 60, Process { command_line: String::new(), ..facts(10, "a.exe") });
+        assert_eq!(r.rows.iter().filter(|p| p.pid == 10).count(), 1);
+        assert_eq!(r.at(10, 55).map(|p| p.end_ts), Some(Some(50)));
         r.apply(Lifecycle::Start, 60, facts(10, "b.exe"));
         r.apply(Lifecycle::RundownEnd, 100, facts(10, "b.exe"));
         assert_eq!(r.rows.len(), 2);

@@ -489,11 +489,11 @@ impl<'a> Parser<'a> {
     // ---- expressions, loosest binding first ----
 
     fn or_expr(&self, i: &'a str, depth: usize) -> PResult<'a, Expr> {
-        self.left_assoc(i, depth, &[("or", BinaryOp::Or)], Self::and_expr)
+        self.flat_chain(i, depth, "or", BinaryOp::Or, Self::and_expr)
     }
 
     fn and_expr(&self, i: &'a str, depth: usize) -> PResult<'a, Expr> {
-        self.left_assoc(i, depth, &[("and", BinaryOp::And)], Self::not_expr)
+        self.flat_chain(i, depth, "and", BinaryOp::And, Self::not_expr)
     }
 
     fn add_expr(&self, i: &'a str, depth: usize) -> PResult<'a, Expr> {
@@ -502,6 +502,27 @@ impl<'a> Parser<'a> {
 
     fn mul_expr(&self, i: &'a str, depth: usize) -> PResult<'a, Expr> {
         self.left_assoc(i, depth, &[("*", BinaryOp::Mul), ("/", BinaryOp::Div), ("%", BinaryOp::Rem)], Self::unary_expr)
+    }
+
+    /// `operand { keyword operand }` for an associative operator (`or`, `and`). A flat chain is not
+    /// nesting: it is read in a loop, every operand at the same depth, and built into a balanced tree
+    /// so that the later passes recurse only log2(terms) deep however long the chain is.
+    fn flat_chain(
+        &self,
+        i: &'a str,
+        depth: usize,
+        keyword: &str,
+        op: BinaryOp,
+        operand: fn(&Self, &'a str, usize) -> PResult<'a, Expr>,
+    ) -> PResult<'a, Expr> {
+        let (mut rest, first) = operand(self, i, depth)?;
+        let mut terms = vec![first];
+        while let Some(after) = self.try_kw(rest, keyword) {
+            let (after, term) = operand(self, after, depth)?;
+            terms.push(term);
+            rest = after;
+        }
+        Ok((rest, balanced(op, terms)))
     }
 
     /// `operand { op operand }`; each link of the chain counts as a level of depth.
@@ -794,4 +815,15 @@ impl<'a> Parser<'a> {
             _ => Ok(()),
         }
     }
+}
+
+/// `terms` joined by the associative `op` into a tree of depth log2(terms), in their order.
+fn balanced(op: BinaryOp, mut terms: Vec<Expr>) -> Expr {
+    if terms.len() == 1 {
+        return terms.pop().expect("one term");
+    }
+    let right_terms = terms.split_off(terms.len() / 2);
+    let (left, right) = (balanced(op, terms), balanced(op, right_terms));
+    let span = left.span.to(right.span);
+    Expr { kind: ExprKind::Binary(op, Box::new(left), Box::new(right)), span }
 }

@@ -172,11 +172,11 @@ impl Session {
     /// Like `open_all`, with a stage per file that counts its bytes as they are read.
     pub fn open_all_with_progress(paths: &[PathBuf], progress: &Progress) -> Result<Session, OpenError> {
         let mut traces = Vec::new();
-        for file in expand(paths)? {
-            let name = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().to_string());
-            let total = std::fs::metadata(&file).map_or(Total::Uncounted, |m| Total::Bytes(m.len()));
+        let files = expand(paths)?;
+        for (file, name) in files.iter().zip(unique_suffixes(&files)) {
+            let total = std::fs::metadata(file).map_or(Total::Uncounted, |m| Total::Bytes(m.len()));
             progress.start(&format!("reading {name}"), total);
-            traces.push(LoadedTrace::new(name, EtlTrace::open_counting(&file, progress)?));
+            traces.push(LoadedTrace::new(name, EtlTrace::open_counting(file, progress)?));
         }
         Ok(Session::with_traces(traces))
     }
@@ -373,15 +373,29 @@ impl Session {
         Some(trace_column.into_iter().chain(columns).collect())
     }
 
-    /// Header facts, sizes and counts of the first trace, as field/value rows.
+    /// Header facts, sizes and counts of each trace, as field/value rows. With several traces every
+    /// trace's rows form one block, led by a `trace` column naming it.
     pub fn info(&self) -> Table {
-        let trace = self.trace();
+        if self.traces.len() == 1 {
+            let mut t = Table::new(&["field", "value"]).headerless();
+            self.trace_info(0, &mut |field, value| t.push(vec![field.into(), value]));
+            return t;
+        }
+        let mut t = Table::new(&["trace", "field", "value"]);
+        for (index, loaded) in self.traces.iter().enumerate() {
+            let trace_name: Cell = loaded.name.clone().into();
+            self.trace_info(index, &mut |field, value| t.push(vec![trace_name.clone(), field.into(), value]));
+        }
+        t
+    }
+
+    /// The info rows of the trace at `index`, each given to `row`.
+    fn trace_info(&self, index: usize, row: &mut dyn FnMut(&str, Cell)) {
+        let trace = &self.traces[index].trace;
         let h = &trace.header;
-        let mut t = Table::new(&["field", "value"]).headerless();
-        let mut row = |field: &str, value: Cell| t.push(vec![field.into(), value]);
         match trace.path() {
             Some(path) => row("file", path.display().to_string().into()),
-            None => row("file", self.traces[0].name.clone().into()),
+            None => row("file", self.traces[index].name.clone().into()),
         }
         row("file_size", trace.file_len().into());
         row("logger_name", h.logger_name.clone().into());
@@ -417,7 +431,6 @@ impl Session {
         for (processor, count) in trace.records_per_processor() {
             row(&format!("records_cpu{processor}"), (count as u64).into());
         }
-        t
     }
 
     pub fn summary_rows(&self) -> Vec<SummaryRow> {
@@ -478,4 +491,34 @@ impl Session {
         }
         (records, providers)
     }
+}
+
+/// Each path's shortest suffix of whole components (`b/AMSITrace.etl`) that no other path ends with,
+/// so traces with the same file name in different directories keep different names.
+fn unique_suffixes(paths: &[PathBuf]) -> Vec<String> {
+    let components: Vec<Vec<String>> = paths
+        .iter()
+        .map(|p| p.components().rev().map(|c| c.as_os_str().to_string_lossy().to_string()).collect())
+        .collect();
+    let suffix = |of: &[String], len: usize| of[..len.min(of.len())].to_vec();
+    components
+        .iter()
+        .enumerate()
+        .map(|(index, mine)| {
+            let len = (1..=mine.len())
+                .find(|&len| {
+                    components
+                        .iter()
+                        .enumerate()
+                        .all(|(other, theirs)| other == index || suffix(theirs, len) != suffix(mine, len))
+                })
+                .unwrap_or(mine.len());
+            if len == 0 {
+                return paths[index].display().to_string();
+            }
+            let mut parts = suffix(mine, len);
+            parts.reverse();
+            parts.join("/")
+        })
+        .collect()
 }
