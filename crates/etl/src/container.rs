@@ -66,8 +66,7 @@ pub enum Place {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lost {
     Nothing,
-    Records(usize),
-    /// Records were lost; damaged data does not say how many.
+    /// Records were lost; damaged or absent data does not say how many.
     Unknown,
 }
 
@@ -99,7 +98,6 @@ impl fmt::Display for Warning {
         f.write_str(&self.what)?;
         match self.lost {
             Lost::Nothing => Ok(()),
-            Lost::Records(n) => write!(f, "; {n} records lost"),
             Lost::Unknown => f.write_str("; records lost: how many is not known"),
         }
     }

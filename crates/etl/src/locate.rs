@@ -303,6 +303,11 @@ mod tests {
     }
 
     #[test]
+    fn damaged_buffers_reported_already_leave_the_gaps() {
+        assert_eq!(without(vec![(2, 6), (9, 9)], &[4, 9, 2, 30]), vec![(3, 3), (5, 6)]);
+    }
+
+    #[test]
     fn numbering_that_is_not_one_counter_reports_nothing() {
         assert_eq!(missing_sequence_numbers(vec![0, 1, 1, 5], &header(7)), vec![]);
         assert_eq!(missing_sequence_numbers(vec![0, 1, 3], &header(3)), vec![]);
