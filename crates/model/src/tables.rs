@@ -529,17 +529,18 @@ struct EventFields {
 
 /// A record's place as a key: its buffer above, its offset in the buffer in the low 24 bits.
 const OFFSET_BITS: u32 = 24;
+const OFFSET_MASK: u64 = (1 << OFFSET_BITS) - 1;
 
 impl EventFields {
     fn key(at: RecordRef) -> Option<u64> {
         let key = (u64::from(at.buffer) << OFFSET_BITS) | u64::from(at.offset);
-        (at.offset < 1 << OFFSET_BITS && key <= MAX_KEY).then_some(key)
+        (u64::from(at.offset) <= OFFSET_MASK && key <= MAX_KEY).then_some(key)
     }
 }
 
 impl FieldSource for EventFields {
     fn fields(&self, key: u64) -> FieldMap {
-        let at = RecordRef { timestamp: 0, buffer: (key >> OFFSET_BITS) as u32, offset: (key & 0xFF_FFFF) as u32 };
+        let at = RecordRef { timestamp: 0, buffer: (key >> OFFSET_BITS) as u32, offset: (key & OFFSET_MASK) as u32 };
         match self.trace.record_at(at) {
             Some(record) => field_map(&lock(&self.decoder).decode(&record)),
             None => Arc::from(Vec::new()),
