@@ -197,10 +197,10 @@ fn run_queries(
         if query.is_empty() || query.starts_with('#') {
             continue;
         }
-        if !session.is_prepared() {
-            with_progress(|progress| session.prepare_with_progress(progress));
-        }
-        let result = session.query(query);
+        // Builds only what the query reads, with a progress stage per build. The
+        // error is made once per failed query and moved once: its size costs nothing.
+        #[allow(clippy::result_large_err)]
+        let result = with_progress(|progress| session.query_with_progress(query, progress));
         for message in session.take_messages() {
             eprintln!("etwq: symbols: {message}");
         }

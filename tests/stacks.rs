@@ -257,3 +257,37 @@ fn real_trace_trees_work_without_symbols() {
     let folded = s.query("samples | folded").unwrap();
     assert!(folded.row_count() > 10);
 }
+
+/// Every cell of a table as text, row by row.
+fn cells(t: &DataTable) -> Vec<Vec<String>> {
+    (0..t.row_count()).map(|row| t.columns.iter().map(|c| c.column.value(row).to_string()).collect()).collect()
+}
+
+/// A view names only the stacks its rows need; the answer must be the one it
+/// gives when every stack was named first (by the `frames` table).
+#[test]
+fn views_name_their_stacks_lazily_with_the_same_answer() {
+    let Some(corpus) = common::corpus_dir() else { return };
+    let path = corpus.join("perfview").join("net.4.5.2.x64.etl");
+    let queries = [
+        "samples where stack is not null | tree depth 6 min 0",
+        "samples where tid = 3000 | folded",
+        "syscalls | tree",
+        "stacks | tree depth 4 min 0",
+    ];
+    let mut lazily = Session::open(&path).unwrap();
+    let mut eagerly = Session::open(&path).unwrap();
+    for s in [&mut lazily, &mut eagerly] {
+        s.set_symbol_path("");
+    }
+    eagerly.query("frames select count()").unwrap();
+    for query in queries {
+        let lazy = lazily.query(query).unwrap();
+        let eager = eagerly.query(query).unwrap();
+        assert_eq!(cells(&lazy), cells(&eager), "{query}");
+    }
+    // The tree of a few rows named only a few stacks: the full table still lists them all.
+    let all = lazily.query("frames select count() as n").unwrap();
+    let all_eager = eagerly.query("frames select count() as n").unwrap();
+    assert_eq!(cells(&all), cells(&all_eager));
+}

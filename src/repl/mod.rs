@@ -115,12 +115,11 @@ impl Shell {
     }
 
     fn run_query(&mut self, text: &str) {
-        if !self.session.is_prepared() {
-            let session = &mut self.session;
-            with_progress(|progress| session.prepare_with_progress(progress));
-        }
         let started = Instant::now();
-        let result = self.session.query(text);
+        let session = &mut self.session;
+        // The error is made once per failed query and moved once: its size costs nothing.
+        #[allow(clippy::result_large_err)]
+        let result = with_progress(|progress| session.query_with_progress(text, progress));
         let elapsed = started.elapsed();
         self.report_symbol_messages();
         match result {

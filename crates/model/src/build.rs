@@ -28,16 +28,9 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder) -> TraceModel {
         ..Default::default()
     };
 
-    let mut rare: Vec<RecordRef> = outputs.iter().flat_map(|o| o.rare.iter().copied()).collect();
-    rare.sort_by_key(|r| (r.timestamp, r.buffer, r.offset));
-    let mut names = NamePass { ticks_per_second: trace.clock.frequency, ..Default::default() };
-    for at in rare {
-        if let Some(record) = trace.record_at(at) {
-            let ts = trace.clock.ns_since_start(record.timestamp);
-            names.apply(&decoder.decode(&record), ts);
-        }
-    }
-    let NamePass { processes, mut threads, mut modules, sample_interval_ns, mut io, .. } = names;
+    let rare: Vec<RecordRef> = outputs.iter().flat_map(|o| o.rare.iter().copied()).collect();
+    let NamePass { processes, mut threads, mut modules, sample_interval_ns, mut io, .. } =
+        name_pass(trace, decoder, rare);
     io.finish();
     modules.finish();
 
@@ -74,6 +67,27 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder) -> TraceModel {
         hardfaults: io.hard_faults,
         stats,
     }
+}
+
+/// The processes of a trace alone, without the rest of the model: one light
+/// pass on all cores picks out the rare events, and the ordered pass names them.
+pub fn processes(trace: &EtlTrace, decoder: &mut Decoder) -> ProcessRegistry {
+    let rare: Vec<RecordRef> =
+        trace.processors().into_par_iter().flat_map_iter(|p| cpu_pass::rare_records(trace, p)).collect();
+    name_pass(trace, decoder, rare).processes
+}
+
+/// The ordered pass over the rare events (`rare`, in any order).
+fn name_pass(trace: &EtlTrace, decoder: &mut Decoder, mut rare: Vec<RecordRef>) -> NamePass {
+    rare.sort_by_key(|r| (r.timestamp, r.buffer, r.offset));
+    let mut names = NamePass { ticks_per_second: trace.clock.frequency, ..Default::default() };
+    for at in rare {
+        if let Some(record) = trace.record_at(at) {
+            let ts = trace.clock.ns_since_start(record.timestamp);
+            names.apply(&decoder.decode(&record), ts);
+        }
+    }
+    names
 }
 
 /// The stacks, stored once, and the rows that refer to them.

@@ -165,6 +165,18 @@ fn is_rare(id: &RecordId) -> bool {
     }
 }
 
+/// The rare events of one processor, as `run` finds them, without the rest of its work.
+pub fn rare_records(trace: &EtlTrace, processor: u16) -> Vec<RecordRef> {
+    let mut rare = Vec::new();
+    let mut records = trace.processor_records(processor);
+    while let Some(at) = records.next_ref() {
+        if trace.record_at(at).is_some_and(|record| is_rare(&record.id)) {
+            rare.push(at);
+        }
+    }
+    rare
+}
+
 pub fn run(trace: &EtlTrace, processor: u16) -> CpuOutput {
     let mut out = CpuOutput { cpu: processor, ..Default::default() };
     let mut events = Events::new();

@@ -1,10 +1,11 @@
 //! Frame names: (process, address, time) -> module via the module registry ->
 //! PDB identity from the module's DbgID_RSDS -> function from the symbol resolver.
 //!
-//! Built once per session (and again when the symbol path changes) for every
-//! stack and sample the model holds. Each distinct (module row, address) is
-//! resolved once; a stack is resolved once per process it occurs in, at the time
-//! of its first occurrence (modules rarely move within one trace).
+//! Built once per session (and again when the symbol path changes): the frames
+//! of samples and system calls with their tables, the frames of stacks only for
+//! the stacks a result, view or table needs. Each distinct (module row, address)
+//! is resolved once; a stack is resolved once per process it occurs in, at the
+//! time of its first occurrence (modules rarely move within one trace).
 use super::stacks::StackId;
 use super::TraceModel;
 use std::collections::{HashMap, HashSet};
@@ -30,20 +31,25 @@ pub struct ResolvedFrame {
     pub mark: Option<Arc<str>>,
 }
 
-/// Every stack and sample of a trace with its frames named.
+/// The frames of a trace's samples and system calls, named when the first table
+/// that shows them is built, and of its stacks, named as results ask for them.
 #[derive(Default)]
 pub struct NamedFrames {
     pub frames: Vec<ResolvedFrame>,
-    /// Per (pid, stack): frame ids, innermost first (the StackStore's order).
-    stacks: HashMap<(u32, StackId), Arc<[FrameId]>>,
+    /// Per (pid, stack) named so far: frame ids, innermost first (the StackStore's order).
+    stacks: HashMap<(u32, StackId), Box<[FrameId]>>,
     /// Per sample row: the frame of its IP.
     pub sample_frames: Vec<FrameId>,
     /// Per syscall row: the frame of the service address.
     pub syscall_frames: Vec<FrameId>,
+    /// Each (module row, address) is named once, whichever stack or row asks first.
+    ids: HashMap<(Option<usize>, u64), FrameId>,
+    identities: HashMap<usize, Option<PdbIdentity>>,
+    every_stack_named: bool,
 }
 
 impl NamedFrames {
-    /// The frames of `stack` as seen in process `pid`, innermost first.
+    /// The frames of `stack` as seen in process `pid`, innermost first, if named.
     pub fn stack(&self, pid: u32, stack: StackId) -> Option<&[FrameId]> {
         self.stacks.get(&(pid, stack)).map(|s| &s[..])
     }
@@ -57,84 +63,77 @@ impl NamedFrames {
         self.frames.get(id as usize)
     }
 
-    /// All (pid, stack) pairs with their frames, sorted for a stable `frames` table.
+    /// All (pid, stack) pairs named so far with their frames, sorted for a stable `frames` table.
     pub fn all_stacks(&self) -> Vec<((u32, StackId), &[FrameId])> {
         let mut all: Vec<_> = self.stacks.iter().map(|(k, v)| (*k, &v[..])).collect();
         all.sort_by_key(|(key, _)| (key.1, key.0));
         all
     }
 
-    /// Names every stack and sample of the model.
+    /// Names the frame of every sample's IP and every system call's service
+    /// address; no stack yet (see `name_stacks`).
     pub fn build(model: &TraceModel, resolver: &mut SymbolResolver) -> NamedFrames {
-        // Which stacks occur in which process, and when first.
-        let mut wanted: HashMap<(u32, StackId), i64> = HashMap::new();
-        let mut want = |pid: u32, stack: StackId, ts: i64| {
-            wanted.entry((pid, stack)).and_modify(|t| *t = (*t).min(ts)).or_insert(ts);
-        };
-        for s in &model.stack_rows {
-            want(s.pid, s.stack, s.ts);
-        }
-        for s in &model.samples {
-            if let Some(stack) = s.stack {
-                want(s.pid.unwrap_or(0), stack, s.ts);
-            }
-        }
-        for s in &model.syscalls {
-            if let Some(stack) = s.stack {
-                want(s.pid.unwrap_or(0), stack, s.ts);
-            }
-        }
-        let mut wanted: Vec<((u32, StackId), i64)> = wanted.into_iter().collect();
-        wanted.sort_unstable();
-
-        // Load every module's symbols that a frame needs, in parallel, before naming.
-        let mut rows: HashSet<usize> = HashSet::new();
-        let modules = &model.modules;
+        let mut named = NamedFrames::default();
         let ptr = model.pointer_size;
-        for &((pid, stack), ts) in &wanted {
-            for &address in model.stacks.frames(stack) {
-                rows.extend(modules.lookup_index(pid, address, ts, ptr));
-            }
-        }
+        let modules = &model.modules;
+        let mut rows: HashSet<usize> = HashSet::new();
         for s in &model.samples {
             rows.extend(modules.lookup_index(s.pid.unwrap_or(0), s.ip, s.ts, ptr));
         }
         for s in &model.syscalls {
             rows.extend(modules.lookup_index(s.pid.unwrap_or(0), s.address, s.ts, ptr));
         }
-        let identities: Vec<PdbIdentity> = rows.iter().filter_map(|&row| identity_of(model, row)).collect();
-        resolver.prefetch(&identities);
-
-        let mut namer = Namer { model, resolver, ids: HashMap::new(), frames: Vec::new(), identities: HashMap::new() };
-        let mut stacks = HashMap::with_capacity(wanted.len());
-        for ((pid, stack), ts) in wanted {
-            let ids: Arc<[FrameId]> =
-                model.stacks.frames(stack).iter().map(|&address| namer.name(pid, address, ts)).collect();
-            stacks.insert((pid, stack), ids);
-        }
-        let sample_frames = model.samples.iter().map(|s| namer.name(s.pid.unwrap_or(0), s.ip, s.ts)).collect();
-        let syscall_frames = model.syscalls.iter().map(|s| namer.name(s.pid.unwrap_or(0), s.address, s.ts)).collect();
-        NamedFrames { frames: namer.frames, stacks, sample_frames, syscall_frames }
+        prefetch(model, resolver, rows);
+        named.sample_frames =
+            model.samples.iter().map(|s| named.name(model, resolver, s.pid.unwrap_or(0), s.ip, s.ts)).collect();
+        named.syscall_frames =
+            model.syscalls.iter().map(|s| named.name(model, resolver, s.pid.unwrap_or(0), s.address, s.ts)).collect();
+        named
     }
-}
 
-fn identity_of(model: &TraceModel, row: usize) -> Option<PdbIdentity> {
-    let m = model.modules.rows.get(row)?;
-    Some(PdbIdentity::from_rsds(m.pdb.as_deref()?, m.pdb_guid?, m.pdb_age?))
-}
+    /// Names the stacks `wanted` (pid, stack) that are not named yet, each as
+    /// it was at its first occurrence; a key no row of the model has stays unnamed.
+    pub fn name_stacks(&mut self, model: &TraceModel, resolver: &mut SymbolResolver, wanted: &HashSet<(u32, StackId)>) {
+        let missing = |key: &(u32, StackId)| !self.stacks.contains_key(key) && wanted.contains(key);
+        let first = first_occurrences(model, missing);
+        self.name_each(model, resolver, first);
+    }
 
-/// Names frames, once per distinct (module row, address).
-struct Namer<'a> {
-    model: &'a TraceModel,
-    resolver: &'a mut SymbolResolver,
-    ids: HashMap<(Option<usize>, u64), FrameId>,
-    frames: Vec<ResolvedFrame>,
-    identities: HashMap<usize, Option<PdbIdentity>>,
-}
+    /// Names every stack of the model, for the tables that list them all.
+    pub fn name_every_stack(&mut self, model: &TraceModel, resolver: &mut SymbolResolver) {
+        if self.every_stack_named {
+            return;
+        }
+        let first = first_occurrences(model, |key| !self.stacks.contains_key(key));
+        self.name_each(model, resolver, first);
+        self.every_stack_named = true;
+    }
 
-impl Namer<'_> {
-    fn name(&mut self, pid: u32, address: u64, ts: i64) -> FrameId {
-        let model = self.model;
+    fn name_each(&mut self, model: &TraceModel, resolver: &mut SymbolResolver, first: HashMap<(u32, StackId), i64>) {
+        let mut first: Vec<((u32, StackId), i64)> = first.into_iter().collect();
+        first.sort_unstable();
+        // Load every module's symbols that a frame needs, in parallel, before naming.
+        let mut rows: HashSet<usize> = HashSet::new();
+        for &((pid, stack), ts) in &first {
+            for &address in model.stacks.frames(stack) {
+                rows.extend(model.modules.lookup_index(pid, address, ts, model.pointer_size));
+            }
+        }
+        prefetch(model, resolver, rows);
+        self.stacks.reserve(first.len());
+        for ((pid, stack), ts) in first {
+            let ids: Box<[FrameId]> = model
+                .stacks
+                .frames(stack)
+                .iter()
+                .map(|&address| self.name(model, resolver, pid, address, ts))
+                .collect();
+            self.stacks.insert((pid, stack), ids);
+        }
+    }
+
+    /// The frame of `address` in `pid` at `ts`, named once per (module row, address).
+    fn name(&mut self, model: &TraceModel, resolver: &mut SymbolResolver, pid: u32, address: u64, ts: i64) -> FrameId {
         let row = model.modules.lookup_index(pid, address, ts, model.pointer_size);
         if let Some(&id) = self.ids.get(&(row, address)) {
             return id;
@@ -152,7 +151,7 @@ impl Namer<'_> {
                 let rva = address - module.base;
                 let identity = self.identities.entry(r).or_insert_with(|| identity_of(model, r)).clone();
                 let lookup = match &identity {
-                    Some(identity) => self.resolver.lookup(identity, rva),
+                    Some(identity) => resolver.lookup(identity, rva),
                     None => Lookup::NoSymbols,
                 };
                 let file = module.file();
@@ -175,4 +174,40 @@ impl Namer<'_> {
         self.ids.insert((row, address), id);
         id
     }
+}
+
+/// When each (pid, stack) that `wanted` accepts first occurs: in a stack row, a
+/// sample or a system call (those without a process count as pid 0).
+fn first_occurrences(model: &TraceModel, wanted: impl Fn(&(u32, StackId)) -> bool) -> HashMap<(u32, StackId), i64> {
+    let mut first: HashMap<(u32, StackId), i64> = HashMap::new();
+    let mut seen = |key: (u32, StackId), ts: i64| {
+        if wanted(&key) {
+            first.entry(key).and_modify(|t| *t = (*t).min(ts)).or_insert(ts);
+        }
+    };
+    for s in &model.stack_rows {
+        seen((s.pid, s.stack), s.ts);
+    }
+    for s in &model.samples {
+        if let Some(stack) = s.stack {
+            seen((s.pid.unwrap_or(0), stack), s.ts);
+        }
+    }
+    for s in &model.syscalls {
+        if let Some(stack) = s.stack {
+            seen((s.pid.unwrap_or(0), stack), s.ts);
+        }
+    }
+    first
+}
+
+/// Loads the symbols of the module rows `rows`, in parallel.
+fn prefetch(model: &TraceModel, resolver: &mut SymbolResolver, rows: HashSet<usize>) {
+    let identities: Vec<PdbIdentity> = rows.iter().filter_map(|&row| identity_of(model, row)).collect();
+    resolver.prefetch(&identities);
+}
+
+fn identity_of(model: &TraceModel, row: usize) -> Option<PdbIdentity> {
+    let m = model.modules.rows.get(row)?;
+    Some(PdbIdentity::from_rsds(m.pdb.as_deref()?, m.pdb_guid?, m.pdb_age?))
 }

@@ -4,6 +4,7 @@
 use super::symbolize::{NamedFrames, ResolvedFrame};
 use super::TraceModel;
 use crate::owners::ThreadOwners;
+use crate::processes::ProcessRegistry;
 use crate::schema;
 use columnar::{Column, DataTable, FieldMap, FieldSource, LazyFields, StrColumnBuilder, Value as Cell, MAX_KEY};
 use decode::ntstatus::status_text;
@@ -448,21 +449,20 @@ fn cell(value: &Value) -> Cell {
 /// Every event: its header facts and names, decoded once here; its payload
 /// fields (`fields.Name`) are decoded again when a query reads them, for the
 /// rows it reads, so the table holds eight bytes a row for them.
-pub fn events(model: &TraceModel, trace: &Arc<EtlTrace>, decoder: &Arc<Mutex<Decoder>>) -> DataTable {
-    let r = Resolve { model };
+/// It needs only the trace's processes (`build::processes`), not the model.
+pub fn events(processes: &ProcessRegistry, trace: &Arc<EtlTrace>, decoder: &Arc<Mutex<Decoder>>) -> DataTable {
     let mut owners = ThreadOwners::default();
     let rows = trace.record_count();
-    let (mut ts, mut cpu, mut pid, mut tid, mut id, mut opcode, mut keys) = (
-        Vec::with_capacity(rows),
-        Vec::with_capacity(rows),
-        Vec::with_capacity(rows),
-        Vec::with_capacity(rows),
-        Vec::with_capacity(rows),
-        Vec::with_capacity(rows),
-        Vec::with_capacity(rows),
+    // Values straight into column form: a row costs what the columns keep, nothing more.
+    let (mut ts, mut cpu, mut opcode) = (Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows));
+    // None once a record lies beyond what a key can say (a buffer over 16 MiB).
+    let mut keys = Some(Vec::with_capacity(rows));
+    let (mut pid, mut tid, mut id) = (Nullable::new(rows), Nullable::new(rows), Nullable::new(rows));
+    let (mut provider, mut event, mut proc) = (
+        StrColumnBuilder::with_capacity(rows),
+        StrColumnBuilder::with_capacity(rows),
+        StrColumnBuilder::with_capacity(rows),
     );
-    let (mut provider, mut event, mut proc) =
-        (StrColumnBuilder::new(), StrColumnBuilder::new(), StrColumnBuilder::new());
     let mut decoder_guard = lock(decoder);
     let mut walk = trace.records();
     while let Some(at) = walk.next_ref() {
@@ -470,41 +470,65 @@ pub fn events(model: &TraceModel, trace: &Arc<EtlTrace>, decoder: &Arc<Mutex<Dec
         let e = decoder_guard.decode(&record);
         let (p, t) = owners.ids(&e);
         let time = trace.clock.ns_since_start(record.timestamp);
-        ts.push(Some(time));
-        cpu.push(Some(u64::from(record.processor)));
-        pid.push(some_u32(p));
-        tid.push(some_u32(t));
+        ts.push(time);
+        cpu.push(u64::from(record.processor));
+        pid.push(p.map(u64::from));
+        tid.push(t.map(u64::from));
         id.push(e.id().map(u64::from));
-        opcode.push(Some(u64::from(e.opcode())));
+        opcode.push(u64::from(e.opcode()));
         provider.push(&e.provider);
         event.push(&e.name);
-        match r.proc(p, time) {
-            Some(name) => proc.push(name),
+        match p.and_then(|p| processes.at(p, time)) {
+            Some(process) => proc.push(&process.name),
             None => proc.push_null(),
         }
-        keys.push(EventFields::key(at));
+        match EventFields::key(at) {
+            Some(key) => keys.iter_mut().for_each(|k| k.push(key)),
+            None => keys = None,
+        }
     }
     drop(decoder_guard);
-    let fields = match keys.into_iter().collect::<Option<Vec<u64>>>() {
+    let fields = match keys {
         Some(keys) => {
             let source = Arc::new(EventFields { trace: trace.clone(), decoder: decoder.clone() });
             Column::lazy_fields(LazyFields::new(source, keys))
         }
-        // A buffer too large for a key (over 16 MiB): decode every payload now instead.
+        // Decode every payload now instead.
         None => Column::fields(all_fields(trace, &mut lock(decoder))),
     };
     let mut b = Builder::new("events");
-    b.times("ts", ts);
-    b.u64s("cpu", cpu);
-    b.u64s("pid", pid);
-    b.u64s("tid", tid);
+    b.add("ts", Column::timestamps(ts));
+    b.add("cpu", Column::u64(cpu));
+    b.add("pid", pid.finish());
+    b.add("tid", tid.finish());
     b.add("proc", proc.finish());
     b.add("provider", provider.finish());
     b.add("event", event.finish());
-    b.u64s("id", id);
-    b.u64s("opcode", opcode);
+    b.add("id", id.finish());
+    b.add("opcode", Column::u64(opcode));
     b.add("fields", fields);
     b.finish()
+}
+
+/// A u64 column filled row by row, with its validity mask beside it.
+struct Nullable {
+    values: Vec<u64>,
+    validity: Vec<bool>,
+}
+
+impl Nullable {
+    fn new(rows: usize) -> Nullable {
+        Nullable { values: Vec::with_capacity(rows), validity: Vec::with_capacity(rows) }
+    }
+
+    fn push(&mut self, value: Option<u64>) {
+        self.values.push(value.unwrap_or_default());
+        self.validity.push(value.is_some());
+    }
+
+    fn finish(self) -> Column {
+        Column::u64(self.values).with_validity(self.validity)
+    }
 }
 
 fn lock(decoder: &Mutex<Decoder>) -> std::sync::MutexGuard<'_, Decoder> {
@@ -550,6 +574,8 @@ impl FieldSource for EventFields {
 
 /// The tables whose rows name stack frames: they need `NamedFrames`.
 pub const NEED_FRAME_NAMES: [&str; 4] = ["syscalls", "samples", "stacks", "frames"];
+/// Of those, the tables that list every stack's frames: they need every stack named.
+pub const NEED_EVERY_STACK: [&str; 2] = ["stacks", "frames"];
 
 /// Builds one table of a trace by name; None for a name the schema does not know.
 /// `names` must be given for the tables in `NEED_FRAME_NAMES`.
@@ -562,7 +588,7 @@ pub fn build(
 ) -> Option<DataTable> {
     let named = || names.expect("the tables in NEED_FRAME_NAMES are built with frame names");
     Some(match name {
-        "events" => events(model, trace, decoder),
+        "events" => events(&model.processes, trace, decoder),
         "processes" => processes(model),
         "threads" => threads(model),
         "modules" => modules(model),

@@ -4,10 +4,13 @@
 #![allow(clippy::result_large_err)]
 use crate::session::Session;
 use crate::stack_filter::rewrite_query;
-use crate::views::{draw, TraceFrames};
+use crate::views::{draw, stack_keys, StackKey, TraceFrames};
 use columnar::DataTable;
+use model::stacks::StackId;
 use progress::Progress;
+use progress::Total;
 use query::error::QueryError;
+use std::collections::HashSet;
 
 impl Session {
     /// The one query pipeline: parse once, run the relational part through the query
@@ -23,9 +26,29 @@ impl Session {
         self.cancel.store(false, std::sync::atomic::Ordering::SeqCst);
         let rows = query::run_parsed(query, text, &self.catalog, &self.cancel)?;
         let Some(view) = view else { return Ok(rows) };
-        let traces: Vec<TraceFrames> = (self.traces.iter().enumerate())
-            .map(|(index, t)| TraceFrames { name: &t.name, named: self.stack_state.named(index) })
-            .collect();
-        draw(view.kind, &rows, &traces)
+        let names: Vec<&str> = self.traces.iter().map(|t| t.name.as_str()).collect();
+        let keys = stack_keys(&rows, &names)?;
+        self.name_stacks_of(&keys, progress);
+        let traces: Vec<TraceFrames> =
+            (0..self.traces.len()).map(|index| TraceFrames { named: self.stack_state.named(index) }).collect();
+        draw(view.kind, &rows, &keys, &traces)
+    }
+
+    /// Names the stacks a view of these rows draws, and only those.
+    fn name_stacks_of(&mut self, keys: &[Option<StackKey>], progress: &Progress) {
+        let mut wanted: Vec<HashSet<(u32, StackId)>> = vec![HashSet::new(); self.traces.len()];
+        for key in keys.iter().flatten() {
+            if let Some(set) = wanted.get_mut(key.trace) {
+                // A row without a process reads the stack as named for pid 0.
+                set.extend([(key.pid, key.stack), (0, key.stack)]);
+            }
+        }
+        for (index, loaded) in self.traces.iter_mut().enumerate() {
+            if wanted[index].is_empty() {
+                continue;
+            }
+            progress.start("naming stack frames", Total::Uncounted);
+            self.stack_state.name_stacks(index, loaded.model(), &wanted[index]);
+        }
     }
 }

@@ -8,6 +8,7 @@ use columnar::{Column, DataTable};
 use decode::{Decoder, SchemaSource};
 use etl::clock::filetime_to_utc;
 use etl::{EtlTrace, OpenError, Warning};
+use model::processes::ProcessRegistry;
 use model::{tables, TraceModel};
 use progress::{Progress, Total};
 use query::catalog::{Catalog, MemoryCatalog, SavedQuery};
@@ -30,11 +31,19 @@ pub(crate) struct LoadedTrace {
     /// Shared with the events table, which decodes payloads when a query reads them.
     pub(crate) decoder: Arc<Mutex<Decoder>>,
     pub(crate) model: Option<TraceModel>,
+    /// The processes alone, for a table that needs no more of the model (events).
+    processes: Option<ProcessRegistry>,
 }
 
 impl LoadedTrace {
     fn new(name: String, trace: EtlTrace) -> LoadedTrace {
-        LoadedTrace { name, trace: Arc::new(trace), decoder: Arc::new(Mutex::new(Decoder::new())), model: None }
+        LoadedTrace {
+            name,
+            trace: Arc::new(trace),
+            decoder: Arc::new(Mutex::new(Decoder::new())),
+            model: None,
+            processes: None,
+        }
     }
 
     /// The decoder; a panic elsewhere while it was held leaves its schemas usable.
@@ -49,6 +58,18 @@ impl LoadedTrace {
             self.model = Some(model);
         }
         self.model.as_ref().expect("built above")
+    }
+
+    /// The processes: the model's when it is built, else found by a light pass of their own.
+    fn processes(&mut self) -> &ProcessRegistry {
+        if self.model.is_none() && self.processes.is_none() {
+            let processes = model::build::processes(&self.trace, &mut self.decoder());
+            self.processes = Some(processes);
+        }
+        match &self.model {
+            Some(model) => &model.processes,
+            None => self.processes.get_or_insert_with(ProcessRegistry::default),
+        }
     }
 }
 
@@ -273,23 +294,39 @@ impl Session {
         if self.catalog.tables.contains_key(name) || model::schema::table(name).is_none() {
             return;
         }
-        self.ensure_models(progress);
+        // The events table reads every record and needs only the processes; the others are built from the model.
+        let events = name == "events";
+        if !events {
+            self.ensure_models(progress);
+        }
         let several = self.traces.len() > 1;
         let mut merged: Option<DataTable> = None;
         for (index, loaded) in self.traces.iter_mut().enumerate() {
             let of_trace = if several { format!(" of {}", loaded.name) } else { String::new() };
-            let LoadedTrace { name: trace_name, trace, decoder, model } = loaded;
-            let model = model.as_ref().expect("built by ensure_models");
-            let names = tables::NEED_FRAME_NAMES.contains(&name).then(|| {
-                progress.start(&format!("naming stack frames{of_trace}"), Total::Uncounted);
-                self.stack_state.name_frames(index, model)
-            });
-            // The events table reads every record; the others are built from the model.
-            let total = if name == "events" { Total::Records(trace.record_count() as u64) } else { Total::Uncounted };
-            progress.start(&format!("building the {name} table{of_trace}"), total);
-            trace.set_read_meter(Some(progress.clone()));
-            let built = tables::build(name, model, trace, decoder, names.as_deref());
-            trace.set_read_meter(None);
+            let records = Total::Records(loaded.trace.record_count() as u64);
+            let built = if events {
+                if loaded.model.is_none() && loaded.processes.is_none() {
+                    progress.start(&format!("finding the processes{of_trace}"), records);
+                    loaded.trace.set_read_meter(Some(progress.clone()));
+                    loaded.processes();
+                }
+                progress.start(&format!("building the events table{of_trace}"), records);
+                loaded.trace.set_read_meter(Some(progress.clone()));
+                let (trace, decoder) = (loaded.trace.clone(), loaded.decoder.clone());
+                Some(tables::events(loaded.processes(), &trace, &decoder))
+            } else {
+                let LoadedTrace { trace, decoder, model, .. } = &*loaded;
+                let model = model.as_ref().expect("built by ensure_models");
+                let names = tables::NEED_FRAME_NAMES.contains(&name).then(|| {
+                    progress.start(&format!("naming stack frames{of_trace}"), Total::Uncounted);
+                    let every_stack = tables::NEED_EVERY_STACK.contains(&name);
+                    self.stack_state.name_frames(index, model, every_stack)
+                });
+                progress.start(&format!("building the {name} table{of_trace}"), Total::Uncounted);
+                tables::build(name, model, trace, decoder, names)
+            };
+            loaded.trace.set_read_meter(None);
+            let trace_name = &loaded.name;
             let Some(mut table) = built else { return };
             if several {
                 table = with_trace_column(table, trace_name);

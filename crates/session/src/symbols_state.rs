@@ -2,10 +2,11 @@
 //! `_NT_SYMBOL_PATH`), the resolver, the named frames of every trace, and the
 //! demo's Breakpad files.
 use crate::session::Session;
+use model::stacks::StackId;
 use model::symbolize::NamedFrames;
 use model::TraceModel;
+use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::Arc;
 use symbols::path::SymbolPathElement;
 use symbols::{SymbolPath, SymbolResolver};
 
@@ -17,7 +18,7 @@ pub struct SymbolState {
     /// The demo's Breakpad files, written out once (see `add_demo_symbols`).
     demo_dir: Option<PathBuf>,
     /// Per trace, built with the tables.
-    named: Vec<Option<Arc<NamedFrames>>>,
+    named: Vec<Option<NamedFrames>>,
     messages: Vec<String>,
 }
 
@@ -46,23 +47,33 @@ impl SymbolState {
         path
     }
 
-    /// The named frames of trace `index`, built on first use.
-    pub(crate) fn name_frames(&mut self, index: usize, model: &TraceModel) -> Arc<NamedFrames> {
+    /// The named frames of trace `index`: its samples' and system calls' frames
+    /// named on first use, and with `every_stack` all its stacks too.
+    pub(crate) fn name_frames(&mut self, index: usize, model: &TraceModel, every_stack: bool) -> &NamedFrames {
         if self.named.len() <= index {
-            self.named.resize(index + 1, None);
+            self.named.resize_with(index + 1, || None);
         }
-        if let Some(named) = &self.named[index] {
-            return named.clone();
+        let resolver = &mut self.resolver;
+        let named = self.named[index].get_or_insert_with(|| NamedFrames::build(model, resolver));
+        if every_stack {
+            named.name_every_stack(model, resolver);
         }
-        let named = Arc::new(NamedFrames::build(model, &mut self.resolver));
-        self.messages.extend(self.resolver.take_messages());
-        self.named[index] = Some(named.clone());
+        self.messages.extend(resolver.take_messages());
         named
+    }
+
+    /// Names the stacks `wanted` of trace `index` that are not named yet.
+    pub(crate) fn name_stacks(&mut self, index: usize, model: &TraceModel, wanted: &HashSet<(u32, StackId)>) {
+        self.name_frames(index, model, false);
+        if let Some(named) = &mut self.named[index] {
+            named.name_stacks(model, &mut self.resolver, wanted);
+        }
+        self.messages.extend(self.resolver.take_messages());
     }
 
     /// The named frames of trace `index`, if built.
     pub(crate) fn named(&self, index: usize) -> Option<&NamedFrames> {
-        self.named.get(index).and_then(Option::as_ref).map(Arc::as_ref)
+        self.named.get(index).and_then(Option::as_ref)
     }
 }
 

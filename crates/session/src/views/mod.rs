@@ -13,19 +13,24 @@ use columnar::DataTable;
 use model::symbolize::NamedFrames;
 use query::ast::ViewKind;
 use query::error::QueryError;
+pub(crate) use row_stacks::{stack_keys, StackKey};
 use row_stacks::{RowStacks, Weights};
 use std::sync::Arc;
 
-/// What the views need of one open trace: its name (a row's `trace` column) and its named frames.
+/// What the views need of one open trace: its named frames.
 pub(crate) struct TraceFrames<'s> {
-    pub(crate) name: &'s str,
     pub(crate) named: Option<&'s NamedFrames>,
 }
 
-/// Draws `view` from `rows`, whose stacks are named by the frames of `traces`.
-pub(crate) fn draw(view: ViewKind, rows: &DataTable, traces: &[TraceFrames]) -> Result<DataTable, QueryError> {
+/// Draws `view` from `rows`, whose stacks (`keys`, from `stack_keys`) are named by the frames of `traces`.
+pub(crate) fn draw(
+    view: ViewKind,
+    rows: &DataTable,
+    keys: &[Option<StackKey>],
+    traces: &[TraceFrames],
+) -> Result<DataTable, QueryError> {
     let offsets = matches!(view, ViewKind::Tree { offsets: true, .. });
-    let stacks = RowStacks::of(rows, traces, offsets)?;
+    let stacks = RowStacks::of(keys, traces, offsets);
     let weights = Weights::of(rows);
     match view {
         ViewKind::Tree { depth, min_percent, .. } => {

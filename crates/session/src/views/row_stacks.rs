@@ -49,46 +49,62 @@ pub(super) struct RowStacks {
     pub(super) paths: Vec<Vec<Labelled>>,
 }
 
-impl RowStacks {
-    /// Every result row's stack as labels, outermost first; a row's `trace` column picks
-    /// the trace whose frames name it (the first when there is none).
-    pub(super) fn of(rows: &DataTable, traces: &[TraceFrames], offsets: bool) -> Result<RowStacks, QueryError> {
-        let Some(stack_column) = rows.column("stack") else {
-            return Err(QueryError::new(
-                ErrorKind::Type,
-                "stack views need rows with a `stack` column (samples, syscalls, stacks, frames); keep it in the select",
-                None,
-            ));
+/// The stack a result row draws: in which trace, as seen in which process.
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+pub(crate) struct StackKey {
+    pub(crate) trace: usize,
+    pub(crate) pid: u32,
+    pub(crate) stack: StackId,
+}
+
+/// Per result row, its stack's key (None for a row without a stack). A row's
+/// `trace` column picks the trace among `trace_names` (the first when there is none).
+pub(crate) fn stack_keys(rows: &DataTable, trace_names: &[&str]) -> Result<Vec<Option<StackKey>>, QueryError> {
+    let Some(stack_column) = rows.column("stack") else {
+        return Err(QueryError::new(
+            ErrorKind::Type,
+            "stack views need rows with a `stack` column (samples, syscalls, stacks, frames); keep it in the select",
+            None,
+        ));
+    };
+    let pid_column = rows.column("pid");
+    let trace_column = rows.column("trace");
+    let key = |row: usize| {
+        let stack = match stack_column.value(row) {
+            Value::U64(s) => StackId::try_from(s).ok(),
+            Value::I64(s) => StackId::try_from(s).ok(),
+            _ => None,
+        }?;
+        let pid = match pid_column.map(|c| c.value(row)) {
+            Some(Value::U64(p)) => u32::try_from(p).unwrap_or(0),
+            _ => 0,
         };
-        let pid_column = rows.column("pid");
-        let trace_column = rows.column("trace");
-        let mut index: HashMap<(usize, u32, StackId), usize> = HashMap::new();
-        let mut out = RowStacks { rows: Vec::with_capacity(rows.row_count()), paths: Vec::new() };
-        for row in 0..rows.row_count() {
-            let stack = match stack_column.value(row) {
-                Value::U64(s) => StackId::try_from(s).ok(),
-                Value::I64(s) => StackId::try_from(s).ok(),
-                _ => None,
-            };
-            let Some(stack) = stack else {
+        let trace = match trace_column.map(|c| c.value(row)) {
+            Some(Value::Str(name)) => trace_names.iter().position(|t| **t == *name).unwrap_or(0),
+            _ => 0,
+        };
+        Some(StackKey { trace, pid, stack })
+    };
+    Ok((0..rows.row_count()).map(key).collect())
+}
+
+impl RowStacks {
+    /// Every result row's stack (`keys`, from `stack_keys`) as labels, outermost first.
+    pub(super) fn of(keys: &[Option<StackKey>], traces: &[TraceFrames], offsets: bool) -> RowStacks {
+        let mut index: HashMap<StackKey, usize> = HashMap::new();
+        let mut out = RowStacks { rows: Vec::with_capacity(keys.len()), paths: Vec::new() };
+        for key in keys {
+            let Some(key) = *key else {
                 out.rows.push(None);
                 continue;
             };
-            let pid = match pid_column.map(|c| c.value(row)) {
-                Some(Value::U64(p)) => u32::try_from(p).unwrap_or(0),
-                _ => 0,
-            };
-            let trace = match trace_column.map(|c| c.value(row)) {
-                Some(Value::Str(name)) => traces.iter().position(|t| *t.name == *name).unwrap_or(0),
-                _ => 0,
-            };
-            let key = (trace, pid, stack);
             if let Some(&path) = index.get(&key) {
                 out.rows.push(Some(path));
                 continue;
             }
-            let named = traces.get(trace).and_then(|t| t.named);
-            let frames: Option<&[FrameId]> = named.and_then(|n| n.stack(pid, stack).or_else(|| n.stack(0, stack)));
+            let named = traces.get(key.trace).and_then(|t| t.named);
+            let frames: Option<&[FrameId]> =
+                named.and_then(|n| n.stack(key.pid, key.stack).or_else(|| n.stack(0, key.stack)));
             let path: Vec<Labelled> = match (named, frames) {
                 (Some(n), Some(ids)) => ids
                     .iter()
@@ -102,6 +118,6 @@ impl RowStacks {
             index.insert(key, out.paths.len() - 1);
             out.rows.push(Some(out.paths.len() - 1));
         }
-        Ok(out)
+        out
     }
 }
