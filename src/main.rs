@@ -47,6 +47,12 @@ struct Cli {
     /// Run a rhai script against the traces and exit; its arguments follow `--`.
     #[arg(short = 'f', long = "file", value_name = "SCRIPT")]
     script: Option<PathBuf>,
+    /// Stop a script (-f) after this many seconds; default 600.
+    #[arg(long, value_name = "SECONDS")]
+    script_timeout: Option<u64>,
+    /// The directory a script's `export` writes into; default: the working directory.
+    #[arg(long, value_name = "DIR")]
+    script_dir: Option<PathBuf>,
     /// Arguments for the script (`args` in it), after `--`.
     #[arg(last = true, value_name = "ARGS")]
     script_args: Vec<String>,
@@ -293,7 +299,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 session.set_symbol_path(path);
             }
             if let Some(script) = &cli.script {
-                return etwq::script::run_script_file(&mut session, script, &cli.script_args).map_err(fail_plain);
+                return run_script_file(&mut session, script, &cli);
             }
             let format = cli.format.into();
             if !cli.queries.is_empty() {
@@ -307,6 +313,32 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
         }
     }
     Ok(())
+}
+
+/// `-f SCRIPT`: Ctrl-C stops the script (exit code 130) rather than the process.
+fn run_script_file(session: &mut Session, script: &std::path::Path, cli: &Cli) -> Result<(), ExitCode> {
+    use std::sync::atomic::Ordering;
+    let mut options = etwq::script::ScriptOptions::default();
+    if let Some(seconds) = cli.script_timeout {
+        options.timeout = Some(std::time::Duration::from_secs(seconds));
+    }
+    if let Some(dir) = &cli.script_dir {
+        options.write_dir = dir.clone();
+    }
+    let interrupted = options.interrupt.clone();
+    let (flag, cancel) = (interrupted.clone(), session.cancel_flag());
+    if let Err(e) = ctrlc::set_handler(move || {
+        flag.store(true, Ordering::SeqCst);
+        cancel.store(true, Ordering::SeqCst);
+    }) {
+        eprintln!("etwq: warning: Ctrl-C will not stop the script: {e}");
+    }
+    let result = etwq::script::run_script_file_with(session, script, &cli.script_args, &options);
+    if interrupted.load(Ordering::SeqCst) {
+        eprintln!("etwq: script interrupted");
+        return Err(ExitCode::from(130));
+    }
+    result.map_err(fail_plain)
 }
 
 /// The tables and their columns, from the schema, wrapped under each table's name.

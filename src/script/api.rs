@@ -7,6 +7,7 @@ use session::Session;
 use session::TraceFacts;
 use session::{format_duration_ns, format_timestamp_ns, Column, ColumnBuilder, DataTable, Value};
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
@@ -196,13 +197,18 @@ fn show_text(table: &ScriptTable) -> String {
     )
 }
 
-pub fn register(engine: &mut Engine, session: Arc<Mutex<Session>>, output: Output) {
+pub fn register(engine: &mut Engine, session: Arc<Mutex<Session>>, output: Output, write_dir: PathBuf) {
     engine.register_type_with_name::<ScriptTable>("Table");
     engine.register_iterator::<ScriptTable>();
 
     // Session: queries, saved queries, tables.
     let s = session.clone();
     engine.register_fn("query", move |text: &str| -> Fallible<ScriptTable> {
+        if super::sandbox::query_writes_file(text) {
+            return Err("query: scripts cannot draw `flame` views (they write a file); \
+                        use `| folded` and export the result"
+                .into());
+        }
         let result = lock(&s).query(text);
         result.map(|t| ScriptTable(Arc::new(t))).map_err(|e| format!("query failed: {e}").into())
     });
@@ -381,14 +387,21 @@ pub fn register(engine: &mut Engine, session: Arc<Mutex<Session>>, output: Outpu
     });
     // `export` is a rhai keyword (module exports, switched off here): the
     // keyword is disabled and `export(table, path)` becomes syntax of its own.
+    // Files go to `write_dir` only, and replace nothing unless through `export_over`.
     let out = output.clone();
-    let export = move |t: ScriptTable, path: &str| -> Fallible<()> {
+    let export_to = move |t: ScriptTable, path: &str, overwrite: bool| -> Fallible<()> {
+        use std::io::Write;
         let format = export_format(path)?;
-        std::fs::write(path, t.render(format)).map_err(|e| format!("export to '{path}': {e}"))?;
+        let mut file =
+            super::sandbox::create_confined(&write_dir, path, overwrite).map_err(|e| format!("export: {e}"))?;
+        file.write_all(t.render(format).as_bytes()).map_err(|e| format!("export to '{path}': {e}"))?;
         out(&format!("exported {} rows to {path}\n", t.rows_len()));
         Ok(())
     };
+    let export_new = export_to.clone();
+    let export = move |t: ScriptTable, path: &str| export_new(t, path, false);
     engine.register_fn("export_table", export.clone());
+    engine.register_fn("export_over", move |t: ScriptTable, path: &str| export_to(t, path, true));
     engine.disable_symbol("export");
     let registered = engine.register_custom_syntax(
         ["export", "(", "$expr$", ",", "$expr$", ")"],
