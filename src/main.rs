@@ -299,7 +299,13 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 session.set_symbol_path(path);
             }
             if let Some(script) = &cli.script {
-                return run_script_file(&mut session, script, &cli);
+                return run_script_file(
+                    &mut session,
+                    script,
+                    &cli.script_args,
+                    cli.script_timeout,
+                    cli.script_dir.clone(),
+                );
             }
             let format = cli.format.into();
             if !cli.queries.is_empty() {
@@ -316,14 +322,20 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
 }
 
 /// `-f SCRIPT`: Ctrl-C stops the script (exit code 130) rather than the process.
-fn run_script_file(session: &mut Session, script: &std::path::Path, cli: &Cli) -> Result<(), ExitCode> {
+fn run_script_file(
+    session: &mut Session,
+    script: &std::path::Path,
+    args: &[String],
+    timeout_seconds: Option<u64>,
+    dir: Option<PathBuf>,
+) -> Result<(), ExitCode> {
     use std::sync::atomic::Ordering;
     let mut options = etwq::script::ScriptOptions::default();
-    if let Some(seconds) = cli.script_timeout {
+    if let Some(seconds) = timeout_seconds {
         options.timeout = Some(std::time::Duration::from_secs(seconds));
     }
-    if let Some(dir) = &cli.script_dir {
-        options.write_dir = dir.clone();
+    if let Some(dir) = dir {
+        options.write_dir = dir;
     }
     let interrupted = options.interrupt.clone();
     let (flag, cancel) = (interrupted.clone(), session.cancel_flag());
@@ -333,7 +345,7 @@ fn run_script_file(session: &mut Session, script: &std::path::Path, cli: &Cli) -
     }) {
         eprintln!("etwq: warning: Ctrl-C will not stop the script: {e}");
     }
-    let result = etwq::script::run_script_file_with(session, script, &cli.script_args, &options);
+    let result = etwq::script::run_script_file_with(session, script, args, &options);
     if interrupted.load(Ordering::SeqCst) {
         eprintln!("etwq: script interrupted");
         return Err(ExitCode::from(130));
