@@ -30,6 +30,11 @@ The shell (`etwq trace.etl` or `etwq --demo` on a terminal, without -c):
   .copy uses the system clipboard, or the OSC 52 terminal sequence where there is none
   (over SSH; ETWQ_CLIPBOARD=osc52 forces it). NO_COLOR or ETWQ_ASCII: plain ASCII tables.
 
+Scripts (-f SCRIPT, rhai; `.run` in the shell): queries via query(\"...\"); export(t, \"x.csv\") writes a
+  new file under the working directory or --script-dir DIR only (no .., absolute paths or links;
+  export_over replaces); no flame views. Limits: 50 million operations, 600 s (--script-timeout),
+  20,000 array items, 20,000 map entries, 4 MiB of strings. Ctrl-C stops a script: exit code 130.
+
 While a trace loads and its model builds, a progress bar on stderr when stderr is a terminal
 (plain ASCII without colour under NO_COLOR or ETWQ_ASCII).";
 
@@ -47,10 +52,10 @@ struct Cli {
     /// Run a rhai script against the traces and exit; its arguments follow `--`.
     #[arg(short = 'f', long = "file", value_name = "SCRIPT")]
     script: Option<PathBuf>,
-    /// Stop a script (-f) after this many seconds; default 600.
+    /// Stop a script (-f) after this many seconds of wall-clock time; default 600.
     #[arg(long, value_name = "SECONDS")]
     script_timeout: Option<u64>,
-    /// The directory a script's `export` writes into; default: the working directory.
+    /// The one directory a script's `export` writes into (relative paths, new files); default: the working directory.
     #[arg(long, value_name = "DIR")]
     script_dir: Option<PathBuf>,
     /// Arguments for the script (`args` in it), after `--`.

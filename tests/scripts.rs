@@ -350,15 +350,87 @@ fn an_endless_loop_stops_at_the_operations_limit() {
     assert!(err.message.to_lowercase().contains("too large"), "{err}");
 }
 
-/// Growing an array costs rhai the square of its length, far below the
-/// operations limit: the default size limit must stop it within seconds.
+/// Growing an array or map costs rhai the square of its size (it re-counts
+/// the value after each change), far below the operations limit: the default
+/// size limits stop every endless growth within seconds.
 #[test]
-fn an_endless_push_stops_at_the_array_limit() {
+fn endless_growth_stops_at_the_size_limits() {
+    let cases = [
+        ("let a = [];\nloop { a.push(1) }", "array"),
+        ("let a = [];\nloop { a.push(\"a string\") }", "array"),
+        ("let a = [];\nloop { a.push(#{ x: 1 }) }", "array"),
+        ("let a = [];\nloop { a += [1, 2, 3]; }", "array"),
+        ("let m = #{}; let i = 0;\nloop { let n = #{}; n[`k${i}`] = i; m.mixin(n); i += 1; }", "map"),
+        ("let s = \"\";\nloop { s += \"x\"; }", "string"),
+        // 256-byte strings: their bytes pass the string limit before the count passes the array limit.
+        (
+            "let a = []; let x = \"0123456789abcdef\"; x += x; x += x; x += x; x += x;\nloop { a.push(x.to_upper()) }",
+            "string",
+        ),
+    ];
+    for (source, what) in cases {
+        let started = std::time::Instant::now();
+        let err = run_text(&mut demo(), "grow.rhai", source, &[]).unwrap_err();
+        let took = started.elapsed();
+        eprintln!("{source:?}: {took:?}: {err}");
+        assert!(err.message.to_lowercase().contains(what) && err.message.contains("too large"), "{source}: {err}");
+        assert_eq!(err.line, Some(2), "{source}");
+        assert!(took < std::time::Duration::from_secs(30), "{source}: took {took:?}");
+    }
+}
+
+/// rhai checks only the value assigned to `m[key]`, never the map it grows:
+/// the operations limit (and the clock) bound that growth instead.
+#[test]
+fn map_growth_by_index_stops_at_the_operations_limit() {
+    let options =
+        ScriptOptions { max_operations: 1_000_000, ..ScriptOptions::capturing(Arc::new(Mutex::new(String::new()))) };
+    let source = "let m = #{}; let i = 0;\nloop { m[`k${i}`] = i; i += 1; }";
+    let err = run_script_with(&mut demo(), "grow.rhai", source, &[], &options).unwrap_err();
+    assert!(err.message.contains("limit of operations"), "{err}");
+}
+
+/// With no size limits the clock still stops an endless growth.
+#[test]
+fn the_time_limit_stops_an_endless_push() {
+    let options = ScriptOptions {
+        max_array_size: 0,
+        max_map_size: 0,
+        max_string_size: 0,
+        max_operations: 0,
+        timeout: Some(std::time::Duration::from_millis(500)),
+        ..ScriptOptions::capturing(Arc::new(Mutex::new(String::new())))
+    };
     let started = std::time::Instant::now();
-    let err = run_text(&mut demo(), "push.rhai", "let a = [];\nloop { a.push(1) }", &[]).unwrap_err();
-    assert!(err.message.contains("array") && err.message.contains("too large"), "{err}");
-    assert_eq!(err.line, Some(2));
-    assert!(started.elapsed() < std::time::Duration::from_secs(120), "took {:?}", started.elapsed());
+    let err = run_script_with(&mut demo(), "push.rhai", "let a = [];\nloop { a.push(1) }", &[], &options).unwrap_err();
+    assert!(err.message.contains("time limit"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "took {:?}", started.elapsed());
+    // A size limit too high to be reached in time: the clock stops the quadratic growth.
+    let options = ScriptOptions { max_array_size: 10_000_000, ..options };
+    let started = std::time::Instant::now();
+    let err = run_script_with(&mut demo(), "push.rhai", "let a = [];\nloop { a.push(1) }", &[], &options).unwrap_err();
+    assert!(err.message.contains("time limit"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "took {:?}", started.elapsed());
+}
+
+/// A table too big for an array says how to walk it instead; walking it works.
+#[test]
+fn a_big_table_is_iterated_not_copied_into_an_array() {
+    let rows = facts().total_samples;
+    assert!(rows > etwq::script::ARRAY_LIMIT, "the demo has {rows} samples");
+    let err =
+        run_text(&mut demo(), "col.rhai", "let ts = query(\"samples select ts\").column(\"ts\");", &[]).unwrap_err();
+    assert!(err.message.contains("for row in table") && err.message.contains(&format!("{rows} rows")), "{err}");
+    let err = run_text(&mut demo(), "rows.rhai", "query(\"samples\").rows();", &[]).unwrap_err();
+    assert!(err.message.contains("rows()"), "{err}");
+    let out = run_text(
+        &mut demo(),
+        "walk.rhai",
+        "let n = 0;\nfor r in query(\"samples select ts\") { n += 1; }\nprint(n);",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(out.trim(), rows.to_string());
 }
 
 /// A loop of queries never reaches the operations limit; the clock stops it.

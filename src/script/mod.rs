@@ -20,8 +20,16 @@ use std::time::{Duration, Instant};
 
 pub use api::ScriptTable;
 
-/// Default elements in a script's arrays (nested ones counted).
-pub const ARRAY_LIMIT: usize = 1_000_000;
+/// Default size limits of a script's values. rhai re-counts an array or map
+/// (nested values and string bytes included) after every change to it, so
+/// growing one element by element costs the square of its length: at these
+/// sizes `loop { a.push(x) }` stops within seconds. Tables are not arrays and
+/// have no such limit: a script iterates a big table rather than its `rows()`.
+pub const ARRAY_LIMIT: usize = 20_000;
+/// Entries in a script's maps, nested ones counted.
+pub const MAP_LIMIT: usize = 20_000;
+/// Bytes of one string, and of all strings inside one array or map.
+pub const STRING_LIMIT: usize = 4 << 20;
 
 /// Where `print`, `debug` and `show` write: stdout for the command line, a
 /// buffer in tests.
@@ -59,12 +67,9 @@ impl Default for ScriptOptions {
             // an endless loop still stops within seconds.
             max_operations: 50_000_000,
             max_call_levels: 64,
-            max_string_size: 64 << 20,
-            // rhai re-counts an array after every change to it, so growing one
-            // element by element costs the square of its length: at these sizes
-            // `loop { a.push(1) }` still stops within seconds.
+            max_string_size: STRING_LIMIT,
             max_array_size: ARRAY_LIMIT,
-            max_map_size: 200_000,
+            max_map_size: MAP_LIMIT,
             timeout: Some(DEFAULT_TIMEOUT),
             write_dir: PathBuf::from("."),
             interrupt: Arc::new(AtomicBool::new(false)),
