@@ -296,6 +296,8 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             } else {
                 open(&cli.files, &cli.manifest)?
             };
+            // The demo's schemas are the project's own; a file's may be hostile.
+            let decode_check = (!cli.demo).then(|| session.start_decode_check());
             load_user_libraries(&mut session);
             for path in &cli.lib {
                 session.load_library(path).map_err(fail)?;
@@ -304,24 +306,32 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 session.set_symbol_path(path);
             }
             if let Some(script) = &cli.script {
-                return run_script_file(
-                    &mut session,
-                    script,
-                    &cli.script_args,
-                    cli.script_timeout,
-                    cli.script_dir.clone(),
-                );
+                let result =
+                    run_script_file(&mut session, script, &cli.script_args, cli.script_timeout, cli.script_dir.clone());
+                return report_decode_failures(decode_check).and(result);
             }
             let format = cli.format.into();
             if !cli.queries.is_empty() {
-                return run_queries(&mut session, cli.queries.into_iter().map(Ok), format);
+                let result = run_queries(&mut session, cli.queries.into_iter().map(Ok), format);
+                return report_decode_failures(decode_check).and(result);
             }
             if !std::io::stdin().is_terminal() {
-                return run_queries(&mut session, stdin_queries(), format);
+                let result = run_queries(&mut session, stdin_queries(), format);
+                return report_decode_failures(decode_check).and(result);
             }
+            report_decode_failures(decode_check)?;
             let options = ShellOptions { format, libraries: cli.lib, manifests: cli.manifest, symbols: cli.symbols };
             return etwq::repl::run(session, options).map_err(fail);
         }
+    }
+    Ok(())
+}
+
+/// Events the trace's own schemas could not decode, as warnings after the
+/// output (the check ran beside the queries). Always Ok: for chaining.
+fn report_decode_failures(check: Option<session::DecodeCheck>) -> Result<(), ExitCode> {
+    for warning in check.map(session::DecodeCheck::warnings).unwrap_or_default() {
+        eprintln!("etwq: warning: {warning}");
     }
     Ok(())
 }

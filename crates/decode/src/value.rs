@@ -59,6 +59,16 @@ impl Value {
         }
     }
 
+    /// Why the value, or the first bad value inside it, could not be decoded.
+    pub fn bad_reason(&self) -> Option<&str> {
+        match self {
+            Value::Bad { why } => Some(why),
+            Value::Array(items) => items.iter().find_map(Value::bad_reason),
+            Value::Struct(fields) => fields.iter().find_map(|(_, v)| v.bad_reason()),
+            _ => None,
+        }
+    }
+
     /// The value as an unsigned integer when it is one (for lengths and counts).
     pub fn as_u64(&self) -> Option<u64> {
         Some(match *self {
