@@ -1,4 +1,5 @@
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use etwq::interrupt::Interrupt;
 use etwq::repl::{load_user_libraries, with_progress, with_spinner, ShellOptions};
 use render::Format;
 use session::dump::DumpFormat;
@@ -6,6 +7,8 @@ use session::Session;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 const AFTER_TABLES: &str = "\
 Stack views after a query with a `stack` column:
@@ -193,9 +196,14 @@ fn run_queries(
     session: &mut Session,
     queries: impl Iterator<Item = Result<String, String>>,
     format: Format,
+    interrupt: &Interrupt,
 ) -> Result<(), ExitCode> {
     let mut unreadable = false;
     for query in queries {
+        // A query stopped by Ctrl-C may have ended as an error, or as a result the next one would follow.
+        if interrupt.happened() {
+            break;
+        }
         let query = match query {
             Ok(query) => query,
             Err(message) => {
@@ -218,7 +226,9 @@ fn run_queries(
         match result {
             Ok(result) => to_stdout(|out| render::write(&result, format, out))?,
             Err(e) => {
-                eprintln!("{e}");
+                if !interrupt.happened() {
+                    eprintln!("{e}");
+                }
                 return Err(ExitCode::FAILURE);
             }
         }
@@ -288,6 +298,11 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             eprintln!("etwq: wrote the demo trace to {}", write.display());
         }
         None => {
+            // One-shot runs (not the shell, which handles Ctrl-C itself) stop
+            // on Ctrl-C with exit code 130 from here on, loading included.
+            let one_shot = cli.script.is_some() || !cli.queries.is_empty() || !std::io::stdin().is_terminal();
+            let message = if cli.script.is_some() { "script interrupted" } else { "interrupted" };
+            let interrupt = one_shot.then(|| Interrupt::install(Arc::default(), message));
             let mut session = if cli.demo {
                 with_spinner("building the demo trace", Session::demo)
             } else if cli.files.is_empty() {
@@ -296,6 +311,9 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             } else {
                 open(&cli.files, &cli.manifest)?
             };
+            if let Some(interrupt) = &interrupt {
+                interrupt.attach(session.cancel_flag());
+            }
             // The demo's schemas are the project's own; a file's may be hostile.
             let decode_check = (!cli.demo).then(|| session.start_decode_check());
             load_user_libraries(&mut session);
@@ -305,18 +323,19 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             if let Some(path) = &cli.symbols {
                 session.set_symbol_path(path);
             }
-            if let Some(script) = &cli.script {
-                let result =
-                    run_script_file(&mut session, script, &cli.script_args, cli.script_timeout, cli.script_dir.clone());
-                return report_decode_failures(decode_check).and(result);
-            }
             let format = cli.format.into();
-            if !cli.queries.is_empty() {
-                let result = run_queries(&mut session, cli.queries.into_iter().map(Ok), format);
-                return report_decode_failures(decode_check).and(result);
-            }
-            if !std::io::stdin().is_terminal() {
-                let result = run_queries(&mut session, stdin_queries(), format);
+            if let Some(interrupt) = interrupt {
+                let result = if let Some(script) = &cli.script {
+                    let (timeout, dir) = (cli.script_timeout, cli.script_dir.clone());
+                    run_script_file(&mut session, script, &cli.script_args, timeout, dir, interrupt.flag())
+                } else if cli.queries.is_empty() {
+                    run_queries(&mut session, stdin_queries(), format, &interrupt)
+                } else {
+                    run_queries(&mut session, cli.queries.into_iter().map(Ok), format, &interrupt)
+                };
+                if interrupt.happened() {
+                    return interrupt.outcome(result);
+                }
                 return report_decode_failures(decode_check).and(result);
             }
             report_decode_failures(decode_check)?;
@@ -336,15 +355,15 @@ fn report_decode_failures(check: Option<session::DecodeCheck>) -> Result<(), Exi
     Ok(())
 }
 
-/// `-f SCRIPT`: Ctrl-C stops the script (exit code 130) rather than the process.
+/// `-f SCRIPT`; `interrupted` (set by Ctrl-C) stops the script at its next operation.
 fn run_script_file(
     session: &mut Session,
     script: &std::path::Path,
     args: &[String],
     timeout_seconds: Option<u64>,
     dir: Option<PathBuf>,
+    interrupted: Arc<AtomicBool>,
 ) -> Result<(), ExitCode> {
-    use std::sync::atomic::Ordering;
     let mut options = etwq::script::ScriptOptions::default();
     if let Some(seconds) = timeout_seconds {
         options.timeout = Some(std::time::Duration::from_secs(seconds));
@@ -352,18 +371,11 @@ fn run_script_file(
     if let Some(dir) = dir {
         options.write_dir = dir;
     }
-    let interrupted = options.interrupt.clone();
-    let (flag, cancel) = (interrupted.clone(), session.cancel_flag());
-    if let Err(e) = ctrlc::set_handler(move || {
-        flag.store(true, Ordering::SeqCst);
-        cancel.store(true, Ordering::SeqCst);
-    }) {
-        eprintln!("etwq: warning: Ctrl-C will not stop the script: {e}");
-    }
+    options.interrupt = interrupted.clone();
     let result = etwq::script::run_script_file_with(session, script, args, &options);
-    if interrupted.load(Ordering::SeqCst) {
-        eprintln!("etwq: script interrupted");
-        return Err(ExitCode::from(130));
+    if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+        // Stopped by Ctrl-C: the caller says so, not the script's error.
+        return Err(ExitCode::FAILURE);
     }
     result.map_err(fail_plain)
 }
