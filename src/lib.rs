@@ -2,6 +2,7 @@
 //! command line is main.rs. All of them drive the session crate's API.
 /// `.copy` in the shell and `copy()` in scripts: the system clipboard or OSC 52.
 pub mod clipboard;
+pub mod interrupt;
 pub mod memory;
 pub mod repl;
 pub mod script;

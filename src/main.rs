@@ -1,4 +1,5 @@
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use etwq::interrupt::Interrupt;
 use etwq::repl::{load_user_libraries, with_progress, with_spinner, ShellOptions};
 use render::Format;
 use session::dump::DumpFormat;
@@ -6,6 +7,8 @@ use session::Session;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 const AFTER_TABLES: &str = "\
 Stack views after a query with a `stack` column:
@@ -30,6 +33,11 @@ The shell (`etwq trace.etl` or `etwq --demo` on a terminal, without -c):
   .copy uses the system clipboard, or the OSC 52 terminal sequence where there is none
   (over SSH; ETWQ_CLIPBOARD=osc52 forces it). NO_COLOR or ETWQ_ASCII: plain ASCII tables.
 
+Scripts (-f SCRIPT, rhai; `.run` in the shell): queries via query(\"...\"); export(t, \"x.csv\") writes a
+  new file under the working directory or --script-dir DIR only (no .., absolute paths or links;
+  export_over replaces); no flame views. Limits: 50 million operations, 600 s (--script-timeout),
+  20,000 array items, 20,000 map entries, 4 MiB of strings. Ctrl-C stops a script: exit code 130.
+
 While a trace loads and its model builds, a progress bar on stderr when stderr is a terminal
 (plain ASCII without colour under NO_COLOR or ETWQ_ASCII).";
 
@@ -47,6 +55,12 @@ struct Cli {
     /// Run a rhai script against the traces and exit; its arguments follow `--`.
     #[arg(short = 'f', long = "file", value_name = "SCRIPT")]
     script: Option<PathBuf>,
+    /// Stop a script (-f) after this many seconds of wall-clock time; default 600.
+    #[arg(long, value_name = "SECONDS")]
+    script_timeout: Option<u64>,
+    /// The one directory a script's `export` writes into (relative paths, new files); default: the working directory.
+    #[arg(long, value_name = "DIR")]
+    script_dir: Option<PathBuf>,
     /// Arguments for the script (`args` in it), after `--`.
     #[arg(last = true, value_name = "ARGS")]
     script_args: Vec<String>,
@@ -182,9 +196,14 @@ fn run_queries(
     session: &mut Session,
     queries: impl Iterator<Item = Result<String, String>>,
     format: Format,
+    interrupt: &Interrupt,
 ) -> Result<(), ExitCode> {
     let mut unreadable = false;
     for query in queries {
+        // A query stopped by Ctrl-C may have ended as an error, or as a result the next one would follow.
+        if interrupt.happened() {
+            break;
+        }
         let query = match query {
             Ok(query) => query,
             Err(message) => {
@@ -207,7 +226,9 @@ fn run_queries(
         match result {
             Ok(result) => to_stdout(|out| render::write(&result, format, out))?,
             Err(e) => {
-                eprintln!("{e}");
+                if !interrupt.happened() {
+                    eprintln!("{e}");
+                }
                 return Err(ExitCode::FAILURE);
             }
         }
@@ -277,6 +298,11 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             eprintln!("etwq: wrote the demo trace to {}", write.display());
         }
         None => {
+            // One-shot runs (not the shell, which handles Ctrl-C itself) stop
+            // on Ctrl-C with exit code 130 from here on, loading included.
+            let one_shot = cli.script.is_some() || !cli.queries.is_empty() || !std::io::stdin().is_terminal();
+            let message = if cli.script.is_some() { "script interrupted" } else { "interrupted" };
+            let interrupt = one_shot.then(|| Interrupt::install(Arc::default(), message));
             let mut session = if cli.demo {
                 with_spinner("building the demo trace", Session::demo)
             } else if cli.files.is_empty() {
@@ -285,6 +311,11 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             } else {
                 open(&cli.files, &cli.manifest)?
             };
+            if let Some(interrupt) = &interrupt {
+                interrupt.attach(session.cancel_flag());
+            }
+            // The demo's schemas are the project's own; a file's may be hostile.
+            let decode_check = (!cli.demo).then(|| session.start_decode_check());
             load_user_libraries(&mut session);
             for path in &cli.lib {
                 session.load_library(path).map_err(fail)?;
@@ -292,21 +323,61 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             if let Some(path) = &cli.symbols {
                 session.set_symbol_path(path);
             }
-            if let Some(script) = &cli.script {
-                return etwq::script::run_script_file(&mut session, script, &cli.script_args).map_err(fail_plain);
-            }
             let format = cli.format.into();
-            if !cli.queries.is_empty() {
-                return run_queries(&mut session, cli.queries.into_iter().map(Ok), format);
+            if let Some(interrupt) = interrupt {
+                let result = if let Some(script) = &cli.script {
+                    let (timeout, dir) = (cli.script_timeout, cli.script_dir.clone());
+                    run_script_file(&mut session, script, &cli.script_args, timeout, dir, interrupt.flag())
+                } else if cli.queries.is_empty() {
+                    run_queries(&mut session, stdin_queries(), format, &interrupt)
+                } else {
+                    run_queries(&mut session, cli.queries.into_iter().map(Ok), format, &interrupt)
+                };
+                if interrupt.happened() {
+                    return interrupt.outcome(result);
+                }
+                return report_decode_failures(decode_check).and(result);
             }
-            if !std::io::stdin().is_terminal() {
-                return run_queries(&mut session, stdin_queries(), format);
-            }
+            report_decode_failures(decode_check)?;
             let options = ShellOptions { format, libraries: cli.lib, manifests: cli.manifest, symbols: cli.symbols };
             return etwq::repl::run(session, options).map_err(fail);
         }
     }
     Ok(())
+}
+
+/// Events the trace's own schemas could not decode, as warnings after the
+/// output (the check ran beside the queries). Always Ok: for chaining.
+fn report_decode_failures(check: Option<session::DecodeCheck>) -> Result<(), ExitCode> {
+    for warning in check.map(session::DecodeCheck::warnings).unwrap_or_default() {
+        eprintln!("etwq: warning: {warning}");
+    }
+    Ok(())
+}
+
+/// `-f SCRIPT`; `interrupted` (set by Ctrl-C) stops the script at its next operation.
+fn run_script_file(
+    session: &mut Session,
+    script: &std::path::Path,
+    args: &[String],
+    timeout_seconds: Option<u64>,
+    dir: Option<PathBuf>,
+    interrupted: Arc<AtomicBool>,
+) -> Result<(), ExitCode> {
+    let mut options = etwq::script::ScriptOptions::default();
+    if let Some(seconds) = timeout_seconds {
+        options.timeout = Some(std::time::Duration::from_secs(seconds));
+    }
+    if let Some(dir) = dir {
+        options.write_dir = dir;
+    }
+    options.interrupt = interrupted.clone();
+    let result = etwq::script::run_script_file_with(session, script, args, &options);
+    if interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+        // Stopped by Ctrl-C: the caller says so, not the script's error.
+        return Err(ExitCode::FAILURE);
+    }
+    result.map_err(fail_plain)
 }
 
 /// The tables and their columns, from the schema, wrapped under each table's name.

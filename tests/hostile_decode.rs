@@ -295,6 +295,44 @@ fn nested_struct_arrays_in_tracelogging_metadata_are_bounded() {
     assert_decodes_with_marker(dir.path(), &trace, None, TOO_MANY_VALUES);
 }
 
+/// `-c processes` never decodes these events, yet it says once per event,
+/// with the count, why the trace's own schema could not decode them.
+#[test]
+fn in_trace_schema_failures_are_warnings_of_every_query() {
+    const HOSTILE_EVENTS: usize = 3;
+    let dir = tempfile::tempdir().unwrap();
+    let mut eventsource = manifest_data(&nested_struct_manifest());
+    eventsource.extend((0..HOSTILE_EVENTS).map(|_| hostile_event(1, Vec::new())));
+    let tracelogging: Vec<Planned> = (0..HOSTILE_EVENTS).map(|_| hostile_event(0, tracelogging_extended())).collect();
+    let mut deep = manifest_data(&deep_manifest());
+    deep.push(hostile_event(1, Vec::new()));
+    let cases = [
+        ("eventsource.etl", eventsource, "Hostile/", TOO_MANY_VALUES, HOSTILE_EVENTS),
+        ("tracelogging.etl", tracelogging, "Hostile/Nest", TOO_MANY_VALUES, HOSTILE_EVENTS),
+        ("deep.etl", deep, "/ManifestData", TOO_DEEP, 1),
+    ];
+    for (name, planned, event, reason, count) in cases {
+        let trace = save(dir.path(), name, &write_trace(&planned));
+        let args = ["-c", "processes", trace.to_str().unwrap()];
+        let outcome = run_etwq(dir.path(), &args);
+        assert_contained(&outcome, &args);
+        assert_eq!(outcome.code, Some(0), "etwq {args:?} failed:\n{}", outcome.stderr);
+        let warnings: Vec<&str> = outcome.stderr.lines().filter(|l| l.starts_with("etwq: warning:")).collect();
+        assert_eq!(warnings.len(), 1, "{name}: one warning for one failing event:\n{}", outcome.stderr);
+        let warning = warnings[0];
+        eprintln!("{name}: {warning}");
+        assert!(warning.contains(event) && warning.contains(reason), "{name}: {warning}");
+        let events = if count == 1 { "event" } else { "events" };
+        assert!(warning.contains(&format!(": {count} {events} not decoded:")), "{name}: {warning}");
+    }
+    // A trace whose schemas decode has no such warning.
+    let clean = save(dir.path(), "demo.etl", &session::demo_trace_bytes());
+    let args = ["-c", "processes", clean.to_str().unwrap()];
+    let outcome = run_etwq(dir.path(), &args);
+    assert_eq!(outcome.code, Some(0), "{}", outcome.stderr);
+    assert!(!outcome.stderr.contains("not decoded"), "{}", outcome.stderr);
+}
+
 #[test]
 fn xml_nested_20000_deep_in_the_trace_is_a_manifest_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -297,3 +297,37 @@ fn traces_with_the_same_file_name_are_told_apart_by_their_directory() {
     let names: std::collections::BTreeSet<&str> = stdout.lines().skip(1).collect();
     assert_eq!(names.into_iter().collect::<Vec<_>>(), ["a/AMSITrace.etl", "b/AMSITrace.etl"]);
 }
+
+/// Ctrl-C in a one-shot run (queries on stdin here, as with -c) ends the
+/// program with a message and exit code 130, even while it waits on work
+/// that cannot stop halfway (a read here, a model build alike).
+#[test]
+fn sigint_ends_a_one_shot_run_with_130() {
+    let mut child = Command::new(ETWQ)
+        .arg("--demo")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"syscalls select count() as n\n").unwrap();
+    stdin.flush().unwrap();
+    // A first answer: the handler is in place (it is installed before the demo is built).
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains(char::is_numeric) {
+        line.clear();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "etwq ended before answering");
+    }
+    let started = std::time::Instant::now();
+    // SAFETY: a signal to our own child, which is alive (it holds stdin open).
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    drop(stdin);
+    assert_eq!(status.code(), Some(130), "{status:?}: {stderr}");
+    assert!(stderr.contains("etwq: interrupted"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "took {:?}", started.elapsed());
+}

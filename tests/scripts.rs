@@ -246,17 +246,18 @@ fn api_tables_rows_and_helpers() {
     assert!(lines[10].starts_with("| b ") || lines[10].starts_with("| b"), "{out}");
 }
 
+/// Options that write into `dir` and print into a buffer.
+fn writing_in(dir: &std::path::Path) -> ScriptOptions {
+    ScriptOptions { write_dir: dir.to_path_buf(), ..ScriptOptions::capturing(Arc::new(Mutex::new(String::new()))) }
+}
+
 #[test]
 fn export_writes_the_one_file_and_import_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let csv = dir.path().join("out.csv");
-    let source = format!(
-        "export(query(\"syscalls where ret != 0 group by status select count() as n order by n desc\"), \"{}\");",
-        csv.display().to_string().replace('\\', "\\\\")
-    );
-    let out = run_text(&mut demo(), "export.rhai", &source, &[]).unwrap();
-    assert!(out.starts_with("exported 5 rows to"), "{out}");
-    let text = std::fs::read_to_string(&csv).unwrap();
+    let source =
+        "export(query(\"syscalls where ret != 0 group by status select count() as n order by n desc\"), \"out.csv\");";
+    run_script_with(&mut demo(), "export.rhai", source, &[], &writing_in(dir.path())).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("out.csv")).unwrap();
     assert!(text.starts_with("status,n\nSTATUS_TIMEOUT,"), "{text}");
     let err = run_text(&mut demo(), "bad.rhai", "\nexport(query(\"syscalls limit 1\"), \"x.exe\");", &[]).unwrap_err();
     assert!(err.message.contains(".csv, .tsv, .json or .md") && err.line == Some(2), "{err}");
@@ -264,6 +265,65 @@ fn export_writes_the_one_file_and_import_is_refused() {
     assert_eq!(err.to_string(), "bad.rhai:1:8: export expects a table from query(), not i64");
     let err = run_text(&mut demo(), "import.rhai", "import \"secrets\" as s;", &[]).unwrap_err();
     assert!(err.message.contains("Module not found") && err.line == Some(1), "{err}");
+}
+
+/// `export` writes inside its directory only, through no link, over nothing
+/// unless through `export_over`.
+#[test]
+fn export_stays_in_its_directory() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("work");
+    std::fs::create_dir(&dir).unwrap();
+    let options = writing_in(&dir);
+    let export = |path: &str| {
+        let source = format!("export(query(\"syscalls limit 2\"), \"{path}\");");
+        run_script_with(&mut demo(), "x.rhai", &source, &[], &options)
+    };
+    let err = export("../escape.csv").unwrap_err();
+    assert!(err.message.contains("outside the script's directory"), "{err}");
+    assert!(!root.path().join("escape.csv").exists());
+    let absolute = root.path().join("abs.csv");
+    let err = export(&absolute.display().to_string()).unwrap_err();
+    assert!(err.message.contains("outside the script's directory"), "{err}");
+    assert!(!absolute.exists());
+
+    // A link to outside, as the file or as a directory on the way.
+    let outside = root.path().join("victim.csv");
+    std::fs::write(&outside, "precious").unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("link.csv")).unwrap();
+    std::os::unix::fs::symlink(root.path(), dir.join("up")).unwrap();
+    for path in ["link.csv", "up/victim.csv", "up/new.csv"] {
+        let err = export(path).unwrap_err();
+        assert!(err.message.contains("symbolic link"), "{path}: {err}");
+    }
+    let err = run_script_with(
+        &mut demo(),
+        "x.rhai",
+        "export_over(query(\"syscalls limit 2\"), \"link.csv\");",
+        &[],
+        &options,
+    )
+    .unwrap_err();
+    assert!(err.message.contains("symbolic link"), "{err}");
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "precious");
+    assert!(!root.path().join("new.csv").exists());
+
+    // No overwrite unless asked.
+    export("t.csv").unwrap();
+    std::fs::write(dir.join("t.csv"), "old").unwrap();
+    let err = export("t.csv").unwrap_err();
+    assert!(err.message.contains("exists"), "{err}");
+    assert_eq!(std::fs::read_to_string(dir.join("t.csv")).unwrap(), "old");
+    let source = "export_over(query(\"syscalls limit 2\"), \"t.csv\");";
+    run_script_with(&mut demo(), "x.rhai", source, &[], &options).unwrap();
+    assert_eq!(std::fs::read_to_string(dir.join("t.csv")).unwrap().lines().count(), 3);
+
+    // A flame view would write its SVG anywhere: refused in scripts.
+    let target = root.path().join("flame.svg");
+    let source = format!("query(\"samples | flame {}\");", target.display());
+    let err = run_script_with(&mut demo(), "x.rhai", &source, &[], &options).unwrap_err();
+    assert!(err.message.contains("flame"), "{err}");
+    assert!(!target.exists());
 }
 
 #[test]
@@ -288,6 +348,131 @@ fn an_endless_loop_stops_at_the_operations_limit() {
     assert!(err.message.to_lowercase().contains("stack overflow"), "{err}");
     let err = run_text(&mut demo(), "big.rhai", "let s = \"x\";\nloop { s += s; }", &[]).unwrap_err();
     assert!(err.message.to_lowercase().contains("too large"), "{err}");
+}
+
+/// Growing an array or map costs rhai the square of its size (it re-counts
+/// the value after each change), far below the operations limit: the default
+/// size limits stop every endless growth within seconds.
+#[test]
+fn endless_growth_stops_at_the_size_limits() {
+    let cases = [
+        ("let a = [];\nloop { a.push(1) }", "array"),
+        ("let a = [];\nloop { a.push(\"a string\") }", "array"),
+        ("let a = [];\nloop { a.push(#{ x: 1 }) }", "array"),
+        ("let a = [];\nloop { a += [1, 2, 3]; }", "array"),
+        ("let m = #{}; let i = 0;\nloop { let n = #{}; n[`k${i}`] = i; m.mixin(n); i += 1; }", "map"),
+        ("let s = \"\";\nloop { s += \"x\"; }", "string"),
+        // 256-byte strings: their bytes pass the string limit before the count passes the array limit.
+        (
+            "let a = []; let x = \"0123456789abcdef\"; x += x; x += x; x += x; x += x;\nloop { a.push(x.to_upper()) }",
+            "string",
+        ),
+    ];
+    for (source, what) in cases {
+        let started = std::time::Instant::now();
+        let err = run_text(&mut demo(), "grow.rhai", source, &[]).unwrap_err();
+        let took = started.elapsed();
+        eprintln!("{source:?}: {took:?}: {err}");
+        assert!(err.message.to_lowercase().contains(what) && err.message.contains("too large"), "{source}: {err}");
+        assert_eq!(err.line, Some(2), "{source}");
+        assert!(took < std::time::Duration::from_secs(30), "{source}: took {took:?}");
+    }
+}
+
+/// rhai checks only the value assigned to `m[key]`, never the map it grows:
+/// the operations limit (and the clock) bound that growth instead.
+#[test]
+fn map_growth_by_index_stops_at_the_operations_limit() {
+    let options =
+        ScriptOptions { max_operations: 1_000_000, ..ScriptOptions::capturing(Arc::new(Mutex::new(String::new()))) };
+    let source = "let m = #{}; let i = 0;\nloop { m[`k${i}`] = i; i += 1; }";
+    let err = run_script_with(&mut demo(), "grow.rhai", source, &[], &options).unwrap_err();
+    assert!(err.message.contains("limit of operations"), "{err}");
+}
+
+/// With no size limits the clock still stops an endless growth.
+#[test]
+fn the_time_limit_stops_an_endless_push() {
+    let options = ScriptOptions {
+        max_array_size: 0,
+        max_map_size: 0,
+        max_string_size: 0,
+        max_operations: 0,
+        timeout: Some(std::time::Duration::from_millis(500)),
+        ..ScriptOptions::capturing(Arc::new(Mutex::new(String::new())))
+    };
+    let started = std::time::Instant::now();
+    let err = run_script_with(&mut demo(), "push.rhai", "let a = [];\nloop { a.push(1) }", &[], &options).unwrap_err();
+    assert!(err.message.contains("time limit"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "took {:?}", started.elapsed());
+    // A size limit too high to be reached in time: the clock stops the quadratic growth.
+    let options = ScriptOptions { max_array_size: 10_000_000, ..options };
+    let started = std::time::Instant::now();
+    let err = run_script_with(&mut demo(), "push.rhai", "let a = [];\nloop { a.push(1) }", &[], &options).unwrap_err();
+    assert!(err.message.contains("time limit"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "took {:?}", started.elapsed());
+}
+
+/// A table too big for an array says how to walk it instead; walking it works.
+#[test]
+fn a_big_table_is_iterated_not_copied_into_an_array() {
+    let rows = facts().total_samples;
+    assert!(rows > etwq::script::ARRAY_LIMIT, "the demo has {rows} samples");
+    let err =
+        run_text(&mut demo(), "col.rhai", "let ts = query(\"samples select ts\").column(\"ts\");", &[]).unwrap_err();
+    assert!(err.message.contains("for row in table") && err.message.contains(&format!("{rows} rows")), "{err}");
+    let err = run_text(&mut demo(), "rows.rhai", "query(\"samples\").rows();", &[]).unwrap_err();
+    assert!(err.message.contains("rows()"), "{err}");
+    let out = run_text(
+        &mut demo(),
+        "walk.rhai",
+        "let n = 0;\nfor r in query(\"samples select ts\") { n += 1; }\nprint(n);",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(out.trim(), rows.to_string());
+}
+
+/// A loop of queries never reaches the operations limit; the clock stops it.
+#[test]
+fn a_script_past_its_time_limit_stops() {
+    let buffer = Arc::new(Mutex::new(String::new()));
+    let options = ScriptOptions {
+        max_operations: 0,
+        timeout: Some(std::time::Duration::from_millis(300)),
+        ..ScriptOptions::capturing(buffer)
+    };
+    let started = std::time::Instant::now();
+    let err =
+        run_script_with(&mut demo(), "slow.rhai", "loop { query(\"syscalls limit 1\"); }", &[], &options).unwrap_err();
+    assert!(err.message.contains("time limit"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "took {:?}", started.elapsed());
+}
+
+/// `etwq -f`: SIGINT stops the script, says so, and exits with 130.
+#[test]
+fn sigint_stops_the_script_of_the_binary() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("spin.rhai");
+    std::fs::write(&script, "print(\"started\");\nloop { }\n").unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_etwq"))
+        .args(["--demo", "-f"])
+        .arg(&script)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The script runs once it has printed: the handler is in place by then.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 8];
+    stdout.read_exact(&mut first).unwrap();
+    assert_eq!(&first, b"started\n");
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("script interrupted"), "{stderr}");
 }
 
 /// Malformed and hostile scripts end in an error value, never a panic.

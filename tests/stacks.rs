@@ -108,6 +108,45 @@ fn butterfly_shows_callers_and_callees() {
     assert!(err.to_string().contains("NoSuchFunction"), "{err}");
 }
 
+/// The count of the butterfly's first row with this role.
+fn butterfly_count(t: &DataTable, role: &str) -> u64 {
+    let row = (0..t.row_count()).find(|&r| text(t, "role", r) == role).unwrap_or_else(|| panic!("no {role} row"));
+    number(t, "count", row) as u64
+}
+
+/// A module is a butterfly target as users type it (issue 18: `butterfly
+/// tedrdrv.sys` found no frame); its counts are the demo's planted ones.
+#[test]
+fn butterfly_of_a_module_counts_every_sample_in_it() {
+    let facts = demo::demo_facts();
+    let mut s = demo();
+    for name in ["tedrdrv.sys", "TEDRDRV.SYS", "tedrdrv"] {
+        let t = s.query(&format!("samples | butterfly {name}")).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(butterfly_count(&t, "function"), facts.driver_samples as u64, "{name}");
+        assert_eq!(butterfly_count(&t, "self"), facts.driver_exclusive_samples as u64, "{name}");
+        let function = (0..t.row_count()).find(|&r| text(&t, "role", r) == "function").unwrap();
+        assert_eq!(text(&t, "frame", function), facts.driver_name, "{name}");
+        // Callers and callees are frames outside the module.
+        for r in 0..t.row_count() {
+            let role = text(&t, "role", r);
+            if role == "caller" || role == "callee" {
+                let frame = text(&t, "frame", r);
+                assert!(!frame.trim().to_lowercase().starts_with("tedrdrv"), "{name}: {role} {frame}");
+            }
+        }
+    }
+    // module!function, with or without the extension, is the function alone.
+    let plain = s.query("samples | butterfly NtDelayExecution").unwrap();
+    for name in ["ntdll.dll!NtDelayExecution", "NTDLL!ntdelayexecution"] {
+        let t = s.query(&format!("samples | butterfly {name}")).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(butterfly_count(&t, "function"), butterfly_count(&plain, "function"), "{name}");
+    }
+    let err = s.query("samples | butterfly kernel32.dll!NtDelayExecution").unwrap_err();
+    assert!(err.to_string().contains("no stack"), "{err}");
+    let err = s.query("samples | butterfly nosuch.sys").unwrap_err();
+    assert!(err.to_string().contains("nosuch.sys"), "{err}");
+}
+
 #[test]
 fn stacks_filter_by_module_and_function_and_frames_list_them() {
     let mut s = demo();

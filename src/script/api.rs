@@ -7,6 +7,7 @@ use session::Session;
 use session::TraceFacts;
 use session::{format_duration_ns, format_timestamp_ns, Column, ColumnBuilder, DataTable, Value};
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 type Fallible<T> = Result<T, Box<EvalAltResult>>;
@@ -50,11 +51,27 @@ impl ScriptTable {
 
 impl IntoIterator for ScriptTable {
     type Item = Dynamic;
-    type IntoIter = std::vec::IntoIter<Dynamic>;
+    type IntoIter = RowIter;
 
-    /// `for row in table { ... }`: each row as a map.
-    fn into_iter(self) -> Self::IntoIter {
-        (0..self.rows_len()).map(|r| Dynamic::from_map(self.row_map(r))).collect::<Vec<_>>().into_iter()
+    /// `for row in table { ... }`: each row as a map, made as the loop reaches it.
+    fn into_iter(self) -> RowIter {
+        RowIter { table: self, next: 0 }
+    }
+}
+
+/// The rows of a table, one map at a time: a big table is never copied whole.
+pub struct RowIter {
+    table: ScriptTable,
+    next: usize,
+}
+
+impl Iterator for RowIter {
+    type Item = Dynamic;
+
+    fn next(&mut self) -> Option<Dynamic> {
+        let row = (self.next < self.table.rows_len()).then(|| Dynamic::from_map(self.table.row_map(self.next)))?;
+        self.next += 1;
+        Some(row)
     }
 }
 
@@ -196,13 +213,33 @@ fn show_text(table: &ScriptTable) -> String {
     )
 }
 
-pub fn register(engine: &mut Engine, session: Arc<Mutex<Session>>, output: Output) {
+/// A table copied into an array must fit the script's array limit; the error
+/// says what to do instead, where rhai would only say "too large".
+fn fits_in_array(ctx: &NativeCallContext, t: &ScriptTable, what: &str) -> Fallible<()> {
+    let limit = ctx.engine().max_array_size();
+    if limit == 0 || t.rows_len() <= limit {
+        return Ok(());
+    }
+    Err(format!(
+        "{what}: the table has {} rows, more than a script array holds ({limit}); \
+         iterate the table (`for row in table`) or narrow the query",
+        t.rows_len()
+    )
+    .into())
+}
+
+pub fn register(engine: &mut Engine, session: Arc<Mutex<Session>>, output: Output, write_dir: PathBuf) {
     engine.register_type_with_name::<ScriptTable>("Table");
     engine.register_iterator::<ScriptTable>();
 
     // Session: queries, saved queries, tables.
     let s = session.clone();
     engine.register_fn("query", move |text: &str| -> Fallible<ScriptTable> {
+        if super::sandbox::query_writes_file(text) {
+            return Err("query: scripts cannot draw `flame` views (they write a file); \
+                        use `| folded` and export the result"
+                .into());
+        }
         let result = lock(&s).query(text);
         result.map(|t| ScriptTable(Arc::new(t))).map_err(|e| format!("query failed: {e}").into())
     });
@@ -276,8 +313,9 @@ pub fn register(engine: &mut Engine, session: Arc<Mutex<Session>>, output: Outpu
     engine.register_get("row_count", |t: &mut ScriptTable| t.rows_len() as INT);
     engine.register_fn("len", |t: &mut ScriptTable| t.rows_len() as INT);
     engine.register_fn("is_empty", |t: &mut ScriptTable| t.rows_len() == 0);
-    engine.register_fn("rows", |t: &mut ScriptTable| -> Array {
-        (0..t.rows_len()).map(|r| Dynamic::from_map(t.row_map(r))).collect()
+    engine.register_fn("rows", |ctx: NativeCallContext, t: &mut ScriptTable| -> Fallible<Array> {
+        fits_in_array(&ctx, t, "rows()")?;
+        Ok((0..t.rows_len()).map(|r| Dynamic::from_map(t.row_map(r))).collect())
     });
     engine.register_fn("row", |t: &mut ScriptTable, i: INT| -> Fallible<Map> {
         match usize::try_from(i).ok().filter(|&i| i < t.rows_len()) {
@@ -291,7 +329,8 @@ pub fn register(engine: &mut Engine, session: Arc<Mutex<Session>>, output: Outpu
             None => Err(format!("row {i} is out of range: the table has {} rows", t.rows_len()).into()),
         }
     });
-    engine.register_fn("column", |t: &mut ScriptTable, name: &str| -> Fallible<Array> {
+    engine.register_fn("column", |ctx: NativeCallContext, t: &mut ScriptTable, name: &str| -> Fallible<Array> {
+        fits_in_array(&ctx, t, "column()")?;
         let column = t.column_of(name)?;
         Ok((0..column.len()).map(|r| value_to_dynamic(&column.value(r))).collect())
     });
@@ -381,14 +420,21 @@ pub fn register(engine: &mut Engine, session: Arc<Mutex<Session>>, output: Outpu
     });
     // `export` is a rhai keyword (module exports, switched off here): the
     // keyword is disabled and `export(table, path)` becomes syntax of its own.
+    // Files go to `write_dir` only, and replace nothing unless through `export_over`.
     let out = output.clone();
-    let export = move |t: ScriptTable, path: &str| -> Fallible<()> {
+    let export_to = move |t: ScriptTable, path: &str, overwrite: bool| -> Fallible<()> {
+        use std::io::Write;
         let format = export_format(path)?;
-        std::fs::write(path, t.render(format)).map_err(|e| format!("export to '{path}': {e}"))?;
+        let mut file =
+            super::sandbox::create_confined(&write_dir, path, overwrite).map_err(|e| format!("export: {e}"))?;
+        file.write_all(t.render(format).as_bytes()).map_err(|e| format!("export to '{path}': {e}"))?;
         out(&format!("exported {} rows to {path}\n", t.rows_len()));
         Ok(())
     };
+    let export_new = export_to.clone();
+    let export = move |t: ScriptTable, path: &str| export_new(t, path, false);
     engine.register_fn("export_table", export.clone());
+    engine.register_fn("export_over", move |t: ScriptTable, path: &str| export_to(t, path, true));
     engine.disable_symbol("export");
     let registered = engine.register_custom_syntax(
         ["export", "(", "$expr$", ",", "$expr$", ")"],

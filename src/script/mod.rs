@@ -3,19 +3,33 @@
 //! `etwq -f script.rhai FILE... [-- ARGS]` and the shell's `.run` both end in
 //! [`run_script_with`]. The engine is sandboxed: rhai has no file or process
 //! access of its own, `import` is switched off, and `export(table, path)` is
-//! the only function that writes a file. Operations, call depth, string,
-//! array and map sizes are limited; Ctrl-C (the session's cancel flag) stops
-//! a running script at its next operation.
+//! the only function that writes a file, inside one directory (see
+//! [`sandbox`]). Operations, call depth, string, array and map sizes and
+//! wall-clock time are limited; Ctrl-C (the session's cancel flag) stops a
+//! running script at its next operation.
 pub mod api;
+pub mod sandbox;
 
 use rhai::{Dynamic, Engine, EvalAltResult, Position, Scope};
 use session::Session;
 use std::fmt;
-use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub use api::ScriptTable;
+
+/// Default size limits of a script's values. rhai re-counts an array or map
+/// (nested values and string bytes included) after every change to it, so
+/// growing one element by element costs the square of its length: at these
+/// sizes `loop { a.push(x) }` stops within seconds. Tables are not arrays and
+/// have no such limit: a script iterates a big table rather than its `rows()`.
+pub const ARRAY_LIMIT: usize = 20_000;
+/// Entries in a script's maps, nested ones counted.
+pub const MAP_LIMIT: usize = 20_000;
+/// Bytes of one string, and of all strings inside one array or map.
+pub const STRING_LIMIT: usize = 4 << 20;
 
 /// Where `print`, `debug` and `show` write: stdout for the command line, a
 /// buffer in tests.
@@ -29,8 +43,22 @@ pub struct ScriptOptions {
     pub max_string_size: usize,
     pub max_array_size: usize,
     pub max_map_size: usize,
+    /// Wall-clock limit: a loop of queries never reaches the operations limit.
+    pub timeout: Option<Duration>,
+    /// The one directory `export` writes into (relative paths only).
+    pub write_dir: PathBuf,
+    /// Set (by a signal handler) to stop the script; unlike the session's
+    /// cancel flag, no query clears it.
+    pub interrupt: Arc<AtomicBool>,
     pub output: Output,
 }
+
+/// The default wall-clock limit of a script.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// What the progress callback returns when it stops a script.
+const STOP_INTERRUPTED: &str = "interrupted";
+const STOP_TIMEOUT: &str = "timeout";
 
 impl Default for ScriptOptions {
     fn default() -> ScriptOptions {
@@ -39,9 +67,12 @@ impl Default for ScriptOptions {
             // an endless loop still stops within seconds.
             max_operations: 50_000_000,
             max_call_levels: 64,
-            max_string_size: 64 << 20,
-            max_array_size: 10_000_000,
-            max_map_size: 1_000_000,
+            max_string_size: STRING_LIMIT,
+            max_array_size: ARRAY_LIMIT,
+            max_map_size: MAP_LIMIT,
+            timeout: Some(DEFAULT_TIMEOUT),
+            write_dir: PathBuf::from("."),
+            interrupt: Arc::new(AtomicBool::new(false)),
             output: Arc::new(write_stdout),
         }
     }
@@ -103,7 +134,13 @@ impl ScriptError {
             EvalAltResult::ErrorTooManyOperations(_) => {
                 "stopped: the script reached its limit of operations (an endless loop?)".to_string()
             }
+            EvalAltResult::ErrorTerminated(token, _) if token.to_string() == STOP_TIMEOUT => {
+                "stopped: the script ran past its time limit (--script-timeout SECONDS)".to_string()
+            }
             EvalAltResult::ErrorTerminated(..) => "stopped: interrupted (Ctrl-C)".to_string(),
+            EvalAltResult::ErrorDataTooLarge(what, _) => {
+                format!("stopped: {what} too large: past the script's size limit (an endless loop?)")
+            }
             EvalAltResult::ErrorRuntime(value, _) => value.to_string(),
             other => {
                 // rhai appends " (line L, position C)"; the prefix already says where.
@@ -128,6 +165,16 @@ impl ScriptError {
 /// Runs a script file with default limits, printing to stdout: what the
 /// shell's `.run FILE ARGS...` calls.
 pub fn run_script_file(session: &mut Session, path: &Path, args: &[String]) -> Result<(), ScriptError> {
+    run_script_file_with(session, path, args, &ScriptOptions::default())
+}
+
+/// Runs a script file with the limits and output of `options`.
+pub fn run_script_file_with(
+    session: &mut Session,
+    path: &Path,
+    args: &[String],
+    options: &ScriptOptions,
+) -> Result<(), ScriptError> {
     let name = path.display().to_string();
     let source = std::fs::read_to_string(path).map_err(|e| ScriptError {
         script: name.clone(),
@@ -135,7 +182,7 @@ pub fn run_script_file(session: &mut Session, path: &Path, args: &[String]) -> R
         column: None,
         message: e.to_string(),
     })?;
-    run_script(session, &name, &source, args)
+    run_script_with(session, &name, &source, args, options)
 }
 
 /// Runs script text with default limits, printing to stdout.
@@ -193,11 +240,20 @@ fn build_engine(session: Arc<Mutex<Session>>, options: &ScriptOptions) -> Engine
     engine.set_max_map_size(options.max_map_size);
     engine.set_max_expr_depths(128, 64);
     let cancel = session.lock().unwrap_or_else(|e| e.into_inner()).cancel_flag();
-    engine.on_progress(move |_| cancel.load(Ordering::Relaxed).then(|| Dynamic::from("interrupted")));
+    let deadline = options.timeout.map(|t| Instant::now() + t);
+    let interrupt = options.interrupt.clone();
+    engine.on_progress(move |operations| {
+        if cancel.load(Ordering::Relaxed) || interrupt.load(Ordering::Relaxed) {
+            return Some(Dynamic::from(STOP_INTERRUPTED));
+        }
+        // Reading the clock every operation would cost more than the operation.
+        let past_deadline = deadline.is_some_and(|d| operations % 256 == 0 && Instant::now() >= d);
+        past_deadline.then(|| Dynamic::from(STOP_TIMEOUT))
+    });
     let out = options.output.clone();
     engine.on_print(move |text| out(&format!("{text}\n")));
     let out = options.output.clone();
     engine.on_debug(move |text, _, _| out(&format!("{text}\n")));
-    api::register(&mut engine, session, options.output.clone());
+    api::register(&mut engine, session, options.output.clone(), options.write_dir.clone());
     engine
 }

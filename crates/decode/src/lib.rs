@@ -111,6 +111,8 @@ pub struct DecodeStats {
 pub struct Decoder {
     /// From MetaData EventInfo (TRACE_EVENT_INFO) events.
     embedded: HashMap<SchemaKey, Arc<EventSchema>>,
+    /// The providers and classic event GUIDs of `embedded`, for a quick test.
+    embedded_guids: std::collections::HashSet<Guid>,
     /// Value maps from MetaData EventMapInfo events, by provider and map name.
     maps: HashMap<(Guid, String), Arc<schema::ValueMap>>,
     /// Provider names learned from any source, for events that have no schema.
@@ -270,6 +272,24 @@ impl Decoder {
         }
     }
 
+    /// Whether decoding `record` learns a schema carried inside the trace
+    /// (MetaData, ManifestData, TraceLogging metadata) or may use one: a cheap
+    /// test, so that a pass over the trace decodes only those records. It may
+    /// say yes for a record another schema decodes first, never no for one
+    /// that an in-trace schema decodes.
+    pub fn may_use_in_trace_schema(&self, record: &Record<'_>) -> bool {
+        match record.id {
+            RecordId::Kernel { .. } => false,
+            RecordId::Classic { guid, .. } => guid == ktc::METADATA_GUID || self.embedded_guids.contains(&guid),
+            RecordId::Event { provider, descriptor } => {
+                (descriptor.id == manifest::MANIFEST_EVENT_ID && descriptor.opcode == manifest::MANIFEST_OPCODE)
+                    || record.extended.find(etl::record::ext_type::EVENT_SCHEMA_TL).is_some()
+                    || self.embedded_guids.contains(&provider)
+                    || self.eventsource.lookup(&provider, descriptor.id, descriptor.version).is_some()
+            }
+        }
+    }
+
     fn class_name(&mut self, class: &kernel::KernelClass) -> Name {
         self.class_names.entry((class.task, class.opcode)).or_insert_with(|| class.event_name()).clone()
     }
@@ -331,6 +351,7 @@ impl Decoder {
                         }
                     }
                     self.provider_names.insert(info.key.guid, Arc::from(info.schema.provider.as_ref()));
+                    self.embedded_guids.insert(info.key.guid);
                     self.embedded.insert(info.key, Arc::new(info.schema));
                     fields
                 }

@@ -59,6 +59,16 @@ impl Value {
         }
     }
 
+    /// Why the value, or the first bad value inside it, could not be decoded.
+    pub fn bad_reason(&self) -> Option<&str> {
+        match self {
+            Value::Bad { why } => Some(why),
+            Value::Array(items) => items.iter().find_map(Value::bad_reason),
+            Value::Struct(fields) => fields.iter().find_map(|(_, v)| v.bad_reason()),
+            _ => None,
+        }
+    }
+
     /// The value as an unsigned integer when it is one (for lengths and counts).
     pub fn as_u64(&self) -> Option<u64> {
         Some(match *self {
@@ -172,6 +182,13 @@ impl Value {
                 write_json_string(out, name);
                 Ok(())
             }
+            // The reason may quote the trace's own names.
+            Value::Bad { why } => {
+                out.push_str("{\"bad\":");
+                write_json_string(out, why);
+                out.push('}');
+                Ok(())
+            }
             other => {
                 out.push_str(&other.to_json().to_string());
                 Ok(())
@@ -181,7 +198,7 @@ impl Value {
     }
 }
 
-/// Appends `text` as a JSON string literal.
+/// Appends `text` as a JSON string literal, every control character escaped.
 pub fn write_json_string(out: &mut String, text: &str) {
     use std::fmt::Write as _;
     out.push('"');
@@ -192,7 +209,9 @@ pub fn write_json_string(out: &mut String, text: &str) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
+            // JSON requires C0 escaped; DEL and C1 (U+0080-U+009F) too, as a
+            // trace's text must not reach a terminal as control sequences.
+            c if c.is_control() => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c => out.push(c),
@@ -311,6 +330,28 @@ mod tests {
         for v in values {
             let mut out = String::new();
             v.write_json(&mut out);
+            let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(parsed, v.to_json(), "{v:?}");
+        }
+    }
+
+    /// DEL and C1 controls from a trace leave as escapes, like C0 ones, and parse back.
+    #[test]
+    fn json_strings_escape_del_and_c1_controls() {
+        let hostile = "a\u{1b}]52;c;x\u{7}b\u{7f}c\u{80}d\u{9b}2Je\u{9f}é\u{a0}";
+        for v in
+            [Value::Str(hostile.into()), Value::bad(hostile), Value::Struct(vec![(hostile.into(), Value::Bool(true))])]
+        {
+            let mut out = String::new();
+            v.write_json(&mut out);
+            for raw in ['\u{1b}', '\u{7}', '\u{7f}', '\u{80}', '\u{9b}', '\u{9f}'] {
+                assert!(!out.contains(raw), "{raw:?} raw in {out}");
+            }
+            for escape in ["\\u001b", "\\u007f", "\\u0080", "\\u009b", "\\u009f"] {
+                assert!(out.contains(escape), "no {escape} in {out}");
+            }
+            // Printable text beyond C1 stays as it is.
+            assert!(out.contains("é\u{a0}"), "{out}");
             let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
             assert_eq!(parsed, v.to_json(), "{v:?}");
         }

@@ -279,6 +279,24 @@ mod tests {
         assert!(!out.contains('\u{9b}'), "{out}");
     }
 
+    /// DEL and the C1 controls leave as \u escapes (JSON allows them raw, a terminal obeys them).
+    #[test]
+    fn json_escapes_del_and_c1_controls() {
+        let hostile = "a\u{1b}[2Jb\u{7f}c\u{80}d\u{9b}2Je\u{9f}f\u{a0}é";
+        let mut t = Table::new(&[hostile]);
+        t.push(vec![hostile.into()]);
+        let out = t.render(Format::Json);
+        for raw in ['\u{1b}', '\u{7f}', '\u{80}', '\u{9b}', '\u{9f}'] {
+            assert!(!out.contains(raw), "{raw:?} raw in {out}");
+        }
+        for escape in ["\\u001b", "\\u007f", "\\u0080", "\\u009b", "\\u009f"] {
+            assert!(out.contains(escape), "no {escape} in {out}");
+        }
+        assert!(out.contains("f\u{a0}é"), "printable text stays: {out}");
+        let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(parsed[0][hostile], hostile);
+    }
+
     #[test]
     fn readable_integers_are_grouped() {
         let mut out = String::new();

@@ -47,7 +47,12 @@ fn id_json(v: Option<u32>) -> String {
 /// One JSON object, keys in a fixed order and fields in payload order.
 pub fn json_line(out: &mut String, event: &Event<'_>, ts_ns: i64, pid: Option<u32>, tid: Option<u32>) {
     use std::fmt::Write as _;
-    let text = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    // Names can come from the trace: escaped as the fields are, control characters included.
+    let text = |s: &str| {
+        let mut literal = String::new();
+        decode::value::write_json_string(&mut literal, s);
+        literal
+    };
     let _ = write!(
         out,
         "{{\"ts_ns\":{ts_ns},\"cpu\":{},\"pid\":{},\"tid\":{},\"provider\":{},\"event\":{},\"id\":{},\"opcode\":{},\"version\":{}",

@@ -1,5 +1,6 @@
 //! The one API that the command line, the shell and scripts call: open
 //! traces, ask questions, name stack frames, keep saved queries.
+mod decode_check;
 pub mod dump;
 mod pipeline;
 mod session;
@@ -10,6 +11,7 @@ pub mod summary;
 mod symbols_state;
 mod views;
 
+pub use decode_check::{DecodeCheck, DecodeFailure};
 pub use session::Session;
 
 // The vocabulary of the API, so that a front end needs no crate below this one.

@@ -230,6 +230,16 @@ impl Session {
         self.traces.iter().flat_map(|t| t.trace.warnings.iter()).collect()
     }
 
+    /// Starts looking, on a thread of its own, for events whose schema from
+    /// inside the trace could not decode them; `DecodeCheck::warnings` waits
+    /// for the answer. It reads the trace while the queries run, so they do
+    /// not wait for it.
+    pub fn start_decode_check(&self) -> crate::decode_check::DecodeCheck {
+        let several = self.traces.len() > 1;
+        let traces = self.traces.iter().map(|t| (several.then(|| t.name.clone()), t.trace.clone())).collect();
+        crate::decode_check::DecodeCheck::start(traces)
+    }
+
     /// Adds the instrumentation manifests in a file or directory; returns how many providers.
     pub fn add_manifests(&mut self, path: &Path) -> Result<usize, String> {
         let mut providers = 0;

@@ -1,7 +1,7 @@
 //! `| butterfly FUNC`: a function's callers, the function itself (inclusive and
-//! exclusive), and its callees.
+//! exclusive), and its callees; or the same for a whole module.
 use super::ms;
-use super::row_stacks::{RowStacks, Weights};
+use super::row_stacks::{Labelled, RowStacks, Weights};
 use columnar::{Column, DataTable, StrColumnBuilder};
 use query::error::{ErrorKind, QueryError};
 use std::collections::HashMap;
@@ -38,66 +38,141 @@ impl Lines {
     }
 }
 
-pub(super) fn butterfly(
-    stacks: &RowStacks,
-    weights: Option<&Weights>,
-    function: &str,
-) -> Result<DataTable, QueryError> {
-    let wanted = function.to_ascii_lowercase();
-    // A label matches `module!func`, `func`, or the function name without its module.
-    let matches = |label: &str| {
-        let lower = label.to_ascii_lowercase();
-        lower == wanted || lower.rsplit_once('!').is_some_and(|(_, f)| f == wanted)
-    };
-    let mut callers: Neighbours = HashMap::new();
-    let mut callees: Neighbours = HashMap::new();
-    let (mut inclusive, mut inclusive_ns, mut exclusive, mut exclusive_ns) = (0u64, 0i64, 0u64, 0i64);
-    let mut name: Option<(Arc<str>, Option<Arc<str>>)> = None;
+/// What `| butterfly NAME` looks for: a function (`func`, `module!func`) or,
+/// when no frame has such a function, a whole module (`tedrdrv.sys`, `tedrdrv`).
+#[derive(Clone, Copy, PartialEq)]
+enum Target {
+    Function,
+    Module,
+}
+
+/// A label's module and function: `module!func`, `module+0xrva`, or neither (`0xaddress`).
+fn label_parts(label: &str) -> (Option<&str>, Option<&str>) {
+    if let Some((module, func)) = label.split_once('!') {
+        (Some(module), Some(func))
+    } else if let Some((module, _)) = label.split_once("+0x") {
+        (Some(module), None)
+    } else {
+        (None, None)
+    }
+}
+
+/// A module named as users type it: any case, with or without its extension.
+fn module_matches(module: &str, wanted: &str) -> bool {
+    let stem = |name: &str| name.rsplit_once('.').map_or(name, |(stem, _)| stem).to_string();
+    module.eq_ignore_ascii_case(wanted) || stem(module).eq_ignore_ascii_case(wanted)
+}
+
+/// Whether the frame labelled `label` is `wanted` as a target of that kind.
+fn frame_matches(label: &str, wanted: &str, target: Target) -> bool {
+    let (module, func) = label_parts(label);
+    match target {
+        Target::Module => module.is_some_and(|m| module_matches(m, wanted)),
+        Target::Function => match wanted.split_once('!') {
+            Some((wanted_module, wanted_func)) => {
+                module.is_some_and(|m| module_matches(m, wanted_module))
+                    && func.is_some_and(|f| f.eq_ignore_ascii_case(wanted_func))
+            }
+            None => func.is_some_and(|f| f.eq_ignore_ascii_case(wanted)) || label.eq_ignore_ascii_case(wanted),
+        },
+    }
+}
+
+/// The matching frames of one stack as runs `(first, last)`: each function
+/// frame alone, a module's consecutive frames together (its inner calls are
+/// neither its callers nor its callees).
+fn matching_runs(labels: &[Labelled], wanted: &str, target: Target) -> Vec<(usize, usize)> {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (i, (label, _)) in labels.iter().enumerate() {
+        if !frame_matches(label, wanted, target) {
+            continue;
+        }
+        match runs.last_mut() {
+            Some(run) if target == Target::Module && run.1 + 1 == i => run.1 = i,
+            _ => runs.push((i, i)),
+        }
+    }
+    runs
+}
+
+/// Rows with the target, their weight, and its neighbours.
+#[derive(Default)]
+struct Found {
+    name: Option<Labelled>,
+    inclusive: (u64, i64),
+    exclusive: (u64, i64),
+    callers: Neighbours,
+    callees: Neighbours,
+}
+
+fn collect(stacks: &RowStacks, weights: Option<&Weights>, wanted: &str, target: Target) -> Found {
+    let mut found = Found::default();
     for (row, path) in stacks.rows.iter().enumerate() {
         let Some(path) = path else { continue };
         let labels = &stacks.paths[*path];
         let weight = weights.and_then(|w| w.values.get(row).copied().flatten()).unwrap_or(0);
-        let hits: Vec<usize> = (0..labels.len()).filter(|&i| matches(&labels[i].0)).collect();
-        if hits.is_empty() {
-            continue;
+        let runs = matching_runs(labels, wanted, target);
+        let Some(&(first, _)) = runs.first() else { continue };
+        found.name.get_or_insert_with(|| match target {
+            Target::Function => labels[first].clone(),
+            Target::Module => {
+                let module = label_parts(&labels[first].0).0.unwrap_or(wanted);
+                (Arc::from(module), labels[first].1.clone())
+            }
+        });
+        found.inclusive.0 += 1;
+        found.inclusive.1 += weight;
+        if runs.last().is_some_and(|&(_, last)| last == labels.len() - 1) {
+            found.exclusive.0 += 1;
+            found.exclusive.1 += weight;
         }
-        name.get_or_insert_with(|| labels[hits[0]].clone());
-        inclusive += 1;
-        inclusive_ns += weight;
-        if hits.last() == Some(&(labels.len() - 1)) {
-            exclusive += 1;
-            exclusive_ns += weight;
-        }
-        // Each distinct neighbour counts once per row, however often the function recurs.
+        // Each distinct neighbour counts once per row, however often the target recurs.
         let mut seen_callers: Vec<&Arc<str>> = Vec::new();
         let mut seen_callees: Vec<&Arc<str>> = Vec::new();
-        for &i in &hits {
-            let caller = i.checked_sub(1).map(|c| &labels[c]);
+        for &(first, last) in &runs {
+            let caller = first.checked_sub(1).map(|c| &labels[c]);
             if let Some((label, mark)) = caller {
                 if !seen_callers.contains(&label) {
                     seen_callers.push(label);
-                    let e = callers.entry(label.clone()).or_insert((0, 0, mark.clone()));
+                    let e = found.callers.entry(label.clone()).or_insert((0, 0, mark.clone()));
                     e.0 += 1;
                     e.1 += weight;
                 }
             }
-            if let Some((label, mark)) = labels.get(i + 1) {
+            if let Some((label, mark)) = labels.get(last + 1) {
                 if !seen_callees.contains(&label) {
                     seen_callees.push(label);
-                    let e = callees.entry(label.clone()).or_insert((0, 0, mark.clone()));
+                    let e = found.callees.entry(label.clone()).or_insert((0, 0, mark.clone()));
                     e.0 += 1;
                     e.1 += weight;
                 }
             }
         }
     }
+    found
+}
+
+pub(super) fn butterfly(
+    stacks: &RowStacks,
+    weights: Option<&Weights>,
+    function: &str,
+) -> Result<DataTable, QueryError> {
+    let mut found = collect(stacks, weights, function, Target::Function);
+    if found.name.is_none() && !function.contains('!') {
+        found = collect(stacks, weights, function, Target::Module);
+    }
+    let Found { name, inclusive, exclusive, callers, callees } = found;
     let Some((label, mark)) = name else {
         return Err(QueryError::new(
             ErrorKind::UnknownName,
-            format!("butterfly: no stack in these rows has a frame in {function:?}"),
+            format!(
+                "butterfly: no stack in these rows has a frame in {function:?} (a function, module!function or module)"
+            ),
             None,
         ));
     };
+    let (inclusive, inclusive_ns) = inclusive;
+    let (exclusive, exclusive_ns) = exclusive;
     let by_weight = weights.is_some();
     let mut lines = Lines::default();
     lines.section("caller", callers);
