@@ -1,12 +1,15 @@
 //! Big traces: time and peak memory of one-shot queries at the sizes people record.
 //!   cargo bench --bench big                         # 0.2 and 1 GB, both kinds
 //!   ETWQ_BENCH_SIZES=0.2,1,10 cargo bench --bench big
+//!   ETWQ_KIINFO=/path/to/kiinfo cargo bench --bench big   # and LinuxKI's kiinfo beside it
 //! Each trace is built once into the temp directory (kept for the next run).
 //! Every query runs in a fresh `etwq -c QUERY FILE --format csv > /dev/null`
-//! process: its wall time and peak resident set (ru_maxrss) are what a user
-//! waits for and what the machine must have. `etwq summary`, which reads every
-//! record, is the floor. A second query on a built table runs in-process.
-use demo::{random_scenario, RandomOptions};
+//! process: its wall time, its peak resident set (ru_maxrss, which counts the
+//! mapped trace's pages) and its peak anonymous memory (what it allocated, the
+//! target's measure) are what a user waits for and what the machine must have.
+//! `etwq summary`, which reads every record, is the floor. A second query on a
+//! built table runs in-process.
+use demo::{random_scenario, CSwitchHeader, RandomOptions};
 use session::Session;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -83,25 +86,48 @@ fn write_trace(kind: Kind, gigabytes: f64, path: &Path) {
     );
 }
 
-/// Wall seconds and peak resident MB of one etwq run; output goes to /dev/null.
-fn run_etwq(args: &[&str]) -> (f64, f64, bool) {
+/// One etwq run: wall seconds, peak resident MB (the mapped trace's pages
+/// included), peak anonymous MB (what the process allocated: sampled every
+/// 5 ms from /proc), and whether it succeeded. Output goes to /dev/null.
+struct Run {
+    seconds: f64,
+    peak_mb: f64,
+    peak_anon_mb: f64,
+    ok: bool,
+}
+
+fn run_etwq(args: &[&str]) -> Run {
+    run_program(Command::new(env!("CARGO_BIN_EXE_etwq")).args(args))
+}
+
+fn run_program(command: &mut Command) -> Run {
     let started = Instant::now();
     // Reaped by wait4 below, which also gives its peak memory.
     #[allow(clippy::zombie_processes)]
-    let child = Command::new(env!("CARGO_BIN_EXE_etwq"))
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the etwq binary runs");
+    let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("the program runs");
     let pid = child.id() as libc::pid_t;
+    let sampler = std::thread::spawn(move || {
+        let status = format!("/proc/{pid}/status");
+        let mut peak_kb = 0u64;
+        // Ends when the child is reaped and its status file goes away.
+        while let Ok(text) = std::fs::read_to_string(&status) {
+            let anon = text
+                .lines()
+                .find_map(|l| l.strip_prefix("RssAnon:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+            peak_kb = peak_kb.max(anon.unwrap_or(0));
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        peak_kb
+    });
     let mut status = 0;
     // SAFETY: rusage is plain data that wait4 fills in; pid is our own child.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let seconds = started.elapsed().as_secs_f64();
     let ok = waited == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    (seconds, usage.ru_maxrss as f64 / 1024.0, ok)
+    let peak_anon_mb = sampler.join().unwrap_or(0) as f64 / 1024.0;
+    Run { seconds, peak_mb: usage.ru_maxrss as f64 / 1024.0, peak_anon_mb, ok }
 }
 
 fn bench_trace(kind: Kind, gigabytes: f64) {
@@ -112,10 +138,16 @@ fn bench_trace(kind: Kind, gigabytes: f64) {
     let file = path.to_str().expect("a UTF-8 temp path");
     let file_mb = std::fs::metadata(&path).map_or(0, |m| m.len()) as f64 / 1e6;
     println!("\n{} {gigabytes} GB ({file_mb:.0} MB)", kind.name());
-    println!("  {:<80} {:>9} {:>11} {:>8}", "command", "seconds", "peak MB", "x file");
-    let report = |what: &str, (seconds, peak_mb, ok): (f64, f64, bool)| {
-        let failed = if ok { "" } else { "  FAILED" };
-        println!("  {what:<80} {seconds:>9.2} {peak_mb:>11.0} {:>8.2}{failed}", peak_mb / file_mb);
+    println!("  {:<80} {:>9} {:>11} {:>11} {:>8}", "command", "seconds", "peak MB", "anon MB", "anon/file");
+    let report = |what: &str, run: Run| {
+        let failed = if run.ok { "" } else { "  FAILED" };
+        println!(
+            "  {what:<80} {:>9.2} {:>11.0} {:>11.0} {:>8.2}{failed}",
+            run.seconds,
+            run.peak_mb,
+            run.peak_anon_mb,
+            run.peak_anon_mb / file_mb
+        );
     };
     report("etwq summary", run_etwq(&["summary", file]));
     for query in QUERIES {
@@ -139,14 +171,82 @@ fn bench_trace(kind: Kind, gigabytes: f64) {
     );
 }
 
+/// The reports of kiinfo (LinuxKI) and etwq's queries for the same answers,
+/// on a syscall-dense trace whose context switches carry PERFINFO headers, the
+/// only form kiinfo reads. `ETWQ_KIINFO` names the kiinfo binary.
+fn compare_with_kiinfo(kiinfo: &Path, gigabytes: f64) {
+    let path = std::env::temp_dir().join(format!("etwq-big-kiinfo-{gigabytes}g.etl"));
+    if !path.is_file() {
+        let started = Instant::now();
+        let seconds = (gigabytes * 1e9 / Kind::SyscallDense.bytes_per_second()).max(1.0);
+        let options = RandomOptions { cswitch_header: CSwitchHeader::PerfInfo, ..Kind::SyscallDense.options(seconds) };
+        let (bytes, _) = random_scenario(11, &options).to_bytes().expect("a consistent scenario");
+        std::fs::write(&path, bytes).expect("the temp directory is writable");
+        println!("wrote {} in {:.1} s", path.display(), started.elapsed().as_secs_f64());
+    }
+    let file = path.to_str().expect("a UTF-8 temp path");
+    let file_mb = std::fs::metadata(&path).map_or(0, |m| m.len()) as f64 / 1e6;
+    println!("\nkiinfo and etwq on one trace, {gigabytes} GB ({file_mb:.0} MB), CSwitch with PERFINFO headers");
+    println!("  {:<100} {:>9} {:>11} {:>11}", "command", "seconds", "peak MB", "anon MB");
+    let report = |what: &str, run: Run| {
+        let failed = if run.ok { "" } else { "  FAILED" };
+        println!("  {what:<100} {:>9.2} {:>11.0} {:>11.0}{failed}", run.seconds, run.peak_mb, run.peak_anon_mb);
+    };
+    // kiinfo splits the trace into per-CPU files in its working directory first.
+    let work = std::env::temp_dir().join(format!("etwq-big-kiinfo-{gigabytes}g.d"));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).expect("the temp directory is writable");
+    let tag = "0101_0000";
+    let dump = run_in(kiinfo, &["-etldump", &format!("file={file}"), "-ts", tag], &work);
+    let kipid = run_in(kiinfo, &["-kipid", "-ts", tag], &work);
+    let kirunq = run_in(kiinfo, &["-kirunq", "-ts", tag], &work);
+    let total = Run {
+        seconds: dump.seconds + kipid.seconds + kirunq.seconds,
+        peak_mb: dump.peak_mb.max(kipid.peak_mb).max(kirunq.peak_mb),
+        peak_anon_mb: dump.peak_anon_mb.max(kipid.peak_anon_mb).max(kirunq.peak_anon_mb),
+        ok: dump.ok && kipid.ok && kirunq.ok,
+    };
+    report("kiinfo -etldump (split into per-CPU files)", dump);
+    report("kiinfo -kipid", kipid);
+    report("kiinfo -kirunq", kirunq);
+    report("kiinfo, all three", total);
+    let _ = std::fs::remove_dir_all(&work);
+    let per_process = [
+        "syscalls group by pid, proc, func select count() as calls, sum(duration_ns) as time",
+        "cswitch group by pid, proc select count() as switches, sum(cpu_ns) as run, sum(ready_ns) as ready",
+    ];
+    let run_queue = [
+        "cswitch group by cpu select count() as switches, sum(cpu_ns) as busy, avg(ready_ns) as ready",
+        "cswitch group by tid, proc select count() as switches, avg(ready_ns) as ready, max(ready_ns) as worst",
+    ];
+    let with_queries = |queries: &[&str]| {
+        let mut args: Vec<&str> = queries.iter().flat_map(|q| ["-c", q]).collect();
+        args.extend([file, "--format", "csv"]);
+        run_etwq(&args)
+    };
+    report("etwq, as -kipid: per process syscalls and switches", with_queries(&per_process));
+    report("etwq, as -kirunq: per CPU and per thread run queue", with_queries(&run_queue));
+    report("etwq, all four in one process", with_queries(&[per_process, run_queue].concat()));
+}
+
+/// Runs `program` in `dir` as `run_etwq` runs etwq.
+fn run_in(program: &Path, args: &[&str], dir: &Path) -> Run {
+    run_program(Command::new(program).args(args).current_dir(dir))
+}
+
 fn main() {
     let sizes: Vec<f64> = std::env::var("ETWQ_BENCH_SIZES")
         .ok()
         .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![0.2, 1.0]);
+    let kiinfo = std::env::var_os("ETWQ_KIINFO").map(PathBuf::from);
     for gigabytes in sizes {
         for kind in [Kind::SyscallDense, Kind::SampleHeavy] {
             bench_trace(kind, gigabytes);
+        }
+        match &kiinfo {
+            Some(kiinfo) => compare_with_kiinfo(kiinfo, gigabytes),
+            None => println!("(no kiinfo comparison: set ETWQ_KIINFO to LinuxKI's kiinfo binary)"),
         }
     }
 }

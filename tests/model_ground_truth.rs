@@ -4,7 +4,7 @@
 //! duration and return value, and every context switch interval, must come
 //! back as written, or be left unknown; never given to the wrong thread.
 use decode::Decoder;
-use demo::{random_scenario, GroundTruth, RandomOptions};
+use demo::{random_scenario, CSwitchHeader, GroundTruth, RandomOptions};
 use etl::EtlTrace;
 use model::TraceModel;
 use proptest::prelude::*;
@@ -98,10 +98,12 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
     #[test]
-    fn without_lost_events_everything_comes_back(seed in any::<u64>(), cpus in 1u16..6, threads in 2usize..40, dense in any::<bool>()) {
+    fn without_lost_events_everything_comes_back(seed in any::<u64>(), cpus in 1u16..6, threads in 2usize..40, dense in any::<bool>(), perfinfo in any::<bool>()) {
         // Dense: many short calls per slice, as on a machine busy in system calls.
         let short_calls = dense.then_some(200);
-        let options = RandomOptions { cpus, threads, lost_events: false, short_calls, ..RandomOptions::default() };
+        // Context switches with either header Windows logs them with.
+        let cswitch_header = if perfinfo { CSwitchHeader::PerfInfo } else { CSwitchHeader::Compact };
+        let options = RandomOptions { cpus, threads, lost_events: false, short_calls, cswitch_header, ..RandomOptions::default() };
         let (model, truth) = build(seed, &options);
         check_cswitch(&model, &truth);
         let (exact, complete) = check_syscalls(&model, &truth);

@@ -7,7 +7,7 @@
 //! happen while its thread runs on some CPU, and a thread runs on one CPU at a time.
 use super::payloads::{self, EventType, Sid};
 use etl::buffer::{buffer_flags, BufferHeader, BUFFER_HEADER_LEN};
-use etl::record::scan_record;
+use etl::record::{scan_record, HeaderKind, Record};
 use etl::writer::{EtlWriter, WriteError, WriterOptions};
 use etl::Guid;
 use std::collections::{BTreeMap, HashMap};
@@ -211,6 +211,19 @@ pub struct Scenario {
     pub samples: Vec<SampleSpec>,
     /// Bytes per buffer; smaller buffers localise lost events more tightly.
     pub buffer_size: u32,
+    /// The header context switches are logged with (Windows uses both).
+    pub cswitch_header: CSwitchHeader,
+}
+
+/// The two headers Windows logs a CSwitch event with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CSwitchHeader {
+    /// SYSTEM_TRACE_HEADER in its compact form (0xC014), with the new thread's ids.
+    #[default]
+    Compact,
+    /// PERFINFO_TRACE_HEADER (0xC011): no thread or process ids, as some
+    /// Windows versions and tools (kiinfo reads only this form) have it.
+    PerfInfo,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -429,6 +442,7 @@ impl Scenario {
             profile: None,
             samples: Vec::new(),
             buffer_size: 64 * 1024,
+            cswitch_header: CSwitchHeader::Compact,
         }
     }
 
@@ -875,7 +889,16 @@ impl Scenario {
                 Item::Encoded(e) => writer.write(&e.record(cpu, ts))?,
                 Item::CSwitch(fields, pid) => {
                     let payload = payloads::cswitch_payload(fields);
-                    writer.write(&payloads::record(EventType::CSwitch, fields.new_tid, *pid, &payload, cpu, ts))?
+                    let record = payloads::record(EventType::CSwitch, fields.new_tid, *pid, &payload, cpu, ts);
+                    match self.cswitch_header {
+                        CSwitchHeader::Compact => writer.write(&record)?,
+                        CSwitchHeader::PerfInfo => writer.write(&Record {
+                            kind: HeaderKind::PerfInfo64,
+                            thread_id: None,
+                            process_id: None,
+                            ..record
+                        })?,
+                    }
                 }
                 Item::SysCallEnter(address) => {
                     let payload = address.to_le_bytes();
@@ -1098,6 +1121,7 @@ pub struct RandomOptions {
     /// this many ticks (100 ns), so that each slice holds many calls: a machine
     /// dense in system calls. None: calls spread over their slices.
     pub short_calls: Option<i64>,
+    pub cswitch_header: CSwitchHeader,
 }
 
 impl Default for RandomOptions {
@@ -1111,6 +1135,7 @@ impl Default for RandomOptions {
             loss_chance: 0.03,
             profile_interval_100ns: 1_000,
             short_calls: None,
+            cswitch_header: CSwitchHeader::Compact,
         }
     }
 }
@@ -1123,6 +1148,7 @@ pub fn random_scenario(seed: u64, options: &RandomOptions) -> Scenario {
     let cpus = options.cpus.max(1);
     let duration = options.duration.max(10_000);
     let mut s = Scenario::new(cpus, duration);
+    s.cswitch_header = options.cswitch_header;
     let machine = [rng.next_u64() as u32, rng.next_u64() as u32, rng.next_u64() as u32];
 
     let nt = ModuleSpec {
