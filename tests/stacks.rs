@@ -330,3 +330,26 @@ fn views_name_their_stacks_lazily_with_the_same_answer() {
     let all_eager = eagerly.query("frames select count() as n").unwrap();
     assert_eq!(cells(&all), cells(&all_eager));
 }
+
+/// A tree cut at a depth reads only that many frames of each stack: its rows
+/// must be the full tree's rows down to that depth, exclusive counts included.
+#[test]
+fn a_tree_cut_at_a_depth_is_the_top_of_the_full_tree() {
+    let mut s = demo();
+    let full = s.query("samples | tree min 0").unwrap();
+    let cut = s.query("samples | tree depth 4 min 0").unwrap();
+    // Indentation depth 0 is the outermost frame: four levels are depths 0 to 3.
+    let top: Vec<Vec<String>> = cells(&full)
+        .into_iter()
+        .zip(tree_rows(&full))
+        .filter(|(_, (depth, _, _))| *depth < 4)
+        .map(|(c, _)| c)
+        .collect();
+    assert!(top.len() > 10, "{top:?}");
+    let cut = cells(&cut);
+    // The deepest nodes shown keep their exclusive counts only for stacks ending there.
+    for (row, (want, got)) in top.iter().zip(&cut).enumerate() {
+        assert_eq!(want, got, "row {row}");
+    }
+    assert_eq!(top.len(), cut.len());
+}

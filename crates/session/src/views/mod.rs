@@ -30,16 +30,17 @@ pub(crate) fn draw(
     traces: &[TraceFrames],
 ) -> Result<DataTable, QueryError> {
     let offsets = matches!(view, ViewKind::Tree { offsets: true, .. });
-    let stacks = RowStacks::of(keys, traces, offsets);
     let weights = Weights::of(rows);
+    let full = |keys| RowStacks::of(keys, traces, offsets, None);
     match view {
         ViewKind::Tree { depth, min_percent, .. } => {
             let depth = depth.map(|d| usize::try_from(d).unwrap_or(usize::MAX));
+            let stacks = RowStacks::of(keys, traces, offsets, depth);
             Ok(tree::tree(&stacks, weights.as_ref(), depth, min_percent.unwrap_or(1.0)))
         }
-        ViewKind::Butterfly { function } => butterfly::butterfly(&stacks, weights.as_ref(), &function),
-        ViewKind::Folded => Ok(folded::folded_table(&stacks)),
-        ViewKind::Flame { file } => flame::flame(&stacks, std::path::Path::new(&file)),
+        ViewKind::Butterfly { function } => butterfly::butterfly(&full(keys), weights.as_ref(), &function),
+        ViewKind::Folded => Ok(folded::folded_table(&full(keys))),
+        ViewKind::Flame { file } => flame::flame(&full(keys), std::path::Path::new(&file)),
     }
 }
 

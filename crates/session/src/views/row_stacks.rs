@@ -47,6 +47,8 @@ pub(super) struct RowStacks {
     /// Per row: index into `paths`.
     pub(super) rows: Vec<Option<usize>>,
     pub(super) paths: Vec<Vec<Labelled>>,
+    /// Per path: whether frames past the depth asked for were left off.
+    pub(super) cut: Vec<bool>,
 }
 
 /// The stack a result row draws: in which trace, as seen in which process.
@@ -89,10 +91,18 @@ pub(crate) fn stack_keys(rows: &DataTable, trace_names: &[&str]) -> Result<Vec<O
 }
 
 impl RowStacks {
-    /// Every result row's stack (`keys`, from `stack_keys`) as labels, outermost first.
-    pub(super) fn of(keys: &[Option<StackKey>], traces: &[TraceFrames], offsets: bool) -> RowStacks {
+    /// Every result row's stack (`keys`, from `stack_keys`) as labels, outermost
+    /// first, and no deeper than `depth` frames (a tree of that depth reads no more).
+    pub(super) fn of(
+        keys: &[Option<StackKey>],
+        traces: &[TraceFrames],
+        offsets: bool,
+        depth: Option<usize>,
+    ) -> RowStacks {
         let mut index: HashMap<StackKey, usize> = HashMap::new();
-        let mut out = RowStacks { rows: Vec::with_capacity(keys.len()), paths: Vec::new() };
+        // A frame's label is made once and shared by every path through it.
+        let mut labels: HashMap<(usize, FrameId), Labelled> = HashMap::new();
+        let mut out = RowStacks { rows: Vec::with_capacity(keys.len()), paths: Vec::new(), cut: Vec::new() };
         for key in keys {
             let Some(key) = *key else {
                 out.rows.push(None);
@@ -105,16 +115,27 @@ impl RowStacks {
             let named = traces.get(key.trace).and_then(|t| t.named);
             let frames: Option<&[FrameId]> =
                 named.and_then(|n| n.stack(key.pid, key.stack).or_else(|| n.stack(0, key.stack)));
-            let path: Vec<Labelled> = match (named, frames) {
-                (Some(n), Some(ids)) => ids
-                    .iter()
-                    .rev()
-                    .filter_map(|&id| n.frame(id))
-                    .map(|f| (node_label(f, offsets), f.mark.clone()))
-                    .collect(),
-                _ => Vec::new(),
+            let (path, cut): (Vec<Labelled>, bool) = match (named, frames) {
+                (Some(n), Some(ids)) => {
+                    let kept = depth.map_or(ids.len(), |d| d.min(ids.len()));
+                    let path = ids
+                        .iter()
+                        .rev()
+                        .take(kept)
+                        .filter_map(|&id| {
+                            let frame = n.frame(id)?;
+                            let label = labels
+                                .entry((key.trace, id))
+                                .or_insert_with(|| (node_label(frame, offsets), frame.mark.clone()));
+                            Some(label.clone())
+                        })
+                        .collect();
+                    (path, kept < ids.len())
+                }
+                _ => (Vec::new(), false),
             };
             out.paths.push(path);
+            out.cut.push(cut);
             index.insert(key, out.paths.len() - 1);
             out.rows.push(Some(out.paths.len() - 1));
         }

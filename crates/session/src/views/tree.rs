@@ -27,6 +27,8 @@ pub(super) fn tree(stacks: &RowStacks, weights: Option<&Weights>, depth: Option<
             Some(p) if !stacks.paths[*p].is_empty() => &stacks.paths[*p],
             _ => &no_stack,
         };
+        // A path cut at the depth asked for goes on below its last node: not exclusive there.
+        let cut = path.is_some_and(|p| stacks.cut[p]);
         let mut at = 0;
         nodes[0].inclusive += 1;
         nodes[0].inclusive_ns += weight;
@@ -44,8 +46,10 @@ pub(super) fn tree(stacks: &RowStacks, weights: Option<&Weights>, depth: Option<
             nodes[at].inclusive += 1;
             nodes[at].inclusive_ns += weight;
         }
-        nodes[at].exclusive += 1;
-        nodes[at].exclusive_ns += weight;
+        if !cut {
+            nodes[at].exclusive += 1;
+            nodes[at].exclusive_ns += weight;
+        }
     }
     let by_weight = weights.is_some();
     let total = if by_weight { nodes[0].inclusive_ns.max(0) as f64 } else { nodes[0].inclusive as f64 };
