@@ -2,6 +2,7 @@
 //!   cargo bench --bench big                         # 0.2 and 1 GB, both kinds
 //!   ETWQ_BENCH_SIZES=0.2,1,10 cargo bench --bench big
 //!   ETWQ_KIINFO=/path/to/kiinfo cargo bench --bench big   # and LinuxKI's kiinfo beside it
+//!   ETWQ_BENCH_KIINFO_ONLY=1 ...                          # only that comparison
 //! Each trace is built once into the temp directory (kept for the next run).
 //! Every query runs in a fresh `etwq -c QUERY FILE --format csv > /dev/null`
 //! process: its wall time, its peak resident set (VmHWM, which counts the
@@ -9,7 +10,7 @@
 //! allocated, the target's measure), both sampled every 5 ms from /proc, are what a user waits for and what the machine must have.
 //! `etwq summary`, which reads every record, is the floor. A second query on a
 //! built table runs in-process.
-use demo::{random_scenario, CSwitchHeader, RandomOptions};
+use demo::{random_scenario, DispatcherHeader, RandomOptions};
 use session::Session;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -182,7 +183,8 @@ fn compare_with_kiinfo(kiinfo: &Path, gigabytes: f64) {
     if !path.is_file() {
         let started = Instant::now();
         let seconds = (gigabytes * 1e9 / Kind::SyscallDense.bytes_per_second()).max(1.0);
-        let options = RandomOptions { cswitch_header: CSwitchHeader::PerfInfo, ..Kind::SyscallDense.options(seconds) };
+        let options =
+            RandomOptions { dispatcher_header: DispatcherHeader::PerfInfo, ..Kind::SyscallDense.options(seconds) };
         let (bytes, _) = random_scenario(11, &options).to_bytes().expect("a consistent scenario");
         std::fs::write(&path, bytes).expect("the temp directory is writable");
         println!("wrote {} in {:.1} s", path.display(), started.elapsed().as_secs_f64());
@@ -243,8 +245,13 @@ fn main() {
         .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![0.2, 1.0]);
     let kiinfo = std::env::var_os("ETWQ_KIINFO").map(PathBuf::from);
+    // ETWQ_BENCH_KIINFO_ONLY=1: only the comparison with kiinfo.
+    let kinds = match std::env::var_os("ETWQ_BENCH_KIINFO_ONLY") {
+        Some(_) => vec![],
+        None => vec![Kind::SyscallDense, Kind::SampleHeavy],
+    };
     for gigabytes in sizes {
-        for kind in [Kind::SyscallDense, Kind::SampleHeavy] {
+        for &kind in &kinds {
             bench_trace(kind, gigabytes);
         }
         match &kiinfo {

@@ -4,7 +4,7 @@
 //! duration and return value, and every context switch interval, must come
 //! back as written, or be left unknown; never given to the wrong thread.
 use decode::Decoder;
-use demo::{random_scenario, CSwitchHeader, GroundTruth, RandomOptions};
+use demo::{random_scenario, DispatcherHeader, GroundTruth, RandomOptions};
 use etl::EtlTrace;
 use model::TraceModel;
 use proptest::prelude::*;
@@ -102,8 +102,8 @@ proptest! {
         // Dense: many short calls per slice, as on a machine busy in system calls.
         let short_calls = dense.then_some(200);
         // Context switches with either header Windows logs them with.
-        let cswitch_header = if perfinfo { CSwitchHeader::PerfInfo } else { CSwitchHeader::Compact };
-        let options = RandomOptions { cpus, threads, lost_events: false, short_calls, cswitch_header, ..RandomOptions::default() };
+        let dispatcher_header = if perfinfo { DispatcherHeader::PerfInfo } else { DispatcherHeader::Compact };
+        let options = RandomOptions { cpus, threads, lost_events: false, short_calls, dispatcher_header, ..RandomOptions::default() };
         let (model, truth) = build(seed, &options);
         check_cswitch(&model, &truth);
         let (exact, complete) = check_syscalls(&model, &truth);

@@ -5,7 +5,7 @@ pub mod payloads;
 pub mod scenario;
 
 pub use incident::{demo_facts, demo_incident, demo_trace_bytes, DemoFacts, StatusCount};
-pub use scenario::{random_scenario, CSwitchHeader, GroundTruth, RandomOptions, Scenario, ScenarioError};
+pub use scenario::{random_scenario, DispatcherHeader, GroundTruth, RandomOptions, Scenario, ScenarioError};
 
 /// The Breakpad .sym files of the demo modules that have a PDB identity,
 /// keyed by file name (without `.sym`).

@@ -211,19 +211,29 @@ pub struct Scenario {
     pub samples: Vec<SampleSpec>,
     /// Bytes per buffer; smaller buffers localise lost events more tightly.
     pub buffer_size: u32,
-    /// The header context switches are logged with (Windows uses both).
-    pub cswitch_header: CSwitchHeader,
+    /// The header the dispatcher's events (CSwitch, ReadyThread) are logged with.
+    pub dispatcher_header: DispatcherHeader,
 }
 
-/// The two headers Windows logs a CSwitch event with.
+/// The two headers Windows logs the dispatcher's CSwitch and ReadyThread events with.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum CSwitchHeader {
-    /// SYSTEM_TRACE_HEADER in its compact form (0xC014), with the new thread's ids.
+pub enum DispatcherHeader {
+    /// SYSTEM_TRACE_HEADER in its compact 64-bit form (HeaderType 4), with thread and process ids.
     #[default]
     Compact,
-    /// PERFINFO_TRACE_HEADER (0xC011): no thread or process ids, as some
-    /// Windows versions and tools (kiinfo reads only this form) have it.
+    /// PERFINFO_TRACE_HEADER, 64-bit (HeaderType 0x11): no thread or process ids,
+    /// as some Windows versions log them (and the only form kiinfo reads).
     PerfInfo,
+}
+
+/// `record` with the dispatcher's header form `header`.
+fn dispatcher_record(record: Record<'_>, header: DispatcherHeader) -> Record<'_> {
+    match header {
+        DispatcherHeader::Compact => record,
+        DispatcherHeader::PerfInfo => {
+            Record { kind: HeaderKind::PerfInfo64, thread_id: None, process_id: None, ..record }
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -442,7 +452,7 @@ impl Scenario {
             profile: None,
             samples: Vec::new(),
             buffer_size: 64 * 1024,
-            cswitch_header: CSwitchHeader::Compact,
+            dispatcher_header: DispatcherHeader::Compact,
         }
     }
 
@@ -886,19 +896,14 @@ impl Scenario {
         for p in &pending {
             let (cpu, ts) = (p.cpu, raw(p.ts));
             match &p.item {
+                Item::Encoded(e) if e.event == EventType::ReadyThread => {
+                    writer.write(&dispatcher_record(e.record(cpu, ts), self.dispatcher_header))?
+                }
                 Item::Encoded(e) => writer.write(&e.record(cpu, ts))?,
                 Item::CSwitch(fields, pid) => {
                     let payload = payloads::cswitch_payload(fields);
                     let record = payloads::record(EventType::CSwitch, fields.new_tid, *pid, &payload, cpu, ts);
-                    match self.cswitch_header {
-                        CSwitchHeader::Compact => writer.write(&record)?,
-                        CSwitchHeader::PerfInfo => writer.write(&Record {
-                            kind: HeaderKind::PerfInfo64,
-                            thread_id: None,
-                            process_id: None,
-                            ..record
-                        })?,
-                    }
+                    writer.write(&dispatcher_record(record, self.dispatcher_header))?
                 }
                 Item::SysCallEnter(address) => {
                     let payload = address.to_le_bytes();
@@ -1121,7 +1126,7 @@ pub struct RandomOptions {
     /// this many ticks (100 ns), so that each slice holds many calls: a machine
     /// dense in system calls. None: calls spread over their slices.
     pub short_calls: Option<i64>,
-    pub cswitch_header: CSwitchHeader,
+    pub dispatcher_header: DispatcherHeader,
 }
 
 impl Default for RandomOptions {
@@ -1135,7 +1140,7 @@ impl Default for RandomOptions {
             loss_chance: 0.03,
             profile_interval_100ns: 1_000,
             short_calls: None,
-            cswitch_header: CSwitchHeader::Compact,
+            dispatcher_header: DispatcherHeader::Compact,
         }
     }
 }
@@ -1148,7 +1153,7 @@ pub fn random_scenario(seed: u64, options: &RandomOptions) -> Scenario {
     let cpus = options.cpus.max(1);
     let duration = options.duration.max(10_000);
     let mut s = Scenario::new(cpus, duration);
-    s.cswitch_header = options.cswitch_header;
+    s.dispatcher_header = options.dispatcher_header;
     let machine = [rng.next_u64() as u32, rng.next_u64() as u32, rng.next_u64() as u32];
 
     let nt = ModuleSpec {
