@@ -38,7 +38,7 @@ Scripts (-f SCRIPT, rhai; `.run` in the shell): queries via query(\"...\"); expo
   export_over replaces); no flame views. Limits: 50 million operations, 600 s (--script-timeout),
   20,000 array items, 20,000 map entries, 4 MiB of strings. Ctrl-C stops a script: exit code 130.
 
-While a trace loads and its model builds, a progress bar on stderr when stderr is a terminal
+While a trace loads and a query builds what it reads, a progress bar on stderr when stderr is a terminal
 (plain ASCII without colour under NO_COLOR or ETWQ_ASCII).";
 
 /// etwq: ask Windows ETW traces (.etl) questions, on any OS.

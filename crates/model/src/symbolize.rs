@@ -44,8 +44,16 @@ pub struct NamedFrames {
     pub syscall_frames: Vec<FrameId>,
     /// Each (module row, address) is named once, whichever stack or row asks first.
     ids: HashMap<(Option<usize>, u64), FrameId>,
-    identities: HashMap<usize, Option<PdbIdentity>>,
+    /// Per module row: what its frames share (looked up once, the names stored once).
+    modules: HashMap<usize, ModuleFacts>,
     every_stack_named: bool,
+}
+
+/// What every frame in one module shares.
+struct ModuleFacts {
+    identity: Option<PdbIdentity>,
+    file: Arc<str>,
+    mark: Option<Arc<str>>,
 }
 
 impl NamedFrames {
@@ -149,23 +157,26 @@ impl NamedFrames {
             },
             Some((r, module)) => {
                 let rva = address - module.base;
-                let identity = self.identities.entry(r).or_insert_with(|| identity_of(model, r)).clone();
-                let lookup = match &identity {
+                let facts = self.modules.entry(r).or_insert_with(|| ModuleFacts {
+                    identity: identity_of(model, r),
+                    file: module.file().into(),
+                    mark: known_driver(module.file()).map(|d| d.mark().into()),
+                });
+                let lookup = match &facts.identity {
                     Some(identity) => resolver.lookup(identity, rva),
                     None => Lookup::NoSymbols,
                 };
-                let file = module.file();
                 let func = match &lookup {
                     Lookup::Function { name, .. } => Some(name.clone()),
                     _ => None,
                 };
                 ResolvedFrame {
                     address,
-                    module: Some(file.into()),
+                    module: Some(facts.file.clone()),
                     module_offset: Some(rva),
                     func,
-                    text: format_frame(Some(file), address, &lookup).into(),
-                    mark: known_driver(file).map(|d| d.mark().into()),
+                    text: format_frame(Some(&facts.file), address, &lookup).into(),
+                    mark: facts.mark.clone(),
                 }
             }
         };
