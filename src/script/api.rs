@@ -315,7 +315,7 @@ pub fn register(engine: &mut Engine, session: Arc<Mutex<Session>>, output: Outpu
     engine.register_fn("is_empty", |t: &mut ScriptTable| t.rows_len() == 0);
     engine.register_fn("rows", |ctx: NativeCallContext, t: &mut ScriptTable| -> Fallible<Array> {
         fits_in_array(&ctx, t, "rows()")?;
-        Ok((0..t.rows_len()).map(|r| Dynamic::from_map(t.row_map(r))).collect())
+        Ok(t.clone().into_iter().collect())
     });
     engine.register_fn("row", |t: &mut ScriptTable, i: INT| -> Fallible<Map> {
         match usize::try_from(i).ok().filter(|&i| i < t.rows_len()) {

@@ -59,8 +59,8 @@ fn label_parts(label: &str) -> (Option<&str>, Option<&str>) {
 
 /// A module named as users type it: any case, with or without its extension.
 fn module_matches(module: &str, wanted: &str) -> bool {
-    let stem = |name: &str| name.rsplit_once('.').map_or(name, |(stem, _)| stem).to_string();
-    module.eq_ignore_ascii_case(wanted) || stem(module).eq_ignore_ascii_case(wanted)
+    let stem = module.rsplit_once('.').map_or(module, |(stem, _)| stem);
+    module.eq_ignore_ascii_case(wanted) || stem.eq_ignore_ascii_case(wanted)
 }
 
 /// Whether the frame labelled `label` is `wanted` as a target of that kind.
