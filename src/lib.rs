@@ -6,3 +6,4 @@ pub mod interrupt;
 pub mod memory;
 pub mod repl;
 pub mod script;
+pub mod setup;

@@ -1,6 +1,7 @@
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use etwq::interrupt::Interrupt;
-use etwq::repl::{load_user_libraries, with_progress, with_spinner, ShellOptions};
+use etwq::repl::{with_progress, with_spinner, ShellOptions};
+use etwq::setup::SessionSetup;
 use render::Format;
 use session::dump::DumpFormat;
 use session::Session;
@@ -155,6 +156,11 @@ impl From<OutputFormat> for Format {
     }
 }
 
+/// Opens traces for a subcommand, with `--manifest` paths and nothing else of the shell's setup.
+fn open(files: &[PathBuf], manifests: &[PathBuf]) -> Result<Session, ExitCode> {
+    SessionSetup { manifests: manifests.to_vec(), ..SessionSetup::default() }.open(files).map_err(fail)
+}
+
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("etwq: {message}");
     ExitCode::FAILURE
@@ -164,17 +170,6 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 fn fail_plain(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("{message}");
     ExitCode::FAILURE
-}
-
-fn open(files: &[PathBuf], manifests: &[PathBuf]) -> Result<Session, ExitCode> {
-    let mut session = with_progress(|progress| Session::open_all_with_progress(files, progress)).map_err(fail)?;
-    for warning in session.warnings() {
-        eprintln!("etwq: warning: {warning}");
-    }
-    for path in manifests {
-        session.add_manifests(path).map_err(|e| fail(format!("manifest {}: {e}", path.display())))?;
-    }
-    Ok(session)
 }
 
 /// Every result goes to stdout through here, written as it is rendered. A
@@ -303,26 +298,27 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             let one_shot = cli.script.is_some() || !cli.queries.is_empty() || !std::io::stdin().is_terminal();
             let message = if cli.script.is_some() { "script interrupted" } else { "interrupted" };
             let interrupt = one_shot.then(|| Interrupt::install(Arc::default(), message));
+            let setup = SessionSetup {
+                manifests: cli.manifest.clone(),
+                libraries: cli.lib.clone(),
+                saved_definitions: Vec::new(),
+                symbols: cli.symbols.clone(),
+            };
             let mut session = if cli.demo {
-                with_spinner("building the demo trace", Session::demo)
+                let mut demo = with_spinner("building the demo trace", Session::demo);
+                setup.apply(&mut demo).map_err(fail)?;
+                demo
             } else if cli.files.is_empty() {
                 eprintln!("etwq: give a trace file (or --demo); see etwq --help");
                 return Err(ExitCode::from(2));
             } else {
-                open(&cli.files, &cli.manifest)?
+                setup.open(&cli.files).map_err(fail)?
             };
             if let Some(interrupt) = &interrupt {
                 interrupt.attach(session.cancel_flag());
             }
             // The demo's schemas are the project's own; a file's may be hostile.
             let decode_check = (!cli.demo).then(|| session.start_decode_check());
-            load_user_libraries(&mut session);
-            for path in &cli.lib {
-                session.load_library(path).map_err(fail)?;
-            }
-            if let Some(path) = &cli.symbols {
-                session.set_symbol_path(path);
-            }
             let format = cli.format.into();
             if let Some(interrupt) = interrupt {
                 let result = if let Some(script) = &cli.script {
@@ -338,8 +334,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 }
                 return report_decode_failures(decode_check).and(result);
             }
-            report_decode_failures(decode_check)?;
-            let options = ShellOptions { format, libraries: cli.lib, manifests: cli.manifest, symbols: cli.symbols };
+            let options = ShellOptions { format, setup, decode_check };
             return etwq::repl::run(session, options).map_err(fail);
         }
     }

@@ -122,7 +122,7 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
                 return Err("usage: .save NAME = QUERY".into());
             }
             let name = shell.session.save_query(argument)?;
-            shell.saved_definitions.push(argument.to_string());
+            shell.setup.saved_definitions.push(argument.to_string());
             shell.say(&format!("saved @{name}"));
             Ok(Flow::Continue)
         }
@@ -145,7 +145,7 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
                 return Err("usage: .lib FILE".into());
             }
             let count = shell.session.load_library(Path::new(path))?;
-            shell.libraries.push(path.into());
+            shell.setup.libraries.push(path.into());
             shell.say(&format!("loaded {count} saved queries from {path}"));
             Ok(Flow::Continue)
         }
@@ -164,7 +164,7 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
                 return Ok(Flow::Continue);
             }
             shell.session.set_symbol_path(argument);
-            shell.symbols = Some(argument.to_string());
+            shell.setup.symbols = Some(argument.to_string());
             // Frames are named again now, showing progress, rather than in the next query.
             let session = &mut shell.session;
             super::with_progress(|progress| session.prepare_with_progress(progress));
@@ -316,6 +316,7 @@ fn export(shell: &mut Shell, argument: &str) -> Result<Flow, String> {
 mod tests {
     use super::*;
     use crate::repl::Clipboard;
+    use crate::setup::SessionSetup;
     use session::Session;
     use std::sync::{Arc, Mutex};
 
@@ -328,10 +329,8 @@ mod tests {
             timer: false,
             last: None,
             clipboard: Clipboard::default(),
-            libraries: Vec::new(),
-            saved_definitions: Vec::new(),
-            manifests: Vec::new(),
-            symbols: None,
+            setup: SessionSetup::default(),
+            decode_check: None,
             cancel_target,
         }
     }

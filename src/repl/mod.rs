@@ -10,14 +10,14 @@ pub use crate::clipboard::{osc52_sequence, Clipboard, CopiedThrough};
 pub use completer::input_is_incomplete;
 pub use progress::{with_progress, with_spinner};
 
+use crate::setup::SessionSetup;
 use completer::ShellHelper;
 use render::{Format, Rows, Screen};
 use rustyline::config::{CompletionType, Config};
 use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::Editor;
-use session::user_library_dir;
-use session::Session;
+use session::{DecodeCheck, Session};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,12 +28,11 @@ use std::time::Instant;
 pub struct ShellOptions {
     /// The first `.format`.
     pub format: Format,
-    /// `--lib` files, loaded again when `.open` replaces the session.
-    pub libraries: Vec<PathBuf>,
-    /// `--manifest` paths, added again when `.open` replaces the session.
-    pub manifests: Vec<PathBuf>,
-    /// `--symbols`, set again when `.open` replaces the session.
-    pub symbols: Option<String>,
+    /// What the session was opened with; `.open` applies it to the next one.
+    pub setup: SessionSetup,
+    /// The decode check of the first session, still running: its warnings
+    /// are shown at a prompt once it is done, so the shell does not wait.
+    pub decode_check: Option<DecodeCheck>,
 }
 
 /// Whether the shell goes on after a line.
@@ -52,17 +51,6 @@ pub fn history_path() -> Option<PathBuf> {
     }
 }
 
-/// Loads the user's `.etwq` libraries (`<config dir>/etwq/*.etwq`) into a
-/// session; a bad file is a warning, not a failure.
-pub fn load_user_libraries(session: &mut Session) {
-    let Some(dir) = user_library_dir() else { return };
-    for load in session.load_library_dir(&dir) {
-        if let Err(e) = load.result {
-            eprintln!("etwq: warning: library {e}");
-        }
-    }
-}
-
 pub(crate) struct Shell {
     pub(crate) session: Session,
     pub(crate) format: Format,
@@ -71,12 +59,10 @@ pub(crate) struct Shell {
     /// columns (a query result is never copied into cells to be shown).
     pub(crate) last: Option<Box<dyn Rows>>,
     pub(crate) clipboard: Clipboard,
-    /// `--lib` and `.lib` files, and `.save` definitions: what `.open` carries over.
-    pub(crate) libraries: Vec<PathBuf>,
-    pub(crate) saved_definitions: Vec<String>,
-    manifests: Vec<PathBuf>,
-    /// `--symbols` or the last `.symbols PATH`.
-    pub(crate) symbols: Option<String>,
+    /// Manifests, libraries, `.save` definitions and the symbol path: what `.open` carries over.
+    pub(crate) setup: SessionSetup,
+    /// The current session's decode check, until its warnings are shown.
+    decode_check: Option<DecodeCheck>,
     /// The cancel flag of the session Ctrl-C should stop; `.open` swaps the session.
     cancel_target: Arc<Mutex<Arc<AtomicBool>>>,
 }
@@ -147,30 +133,22 @@ impl Shell {
         }
     }
 
+    /// The decode check's warnings, once it has ended; nothing while it runs.
+    fn report_finished_decode_check(&mut self) {
+        if !self.decode_check.as_ref().is_some_and(DecodeCheck::is_finished) {
+            return;
+        }
+        for warning in self.decode_check.take().map(DecodeCheck::warnings).unwrap_or_default() {
+            eprintln!("etwq: warning: {warning}");
+        }
+    }
+
     /// `.open`: a new session in place of the current one, with the same
     /// manifests, libraries and saved queries.
     pub(crate) fn open(&mut self, path: &Path) -> Result<(), String> {
         let label = path.display().to_string();
-        let mut session = with_progress(|progress| Session::open_all_with_progress(&[path.to_path_buf()], progress))
-            .map_err(|e| e.to_string())?;
-        for warning in session.warnings() {
-            eprintln!("etwq: warning: {warning}");
-        }
-        for manifest in &self.manifests {
-            session.add_manifests(manifest).map_err(|e| format!("manifest {}: {e}", manifest.display()))?;
-        }
-        load_user_libraries(&mut session);
-        for library in &self.libraries {
-            if let Err(e) = session.load_library(library) {
-                eprintln!("etwq: warning: {e}");
-            }
-        }
-        for definition in &self.saved_definitions {
-            let _ = session.save_query(definition);
-        }
-        if let Some(path) = &self.symbols {
-            session.set_symbol_path(path);
-        }
+        let mut session = self.setup.open(&[path.to_path_buf()])?;
+        self.decode_check = Some(session.start_decode_check());
         with_progress(|progress| session.prepare_with_progress(progress));
         if let Ok(mut target) = self.cancel_target.lock() {
             *target = session.cancel_flag();
@@ -230,14 +208,13 @@ pub fn run(session: Session, options: ShellOptions) -> Result<(), String> {
         timer: false,
         last: None,
         clipboard: Clipboard::default(),
-        libraries: options.libraries,
-        saved_definitions: Vec::new(),
-        manifests: options.manifests,
-        symbols: options.symbols,
+        setup: options.setup,
+        decode_check: options.decode_check,
         cancel_target,
     };
     let mut history_warned = false;
     loop {
+        shell.report_finished_decode_check();
         let prompt = format!("etwq {}> ", shell.session.label());
         let line = match editor.readline(&prompt) {
             Ok(line) => line,

@@ -34,6 +34,11 @@ impl DecodeCheck {
         DecodeCheck { running }
     }
 
+    /// Whether the check has ended, so `warnings` would not wait.
+    pub fn is_finished(&self) -> bool {
+        self.running.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
     /// One line per provider and event whose in-trace schema failed, with a
     /// count; waits for the check to end. Nothing when the thread could not start.
     pub fn warnings(self) -> Vec<String> {
