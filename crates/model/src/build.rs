@@ -2,9 +2,10 @@
 //! cores, then one ordered pass over the rare events that give names and
 //! lifetimes, then the joins (stacks, context switches, system calls), each
 //! per CPU or per thread on all cores, merged in time order.
-use super::cpu_pass::{self, CpuOutput, Switch, SyscallEvent, SyscallKind};
+use super::cpu_pass;
 use super::io::IoBuilder;
 use super::modules::{Module, ModuleRegistry, PdbIdentity};
+use super::pass_output::{CpuOutput, Switch, SyscallEvent, SyscallKind};
 use super::processes::{Lifecycle, Process, ProcessRegistry, ThreadRegistry};
 use super::sorted_runs;
 use super::stack_join::{self, Claims, StackRef};

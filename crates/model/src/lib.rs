@@ -4,6 +4,7 @@ pub mod build;
 pub mod cpu_pass;
 pub mod modules;
 pub mod owners;
+pub mod pass_output;
 pub mod processes;
 pub mod schema;
 mod sorted_runs;

@@ -4,7 +4,7 @@
 //! What is left over is joined across CPUs: the user half of a stack can be
 //! written after the thread moved to another CPU, and an event's stack can
 //! land on another CPU altogether.
-use super::cpu_pass::{CpuOutput, SyscallKind};
+use super::pass_output::{CpuOutput, SyscallKind};
 use super::stacks::{join_halves, CpuStacks, Owner};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
@@ -160,7 +160,7 @@ pub fn join_across_cpus(cpus: &[CpuOutput], stacks: &mut [CpuStacks<'_>], claims
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu_pass::{RawSample, StackBody, StackEvent};
+    use crate::pass_output::{RawSample, StackBody, StackEvent};
     use crate::stacks::{intern, resolve_cpu, KeyIndex};
 
     const K: u64 = 0xFFFF_F800_0000_1000;

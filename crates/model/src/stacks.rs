@@ -4,14 +4,13 @@
 //! Each CPU's stacks are resolved on its own core, then interned on all
 //! cores: repeats are found in shards by hash, and the first occurrences are
 //! copied CPU by CPU, so that a trace of millions of stacks builds fast.
-use super::cpu_pass::{KeyDefinition, StackBody, StackEvent};
 use super::modules::is_kernel_address;
+pub use super::pass_output::StackId;
+use super::pass_output::{KeyDefinition, StackBody, StackEvent};
 use hashbrown::hash_table::{Entry, HashTable};
 use rayon::prelude::*;
 use rustc_hash::{FxBuildHasher, FxHashMap as HashMap};
 use std::hash::BuildHasher;
-
-pub type StackId = u32;
 
 /// Finding repeats runs one task per shard of the hashes; more shards than
 /// cores keeps the cores even, and each shard's table small enough for the cache.

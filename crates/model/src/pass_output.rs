@@ -1,0 +1,94 @@
+//! What the per-CPU pass takes from the records, as plain rows: context
+//! switches, system calls, samples, stack events and stack-key definitions.
+//! The pass fills them; the stack join and the model's build read them.
+use etl::RecordRef;
+
+/// A stack's index in the model's `StackStore`. The pass leaves it empty;
+/// the stack join fills it in.
+pub type StackId = u32;
+
+/// A CSwitch event: `new_tid` runs on this CPU from `ts` on.
+#[derive(Clone, Copy, Debug)]
+pub struct Switch {
+    pub ts: i64,
+    pub new_tid: u32,
+    pub old_tid: u32,
+    pub new_priority: i8,
+    pub old_wait_reason: i8,
+    pub old_state: i8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyscallKind {
+    Enter { address: u64 },
+    Exit { status: u32 },
+}
+
+/// A SysCallEnter or SysCallExit event; the CPU is the one whose pass found it.
+#[derive(Clone, Copy, Debug)]
+pub struct SyscallEvent {
+    pub raw_ts: i64,
+    /// The thread the timeline says ran on the CPU; None when unknown.
+    pub tid: Option<u32>,
+    pub kind: SyscallKind,
+    /// Filled in once stacks are joined.
+    pub stack: Option<StackId>,
+}
+
+/// A SampledProfile event; the CPU is the one whose pass found it, and the
+/// time in ns comes from the raw timestamp when needed (24 bytes a sample).
+#[derive(Clone, Copy, Debug)]
+pub struct RawSample {
+    pub raw_ts: i64,
+    pub ip: u64,
+    pub tid: u32,
+    pub count: u16,
+}
+
+/// A StackWalk event (frames inline) or a stack-caching reference (key).
+#[derive(Clone, Debug)]
+pub struct StackEvent {
+    /// Raw timestamp of the event the stack belongs to.
+    pub event_raw_ts: i64,
+    pub tid: u32,
+    pub pid: u32,
+    pub body: StackBody,
+}
+
+#[derive(Clone, Debug)]
+pub enum StackBody {
+    /// Frames in this CPU's frame arena (`CpuOutput::frames`), start and length.
+    Frames { start: u32, len: u32 },
+    /// StackKeyKernel or StackKeyUser: frames defined by a later key event.
+    Key { key: u64, ts: i64 },
+}
+
+/// StackKeyDelete / StackKeyRundown: the frames of a cache key.
+#[derive(Clone, Debug)]
+pub struct KeyDefinition {
+    pub ts: i64,
+    pub key: u64,
+    pub frames: Vec<u64>,
+}
+
+#[derive(Default)]
+pub struct CpuOutput {
+    pub cpu: u16,
+    pub switches: Vec<Switch>,
+    pub readies: Vec<(i64, u32)>,
+    pub syscalls: Vec<SyscallEvent>,
+    pub samples: Vec<RawSample>,
+    pub stacks: Vec<StackEvent>,
+    /// The frames of this CPU's inline stack events, one after the other.
+    pub frames: Vec<u64>,
+    pub key_definitions: Vec<KeyDefinition>,
+    /// Process, thread, image and other rare events for the ordered pass.
+    pub rare: Vec<RecordRef>,
+    /// System call events taken back from a thread when a lost context switch showed up.
+    pub unattributed_after_loss: u64,
+    /// Where events were lost on this CPU (ns): from the end of the buffer before an
+    /// EVENTS_LOST buffer to that buffer's last record.
+    pub loss_windows: Vec<(i64, i64)>,
+    pub records: u64,
+    pub last_ts: i64,
+}
