@@ -1,6 +1,7 @@
 //! Builders that fill a column row by row: strings interned as they come,
 //! values of any kind converted to the column's type or stored as null.
-use super::column::{value_type, Column, ColumnType};
+use super::column::Column;
+use super::column_type::{value_type, ColumnType};
 use super::dense::{ColumnData, DenseColumn, StrData};
 use super::dictionary::Dictionary;
 use super::field_rows::FieldRows;
@@ -178,6 +179,41 @@ impl ColumnBuilder {
             s.dict = Arc::new(dict);
         }
         Column::from(DenseColumn { data: self.data, validity: self.validity })
+    }
+}
+
+/// The column constructors and operations that need a builder.
+impl Column {
+    /// Interns every string; for building from a list in tests and small tables.
+    pub fn strs<S: AsRef<str>>(values: impl IntoIterator<Item = S>) -> Column {
+        let mut builder = StrColumnBuilder::new();
+        for v in values {
+            builder.push(v.as_ref());
+        }
+        builder.finish()
+    }
+
+    /// Appends `other`'s rows. Same-typed columns are copied directly (strings
+    /// re-coded when the dictionaries differ); other kinds go through values.
+    pub fn append(&mut self, other: &Column) {
+        self.values_mut().append(&other.dense());
+    }
+}
+
+/// Appending, which needs a builder when the types differ.
+impl DenseColumn {
+    /// Appends `other`'s rows: copied directly when both hold the same type,
+    /// through values (the builder widens the type) when not.
+    pub fn append(&mut self, other: &DenseColumn) {
+        if self.append_same_type(other) {
+            return;
+        }
+        let empty = DenseColumn::new(ColumnData::I64(Vec::new()));
+        let mut builder = ColumnBuilder::from_dense(std::mem::replace(self, empty));
+        for row in 0..other.len() {
+            builder.push(&other.value(row));
+        }
+        *self = builder.finish().into_dense();
     }
 }
 

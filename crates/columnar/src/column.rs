@@ -2,45 +2,12 @@
 //! seen whole or through a selection of their rows. A query result that keeps
 //! some rows of a table is a selection over the table's own values: one list
 //! of row numbers instead of a copy of every kept value in every column.
-use super::builder::StrColumnBuilder;
+use super::column_type::ColumnType;
 use super::dense::{ColumnData, DenseColumn};
 use super::field_rows::{FieldRows, LazyFields};
 use super::value::{FieldMap, Value};
 use std::borrow::Cow;
 use std::sync::Arc;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ColumnType {
-    I64,
-    U64,
-    F64,
-    Bool,
-    Str,
-    /// i64 nanoseconds since trace start.
-    Timestamp,
-    /// i64 nanoseconds.
-    Duration,
-    /// u64 shown as 0x...
-    Address,
-    /// A per-row map of decoded event fields (`fields.Name` in queries).
-    Fields,
-}
-
-impl ColumnType {
-    pub fn name(self) -> &'static str {
-        match self {
-            ColumnType::I64 => "i64",
-            ColumnType::U64 => "u64",
-            ColumnType::F64 => "f64",
-            ColumnType::Bool => "bool",
-            ColumnType::Str => "string",
-            ColumnType::Timestamp => "timestamp",
-            ColumnType::Duration => "duration",
-            ColumnType::Address => "address",
-            ColumnType::Fields => "fields",
-        }
-    }
-}
 
 /// A column: shared values, whole or through a selection of their rows.
 /// Reading a row (`value`, `is_valid`) works either way; typed loops take
@@ -99,15 +66,6 @@ impl Column {
     pub fn lazy_fields(rows: LazyFields) -> Column {
         Column::new(ColumnData::Fields(FieldRows::Lazy(rows)))
     }
-    /// Interns every string; for building from a list in tests and small tables.
-    pub fn strs<S: AsRef<str>>(values: impl IntoIterator<Item = S>) -> Column {
-        let mut builder = StrColumnBuilder::new();
-        for v in values {
-            builder.push(v.as_ref());
-        }
-        builder.finish()
-    }
-
     /// Marks rows as missing; a mask of another length is cut or padded with "present".
     pub fn with_validity(self, validity: Vec<bool>) -> Column {
         Column::from(self.into_dense().with_validity(validity))
@@ -215,36 +173,13 @@ impl Column {
         self.values_mut().reserve(additional);
     }
 
-    /// Appends `other`'s rows. Same-typed columns are copied directly (strings
-    /// re-coded when the dictionaries differ); other kinds go through values.
-    pub fn append(&mut self, other: &Column) {
-        let other = other.dense();
-        self.values_mut().append(&other);
-    }
-
     /// The values, made this column's own and whole, for changing in place.
-    fn values_mut(&mut self) -> &mut DenseColumn {
+    pub(crate) fn values_mut(&mut self) -> &mut DenseColumn {
         if let Some(rows) = self.selection.take() {
             self.values = Arc::new(self.values.gather(&rows));
         }
         Arc::make_mut(&mut self.values)
     }
-}
-
-/// The column type that holds a value; None for null.
-pub fn value_type(value: &Value) -> Option<ColumnType> {
-    Some(match value {
-        Value::Null => return None,
-        Value::I64(_) => ColumnType::I64,
-        Value::U64(_) => ColumnType::U64,
-        Value::F64(_) => ColumnType::F64,
-        Value::Bool(_) => ColumnType::Bool,
-        Value::Str(_) => ColumnType::Str,
-        Value::Timestamp(_) => ColumnType::Timestamp,
-        Value::Duration(_) => ColumnType::Duration,
-        Value::Address(_) => ColumnType::Address,
-        Value::Fields(_) => ColumnType::Fields,
-    })
 }
 
 #[cfg(test)]
@@ -333,7 +268,7 @@ mod tests {
             let mut grown = view.clone();
             grown.append(&view);
             let mut grown_copy = copy.clone();
-            grown_copy.append(&copy);
+            prop_assert!(grown_copy.append_same_type(&copy));
             prop_assert_eq!(of_column(&grown), of_dense(&grown_copy));
             prop_assert_eq!(of_dense(&view.into_dense()), of_dense(&copy));
         }

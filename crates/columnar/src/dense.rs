@@ -1,7 +1,6 @@
 //! Values stored contiguously, one per row in row order: the form the model
 //! builds and the form typed loops (filters, grouping, sorting) read.
-use super::builder::ColumnBuilder;
-use super::column::ColumnType;
+use super::column_type::ColumnType;
 use super::dictionary::Dictionary;
 use super::field_rows::FieldRows;
 use super::value::Value;
@@ -169,9 +168,9 @@ impl DenseColumn {
         }
     }
 
-    /// Appends `other`'s rows. Same-typed columns are copied directly (strings
-    /// re-coded when the dictionaries differ); other kinds go through values.
-    pub fn append(&mut self, other: &DenseColumn) {
+    /// Appends `other`'s rows when both hold the same type (strings re-coded
+    /// when the dictionaries differ); false, and nothing appended, when not.
+    pub(crate) fn append_same_type(&mut self, other: &DenseColumn) -> bool {
         let before = self.len();
         let added = other.len();
         let appended = match (&mut self.data, &other.data) {
@@ -210,13 +209,7 @@ impl DenseColumn {
             _ => false,
         };
         if !appended {
-            let empty = DenseColumn::new(ColumnData::I64(Vec::new()));
-            let mut builder = ColumnBuilder::from_dense(std::mem::replace(self, empty));
-            for row in 0..added {
-                builder.push(&other.value(row));
-            }
-            *self = builder.finish().into_dense();
-            return;
+            return false;
         }
         if self.validity.is_some() || other.validity.is_some() {
             let mut validity = self.validity.take().unwrap_or_else(|| vec![true; before]);
@@ -224,5 +217,6 @@ impl DenseColumn {
             validity.extend((0..added).map(|r| other.is_valid(r)));
             self.validity = Some(validity);
         }
+        true
     }
 }

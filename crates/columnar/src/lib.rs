@@ -34,6 +34,7 @@
 //! ```
 mod builder;
 mod column;
+mod column_type;
 mod dense;
 mod dictionary;
 mod field_rows;
@@ -41,7 +42,8 @@ mod table;
 mod value;
 
 pub use builder::{ColumnBuilder, StrColumnBuilder};
-pub use column::{value_type, Column, ColumnType};
+pub use column::Column;
+pub use column_type::{value_type, ColumnType};
 pub use dense::{ColumnData, DenseColumn, StrData};
 pub use dictionary::Dictionary;
 pub use field_rows::{FieldRows, FieldSource, LazyFields, MAX_KEY};
