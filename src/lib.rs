@@ -4,6 +4,7 @@
 pub mod clipboard;
 pub mod interrupt;
 pub mod memory;
+pub mod progress;
 pub mod repl;
 pub mod script;
 pub mod setup;

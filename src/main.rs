@@ -1,6 +1,7 @@
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use etwq::interrupt::Interrupt;
-use etwq::repl::{with_progress, with_spinner, ShellOptions};
+use etwq::progress::{with_progress, with_spinner};
+use etwq::repl::ShellOptions;
 use etwq::setup::SessionSetup;
 use render::Format;
 use session::dump::DumpFormat;

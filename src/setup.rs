@@ -1,7 +1,7 @@
 //! Opening a session: the one way the command line, `etwq dump` and the
 //! shell's `.open` load traces and give them the user's manifests,
 //! libraries, saved queries and symbol path.
-use crate::repl::with_progress;
+use crate::progress::with_progress;
 use session::{user_library_dir, Session};
 use std::path::PathBuf;
 

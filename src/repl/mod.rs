@@ -4,11 +4,10 @@
 //! fitting results to the screen and the clipboard.
 mod completer;
 mod meta;
-mod progress;
 
 pub use crate::clipboard::{osc52_sequence, Clipboard, CopiedThrough};
+use crate::progress::with_progress;
 pub use completer::input_is_incomplete;
-pub use progress::{with_progress, with_spinner};
 
 use crate::setup::SessionSetup;
 use completer::ShellHelper;
