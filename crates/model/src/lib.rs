@@ -2,7 +2,9 @@
 //! way WPA and TraceProcessor present a trace.
 pub mod build;
 pub mod cpu_pass;
+mod cswitch_rows;
 pub mod modules;
+mod name_pass;
 pub mod owners;
 pub mod pass_output;
 pub mod processes;
@@ -11,6 +13,7 @@ mod sorted_runs;
 mod stack_join;
 pub mod stacks;
 pub mod symbolize;
+mod syscall_pairing;
 
 use modules::ModuleRegistry;
 use processes::{ProcessRegistry, ThreadRegistry};

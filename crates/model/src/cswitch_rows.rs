@@ -1,0 +1,106 @@
+//! Context switch rows: one per interval a thread ran on a CPU.
+use super::pass_output::{CpuOutput, Switch};
+use super::processes::ThreadRegistry;
+use super::sorted_runs;
+use super::CSwitchRow;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap as HashMap;
+
+/// One row per interval a thread ran on a CPU, from its switch-in to the next
+/// switch on that CPU. CPUs run in parallel; each thread's CPU time is summed.
+pub(super) fn cswitch_rows(cpus: &mut [CpuOutput], trace_end: i64, threads: &mut ThreadRegistry) -> Vec<CSwitchRow> {
+    let readies = ReadyTimes::new(cpus.iter_mut().flat_map(|o| std::mem::take(&mut o.readies)).collect());
+    let per_cpu: Vec<(Vec<CSwitchRow>, HashMap<usize, i64>)> =
+        cpus.par_iter().map(|o| cpu_switch_rows(o.cpu, &o.switches, &readies, trace_end, threads)).collect();
+    let mut runs = Vec::with_capacity(per_cpu.len());
+    for (rows, cpu_ns) in per_cpu {
+        for (t, ns) in cpu_ns {
+            let total = threads.rows[t].cpu_ns.get_or_insert(0);
+            *total = total.saturating_add(ns);
+        }
+        runs.push(rows);
+    }
+    sorted_runs::merge(runs, |r: &CSwitchRow| (r.ts, r.cpu))
+}
+
+/// When each thread was readied (ReadyThread events), per thread in time order.
+struct ReadyTimes {
+    times: Vec<i64>,
+    /// Each thread's range of `times`.
+    by_thread: HashMap<u32, (usize, usize)>,
+}
+
+impl ReadyTimes {
+    fn new(mut readies: Vec<(i64, u32)>) -> ReadyTimes {
+        readies.par_sort_unstable_by_key(|&(ts, tid)| (tid, ts));
+        let mut by_thread: HashMap<u32, (usize, usize)> = HashMap::default();
+        for (i, &(_, tid)) in readies.iter().enumerate() {
+            by_thread.entry(tid).or_insert((i, i)).1 = i + 1;
+        }
+        ReadyTimes { times: readies.into_iter().map(|(ts, _)| ts).collect(), by_thread }
+    }
+
+    /// The last time `tid` was readied at or before `ts`.
+    fn last(&self, tid: u32, ts: i64) -> Option<i64> {
+        let &(start, end) = self.by_thread.get(&tid)?;
+        let times = &self.times[start..end];
+        times.partition_point(|&r| r <= ts).checked_sub(1).map(|i| times[i])
+    }
+}
+
+fn cpu_switch_rows(
+    cpu: u16,
+    switches: &[Switch],
+    readies: &ReadyTimes,
+    trace_end: i64,
+    threads: &ThreadRegistry,
+) -> (Vec<CSwitchRow>, HashMap<usize, i64>) {
+    let mut rows = Vec::with_capacity(switches.len());
+    let mut cpu_ns: HashMap<usize, i64> = HashMap::default();
+    for (i, s) in switches.iter().enumerate() {
+        let next = switches.get(i + 1);
+        let end_ts = next.map_or(trace_end.max(s.ts), |n| n.ts);
+        let (index, pid) = threads.owner_at(s.new_tid, s.ts);
+        if let Some(t) = index {
+            let total = cpu_ns.entry(t).or_default();
+            *total = total.saturating_add(end_ts.saturating_sub(s.ts));
+        }
+        rows.push(CSwitchRow {
+            cpu,
+            ts: s.ts,
+            end_ts,
+            tid: s.new_tid,
+            pid,
+            prev_tid: s.old_tid,
+            prev_pid: threads.pid_at(s.old_tid, s.ts),
+            wait_reason: next.map(|n| n.old_wait_reason),
+            prev_state: s.old_state,
+            priority: s.new_priority,
+            ready_ns: readies.last(s.new_tid, s.ts).map(|r| s.ts.saturating_sub(r)),
+        });
+    }
+    (rows, cpu_ns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::processes::Lifecycle;
+
+    fn switch(ts: i64, new_tid: u32, old_tid: u32) -> Switch {
+        Switch { ts, new_tid, old_tid, new_priority: 8, old_wait_reason: 0, old_state: 0 }
+    }
+
+    #[test]
+    fn extreme_timestamps_saturate_instead_of_overflowing() {
+        // Found by fuzzing: a damaged clock puts switches at the ends of i64.
+        let mut threads = ThreadRegistry::default();
+        threads.apply(Lifecycle::Rundown, 0, 8, 4, None);
+        let switches = [switch(i64::MIN, 8, 0), switch(i64::MAX, 0, 8)];
+        let readies = ReadyTimes::new(vec![(i64::MIN, 8)]);
+        let (rows, cpu_ns) = cpu_switch_rows(0, &switches, &readies, i64::MAX, &threads);
+        assert_eq!(rows[0].end_ts, i64::MAX);
+        assert_eq!(cpu_ns.values().copied().collect::<Vec<_>>(), [i64::MAX]);
+        assert_eq!(rows[0].ready_ns, Some(0));
+    }
+}
