@@ -44,24 +44,23 @@ fn passes_over_the_records_count_every_record_once() {
         let trace = EtlTrace::open(&path).unwrap();
         let records = trace.record_count() as u64;
         let progress = Progress::new();
-        trace.set_read_meter(Some(progress.clone()));
-        assert_eq!(trace.records().count() as u64, records);
+        assert_eq!(trace.records().counting(&progress).count() as u64, records);
         assert_eq!(progress.done(), records, "one pass in time order: {}", path.display());
 
         progress.start("per processor", Total::Records(records));
         std::thread::scope(|scope| {
             for processor in trace.processors() {
                 let trace = &trace;
-                scope.spawn(move || trace.processor_records(processor).count());
+                let progress = &progress;
+                scope.spawn(move || trace.processor_records(processor).counting(progress).count());
             }
         });
         assert_eq!(progress.done(), records, "per-processor passes: {}", path.display());
 
         progress.start("the model's passes", Total::Records(records));
-        TraceModel::build(&trace, &mut Decoder::new());
+        TraceModel::build_counting(&trace, &mut Decoder::new(), &progress);
         assert_eq!(progress.done(), records, "the model's per-CPU pass: {}", path.display());
 
-        trace.set_read_meter(None);
         progress.start("not counted", Total::Uncounted);
         let _ = trace.records().count();
         assert_eq!(progress.done(), 0, "{}", path.display());

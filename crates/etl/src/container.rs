@@ -173,8 +173,6 @@ pub struct EtlTrace {
     buffers: Vec<Buffer>,
     streams: Vec<(u16, Stream)>,
     pub warnings: Vec<Warning>,
-    /// Counts the records that readers take from the trace, while set.
-    read_meter: std::sync::Mutex<Option<Progress>>,
 }
 
 impl EtlTrace {
@@ -251,27 +249,7 @@ impl EtlTrace {
         }
         let streams = order_streams(&buffers);
         let clock = Clock::new(&header, header_timestamp);
-        Ok(EtlTrace {
-            source,
-            path: None,
-            header,
-            header_pointer_size,
-            clock,
-            compression,
-            buffers,
-            streams,
-            warnings,
-            read_meter: Default::default(),
-        })
-    }
-
-    /// From now on, counts into `meter` every record that a reader of
-    /// `records` or `processor_records` takes (None: stop counting), so a
-    /// front end can show how far a pass over the trace has got.
-    pub fn set_read_meter(&self, meter: Option<Progress>) {
-        if let Ok(mut slot) = self.read_meter.lock() {
-            *slot = meter;
-        }
+        Ok(EtlTrace { source, path: None, header, header_pointer_size, clock, compression, buffers, streams, warnings })
     }
 
     pub fn buffers(&self) -> &[Buffer] {
@@ -325,13 +303,7 @@ impl EtlTrace {
             }
             cursors.push(cursor);
         }
-        Records {
-            trace: self,
-            heap,
-            cursors,
-            meter: self.read_meter.lock().ok().and_then(|m| m.clone()),
-            unreported: 0,
-        }
+        Records { trace: self, heap, cursors, meter: None, unreported: 0 }
     }
 
     /// The processors that logged records, in the order `processor_records` takes them.
@@ -674,6 +646,13 @@ impl Drop for Records<'_> {
 }
 
 impl<'a> Records<'a> {
+    /// Counts every record taken into `meter`, so a front end can show how
+    /// far a pass over the trace has got.
+    pub fn counting(mut self, meter: &Progress) -> Records<'a> {
+        self.meter = Some(meter.clone());
+        self
+    }
+
     /// The next record's place, without parsing it.
     #[inline]
     pub fn next_ref(&mut self) -> Option<RecordRef> {

@@ -16,13 +16,16 @@ use super::{BuildStats, SampleRow, StackRow, TraceModel};
 use decode::Decoder;
 use etl::clock::Clock;
 use etl::{EtlTrace, RecordRef};
+use progress::Progress;
 use rayon::prelude::*;
 
 /// The profile interval when the trace does not say: 1 ms.
 const DEFAULT_SAMPLE_INTERVAL_NS: i64 = 1_000_000;
 
-pub fn build(trace: &EtlTrace, decoder: &mut Decoder) -> TraceModel {
-    let mut outputs: Vec<CpuOutput> = trace.processors().into_par_iter().map(|p| cpu_pass::run(trace, p)).collect();
+/// Builds the model; `meter` counts the records as the per-CPU passes take them.
+pub fn build(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress) -> TraceModel {
+    let mut outputs: Vec<CpuOutput> =
+        trace.processors().into_par_iter().map(|p| cpu_pass::run(trace, p, meter)).collect();
     let trace_end = outputs.iter().map(|o| o.last_ts).max().unwrap_or(0);
     let mut stats = BuildStats {
         records: outputs.iter().map(|o| o.records).sum(),
@@ -73,9 +76,9 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder) -> TraceModel {
 
 /// The processes of a trace alone, without the rest of the model: one light
 /// pass on all cores picks out the rare events, and the ordered pass names them.
-pub fn processes(trace: &EtlTrace, decoder: &mut Decoder) -> ProcessRegistry {
+pub fn processes(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress) -> ProcessRegistry {
     let rare: Vec<RecordRef> =
-        trace.processors().into_par_iter().flat_map_iter(|p| cpu_pass::rare_records(trace, p)).collect();
+        trace.processors().into_par_iter().flat_map_iter(|p| cpu_pass::rare_records(trace, p, meter)).collect();
     name_pass::run(trace, decoder, rare).processes
 }
 

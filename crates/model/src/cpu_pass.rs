@@ -7,6 +7,7 @@ use super::pass_output::{
 use decode::fields::{FieldSlots, KernelLayouts, Slot};
 use etl::buffer::buffer_flags;
 use etl::{EtlTrace, RecordId, RecordRef};
+use progress::Progress;
 
 /// The fields the pass reads, per event: slots looked up once per version.
 struct Events {
@@ -82,9 +83,9 @@ fn is_rare(id: &RecordId) -> bool {
 }
 
 /// The rare events of one processor, as `run` finds them, without the rest of its work.
-pub fn rare_records(trace: &EtlTrace, processor: u16) -> Vec<RecordRef> {
+pub fn rare_records(trace: &EtlTrace, processor: u16, meter: &Progress) -> Vec<RecordRef> {
     let mut rare = Vec::new();
-    let mut records = trace.processor_records(processor);
+    let mut records = trace.processor_records(processor).counting(meter);
     while let Some(at) = records.next_ref() {
         if trace.record_at(at).is_some_and(|record| is_rare(&record.id)) {
             rare.push(at);
@@ -93,14 +94,15 @@ pub fn rare_records(trace: &EtlTrace, processor: u16) -> Vec<RecordRef> {
     rare
 }
 
-pub fn run(trace: &EtlTrace, processor: u16) -> CpuOutput {
+/// The pass over one processor's records, each counted into `meter`.
+pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress) -> CpuOutput {
     let mut out = CpuOutput { cpu: processor, ..Default::default() };
     let mut events = Events::new();
     let clock = trace.clock;
     let mut running: Option<u32> = None;
     // First syscall event of the current run interval, to take back on a contradiction.
     let mut interval_start = 0usize;
-    let mut records = trace.processor_records(processor);
+    let mut records = trace.processor_records(processor).counting(meter);
     let mut current_buffer = u32::MAX;
     // Until this time no context switch can be trusted to name the running thread.
     let mut distrust_until: Option<i64> = None;

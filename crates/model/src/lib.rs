@@ -114,7 +114,16 @@ pub struct TraceModel {
 
 impl TraceModel {
     pub fn build(trace: &etl::EtlTrace, decoder: &mut decode::Decoder) -> TraceModel {
-        build::build(trace, decoder)
+        build::build(trace, decoder, &progress::Progress::new())
+    }
+
+    /// Like `build`, counting into `meter` the records the passes take.
+    pub fn build_counting(
+        trace: &etl::EtlTrace,
+        decoder: &mut decode::Decoder,
+        meter: &progress::Progress,
+    ) -> TraceModel {
+        build::build(trace, decoder, meter)
     }
 }
 pub mod io;

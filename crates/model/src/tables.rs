@@ -10,6 +10,7 @@ use columnar::{Column, DataTable, FieldMap, FieldSource, LazyFields, StrColumnBu
 use decode::ntstatus::status_text;
 use decode::{Decoder, Value};
 use etl::{EtlTrace, RecordRef};
+use progress::Progress;
 use std::sync::{Arc, Mutex};
 use symbols::drivers::known_driver;
 
@@ -450,7 +451,13 @@ fn cell(value: &Value) -> Cell {
 /// fields (`fields.Name`) are decoded again when a query reads them, for the
 /// rows it reads, so the table holds eight bytes a row for them.
 /// It needs only the trace's processes (`build::processes`), not the model.
-pub fn events(processes: &ProcessRegistry, trace: &Arc<EtlTrace>, decoder: &Arc<Mutex<Decoder>>) -> DataTable {
+/// `meter` counts the records as the walk takes them.
+pub fn events(
+    processes: &ProcessRegistry,
+    trace: &Arc<EtlTrace>,
+    decoder: &Arc<Mutex<Decoder>>,
+    meter: &Progress,
+) -> DataTable {
     let mut owners = ThreadOwners::default();
     let rows = trace.record_count();
     // Values straight into column form: a row costs what the columns keep, nothing more.
@@ -464,7 +471,7 @@ pub fn events(processes: &ProcessRegistry, trace: &Arc<EtlTrace>, decoder: &Arc<
         StrColumnBuilder::with_capacity(rows),
     );
     let mut decoder_guard = lock(decoder);
-    let mut walk = trace.records();
+    let mut walk = trace.records().counting(meter);
     while let Some(at) = walk.next_ref() {
         let Some(record) = trace.record_at(at) else { continue };
         let e = decoder_guard.decode(&record);
@@ -588,7 +595,7 @@ pub fn build(
 ) -> Option<DataTable> {
     let named = || names.expect("the tables in NEED_FRAME_NAMES are built with frame names");
     Some(match name {
-        "events" => events(&model.processes, trace, decoder),
+        "events" => events(&model.processes, trace, decoder, &Progress::new()),
         "processes" => processes(model),
         "threads" => threads(model),
         "modules" => modules(model),

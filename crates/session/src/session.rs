@@ -53,17 +53,22 @@ impl LoadedTrace {
 
     /// The model, built on first use.
     pub fn model(&mut self) -> &TraceModel {
+        self.model_counting(&Progress::new())
+    }
+
+    /// The model, built on first use with `meter` counting the records it reads.
+    fn model_counting(&mut self, meter: &Progress) -> &TraceModel {
         if self.model.is_none() {
-            let model = TraceModel::build(&self.trace, &mut self.decoder());
+            let model = TraceModel::build_counting(&self.trace, &mut self.decoder(), meter);
             self.model = Some(model);
         }
         self.model.as_ref().expect("built above")
     }
 
     /// The processes: the model's when it is built, else found by a light pass of their own.
-    fn processes(&mut self) -> &ProcessRegistry {
+    fn processes(&mut self, meter: &Progress) -> &ProcessRegistry {
         if self.model.is_none() && self.processes.is_none() {
-            let processes = model::build::processes(&self.trace, &mut self.decoder());
+            let processes = model::build::processes(&self.trace, &mut self.decoder(), meter);
             self.processes = Some(processes);
         }
         match &self.model {
@@ -291,9 +296,7 @@ impl Session {
             let of_trace = if several { format!(" of {}", loaded.name) } else { String::new() };
             progress
                 .start(&format!("building the model{of_trace}"), Total::Records(loaded.trace.record_count() as u64));
-            loaded.trace.set_read_meter(Some(progress.clone()));
-            loaded.model();
-            loaded.trace.set_read_meter(None);
+            loaded.model_counting(progress);
         }
         self.models_built = true;
     }
@@ -317,13 +320,11 @@ impl Session {
             let built = if events {
                 if loaded.model.is_none() && loaded.processes.is_none() {
                     progress.start(&format!("finding the processes{of_trace}"), records);
-                    loaded.trace.set_read_meter(Some(progress.clone()));
-                    loaded.processes();
+                    loaded.processes(progress);
                 }
                 progress.start(&format!("building the events table{of_trace}"), records);
-                loaded.trace.set_read_meter(Some(progress.clone()));
                 let (trace, decoder) = (loaded.trace.clone(), loaded.decoder.clone());
-                Some(tables::events(loaded.processes(), &trace, &decoder))
+                Some(tables::events(loaded.processes(progress), &trace, &decoder, progress))
             } else {
                 let LoadedTrace { trace, decoder, model, .. } = &*loaded;
                 let model = model.as_ref().expect("built by ensure_models");
@@ -335,7 +336,6 @@ impl Session {
                 progress.start(&format!("building the {name} table{of_trace}"), Total::Uncounted);
                 tables::build(name, model, trace, decoder, names)
             };
-            loaded.trace.set_read_meter(None);
             let trace_name = &loaded.name;
             let Some(mut table) = built else { return };
             if several {
