@@ -9,14 +9,15 @@ use std::path::Path;
 const ALLOWED: &[(&str, &[&str])] = &[
     ("progress", &[]),
     ("columnar", &[]),
+    ("text", &[]),
     ("etl", &["progress"]),
-    ("decode", &["etl"]),
+    ("decode", &["etl", "text"]),
     ("symbols", &["etl"]),
     ("query", &["columnar"]),
-    ("render", &["columnar"]),
+    ("render", &["columnar", "text"]),
     ("model", &["progress", "etl", "decode", "symbols", "columnar"]),
     ("demo", &["etl", "decode"]),
-    ("session", &["progress", "etl", "decode", "symbols", "columnar", "query", "model", "render", "demo"]),
+    ("session", &["progress", "text", "etl", "decode", "symbols", "columnar", "query", "model", "render", "demo"]),
 ];
 
 /// The binary at the top: its front ends see the session and the renderer only.

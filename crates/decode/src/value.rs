@@ -167,7 +167,7 @@ impl Value {
                     if i > 0 {
                         out.push(',');
                     }
-                    write_json_string(out, name);
+                    text::push_json_string(out, name);
                     out.push(':');
                     value.write_json(out);
                 }
@@ -175,17 +175,17 @@ impl Value {
                 Ok(())
             }
             Value::Str(s) => {
-                write_json_string(out, s);
+                text::push_json_string(out, s);
                 Ok(())
             }
             Value::Enum { name, .. } => {
-                write_json_string(out, name);
+                text::push_json_string(out, name);
                 Ok(())
             }
             // The reason may quote the trace's own names.
             Value::Bad { why } => {
                 out.push_str("{\"bad\":");
-                write_json_string(out, why);
+                text::push_json_string(out, why);
                 out.push('}');
                 Ok(())
             }
@@ -196,28 +196,6 @@ impl Value {
         }
         .unwrap_or(());
     }
-}
-
-/// Appends `text` as a JSON string literal, every control character escaped.
-pub fn write_json_string(out: &mut String, text: &str) {
-    use std::fmt::Write as _;
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            // JSON requires C0 escaped; DEL and C1 (U+0080-U+009F) too, as a
-            // trace's text must not reach a terminal as control sequences.
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// SID text form: S-1-<authority>-<sub>-<sub>...

@@ -11,12 +11,11 @@
 use std::fmt;
 use std::io;
 
-mod escape;
 mod from_columnar;
 mod terminal;
 mod text;
 
-pub use escape::{escape_from, escaped, push_escaped};
+pub use ::text::{escape_from, escaped, push_escaped, push_json_string};
 pub use terminal::{BLOCK_ROWS, CELL_WIDTH_LIMIT};
 
 #[derive(Clone, Debug, PartialEq)]

@@ -12,12 +12,12 @@
 //! A text cell longer than [`CELL_WIDTH_LIMIT`] characters is cut there
 //! with an ellipsis, and a line after the table says so; csv, tsv, json and md
 //! carry the full text.
-use super::escape::escape_from;
 use super::text::{push_readable, Chunks};
 use super::{Field, Rows};
 use comfy_table::{presets, CellAlignment, ColumnConstraint, ContentArrangement, TableComponent, Width};
 use std::fmt;
 use std::io;
+use text::escape_from;
 
 /// Rows per rendered block of a long table.
 pub const BLOCK_ROWS: usize = 1000;

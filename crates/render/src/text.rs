@@ -1,10 +1,10 @@
 //! The text formats, written row by row in chunks: TSV, CSV, Markdown, JSON.
 //! Every row is written in full (no cut); control characters are escaped
-//! (see escape.rs), so every record is one line.
-use super::escape::{escape_from, push_escaped};
+//! (see the text crate), so every record is one line.
 use super::{push_grouped, Field, Rows};
 use std::fmt::Write as _;
 use std::io;
+use text::{escape_from, push_escaped, push_json_string};
 
 /// Rendered text goes to the writer whenever this much has gathered.
 const CHUNK_BYTES: usize = 64 * 1024;
@@ -177,26 +177,6 @@ pub(crate) fn write_markdown(rows: &(impl Rows + ?Sized), out: &mut dyn io::Writ
 
 /// A JSON string literal. Beyond what JSON requires, DEL and the C1 controls
 /// are escaped too: JSON output also reaches terminals.
-fn push_json_string(out: &mut String, text: &str) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 fn push_json(out: &mut String, field: Field<'_>) {
     let _ = match field {
         Field::Int(v) | Field::Timestamp(v) | Field::Duration(v) => write!(out, "{v}"),

@@ -50,7 +50,7 @@ pub fn json_line(out: &mut String, event: &Event<'_>, ts_ns: i64, pid: Option<u3
     // Names can come from the trace: escaped as the fields are, control characters included.
     let text = |s: &str| {
         let mut literal = String::new();
-        decode::value::write_json_string(&mut literal, s);
+        render::push_json_string(&mut literal, s);
         literal
     };
     let _ = write!(
@@ -73,7 +73,7 @@ pub fn json_line(out: &mut String, event: &Event<'_>, ts_ns: i64, pid: Option<u3
         if i > 0 {
             out.push(',');
         }
-        decode::value::write_json_string(out, name);
+        render::push_json_string(out, name);
         out.push(':');
         value.write_json(out);
     }
