@@ -2,8 +2,9 @@
 //! must point at the planted incident: tedrdrv.sys hooking system calls,
 //! server.exe's workers spinning on Sleep(0), and strace.exe's failing calls.
 //! Rows are checked against `demo_facts()`, never against copied numbers.
+use columnar::Value;
 use demo::demo_facts;
-use render::{Cell, Table};
+use render::Table;
 use session::Session;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, OnceLock};
@@ -23,18 +24,18 @@ fn column(table: &Table, name: &str) -> usize {
     table.columns.iter().position(|c| c == name).unwrap_or_else(|| panic!("no column {name} in {:?}", table.columns))
 }
 
-fn text(cell: &Cell) -> String {
+fn text(cell: &Value) -> String {
     match cell {
-        Cell::Text(s) => s.clone(),
-        Cell::Empty => String::new(),
+        Value::Str(s) => s.to_string(),
+        Value::Null => String::new(),
         other => panic!("expected text, got {other:?}"),
     }
 }
 
-fn number(cell: &Cell) -> u64 {
+fn number(cell: &Value) -> u64 {
     match *cell {
-        Cell::UInt(v) | Cell::Address(v) => v,
-        Cell::Int(v) | Cell::Duration(v) | Cell::Timestamp(v) => u64::try_from(v).expect("not negative"),
+        Value::U64(v) | Value::Address(v) => v,
+        Value::I64(v) | Value::Duration(v) | Value::Timestamp(v) => u64::try_from(v).expect("not negative"),
         ref other => panic!("expected a number, got {other:?}"),
     }
 }
@@ -154,7 +155,7 @@ fn image_events_name_the_driver() {
     let images =
         ask(r#"events where provider = "Windows Kernel" and event ~ "^Image/" select ts, pid, fields.FileName"#);
     let f = column(&images, "fields.FileName");
-    let driver: Vec<&Vec<Cell>> =
+    let driver: Vec<&Vec<Value>> =
         images.rows.iter().filter(|r| text(&r[f]).to_lowercase().ends_with(facts.driver_name)).collect();
     assert_eq!(driver.len(), 1, "{:?}", images.rows);
     assert_eq!(number(&driver[0][column(&images, "pid")]), 0, "a driver loads into the System address space");

@@ -152,6 +152,31 @@ pub fn format_duration_ns(ns: i64) -> String {
     format!("{:.3} {unit}", ns as f64 / scale)
 }
 
+/// Text and integers as values, for small tables built by hand.
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::Str(Arc::from(s))
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value::Str(Arc::from(s))
+    }
+}
+
+impl From<u64> for Value {
+    fn from(v: u64) -> Value {
+        Value::U64(v)
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Value {
+        Value::I64(v)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

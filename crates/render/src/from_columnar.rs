@@ -1,5 +1,5 @@
 //! Query results (columnar tables) are rendered straight from their columns.
-use super::{Cell, Field, Rows, Table};
+use super::{Field, Rows, Table};
 use columnar::{DataTable, Value};
 
 impl<'a> From<&'a Value> for Field<'a> {
@@ -36,24 +36,7 @@ impl Rows for DataTable {
     }
 }
 
-impl From<&Value> for Cell {
-    fn from(value: &Value) -> Cell {
-        match value {
-            Value::Null => Cell::Empty,
-            Value::I64(v) => Cell::Int(*v),
-            Value::U64(v) => Cell::UInt(*v),
-            Value::F64(v) => Cell::Float(*v),
-            Value::Bool(v) => Cell::Text(v.to_string()),
-            Value::Str(s) => Cell::Text(s.to_string()),
-            Value::Timestamp(v) => Cell::Timestamp(*v),
-            Value::Duration(v) => Cell::Duration(*v),
-            Value::Address(v) => Cell::Address(*v),
-            Value::Fields(_) => Cell::Text(value.to_string()),
-        }
-    }
-}
-
-/// A copy into cells, for code that edits a result; rendering needs none.
+/// A copy into rows of values, for code that edits a result; rendering needs none.
 impl From<&DataTable> for Table {
     fn from(data: &DataTable) -> Table {
         let mut table = Table {
@@ -62,7 +45,7 @@ impl From<&DataTable> for Table {
             headerless: false,
         };
         for row in 0..data.row_count() {
-            table.push(data.columns.iter().map(|c| Cell::from(&c.column.value(row))).collect());
+            table.push(data.columns.iter().map(|c| c.column.value(row)).collect());
         }
         table
     }

@@ -8,6 +8,7 @@
 //! blocks of rows (see `terminal.rs` for how its column widths are chosen, and
 //! for the cut of long cells). Control characters from the trace are escaped in
 //! every text format (`escape.rs`).
+use columnar::Value;
 use std::fmt;
 use std::io;
 
@@ -17,36 +18,6 @@ mod text;
 
 pub use ::text::{escape_from, escaped, push_escaped, push_json_string};
 pub use terminal::{BLOCK_ROWS, CELL_WIDTH_LIMIT};
-
-#[derive(Clone, Debug, PartialEq)]
-pub enum Cell {
-    Int(i64),
-    UInt(u64),
-    Text(String),
-    Float(f64),
-    /// Nanoseconds since trace start: raw in csv/json, seconds on screen.
-    Timestamp(i64),
-    /// Nanoseconds: raw in csv/json, in a readable unit on screen.
-    Duration(i64),
-    /// Shown as 0x... everywhere.
-    Address(u64),
-    Empty,
-}
-
-impl Cell {
-    pub fn field(&self) -> Field<'_> {
-        match self {
-            Cell::Int(v) => Field::Int(*v),
-            Cell::UInt(v) => Field::UInt(*v),
-            Cell::Text(s) => Field::Text(s),
-            Cell::Float(v) => Field::Float(*v),
-            Cell::Timestamp(v) => Field::Timestamp(*v),
-            Cell::Duration(v) => Field::Duration(*v),
-            Cell::Address(v) => Field::Address(*v),
-            Cell::Empty => Field::Empty,
-        }
-    }
-}
 
 /// One cell as the writers read it, borrowed from a [`Table`] or straight from
 /// a query result's columns.
@@ -89,30 +60,6 @@ pub trait Rows {
     /// TSV/CSV without the header line.
     fn headerless(&self) -> bool {
         false
-    }
-}
-
-impl From<&str> for Cell {
-    fn from(s: &str) -> Cell {
-        Cell::Text(s.to_string())
-    }
-}
-
-impl From<String> for Cell {
-    fn from(s: String) -> Cell {
-        Cell::Text(s)
-    }
-}
-
-impl From<u64> for Cell {
-    fn from(v: u64) -> Cell {
-        Cell::UInt(v)
-    }
-}
-
-impl From<i64> for Cell {
-    fn from(v: i64) -> Cell {
-        Cell::Int(v)
     }
 }
 
@@ -194,7 +141,8 @@ impl Screen {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Table {
     pub columns: Vec<String>,
-    pub rows: Vec<Vec<Cell>>,
+    /// A small table's rows, as query values (a query result renders from its columns instead).
+    pub rows: Vec<Vec<Value>>,
     /// TSV/CSV without the header line (summary rows compared with other tools).
     pub headerless: bool,
 }
@@ -209,7 +157,7 @@ impl Table {
         self
     }
 
-    pub fn push(&mut self, row: Vec<Cell>) {
+    pub fn push(&mut self, row: Vec<Value>) {
         self.rows.push(row);
     }
 
@@ -238,7 +186,7 @@ impl Rows for Table {
 
     fn visit_row(&self, row: usize, visit: &mut dyn FnMut(Field<'_>)) {
         for cell in self.rows.get(row).into_iter().flatten() {
-            visit(cell.field());
+            visit(Field::from(cell));
         }
     }
 
@@ -362,7 +310,7 @@ mod tests {
     #[test]
     fn renderings() {
         let mut t = Table::new(&["name", "n"]);
-        t.push(vec!["a,b".into(), Cell::UInt(1200)]);
+        t.push(vec!["a,b".into(), Value::U64(1200)]);
         assert_eq!(t.render(Format::Tsv), "name\tn\na,b\t1200\n");
         assert_eq!(t.render(Format::Csv), "name,n\n\"a,b\",1200\n");
         assert_eq!(t.render(Format::Markdown), "| name | n |\n| --- | --- |\n| a,b | 1,200 |\n");
@@ -375,7 +323,7 @@ mod tests {
     fn screen_cuts_long_results_and_fits_the_width() {
         let mut t = Table::new(&["name", "n"]);
         for i in 0..1500u64 {
-            t.push(vec![format!("a rather long name number {i}").into(), Cell::UInt(i)]);
+            t.push(vec![format!("a rather long name number {i}").into(), Value::U64(i)]);
         }
         let wide = Screen { width: Some(80), max_lines: Some(14), ascii: true };
         let out = t.render_on_screen(Format::Table, &wide);

@@ -157,12 +157,13 @@ pub(crate) fn write_table(
 
 #[cfg(test)]
 mod tests {
-    use crate::{Cell, Format, Table};
+    use crate::{Format, Table};
+    use columnar::Value;
 
     fn numbered(rows: usize) -> Table {
         let mut t = Table::new(&["name", "n"]);
         for i in 0..rows {
-            t.push(vec![format!("row {i:05}").into(), Cell::UInt(i as u64 % 1000)]);
+            t.push(vec![format!("row {i:05}").into(), Value::U64(i as u64 % 1000)]);
         }
         t
     }
@@ -183,7 +184,7 @@ mod tests {
         );
         // A later block's wider cell widens its column from there on, whole.
         let mut wide = numbered(super::BLOCK_ROWS + 1);
-        wide.rows[super::BLOCK_ROWS][0] = Cell::Text("x".repeat(40));
+        wide.rows[super::BLOCK_ROWS][0] = Value::Str("x".repeat(40).into());
         let out = wide.render(Format::Table);
         let lines: Vec<&str> = out.lines().collect();
         assert_eq!(lines.len(), wide.rows.len() + 5, "a border marks the step");
@@ -211,8 +212,8 @@ mod tests {
     #[test]
     fn long_cells_are_cut_with_a_note() {
         let mut t = Table::new(&["text"]);
-        t.push(vec![Cell::Text("y".repeat(300_000))]);
-        t.push(vec![Cell::Text("z".repeat(super::CELL_WIDTH_LIMIT))]);
+        t.push(vec![Value::Str("y".repeat(300_000).into())]);
+        t.push(vec![Value::Str("z".repeat(super::CELL_WIDTH_LIMIT).into())]);
         let out = t.render(Format::Table);
         let (table, _note) = out.rsplit_once("(cells").unwrap();
         assert_eq!(table.matches('y').count(), super::CELL_WIDTH_LIMIT - 1);

@@ -236,13 +236,14 @@ pub(crate) fn write_json(rows: &(impl Rows + ?Sized), out: &mut dyn io::Write) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Cell, Format, Table};
+    use crate::{Format, Table};
+    use columnar::Value;
 
     #[test]
     fn json_matches_the_pretty_printer_and_parses() {
         let mut t = Table::new(&["name", "n", "f", "none"]);
-        t.push(vec!["a\"b\u{9b}".into(), Cell::Int(-3), Cell::Float(1.5), Cell::Empty]);
-        t.push(vec!["c".into(), Cell::UInt(7), Cell::Float(f64::NAN), Cell::Address(255)]);
+        t.push(vec!["a\"b\u{9b}".into(), Value::I64(-3), Value::F64(1.5), Value::Null]);
+        t.push(vec!["c".into(), Value::U64(7), Value::F64(f64::NAN), Value::Address(255)]);
         let out = t.render(Format::Json);
         let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(parsed[0]["name"], "a\"b\u{9b}");
@@ -252,8 +253,8 @@ mod tests {
         // Keys in column order, as serde_json lays out a pretty array.
         let expected = serde_json::to_string_pretty(&serde_json::json!([{"a": 1}, {"a": 2}])).unwrap() + "\n";
         let mut ordered = Table::new(&["a"]);
-        ordered.push(vec![Cell::Int(1)]);
-        ordered.push(vec![Cell::Int(2)]);
+        ordered.push(vec![Value::I64(1)]);
+        ordered.push(vec![Value::I64(2)]);
         assert_eq!(ordered.render(Format::Json), expected);
         assert_eq!(Table::new(&["a"]).render(Format::Json), "[]\n");
         assert!(!out.contains('\u{9b}'), "{out}");

@@ -4,7 +4,7 @@
 // A QueryError is made once per failed query, far from any hot loop (as in the query crate).
 #![allow(clippy::result_large_err)]
 use crate::summary::{record_counts, SummaryRow};
-use columnar::{Column, DataTable};
+use columnar::{Column, DataTable, Value};
 use decode::{Decoder, SchemaSource};
 use etl::clock::filetime_to_utc;
 use etl::{EtlTrace, OpenError, Warning};
@@ -14,7 +14,7 @@ use progress::{Progress, Total};
 use query::catalog::{Catalog, MemoryCatalog, SavedQuery};
 use query::error::QueryError;
 use query::library::parse_library;
-use render::{Cell, Table};
+use render::Table;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -430,14 +430,14 @@ impl Session {
         }
         let mut t = Table::new(&["trace", "field", "value"]);
         for (index, loaded) in self.traces.iter().enumerate() {
-            let trace_name: Cell = loaded.name.clone().into();
+            let trace_name: Value = loaded.name.clone().into();
             self.trace_info(index, &mut |field, value| t.push(vec![trace_name.clone(), field.into(), value]));
         }
         t
     }
 
     /// The info rows of the trace at `index`, each given to `row`.
-    fn trace_info(&self, index: usize, row: &mut dyn FnMut(&str, Cell)) {
+    fn trace_info(&self, index: usize, row: &mut dyn FnMut(&str, Value)) {
         let trace = &self.traces[index].trace;
         let h = &trace.header;
         match trace.path() {
@@ -493,7 +493,7 @@ impl Session {
             t.push(vec![kind.into(), id.into(), u64::from(number).into(), row.count.into()]);
             total += row.count;
         }
-        t.push(vec!["total".into(), Cell::Empty, Cell::Empty, total.into()]);
+        t.push(vec!["total".into(), Value::Null, Value::Null, total.into()]);
         t
     }
 
