@@ -28,7 +28,7 @@ The shell (`etwq trace.etl` or `etwq --demo` on a terminal, without -c):
   .queries, .lib FILE, .run SCRIPT [ARGS], .symbols [PATH], .timer on|off, .quit. Tab completes tables,
   columns, keywords,
   functions, @saved queries, commands and file paths; Enter continues the input while a
-  ( or a quote is open; Ctrl-C stops a running query; Ctrl-D leaves.
+  ( or a quote is open; Ctrl-C stops a running query or build; Ctrl-D leaves.
   History: ETWQ_HISTORY, else the data directory (~/.local/share/etwq/history on Linux).
   Saved queries: the shipped library, every *.etwq in the config directory
   (~/.config/etwq/ on Linux) and --lib FILE; use as @name or @name(\"arg\").

@@ -123,3 +123,33 @@ fn no_progress_is_drawn_when_stderr_is_not_a_terminal() {
     assert!(!output.stdout.is_empty());
     assert_eq!(String::from_utf8_lossy(&output.stderr), "", "stderr of a one-shot query on a clean trace");
 }
+
+/// Ctrl-C sets the session's cancel flag; a build that counts into a
+/// progress tied to it stops, keeps nothing, and the next query builds again.
+#[test]
+fn a_stopped_build_keeps_nothing_and_the_session_stays_usable() {
+    let Some(corpus) = common::corpus_dir() else { return };
+    let path = corpus.join("perfview").join("net.4.5.2.x64.etl");
+    let trace = EtlTrace::open(&path).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let stopped = Progress::new();
+    stopped.stop_when(stop);
+    // A walk ends at its first look at the flag, long before the 179,474 records.
+    let walked = trace.records().counting(&stopped).count();
+    assert!(walked < trace.record_count() / 4, "{walked} of {} records walked", trace.record_count());
+    assert!(TraceModel::build_counting(&trace, &mut Decoder::new(), &stopped).is_none());
+    assert!(model::build::processes(&trace, &mut Decoder::new(), &stopped).is_none());
+
+    let mut session = Session::open_all(std::slice::from_ref(&path)).unwrap();
+    session.cancel_flag().store(true, std::sync::atomic::Ordering::SeqCst);
+    session.prepare_with_progress(&Progress::new());
+    assert!(!session.is_prepared(), "a stopped model build is not kept");
+    // The next query clears the flag, builds what it reads and answers as a fresh session does.
+    let query = "threads select count()";
+    let after = session.query(query).unwrap();
+    let fresh = Session::open_all(&[path]).unwrap().query(query).unwrap();
+    let count = after.column("count()").unwrap().value(0);
+    assert_eq!(count, fresh.column("count()").unwrap().value(0));
+    assert_ne!(count, columnar::Value::U64(0), "the trace's threads were found");
+    assert!(session.is_prepared());
+}

@@ -164,22 +164,26 @@ impl Shell {
 /// Runs the shell until `.quit` or Ctrl-D.
 pub fn run(session: Session, options: ShellOptions) -> Result<(), String> {
     let mut session = session;
-    if !session.is_prepared() {
-        with_progress(|progress| session.prepare_with_progress(progress));
-    }
-    for message in session.take_messages() {
-        eprintln!("etwq: symbols: {message}");
-    }
     let cancel_target = Arc::new(Mutex::new(session.cancel_flag()));
     let handler_target = cancel_target.clone();
     // At the prompt the terminal is raw and Ctrl-C reaches rustyline as a key;
-    // while a query runs it is a signal, and it stops the query, not the shell.
+    // while the model builds or a query runs it is a signal, and it stops that
+    // work, not the shell.
     if let Err(e) = ctrlc::set_handler(move || {
         if let Ok(flag) = handler_target.lock() {
             flag.store(true, Ordering::SeqCst);
         }
     }) {
         eprintln!("etwq: warning: Ctrl-C will not stop a running query: {e}");
+    }
+    if !session.is_prepared() {
+        with_progress(|progress| session.prepare_with_progress(progress));
+        if !session.is_prepared() {
+            eprintln!("\retwq: stopped building the model; the first query builds it");
+        }
+    }
+    for message in session.take_messages() {
+        eprintln!("etwq: symbols: {message}");
     }
     let colors = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let config = Config::builder()

@@ -624,7 +624,7 @@ impl PartialOrd for HeapEntry {
 }
 
 /// Records taken between two additions to the trace's read meter: a shared
-/// counter is touched once per this many, not once per record.
+/// counter is touched, and the stop flag read, once per this many records.
 const METER_EVERY: u64 = 16 * 1024;
 
 /// K-way merge of the processor streams.
@@ -647,7 +647,8 @@ impl Drop for Records<'_> {
 
 impl<'a> Records<'a> {
     /// Counts every record taken into `meter`, so a front end can show how
-    /// far a pass over the trace has got.
+    /// far a pass over the trace has got; the walk ends early once the meter
+    /// is asked to stop (`Progress::stopped`), and the caller checks that.
     pub fn counting(mut self, meter: &Progress) -> Records<'a> {
         self.meter = Some(meter.clone());
         self
@@ -660,6 +661,9 @@ impl<'a> Records<'a> {
             if self.unreported == METER_EVERY {
                 meter.add(METER_EVERY);
                 self.unreported = 0;
+                if meter.stopped() {
+                    self.heap.clear();
+                }
             }
         }
         let mut top = self.heap.peek_mut()?;

@@ -22,10 +22,14 @@ use rayon::prelude::*;
 /// The profile interval when the trace does not say: 1 ms.
 const DEFAULT_SAMPLE_INTERVAL_NS: i64 = 1_000_000;
 
-/// Builds the model; `meter` counts the records as the per-CPU passes take them.
-pub fn build(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress) -> TraceModel {
+/// Builds the model; `meter` counts the records as the per-CPU passes take
+/// them. None when the meter was asked to stop.
+pub fn build(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress) -> Option<TraceModel> {
     let mut outputs: Vec<CpuOutput> =
         trace.processors().into_par_iter().map(|p| cpu_pass::run(trace, p, meter)).collect();
+    if meter.stopped() {
+        return None;
+    }
     let trace_end = outputs.iter().map(|o| o.last_ts).max().unwrap_or(0);
     let mut stats = BuildStats {
         records: outputs.iter().map(|o| o.records).sum(),
@@ -56,7 +60,7 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress) -> Trace
     stats.unmatched_syscall_exits = unmatched_exits;
     stats.unattributed_syscall_events = unattributed;
 
-    TraceModel {
+    Some(TraceModel {
         pointer_size: trace.header_pointer_size,
         trace_end_ns: trace_end,
         processes,
@@ -71,15 +75,19 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress) -> Trace
         fileio: io.file,
         hardfaults: io.hard_faults,
         stats,
-    }
+    })
 }
 
 /// The processes of a trace alone, without the rest of the model: one light
-/// pass on all cores picks out the rare events, and the ordered pass names them.
-pub fn processes(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress) -> ProcessRegistry {
+/// pass on all cores picks out the rare events, and the ordered pass names
+/// them. None when the meter was asked to stop.
+pub fn processes(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress) -> Option<ProcessRegistry> {
     let rare: Vec<RecordRef> =
         trace.processors().into_par_iter().flat_map_iter(|p| cpu_pass::rare_records(trace, p, meter)).collect();
-    name_pass::run(trace, decoder, rare).processes
+    if meter.stopped() {
+        return None;
+    }
+    Some(name_pass::run(trace, decoder, rare).processes)
 }
 
 /// The stacks, stored once, and the rows that refer to them.

@@ -114,15 +114,16 @@ pub struct TraceModel {
 
 impl TraceModel {
     pub fn build(trace: &etl::EtlTrace, decoder: &mut decode::Decoder) -> TraceModel {
-        build::build(trace, decoder, &progress::Progress::new())
+        build::build(trace, decoder, &progress::Progress::new()).expect("nothing can stop a meter of its own")
     }
 
-    /// Like `build`, counting into `meter` the records the passes take.
+    /// Like `build`, counting into `meter` the records the passes take; None
+    /// when the meter was asked to stop before the model was whole.
     pub fn build_counting(
         trace: &etl::EtlTrace,
         decoder: &mut decode::Decoder,
         meter: &progress::Progress,
-    ) -> TraceModel {
+    ) -> Option<TraceModel> {
         build::build(trace, decoder, meter)
     }
 }

@@ -451,13 +451,13 @@ fn cell(value: &Value) -> Cell {
 /// fields (`fields.Name`) are decoded again when a query reads them, for the
 /// rows it reads, so the table holds eight bytes a row for them.
 /// It needs only the trace's processes (`build::processes`), not the model.
-/// `meter` counts the records as the walk takes them.
+/// `meter` counts the records as the walk takes them; None when it was asked to stop.
 pub fn events(
     processes: &ProcessRegistry,
     trace: &Arc<EtlTrace>,
     decoder: &Arc<Mutex<Decoder>>,
     meter: &Progress,
-) -> DataTable {
+) -> Option<DataTable> {
     let mut owners = ThreadOwners::default();
     let rows = trace.record_count();
     // Values straight into column form: a row costs what the columns keep, nothing more.
@@ -495,6 +495,9 @@ pub fn events(
         }
     }
     drop(decoder_guard);
+    if meter.stopped() {
+        return None;
+    }
     let fields = match keys {
         Some(keys) => {
             let source = Arc::new(EventFields { trace: trace.clone(), decoder: decoder.clone() });
@@ -514,7 +517,7 @@ pub fn events(
     b.add("id", id.finish());
     b.add("opcode", Column::u64(opcode));
     b.add("fields", fields);
-    b.finish()
+    Some(b.finish())
 }
 
 /// A u64 column filled row by row, with its validity mask beside it.
@@ -595,7 +598,7 @@ pub fn build(
 ) -> Option<DataTable> {
     let named = || names.expect("the tables in NEED_FRAME_NAMES are built with frame names");
     Some(match name {
-        "events" => events(&model.processes, trace, decoder, &Progress::new()),
+        "events" => events(&model.processes, trace, decoder, &Progress::new())?,
         "processes" => processes(model),
         "threads" => threads(model),
         "modules" => modules(model),

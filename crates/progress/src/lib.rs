@@ -1,7 +1,7 @@
 //! How far long work has got (reading a trace, building its model), for a
-//! front end to show. Workers on any thread count into it; whoever draws
-//! reads it. Knows nothing of terminals.
-use std::sync::atomic::{AtomicU64, Ordering};
+//! front end to show, and whether it should stop (Ctrl-C). Workers on any
+//! thread count into it; whoever draws reads it. Knows nothing of terminals.
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// What makes the current stage whole.
@@ -32,6 +32,8 @@ struct Shared {
     stages: Mutex<Stages>,
     /// How much of the current stage is done.
     done: AtomicU64,
+    /// Set (by Ctrl-C) when the work should stop; see `stop_when`.
+    stop: Mutex<Option<Arc<AtomicBool>>>,
 }
 
 #[derive(Debug, Default)]
@@ -81,6 +83,19 @@ impl Progress {
         all
     }
 
+    /// Ties the work to a flag that asks it to stop (Ctrl-C). Loops that count
+    /// into this progress end early once it is set, and whoever started them
+    /// throws away the half-built result.
+    pub fn stop_when(&self, flag: Arc<AtomicBool>) {
+        *self.shared.stop.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(flag);
+    }
+
+    /// Whether the work was asked to stop.
+    pub fn stopped(&self) -> bool {
+        let stop = self.shared.stop.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        stop.as_ref().is_some_and(|flag| flag.load(Ordering::Relaxed))
+    }
+
     /// The stages, even if a thread panicked while holding them (each change is made whole).
     fn stages(&self) -> MutexGuard<'_, Stages> {
         self.shared.stages.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -107,5 +122,17 @@ mod tests {
         progress.add(2);
         let history: Vec<(String, u64)> = progress.history().into_iter().map(|(s, done)| (s.what, done)).collect();
         assert_eq!(history, [("reading".to_string(), 4_000), ("naming".to_string(), 2)]);
+    }
+
+    #[test]
+    fn clones_see_the_stop_flag() {
+        let progress = Progress::new();
+        assert!(!progress.stopped(), "no flag: never stopped");
+        let flag = Arc::new(AtomicBool::new(false));
+        progress.stop_when(flag.clone());
+        let worker = progress.clone();
+        assert!(!worker.stopped());
+        flag.store(true, Ordering::SeqCst);
+        assert!(worker.stopped());
     }
 }

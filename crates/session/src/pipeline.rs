@@ -19,11 +19,13 @@ impl Session {
     pub(crate) fn run_pipeline(&mut self, text: &str, progress: &Progress) -> Result<DataTable, QueryError> {
         // Every query passes here before frames are named (which may download symbols).
         self.share_cancel_flag();
+        // Ctrl-C from here on stops this query: its builds, its run, its view.
+        self.cancel.store(false, std::sync::atomic::Ordering::SeqCst);
+        progress.stop_when(self.cancel.clone());
         let mut query = query::grammar::parse_query(text)?;
         let view = query.view.take();
         rewrite_query(&mut query);
-        self.ensure_tables_for(text, progress);
-        self.cancel.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.ensure_tables_for(text, progress)?;
         let rows = query::run_parsed(query, text, &self.catalog, &self.cancel)?;
         let Some(view) = view else { return Ok(rows) };
         let names: Vec<&str> = self.traces.iter().map(|t| t.name.as_str()).collect();

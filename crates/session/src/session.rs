@@ -53,28 +53,34 @@ impl LoadedTrace {
 
     /// The model, built on first use.
     pub fn model(&mut self) -> &TraceModel {
-        self.model_counting(&Progress::new())
-    }
-
-    /// The model, built on first use with `meter` counting the records it reads.
-    fn model_counting(&mut self, meter: &Progress) -> &TraceModel {
         if self.model.is_none() {
-            let model = TraceModel::build_counting(&self.trace, &mut self.decoder(), meter);
+            let model = TraceModel::build(&self.trace, &mut self.decoder());
             self.model = Some(model);
         }
         self.model.as_ref().expect("built above")
     }
 
-    /// The processes: the model's when it is built, else found by a light pass of their own.
-    fn processes(&mut self, meter: &Progress) -> &ProcessRegistry {
+    /// Builds the model if it is not built, with `meter` counting the records
+    /// it reads. Stopped (Ctrl-C), it keeps nothing of the half-built model.
+    fn build_model(&mut self, meter: &Progress) -> Result<(), Stopped> {
+        if self.model.is_none() {
+            let model = TraceModel::build_counting(&self.trace, &mut self.decoder(), meter);
+            self.model = Some(model.ok_or(Stopped)?);
+        }
+        Ok(())
+    }
+
+    /// The processes: the model's when it is built, else found by a light
+    /// pass of their own (kept, unless it was stopped).
+    fn processes(&mut self, meter: &Progress) -> Result<&ProcessRegistry, Stopped> {
         if self.model.is_none() && self.processes.is_none() {
-            let processes = model::build::processes(&self.trace, &mut self.decoder(), meter);
+            let processes = model::build::processes(&self.trace, &mut self.decoder(), meter).ok_or(Stopped)?;
             self.processes = Some(processes);
         }
-        match &self.model {
+        Ok(match &self.model {
             Some(model) => &model.processes,
             None => self.processes.get_or_insert_with(ProcessRegistry::default),
-        }
+        })
     }
 }
 
@@ -290,27 +296,29 @@ impl Session {
     }
 
     /// Builds every trace's model, once: one pass over its records, and no table yet.
-    pub(crate) fn ensure_models(&mut self, progress: &Progress) {
+    pub(crate) fn ensure_models(&mut self, progress: &Progress) -> Result<(), Stopped> {
         let several = self.traces.len() > 1;
         for loaded in self.traces.iter_mut().filter(|t| t.model.is_none()) {
             let of_trace = if several { format!(" of {}", loaded.name) } else { String::new() };
             progress
                 .start(&format!("building the model{of_trace}"), Total::Records(loaded.trace.record_count() as u64));
-            loaded.model_counting(progress);
+            loaded.build_model(progress)?;
         }
         self.models_built = true;
+        Ok(())
     }
 
     /// Builds table `name` of every trace, once, when a query first reads it. With
     /// several traces it gains a `trace` column and holds the rows of all of them.
-    pub(crate) fn ensure_table(&mut self, name: &str, progress: &Progress) {
+    /// Stopped (Ctrl-C), it keeps no part of the table.
+    pub(crate) fn ensure_table(&mut self, name: &str, progress: &Progress) -> Result<(), Stopped> {
         if self.catalog.tables.contains_key(name) || model::schema::table(name).is_none() {
-            return;
+            return Ok(());
         }
         // The events table reads every record and needs only the processes; the others are built from the model.
         let events = name == "events";
         if !events {
-            self.ensure_models(progress);
+            self.ensure_models(progress)?;
         }
         let several = self.traces.len() > 1;
         let mut merged: Option<DataTable> = None;
@@ -320,11 +328,11 @@ impl Session {
             let built = if events {
                 if loaded.model.is_none() && loaded.processes.is_none() {
                     progress.start(&format!("finding the processes{of_trace}"), records);
-                    loaded.processes(progress);
+                    loaded.processes(progress)?;
                 }
                 progress.start(&format!("building the events table{of_trace}"), records);
                 let (trace, decoder) = (loaded.trace.clone(), loaded.decoder.clone());
-                Some(tables::events(loaded.processes(progress), &trace, &decoder, progress))
+                Some(tables::events(loaded.processes(progress)?, &trace, &decoder, progress).ok_or(Stopped)?)
             } else {
                 let LoadedTrace { trace, decoder, model, .. } = &*loaded;
                 let model = model.as_ref().expect("built by ensure_models");
@@ -337,7 +345,7 @@ impl Session {
                 tables::build(name, model, trace, decoder, names)
             };
             let trace_name = &loaded.name;
-            let Some(mut table) = built else { return };
+            let Some(mut table) = built else { return Ok(()) };
             if several {
                 table = with_trace_column(table, trace_name);
             }
@@ -353,26 +361,28 @@ impl Session {
         if let Some(table) = merged {
             self.catalog.add_table(table);
         }
+        Ok(())
     }
 
     /// Builds the tables that `text` reads, and only those. The planner asks the
     /// catalog for each table it meets; a table not built yet is built and the
     /// query planned again (saved queries can lead to other tables).
-    pub(crate) fn ensure_tables_for(&mut self, text: &str, progress: &Progress) {
+    pub(crate) fn ensure_tables_for(&mut self, text: &str, progress: &Progress) -> Result<(), Stopped> {
         for _ in 0..8 {
             let asked = tables_asked_for(text, &self.catalog);
             let missing: Vec<String> = asked.into_iter().filter(|t| !self.catalog.tables.contains_key(t)).collect();
             if missing.is_empty() {
-                return;
+                return Ok(());
             }
             let before = self.catalog.tables.len();
             for table in &missing {
-                self.ensure_table(table, progress);
+                self.ensure_table(table, progress)?;
             }
             if self.catalog.tables.len() == before {
-                return; // names the schema does not know: the query reports them
+                return Ok(()); // names the schema does not know: the query reports them
             }
         }
+        Ok(())
     }
 
     /// Drops the tables built with frame names, after the symbol path changed.
@@ -395,7 +405,8 @@ impl Session {
 
     /// The tables and their row counts; counted from the models, nothing is built.
     pub fn tables(&mut self) -> Vec<(String, usize)> {
-        self.ensure_models(&Progress::new());
+        // A meter of its own, which nothing stops.
+        let _ = self.ensure_models(&Progress::new());
         let mut list: Vec<(String, usize)> = model::schema::tables()
             .iter()
             .map(|t| {
@@ -568,4 +579,14 @@ fn unique_suffixes(paths: &[PathBuf]) -> Vec<String> {
             parts.join("/")
         })
         .collect()
+}
+
+/// A build that Ctrl-C stopped: nothing of it was kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stopped;
+
+impl From<Stopped> for QueryError {
+    fn from(_: Stopped) -> QueryError {
+        QueryError::cancelled()
+    }
 }

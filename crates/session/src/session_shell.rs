@@ -28,12 +28,16 @@ impl Session {
     /// Builds the models now rather than on the first query, so the shell can
     /// show progress around it; each table is built when a query first reads it.
     pub fn prepare(&mut self) {
-        self.ensure_models(&progress::Progress::new());
+        // A meter of its own, which nothing stops.
+        let _ = self.ensure_models(&progress::Progress::new());
     }
 
     /// `prepare`, with a stage in `progress` per step (see `ensure_models`).
+    /// Ctrl-C (the session's cancel flag) stops it; the models are then built
+    /// by the first query instead.
     pub fn prepare_with_progress(&mut self, progress: &progress::Progress) {
-        self.ensure_models(progress);
+        progress.stop_when(self.cancel.clone());
+        let _ = self.ensure_models(progress);
     }
 
     /// Whether the first query will have to build the model first.
