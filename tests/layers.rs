@@ -15,7 +15,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("query", &["columnar"]),
     ("render", &["columnar"]),
     ("model", &["progress", "etl", "decode", "symbols", "columnar"]),
-    ("demo", &["etl", "decode"]),
+    ("demo", &["etl", "decode", "symbols"]),
     ("session", &["progress", "etl", "decode", "symbols", "columnar", "query", "model", "render", "demo"]),
 ];
 

@@ -4,7 +4,7 @@
 //! per CPU or per thread on all cores, merged in time order.
 use super::cpu_pass::{self, CpuOutput, Switch, SyscallEvent, SyscallKind};
 use super::io::IoBuilder;
-use super::modules::{Module, ModuleRegistry, PdbIdentity};
+use super::modules::{Module, ModuleRegistry};
 use super::processes::{Lifecycle, Process, ProcessRegistry, ThreadRegistry};
 use super::sorted_runs;
 use super::stack_join::{self, Claims, StackRef};
@@ -15,6 +15,7 @@ use etl::clock::Clock;
 use etl::{EtlTrace, RecordRef};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
+use symbols::PdbIdentity;
 
 /// The profile interval when the trace does not say: 1 ms.
 const DEFAULT_SAMPLE_INTERVAL_NS: i64 = 1_000_000;
