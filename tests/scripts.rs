@@ -258,7 +258,7 @@ fn scripts_name_addresses_as_the_tables_do() {
         ] {
             for r in query(q) {
                 let pid = r.pid ?? 0;
-                print(`${r.module ?? ""}|${r.func ?? ""}|${frame_func(r.address, pid, r.ts)}|${symbolize(r.address, pid, r.ts)}`);
+                print(`${r["module"] ?? ""}|${r.func ?? ""}|${frame_func(r.address, pid, r.ts)}|${symbolize(r.address, pid, r.ts)}`);
             }
         }
     "#;

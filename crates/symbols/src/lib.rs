@@ -214,9 +214,10 @@ impl SymbolResolver {
     }
 
     /// Symbols held in memory, asked before the cache and the symbol path. The
-    /// identities they cover are looked up again.
+    /// identities the old or the new ones cover are looked up again.
     pub fn set_in_memory(&mut self, memory: InMemorySymbols) {
-        self.tables.retain(|identity, _| !memory.contains(identity));
+        let old = std::mem::take(&mut self.memory);
+        self.tables.retain(|identity, _| !memory.contains(identity) && !old.contains(identity));
         self.last = None;
         self.memory = memory;
     }
