@@ -3,9 +3,10 @@
 //! calls and samples that a reader can rebuild exactly from the records.
 use demo::payloads::EventType;
 use demo::scenario::{random_scenario, GroundTruth, RandomOptions, Scenario, IDLE_TID};
-use demo::{demo_facts, demo_incident, demo_symbol_files, demo_trace_bytes, BreakpadModule};
+use demo::{demo_facts, demo_incident, demo_symbol_texts, demo_trace_bytes};
 use etl::{EtlTrace, Record};
 use std::collections::{BTreeMap, HashMap};
+use symbols::breakpad::{parse_sym, BreakpadSymbols};
 
 fn u32_at(p: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(p[at..at + 4].try_into().unwrap())
@@ -225,27 +226,22 @@ fn demo_plants_the_incident() {
 #[test]
 fn demo_addresses_resolve_with_the_symbol_files() {
     let scenario = demo_incident();
-    let files = demo_symbol_files();
-    let by_pdb: HashMap<String, BreakpadModule> = files
-        .iter()
-        .map(|(path, text)| (path.split('/').next().unwrap().to_string(), BreakpadModule::parse(text).unwrap()))
+    let by_pdb: HashMap<String, BreakpadSymbols> = demo_symbol_texts()
+        .map(|text| parse_sym(text.as_bytes()))
+        .map(|sym| (sym.identity.as_ref().unwrap().name.clone(), sym))
         .collect();
     for m in &scenario.modules {
         match &m.pdb {
-            Some(pdb) => {
-                let sym = &by_pdb[&pdb.name];
-                assert_eq!(sym.key, pdb.store_key(), "{}", m.path);
-                assert!(files.iter().any(|(path, _)| path.starts_with(&format!("{}/{}/", pdb.name, pdb.store_key()))));
-            }
+            Some(pdb) => assert_eq!(by_pdb[&pdb.name].identity.as_ref(), Some(pdb), "{}", m.path),
             None => assert!(m.path.ends_with("tedrdrv.sys"), "{}", m.path),
         }
     }
     let resolve = |pid: u32, address: u64| -> Option<String> {
         let m = scenario.module_at(pid, address).unwrap_or_else(|| panic!("{address:#x} is in no module of {pid}"));
         let pdb = m.pdb.as_ref()?;
-        let name =
-            by_pdb[&pdb.name].function_at(address - m.base).unwrap_or_else(|| panic!("{address:#x} in {}", m.path));
-        Some(name.to_string())
+        let (function, _) =
+            by_pdb[&pdb.name].table.lookup(address - m.base).unwrap_or_else(|| panic!("{address:#x} in {}", m.path));
+        Some(function.name.to_string())
     };
     let timeline = scenario.timeline().unwrap();
     for s in &scenario.samples {

@@ -16,7 +16,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("query", &["columnar"]),
     ("render", &["columnar", "text"]),
     ("model", &["progress", "etl", "decode", "symbols", "columnar"]),
-    ("demo", &["etl", "decode"]),
+    ("demo", &["etl", "decode", "symbols"]),
     ("session", &["progress", "text", "etl", "decode", "symbols", "columnar", "query", "model", "render", "demo"]),
 ];
 

@@ -246,6 +246,36 @@ fn api_tables_rows_and_helpers() {
     assert!(lines[10].starts_with("| b ") || lines[10].starts_with("| b"), "{out}");
 }
 
+/// `symbolize()` and `frame_func()` name an address as the tables' `func` column
+/// does: one resolver behind both. Each distinct (process, address) of the demo's
+/// samples and system calls, at its first time.
+#[test]
+fn scripts_name_addresses_as_the_tables_do() {
+    let source = r#"
+        for q in [
+            "samples group by pid, ip, module, func select min(ts) as ts, ip as address",
+            "syscalls group by pid, address, module, func select min(ts) as ts",
+        ] {
+            for r in query(q) {
+                let pid = r.pid ?? 0;
+                print(`${r["module"] ?? ""}|${r.func ?? ""}|${frame_func(r.address, pid, r.ts)}|${symbolize(r.address, pid, r.ts)}`);
+            }
+        }
+    "#;
+    let out = run_text(&mut demo(), "same_names.rhai", source, &[]).unwrap();
+    let mut named = 0;
+    for line in out.lines() {
+        let [module, table_func, script_func, symbolized]: [&str; 4] =
+            line.split('|').collect::<Vec<_>>().try_into().unwrap_or_else(|_| panic!("{line}"));
+        assert_eq!(table_func, script_func, "{line}");
+        if !table_func.is_empty() {
+            named += 1;
+            assert_eq!(symbolized, format!("{module}!{table_func}"), "{line}");
+        }
+    }
+    assert!(named > 20 && out.lines().count() > named, "{named} named of:\n{out}");
+}
+
 /// Options that write into `dir` and print into a buffer.
 fn writing_in(dir: &std::path::Path) -> ScriptOptions {
     ScriptOptions { write_dir: dir.to_path_buf(), ..ScriptOptions::capturing(Arc::new(Mutex::new(String::new()))) }

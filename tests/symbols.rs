@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use etl::Guid;
 use symbols::pdb_file::{load_pdb, load_pdb_bytes, load_pdb_bytes_with, LoadOptions};
 use symbols::{
-    format_frame, DownloadEvent, DownloadLimits, Lookup, PdbIdentity, ResolverOptions, SymbolPath, SymbolResolver,
+    format_frame, DownloadEvent, DownloadLimits, InMemorySymbols, Lookup, PdbIdentity, ResolverOptions, ResolverStats,
+    SymbolPath, SymbolResolver,
 };
 
 fn symbols_dir() -> Option<PathBuf> {
@@ -269,6 +270,30 @@ fn breakpad_sym_files_resolve_in_store_layout_and_flat() {
         assert_eq!(r.stats().from_sym, 1);
         assert!(r.take_messages().is_empty());
     }
+}
+
+/// Symbols held in memory answer before the symbol path and the cache, and are
+/// never written to the cache; set again, they replace what was resolved.
+#[test]
+fn in_memory_symbols_come_first_and_are_never_cached() {
+    let Some(c) = corpus() else { return };
+    let text = std::fs::read(c.dir.join("crash.sym")).unwrap();
+    let mut memory = InMemorySymbols::default();
+    assert_eq!(memory.add_breakpad(&text).unwrap(), c.identity);
+    let cache = tempfile::tempdir().unwrap();
+    // crash.pdb is on the path too: the PDB would be read (and cached) if memory were not asked first.
+    let mut r = resolver(c.dir.to_str().unwrap(), cache.path());
+    r.set_in_memory(memory);
+    assert_resolves_like_breakpad(&mut r, &c);
+    assert_eq!(r.stats(), ResolverStats { from_memory: 1, ..ResolverStats::default() });
+    assert!(std::fs::read_dir(cache.path()).unwrap().next().is_none(), "the cache was written");
+
+    // Replacing the memory source looks the identity up again, now on the path.
+    r.set_in_memory(InMemorySymbols::default());
+    assert!(matches!(r.lookup(&c.identity, c.expected[0].rva as u64), Lookup::Function { .. }));
+    let stats = r.stats();
+    assert_eq!((stats.from_memory, stats.from_pdb + stats.from_sym), (1, 1), "{stats:?}");
+    assert!(std::fs::read_dir(cache.path()).unwrap().next().is_some(), "what the path gave is cached");
 }
 
 #[test]

@@ -620,27 +620,65 @@ fn the_environment_chooses_the_cache_and_turns_downloads_off() {
     );
 }
 
-/// `--symbol-cache DIR` overrides the environment: the demo's symbol files land there.
+/// `--symbol-cache DIR` overrides the environment: symbols read from the symbol path
+/// are cached there. (A random scenario's kernel has the identity of the demo's
+/// ntkrnlmp.pdb, whose .sym text is put in a plain directory on the path.)
 #[test]
 fn the_symbol_cache_flag_chooses_the_directory() {
     let tmp = tempfile::tempdir().unwrap();
     let xdg = tmp.path().join("xdg");
     let chosen = tmp.path().join("chosen");
+    let trace = tmp.path().join("random.etl");
+    std::fs::write(&trace, demo::random_scenario(3, &demo::RandomOptions::default()).to_bytes().unwrap().0).unwrap();
+    let kernel_sym = demo::demo_symbol_texts().find(|text| text.contains(" ntkrnlmp.pdb")).unwrap();
+    let identity = symbols::breakpad::parse_sym(kernel_sym.as_bytes()).identity.unwrap();
+    let sym_dir = tmp.path().join("syms");
+    std::fs::create_dir(&sym_dir).unwrap();
+    std::fs::write(sym_dir.join("ntkrnlmp.sym"), kernel_sym).unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_etwq"))
-        .args(["--demo", "--symbol-cache"])
+        .arg(&trace)
+        .arg("--symbols")
+        .arg(&sym_dir)
+        .arg("--symbol-cache")
         .arg(&chosen)
-        .args(["-c", "samples where proc = \"server.exe\" | folded"])
+        .args(["-c", "samples where module = \"ntoskrnl.exe\" group by func select count() as n"])
         .env("XDG_CACHE_HOME", &xdg)
         .env("ETWQ_SYMBOL_CACHE", "off")
         .env_remove("_NT_SYMBOL_PATH")
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(chosen.join("demo-store").is_dir());
+    assert!(symbols::cache::cache_file(&chosen, &identity).unwrap().is_file(), "{:?}", files_under(&chosen));
     assert!(!xdg.exists(), "the default cache was written");
-    // The demo's frames are named from the files written there.
-    assert!(stdout.contains("server.exe!"), "{stdout}");
+}
+
+/// The demo's symbols are held in memory: `etwq --demo` names its frames and writes
+/// nothing into the symbol cache, the default one or one chosen with `--symbol-cache`.
+#[test]
+fn the_demo_names_frames_without_writing_a_symbol_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let xdg = tmp.path().join("xdg");
+    let chosen = tmp.path().join("chosen");
+    for flag in [None, Some(&chosen)] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_etwq"));
+        command.arg("--demo");
+        if let Some(dir) = flag {
+            command.arg("--symbol-cache").arg(dir);
+        }
+        let output = command
+            .args(["-c", "samples where proc = \"server.exe\" | folded"])
+            .env("XDG_CACHE_HOME", &xdg)
+            .env("HOME", tmp.path())
+            .env_remove("ETWQ_SYMBOL_CACHE")
+            .env_remove("_NT_SYMBOL_PATH")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(stdout.contains("server.exe!SpinLock::Acquire"), "{stdout}");
+        assert!(!xdg.exists() && !chosen.exists(), "written: {:?}", files_under(tmp.path()));
+    }
+    assert!(std::fs::read_dir(tmp.path()).unwrap().next().is_none(), "{:?}", files_under(tmp.path()));
 }
 
 /// A server that sends the start of a body and then nothing: given up after the read

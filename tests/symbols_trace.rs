@@ -12,10 +12,12 @@ use demo::scenario::{
     ThreadSpec,
 };
 use etl::Guid;
+use etwq::script::{run_script_with, ScriptOptions};
 use session::Session;
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use symbols::pdb_file::pdb_info_of;
 use symbols::ResolverOptions;
@@ -162,6 +164,29 @@ fn samples_resolve_from_a_plain_directory() {
     let cache = setup.tmp.path().join("cache");
     let mut s = session(&setup, &setup.symbols.display().to_string(), &cache);
     assert_every_sample_named(&setup, &mut s);
+}
+
+/// Scripts name frames through the session's resolver: with crash.pdb on the path,
+/// `symbolize()` and `frame_func()` give every sample the table's `func`.
+#[test]
+fn scripts_name_frames_as_the_tables_do() {
+    let Some(setup) = setup() else { return };
+    let cache = setup.tmp.path().join("cache");
+    let mut s = session(&setup, &setup.symbols.display().to_string(), &cache);
+    let source = r#"
+        for r in query("samples where module = \"crash.exe\" order by ts") {
+            print(`${r.func}|${frame_func(r.ip, r.pid, r.ts)}|${symbolize(r.ip, r.pid)}`);
+        }
+    "#;
+    let printed = Arc::new(Mutex::new(String::new()));
+    run_script_with(&mut s, "names.rhai", source, &[], &ScriptOptions::capturing(printed.clone())).unwrap();
+    let printed = printed.lock().unwrap().clone();
+    let tables = sample_funcs(&mut s);
+    assert_eq!(printed.lines().count(), tables.len());
+    for (line, (_, func, _)) in printed.lines().zip(&tables) {
+        let func = func.as_deref().unwrap_or_else(|| panic!("unnamed sample: {line}"));
+        assert_eq!(line, format!("{func}|{func}|crash.exe!{func}"));
+    }
 }
 
 #[test]

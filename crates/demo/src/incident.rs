@@ -13,9 +13,9 @@ use super::scenario::{
     thread_state, wait_reason, ModuleSpec, PdbIdentity, ProcessSpec, ProfileSpec, ReadySpec, SampleSpec, Scenario,
     Slice, SwitchOut, SyscallSpec, ThreadSpec, Timeline, IDLE_TID,
 };
-use super::{symbol_text, BreakpadModule};
-use etl::Guid;
+use super::symbol_text;
 use std::collections::BTreeMap;
+use symbols::breakpad::{parse_sym, BreakpadSymbols};
 
 pub const CPU_COUNT: u16 = 16;
 const TICKS_PER_MS: i64 = 10_000;
@@ -156,46 +156,29 @@ const MODULES: [DemoModule; 9] = [
     },
 ];
 
-/// The PDB identity a store key stands for: 32 hex digits of GUID, then the age.
-fn identity_from_key(key: &str, pdb_name: &str) -> Option<PdbIdentity> {
-    let hex = |s: &str| u64::from_str_radix(s, 16).ok();
-    let data1 = hex(key.get(0..8)?)? as u32;
-    let data2 = hex(key.get(8..12)?)? as u16;
-    let data3 = hex(key.get(12..16)?)? as u16;
-    let mut data4 = [0u8; 8];
-    for (i, b) in data4.iter_mut().enumerate() {
-        *b = hex(key.get(16 + 2 * i..18 + 2 * i)?)? as u8;
-    }
-    let age = hex(key.get(32..)?)? as u32;
-    Some(PdbIdentity { name: pdb_name.to_string(), guid: Guid::from_fields(data1, data2, data3, data4), age })
-}
-
 /// Addresses by symbol: module base + FUNC rva + offset.
 struct Symbols {
-    parsed: Vec<Option<BreakpadModule>>,
+    parsed: Vec<Option<BreakpadSymbols>>,
 }
 
 impl Symbols {
     fn load() -> Symbols {
-        Symbols {
-            parsed: MODULES.iter().map(|m| m.symbols.and_then(|s| BreakpadModule::parse(symbol_text(s)))).collect(),
-        }
+        Symbols { parsed: MODULES.iter().map(|m| m.symbols.map(|s| parse_sym(symbol_text(s).as_bytes()))).collect() }
     }
 
     /// An address `offset` bytes into a function, kept inside it. A missing
     /// symbol gives the module base rather than a panic; tests catch it.
     fn at(&self, module: usize, function: &str, offset: u64) -> u64 {
         let base = MODULES.get(module).map(|m| m.base).unwrap_or(0);
-        let found = self.parsed.get(module).and_then(Option::as_ref).and_then(|m| m.function(function));
+        let found = self.parsed.get(module).and_then(Option::as_ref).and_then(|m| m.table.function_named(function));
         match found {
-            Some((rva, size)) => base + rva + offset.min(size.saturating_sub(1)),
+            Some(f) => base + u64::from(f.rva) + offset.min(u64::from(f.size).saturating_sub(1)),
             None => base,
         }
     }
 
     fn identity(&self, module: usize) -> Option<PdbIdentity> {
-        let m = self.parsed.get(module)?.as_ref()?;
-        identity_from_key(&m.key, &m.pdb_name)
+        self.parsed.get(module)?.as_ref()?.identity.clone()
     }
 }
 
@@ -755,7 +738,7 @@ pub fn facts_of(s: &Scenario) -> DemoFacts {
     for call in strace_calls.iter().filter(|c| c.status >= 0xC000_0000) {
         *failures.entry(call.status).or_default() += 1;
         let rva = call.address.wrapping_sub(MODULES[NT].base);
-        let name = nt.and_then(|m| m.function_at(rva)).unwrap_or("?").to_string();
+        let name = nt.and_then(|m| m.table.lookup(rva)).map_or("?", |(f, _)| &*f.name).to_string();
         *by_call.entry((name, call.status)).or_default() += 1;
     }
     let seconds = s.ns(s.duration) as f64 / 1e9;
@@ -804,8 +787,10 @@ mod tests {
         for (i, m) in MODULES.iter().enumerate() {
             match (m.symbols, sym.identity(i)) {
                 (Some(stem), Some(id)) => {
-                    let parsed = BreakpadModule::parse(symbol_text(stem)).unwrap();
-                    assert_eq!(id.store_key(), parsed.key, "{stem}");
+                    // MODULE windows x86_64 <store key> <pdb name>
+                    let module_line = symbol_text(stem).lines().next().unwrap();
+                    assert_eq!(module_line.split(' ').nth(3), Some(id.store_key().as_str()), "{stem}");
+                    assert!(module_line.ends_with(&format!(" {}", id.name)), "{stem}");
                 }
                 (None, None) => {}
                 (stem, id) => panic!("{stem:?} has identity {id:?}"),

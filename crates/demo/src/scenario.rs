@@ -62,33 +62,8 @@ pub struct ThreadSpec {
     pub name: String,
 }
 
-/// A PDB identity as KernelTraceControl's DbgID_RSDS gives it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PdbIdentity {
-    /// "ntkrnlmp.pdb"
-    pub name: String,
-    pub guid: Guid,
-    pub age: u32,
-}
-
-impl PdbIdentity {
-    /// The symbol store key: the GUID as 32 uppercase hex digits (Data1, Data2,
-    /// Data3 as numbers, then the Data4 bytes) and the age in uppercase hex.
-    pub fn store_key(&self) -> String {
-        let g = &self.guid.0;
-        let mut key = format!(
-            "{:08X}{:04X}{:04X}",
-            u32::from_le_bytes([g[0], g[1], g[2], g[3]]),
-            u16::from_le_bytes([g[4], g[5]]),
-            u16::from_le_bytes([g[6], g[7]])
-        );
-        for b in &g[8..] {
-            key.push_str(&format!("{b:02X}"));
-        }
-        key.push_str(&format!("{:X}", self.age));
-        key
-    }
-}
+/// A module's PDB identity as KernelTraceControl's DbgID_RSDS gives it.
+pub use symbols::PdbIdentity;
 
 /// A module mapped in a process; kernel modules belong to pid 0.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -1484,16 +1459,6 @@ mod tests {
         s.threads[0].end = Some(20_000);
         refuse(&s, "a thread ending after the trace");
         refuse(&Scenario::new(0, 10), "no CPUs");
-    }
-
-    #[test]
-    fn store_key_prints_guid_fields_then_age() {
-        let pdb = PdbIdentity {
-            name: "ntkrnlmp.pdb".into(),
-            guid: Guid::parse("3844dbb9-2017-4967-be7a-a4a2c20430fa").unwrap(),
-            age: 0x1a,
-        };
-        assert_eq!(pdb.store_key(), "3844DBB920174967BE7AA4A2C20430FA1A");
     }
 
     #[test]

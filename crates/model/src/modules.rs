@@ -2,6 +2,7 @@
 //! lookup of an address to module + offset at a moment.
 use etl::Guid;
 use rustc_hash::FxHashMap as HashMap;
+use symbols::PdbIdentity;
 
 /// Addresses at or above this belong to the kernel on 64-bit Windows.
 const KERNEL_SPACE_64: u64 = 0xFFFF_8000_0000_0000;
@@ -35,6 +36,12 @@ impl Module {
         self.path.rsplit(['\\', '/']).next().unwrap_or(&self.path)
     }
 
+    /// The PDB identity KernelTraceControl logged for the image (DbgID_RSDS), with the
+    /// recorded PDB path reduced to the file name a symbol store indexes it by.
+    pub fn pdb_identity(&self) -> Option<PdbIdentity> {
+        Some(PdbIdentity::from_rsds(self.pdb.as_deref()?, self.pdb_guid?, self.pdb_age?))
+    }
+
     fn alive_at(&self, ts: i64) -> bool {
         self.load_ts.is_none_or(|l| l <= ts) && self.unload_ts.is_none_or(|u| ts <= u)
     }
@@ -46,14 +53,6 @@ pub fn is_kernel_address(address: u64, pointer_size: u8) -> bool {
     } else {
         address >= KERNEL_SPACE_64
     }
-}
-
-/// The PDB identity that KernelTraceControl logged for an image.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PdbIdentity {
-    pub name: String,
-    pub guid: Guid,
-    pub age: u32,
 }
 
 /// What an image's version resource says (KernelTraceControl ImageID/FileVersion).

@@ -1,10 +1,11 @@
 //! The ordered pass over the rare events: process, thread, image and
 //! KernelTraceControl records, in time order, give names and lifetimes.
 use super::io::IoBuilder;
-use super::modules::{Module, ModuleRegistry, PdbIdentity};
+use super::modules::{Module, ModuleRegistry};
 use super::processes::{Lifecycle, Process, ProcessRegistry, ThreadRegistry};
 use decode::{Decoder, Event, Value};
 use etl::{EtlTrace, RecordRef};
+use symbols::PdbIdentity;
 
 /// The ordered pass over process, thread, image and KernelTraceControl events.
 #[derive(Default)]

@@ -219,6 +219,5 @@ fn prefetch(model: &TraceModel, resolver: &mut SymbolResolver, rows: HashSet<usi
 }
 
 fn identity_of(model: &TraceModel, row: usize) -> Option<PdbIdentity> {
-    let m = model.modules.rows.get(row)?;
-    Some(PdbIdentity::from_rsds(m.pdb.as_deref()?, m.pdb_guid?, m.pdb_age?))
+    model.modules.rows.get(row)?.pdb_identity()
 }

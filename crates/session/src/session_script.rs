@@ -1,13 +1,11 @@
 //! Session methods that scripts need before the shared stack views exist:
-//! the frames of a stack id, the module (and, for the demo's own modules,
-//! the function) a frame address falls in, and the trace's header facts.
-//! Kept apart from session.rs so the two can grow independently.
+//! the frames of a stack id, the module and function a frame address falls in
+//! (named by the same resolver as the tables' frames), and the trace's header
+//! facts. Kept apart from session.rs so the two can grow independently.
 use crate::session::Session;
-use demo::BreakpadModule;
 use model::modules::Module;
 use model::TraceModel;
-use std::sync::OnceLock;
-use symbols::PdbIdentity;
+use symbols::Lookup;
 
 /// Header facts of the first trace, as scripts see them in `trace`.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -22,27 +20,6 @@ pub struct TraceFacts {
     pub events_lost: u64,
     pub buffers_lost: u64,
     pub records: u64,
-}
-
-/// The demo's Breakpad files, parsed once, with the store keys they answer to.
-fn demo_symbols() -> &'static [(String, BreakpadModule)] {
-    static PARSED: OnceLock<Vec<(String, BreakpadModule)>> = OnceLock::new();
-    PARSED.get_or_init(|| {
-        demo::demo_symbol_files()
-            .into_iter()
-            .filter_map(|(_, text)| BreakpadModule::parse(text))
-            .map(|m| (m.key.clone(), m))
-            .collect()
-    })
-}
-
-/// A function name for a module whose PDB identity is one of the demo's
-/// built-in symbol files. Real modules get their names from the symbol layer.
-fn demo_function(module: &Module, address: u64) -> Option<String> {
-    let identity = PdbIdentity::new(module.pdb.clone()?, module.pdb_guid?, module.pdb_age?);
-    let key = identity.store_key();
-    let (_, symbols) = demo_symbols().iter().find(|(k, m)| *k == key && m.pdb_name == identity.name)?;
-    symbols.function_at(address.checked_sub(module.base)?).map(str::to_string)
 }
 
 /// The module holding `address` in `pid` at `ts`; without a time, any module
@@ -83,16 +60,21 @@ impl Session {
         }
     }
 
-    /// The module, offset and (where known) function of an address in `pid`
-    /// at `ts` (any time when None), in the first trace.
+    /// The module, offset and (where symbols name it) function of an address in
+    /// `pid` at `ts` (any time when None), in the first trace. The function comes
+    /// from the session's symbol resolver, as in the tables' `func` and `frame`.
     pub fn locate_frame(&mut self, address: u64, pid: u32, ts: Option<i64>) -> Option<FrameLocation> {
         let model = self.traces.first_mut()?.model();
         let module = find_module(model, pid, address, ts)?;
-        Some(FrameLocation {
-            module: module.file().to_string(),
-            offset: address.saturating_sub(module.base),
-            function: demo_function(module, address),
-        })
+        let offset = address.saturating_sub(module.base);
+        let function = match module.pdb_identity() {
+            Some(identity) => match self.stack_state.lookup(&identity, offset) {
+                Lookup::Function { name, .. } => Some(name.to_string()),
+                Lookup::NoSymbols | Lookup::NotInAnyFunction { .. } => None,
+            },
+            None => None,
+        };
+        Some(FrameLocation { module: module.file().to_string(), offset, function })
     }
 
     /// The module file name an address falls in, or None.

@@ -1,22 +1,20 @@
 //! The symbol side of a session: the symbol path (`--symbols`, `.symbols`,
 //! `_NT_SYMBOL_PATH`), the resolver, the named frames of every trace, and the
-//! demo's Breakpad files.
+//! demo's Breakpad texts, which the resolver holds in memory.
 use crate::session::Session;
 use model::stacks::StackId;
 use model::symbolize::NamedFrames;
 use model::TraceModel;
 use std::collections::HashSet;
-use std::path::PathBuf;
-use symbols::path::SymbolPathElement;
-use symbols::{SymbolPath, SymbolResolver};
+use symbols::{InMemorySymbols, Lookup, PdbIdentity, SymbolPath, SymbolResolver};
 
 /// The symbol side of a session.
 pub struct SymbolState {
     resolver: SymbolResolver,
     /// `--symbols` / `.symbols`; None: `_NT_SYMBOL_PATH`.
     explicit_path: Option<String>,
-    /// The demo's Breakpad files, written out once (see `add_demo_symbols`).
-    demo_dir: Option<PathBuf>,
+    /// Symbols no file holds (the demo's), given to every resolver this state makes.
+    in_memory: InMemorySymbols,
     /// Per trace, built with the tables.
     named: Vec<Option<NamedFrames>>,
     messages: Vec<String>,
@@ -33,18 +31,22 @@ impl SymbolState {
         SymbolState {
             resolver: SymbolResolver::new(SymbolPath::choose(None)),
             explicit_path: None,
-            demo_dir: None,
+            in_memory: InMemorySymbols::default(),
             named: Vec::new(),
             messages: Vec::new(),
         }
     }
 
     fn path(&self) -> SymbolPath {
-        let mut path = SymbolPath::choose(self.explicit_path.as_deref());
-        if let Some(dir) = &self.demo_dir {
-            path.elements.push(SymbolPathElement::Dir(dir.clone()));
-        }
-        path
+        SymbolPath::choose(self.explicit_path.as_deref())
+    }
+
+    /// The function at `rva` in the module with this identity: the lookup that
+    /// names the tables' frames, for a single address.
+    pub(crate) fn lookup(&mut self, identity: &PdbIdentity, rva: u64) -> Lookup {
+        let lookup = self.resolver.lookup(identity, rva);
+        self.messages.extend(self.resolver.take_messages());
+        lookup
     }
 
     /// The named frames of trace `index`: its samples' and system calls' frames
@@ -77,24 +79,6 @@ impl SymbolState {
     }
 }
 
-/// Writes the demo's .sym files under `root` in store layout, unless already there.
-fn write_demo_symbols(root: &std::path::Path) -> Result<(), String> {
-    for (relative, text) in demo::demo_symbol_files() {
-        let path = root.join(&relative);
-        if std::fs::read(&path).ok().as_deref() == Some(text.as_bytes()) {
-            continue;
-        }
-        // Written aside and renamed, so that a concurrent session never reads half a file.
-        let aside = path.with_extension(format!("sym.{}.tmp", std::process::id()));
-        path.parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(&aside, text))
-            .and_then(|()| std::fs::rename(&aside, &path))
-            .map_err(|e| format!("demo symbols: {}: {e}", path.display()))?;
-    }
-    Ok(())
-}
-
 impl Session {
     /// Sets the symbol path (`--symbols`, `.symbols`); frames are named again on the next query.
     pub fn set_symbol_path(&mut self, text: &str) {
@@ -114,6 +98,7 @@ impl Session {
     pub fn set_symbol_options(&mut self, options: symbols::ResolverOptions) {
         let state = &mut self.stack_state;
         state.resolver = SymbolResolver::with_options(state.path(), options);
+        state.resolver.set_in_memory(state.in_memory.clone());
         state.named.clear();
         self.forget_named_tables();
         self.share_cancel_flag();
@@ -137,29 +122,16 @@ impl Session {
         messages
     }
 
-    /// Writes the demo's Breakpad files in store layout (once per user) and adds
-    /// their directory to the symbol path.
+    /// Gives the resolver the demo's Breakpad texts, in memory: the demo writes
+    /// nothing into the user's symbol cache or anywhere else.
     pub(crate) fn add_demo_symbols(&mut self) {
-        // The user's cache first; a temp directory when it cannot be written.
-        let roots = symbols::default_cache_dir()
-            .map(|d| d.join("demo-store"))
-            .into_iter()
-            .chain([std::env::temp_dir().join("etwq-demo-symbols")]);
-        let mut failures = Vec::new();
-        for root in roots {
-            match write_demo_symbols(&root) {
-                Ok(()) => {
-                    self.share_cancel_flag();
-                    let state = &mut self.stack_state;
-                    state.demo_dir = Some(root);
-                    let path = state.path();
-                    state.resolver.set_path(path);
-                    state.named.clear();
-                    return;
-                }
-                Err(e) => failures.push(e),
+        let state = &mut self.stack_state;
+        for text in demo::demo_symbol_texts() {
+            if let Err(e) = state.in_memory.add_breakpad(text.as_bytes()) {
+                state.messages.push(format!("demo symbols: {e}"));
             }
         }
-        self.stack_state.messages.extend(failures);
+        state.resolver.set_in_memory(state.in_memory.clone());
+        state.named.clear();
     }
 }

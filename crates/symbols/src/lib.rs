@@ -1,7 +1,8 @@
 //! Symbols: frame names for the model and the query engine, asked for lazily and cached.
 //!
 //! [`SymbolResolver`] owns the symbol path and a table of functions per PDB identity,
-//! loaded the first time an identity is asked for (our own cache file, else a `.pdb`
+//! loaded the first time an identity is asked for (symbols held in memory, else our
+//! own cache file, else a `.pdb`
 //! or Breakpad `.sym` found on the symbol path, downloading from symbol servers when
 //! needed) and remembered, missing ones included. Nothing here prints: what a person
 //! should hear (refused PDBs, servers that failed) is collected as messages for the
@@ -11,6 +12,7 @@ pub mod cache;
 pub mod download;
 pub mod drivers;
 pub mod identity;
+pub mod memory;
 pub mod path;
 pub mod pdb_file;
 pub mod store;
@@ -25,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use identity::PdbIdentity;
+pub use memory::InMemorySymbols;
 pub use path::{default_cache_dir, SymbolPath};
 pub use store::{DownloadEvent, DownloadLimits, ProgressFn, SymbolFileKind};
 pub use table::{Function, SymbolTable};
@@ -146,6 +149,7 @@ pub fn format_frame(module_file_name: Option<&str>, address: u64, lookup: &Looku
 /// Where each resolved module's symbols came from.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ResolverStats {
+    pub from_memory: usize,
     pub from_cache: usize,
     pub from_pdb: usize,
     pub from_sym: usize,
@@ -186,6 +190,7 @@ impl Default for ResolverOptions {
 pub struct SymbolResolver {
     locator: Locator,
     options: ResolverOptions,
+    memory: InMemorySymbols,
     tables: HashMap<PdbIdentity, Option<Arc<SymbolTable>>>,
     last: Option<(PdbIdentity, Option<Arc<SymbolTable>>)>,
     stats: ResolverStats,
@@ -198,7 +203,23 @@ impl SymbolResolver {
 
     pub fn with_options(path: SymbolPath, options: ResolverOptions) -> SymbolResolver {
         let locator = Locator::new(path, options.download_store.clone(), options.timeout, options.downloads.clone());
-        SymbolResolver { locator, options, tables: HashMap::new(), last: None, stats: ResolverStats::default() }
+        SymbolResolver {
+            locator,
+            options,
+            memory: InMemorySymbols::default(),
+            tables: HashMap::new(),
+            last: None,
+            stats: ResolverStats::default(),
+        }
+    }
+
+    /// Symbols held in memory, asked before the cache and the symbol path. The
+    /// identities the old or the new ones cover are looked up again.
+    pub fn set_in_memory(&mut self, memory: InMemorySymbols) {
+        let old = std::mem::take(&mut self.memory);
+        self.tables.retain(|identity, _| !memory.contains(identity) && !old.contains(identity));
+        self.last = None;
+        self.memory = memory;
     }
 
     pub fn path(&self) -> &SymbolPath {
@@ -261,9 +282,9 @@ impl SymbolResolver {
         let table = match self.tables.get(identity) {
             Some(table) => table.clone(),
             None => {
-                let (table, source) = resolve(&self.locator, self.options.cache_root.as_deref(), identity);
+                let (table, source) =
+                    resolve(&self.locator, &self.memory, self.options.cache_root.as_deref(), identity);
                 self.count(source);
-                let table = table.map(Arc::new);
                 self.tables.insert(identity.clone(), table.clone());
                 table
             }
@@ -295,25 +316,26 @@ impl SymbolResolver {
         let workers = self.options.parallel.clamp(1, 16).min(wanted.len());
         let next = std::sync::atomic::AtomicUsize::new(0);
         let results = std::sync::Mutex::new(Vec::new());
-        let (locator, cache_root) = (&self.locator, self.options.cache_root.as_deref());
+        let (locator, memory, cache_root) = (&self.locator, &self.memory, self.options.cache_root.as_deref());
         std::thread::scope(|scope| {
             for _ in 0..workers {
                 scope.spawn(|| loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(identity) = wanted.get(i) else { break };
-                    let (table, source) = resolve(locator, cache_root, identity);
+                    let (table, source) = resolve(locator, memory, cache_root, identity);
                     results.lock().unwrap_or_else(|p| p.into_inner()).push(((*identity).clone(), table, source));
                 });
             }
         });
         for (identity, table, source) in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
             self.count(source);
-            self.tables.insert(identity, table.map(Arc::new));
+            self.tables.insert(identity, table);
         }
     }
 
     fn count(&mut self, source: Source) {
         match source {
+            Source::Memory => self.stats.from_memory += 1,
             Source::Cache => self.stats.from_cache += 1,
             Source::Pdb => self.stats.from_pdb += 1,
             Source::Sym => self.stats.from_sym += 1,
@@ -324,21 +346,31 @@ impl SymbolResolver {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Source {
+    Memory,
     Cache,
     Pdb,
     Sym,
     Missing,
 }
 
-/// One identity, start to end: our cache, else the symbol path; writes the cache.
-fn resolve(locator: &Locator, cache_root: Option<&Path>, identity: &PdbIdentity) -> (Option<SymbolTable>, Source) {
+/// One identity, start to end: symbols in memory, else our cache, else the symbol
+/// path; writes the cache for what the path gave.
+fn resolve(
+    locator: &Locator,
+    memory: &InMemorySymbols,
+    cache_root: Option<&Path>,
+    identity: &PdbIdentity,
+) -> (Option<Arc<SymbolTable>>, Source) {
     if let Err(why) = identity.checked_name() {
         locator.message(why);
         return (None, Source::Missing);
     }
+    if let Some(table) = memory.get(identity) {
+        return (Some(table), Source::Memory);
+    }
     if let Some(root) = cache_root {
         match cache::read(root, identity) {
-            Ok(Some(table)) => return (Some(table), Source::Cache),
+            Ok(Some(table)) => return (Some(Arc::new(table)), Source::Cache),
             Ok(None) => {}
             Err(e) => {
                 // Discarded, so that a bad file costs one message, not one per session.
@@ -372,7 +404,7 @@ fn resolve(locator: &Locator, cache_root: Option<&Path>, identity: &PdbIdentity)
             locator.message(format!("could not write the symbol cache: {e}"));
         }
     }
-    (Some(table), source)
+    (Some(Arc::new(table)), source)
 }
 
 /// Reads one candidate file, checking that it is `identity`'s. Notes are messages

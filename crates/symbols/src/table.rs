@@ -47,6 +47,12 @@ impl SymbolTable {
         self.functions.is_empty()
     }
 
+    /// The first function called `name` (by RVA), for callers that place addresses
+    /// by symbol, as the demo does when it builds its stacks.
+    pub fn function_named(&self, name: &str) -> Option<&Function> {
+        self.functions.iter().find(|f| &*f.name == name)
+    }
+
     /// The function containing `rva`, and the offset into it.
     pub fn lookup(&self, rva: u64) -> Option<(&Function, u32)> {
         let rva = u32::try_from(rva).ok()?;
@@ -80,5 +86,9 @@ mod tests {
         assert!(t.lookup(0x3100).is_none());
         assert!(t.lookup(u64::MAX).is_none());
         assert!(SymbolTable::default().lookup(0).is_none());
+        assert_eq!(t.function_named("a").map(|f| (f.rva, f.size)), Some((0x1000, 0x20)));
+        assert_eq!(t.function_named("c").map(|f| f.size), Some(0x100), "a size-0 symbol reaches the next");
+        assert!(t.function_named("dup").is_none(), "dropped for sharing a start");
+        assert!(t.function_named("").is_none());
     }
 }
