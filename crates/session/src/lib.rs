@@ -6,6 +6,7 @@ mod pipeline;
 mod session;
 mod session_script;
 mod session_shell;
+mod session_symbols;
 mod stack_filter;
 pub mod summary;
 mod symbols_state;

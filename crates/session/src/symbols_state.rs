@@ -1,7 +1,6 @@
 //! The symbol side of a session: the symbol path (`--symbols`, `.symbols`,
 //! `_NT_SYMBOL_PATH`), the resolver, the named frames of every trace, and the
 //! demo's Breakpad texts, which the resolver holds in memory.
-use crate::session::Session;
 use model::stacks::StackId;
 use model::symbolize::NamedFrames;
 use model::TraceModel;
@@ -77,61 +76,47 @@ impl SymbolState {
     pub(crate) fn named(&self, index: usize) -> Option<&NamedFrames> {
         self.named.get(index).and_then(Option::as_ref)
     }
-}
 
-impl Session {
-    /// Sets the symbol path (`--symbols`, `.symbols`); frames are named again on the next query.
-    pub fn set_symbol_path(&mut self, text: &str) {
-        // A new path is new work: a Ctrl-C that stopped earlier work must not stop its downloads.
-        self.cancel.store(false, std::sync::atomic::Ordering::SeqCst);
-        self.share_cancel_flag();
-        let state = &mut self.stack_state;
-        state.explicit_path = Some(text.to_string());
-        let path = state.path();
-        state.resolver.set_path(path);
-        state.named.clear();
-        self.forget_named_tables();
+    /// A new symbol path (`--symbols`, `.symbols`); every name is made again.
+    pub(crate) fn set_path(&mut self, text: &str) {
+        self.explicit_path = Some(text.to_string());
+        let path = self.path();
+        self.resolver.set_path(path);
+        self.named.clear();
     }
 
-    /// Where symbols are cached and downloaded to, and how long servers may take;
-    /// frames are named again on the next query.
-    pub fn set_symbol_options(&mut self, options: symbols::ResolverOptions) {
-        let state = &mut self.stack_state;
-        state.resolver = SymbolResolver::with_options(state.path(), options);
-        state.resolver.set_in_memory(state.in_memory.clone());
-        state.named.clear();
-        self.forget_named_tables();
-        self.share_cancel_flag();
+    /// A new cache, download or timeout setting; every name is made again.
+    pub(crate) fn set_options(&mut self, options: symbols::ResolverOptions) {
+        self.resolver = SymbolResolver::with_options(self.path(), options);
+        self.resolver.set_in_memory(self.in_memory.clone());
+        self.named.clear();
     }
 
-    /// Symbol downloads stop on the session's Ctrl-C flag, as queries do.
-    pub(crate) fn share_cancel_flag(&mut self) {
-        self.stack_state.resolver.set_cancel_flag(self.cancel.clone());
+    /// Symbol downloads stop when this flag is set.
+    pub(crate) fn set_cancel_flag(&mut self, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        self.resolver.set_cancel_flag(flag);
     }
 
     /// The symbol path in force, written the way it is typed; empty when there is none.
-    pub fn symbol_path(&self) -> String {
-        self.stack_state.path().to_string()
+    pub(crate) fn path_text(&self) -> String {
+        self.path().to_string()
     }
 
-    /// Messages about symbols since the last call: PDBs refused, servers that failed.
-    pub fn take_messages(&mut self) -> Vec<String> {
-        let state = &mut self.stack_state;
-        let mut messages = std::mem::take(&mut state.messages);
-        messages.extend(state.resolver.take_messages());
+    /// Messages about symbols since the last call.
+    pub(crate) fn take_messages(&mut self) -> Vec<String> {
+        let mut messages = std::mem::take(&mut self.messages);
+        messages.extend(self.resolver.take_messages());
         messages
     }
 
-    /// Gives the resolver the demo's Breakpad texts, in memory: the demo writes
-    /// nothing into the user's symbol cache or anywhere else.
-    pub(crate) fn add_demo_symbols(&mut self) {
-        let state = &mut self.stack_state;
-        for text in demo::demo_symbol_texts() {
-            if let Err(e) = state.in_memory.add_breakpad(text.as_bytes()) {
-                state.messages.push(format!("demo symbols: {e}"));
+    /// Breakpad texts the resolver holds in memory (the demo's).
+    pub(crate) fn add_in_memory(&mut self, texts: impl IntoIterator<Item = &'static str>) {
+        for text in texts {
+            if let Err(e) = self.in_memory.add_breakpad(text.as_bytes()) {
+                self.messages.push(format!("demo symbols: {e}"));
             }
         }
-        state.resolver.set_in_memory(state.in_memory.clone());
-        state.named.clear();
+        self.resolver.set_in_memory(self.in_memory.clone());
+        self.named.clear();
     }
 }
