@@ -16,9 +16,18 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::store::{DownloadEvent, ProgressFn, SymbolFileKind};
-use super::validate::check_symbol_file;
+use super::validate::{check_symbol_file, SymbolFileKind};
 use super::SymbolError;
+
+/// A download's progress, for a progress bar drawn by the front end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DownloadEvent {
+    Started { url: String, total: Option<u64> },
+    Progress { url: String, done: u64, total: Option<u64> },
+    Finished { url: String, ok: bool },
+}
+
+pub type ProgressFn = Arc<dyn Fn(&DownloadEvent) + Send + Sync>;
 
 /// Redirects followed for one file (symbol servers use one, to blob storage).
 pub const MAX_REDIRECTS: usize = 5;

@@ -26,11 +26,13 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use download::{DownloadEvent, ProgressFn};
 pub use identity::PdbIdentity;
 pub use memory::InMemorySymbols;
 pub use path::{default_cache_dir, SymbolPath};
-pub use store::{DownloadEvent, DownloadLimits, ProgressFn, SymbolFileKind};
+pub use store::DownloadLimits;
 pub use table::{Function, SymbolTable};
+pub use validate::SymbolFileKind;
 
 use store::Locator;
 

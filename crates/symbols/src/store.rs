@@ -7,27 +7,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::download;
+use super::download::{self, ProgressFn};
 use super::identity::PdbIdentity;
 use super::path::{SymbolPath, SymbolPathElement, Upstream};
+use super::validate::SymbolFileKind;
 use super::SymbolError;
-
-/// Which reader a file needs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SymbolFileKind {
-    Pdb,
-    Sym,
-}
-
-/// A download's progress, for a progress bar drawn by the front end.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DownloadEvent {
-    Started { url: String, total: Option<u64> },
-    Progress { url: String, done: u64, total: Option<u64> },
-    Finished { url: String, ok: bool },
-}
-
-pub type ProgressFn = Arc<dyn Fn(&DownloadEvent) + Send + Sync>;
 
 /// Limits on symbol server downloads, so that no server can hold a session or fill
 /// a disk.

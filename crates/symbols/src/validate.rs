@@ -4,7 +4,12 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::store::SymbolFileKind;
+/// Which reader a file needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SymbolFileKind {
+    Pdb,
+    Sym,
+}
 
 /// The first 32 bytes of every PDB (an MSF 7.00 container).
 pub const PDB_MAGIC: &[u8; 32] = b"Microsoft C/C++ MSF 7.00\r\n\x1aDS\0\0\0";
