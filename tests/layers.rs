@@ -185,7 +185,7 @@ fn referenced_modules(text: &str, path: &[String]) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
     let bytes = code.as_bytes();
     let mut at = 0;
-    while let Some(offset) = code[at..].find(|c: char| c == 'c' || c == 's') {
+    while let Some(offset) = code[at..].find(['c', 's']) {
         let start = at + offset;
         at = start + 1;
         if start > 0 && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_') {
