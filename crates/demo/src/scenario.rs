@@ -5,9 +5,8 @@
 //! Times in a scenario are QPC ticks since the trace start. The schedule is
 //! checked before anything is written: a system call or a sample can only
 //! happen while its thread runs on some CPU, and a thread runs on one CPU at a time.
+pub use super::payloads::DispatcherHeader;
 use super::payloads::{self, EventType, Sid};
-use etl::buffer::{buffer_flags, BufferHeader, BUFFER_HEADER_LEN};
-use etl::record::{scan_record, HeaderKind, Record};
 use etl::writer::{EtlWriter, WriteError, WriterOptions};
 use etl::Guid;
 use std::collections::{BTreeMap, HashMap};
@@ -215,27 +214,6 @@ pub struct Scenario {
     pub dispatcher_header: DispatcherHeader,
 }
 
-/// The two headers Windows logs the dispatcher's CSwitch and ReadyThread events with.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum DispatcherHeader {
-    /// SYSTEM_TRACE_HEADER in its compact 64-bit form (HeaderType 4), with thread and process ids.
-    #[default]
-    Compact,
-    /// PERFINFO_TRACE_HEADER, 64-bit (HeaderType 0x11): no thread or process ids,
-    /// as some Windows versions log them (and the only form kiinfo reads).
-    PerfInfo,
-}
-
-/// `record` with the dispatcher's header form `header`.
-fn dispatcher_record(record: Record<'_>, header: DispatcherHeader) -> Record<'_> {
-    match header {
-        DispatcherHeader::Compact => record,
-        DispatcherHeader::PerfInfo => {
-            Record { kind: HeaderKind::PerfInfo64, thread_id: None, process_id: None, ..record }
-        }
-    }
-}
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScenarioError {
     pub what: String,
@@ -251,6 +229,12 @@ impl std::error::Error for ScenarioError {}
 
 impl From<WriteError> for ScenarioError {
     fn from(e: WriteError) -> Self {
+        ScenarioError { what: e.to_string() }
+    }
+}
+
+impl From<payloads::PayloadError> for ScenarioError {
+    fn from(e: payloads::PayloadError) -> Self {
         ScenarioError { what: e.to_string() }
     }
 }
@@ -688,13 +672,13 @@ impl Scenario {
 
         // Rundown at the start on CPU 0: processes with their threads, then images.
         for p in self.processes.iter().filter(|p| p.start.is_none()) {
-            push(&mut pending, 0, class::RUNDOWN, 0, self.process_event(EventType::ProcessDcStart, p, None).into());
+            push(&mut pending, 0, class::RUNDOWN, 0, self.process_event(EventType::ProcessDcStart, p, None)?.into());
             for t in self.threads.iter().filter(|t| t.pid == p.pid && t.start.is_none()) {
-                push(&mut pending, 0, class::RUNDOWN, 0, self.thread_event(EventType::ThreadDcStart, t).into());
+                push(&mut pending, 0, class::RUNDOWN, 0, self.thread_event(EventType::ThreadDcStart, t)?.into());
             }
         }
         for m in self.modules.iter().filter(|m| m.load.is_none()) {
-            for event in self.image_events(EventType::ImageDcStart, m) {
+            for event in self.image_events(EventType::ImageDcStart, m)? {
                 push(&mut pending, 0, class::RUNDOWN, 0, event.into());
             }
         }
@@ -705,14 +689,20 @@ impl Scenario {
                 p.interval_100ns,
                 p.interval_100ns,
                 "Timer",
-            );
+            )?;
             push(&mut pending, 0, class::RUNDOWN, 0, event.into());
         }
 
         // Lifecycle inside the trace, logged on CPU 0.
         for p in &self.processes {
             if let Some(start) = p.start {
-                push(&mut pending, start, class::BEGIN, 0, self.process_event(EventType::ProcessStart, p, None).into());
+                push(
+                    &mut pending,
+                    start,
+                    class::BEGIN,
+                    0,
+                    self.process_event(EventType::ProcessStart, p, None)?.into(),
+                );
             }
             if let Some((end, status)) = p.end {
                 push(
@@ -720,26 +710,26 @@ impl Scenario {
                     end,
                     class::FINISH,
                     0,
-                    self.process_event(EventType::ProcessEnd, p, Some(status)).into(),
+                    self.process_event(EventType::ProcessEnd, p, Some(status))?.into(),
                 );
             }
         }
         for t in &self.threads {
             if let Some(start) = t.start {
-                push(&mut pending, start, class::BEGIN, 0, self.thread_event(EventType::ThreadStart, t).into());
+                push(&mut pending, start, class::BEGIN, 0, self.thread_event(EventType::ThreadStart, t)?.into());
             }
             if let Some(end) = t.end {
-                push(&mut pending, end, class::FINISH, 0, self.thread_event(EventType::ThreadEnd, t).into());
+                push(&mut pending, end, class::FINISH, 0, self.thread_event(EventType::ThreadEnd, t)?.into());
             }
         }
         for m in &self.modules {
             if let Some(load) = m.load {
-                for event in self.image_events(EventType::ImageLoad, m) {
+                for event in self.image_events(EventType::ImageLoad, m)? {
                     push(&mut pending, load, class::BEGIN, 0, event.into());
                 }
             }
             if let Some(unload) = m.unload {
-                let event = payloads::image(EventType::ImageUnload, &image_fields(m), 0, m.pid);
+                let event = payloads::image(EventType::ImageUnload, &image_fields(m), 0, m.pid)?;
                 push(&mut pending, unload, class::FINISH, 0, event.into());
             }
         }
@@ -788,7 +778,13 @@ impl Scenario {
             if !checked.pid_of.contains_key(&r.tid) {
                 return err(format!("ReadyThread of unknown thread {}", r.tid));
             }
-            let event = payloads::ready_thread(r.tid, r.adjust_reason, r.adjust_increment, 0, readier.tid, readier.pid);
+            let fields = payloads::ReadyThreadFields {
+                awakened_tid: r.tid,
+                adjust_reason: r.adjust_reason,
+                adjust_increment: r.adjust_increment,
+                flags: 0,
+            };
+            let event = payloads::ready_thread(&fields, readier.tid, readier.pid)?;
             push(&mut pending, r.ts, class::READY, r.cpu, event.into());
         }
 
@@ -864,13 +860,19 @@ impl Scenario {
                 p.interval_100ns,
                 p.interval_100ns,
                 "Timer",
-            );
+            )?;
             push(&mut pending, end, class::END_RUNDOWN, 0, event.into());
         }
         for p in self.processes.iter().filter(|p| p.end.is_none()) {
-            push(&mut pending, end, class::END_RUNDOWN, 0, self.process_event(EventType::ProcessDcEnd, p, None).into());
+            push(
+                &mut pending,
+                end,
+                class::END_RUNDOWN,
+                0,
+                self.process_event(EventType::ProcessDcEnd, p, None)?.into(),
+            );
             for t in self.threads.iter().filter(|t| t.pid == p.pid && t.end.is_none()) {
-                push(&mut pending, end, class::END_RUNDOWN, 0, self.thread_event(EventType::ThreadDcEnd, t).into());
+                push(&mut pending, end, class::END_RUNDOWN, 0, self.thread_event(EventType::ThreadDcEnd, t)?.into());
             }
         }
 
@@ -891,31 +893,36 @@ impl Scenario {
         options.header.log_file_name = "etwq-demo.etl".into();
         options.start_timestamp = self.start_qpc;
         let mut writer = EtlWriter::new(Cursor::new(Vec::new()), options)?;
+        for &(cpu, ts) in &lost {
+            writer.events_lost(cpu, raw(ts));
+        }
+        let dispatcher = self.dispatcher_header;
+        // The PERFINFO header of the events below carries no thread or process ids.
+        fn record(event: EventType, payload: &[u8], cpu: u16, ts: i64) -> etl::Record<'_> {
+            payloads::record(event, 0, 0, payload, cpu, ts, DispatcherHeader::default())
+        }
         let mut scratch = Vec::with_capacity(1024);
         let mut frames = Vec::with_capacity(64);
         for p in &pending {
             let (cpu, ts) = (p.cpu, raw(p.ts));
             match &p.item {
-                Item::Encoded(e) if e.event == EventType::ReadyThread => {
-                    writer.write(&dispatcher_record(e.record(cpu, ts), self.dispatcher_header))?
-                }
-                Item::Encoded(e) => writer.write(&e.record(cpu, ts))?,
+                Item::Encoded(e) => writer.write(&e.record(cpu, ts, dispatcher))?,
                 Item::CSwitch(fields, pid) => {
-                    let payload = payloads::cswitch_payload(fields);
-                    let record = payloads::record(EventType::CSwitch, fields.new_tid, *pid, &payload, cpu, ts);
-                    writer.write(&dispatcher_record(record, self.dispatcher_header))?
+                    payloads::cswitch_into(&mut scratch, fields);
+                    let (tid, pid) = (fields.new_tid, *pid);
+                    writer.write(&payloads::record(EventType::CSwitch, tid, pid, &scratch, cpu, ts, dispatcher))?
                 }
                 Item::SysCallEnter(address) => {
-                    let payload = address.to_le_bytes();
-                    writer.write(&payloads::record(EventType::SysCallEnter, 0, 0, &payload, cpu, ts))?
+                    payloads::syscall_enter_into(&mut scratch, *address);
+                    writer.write(&record(EventType::SysCallEnter, &scratch, cpu, ts))?
                 }
                 Item::SysCallExit(status) => {
-                    let payload = status.to_le_bytes();
-                    writer.write(&payloads::record(EventType::SysCallExit, 0, 0, &payload, cpu, ts))?
+                    payloads::syscall_exit_into(&mut scratch, *status);
+                    writer.write(&record(EventType::SysCallExit, &scratch, cpu, ts))?
                 }
                 Item::Sample { ip, tid } => {
-                    let payload = payloads::sampled_profile_payload(*ip, *tid);
-                    writer.write(&payloads::record(EventType::SampledProfile, 0, 0, &payload, cpu, ts))?
+                    payloads::sampled_profile_into(&mut scratch, *ip, *tid);
+                    writer.write(&record(EventType::SampledProfile, &scratch, cpu, ts))?
                 }
                 Item::Stack { sample, pid } => {
                     let Some(s) = self.samples.get(*sample as usize) else { continue };
@@ -923,13 +930,11 @@ impl Scenario {
                     frames.push(s.ip);
                     frames.extend_from_slice(&s.callers);
                     payloads::stack_walk_into(&mut scratch, raw(s.ts), *pid, s.tid, &frames);
-                    writer.write(&payloads::record(EventType::StackWalk, 0, 0, &scratch, cpu, ts))?
+                    writer.write(&record(EventType::StackWalk, &scratch, cpu, ts))?
                 }
             }
         }
-        let mut bytes = writer.finish()?.into_inner();
-        let lost_raw: Vec<(u16, i64)> = lost.iter().map(|&(cpu, ts)| (cpu, raw(ts))).collect();
-        mark_lost_buffers(&mut bytes, &lost_raw);
+        let bytes = writer.finish()?.into_inner();
 
         let truth = GroundTruth {
             cpu_count: self.cpu_count,
@@ -947,7 +952,12 @@ impl Scenario {
         Ok((bytes, truth))
     }
 
-    fn process_event(&self, event: EventType, p: &ProcessSpec, exit_status: Option<u32>) -> payloads::Encoded {
+    fn process_event(
+        &self,
+        event: EventType,
+        p: &ProcessSpec,
+        exit_status: Option<u32>,
+    ) -> Result<payloads::Encoded, ScenarioError> {
         let key = 0xFFFF_B80C_4000_0000u64 + u64::from(p.pid) * 0x1000;
         let fields = payloads::ProcessFields {
             unique_process_key: if p.pid == IDLE_PID { 0 } else { key },
@@ -969,10 +979,10 @@ impl Scenario {
             EventType::ProcessStart => (first_thread(p.parent_pid), p.parent_pid),
             _ => (first_thread(p.pid), p.pid),
         };
-        payloads::process(event, &fields, tid, pid)
+        Ok(payloads::process(event, &fields, tid, pid)?)
     }
 
-    fn thread_event(&self, event: EventType, t: &ThreadSpec) -> payloads::Encoded {
+    fn thread_event(&self, event: EventType, t: &ThreadSpec) -> Result<payloads::Encoded, ScenarioError> {
         let kernel_stack = 0xFFFF_F806_4000_0000u64.wrapping_add(u64::from(t.tid & 0xF_FFFF) * 0x8000);
         let user_stack = 0x0000_00A0_0000_0000u64 + u64::from(t.tid) * 0x10_0000;
         let fields = payloads::ThreadFields {
@@ -992,17 +1002,17 @@ impl Scenario {
             thread_flags: 0,
             thread_name: &t.name,
         };
-        payloads::thread(event, &fields)
+        Ok(payloads::thread(event, &fields)?)
     }
 
     /// KernelTraceControl identities, then the image event itself.
-    fn image_events(&self, event: EventType, m: &ModuleSpec) -> Vec<payloads::Encoded> {
-        let mut out = vec![payloads::image_id(m.base, m.size, m.pid, m.time_date_stamp, m.file_name())];
+    fn image_events(&self, event: EventType, m: &ModuleSpec) -> Result<Vec<payloads::Encoded>, ScenarioError> {
+        let mut out = vec![payloads::image_id(m.base, m.size, m.pid, m.time_date_stamp, m.file_name())?];
         if let Some(pdb) = &m.pdb {
-            out.push(payloads::dbgid_rsds(m.base, m.pid, pdb.guid, pdb.age, &pdb.name));
+            out.push(payloads::dbgid_rsds(m.base, m.pid, pdb.guid, pdb.age, &pdb.name)?);
         }
-        out.push(payloads::image(event, &image_fields(m), 0, m.pid));
-        out
+        out.push(payloads::image(event, &image_fields(m), 0, m.pid)?);
+        Ok(out)
     }
 
     /// The module of `pid` (or the kernel's) that holds `address`.
@@ -1022,42 +1032,6 @@ fn image_fields(m: &ModuleSpec) -> payloads::ImageFields<'_> {
         signature_type: 1,
         default_base: m.base,
         file_name: &m.path,
-    }
-}
-
-/// Sets ETW_BUFFER_FLAG_EVENTS_LOST on the buffer that was being filled on
-/// the CPU when each event was dropped: the first of that CPU's buffers whose
-/// last record is at or after the drop. The writer has no per-buffer flags,
-/// so the flag is patched into its output.
-fn mark_lost_buffers(bytes: &mut [u8], lost: &[(u16, i64)]) {
-    if lost.is_empty() {
-        return;
-    }
-    let Some(first) = BufferHeader::parse(bytes) else { return };
-    let size = first.buffer_size as usize;
-    if size < BUFFER_HEADER_LEN {
-        return;
-    }
-    // (processor, first ts, last ts, offset) of each data buffer.
-    let mut buffers = Vec::new();
-    let mut at = size;
-    while at + size <= bytes.len() {
-        if let Some(h) = BufferHeader::parse(&bytes[at..]) {
-            let data = &bytes[at..at + (h.offset as usize).min(size)];
-            let first_ts = scan_record(data, BUFFER_HEADER_LEN).ok().flatten().map(|(ts, _)| ts).unwrap_or(h.timestamp);
-            buffers.push((h.processor, first_ts, h.timestamp, at));
-        }
-        at += size;
-    }
-    buffers.sort_unstable();
-    for &(cpu, ts) in lost {
-        let hit =
-            buffers.iter().find(|b| b.0 == cpu && b.2 >= ts).or_else(|| buffers.iter().rev().find(|b| b.0 == cpu));
-        if let Some(&(_, _, _, offset)) = hit {
-            let flags_at = offset + 0x34;
-            let flags = u16::from_le_bytes([bytes[flags_at], bytes[flags_at + 1]]) | buffer_flags::EVENTS_LOST;
-            bytes[flags_at..flags_at + 2].copy_from_slice(&flags.to_le_bytes());
-        }
     }
 }
 
