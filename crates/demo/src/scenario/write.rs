@@ -5,8 +5,8 @@
 //! Times in a scenario are QPC ticks since the trace start. The schedule is
 //! checked before anything is written: a system call or a sample can only
 //! happen while its thread runs on some CPU, and a thread runs on one CPU at a time.
-pub use super::payloads::DispatcherHeader;
-use super::payloads::{self, EventType, Sid};
+pub use crate::payloads::DispatcherHeader;
+use crate::payloads::{self, EventType, Sid};
 use etl::writer::{EtlWriter, WriteError, WriterOptions};
 use etl::Guid;
 use std::collections::{BTreeMap, HashMap};

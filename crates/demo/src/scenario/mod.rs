@@ -1,0 +1,4 @@
+//! The scenario builder (see `write`).
+mod write;
+
+pub use write::*;
