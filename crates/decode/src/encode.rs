@@ -1,7 +1,9 @@
 //! The inverse of the schema reader: lays values out by a field list, so a
 //! writer (the demo's scenarios) encodes events through the very layouts the
-//! reader decodes them with, and a layout is written once.
-use super::schema::{Field, FieldType, Len, Name};
+//! reader decodes them with, and a layout is written once. Hot paths store
+//! by the offsets `fields::Layout` resolves from the same schemas.
+use super::fields::fixed_width;
+use super::schema::{Field, FieldType, Len};
 use super::value::Value;
 use std::fmt;
 
@@ -64,7 +66,7 @@ impl Encoder {
                 Len::Fixed(n) => Some(n as usize),
                 _ => return Err(fail("lengths from other fields are not supported by the encoder".into())),
             };
-            pos = self.encode_one(&field.ty, len, value, pos, out).map_err(fail)?;
+            pos = self.encode_one(field, len, value, pos, out).map_err(fail)?;
         }
         if let Some(extra) = values.next() {
             return Err(EncodeError {
@@ -79,27 +81,17 @@ impl Encoder {
     /// Writes one value at `pos` and returns the position after it.
     fn encode_one(
         &self,
-        ty: &FieldType,
+        field: &Field,
         len: Option<usize>,
         value: &Value,
         pos: usize,
         out: &mut Vec<u8>,
     ) -> Result<usize, String> {
-        if let Some(size) = fixed_size(ty, len, self.pointer_size) {
-            if let FieldType::Guid = ty {
-                let Value::Guid(guid) = value else { return Err(format!("{value:?} is not a GUID")) };
-                return Ok(put_bytes(out, pos, &guid.0));
-            }
-            if let FieldType::Ansi | FieldType::Utf16 | FieldType::Binary = ty {
-                let mut bytes = text_or_binary_bytes(ty, value)?;
-                if bytes.len() > size {
-                    return Err(format!("{} bytes do not fit its {size}", bytes.len()));
-                }
-                bytes.resize(size, 0);
-                return Ok(put_bytes(out, pos, &bytes));
-            }
-            if let FieldType::Bits { shift, width, .. } = ty {
-                let bits = integer(value, u32::from(*width).min(64).div_ceil(8) as usize)?;
+        let ty = &field.ty;
+        match (ty, len) {
+            (FieldType::Bits { size, shift, width }, _) => {
+                let size = usize::from(*size).min(8);
+                let bits = integer(value, 8)?;
                 if *width < 64 && bits >> width != 0 {
                     return Err(format!("{bits} does not fit {width} bits"));
                 }
@@ -109,20 +101,22 @@ impl Encoder {
                 let merged = u64::from_le_bytes(raw) | bits.checked_shl(u32::from(*shift)).unwrap_or(0);
                 out[pos..pos + size].copy_from_slice(&merged.to_le_bytes()[..size]);
                 // A bit field reads without moving past its bytes.
-                return Ok(pos);
+                Ok(pos)
             }
-            let raw = match (ty, value) {
-                (FieldType::F32, Value::F32(v)) => u64::from(v.to_bits()),
-                (FieldType::F64, Value::F64(v)) => v.to_bits(),
-                (FieldType::F32 | FieldType::F64, _) => return Err(format!("{value:?} is not a float")),
-                (FieldType::FileTime, Value::FileTime(v)) => *v as u64,
-                (FieldType::Bool8 | FieldType::Bool32, Value::Bool(b)) => u64::from(*b),
-                _ => integer(value, size)?,
-            };
-            return Ok(put_bytes(out, pos, &raw.to_le_bytes()[..size]));
-        }
-        match ty {
-            FieldType::Ansi | FieldType::Utf16 => {
+            (FieldType::Guid, _) => {
+                let Value::Guid(guid) = value else { return Err(format!("{value:?} is not a GUID")) };
+                Ok(put_bytes(out, pos, &guid.0))
+            }
+            (FieldType::Ansi | FieldType::Utf16 | FieldType::Binary, Some(units)) => {
+                let size = if matches!(ty, FieldType::Utf16) { 2 * units } else { units };
+                let mut bytes = text_or_binary_bytes(ty, value)?;
+                if bytes.len() > size {
+                    return Err(format!("{} bytes do not fit its {size}", bytes.len()));
+                }
+                bytes.resize(size, 0);
+                Ok(put_bytes(out, pos, &bytes))
+            }
+            (FieldType::Ansi | FieldType::Utf16, None) => {
                 let mut bytes = text_or_binary_bytes(ty, value)?;
                 let unit = if matches!(ty, FieldType::Utf16) { 2 } else { 1 };
                 if bytes.chunks(unit).any(|c| c.iter().all(|b| *b == 0)) {
@@ -131,9 +125,9 @@ impl Encoder {
                 bytes.resize(bytes.len() + unit, 0);
                 Ok(put_bytes(out, pos, &bytes))
             }
-            FieldType::Binary => Ok(put_bytes(out, pos, &text_or_binary_bytes(ty, value)?)),
-            FieldType::Sid => Ok(put_bytes(out, pos, &sid_bytes(value)?)),
-            FieldType::WmiSid => {
+            (FieldType::Binary, None) => Ok(put_bytes(out, pos, &text_or_binary_bytes(ty, value)?)),
+            (FieldType::Sid, _) => Ok(put_bytes(out, pos, &sid_bytes(value)?)),
+            (FieldType::WmiSid, _) => {
                 let sid = sid_bytes(value)?;
                 if sid.is_empty() {
                     return Ok(put_bytes(out, pos, &[0; 4]));
@@ -147,7 +141,7 @@ impl Encoder {
                 let pos = put_bytes(out, pos, &token);
                 Ok(put_bytes(out, pos, &sid))
             }
-            FieldType::PointerArrayRest => {
+            (FieldType::PointerArrayRest, _) => {
                 let Value::Array(items) = value else { return Err(format!("{value:?} is not an array")) };
                 let ptr = usize::from(self.pointer_size);
                 let mut pos = pos;
@@ -156,82 +150,25 @@ impl Encoder {
                 }
                 Ok(pos)
             }
-            other => Err(format!("{other:?} fields are not supported by the encoder")),
-        }
-    }
-}
-
-/// Bytes a field of `ty` takes whatever its value, when that is fixed.
-pub fn fixed_size(ty: &FieldType, len: Option<usize>, pointer_size: u8) -> Option<usize> {
-    use FieldType::*;
-    Some(match ty {
-        I8 | U8 | Bool8 => 1,
-        I16 | U16 | PortBe => 2,
-        I32 | U32 | Hex32 | Bool32 | F32 | Ipv4 => 4,
-        I64 | U64 | Hex64 | F64 | FileTime => 8,
-        Pointer | PointerUint => usize::from(pointer_size),
-        Guid | Ipv6 | SystemTime => 16,
-        Skip(n) => usize::from(*n),
-        Bits { size, .. } => usize::from(*size),
-        Ansi | Binary | SocketAddress => len?,
-        Utf16 => len? * 2,
-        _ => return None,
-    })
-}
-
-/// Where one field of a fixed-size beginning sits: offset and size in bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Slot {
-    pub offset: usize,
-    pub size: usize,
-}
-
-impl Slot {
-    /// Stores the low `size` bytes of `value`, little-endian.
-    #[inline]
-    pub fn put(self, out: &mut [u8], value: u64) {
-        out[self.offset..self.offset + self.size].copy_from_slice(&value.to_le_bytes()[..self.size]);
-    }
-}
-
-/// The places of a field list's fixed-size beginning (up to its first field
-/// whose size depends on the data), resolved once so that writers on hot
-/// paths store values by offset instead of walking the schema per record.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FixedLayout {
-    slots: Vec<(Name, Slot)>,
-    /// Bytes of the fixed-size beginning.
-    pub len: usize,
-}
-
-impl FixedLayout {
-    pub fn of(fields: &[Field], pointer_size: u8) -> FixedLayout {
-        let mut slots = Vec::new();
-        let mut pos = 0;
-        for field in fields {
-            let len = match field.len {
-                Len::None => None,
-                Len::Fixed(n) => Some(n as usize),
-                _ => break,
-            };
-            let Some(size) = fixed_size(&field.ty, len, pointer_size).filter(|_| field.count == Len::None) else {
-                break;
-            };
-            match field.ty {
-                FieldType::Skip(_) => pos += size,
-                // Bit fields share their bytes with what follows.
-                FieldType::Bits { .. } => {}
-                _ => {
-                    slots.push((field.name.clone(), Slot { offset: pos, size }));
-                    pos += size;
-                }
+            _ => {
+                let Some(size) = fixed_width(field, self.pointer_size) else {
+                    return Err(format!("{ty:?} fields are not supported by the encoder"));
+                };
+                let raw = match (ty, value) {
+                    (FieldType::F32, Value::F32(v)) => u64::from(v.to_bits()),
+                    (FieldType::F64, Value::F64(v)) => v.to_bits(),
+                    (FieldType::F32 | FieldType::F64, _) => return Err(format!("{value:?} is not a float")),
+                    (FieldType::FileTime, Value::FileTime(v)) => *v as u64,
+                    (FieldType::Bool8 | FieldType::Bool32, Value::Bool(b)) => u64::from(*b),
+                    (FieldType::PortBe, _) => u64::from((integer(value, 2)? as u16).swap_bytes()),
+                    (FieldType::Ipv4 | FieldType::Ipv6 | FieldType::SystemTime, _) => {
+                        return Err(format!("{ty:?} fields are not supported by the encoder"))
+                    }
+                    _ => integer(value, size)?,
+                };
+                Ok(put_bytes(out, pos, &raw.to_le_bytes()[..size]))
             }
         }
-        FixedLayout { slots, len: pos }
-    }
-
-    pub fn slot(&self, name: &str) -> Option<Slot> {
-        self.slots.iter().find(|(n, _)| n == name).map(|(_, slot)| *slot)
     }
 }
 
@@ -326,14 +263,5 @@ mod tests {
         assert!(encoder.encode(&[f("X", U8)], &[Value::U8(1), Value::U8(2)], &mut out).is_err());
         assert!(encoder.encode(&[f("X", Utf16)], &[Value::Str("a\0b".into())], &mut out).is_err());
         assert!(encoder.encode(&[f("X", I8)], &[Value::I8(-128)], &mut out).is_ok());
-    }
-
-    #[test]
-    fn fixed_layouts_stop_at_the_first_variable_field() {
-        let layout = FixedLayout::of(&[f("A", U32), skip(2), f("B", Pointer), f("C", Utf16), f("D", U8)], 8);
-        assert_eq!(layout.slot("A"), Some(Slot { offset: 0, size: 4 }));
-        assert_eq!(layout.slot("B"), Some(Slot { offset: 6, size: 8 }));
-        assert_eq!(layout.slot("D"), None);
-        assert_eq!(layout.len, 14);
     }
 }

@@ -21,7 +21,8 @@
 //! Not in the corpus, taken from the issue and the MOF pages: CSwitch as
 //! COMPACT64 v4 (24 bytes), ReadyThread as COMPACT64 v2 (8 bytes),
 //! SysCallEnter/Exit as PERFINFO64 v2 (8 / 4 bytes).
-use decode::encode::{EncodeError, Encoder, FixedLayout, Slot};
+use decode::encode::{EncodeError, Encoder};
+use decode::fields::{Layout, Slot};
 use decode::schema::{Field, FieldType};
 use decode::Value;
 use etl::record::Record;
@@ -306,9 +307,12 @@ fn utf16(text: &str) -> Value {
 
 /// The slots of `event`'s fixed-size fields, resolved from its schema once.
 fn slots<const N: usize>(event: EventType, names: [&str; N]) -> ([Slot; N], usize) {
-    let layout = FixedLayout::of(event.schema(), POINTER_SIZE);
-    let slot = |name: &str| layout.slot(name).unwrap_or_else(|| panic!("{} has no fixed field {name}", event.name()));
-    (names.map(slot), layout.len)
+    let layout = Layout::new(event.schema(), POINTER_SIZE);
+    let slot = |name: &str| {
+        let slot = layout.slot(name).filter(|s| s.width > 0);
+        slot.unwrap_or_else(|| panic!("{} has no fixed-size field {name}", event.name()))
+    };
+    (names.map(slot), layout.fixed_len())
 }
 
 /// A security identifier: authority and sub-authorities.
