@@ -1,7 +1,7 @@
 //! The demo trace and random scenarios read back: header kinds and versions
 //! as claimed, counts as written, schedules that cover each CPU, and system
 //! calls and samples that a reader can rebuild exactly from the records.
-use demo::payloads::EventType;
+use demo::payloads::{DispatcherHeader, EventType};
 use demo::scenario::{random_scenario, GroundTruth, RandomOptions, Scenario, IDLE_TID};
 use demo::{demo_facts, demo_incident, demo_symbol_texts, demo_trace_bytes};
 use etl::{EtlTrace, Record};
@@ -38,7 +38,7 @@ fn check_kinds_and_counts(trace: &EtlTrace, truth: &GroundTruth) {
     let mut counts: BTreeMap<EventType, usize> = BTreeMap::new();
     for r in trace.records().skip(1) {
         let t = event_type(&r);
-        assert_eq!((r.kind, r.version), t.header(), "{}", t.name());
+        assert_eq!((r.kind, r.version), t.header(DispatcherHeader::Compact), "{}", t.name());
         let fixed = match t {
             EventType::CSwitch => Some(24),
             EventType::ReadyThread => Some(8),

@@ -27,6 +27,14 @@ impl Slot {
         }
     }
 
+    /// Stores the low `width` bytes of `value`, little-endian: the writer's
+    /// side of `read`. `out` must hold the layout's fixed-size beginning.
+    #[inline]
+    pub fn put(&self, out: &mut [u8], value: u64) {
+        let width = usize::from(self.width).min(8);
+        out[self.offset..self.offset + width].copy_from_slice(&value.to_le_bytes()[..width]);
+    }
+
     /// The field as a signed byte (wait reasons, priorities, states).
     #[inline]
     pub fn read_i8(&self, payload: &[u8]) -> Option<i8> {
@@ -34,7 +42,8 @@ impl Slot {
     }
 }
 
-fn fixed_width(field: &Field, pointer_size: u8) -> Option<usize> {
+/// Bytes `field` takes whatever its value, when that is fixed (bit fields take none).
+pub(crate) fn fixed_width(field: &Field, pointer_size: u8) -> Option<usize> {
     if field.count != Len::None {
         return None;
     }
@@ -57,6 +66,8 @@ fn fixed_width(field: &Field, pointer_size: u8) -> Option<usize> {
 #[derive(Clone, Debug, Default)]
 pub struct Layout {
     slots: Vec<(&'static str, Slot)>,
+    /// Bytes of the fixed-size beginning.
+    fixed_len: usize,
 }
 
 impl Layout {
@@ -82,7 +93,12 @@ impl Layout {
                 }
             }
         }
-        Layout { slots }
+        Layout { slots, fixed_len: offset }
+    }
+
+    /// Bytes of the fixed-size beginning: the whole payload when every field is fixed.
+    pub fn fixed_len(&self) -> usize {
+        self.fixed_len
     }
 
     pub fn slot(&self, name: &str) -> Option<Slot> {
@@ -151,6 +167,17 @@ mod tests {
         assert_eq!(sample.slot("ThreadId"), Some(Slot { offset: 4, width: 4 }));
         let stack = layouts.get(24, 32, 2, 8).expect("StackWalk is declared");
         assert_eq!(stack.slot("Stack").map(|s| s.offset), Some(16));
+        assert_eq!(stack.fixed_len(), 16);
+        assert_eq!(layouts.get(15, 46, 2, 8).map(Layout::fixed_len), Some(16));
+    }
+
+    #[test]
+    fn slots_put_what_they_read() {
+        let slot = Slot { offset: 2, width: 2 };
+        let mut out = [0u8; 4];
+        slot.put(&mut out, 0x1_0203);
+        assert_eq!(out, [0, 0, 3, 2]);
+        assert_eq!(slot.read(&out), Some(0x0203));
     }
 
     #[test]

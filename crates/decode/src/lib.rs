@@ -6,6 +6,7 @@
 //! hands over; otherwise the event stays undecoded with its payload as hex.
 //! Decoding knows records only; it knows nothing of the model above it.
 pub mod clr;
+pub mod encode;
 pub mod fields;
 pub mod kernel;
 pub mod ktc;

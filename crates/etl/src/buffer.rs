@@ -1,7 +1,7 @@
 //! WMI_BUFFER_HEADER: the 0x48 bytes in front of every buffer of an .etl file.
-use super::bytes::{i64_at, u16_at, u32_at, u64_at, u8_at};
+use super::layout::layout;
 
-pub const BUFFER_HEADER_LEN: usize = 0x48;
+pub const BUFFER_HEADER_LEN: usize = fields::LEN;
 
 /// ETW_BUFFER_FLAG_* bits.
 pub mod buffer_flags {
@@ -50,54 +50,77 @@ pub struct BufferHeader {
     pub reference_time: (i64, i64),
 }
 
+layout! {
+    /// WMI_BUFFER_HEADER as stored in the file.
+    pub mod fields, len 0x48;
+    BUFFER_SIZE: u32 @ 0x00,
+    SAVED_OFFSET: u32 @ 0x04,
+    CURRENT_OFFSET: u32 @ 0x08,
+    REFERENCE_COUNT: u32 @ 0x0C,
+    TIMESTAMP: i64 @ 0x10,
+    SEQUENCE_NUMBER: i64 @ 0x18,
+    CLOCK: u64 @ 0x20,
+    /// ProcessorIndex, when the flags say PROC_INDEX.
+    PROCESSOR_INDEX: u16 @ 0x28,
+    /// Before ProcessorIndex existed: the processor number, then an alignment byte.
+    PROCESSOR_NUMBER: u8 @ 0x28,
+    LOGGER_ID: u16 @ 0x2A,
+    STATE: u32 @ 0x2C,
+    OFFSET: u32 @ 0x30,
+    FLAGS: u16 @ 0x34,
+    BUFFER_TYPE: u16 @ 0x36,
+    START_TIME: i64 @ 0x38,
+    START_PERF_CLOCK: i64 @ 0x40,
+}
+
 impl BufferHeader {
     pub fn parse(data: &[u8]) -> Option<BufferHeader> {
-        if data.len() < BUFFER_HEADER_LEN {
-            return None;
-        }
-        let flags = u16_at(data, 0x34)?;
-        // Before ProcessorIndex existed, byte 0x28 was the processor and 0x29 alignment.
-        let processor =
-            if flags & buffer_flags::PROC_INDEX != 0 { u16_at(data, 0x28)? } else { u16::from(u8_at(data, 0x28)?) };
+        let data = data.get(..BUFFER_HEADER_LEN)?;
+        let flags = fields::FLAGS.read(data)?;
+        let processor = if flags & buffer_flags::PROC_INDEX != 0 {
+            fields::PROCESSOR_INDEX.read(data)?
+        } else {
+            u16::from(fields::PROCESSOR_NUMBER.read(data)?)
+        };
         Some(BufferHeader {
-            buffer_size: u32_at(data, 0)?,
-            saved_offset: u32_at(data, 4)?,
-            current_offset: u32_at(data, 8)?,
-            reference_count: u32_at(data, 0x0C)?,
-            timestamp: i64_at(data, 0x10)?,
-            sequence_number: i64_at(data, 0x18)?,
-            clock: u64_at(data, 0x20)?,
+            buffer_size: fields::BUFFER_SIZE.read(data)?,
+            saved_offset: fields::SAVED_OFFSET.read(data)?,
+            current_offset: fields::CURRENT_OFFSET.read(data)?,
+            reference_count: fields::REFERENCE_COUNT.read(data)?,
+            timestamp: fields::TIMESTAMP.read(data)?,
+            sequence_number: fields::SEQUENCE_NUMBER.read(data)?,
+            clock: fields::CLOCK.read(data)?,
             processor,
-            logger_id: u16_at(data, 0x2A)?,
-            state: u32_at(data, 0x2C)?,
-            offset: u32_at(data, 0x30)?,
+            logger_id: fields::LOGGER_ID.read(data)?,
+            state: fields::STATE.read(data)?,
+            offset: fields::OFFSET.read(data)?,
             flags,
-            buffer_type: u16_at(data, 0x36)?,
-            reference_time: (i64_at(data, 0x38)?, i64_at(data, 0x40)?),
+            buffer_type: fields::BUFFER_TYPE.read(data)?,
+            reference_time: (fields::START_TIME.read(data)?, fields::START_PERF_CLOCK.read(data)?),
         })
     }
 
     pub fn encode(&self) -> [u8; BUFFER_HEADER_LEN] {
         let mut out = [0u8; BUFFER_HEADER_LEN];
-        out[0..4].copy_from_slice(&self.buffer_size.to_le_bytes());
-        out[4..8].copy_from_slice(&self.saved_offset.to_le_bytes());
-        out[8..0x0C].copy_from_slice(&self.current_offset.to_le_bytes());
-        out[0x0C..0x10].copy_from_slice(&self.reference_count.to_le_bytes());
-        out[0x10..0x18].copy_from_slice(&self.timestamp.to_le_bytes());
-        out[0x18..0x20].copy_from_slice(&self.sequence_number.to_le_bytes());
-        out[0x20..0x28].copy_from_slice(&self.clock.to_le_bytes());
+        fields::BUFFER_SIZE.write(&mut out, self.buffer_size);
+        fields::SAVED_OFFSET.write(&mut out, self.saved_offset);
+        fields::CURRENT_OFFSET.write(&mut out, self.current_offset);
+        fields::REFERENCE_COUNT.write(&mut out, self.reference_count);
+        fields::TIMESTAMP.write(&mut out, self.timestamp);
+        fields::SEQUENCE_NUMBER.write(&mut out, self.sequence_number);
+        fields::CLOCK.write(&mut out, self.clock);
         if self.flags & buffer_flags::PROC_INDEX != 0 {
-            out[0x28..0x2A].copy_from_slice(&self.processor.to_le_bytes());
+            fields::PROCESSOR_INDEX.write(&mut out, self.processor);
         } else {
-            out[0x28] = self.processor as u8;
+            fields::PROCESSOR_NUMBER.write(&mut out, self.processor as u8);
         }
-        out[0x2A..0x2C].copy_from_slice(&self.logger_id.to_le_bytes());
-        out[0x2C..0x30].copy_from_slice(&self.state.to_le_bytes());
-        out[0x30..0x34].copy_from_slice(&self.offset.to_le_bytes());
-        out[0x34..0x36].copy_from_slice(&self.flags.to_le_bytes());
-        out[0x36..0x38].copy_from_slice(&self.buffer_type.to_le_bytes());
-        out[0x38..0x40].copy_from_slice(&self.reference_time.0.to_le_bytes());
-        out[0x40..0x48].copy_from_slice(&self.reference_time.1.to_le_bytes());
+        fields::LOGGER_ID.write(&mut out, self.logger_id);
+        fields::STATE.write(&mut out, self.state);
+        fields::OFFSET.write(&mut out, self.offset);
+        fields::FLAGS.write(&mut out, self.flags);
+        fields::BUFFER_TYPE.write(&mut out, self.buffer_type);
+        fields::START_TIME.write(&mut out, self.reference_time.0);
+        fields::START_PERF_CLOCK.write(&mut out, self.reference_time.1);
         out
     }
 
@@ -182,5 +205,15 @@ mod tests {
         };
         assert_eq!(BufferHeader::parse(&h.encode()), Some(h));
         assert_eq!(BufferHeader::parse(&h.encode()[..0x47]), None);
+        let old = BufferHeader { processor: 7, flags: 0, ..h };
+        assert_eq!(BufferHeader::parse(&old.encode()), Some(old));
+    }
+
+    #[test]
+    fn fields_tile_the_header_once() {
+        let unions = [("PROCESSOR_INDEX", "PROCESSOR_NUMBER")];
+        assert_eq!(crate::layout::overlapping(fields::FIELDS, &unions), None);
+        let covered: usize = fields::FIELDS.iter().filter(|f| f.0 != "PROCESSOR_NUMBER").map(|f| f.2).sum();
+        assert_eq!(covered, fields::LEN);
     }
 }

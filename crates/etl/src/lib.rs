@@ -5,6 +5,7 @@ pub mod clock;
 pub mod compress;
 pub mod container;
 pub mod guid;
+pub mod layout;
 pub mod locate;
 pub mod logfile;
 pub mod record;

@@ -1,9 +1,59 @@
 //! TRACE_LOGFILE_HEADER: the payload of the EventTrace header event that
 //! opens every trace, and the facts it gives about the session.
-use super::bytes::{i64_at, pointer_at, u32_at, utf16z_at};
+use super::bytes::{pointer_at, utf16z_at};
+use super::layout::layout;
 
-/// TIME_ZONE_INFORMATION is 172 bytes; it sits after the two name pointers.
-const TIME_ZONE_LEN: usize = 172;
+layout! {
+    /// TRACE_LOGFILE_HEADER up to its LoggerName and LogFileName pointers,
+    /// which are pointer-sized and move what follows.
+    mod head, len 0x38;
+    BUFFER_SIZE: u32 @ 0x00,
+    VERSION: u32 @ 0x04,
+    PROVIDER_VERSION: u32 @ 0x08,
+    NUMBER_OF_PROCESSORS: u32 @ 0x0C,
+    END_TIME: i64 @ 0x10,
+    TIMER_RESOLUTION: u32 @ 0x18,
+    MAXIMUM_FILE_SIZE: u32 @ 0x1C,
+    LOG_FILE_MODE: u32 @ 0x20,
+    BUFFERS_WRITTEN: u32 @ 0x24,
+    START_BUFFERS: u32 @ 0x28,
+    POINTER_SIZE: u32 @ 0x2C,
+    EVENTS_LOST: u32 @ 0x30,
+    CPU_SPEED_MHZ: u32 @ 0x34,
+}
+
+layout! {
+    /// TIME_ZONE_INFORMATION, after the two name pointers: only its Bias is read.
+    mod time_zone, len 172;
+    BIAS: u32 @ 0x00,
+}
+
+layout! {
+    /// The fields after the time zone, from its end rounded up to 8.
+    mod tail, len 0x20;
+    BOOT_TIME: i64 @ 0x00,
+    PERF_FREQ: i64 @ 0x08,
+    START_TIME: i64 @ 0x10,
+    RESERVED_FLAGS: u32 @ 0x18,
+    BUFFERS_LOST: u32 @ 0x1C,
+}
+
+/// Where the pointer-dependent parts start: the time zone, the tail, the two names.
+struct Places {
+    names_at: usize,
+    tz_at: usize,
+    tail_at: usize,
+    strings_at: usize,
+}
+
+impl Places {
+    fn new(pointer_size: u8) -> Places {
+        let names_at = head::LEN;
+        let tz_at = names_at + 2 * usize::from(pointer_size);
+        let tail_at = (tz_at + time_zone::LEN + 7) & !7;
+        Places { names_at, tz_at, tail_at, strings_at: tail_at + tail::LEN }
+    }
+}
 
 /// Clock the session stamped events with (TRACE_LOGFILE_HEADER ReservedFlags).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,38 +131,36 @@ impl LogfileHeader {
     /// Parses the payload of the header event. The record's pointer size
     /// (from its header kind) decides where the pointer-sized fields sit.
     pub fn parse(payload: &[u8], pointer_size: u8) -> Option<LogfileHeader> {
-        let ptr = usize::from(pointer_size);
-        let names_at = 0x38;
-        let tz_at = names_at + 2 * ptr;
-        let after_tz = (tz_at + TIME_ZONE_LEN + 7) & !7;
-        let strings_at = after_tz + 0x20;
-        if payload.len() < strings_at {
+        let at = Places::new(pointer_size);
+        if payload.len() < at.strings_at {
             return None;
         }
-        let (logger_name, next) = utf16z_at(payload, strings_at);
+        let (logger_name, next) = utf16z_at(payload, at.strings_at);
         let (log_file_name, _) = utf16z_at(payload, next);
         // The pointers are kernel addresses of no use here; read them only to check bounds.
-        pointer_at(payload, names_at, pointer_size)?;
+        pointer_at(payload, at.names_at, pointer_size)?;
+        let tz = &payload[at.tz_at..];
+        let tail = &payload[at.tail_at..];
         Some(LogfileHeader {
-            buffer_size: u32_at(payload, 0)?,
-            version: u32_at(payload, 4)?,
-            provider_version: u32_at(payload, 8)?,
-            number_of_processors: u32_at(payload, 0x0C)?,
-            end_time: i64_at(payload, 0x10)?,
-            timer_resolution: u32_at(payload, 0x18)?,
-            maximum_file_size: u32_at(payload, 0x1C)?,
-            log_file_mode: u32_at(payload, 0x20)?,
-            buffers_written: u32_at(payload, 0x24)?,
-            start_buffers: u32_at(payload, 0x28)?,
-            pointer_size: u32_at(payload, 0x2C)?,
-            events_lost: u32_at(payload, 0x30)?,
-            cpu_speed_mhz: u32_at(payload, 0x34)?,
-            time_zone_bias_minutes: u32_at(payload, tz_at)? as i32,
-            boot_time: i64_at(payload, after_tz)?,
-            perf_freq: i64_at(payload, after_tz + 8)?,
-            start_time: i64_at(payload, after_tz + 16)?,
-            reserved_flags: u32_at(payload, after_tz + 24)?,
-            buffers_lost: u32_at(payload, after_tz + 28)?,
+            buffer_size: head::BUFFER_SIZE.read(payload)?,
+            version: head::VERSION.read(payload)?,
+            provider_version: head::PROVIDER_VERSION.read(payload)?,
+            number_of_processors: head::NUMBER_OF_PROCESSORS.read(payload)?,
+            end_time: head::END_TIME.read(payload)?,
+            timer_resolution: head::TIMER_RESOLUTION.read(payload)?,
+            maximum_file_size: head::MAXIMUM_FILE_SIZE.read(payload)?,
+            log_file_mode: head::LOG_FILE_MODE.read(payload)?,
+            buffers_written: head::BUFFERS_WRITTEN.read(payload)?,
+            start_buffers: head::START_BUFFERS.read(payload)?,
+            pointer_size: head::POINTER_SIZE.read(payload)?,
+            events_lost: head::EVENTS_LOST.read(payload)?,
+            cpu_speed_mhz: head::CPU_SPEED_MHZ.read(payload)?,
+            time_zone_bias_minutes: time_zone::BIAS.read(tz)? as i32,
+            boot_time: tail::BOOT_TIME.read(tail)?,
+            perf_freq: tail::PERF_FREQ.read(tail)?,
+            start_time: tail::START_TIME.read(tail)?,
+            reserved_flags: tail::RESERVED_FLAGS.read(tail)?,
+            buffers_lost: tail::BUFFERS_LOST.read(tail)?,
             logger_name,
             log_file_name,
         })
@@ -120,31 +168,28 @@ impl LogfileHeader {
 
     /// The inverse of `parse`, laid out as Windows writes it.
     pub fn encode(&self, pointer_size: u8) -> Vec<u8> {
-        let ptr = usize::from(pointer_size);
-        let tz_at = 0x38 + 2 * ptr;
-        let after_tz = (tz_at + TIME_ZONE_LEN + 7) & !7;
-        let mut out = vec![0u8; after_tz + 0x20];
-        let put32 = |out: &mut Vec<u8>, at: usize, v: u32| out[at..at + 4].copy_from_slice(&v.to_le_bytes());
-        let put64 = |out: &mut Vec<u8>, at: usize, v: i64| out[at..at + 8].copy_from_slice(&v.to_le_bytes());
-        put32(&mut out, 0, self.buffer_size);
-        put32(&mut out, 4, self.version);
-        put32(&mut out, 8, self.provider_version);
-        put32(&mut out, 0x0C, self.number_of_processors);
-        put64(&mut out, 0x10, self.end_time);
-        put32(&mut out, 0x18, self.timer_resolution);
-        put32(&mut out, 0x1C, self.maximum_file_size);
-        put32(&mut out, 0x20, self.log_file_mode);
-        put32(&mut out, 0x24, self.buffers_written);
-        put32(&mut out, 0x28, self.start_buffers);
-        put32(&mut out, 0x2C, self.pointer_size);
-        put32(&mut out, 0x30, self.events_lost);
-        put32(&mut out, 0x34, self.cpu_speed_mhz);
-        put32(&mut out, tz_at, self.time_zone_bias_minutes as u32);
-        put64(&mut out, after_tz, self.boot_time);
-        put64(&mut out, after_tz + 8, self.perf_freq);
-        put64(&mut out, after_tz + 16, self.start_time);
-        put32(&mut out, after_tz + 24, self.reserved_flags);
-        put32(&mut out, after_tz + 28, self.buffers_lost);
+        let at = Places::new(pointer_size);
+        let mut out = vec![0u8; at.strings_at];
+        head::BUFFER_SIZE.write(&mut out, self.buffer_size);
+        head::VERSION.write(&mut out, self.version);
+        head::PROVIDER_VERSION.write(&mut out, self.provider_version);
+        head::NUMBER_OF_PROCESSORS.write(&mut out, self.number_of_processors);
+        head::END_TIME.write(&mut out, self.end_time);
+        head::TIMER_RESOLUTION.write(&mut out, self.timer_resolution);
+        head::MAXIMUM_FILE_SIZE.write(&mut out, self.maximum_file_size);
+        head::LOG_FILE_MODE.write(&mut out, self.log_file_mode);
+        head::BUFFERS_WRITTEN.write(&mut out, self.buffers_written);
+        head::START_BUFFERS.write(&mut out, self.start_buffers);
+        head::POINTER_SIZE.write(&mut out, self.pointer_size);
+        head::EVENTS_LOST.write(&mut out, self.events_lost);
+        head::CPU_SPEED_MHZ.write(&mut out, self.cpu_speed_mhz);
+        time_zone::BIAS.write(&mut out[at.tz_at..], self.time_zone_bias_minutes as u32);
+        let tail = &mut out[at.tail_at..];
+        tail::BOOT_TIME.write(tail, self.boot_time);
+        tail::PERF_FREQ.write(tail, self.perf_freq);
+        tail::START_TIME.write(tail, self.start_time);
+        tail::RESERVED_FLAGS.write(tail, self.reserved_flags);
+        tail::BUFFERS_LOST.write(tail, self.buffers_lost);
         for name in [&self.logger_name, &self.log_file_name] {
             for unit in name.encode_utf16().chain(std::iter::once(0)) {
                 out.extend_from_slice(&unit.to_le_bytes());

@@ -3,9 +3,101 @@
 //! PERFINFO_TRACE_HEADER, EVENT_TRACE_HEADER, EVENT_INSTANCE_HEADER (as logged
 //! to file, with the provider GUID in place of the registration handle) and
 //! EVENT_HEADER with its extended data items.
-use super::bytes::{align8, i64_at, u16_at, u32_at, u64_at, u8_at};
+use super::bytes::align8;
 use super::guid::Guid;
+use super::layout::{layout, Field};
 use std::fmt;
+
+layout! {
+    /// The first four bytes of every record: byte 2 names the header type.
+    pub mod marker, len 4;
+    MARKER: u32 @ 0x00,
+    HEADER_TYPE: u8 @ 0x02,
+    MARKER_FLAGS: u8 @ 0x03,
+}
+
+layout! {
+    /// The first eight bytes of SYSTEM_TRACE_HEADER and PERFINFO_TRACE_HEADER
+    /// (after the marker's type and flags bytes).
+    pub mod kernel, len 8;
+    VERSION: u16 @ 0x00,
+    SIZE: u16 @ 0x04,
+    /// HookId: group << 8 | opcode.
+    HOOK_ID: u16 @ 0x06,
+}
+
+layout! {
+    /// SYSTEM_TRACE_HEADER after its kernel prefix. The compact form stops
+    /// before the CPU times.
+    pub mod system, len 0x20;
+    THREAD_ID: u32 @ 0x08,
+    PROCESS_ID: u32 @ 0x0C,
+    TIMESTAMP: i64 @ 0x10,
+    /// KernelTime and UserTime.
+    CPU_TIME: u64 @ 0x18,
+}
+
+/// Length of the compact SYSTEM_TRACE_HEADER: the system header without its CPU times.
+pub const COMPACT_LEN: usize = system::CPU_TIME.offset;
+
+layout! {
+    /// PERFINFO_TRACE_HEADER after its kernel prefix.
+    pub mod perfinfo, len 0x10;
+    TIMESTAMP: i64 @ 0x08,
+}
+
+layout! {
+    /// EVENT_TRACE_HEADER as logged to file (the class GUID in place of a handle).
+    pub mod classic, len 0x30;
+    SIZE: u16 @ 0x00,
+    CLASS_TYPE: u8 @ 0x04,
+    LEVEL: u8 @ 0x05,
+    VERSION: u16 @ 0x06,
+    THREAD_ID: u32 @ 0x08,
+    PROCESS_ID: u32 @ 0x0C,
+    TIMESTAMP: i64 @ 0x10,
+    GUID: Guid @ 0x18,
+    CPU_TIME: u64 @ 0x28,
+}
+
+layout! {
+    /// EVENT_INSTANCE_HEADER: the classic header, then the instance part.
+    pub mod instance, len 0x48;
+    INSTANCE_ID: u32 @ 0x30,
+    PARENT_INSTANCE_ID: u32 @ 0x34,
+    PARENT_GUID: Guid @ 0x38,
+}
+
+layout! {
+    /// EVENT_HEADER, with its EVENT_DESCRIPTOR at 0x28.
+    pub mod event, len 0x50;
+    SIZE: u16 @ 0x00,
+    FLAGS: u16 @ 0x04,
+    EVENT_PROPERTY: u16 @ 0x06,
+    THREAD_ID: u32 @ 0x08,
+    PROCESS_ID: u32 @ 0x0C,
+    TIMESTAMP: i64 @ 0x10,
+    PROVIDER: Guid @ 0x18,
+    ID: u16 @ 0x28,
+    VERSION: u8 @ 0x2A,
+    CHANNEL: u8 @ 0x2B,
+    LEVEL: u8 @ 0x2C,
+    OPCODE: u8 @ 0x2D,
+    TASK: u16 @ 0x2E,
+    KEYWORDS: u64 @ 0x30,
+    CPU_TIME: u64 @ 0x38,
+    ACTIVITY_ID: Guid @ 0x40,
+}
+
+layout! {
+    /// The header of one extended data item after an EVENT_HEADER.
+    pub mod ext_item, len 8;
+    SIZE: u16 @ 0x00,
+    EXT_TYPE: u16 @ 0x02,
+    /// Bit 0: another item follows.
+    LINKAGE: u16 @ 0x04,
+    DATA_SIZE: u16 @ 0x06,
+}
 
 /// The TRACE_HEADER_TYPE_* value in byte 2 of every record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -90,13 +182,13 @@ impl HeaderKind {
     }
 
     pub fn header_len(self) -> usize {
-        match self {
-            HeaderKind::System32 | HeaderKind::System64 => 0x20,
-            HeaderKind::Compact32 | HeaderKind::Compact64 => 0x18,
-            HeaderKind::PerfInfo32 | HeaderKind::PerfInfo64 => 0x10,
-            HeaderKind::Full32 | HeaderKind::Full64 => 0x30,
-            HeaderKind::Instance32 | HeaderKind::Instance64 => 0x48,
-            HeaderKind::EventHeader32 | HeaderKind::EventHeader64 => 0x50,
+        match self.family() {
+            HeaderFamily::System => system::LEN,
+            HeaderFamily::Compact => COMPACT_LEN,
+            HeaderFamily::PerfInfo => perfinfo::LEN,
+            HeaderFamily::Full => classic::LEN,
+            HeaderFamily::Instance => instance::LEN,
+            HeaderFamily::Event => event::LEN,
         }
     }
 
@@ -150,6 +242,29 @@ pub enum HeaderFamily {
     Full,
     Instance,
     Event,
+}
+
+impl HeaderFamily {
+    /// Where the record's size is.
+    #[inline]
+    pub fn size_field(self) -> Field<u16> {
+        match self {
+            HeaderFamily::System | HeaderFamily::Compact | HeaderFamily::PerfInfo => kernel::SIZE,
+            HeaderFamily::Full | HeaderFamily::Instance => classic::SIZE,
+            HeaderFamily::Event => event::SIZE,
+        }
+    }
+
+    /// Where the record's timestamp is.
+    #[inline]
+    pub fn timestamp_field(self) -> Field<i64> {
+        match self {
+            HeaderFamily::System | HeaderFamily::Compact => system::TIMESTAMP,
+            HeaderFamily::PerfInfo => perfinfo::TIMESTAMP,
+            HeaderFamily::Full | HeaderFamily::Instance => classic::TIMESTAMP,
+            HeaderFamily::Event => event::TIMESTAMP,
+        }
+    }
 }
 
 /// EVENT_DESCRIPTOR of a manifest-based or TraceLogging event.
@@ -275,12 +390,13 @@ impl<'a> ExtendedData<'a> {
     fn chain_len(data: &[u8]) -> Option<usize> {
         let mut pos = 0usize;
         loop {
-            let ext_data_size = usize::from(u16_at(data, pos + 6)?);
-            let linkage = u16_at(data, pos + 4)?;
-            let item_end = pos.checked_add(8 + align8(ext_data_size))?;
+            let item = data.get(pos..)?;
+            let ext_data_size = usize::from(ext_item::DATA_SIZE.read(item)?);
+            let linkage = ext_item::LINKAGE.read(item)?;
+            let item_end = pos.checked_add(ext_item::LEN + align8(ext_data_size))?;
             if item_end > data.len() {
                 // The last item's padding may be cut by the record end.
-                let unpadded = pos + 8 + ext_data_size;
+                let unpadded = pos + ext_item::LEN + ext_data_size;
                 if unpadded <= data.len() && linkage & 1 == 0 {
                     return Some(unpadded);
                 }
@@ -300,10 +416,12 @@ impl<'a> ExtendedData<'a> {
             let data_len = item.data.len().min(u16::MAX as usize - 15);
             let padded = align8(data_len);
             let more = u16::from(i + 1 < items.len());
-            out.extend_from_slice(&((8 + padded) as u16).to_le_bytes());
-            out.extend_from_slice(&item.ext_type.to_le_bytes());
-            out.extend_from_slice(&more.to_le_bytes());
-            out.extend_from_slice(&(data_len as u16).to_le_bytes());
+            let mut header = [0u8; ext_item::LEN];
+            ext_item::SIZE.write(&mut header, (ext_item::LEN + padded) as u16);
+            ext_item::EXT_TYPE.write(&mut header, item.ext_type);
+            ext_item::LINKAGE.write(&mut header, more);
+            ext_item::DATA_SIZE.write(&mut header, data_len as u16);
+            out.extend_from_slice(&header);
             out.extend_from_slice(&item.data[..data_len]);
             out.resize(out.len() + padded - data_len, 0);
         }
@@ -319,11 +437,11 @@ impl<'a> Iterator for ExtendedItems<'a> {
     type Item = ExtendedItem<'a>;
 
     fn next(&mut self) -> Option<ExtendedItem<'a>> {
-        let ext_type = u16_at(self.rest, 2)?;
-        let linkage = u16_at(self.rest, 4)?;
-        let size = usize::from(u16_at(self.rest, 6)?);
-        let data = self.rest.get(8..8 + size)?;
-        self.rest = if linkage & 1 == 1 { self.rest.get(8 + align8(size)..).unwrap_or(&[]) } else { &[] };
+        let ext_type = ext_item::EXT_TYPE.read(self.rest)?;
+        let linkage = ext_item::LINKAGE.read(self.rest)?;
+        let size = usize::from(ext_item::DATA_SIZE.read(self.rest)?);
+        let data = self.rest.get(ext_item::LEN..ext_item::LEN + size)?;
+        self.rest = if linkage & 1 == 1 { self.rest.get(ext_item::LEN + align8(size)..).unwrap_or(&[]) } else { &[] };
         Some(ExtendedItem { ext_type, data })
     }
 }
@@ -448,7 +566,8 @@ pub struct Located<'a> {
 #[inline]
 pub fn record_bounds(buffer: &[u8], offset: usize) -> Result<Option<(HeaderKind, usize)>, RecordError> {
     let err = |what: String| RecordError { offset, what };
-    let Some(marker) = u32_at(buffer, offset) else {
+    let record = buffer.get(offset..).unwrap_or(&[]);
+    let Some(marker) = marker::MARKER.read(record) else {
         return if offset + 4 > buffer.len() && offset < buffer.len() {
             Err(err(format!("{} stray bytes at the end of the buffer data", buffer.len() - offset)))
         } else {
@@ -458,13 +577,12 @@ pub fn record_bounds(buffer: &[u8], offset: usize) -> Result<Option<(HeaderKind,
     if marker == PADDING_MARKER {
         return Ok(None);
     }
-    let type_byte = (marker >> 16) as u8;
+    let type_byte = marker::HEADER_TYPE.read(record).unwrap_or(0);
     let Some(kind) = HeaderKind::from_type_byte(type_byte) else {
         return Err(err(format!("unknown header type {type_byte:#04x} (marker {marker:#010x})")));
     };
     let header_len = kind.header_len();
-    let size_at = if kind.is_kernel() { offset + 4 } else { offset };
-    let size = usize::from(u16_at(buffer, size_at).unwrap_or(0));
+    let size = usize::from(kind.family().size_field().read(record).unwrap_or(0));
     if size < header_len {
         return Err(err(format!("{} record size {size} is smaller than its {header_len}-byte header", kind.name())));
     }
@@ -476,7 +594,7 @@ pub fn record_bounds(buffer: &[u8], offset: usize) -> Result<Option<(HeaderKind,
         )));
     }
     if kind.family() == HeaderFamily::Event
-        && u16_at(buffer, offset + 4).unwrap_or(0) & event_flags::EXTENDED_INFO != 0
+        && event::FLAGS.read(record).unwrap_or(0) & event_flags::EXTENDED_INFO != 0
         && ExtendedData::chain_len(&buffer[offset + header_len..offset + size]).is_none()
     {
         return Err(err("extended data items run past the end of the record".to_string()));
@@ -491,8 +609,7 @@ pub fn scan_record(buffer: &[u8], offset: usize) -> Result<Option<(i64, usize)>,
     let Some((kind, size)) = record_bounds(buffer, offset)? else {
         return Ok(None);
     };
-    let stamp_at = if kind.family() == HeaderFamily::PerfInfo { 8 } else { 16 };
-    let timestamp = i64_at(buffer, offset + stamp_at).unwrap_or(0);
+    let timestamp = kind.family().timestamp_field().read(&buffer[offset..]).unwrap_or(0);
     Ok(Some((timestamp, offset + align8(size))))
 }
 
@@ -504,19 +621,18 @@ pub fn parse_record(buffer: &[u8], offset: usize, processor: u16) -> Result<Opti
         return Ok(None);
     };
     let header_len = kind.header_len();
-    let marker_flags = buffer[offset + 3];
     let end = offset + size;
     let h = &buffer[offset..end];
-    // All reads below are inside `h`, whose length is at least header_len.
-    let r16 = |at: usize| u16_at(h, at).unwrap_or(0);
-    let r32 = |at: usize| u32_at(h, at).unwrap_or(0);
-    let r64 = |at: usize| u64_at(h, at).unwrap_or(0);
-    let guid = |at: usize| Guid::from_bytes(&h[at..at + 16]).unwrap_or(Guid::ZERO);
+    // All reads below are inside `h`, whose length is at least header_len:
+    // the defaults are never used.
+    fn get<T: crate::layout::Le + Default>(h: &[u8], field: Field<T>) -> T {
+        field.read(h).unwrap_or_default()
+    }
     let mut record = Record {
         kind,
         id: RecordId::Kernel { group: 0, opcode: 0 },
         version: 0,
-        marker_flags,
+        marker_flags: get(h, marker::MARKER_FLAGS),
         flags: 0,
         event_property: 0,
         thread_id: None,
@@ -531,54 +647,58 @@ pub fn parse_record(buffer: &[u8], offset: usize, processor: u16) -> Result<Opti
     };
     match kind.family() {
         HeaderFamily::System | HeaderFamily::Compact | HeaderFamily::PerfInfo => {
-            record.version = r16(0);
-            let hook = r16(6);
+            record.version = get(h, kernel::VERSION);
+            let hook = get(h, kernel::HOOK_ID);
             record.id = RecordId::Kernel { group: (hook >> 8) as u8, opcode: hook as u8 };
             if kind.family() == HeaderFamily::PerfInfo {
-                record.timestamp = i64_at(h, 8).unwrap_or(0);
+                record.timestamp = get(h, perfinfo::TIMESTAMP);
             } else {
-                record.thread_id = Some(r32(8));
-                record.process_id = Some(r32(12));
-                record.timestamp = i64_at(h, 16).unwrap_or(0);
+                record.thread_id = Some(get(h, system::THREAD_ID));
+                record.process_id = Some(get(h, system::PROCESS_ID));
+                record.timestamp = get(h, system::TIMESTAMP);
                 if kind.family() == HeaderFamily::System {
-                    record.cpu_time = r64(24);
+                    record.cpu_time = get(h, system::CPU_TIME);
                 }
             }
         }
         HeaderFamily::Full | HeaderFamily::Instance => {
-            record.id = RecordId::Classic { guid: guid(0x18), class_type: h[4], level: h[5] };
-            record.version = r16(6);
-            record.thread_id = Some(r32(8));
-            record.process_id = Some(r32(12));
-            record.timestamp = i64_at(h, 16).unwrap_or(0);
-            record.cpu_time = r64(0x28);
+            record.id = RecordId::Classic {
+                guid: get(h, classic::GUID),
+                class_type: get(h, classic::CLASS_TYPE),
+                level: get(h, classic::LEVEL),
+            };
+            record.version = get(h, classic::VERSION);
+            record.thread_id = Some(get(h, classic::THREAD_ID));
+            record.process_id = Some(get(h, classic::PROCESS_ID));
+            record.timestamp = get(h, classic::TIMESTAMP);
+            record.cpu_time = get(h, classic::CPU_TIME);
             if kind.family() == HeaderFamily::Instance {
                 record.instance = Some(InstanceInfo {
-                    instance_id: r32(0x30),
-                    parent_instance_id: r32(0x34),
-                    parent_guid: guid(0x38),
+                    instance_id: get(h, instance::INSTANCE_ID),
+                    parent_instance_id: get(h, instance::PARENT_INSTANCE_ID),
+                    parent_guid: get(h, instance::PARENT_GUID),
                 });
             }
         }
         HeaderFamily::Event => {
-            record.flags = r16(4);
-            record.event_property = r16(6);
-            record.thread_id = Some(r32(8));
-            record.process_id = Some(r32(12));
-            record.timestamp = i64_at(h, 16).unwrap_or(0);
+            record.flags = get(h, event::FLAGS);
+            record.event_property = get(h, event::EVENT_PROPERTY);
+            record.thread_id = Some(get(h, event::THREAD_ID));
+            record.process_id = Some(get(h, event::PROCESS_ID));
+            record.timestamp = get(h, event::TIMESTAMP);
             let descriptor = EventDescriptor {
-                id: r16(0x28),
-                version: u8_at(h, 0x2A).unwrap_or(0),
-                channel: u8_at(h, 0x2B).unwrap_or(0),
-                level: u8_at(h, 0x2C).unwrap_or(0),
-                opcode: u8_at(h, 0x2D).unwrap_or(0),
-                task: r16(0x2E),
-                keywords: r64(0x30),
+                id: get(h, event::ID),
+                version: get(h, event::VERSION),
+                channel: get(h, event::CHANNEL),
+                level: get(h, event::LEVEL),
+                opcode: get(h, event::OPCODE),
+                task: get(h, event::TASK),
+                keywords: get(h, event::KEYWORDS),
             };
-            record.id = RecordId::Event { provider: guid(0x18), descriptor };
+            record.id = RecordId::Event { provider: get(h, event::PROVIDER), descriptor };
             record.version = u16::from(descriptor.version);
-            record.cpu_time = r64(0x38);
-            record.activity_id = Some(guid(0x40));
+            record.cpu_time = get(h, event::CPU_TIME);
+            record.activity_id = Some(get(h, event::ACTIVITY_ID));
             if record.flags & event_flags::EXTENDED_INFO != 0 {
                 let rest = &h[header_len..];
                 // record_bounds has checked the chain.

@@ -6,7 +6,10 @@ use super::buffer::{buffer_flags, buffer_type, BufferHeader, BUFFER_HEADER_LEN};
 use super::bytes::align8;
 use super::compress::{self, CompressionFormat};
 use super::logfile::LogfileHeader;
-use super::record::{event_flags, HeaderFamily, HeaderKind, Record, RecordId};
+use super::record::{classic, event, event_flags, instance, kernel, marker, perfinfo, system};
+use super::record::{HeaderFamily, HeaderKind, Record, RecordId};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::fmt;
 use std::io::{Seek, SeekFrom, Write};
 
@@ -100,48 +103,49 @@ pub fn encode_record(record: &Record<'_>) -> Result<Vec<u8>, WriteError> {
         return Err(WriteError::RecordTooLarge { size, limit: usize::from(u16::MAX) });
     }
     let mut out = vec![0u8; header_len];
-    let type_and_flags = [kind.type_byte(), record.marker_flags];
-    let put16 = |out: &mut Vec<u8>, at: usize, v: u16| out[at..at + 2].copy_from_slice(&v.to_le_bytes());
-    let put32 = |out: &mut Vec<u8>, at: usize, v: u32| out[at..at + 4].copy_from_slice(&v.to_le_bytes());
-    let put64 = |out: &mut Vec<u8>, at: usize, v: u64| out[at..at + 8].copy_from_slice(&v.to_le_bytes());
-    out[2..4].copy_from_slice(&type_and_flags);
+    marker::HEADER_TYPE.write(&mut out, kind.type_byte());
+    marker::MARKER_FLAGS.write(&mut out, record.marker_flags);
+    let size = size as u16;
+    let thread_id = record.thread_id.unwrap_or(0);
+    let process_id = record.process_id.unwrap_or(0);
+    let timestamp = record.timestamp;
     match kind.family() {
-        HeaderFamily::System | HeaderFamily::Compact | HeaderFamily::PerfInfo => {
+        family @ (HeaderFamily::System | HeaderFamily::Compact | HeaderFamily::PerfInfo) => {
             let RecordId::Kernel { group, opcode } = record.id else {
                 return Err(WriteError::IdDoesNotFitHeader { kind, id: record.id });
             };
-            put16(&mut out, 0, record.version);
-            put16(&mut out, 4, size as u16);
-            put16(&mut out, 6, u16::from(group) << 8 | u16::from(opcode));
-            if kind.family() == HeaderFamily::PerfInfo {
-                put64(&mut out, 8, record.timestamp as u64);
+            kernel::VERSION.write(&mut out, record.version);
+            kernel::SIZE.write(&mut out, size);
+            kernel::HOOK_ID.write(&mut out, u16::from(group) << 8 | u16::from(opcode));
+            if family == HeaderFamily::PerfInfo {
+                perfinfo::TIMESTAMP.write(&mut out, timestamp);
             } else {
-                put32(&mut out, 8, record.thread_id.unwrap_or(0));
-                put32(&mut out, 12, record.process_id.unwrap_or(0));
-                put64(&mut out, 16, record.timestamp as u64);
-                if kind.family() == HeaderFamily::System {
-                    put64(&mut out, 24, record.cpu_time);
+                system::THREAD_ID.write(&mut out, thread_id);
+                system::PROCESS_ID.write(&mut out, process_id);
+                system::TIMESTAMP.write(&mut out, timestamp);
+                if family == HeaderFamily::System {
+                    system::CPU_TIME.write(&mut out, record.cpu_time);
                 }
             }
         }
-        HeaderFamily::Full | HeaderFamily::Instance => {
+        family @ (HeaderFamily::Full | HeaderFamily::Instance) => {
             let RecordId::Classic { guid, class_type, level } = record.id else {
                 return Err(WriteError::IdDoesNotFitHeader { kind, id: record.id });
             };
-            put16(&mut out, 0, size as u16);
-            out[4] = class_type;
-            out[5] = level;
-            put16(&mut out, 6, record.version);
-            put32(&mut out, 8, record.thread_id.unwrap_or(0));
-            put32(&mut out, 12, record.process_id.unwrap_or(0));
-            put64(&mut out, 16, record.timestamp as u64);
-            out[0x18..0x28].copy_from_slice(&guid.0);
-            put64(&mut out, 0x28, record.cpu_time);
-            if kind.family() == HeaderFamily::Instance {
-                let instance = record.instance.unwrap_or_default();
-                put32(&mut out, 0x30, instance.instance_id);
-                put32(&mut out, 0x34, instance.parent_instance_id);
-                out[0x38..0x48].copy_from_slice(&instance.parent_guid.0);
+            classic::SIZE.write(&mut out, size);
+            classic::CLASS_TYPE.write(&mut out, class_type);
+            classic::LEVEL.write(&mut out, level);
+            classic::VERSION.write(&mut out, record.version);
+            classic::THREAD_ID.write(&mut out, thread_id);
+            classic::PROCESS_ID.write(&mut out, process_id);
+            classic::TIMESTAMP.write(&mut out, timestamp);
+            classic::GUID.write(&mut out, guid);
+            classic::CPU_TIME.write(&mut out, record.cpu_time);
+            if family == HeaderFamily::Instance {
+                let info = record.instance.unwrap_or_default();
+                instance::INSTANCE_ID.write(&mut out, info.instance_id);
+                instance::PARENT_INSTANCE_ID.write(&mut out, info.parent_instance_id);
+                instance::PARENT_GUID.write(&mut out, info.parent_guid);
             }
         }
         HeaderFamily::Event => {
@@ -153,22 +157,22 @@ pub fn encode_record(record: &Record<'_>) -> Result<Vec<u8>, WriteError> {
             if !record.extended.is_empty() {
                 flags |= event_flags::EXTENDED_INFO;
             }
-            put16(&mut out, 0, size as u16);
-            put16(&mut out, 4, flags);
-            put16(&mut out, 6, record.event_property);
-            put32(&mut out, 8, record.thread_id.unwrap_or(0));
-            put32(&mut out, 12, record.process_id.unwrap_or(0));
-            put64(&mut out, 16, record.timestamp as u64);
-            out[0x18..0x28].copy_from_slice(&provider.0);
-            put16(&mut out, 0x28, descriptor.id);
-            out[0x2A] = descriptor.version;
-            out[0x2B] = descriptor.channel;
-            out[0x2C] = descriptor.level;
-            out[0x2D] = descriptor.opcode;
-            put16(&mut out, 0x2E, descriptor.task);
-            put64(&mut out, 0x30, descriptor.keywords);
-            put64(&mut out, 0x38, record.cpu_time);
-            out[0x40..0x50].copy_from_slice(&record.activity_id.unwrap_or_default().0);
+            event::SIZE.write(&mut out, size);
+            event::FLAGS.write(&mut out, flags);
+            event::EVENT_PROPERTY.write(&mut out, record.event_property);
+            event::THREAD_ID.write(&mut out, thread_id);
+            event::PROCESS_ID.write(&mut out, process_id);
+            event::TIMESTAMP.write(&mut out, timestamp);
+            event::PROVIDER.write(&mut out, provider);
+            event::ID.write(&mut out, descriptor.id);
+            event::VERSION.write(&mut out, descriptor.version);
+            event::CHANNEL.write(&mut out, descriptor.channel);
+            event::LEVEL.write(&mut out, descriptor.level);
+            event::OPCODE.write(&mut out, descriptor.opcode);
+            event::TASK.write(&mut out, descriptor.task);
+            event::KEYWORDS.write(&mut out, descriptor.keywords);
+            event::CPU_TIME.write(&mut out, record.cpu_time);
+            event::ACTIVITY_ID.write(&mut out, record.activity_id.unwrap_or_default());
             out.extend_from_slice(record.extended.raw);
         }
     }
@@ -186,6 +190,8 @@ pub struct EtlWriter<W: Write + Seek> {
     out: W,
     options: WriterOptions,
     open: Vec<Option<OpenBuffer>>,
+    /// Per processor, the times of lost events whose buffer is not yet flushed.
+    lost: Vec<BinaryHeap<Reverse<i64>>>,
     sequence: i64,
     buffers_written: u32,
     last_timestamp: i64,
@@ -201,6 +207,7 @@ impl<W: Write + Seek> EtlWriter<W> {
         Ok(EtlWriter {
             out,
             open: Vec::new(),
+            lost: Vec::new(),
             sequence: 1,
             buffers_written: 1,
             last_timestamp: options.start_timestamp,
@@ -228,7 +235,7 @@ impl<W: Write + Seek> EtlWriter<W> {
         let fits = self.open[cpu].as_ref().is_some_and(|b| b.data.len() + padded <= self.buffer_size());
         if !fits {
             if let Some(full) = self.open[cpu].take() {
-                self.flush_buffer(record.processor, full)?;
+                self.flush_buffer(record.processor, full, false)?;
             }
             let mut data = Vec::with_capacity(self.buffer_size());
             data.resize(BUFFER_HEADER_LEN, 0);
@@ -242,8 +249,41 @@ impl<W: Write + Seek> EtlWriter<W> {
         Ok(())
     }
 
-    fn flush_buffer(&mut self, processor: u16, mut buffer: OpenBuffer) -> Result<(), WriteError> {
+    /// Notes that an event of `processor` at raw time `timestamp` was lost.
+    /// The logger flags the buffer it was filling then with EVENTS_LOST: here
+    /// the first of the processor's buffers flushed from now on whose last
+    /// record is at or after `timestamp`, or else its last buffer. A processor
+    /// that never gets a record has no buffer to flag.
+    pub fn events_lost(&mut self, processor: u16, timestamp: i64) {
+        let cpu = usize::from(processor);
+        if self.lost.len() <= cpu {
+            self.lost.resize_with(cpu + 1, BinaryHeap::new);
+        }
+        self.lost[cpu].push(Reverse(timestamp));
+    }
+
+    /// Whether the buffer of `processor` being flushed takes lost events:
+    /// those at or before its last record, or all that are left when it is the last.
+    fn takes_lost_events(&mut self, processor: u16, last_timestamp: i64, last_buffer: bool) -> bool {
+        let Some(pending) = self.lost.get_mut(usize::from(processor)) else { return false };
+        let mut takes = false;
+        while let Some(&Reverse(ts)) = pending.peek() {
+            if ts > last_timestamp && !last_buffer {
+                break;
+            }
+            pending.pop();
+            takes = true;
+        }
+        takes
+    }
+
+    fn flush_buffer(&mut self, processor: u16, mut buffer: OpenBuffer, last_buffer: bool) -> Result<(), WriteError> {
         let filled = buffer.data.len() as u32;
+        let lost = if self.takes_lost_events(processor, buffer.last_timestamp, last_buffer) {
+            buffer_flags::EVENTS_LOST
+        } else {
+            0
+        };
         let mut header = BufferHeader {
             buffer_size: self.buffer_size() as u32,
             saved_offset: filled,
@@ -254,7 +294,7 @@ impl<W: Write + Seek> EtlWriter<W> {
             logger_id: self.options.logger_id,
             state: 3,
             offset: filled,
-            flags: buffer_flags::PROC_INDEX,
+            flags: buffer_flags::PROC_INDEX | lost,
             buffer_type: buffer_type::GENERIC,
             ..Default::default()
         };
@@ -282,7 +322,7 @@ impl<W: Write + Seek> EtlWriter<W> {
     pub fn finish(mut self) -> Result<W, WriteError> {
         for cpu in 0..self.open.len() {
             if let Some(buffer) = self.open[cpu].take() {
-                self.flush_buffer(cpu as u16, buffer)?;
+                self.flush_buffer(cpu as u16, buffer, true)?;
             }
         }
         let header = header_buffer(&self.options, self.buffers_written, self.last_timestamp)?;
@@ -355,4 +395,42 @@ fn header_buffer(options: &WriterOptions, buffers_written: u32, end_timestamp: i
     out.resize(filled, 0);
     out.resize(size, 0xFF);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    /// The flags of each data buffer of a file written with 1 KB buffers, in file order.
+    fn data_buffer_flags(bytes: &[u8]) -> Vec<(u16, u16)> {
+        bytes
+            .chunks(1024)
+            .skip(1)
+            .filter_map(BufferHeader::parse)
+            .map(|h| (h.processor, h.flags & buffer_flags::EVENTS_LOST))
+            .collect()
+    }
+
+    #[test]
+    fn lost_events_flag_the_buffer_that_was_filling() {
+        let mut options = WriterOptions::new(2, 0);
+        options.header.buffer_size = 1024;
+        let mut writer = EtlWriter::new(Cursor::new(Vec::new()), options).unwrap();
+        // 100 records of 0x30 bytes on CPU 0: 19 to a buffer, so buffers end at 18, 37, ...
+        writer.events_lost(0, 20);
+        writer.events_lost(0, 37);
+        writer.events_lost(0, 1_000);
+        writer.events_lost(1, 5);
+        let payload = [7u8; 0x10];
+        for ts in 0..100 {
+            let id = RecordId::Kernel { group: 15, opcode: 46 };
+            let record = Record { timestamp: ts, ..Record::bare(HeaderKind::System64, id, &payload) };
+            writer.write(&record).unwrap();
+        }
+        let bytes = writer.finish().unwrap().into_inner();
+        let lost = buffer_flags::EVENTS_LOST;
+        // 20 and 37 fall in the second buffer (ts 19..=37); 1000 after the last record, so the last buffer.
+        assert_eq!(data_buffer_flags(&bytes), vec![(0, 0), (0, lost), (0, 0), (0, 0), (0, 0), (0, lost)]);
+    }
 }

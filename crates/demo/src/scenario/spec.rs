@@ -1,0 +1,226 @@
+//! The machine as data: processes, threads, modules, the schedule, system
+//! calls and samples, in QPC ticks since the trace start.
+use super::DispatcherHeader;
+use crate::payloads::Sid;
+
+/// Every CPU's idle thread has thread id 0 in process 0.
+pub const IDLE_TID: u32 = 0;
+pub const IDLE_PID: u32 = 0;
+
+/// KTHREAD_STATE values used in CSwitch OldThreadState.
+pub mod thread_state {
+    pub const READY: u8 = 1;
+    pub const RUNNING: u8 = 2;
+    pub const TERMINATED: u8 = 4;
+    pub const WAITING: u8 = 5;
+}
+
+/// KWAIT_REASON values used in CSwitch OldThreadWaitReason.
+pub mod wait_reason {
+    pub const EXECUTIVE: u8 = 0;
+    pub const DELAY_EXECUTION: u8 = 4;
+    pub const USER_REQUEST: u8 = 6;
+    pub const WR_QUEUE: u8 = 15;
+    pub const WR_PREEMPTED: u8 = 32;
+    pub const WR_YIELD_EXECUTION: u8 = 33;
+}
+
+/// A process of the machine. `start`/`end` None: alive before/after the trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProcessSpec {
+    pub pid: u32,
+    pub parent_pid: u32,
+    /// Image file name as the kernel keeps it ("server.exe").
+    pub name: String,
+    pub command_line: String,
+    pub session_id: u32,
+    pub user_sid: Sid,
+    pub start: Option<i64>,
+    /// End time and exit status.
+    pub end: Option<(i64, u32)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ThreadSpec {
+    pub tid: u32,
+    pub pid: u32,
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+    pub base_priority: u8,
+    pub start_address: u64,
+    pub name: String,
+}
+
+/// A module's PDB identity as KernelTraceControl's DbgID_RSDS gives it.
+pub use symbols::PdbIdentity;
+
+/// A module mapped in a process; kernel modules belong to pid 0.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModuleSpec {
+    pub pid: u32,
+    pub base: u64,
+    pub size: u64,
+    /// Kernel-style path ("\SystemRoot\system32\ntoskrnl.exe", "\Device\HarddiskVolume3\...").
+    pub path: String,
+    pub time_date_stamp: u32,
+    pub checksum: u32,
+    pub pdb: Option<PdbIdentity>,
+    /// None: loaded before the trace (rundown).
+    pub load: Option<i64>,
+    pub unload: Option<i64>,
+}
+
+impl ModuleSpec {
+    pub fn file_name(&self) -> &str {
+        self.path.rsplit('\\').next().unwrap_or(&self.path)
+    }
+
+    pub fn contains(&self, address: u64) -> bool {
+        address >= self.base && address - self.base < self.size
+    }
+}
+
+/// How a thread left the CPU at the end of its slice (CSwitch Old* fields).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SwitchOut {
+    pub state: u8,
+    pub wait_reason: u8,
+    /// 0 KernelMode, 1 UserMode.
+    pub wait_mode: u8,
+}
+
+impl SwitchOut {
+    pub const PREEMPTED: SwitchOut =
+        SwitchOut { state: thread_state::READY, wait_reason: wait_reason::WR_PREEMPTED, wait_mode: 0 };
+
+    pub fn waiting(wait_reason: u8) -> SwitchOut {
+        SwitchOut { state: thread_state::WAITING, wait_reason, wait_mode: 1 }
+    }
+}
+
+/// A thread running on a CPU from `start` to `end`. Gaps in a CPU's schedule run the idle thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slice {
+    pub cpu: u16,
+    pub tid: u32,
+    pub start: i64,
+    pub end: i64,
+    pub priority: i8,
+    pub out: SwitchOut,
+}
+
+/// ReadyThread on `cpu` at `ts`: `tid` is made ready by whatever runs there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadySpec {
+    pub cpu: u16,
+    pub ts: i64,
+    pub tid: u32,
+    pub adjust_reason: u8,
+    pub adjust_increment: i8,
+}
+
+/// A system call of `tid`. `exit` None: still in the call when the trace ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyscallSpec {
+    pub tid: u32,
+    pub enter: i64,
+    pub exit: Option<i64>,
+    pub address: u64,
+    pub status: u32,
+    /// Drop the SysCallEnter / SysCallExit record as a lost event.
+    pub lost_enter: bool,
+    pub lost_exit: bool,
+}
+
+/// A profile sample on `cpu` at `ts` of the thread `tid` running there. The
+/// stack (IP first, then `callers`) follows as a StackWalk event one tick
+/// later, when `callers` is not empty.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SampleSpec {
+    pub cpu: u16,
+    pub tid: u32,
+    pub ts: i64,
+    pub ip: u64,
+    pub callers: Vec<u64>,
+    /// Drop the sample (and its stack) as lost events.
+    pub lost: bool,
+}
+
+/// The sampled profile source: CollectionStart at the trace start, CollectionEnd at its end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProfileSpec {
+    /// In 100 ns units, as SampledProfileInterval gives it (10000 = 1 ms).
+    pub interval_100ns: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scenario {
+    pub cpu_count: u16,
+    /// FILETIME of the trace start.
+    pub start_filetime: i64,
+    pub qpc_frequency: i64,
+    /// Raw QPC value of the trace start; scenario times are offsets from it.
+    pub start_qpc: i64,
+    /// Length of the trace in ticks.
+    pub duration: i64,
+    /// Windows build number written to the log file header.
+    pub os_build: u32,
+    pub processes: Vec<ProcessSpec>,
+    pub threads: Vec<ThreadSpec>,
+    pub modules: Vec<ModuleSpec>,
+    pub schedule: Vec<Slice>,
+    pub ready_threads: Vec<ReadySpec>,
+    pub syscalls: Vec<SyscallSpec>,
+    pub profile: Option<ProfileSpec>,
+    pub samples: Vec<SampleSpec>,
+    /// Bytes per buffer; smaller buffers localise lost events more tightly.
+    pub buffer_size: u32,
+    /// The header the dispatcher's events (CSwitch, ReadyThread) are logged with.
+    pub dispatcher_header: DispatcherHeader,
+}
+
+impl Scenario {
+    /// An empty machine: 10 MHz QPC, a fixed start time, Windows 10 2004.
+    pub fn new(cpu_count: u16, duration: i64) -> Scenario {
+        Scenario {
+            cpu_count,
+            // 2024-05-14T09:30:00Z
+            start_filetime: 133_601_526_000_000_000,
+            qpc_frequency: 10_000_000,
+            start_qpc: 98_765_432_100,
+            duration,
+            os_build: 19041,
+            processes: Vec::new(),
+            threads: Vec::new(),
+            modules: Vec::new(),
+            schedule: Vec::new(),
+            ready_threads: Vec::new(),
+            syscalls: Vec::new(),
+            profile: None,
+            samples: Vec::new(),
+            buffer_size: 64 * 1024,
+            dispatcher_header: DispatcherHeader::Compact,
+        }
+    }
+
+    /// Nanoseconds since the trace start of a tick offset.
+    pub fn ns(&self, ticks: i64) -> i64 {
+        (i128::from(ticks) * 1_000_000_000 / i128::from(self.qpc_frequency.max(1))) as i64
+    }
+
+    /// Ticks for a number of nanoseconds.
+    pub fn ticks(&self, ns: i64) -> i64 {
+        (i128::from(ns) * i128::from(self.qpc_frequency.max(1)) / 1_000_000_000) as i64
+    }
+
+    /// Profile interval in ticks.
+    pub fn profile_interval_ticks(&self) -> Option<i64> {
+        let p = self.profile.as_ref()?;
+        Some(self.ticks(i64::from(p.interval_100ns) * 100).max(1))
+    }
+
+    /// The module of `pid` (or the kernel's) that holds `address`.
+    pub fn module_at(&self, pid: u32, address: u64) -> Option<&ModuleSpec> {
+        self.modules.iter().find(|m| (m.pid == pid || m.pid == 0) && m.contains(address))
+    }
+}

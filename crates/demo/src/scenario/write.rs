@@ -1,0 +1,532 @@
+//! A scenario written as a kernel trace through the ETL writer, with its ground truth.
+use super::{err, payloads, IntervalTruth, ModuleSpec, ProcessSpec, SampleTruth, Scenario, ScenarioError};
+use super::{DispatcherHeader, GroundTruth, SyscallTruth, ThreadSpec, IDLE_PID, IDLE_TID};
+use crate::payloads::EventType;
+use etl::writer::{EtlWriter, WriterOptions};
+use std::collections::BTreeMap;
+use std::io::{Cursor, Seek, Write};
+
+/// Ordering of events that share a timestamp: lifecycle starts, then the
+/// context switch, then what runs after it, then lifecycle ends.
+mod class {
+    pub const RUNDOWN: u8 = 0;
+    pub const BEGIN: u8 = 1;
+    pub const CSWITCH: u8 = 2;
+    pub const READY: u8 = 3;
+    pub const RUNNING: u8 = 4;
+    pub const FINISH: u8 = 5;
+    pub const END_RUNDOWN: u8 = 6;
+}
+
+struct Pending {
+    ts: i64,
+    class: u8,
+    seq: u32,
+    cpu: u16,
+    item: Item,
+}
+
+/// An event waiting to be written. The many small ones are kept as their
+/// fields and encoded at write time, to spare an allocation per record.
+enum Item {
+    Encoded(Box<payloads::Encoded>),
+    CSwitch(payloads::CSwitchFields, u32),
+    SysCallEnter(u64),
+    SysCallExit(u32),
+    Sample {
+        ip: u64,
+        tid: u32,
+    },
+    /// The stack of `Scenario::samples[sample]`.
+    Stack {
+        sample: u32,
+        pid: u32,
+    },
+}
+
+impl From<payloads::Encoded> for Item {
+    fn from(e: payloads::Encoded) -> Item {
+        Item::Encoded(Box::new(e))
+    }
+}
+
+impl Item {
+    fn event(&self) -> EventType {
+        match self {
+            Item::Encoded(e) => e.event,
+            Item::CSwitch(..) => EventType::CSwitch,
+            Item::SysCallEnter(_) => EventType::SysCallEnter,
+            Item::SysCallExit(_) => EventType::SysCallExit,
+            Item::Sample { .. } => EventType::SampledProfile,
+            Item::Stack { .. } => EventType::StackWalk,
+        }
+    }
+}
+
+impl Scenario {
+    /// Writes the trace to `out` and returns the ground truth.
+    pub fn write<W: Write + Seek>(&self, out: W) -> Result<(W, GroundTruth), ScenarioError> {
+        let (bytes, truth) = self.to_bytes()?;
+        let mut out = out;
+        out.write_all(&bytes).map_err(|e| ScenarioError { what: format!("write failed: {e}") })?;
+        Ok((out, truth))
+    }
+
+    /// Builds the trace in memory and returns its bytes and the ground truth.
+    pub fn to_bytes(&self) -> Result<(Vec<u8>, GroundTruth), ScenarioError> {
+        let checked = self.check()?;
+        let placed = self.check_syscalls(&checked)?;
+        let sample_pids = self.check_samples(&checked)?;
+        let mut pending: Vec<Pending> = Vec::with_capacity(2 * self.syscalls.len() + 2 * self.samples.len() + 1024);
+        let mut seq = 0u32;
+        let mut push = |pending: &mut Vec<Pending>, ts: i64, class: u8, cpu: u16, item: Item| {
+            pending.push(Pending { ts, class, seq, cpu, item });
+            seq = seq.wrapping_add(1);
+        };
+        let raw = |ticks: i64| self.start_qpc + ticks;
+
+        // Rundown at the start on CPU 0: processes with their threads, then images.
+        for p in self.processes.iter().filter(|p| p.start.is_none()) {
+            push(&mut pending, 0, class::RUNDOWN, 0, self.process_event(EventType::ProcessDcStart, p, None)?.into());
+            for t in self.threads.iter().filter(|t| t.pid == p.pid && t.start.is_none()) {
+                push(&mut pending, 0, class::RUNDOWN, 0, self.thread_event(EventType::ThreadDcStart, t)?.into());
+            }
+        }
+        for m in self.modules.iter().filter(|m| m.load.is_none()) {
+            for event in self.image_events(EventType::ImageDcStart, m)? {
+                push(&mut pending, 0, class::RUNDOWN, 0, event.into());
+            }
+        }
+        if let Some(p) = &self.profile {
+            let event = payloads::profile_interval(
+                EventType::ProfileCollectionStart,
+                0,
+                p.interval_100ns,
+                p.interval_100ns,
+                "Timer",
+            )?;
+            push(&mut pending, 0, class::RUNDOWN, 0, event.into());
+        }
+
+        // Lifecycle inside the trace, logged on CPU 0.
+        for p in &self.processes {
+            if let Some(start) = p.start {
+                push(
+                    &mut pending,
+                    start,
+                    class::BEGIN,
+                    0,
+                    self.process_event(EventType::ProcessStart, p, None)?.into(),
+                );
+            }
+            if let Some((end, status)) = p.end {
+                push(
+                    &mut pending,
+                    end,
+                    class::FINISH,
+                    0,
+                    self.process_event(EventType::ProcessEnd, p, Some(status))?.into(),
+                );
+            }
+        }
+        for t in &self.threads {
+            if let Some(start) = t.start {
+                push(&mut pending, start, class::BEGIN, 0, self.thread_event(EventType::ThreadStart, t)?.into());
+            }
+            if let Some(end) = t.end {
+                push(&mut pending, end, class::FINISH, 0, self.thread_event(EventType::ThreadEnd, t)?.into());
+            }
+        }
+        for m in &self.modules {
+            if let Some(load) = m.load {
+                for event in self.image_events(EventType::ImageLoad, m)? {
+                    push(&mut pending, load, class::BEGIN, 0, event.into());
+                }
+            }
+            if let Some(unload) = m.unload {
+                let event = payloads::image(EventType::ImageUnload, &image_fields(m), 0, m.pid)?;
+                push(&mut pending, unload, class::FINISH, 0, event.into());
+            }
+        }
+
+        // Context switches and the truth of every stretch.
+        let mut intervals = Vec::new();
+        for (cpu, stretches) in checked.cpus.iter().enumerate() {
+            let cpu = cpu as u16;
+            for (i, s) in stretches.iter().enumerate() {
+                if i > 0 {
+                    let old = &stretches[i - 1];
+                    let fields = payloads::CSwitchFields {
+                        new_tid: s.tid,
+                        old_tid: old.tid,
+                        new_priority: s.priority,
+                        old_priority: old.priority,
+                        previous_cstate: u8::from(old.tid == IDLE_TID),
+                        old_wait_reason: old.out.wait_reason,
+                        old_wait_mode: old.out.wait_mode,
+                        old_state: old.out.state,
+                        old_wait_ideal_processor: cpu as u8,
+                        new_wait_time: 0,
+                    };
+                    push(&mut pending, s.start, class::CSWITCH, cpu, Item::CSwitch(fields, s.pid));
+                }
+                intervals.push(IntervalTruth {
+                    cpu,
+                    tid: s.tid,
+                    pid: s.pid,
+                    start_ts: raw(s.start),
+                    start_ns: self.ns(s.start),
+                    end_ts: raw(s.end),
+                    end_ns: self.ns(s.end),
+                    priority: s.priority,
+                    switched_in_by_event: i > 0,
+                    switched_out_by_event: i + 1 < stretches.len(),
+                    out: s.out,
+                });
+            }
+        }
+
+        for r in &self.ready_threads {
+            let Some(readier) = checked.stretch_at(r.cpu, r.ts) else {
+                return err(format!("ReadyThread at {} on CPU {} is outside the trace", r.ts, r.cpu));
+            };
+            if !checked.pid_of.contains_key(&r.tid) {
+                return err(format!("ReadyThread of unknown thread {}", r.tid));
+            }
+            let fields = payloads::ReadyThreadFields {
+                awakened_tid: r.tid,
+                adjust_reason: r.adjust_reason,
+                adjust_increment: r.adjust_increment,
+                flags: 0,
+            };
+            let event = payloads::ready_thread(&fields, readier.tid, readier.pid)?;
+            push(&mut pending, r.ts, class::READY, r.cpu, event.into());
+        }
+
+        // System calls, on the CPU their thread runs on.
+        let mut lost = Vec::new();
+        let mut syscalls = Vec::with_capacity(self.syscalls.len());
+        for (i, (call, &(depth, enter_cpu, exit_cpu))) in self.syscalls.iter().zip(&placed).enumerate() {
+            if call.lost_enter {
+                lost.push((enter_cpu, call.enter));
+            } else {
+                push(&mut pending, call.enter, class::RUNNING, enter_cpu, Item::SysCallEnter(call.address));
+            }
+            if let (Some(exit), Some(cpu)) = (call.exit, exit_cpu) {
+                if call.lost_exit {
+                    lost.push((cpu, exit));
+                } else {
+                    push(&mut pending, exit, class::RUNNING, cpu, Item::SysCallExit(call.status));
+                }
+            }
+            syscalls.push(SyscallTruth {
+                index: i,
+                tid: call.tid,
+                pid: checked.pid_of.get(&call.tid).copied().unwrap_or(0),
+                enter_cpu,
+                exit_cpu,
+                enter_ts: raw(call.enter),
+                enter_ns: self.ns(call.enter),
+                exit_ts: call.exit.map(raw),
+                exit_ns: call.exit.map(|t| self.ns(t)),
+                duration_ns: call.exit.map(|t| self.ns(t) - self.ns(call.enter)),
+                address: call.address,
+                status: call.status,
+                depth,
+                enter_logged: !call.lost_enter,
+                exit_logged: call.exit.is_some() && !call.lost_exit,
+            });
+        }
+
+        // Samples, each followed by its stack one tick later on the same CPU.
+        let mut samples = Vec::with_capacity(self.samples.len());
+        for (i, (s, &pid)) in self.samples.iter().zip(&sample_pids).enumerate() {
+            let stack_frames = if s.callers.is_empty() { 0 } else { 1 + s.callers.len() };
+            if s.lost {
+                lost.push((s.cpu, s.ts));
+                if stack_frames > 0 {
+                    lost.push((s.cpu, s.ts + 1));
+                }
+            } else {
+                push(&mut pending, s.ts, class::RUNNING, s.cpu, Item::Sample { ip: s.ip, tid: s.tid });
+                if stack_frames > 0 {
+                    push(&mut pending, s.ts + 1, class::RUNNING, s.cpu, Item::Stack { sample: i as u32, pid });
+                }
+            }
+            samples.push(SampleTruth {
+                index: i,
+                cpu: s.cpu,
+                tid: s.tid,
+                pid,
+                ts: raw(s.ts),
+                ns: self.ns(s.ts),
+                ip: s.ip,
+                stack_frames,
+                logged: !s.lost,
+            });
+        }
+
+        // The end: profile collection stops, then the end rundown.
+        let end = self.duration;
+        if let Some(p) = &self.profile {
+            let event = payloads::profile_interval(
+                EventType::ProfileCollectionEnd,
+                0,
+                p.interval_100ns,
+                p.interval_100ns,
+                "Timer",
+            )?;
+            push(&mut pending, end, class::END_RUNDOWN, 0, event.into());
+        }
+        for p in self.processes.iter().filter(|p| p.end.is_none()) {
+            push(
+                &mut pending,
+                end,
+                class::END_RUNDOWN,
+                0,
+                self.process_event(EventType::ProcessDcEnd, p, None)?.into(),
+            );
+            for t in self.threads.iter().filter(|t| t.pid == p.pid && t.end.is_none()) {
+                push(&mut pending, end, class::END_RUNDOWN, 0, self.thread_event(EventType::ThreadDcEnd, t)?.into());
+            }
+        }
+
+        pending.sort_unstable_by_key(|p| (p.ts, p.class, p.seq));
+        let mut event_counts = BTreeMap::new();
+        for p in &pending {
+            *event_counts.entry(p.item.event()).or_insert(0usize) += 1;
+        }
+        let events_lost = lost.len() as u32;
+
+        let mut options = WriterOptions::new(u32::from(self.cpu_count), self.start_filetime);
+        options.header.perf_freq = self.qpc_frequency;
+        options.header.provider_version = self.os_build;
+        // Version bytes as Windows 10 writes them (10.0, sub 1, sub-minor 5), seen in the airbus trace.
+        options.header.version = 0x0501_000A;
+        options.header.events_lost = events_lost;
+        options.header.buffer_size = self.buffer_size.max(1024);
+        options.header.log_file_name = "etwq-demo.etl".into();
+        options.start_timestamp = self.start_qpc;
+        let mut writer = EtlWriter::new(Cursor::new(Vec::new()), options)?;
+        for &(cpu, ts) in &lost {
+            writer.events_lost(cpu, raw(ts));
+        }
+        let dispatcher = self.dispatcher_header;
+        // The PERFINFO header of the events below carries no thread or process ids.
+        fn record(event: EventType, payload: &[u8], cpu: u16, ts: i64) -> etl::Record<'_> {
+            payloads::record(event, 0, 0, payload, cpu, ts, DispatcherHeader::default())
+        }
+        let mut scratch = Vec::with_capacity(1024);
+        let mut frames = Vec::with_capacity(64);
+        for p in &pending {
+            let (cpu, ts) = (p.cpu, raw(p.ts));
+            match &p.item {
+                Item::Encoded(e) => writer.write(&e.record(cpu, ts, dispatcher))?,
+                Item::CSwitch(fields, pid) => {
+                    payloads::cswitch_into(&mut scratch, fields);
+                    let (tid, pid) = (fields.new_tid, *pid);
+                    writer.write(&payloads::record(EventType::CSwitch, tid, pid, &scratch, cpu, ts, dispatcher))?
+                }
+                Item::SysCallEnter(address) => {
+                    payloads::syscall_enter_into(&mut scratch, *address);
+                    writer.write(&record(EventType::SysCallEnter, &scratch, cpu, ts))?
+                }
+                Item::SysCallExit(status) => {
+                    payloads::syscall_exit_into(&mut scratch, *status);
+                    writer.write(&record(EventType::SysCallExit, &scratch, cpu, ts))?
+                }
+                Item::Sample { ip, tid } => {
+                    payloads::sampled_profile_into(&mut scratch, *ip, *tid);
+                    writer.write(&record(EventType::SampledProfile, &scratch, cpu, ts))?
+                }
+                Item::Stack { sample, pid } => {
+                    let Some(s) = self.samples.get(*sample as usize) else { continue };
+                    frames.clear();
+                    frames.push(s.ip);
+                    frames.extend_from_slice(&s.callers);
+                    payloads::stack_walk_into(&mut scratch, raw(s.ts), *pid, s.tid, &frames);
+                    writer.write(&record(EventType::StackWalk, &scratch, cpu, ts))?
+                }
+            }
+        }
+        let bytes = writer.finish()?.into_inner();
+
+        let truth = GroundTruth {
+            cpu_count: self.cpu_count,
+            qpc_frequency: self.qpc_frequency,
+            start_qpc: self.start_qpc,
+            end_qpc: raw(self.duration),
+            duration_ns: self.ns(self.duration),
+            syscalls,
+            intervals,
+            samples,
+            event_counts,
+            events_lost,
+            record_count: pending.len(),
+        };
+        Ok((bytes, truth))
+    }
+
+    fn process_event(
+        &self,
+        event: EventType,
+        p: &ProcessSpec,
+        exit_status: Option<u32>,
+    ) -> Result<payloads::Encoded, ScenarioError> {
+        let key = 0xFFFF_B80C_4000_0000u64 + u64::from(p.pid) * 0x1000;
+        let fields = payloads::ProcessFields {
+            unique_process_key: if p.pid == IDLE_PID { 0 } else { key },
+            pid: p.pid,
+            parent_pid: p.parent_pid,
+            session_id: p.session_id,
+            exit_status: exit_status.unwrap_or(if p.pid == IDLE_PID { 0 } else { payloads::STATUS_PENDING }),
+            directory_table_base: 0x1ad000 + u64::from(p.pid) * 0x10_0000,
+            flags: 0,
+            user_sid: &p.user_sid,
+            image_file_name: &p.name,
+            command_line: &p.command_line,
+            package_full_name: "",
+            application_id: "",
+        };
+        // Start is logged by a thread of the parent, End by the exiting process.
+        let first_thread = |pid| self.threads.iter().find(|t| t.pid == pid).map(|t| t.tid).unwrap_or(0);
+        let (tid, pid) = match event {
+            EventType::ProcessStart => (first_thread(p.parent_pid), p.parent_pid),
+            _ => (first_thread(p.pid), p.pid),
+        };
+        Ok(payloads::process(event, &fields, tid, pid)?)
+    }
+
+    fn thread_event(&self, event: EventType, t: &ThreadSpec) -> Result<payloads::Encoded, ScenarioError> {
+        let kernel_stack = 0xFFFF_F806_4000_0000u64.wrapping_add(u64::from(t.tid & 0xF_FFFF) * 0x8000);
+        let user_stack = 0x0000_00A0_0000_0000u64 + u64::from(t.tid) * 0x10_0000;
+        let fields = payloads::ThreadFields {
+            pid: t.pid,
+            tid: t.tid,
+            stack_base: kernel_stack,
+            stack_limit: kernel_stack - 0x6000,
+            user_stack_base: if t.pid == 4 { 0 } else { user_stack },
+            user_stack_limit: if t.pid == 4 { 0 } else { user_stack - 0x10_0000 },
+            affinity: (1u64 << self.cpu_count.min(63)) - 1,
+            win32_start_address: t.start_address,
+            teb_base: if t.pid == 4 { 0 } else { 0x0000_00F0_0000_0000 + u64::from(t.tid) * 0x2000 },
+            sub_process_tag: 0,
+            base_priority: t.base_priority,
+            page_priority: 5,
+            io_priority: 2,
+            thread_flags: 0,
+            thread_name: &t.name,
+        };
+        Ok(payloads::thread(event, &fields)?)
+    }
+
+    /// KernelTraceControl identities, then the image event itself.
+    fn image_events(&self, event: EventType, m: &ModuleSpec) -> Result<Vec<payloads::Encoded>, ScenarioError> {
+        let mut out = vec![payloads::image_id(m.base, m.size, m.pid, m.time_date_stamp, m.file_name())?];
+        if let Some(pdb) = &m.pdb {
+            out.push(payloads::dbgid_rsds(m.base, m.pid, pdb.guid, pdb.age, &pdb.name)?);
+        }
+        out.push(payloads::image(event, &image_fields(m), 0, m.pid)?);
+        Ok(out)
+    }
+}
+
+fn image_fields(m: &ModuleSpec) -> payloads::ImageFields<'_> {
+    payloads::ImageFields {
+        image_base: m.base,
+        image_size: m.size,
+        pid: m.pid,
+        checksum: m.checksum,
+        time_date_stamp: m.time_date_stamp,
+        signature_level: 0x0c,
+        signature_type: 1,
+        default_base: m.base,
+        file_name: &m.path,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::*;
+    use crate::payloads::Sid;
+
+    fn two_cpu_machine() -> Scenario {
+        let mut s = Scenario::new(2, 10_000);
+        s.processes.push(ProcessSpec {
+            pid: 100,
+            parent_pid: 4,
+            name: "a.exe".into(),
+            command_line: "a.exe".into(),
+            session_id: 1,
+            user_sid: Sid::local_system(),
+            start: None,
+            end: None,
+        });
+        for tid in [104, 108] {
+            s.threads.push(ThreadSpec {
+                tid,
+                pid: 100,
+                start: None,
+                end: None,
+                base_priority: 8,
+                start_address: 0,
+                name: String::new(),
+            });
+        }
+        let slice = |cpu, tid, start, end| Slice { cpu, tid, start, end, priority: 8, out: SwitchOut::PREEMPTED };
+        s.schedule = vec![slice(0, 104, 100, 2_000), slice(1, 104, 3_000, 6_000), slice(0, 108, 2_000, 9_000)];
+        s
+    }
+
+    fn call(tid: u32, enter: i64, exit: Option<i64>) -> SyscallSpec {
+        SyscallSpec { tid, enter, exit, address: 0x1000, status: 0, lost_enter: false, lost_exit: false }
+    }
+
+    #[test]
+    fn a_call_cut_by_a_switch_resumes_on_the_other_cpu() {
+        let mut s = two_cpu_machine();
+        s.syscalls = vec![call(104, 500, Some(4_000)), call(104, 600, Some(700))];
+        let (_, truth) = s.to_bytes().unwrap();
+        let outer = truth.syscalls[0];
+        assert_eq!((outer.enter_cpu, outer.exit_cpu, outer.depth), (0, Some(1), 0));
+        assert_eq!(outer.duration_ns, Some(350_000));
+        assert_eq!(truth.syscalls[1].depth, 1);
+        // CPU 0: idle, 104, 108, idle; CPU 1: idle, 104, idle.
+        let tids: Vec<(u16, u32)> = truth.intervals.iter().map(|i| (i.cpu, i.tid)).collect();
+        assert_eq!(tids, vec![(0, 0), (0, 104), (0, 108), (0, 0), (1, 0), (1, 104), (1, 0)]);
+    }
+
+    #[test]
+    fn inconsistent_scenarios_are_refused() {
+        let refuse = |s: &Scenario, what: &str| {
+            let e = s.to_bytes().err().unwrap_or_else(|| panic!("{what} was accepted"));
+            assert!(!e.what.is_empty());
+        };
+        let mut s = two_cpu_machine();
+        s.syscalls = vec![call(104, 2_500, Some(4_000))];
+        refuse(&s, "a call entered while the thread waits");
+        s.syscalls = vec![call(104, 500, Some(800)), call(104, 600, Some(900))];
+        refuse(&s, "calls that overlap without nesting");
+        s.syscalls = vec![call(104, 500, Some(500))];
+        refuse(&s, "an exit at the enter time");
+        let mut s = two_cpu_machine();
+        s.schedule[1].start = 1_500;
+        refuse(&s, "a thread on two CPUs at once");
+        let mut s = two_cpu_machine();
+        s.schedule[2].start = 1_900;
+        refuse(&s, "overlapping slices on a CPU");
+        let mut s = two_cpu_machine();
+        s.schedule[0].tid = 999;
+        refuse(&s, "an unknown thread");
+        let mut s = two_cpu_machine();
+        s.samples.push(SampleSpec { cpu: 0, tid: 108, ts: 150, ip: 1, callers: vec![], lost: false });
+        refuse(&s, "a sample of a thread that is not running");
+        let mut s = two_cpu_machine();
+        s.start_qpc = i64::MAX - 5;
+        refuse(&s, "a clock that overflows");
+        let mut s = two_cpu_machine();
+        s.threads[0].end = Some(20_000);
+        refuse(&s, "a thread ending after the trace");
+        refuse(&Scenario::new(0, 10), "no CPUs");
+    }
+}
