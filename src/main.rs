@@ -41,7 +41,9 @@ Scripts (-f SCRIPT, rhai; `.run` in the shell): queries via query(\"...\"); expo
   20,000 array items, 20,000 map entries, 4 MiB of strings. Ctrl-C stops a script: exit code 130.
 
 While a trace loads and a query builds what it reads, a progress bar on stderr when stderr is a terminal
-(plain ASCII without colour under NO_COLOR or ETWQ_ASCII).";
+(plain ASCII without colour under NO_COLOR or ETWQ_ASCII). A build estimated to need more memory than
+the machine has available is refused with the estimate: ETWQ_MEMORY_LIMIT=SIZE (8G, 512M) sets the
+limit, ETWQ_MEMORY_LIMIT=off builds anyway.";
 
 /// etwq: ask Windows ETW traces (.etl) questions, on any OS.
 #[derive(Parser)]

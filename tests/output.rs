@@ -331,3 +331,32 @@ fn sigint_ends_a_one_shot_run_with_130() {
     assert!(stderr.contains("etwq: interrupted"), "{stderr}");
     assert!(started.elapsed() < std::time::Duration::from_secs(30), "took {:?}", started.elapsed());
 }
+
+/// A build that would need more memory than etwq may use is refused before it
+/// starts, with the estimate and the way out; `off` lifts the check.
+#[test]
+fn a_build_too_big_for_the_memory_limit_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("demo.etl");
+    write_demo(&trace);
+    let run_with = |limit: &str, query: &str| {
+        Command::new(ETWQ).env("ETWQ_MEMORY_LIMIT", limit).args(["-c", query]).arg(&trace).output().unwrap()
+    };
+    for query in ["syscalls select count()", "events select count()", "processes"] {
+        let refused = run_with("1M", query);
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(refused.status.code(), Some(1), "{query}: {stderr}");
+        assert!(refused.stdout.is_empty(), "{query}: no partial answer");
+        assert!(stderr.contains(" of demo.etl needs about "), "{query}: {stderr}");
+        assert!(stderr.contains("records), and ETWQ_MEMORY_LIMIT allows 0.0 GB"), "{query}: {stderr}");
+        assert!(stderr.contains("ETWQ_MEMORY_LIMIT=off"), "{query}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{query}: {stderr}");
+    }
+    for limit in ["off", "64G"] {
+        let answered = run_with(limit, "syscalls select count()");
+        assert!(answered.status.success(), "{limit}: {}", String::from_utf8_lossy(&answered.stderr));
+    }
+    let bad = run_with("lots", "processes");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("ETWQ_MEMORY_LIMIT=lots is not a size"));
+}

@@ -73,7 +73,7 @@ fn every_stage_of_a_session_load_reaches_its_total() {
     let path = demo_file(dir.path());
     let progress = Progress::new();
     let mut session = Session::open_all_with_progress(std::slice::from_ref(&path), &progress).unwrap();
-    session.prepare_with_progress(&progress);
+    session.prepare_with_progress(&progress).unwrap();
     // Preparing builds the model only; each table is built, with its own stage,
     // when a query first reads it.
     let names_now =
@@ -142,7 +142,8 @@ fn a_stopped_build_keeps_nothing_and_the_session_stays_usable() {
 
     let mut session = Session::open_all(std::slice::from_ref(&path)).unwrap();
     session.cancel_flag().store(true, std::sync::atomic::Ordering::SeqCst);
-    session.prepare_with_progress(&Progress::new());
+    let stopped = session.prepare_with_progress(&Progress::new()).unwrap_err();
+    assert_eq!(stopped.kind, session::ErrorKind::Cancelled);
     assert!(!session.is_prepared(), "a stopped model build is not kept");
     // The next query clears the flag, builds what it reads and answers as a fresh session does.
     let query = "threads select count()";

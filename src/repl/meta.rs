@@ -167,7 +167,9 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
             shell.setup.symbols = Some(argument.to_string());
             // Frames are named again now, showing progress, rather than in the next query.
             let session = &mut shell.session;
-            crate::progress::with_progress(|progress| session.prepare_with_progress(progress));
+            super::report_unprepared(crate::progress::with_progress(|progress| {
+                session.prepare_with_progress(progress)
+            }));
             shell.report_symbol_messages();
             shell.say(&format!("symbol path: {}", describe_symbol_path(&shell.session.symbol_path())));
             Ok(Flow::Continue)

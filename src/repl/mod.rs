@@ -148,7 +148,7 @@ impl Shell {
         let label = path.display().to_string();
         let mut session = self.setup.open(&[path.to_path_buf()])?;
         self.decode_check = Some(session.start_decode_check());
-        with_progress(|progress| session.prepare_with_progress(progress));
+        report_unprepared(with_progress(|progress| session.prepare_with_progress(progress)));
         if let Ok(mut target) = self.cancel_target.lock() {
             *target = session.cancel_flag();
         }
@@ -158,6 +158,17 @@ impl Shell {
         let rows: usize = tables.iter().map(|(_, n)| n).sum();
         self.say(&format!("opened {label}: {} tables, {rows} rows", tables.len()));
         Ok(())
+    }
+}
+
+/// Why the models were not built up front: the first query will try again.
+fn report_unprepared(prepared: Result<(), session::QueryError>) {
+    match prepared {
+        Ok(()) => {}
+        Err(e) if e.kind == session::ErrorKind::Cancelled => {
+            eprintln!("\retwq: stopped building the model; the first query builds it")
+        }
+        Err(e) => eprintln!("etwq: {}", e.message),
     }
 }
 
@@ -177,10 +188,7 @@ pub fn run(session: Session, options: ShellOptions) -> Result<(), String> {
         eprintln!("etwq: warning: Ctrl-C will not stop a running query: {e}");
     }
     if !session.is_prepared() {
-        with_progress(|progress| session.prepare_with_progress(progress));
-        if !session.is_prepared() {
-            eprintln!("\retwq: stopped building the model; the first query builds it");
-        }
+        report_unprepared(with_progress(|progress| session.prepare_with_progress(progress)));
     }
     for message in session.take_messages() {
         eprintln!("etwq: symbols: {message}");

@@ -2,6 +2,7 @@
 //! traces, ask questions, name stack frames, keep saved queries.
 mod decode_check;
 pub mod dump;
+mod memory_check;
 mod pipeline;
 mod session;
 mod session_script;

@@ -3,6 +3,7 @@
 //! bytes or the model's internals.
 // A QueryError is made once per failed query, far from any hot loop (as in the query crate).
 #![allow(clippy::result_large_err)]
+use crate::memory_check;
 use crate::summary::{record_counts, SummaryRow};
 use columnar::{Column, DataTable, Value};
 use decode::{Decoder, SchemaSource};
@@ -62,19 +63,20 @@ impl LoadedTrace {
 
     /// Builds the model if it is not built, with `meter` counting the records
     /// it reads. Stopped (Ctrl-C), it keeps nothing of the half-built model.
-    fn build_model(&mut self, meter: &Progress) -> Result<(), Stopped> {
+    fn build_model(&mut self, meter: &Progress) -> Result<(), NotBuilt> {
         if self.model.is_none() {
             let model = TraceModel::build_counting(&self.trace, &mut self.decoder(), meter);
-            self.model = Some(model.ok_or(Stopped)?);
+            self.model = Some(model.ok_or(NotBuilt::Stopped)?);
         }
         Ok(())
     }
 
     /// The processes: the model's when it is built, else found by a light
     /// pass of their own (kept, unless it was stopped).
-    fn processes(&mut self, meter: &Progress) -> Result<&ProcessRegistry, Stopped> {
+    fn processes(&mut self, meter: &Progress) -> Result<&ProcessRegistry, NotBuilt> {
         if self.model.is_none() && self.processes.is_none() {
-            let processes = model::build::processes(&self.trace, &mut self.decoder(), meter).ok_or(Stopped)?;
+            let processes =
+                model::build::processes(&self.trace, &mut self.decoder(), meter).ok_or(NotBuilt::Stopped)?;
             self.processes = Some(processes);
         }
         Ok(match &self.model {
@@ -296,12 +298,14 @@ impl Session {
     }
 
     /// Builds every trace's model, once: one pass over its records, and no table yet.
-    pub(crate) fn ensure_models(&mut self, progress: &Progress) -> Result<(), Stopped> {
+    pub(crate) fn ensure_models(&mut self, progress: &Progress) -> Result<(), NotBuilt> {
         let several = self.traces.len() > 1;
         for loaded in self.traces.iter_mut().filter(|t| t.model.is_none()) {
             let of_trace = if several { format!(" of {}", loaded.name) } else { String::new() };
-            progress
-                .start(&format!("building the model{of_trace}"), Total::Records(loaded.trace.record_count() as u64));
+            let records = loaded.trace.record_count() as u64;
+            let build = memory_check::Build { what: "the model".into(), trace: &loaded.name, records, table: None };
+            memory_check::check(&build).map_err(NotBuilt::TooBig)?;
+            progress.start(&format!("building the model{of_trace}"), Total::Records(records));
             loaded.build_model(progress)?;
         }
         self.models_built = true;
@@ -310,10 +314,16 @@ impl Session {
 
     /// Builds table `name` of every trace, once, when a query first reads it. With
     /// several traces it gains a `trace` column and holds the rows of all of them.
-    /// Stopped (Ctrl-C), it keeps no part of the table.
-    pub(crate) fn ensure_table(&mut self, name: &str, progress: &Progress) -> Result<(), Stopped> {
+    /// Stopped (Ctrl-C) or refused (too big), it keeps no part of the table.
+    pub(crate) fn ensure_table(&mut self, name: &str, progress: &Progress) -> Result<(), NotBuilt> {
         if self.catalog.tables.contains_key(name) || model::schema::table(name).is_none() {
             return Ok(());
+        }
+        for loaded in &self.traces {
+            let records = loaded.trace.record_count() as u64;
+            let what = format!("the {name} table");
+            let build = memory_check::Build { what, trace: &loaded.name, records, table: Some(name) };
+            memory_check::check(&build).map_err(NotBuilt::TooBig)?;
         }
         // The events table reads every record and needs only the processes; the others are built from the model.
         let events = name == "events";
@@ -332,14 +342,19 @@ impl Session {
                 }
                 progress.start(&format!("building the events table{of_trace}"), records);
                 let (trace, decoder) = (loaded.trace.clone(), loaded.decoder.clone());
-                Some(tables::events(loaded.processes(progress)?, &trace, &decoder, progress).ok_or(Stopped)?)
+                Some(tables::events(loaded.processes(progress)?, &trace, &decoder, progress).ok_or(NotBuilt::Stopped)?)
             } else {
                 let LoadedTrace { trace, decoder, model, .. } = &*loaded;
                 let model = model.as_ref().expect("built by ensure_models");
+                let cancel = &self.cancel;
                 let names = tables::NEED_FRAME_NAMES.contains(&name).then(|| {
                     progress.start(&format!("naming stack frames{of_trace}"), Total::Uncounted);
                     let every_stack = tables::NEED_EVERY_STACK.contains(&name);
-                    self.stack_state.name_frames(index, model, every_stack)
+                    let named = self.stack_state.name_frames(index, model, every_stack);
+                    // A Ctrl-C while frames were named stopped the symbol downloads:
+                    // the query goes on with the names it has (`<PDB not found>`).
+                    cancel.store(false, std::sync::atomic::Ordering::SeqCst);
+                    named
                 });
                 progress.start(&format!("building the {name} table{of_trace}"), Total::Uncounted);
                 tables::build(name, model, trace, decoder, names)
@@ -367,7 +382,7 @@ impl Session {
     /// Builds the tables that `text` reads, and only those. The planner asks the
     /// catalog for each table it meets; a table not built yet is built and the
     /// query planned again (saved queries can lead to other tables).
-    pub(crate) fn ensure_tables_for(&mut self, text: &str, progress: &Progress) -> Result<(), Stopped> {
+    pub(crate) fn ensure_tables_for(&mut self, text: &str, progress: &Progress) -> Result<(), NotBuilt> {
         for _ in 0..8 {
             let asked = tables_asked_for(text, &self.catalog);
             let missing: Vec<String> = asked.into_iter().filter(|t| !self.catalog.tables.contains_key(t)).collect();
@@ -581,12 +596,20 @@ fn unique_suffixes(paths: &[PathBuf]) -> Vec<String> {
         .collect()
 }
 
-/// A build that Ctrl-C stopped: nothing of it was kept.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Stopped;
+/// Why a model or table was not built; nothing of it was kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum NotBuilt {
+    /// Ctrl-C stopped it.
+    Stopped,
+    /// It would need more memory than etwq may use: the message says how much.
+    TooBig(String),
+}
 
-impl From<Stopped> for QueryError {
-    fn from(_: Stopped) -> QueryError {
-        QueryError::cancelled()
+impl From<NotBuilt> for QueryError {
+    fn from(reason: NotBuilt) -> QueryError {
+        match reason {
+            NotBuilt::Stopped => QueryError::cancelled(),
+            NotBuilt::TooBig(message) => QueryError::new(query::error::ErrorKind::Limit, message, None),
+        }
     }
 }

@@ -33,11 +33,12 @@ impl Session {
     }
 
     /// `prepare`, with a stage in `progress` per step (see `ensure_models`).
-    /// Ctrl-C (the session's cancel flag) stops it; the models are then built
-    /// by the first query instead.
-    pub fn prepare_with_progress(&mut self, progress: &progress::Progress) {
+    /// Ctrl-C (the session's cancel flag) stops it, and a model too big for
+    /// the memory etwq may use is not begun (the error says why); the first
+    /// query then tries again.
+    pub fn prepare_with_progress(&mut self, progress: &progress::Progress) -> Result<(), query::error::QueryError> {
         progress.stop_when(self.cancel.clone());
-        let _ = self.ensure_models(progress);
+        Ok(self.ensure_models(progress)?)
     }
 
     /// Whether the first query will have to build the model first.

@@ -1,0 +1,199 @@
+//! Honest limits: before a build that could take more memory than the
+//! machine has, estimate what it needs from the trace's record count and say
+//! so, rather than let the kernel kill etwq halfway through.
+//!
+//! The estimates are the peak memory per record that `cargo bench --bench big`
+//! measured for each build on its syscall-dense and sample-heavy traces, the
+//! larger of the two, rounded up (see the closing notes of issue 11).
+
+/// What building a trace's model needs per record: the per-CPU passes, the
+/// joins and the model's rows.
+const MODEL_BYTES_PER_RECORD: u64 = 140;
+/// The events table needs no model: its own columns and the processes.
+const EVENTS_BYTES_PER_RECORD: u64 = 90;
+
+/// The whole process's peak per record when table `name` is built, the model
+/// included. Tables of a few rows per process or module cost no more than the
+/// model.
+fn table_bytes_per_record(name: &str) -> u64 {
+    match name {
+        "events" => EVENTS_BYTES_PER_RECORD,
+        "syscalls" => 160,
+        "samples" => 240,
+        "stacks" | "frames" => 380,
+        _ => MODEL_BYTES_PER_RECORD,
+    }
+}
+
+/// What a build is about to do, for the estimate and the message.
+pub(crate) struct Build<'a> {
+    /// "the model", "the syscalls table"
+    pub what: String,
+    pub trace: &'a str,
+    pub records: u64,
+    /// The table, or None for the model alone.
+    pub table: Option<&'a str>,
+}
+
+impl Build<'_> {
+    /// Peak bytes the process reaches during this build.
+    fn estimate(&self) -> u64 {
+        let per_record = self.table.map_or(MODEL_BYTES_PER_RECORD, table_bytes_per_record);
+        self.records.saturating_mul(per_record)
+    }
+}
+
+/// Where the limit comes from: `ETWQ_MEMORY_LIMIT` (a size such as `8G`,
+/// `512M`; `off` for no check), else what the machine says is available.
+pub(crate) fn check(build: &Build<'_>) -> Result<(), String> {
+    let setting = std::env::var("ETWQ_MEMORY_LIMIT").ok();
+    let limit = match setting.as_deref().map(str::trim) {
+        Some("off") => return Ok(()),
+        Some(text) if !text.is_empty() => match parse_size(text) {
+            Some(bytes) => Limit { bytes, source: "ETWQ_MEMORY_LIMIT" },
+            None => return Err(format!("ETWQ_MEMORY_LIMIT={text} is not a size (e.g. 8G, 512M) or off")),
+        },
+        _ => match available_memory() {
+            Some(bytes) => Limit { bytes: bytes.saturating_add(resident_bytes().unwrap_or(0)), source: "available" },
+            None => return Ok(()),
+        },
+    };
+    judge(build, &limit, resident_bytes().unwrap_or(0))
+}
+
+struct Limit {
+    bytes: u64,
+    /// "ETWQ_MEMORY_LIMIT" or "available".
+    source: &'static str,
+}
+
+/// Refuses a build whose estimate passes the limit; `resident` is what the
+/// process holds now, which the estimate of a later build already counts.
+fn judge(build: &Build<'_>, limit: &Limit, resident: u64) -> Result<(), String> {
+    let needed = build.estimate().max(resident);
+    if needed <= limit.bytes {
+        return Ok(());
+    }
+    let limit_text = match limit.source {
+        "available" => format!("this machine has about {} for etwq", gigabytes(limit.bytes)),
+        source => format!("{source} allows {}", gigabytes(limit.bytes)),
+    };
+    Err(format!(
+        "building {} of {} needs about {} (an estimate from its {} records), and {limit_text}. \
+         Query a shorter trace, free memory, or set ETWQ_MEMORY_LIMIT=off to try anyway.",
+        build.what,
+        build.trace,
+        gigabytes(needed),
+        render::group_digits(&build.records.to_string()),
+    ))
+}
+
+fn gigabytes(bytes: u64) -> String {
+    format!("{:.1} GB", bytes as f64 / 1e9)
+}
+
+/// `8G`, `512M`, `1.5g`, `1000000` (bytes).
+fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((at, _)) => (&text[..at], text[at..].trim_end_matches(['b', 'B'])),
+        None => (text, ""),
+    };
+    let scale: u64 = match unit.to_ascii_uppercase().as_str() {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        _ => return None,
+    };
+    let value: f64 = number.trim().parse().ok()?;
+    (value.is_finite() && value >= 0.0).then(|| (value * scale as f64) as u64)
+}
+
+/// MemAvailable, lowered to what a cgroup (a container) still allows.
+#[cfg(target_os = "linux")]
+fn available_memory() -> Option<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let available = meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix("MemAvailable:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())?
+        .saturating_mul(1024);
+    let read = |name: &str| std::fs::read_to_string(format!("/sys/fs/cgroup/{name}")).ok();
+    let cgroup_room = match (read("memory.max"), read("memory.current")) {
+        (Some(max), Some(current)) => {
+            let (max, current) = (max.trim().parse::<u64>().ok(), current.trim().parse::<u64>().ok());
+            max.zip(current).map(|(max, current)| max.saturating_sub(current))
+        }
+        _ => None,
+    };
+    Some(cgroup_room.map_or(available, |room| room.min(available)))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn available_memory() -> Option<u64> {
+    None
+}
+
+/// The process's resident memory now.
+#[cfg(target_os = "linux")]
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb = status.lines().find_map(|line| line.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim();
+    Some(kb.parse::<u64>().ok()?.saturating_mul(1024))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn resident_bytes() -> Option<u64> {
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(table: Option<&'static str>, records: u64) -> Build<'static> {
+        Build { what: "the syscalls table".into(), trace: "big.etl", records, table }
+    }
+
+    #[test]
+    fn sizes_parse_with_and_without_units() {
+        assert_eq!(parse_size("8G"), Some(8 << 30));
+        assert_eq!(parse_size("512m"), Some(512 << 20));
+        assert_eq!(parse_size("1.5GB"), Some(3 << 29));
+        assert_eq!(parse_size("1000"), Some(1000));
+        for bad in ["", "G", "-1G", "8X", "lots"] {
+            assert_eq!(parse_size(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_build_past_the_limit_is_refused_with_the_numbers() {
+        let limit = Limit { bytes: 4_000_000_000, source: "available" };
+        // 33.7 M records of a syscall-dense gigabyte: about 5.4 GB for the syscalls table.
+        let message = judge(&build(Some("syscalls"), 33_700_000), &limit, 0).unwrap_err();
+        assert!(message.contains("the syscalls table of big.etl needs about 5.4 GB"), "{message}");
+        assert!(message.contains("33,700,000 records"), "{message}");
+        assert!(message.contains("this machine has about 4.0 GB"), "{message}");
+        assert!(message.contains("ETWQ_MEMORY_LIMIT=off"), "{message}");
+        // The model alone and the events table fit in the same room.
+        assert!(judge(&build(None, 20_000_000), &limit, 0).is_ok());
+        assert!(judge(&build(Some("events"), 33_700_000), &limit, 0).is_ok());
+    }
+
+    #[test]
+    fn what_the_process_already_holds_counts() {
+        let limit = Limit { bytes: 1 << 30, source: "ETWQ_MEMORY_LIMIT" };
+        assert!(judge(&build(None, 1000), &limit, 0).is_ok());
+        let message = judge(&build(None, 1000), &limit, 2 << 30).unwrap_err();
+        assert!(message.contains("ETWQ_MEMORY_LIMIT allows 1.1 GB"), "{message}");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_machine_reports_its_memory() {
+        assert!(available_memory().is_some_and(|bytes| bytes > 0));
+        assert!(resident_bytes().is_some_and(|bytes| bytes > 0));
+    }
+}
