@@ -36,6 +36,8 @@ impl Session {
     /// Ctrl-C (the session's cancel flag) stops it, and a model too big for
     /// the memory etwq may use is not begun (the error says why); the first
     /// query then tries again.
+    // Made once per session, far from any hot loop (as query errors are).
+    #[allow(clippy::result_large_err)]
     pub fn prepare_with_progress(&mut self, progress: &progress::Progress) -> Result<(), query::error::QueryError> {
         progress.stop_when(self.cancel.clone());
         Ok(self.ensure_models(progress)?)
