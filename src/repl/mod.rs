@@ -162,13 +162,11 @@ impl Shell {
 }
 
 /// Why the models were not built up front: the first query will try again.
-fn report_unprepared(prepared: Result<(), session::QueryError>) {
+fn report_unprepared(prepared: Result<(), session::NotBuilt>) {
     match prepared {
         Ok(()) => {}
-        Err(e) if e.kind == session::ErrorKind::Cancelled => {
-            eprintln!("\retwq: stopped building the model; the first query builds it")
-        }
-        Err(e) => eprintln!("etwq: {}", e.message),
+        Err(session::NotBuilt::Stopped) => eprintln!("\retwq: stopped building the model; the first query builds it"),
+        Err(too_big) => eprintln!("etwq: {too_big}"),
     }
 }
 

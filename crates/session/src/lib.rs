@@ -14,7 +14,7 @@ mod symbols_state;
 mod views;
 
 pub use decode_check::{DecodeCheck, DecodeFailure};
-pub use session::Session;
+pub use session::{NotBuilt, Session};
 
 // The vocabulary of the API, so that a front end needs no crate below this one.
 /// What a query returns and the values in it.

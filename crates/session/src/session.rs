@@ -598,11 +598,20 @@ fn unique_suffixes(paths: &[PathBuf]) -> Vec<String> {
 
 /// Why a model or table was not built; nothing of it was kept.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum NotBuilt {
+pub enum NotBuilt {
     /// Ctrl-C stopped it.
     Stopped,
     /// It would need more memory than etwq may use: the message says how much.
     TooBig(String),
+}
+
+impl std::fmt::Display for NotBuilt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotBuilt::Stopped => f.write_str("stopped"),
+            NotBuilt::TooBig(message) => f.write_str(message),
+        }
+    }
 }
 
 impl From<NotBuilt> for QueryError {

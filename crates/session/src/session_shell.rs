@@ -36,11 +36,9 @@ impl Session {
     /// Ctrl-C (the session's cancel flag) stops it, and a model too big for
     /// the memory etwq may use is not begun (the error says why); the first
     /// query then tries again.
-    // Made once per session, far from any hot loop (as query errors are).
-    #[allow(clippy::result_large_err)]
-    pub fn prepare_with_progress(&mut self, progress: &progress::Progress) -> Result<(), query::error::QueryError> {
+    pub fn prepare_with_progress(&mut self, progress: &progress::Progress) -> Result<(), crate::NotBuilt> {
         progress.stop_when(self.cancel.clone());
-        Ok(self.ensure_models(progress)?)
+        self.ensure_models(progress)
     }
 
     /// Whether the first query will have to build the model first.
