@@ -8,12 +8,19 @@
 //! time of its first occurrence (modules rarely move within one trace).
 use super::stacks::StackId;
 use super::TraceModel;
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use symbols::drivers::known_driver;
 use symbols::{format_frame, Lookup, PdbIdentity, SymbolResolver};
 
 pub type FrameId = u32;
+
+/// Hash maps and sets keyed by what the trace says (processes, stacks,
+/// addresses): fast, and seeded at run time against crafted collisions.
+pub type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
+pub type HashSet<K> = std::collections::HashSet<K, ahash::RandomState>;
+
+/// The (pid, stack) pairs a view asks to be named.
+pub type StackSet = HashSet<(u32, StackId)>;
 
 /// One resolved frame.
 #[derive(Clone, Debug, PartialEq)]
@@ -84,7 +91,7 @@ impl NamedFrames {
         let mut named = NamedFrames::default();
         let ptr = model.pointer_size;
         let modules = &model.modules;
-        let mut rows: HashSet<usize> = HashSet::new();
+        let mut rows: HashSet<usize> = HashSet::default();
         for s in &model.samples {
             rows.extend(modules.lookup_index(s.pid.unwrap_or(0), s.ip, s.ts, ptr));
         }
@@ -101,7 +108,7 @@ impl NamedFrames {
 
     /// Names the stacks `wanted` (pid, stack) that are not named yet, each as
     /// it was at its first occurrence; a key no row of the model has stays unnamed.
-    pub fn name_stacks(&mut self, model: &TraceModel, resolver: &mut SymbolResolver, wanted: &HashSet<(u32, StackId)>) {
+    pub fn name_stacks(&mut self, model: &TraceModel, resolver: &mut SymbolResolver, wanted: &StackSet) {
         let missing = |key: &(u32, StackId)| !self.stacks.contains_key(key) && wanted.contains(key);
         let first = first_occurrences(model, missing);
         self.name_each(model, resolver, first);
@@ -121,7 +128,7 @@ impl NamedFrames {
         let mut first: Vec<((u32, StackId), i64)> = first.into_iter().collect();
         first.sort_unstable();
         // Load every module's symbols that a frame needs, in parallel, before naming.
-        let mut rows: HashSet<usize> = HashSet::new();
+        let mut rows: HashSet<usize> = HashSet::default();
         for &((pid, stack), ts) in &first {
             for &address in model.stacks.frames(stack) {
                 rows.extend(model.modules.lookup_index(pid, address, ts, model.pointer_size));
@@ -190,7 +197,7 @@ impl NamedFrames {
 /// When each (pid, stack) that `wanted` accepts first occurs: in a stack row, a
 /// sample or a system call (those without a process count as pid 0).
 fn first_occurrences(model: &TraceModel, wanted: impl Fn(&(u32, StackId)) -> bool) -> HashMap<(u32, StackId), i64> {
-    let mut first: HashMap<(u32, StackId), i64> = HashMap::new();
+    let mut first: HashMap<(u32, StackId), i64> = HashMap::default();
     let mut seen = |key: (u32, StackId), ts: i64| {
         if wanted(&key) {
             first.entry(key).and_modify(|t| *t = (*t).min(ts)).or_insert(ts);

@@ -6,11 +6,10 @@ use crate::session::Session;
 use crate::stack_filter::rewrite_query;
 use crate::views::{draw, stack_keys, StackKey, TraceFrames};
 use columnar::DataTable;
-use model::stacks::StackId;
+use model::symbolize::StackSet;
 use progress::Progress;
 use progress::Total;
 use query::error::QueryError;
-use std::collections::HashSet;
 
 impl Session {
     /// The one query pipeline: parse once, run the relational part through the query
@@ -38,7 +37,7 @@ impl Session {
 
     /// Names the stacks a view of these rows draws, and only those.
     fn name_stacks_of(&mut self, keys: &[Option<StackKey>], progress: &Progress) {
-        let mut wanted: Vec<HashSet<(u32, StackId)>> = vec![HashSet::new(); self.traces.len()];
+        let mut wanted: Vec<StackSet> = vec![StackSet::default(); self.traces.len()];
         for key in keys.iter().flatten() {
             if let Some(set) = wanted.get_mut(key.trace) {
                 // A row without a process reads the stack as named for pid 0.

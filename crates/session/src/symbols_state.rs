@@ -1,10 +1,8 @@
 //! The symbol side of a session: the symbol path (`--symbols`, `.symbols`,
 //! `_NT_SYMBOL_PATH`), the resolver, the named frames of every trace, and the
 //! demo's Breakpad texts, which the resolver holds in memory.
-use model::stacks::StackId;
 use model::symbolize::NamedFrames;
 use model::TraceModel;
-use std::collections::HashSet;
 use symbols::{InMemorySymbols, Lookup, PdbIdentity, SymbolPath, SymbolResolver};
 
 /// The symbol side of a session.
@@ -64,7 +62,7 @@ impl SymbolState {
     }
 
     /// Names the stacks `wanted` of trace `index` that are not named yet.
-    pub(crate) fn name_stacks(&mut self, index: usize, model: &TraceModel, wanted: &HashSet<(u32, StackId)>) {
+    pub(crate) fn name_stacks(&mut self, index: usize, model: &TraceModel, wanted: &model::symbolize::StackSet) {
         self.name_frames(index, model, false);
         if let Some(named) = &mut self.named[index] {
             named.name_stacks(model, &mut self.resolver, wanted);

@@ -3,9 +3,9 @@
 use super::TraceFrames;
 use columnar::{DataTable, Value};
 use model::stacks::StackId;
+use model::symbolize::HashMap;
 use model::symbolize::{FrameId, ResolvedFrame};
 use query::error::{ErrorKind, QueryError};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The rows' weights, from the first of `weight_ns`, `cpu_ns` and `duration_ns` they have.
@@ -99,9 +99,9 @@ impl RowStacks {
         offsets: bool,
         depth: Option<usize>,
     ) -> RowStacks {
-        let mut index: HashMap<StackKey, usize> = HashMap::new();
+        let mut index: HashMap<StackKey, usize> = HashMap::default();
         // A frame's label is made once and shared by every path through it.
-        let mut labels: HashMap<(usize, FrameId), Labelled> = HashMap::new();
+        let mut labels: HashMap<(usize, FrameId), Labelled> = HashMap::default();
         let mut out = RowStacks { rows: Vec::with_capacity(keys.len()), paths: Vec::new(), cut: Vec::new() };
         for key in keys {
             let Some(key) = *key else {

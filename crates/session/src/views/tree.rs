@@ -3,7 +3,7 @@
 use super::row_stacks::{RowStacks, Weights};
 use super::{ms, no_stack_label};
 use columnar::{Column, DataTable, StrColumnBuilder};
-use std::collections::HashMap;
+use model::symbolize::HashMap;
 use std::sync::Arc;
 
 #[derive(Default)]
@@ -19,18 +19,28 @@ struct Node {
 
 /// The call tree: from the outermost caller down, inclusive and exclusive weights.
 pub(super) fn tree(stacks: &RowStacks, weights: Option<&Weights>, depth: Option<usize>, min_percent: f64) -> DataTable {
-    let mut nodes = vec![Node { label: "[root]".into(), ..Node::default() }];
+    // Rows summed per distinct path first: millions of rows share far fewer
+    // paths, and each path is walked down the tree once. The last slot
+    // holds the rows without a stack.
+    let no_stack_slot = stacks.paths.len();
+    let mut per_path = vec![(0u64, 0i64); no_stack_slot + 1];
     for (row, path) in stacks.rows.iter().enumerate() {
         let weight = weights.and_then(|w| w.values.get(row).copied().flatten()).unwrap_or(0);
-        let no_stack = vec![(no_stack_label(), None)];
-        let labels = match path {
-            Some(p) if !stacks.paths[*p].is_empty() => &stacks.paths[*p],
-            _ => &no_stack,
+        let slot = match path {
+            Some(p) if !stacks.paths[*p].is_empty() => *p,
+            _ => no_stack_slot,
         };
+        per_path[slot].0 += 1;
+        per_path[slot].1 = per_path[slot].1.saturating_add(weight);
+    }
+    let no_stack = vec![(no_stack_label(), None)];
+    let mut nodes = vec![Node { label: "[root]".into(), ..Node::default() }];
+    for (slot, &(rows, weight)) in per_path.iter().enumerate().filter(|(_, (rows, _))| *rows > 0) {
+        let labels = if slot == no_stack_slot { &no_stack } else { &stacks.paths[slot] };
         // A path cut at the depth asked for goes on below its last node: not exclusive there.
-        let cut = path.is_some_and(|p| stacks.cut[p]);
+        let cut = slot != no_stack_slot && stacks.cut[slot];
         let mut at = 0;
-        nodes[0].inclusive += 1;
+        nodes[0].inclusive += rows;
         nodes[0].inclusive_ns += weight;
         for (label, mark) in labels {
             let next = match nodes[at].children.get(label) {
@@ -43,11 +53,11 @@ pub(super) fn tree(stacks: &RowStacks, weights: Option<&Weights>, depth: Option<
                 }
             };
             at = next;
-            nodes[at].inclusive += 1;
+            nodes[at].inclusive += rows;
             nodes[at].inclusive_ns += weight;
         }
         if !cut {
-            nodes[at].exclusive += 1;
+            nodes[at].exclusive += rows;
             nodes[at].exclusive_ns += weight;
         }
     }
