@@ -852,7 +852,7 @@ fn damaged_tables_give_answers_not_panics() {
     use columnar::{ColumnData, Dictionary, NamedColumn, StrData};
     let mut dict = Dictionary::new();
     dict.intern("only");
-    let bad_codes = Column::new(ColumnData::Str(StrData { codes: vec![0, 5, 99, 0], dict: Arc::new(dict) }));
+    let bad_codes = Column::new(ColumnData::Str(StrData { codes: vec![0, 5, 99, 0].into(), dict: Arc::new(dict) }));
     let mut table = DataTable::new("bad")
         .with_column("ts", "", Column::timestamps(vec![1, 2, 3, 4]))
         .and_then(|t| t.with_column("name", "", bad_codes))

@@ -5,6 +5,7 @@ use super::column_type::{value_type, ColumnType};
 use super::dense::{ColumnData, DenseColumn, StrData};
 use super::dictionary::Dictionary;
 use super::field_rows::FieldRows;
+use super::uints::UInts;
 use super::value::Value;
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use std::sync::Arc;
 #[derive(Debug, Default)]
 pub struct StrColumnBuilder {
     dict: Dictionary,
-    codes: Vec<u32>,
+    codes: UInts,
     validity: Option<Vec<bool>>,
 }
 
@@ -22,12 +23,12 @@ impl StrColumnBuilder {
     }
 
     pub fn with_capacity(rows: usize) -> StrColumnBuilder {
-        StrColumnBuilder { codes: Vec::with_capacity(rows), ..StrColumnBuilder::default() }
+        StrColumnBuilder { codes: UInts::with_capacity(rows), ..StrColumnBuilder::default() }
     }
 
     pub fn push(&mut self, text: &str) {
         let code = self.dict.intern(text);
-        self.codes.push(code);
+        self.codes.push(u64::from(code));
         if let Some(v) = &mut self.validity {
             v.push(true);
         }
@@ -36,7 +37,7 @@ impl StrColumnBuilder {
     pub fn push_null(&mut self) {
         let code = self.dict.intern("");
         let rows = self.codes.len();
-        self.codes.push(code);
+        self.codes.push(u64::from(code));
         self.validity.get_or_insert_with(|| vec![true; rows]).push(false);
     }
 
@@ -70,10 +71,10 @@ impl ColumnBuilder {
     pub fn new(column_type: ColumnType) -> ColumnBuilder {
         let data = match column_type {
             ColumnType::I64 => ColumnData::I64(Vec::new()),
-            ColumnType::U64 => ColumnData::U64(Vec::new()),
+            ColumnType::U64 => ColumnData::U64(UInts::new()),
             ColumnType::F64 => ColumnData::F64(Vec::new()),
             ColumnType::Bool => ColumnData::Bool(Vec::new()),
-            ColumnType::Str => ColumnData::Str(StrData { codes: Vec::new(), dict: Arc::new(Dictionary::new()) }),
+            ColumnType::Str => ColumnData::Str(StrData { codes: UInts::new(), dict: Arc::new(Dictionary::new()) }),
             ColumnType::Timestamp => ColumnData::Timestamp(Vec::new()),
             ColumnType::Duration => ColumnData::Duration(Vec::new()),
             ColumnType::Address => ColumnData::Address(Vec::new()),
@@ -123,10 +124,11 @@ impl ColumnBuilder {
         self.rows += 1;
         match &mut self.data {
             ColumnData::I64(v) | ColumnData::Timestamp(v) | ColumnData::Duration(v) => v.push(0),
-            ColumnData::U64(v) | ColumnData::Address(v) => v.push(0),
+            ColumnData::U64(v) => v.push(0),
+            ColumnData::Address(v) => v.push(0),
             ColumnData::F64(v) => v.push(0.0),
             ColumnData::Bool(v) => v.push(false),
-            ColumnData::Str(s) => s.codes.push(self.dict.as_mut().map_or(0, |d| d.intern(""))),
+            ColumnData::Str(s) => s.codes.push(u64::from(self.dict.as_mut().map_or(0, |d| d.intern("")))),
             ColumnData::Fields(v) => v.push(Arc::from(Vec::new())),
         }
         self.validity.get_or_insert_with(|| vec![true; rows]).push(false);
@@ -138,9 +140,8 @@ impl ColumnBuilder {
             ColumnData::I64(v) | ColumnData::Timestamp(v) | ColumnData::Duration(v) => {
                 wide.and_then(|w| i64::try_from(w).ok()).map(|x| v.push(x)).is_some()
             }
-            ColumnData::U64(v) | ColumnData::Address(v) => {
-                wide.and_then(|w| u64::try_from(w).ok()).map(|x| v.push(x)).is_some()
-            }
+            ColumnData::U64(v) => wide.and_then(|w| u64::try_from(w).ok()).map(|x| v.push(x)).is_some(),
+            ColumnData::Address(v) => wide.and_then(|w| u64::try_from(w).ok()).map(|x| v.push(x)).is_some(),
             ColumnData::F64(v) => value.as_f64().map(|x| v.push(x)).is_some(),
             ColumnData::Bool(v) => match value {
                 Value::Bool(b) => {
@@ -151,7 +152,7 @@ impl ColumnBuilder {
             },
             ColumnData::Str(s) => match (value, self.dict.as_mut()) {
                 (Value::Str(t), Some(dict)) => {
-                    s.codes.push(dict.intern(t));
+                    s.codes.push(u64::from(dict.intern(t)));
                     true
                 }
                 _ => false,

@@ -5,6 +5,7 @@
 use super::column_type::ColumnType;
 use super::dense::{ColumnData, DenseColumn};
 use super::field_rows::{FieldRows, LazyFields};
+use super::uints::UInts;
 use super::value::{FieldMap, Value};
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -40,7 +41,11 @@ impl Column {
     pub fn i64(values: Vec<i64>) -> Column {
         Column::new(ColumnData::I64(values))
     }
+    /// Stored as narrow as the largest value allows.
     pub fn u64(values: Vec<u64>) -> Column {
+        Column::new(ColumnData::U64(UInts::from(values)))
+    }
+    pub fn uints(values: UInts) -> Column {
         Column::new(ColumnData::U64(values))
     }
     pub fn f64(values: Vec<f64>) -> Column {
@@ -191,7 +196,7 @@ mod tests {
     fn strings_share_a_dictionary() {
         let c = Column::strs(["a", "b", "a"]);
         let ColumnData::Str(s) = &c.dense().data else { panic!("not a string column") };
-        assert_eq!(s.codes, vec![0, 1, 0]);
+        assert_eq!(s.codes.to_u64s(), vec![0, 1, 0]);
         assert_eq!(s.dict.len(), 2);
         assert_eq!(c.gather(&[2, 1, 9]).value(0), Value::Str("a".into()));
         assert_eq!(c.gather(&[2, 1, 9]).value(2), Value::Null);

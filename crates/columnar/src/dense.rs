@@ -3,26 +3,29 @@
 use super::column_type::ColumnType;
 use super::dictionary::Dictionary;
 use super::field_rows::FieldRows;
+use super::uints::UInts;
 use super::value::Value;
 use std::sync::Arc;
 
-/// Dictionary-encoded strings: one code per row into a shared dictionary.
+/// Dictionary-encoded strings: one code per row into a shared dictionary,
+/// each code as narrow as the dictionary's size allows.
 #[derive(Clone, Debug)]
 pub struct StrData {
-    pub codes: Vec<u32>,
+    pub codes: UInts,
     pub dict: Arc<Dictionary>,
 }
 
 impl StrData {
     pub fn text(&self, row: usize) -> Option<&Arc<str>> {
-        self.codes.get(row).and_then(|&code| self.dict.get(code))
+        self.codes.get(row).and_then(|code| self.dict.get(code as u32))
     }
 }
 
 #[derive(Clone, Debug)]
 pub enum ColumnData {
     I64(Vec<i64>),
-    U64(Vec<u64>),
+    /// Counts, ids and codes: stored as narrow as the largest value allows.
+    U64(UInts),
     F64(Vec<f64>),
     Bool(Vec<bool>),
     Str(StrData),
@@ -55,7 +58,8 @@ impl DenseColumn {
     pub fn len(&self) -> usize {
         match &self.data {
             ColumnData::I64(v) | ColumnData::Timestamp(v) | ColumnData::Duration(v) => v.len(),
-            ColumnData::U64(v) | ColumnData::Address(v) => v.len(),
+            ColumnData::U64(v) => v.len(),
+            ColumnData::Address(v) => v.len(),
             ColumnData::F64(v) => v.len(),
             ColumnData::Bool(v) => v.len(),
             ColumnData::Str(s) => s.codes.len(),
@@ -92,7 +96,7 @@ impl DenseColumn {
         }
         let value = match &self.data {
             ColumnData::I64(v) => v.get(row).map(|&x| Value::I64(x)),
-            ColumnData::U64(v) => v.get(row).map(|&x| Value::U64(x)),
+            ColumnData::U64(v) => v.get(row).map(Value::U64),
             ColumnData::F64(v) => v.get(row).map(|&x| Value::F64(x)),
             ColumnData::Bool(v) => v.get(row).map(|&x| Value::Bool(x)),
             ColumnData::Str(s) => s.text(row).map(|t| Value::Str(t.clone())),
@@ -111,10 +115,10 @@ impl DenseColumn {
         }
         let data = match &self.data {
             ColumnData::I64(v) => ColumnData::I64(pick(v, rows)),
-            ColumnData::U64(v) => ColumnData::U64(pick(v, rows)),
+            ColumnData::U64(v) => ColumnData::U64(v.gather(rows)),
             ColumnData::F64(v) => ColumnData::F64(pick(v, rows)),
             ColumnData::Bool(v) => ColumnData::Bool(pick(v, rows)),
-            ColumnData::Str(s) => ColumnData::Str(StrData { codes: pick(&s.codes, rows), dict: s.dict.clone() }),
+            ColumnData::Str(s) => ColumnData::Str(StrData { codes: s.codes.gather(rows), dict: s.dict.clone() }),
             ColumnData::Timestamp(v) => ColumnData::Timestamp(pick(v, rows)),
             ColumnData::Duration(v) => ColumnData::Duration(pick(v, rows)),
             ColumnData::Address(v) => ColumnData::Address(pick(v, rows)),
@@ -139,10 +143,10 @@ impl DenseColumn {
         }
         let data = match &self.data {
             ColumnData::I64(v) => ColumnData::I64(part(v, start, end)),
-            ColumnData::U64(v) => ColumnData::U64(part(v, start, end)),
+            ColumnData::U64(v) => ColumnData::U64(v.slice(start, end)),
             ColumnData::F64(v) => ColumnData::F64(part(v, start, end)),
             ColumnData::Bool(v) => ColumnData::Bool(part(v, start, end)),
-            ColumnData::Str(s) => ColumnData::Str(StrData { codes: part(&s.codes, start, end), dict: s.dict.clone() }),
+            ColumnData::Str(s) => ColumnData::Str(StrData { codes: s.codes.slice(start, end), dict: s.dict.clone() }),
             ColumnData::Timestamp(v) => ColumnData::Timestamp(part(v, start, end)),
             ColumnData::Duration(v) => ColumnData::Duration(part(v, start, end)),
             ColumnData::Address(v) => ColumnData::Address(part(v, start, end)),
@@ -157,7 +161,8 @@ impl DenseColumn {
     pub fn reserve(&mut self, additional: usize) {
         match &mut self.data {
             ColumnData::I64(v) | ColumnData::Timestamp(v) | ColumnData::Duration(v) => v.reserve(additional),
-            ColumnData::U64(v) | ColumnData::Address(v) => v.reserve(additional),
+            ColumnData::U64(v) => v.reserve(additional),
+            ColumnData::Address(v) => v.reserve(additional),
             ColumnData::F64(v) => v.reserve(additional),
             ColumnData::Bool(v) => v.reserve(additional),
             ColumnData::Str(s) => s.codes.reserve(additional),
@@ -180,7 +185,11 @@ impl DenseColumn {
                 a.extend_from_slice(b);
                 true
             }
-            (ColumnData::U64(a), ColumnData::U64(b)) | (ColumnData::Address(a), ColumnData::Address(b)) => {
+            (ColumnData::U64(a), ColumnData::U64(b)) => {
+                a.extend(b);
+                true
+            }
+            (ColumnData::Address(a), ColumnData::Address(b)) => {
                 a.extend_from_slice(b);
                 true
             }
@@ -198,11 +207,12 @@ impl DenseColumn {
             }
             (ColumnData::Str(a), ColumnData::Str(b)) => {
                 if Arc::ptr_eq(&a.dict, &b.dict) {
-                    a.codes.extend_from_slice(&b.codes);
+                    a.codes.extend(&b.codes);
                 } else {
                     let dict = Arc::make_mut(&mut a.dict);
                     let recode: Vec<u32> = b.dict.values().iter().map(|t| dict.intern(t)).collect();
-                    a.codes.extend(b.codes.iter().map(|&c| recode.get(c as usize).copied().unwrap_or(0)));
+                    a.codes.reserve(b.codes.len());
+                    b.codes.for_each(|c| a.codes.push(u64::from(recode.get(c as usize).copied().unwrap_or(0))));
                 }
                 true
             }

@@ -39,6 +39,7 @@ mod dense;
 mod dictionary;
 mod field_rows;
 mod table;
+mod uints;
 mod value;
 
 pub use builder::{ColumnBuilder, StrColumnBuilder};
@@ -48,4 +49,5 @@ pub use dense::{ColumnData, DenseColumn, StrData};
 pub use dictionary::Dictionary;
 pub use field_rows::{FieldRows, FieldSource, LazyFields, MAX_KEY};
 pub use table::{DataTable, LengthMismatch, NamedColumn};
+pub use uints::UInts;
 pub use value::{format_duration_ns, format_timestamp_ns, FieldMap, Value};

@@ -6,7 +6,7 @@ use super::TraceModel;
 use crate::owners::ThreadOwners;
 use crate::processes::ProcessRegistry;
 use crate::schema;
-use columnar::{Column, DataTable, FieldMap, FieldSource, LazyFields, StrColumnBuilder, Value as Cell, MAX_KEY};
+use columnar::{Column, DataTable, FieldMap, FieldSource, LazyFields, StrColumnBuilder, UInts, Value as Cell, MAX_KEY};
 use decode::ntstatus::status_text;
 use decode::{Decoder, Value};
 use etl::{EtlTrace, RecordRef};
@@ -94,10 +94,16 @@ struct Builder {
     table: DataTable,
 }
 
-fn with_nulls<T: Default + Clone>(values: Vec<Option<T>>, make: impl FnOnce(Vec<T>) -> Column) -> Column {
-    let validity: Vec<bool> = values.iter().map(Option::is_some).collect();
-    let column = make(values.into_iter().map(Option::unwrap_or_default).collect());
-    column.with_validity(validity)
+/// Values with their validity mask, filled in one pass from optional values.
+fn with_nulls<T: Default>(values: impl IntoIterator<Item = Option<T>>) -> (Vec<T>, Vec<bool>) {
+    let values = values.into_iter();
+    let rows = values.size_hint().0;
+    let (mut kept, mut validity) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+    for value in values {
+        validity.push(value.is_some());
+        kept.push(value.unwrap_or_default());
+    }
+    (kept, validity)
 }
 
 impl Builder {
@@ -117,24 +123,36 @@ impl Builder {
         debug_assert!(added.is_ok(), "{added:?}");
     }
 
-    fn u64s(&mut self, name: &str, values: Vec<Option<u64>>) {
-        self.add(name, with_nulls(values, Column::u64));
+    /// Stored as narrow as the largest value allows, straight from the rows.
+    fn u64s(&mut self, name: &str, values: impl IntoIterator<Item = Option<u64>>) {
+        let values = values.into_iter();
+        let rows = values.size_hint().0;
+        let (mut kept, mut validity) = (UInts::with_capacity(rows), Vec::with_capacity(rows));
+        for value in values {
+            validity.push(value.is_some());
+            kept.push(value.unwrap_or_default());
+        }
+        self.add(name, Column::uints(kept).with_validity(validity));
     }
 
-    fn i64s(&mut self, name: &str, values: Vec<Option<i64>>) {
-        self.add(name, with_nulls(values, Column::i64));
+    fn i64s(&mut self, name: &str, values: impl IntoIterator<Item = Option<i64>>) {
+        let (values, validity) = with_nulls(values);
+        self.add(name, Column::i64(values).with_validity(validity));
     }
 
-    fn times(&mut self, name: &str, values: Vec<Option<i64>>) {
-        self.add(name, with_nulls(values, Column::timestamps));
+    fn times(&mut self, name: &str, values: impl IntoIterator<Item = Option<i64>>) {
+        let (values, validity) = with_nulls(values);
+        self.add(name, Column::timestamps(values).with_validity(validity));
     }
 
-    fn durations(&mut self, name: &str, values: Vec<Option<i64>>) {
-        self.add(name, with_nulls(values, Column::durations));
+    fn durations(&mut self, name: &str, values: impl IntoIterator<Item = Option<i64>>) {
+        let (values, validity) = with_nulls(values);
+        self.add(name, Column::durations(values).with_validity(validity));
     }
 
-    fn addresses(&mut self, name: &str, values: Vec<Option<u64>>) {
-        self.add(name, with_nulls(values, Column::addresses));
+    fn addresses(&mut self, name: &str, values: impl IntoIterator<Item = Option<u64>>) {
+        let (values, validity) = with_nulls(values);
+        self.add(name, Column::addresses(values).with_validity(validity));
     }
 
     fn texts<S: AsRef<str>>(&mut self, name: &str, values: impl IntoIterator<Item = Option<S>>) {
@@ -178,14 +196,14 @@ fn some_u32(v: Option<u32>) -> Option<u64> {
 pub fn processes(model: &TraceModel) -> DataTable {
     let rows = &model.processes.rows;
     let mut b = Builder::new("processes");
-    b.u64s("pid", rows.iter().map(|p| Some(u64::from(p.pid))).collect());
+    b.u64s("pid", rows.iter().map(|p| Some(u64::from(p.pid))));
     b.texts("name", rows.iter().map(|p| Some(&p.name)));
     b.texts("command_line", rows.iter().map(|p| Some(&p.command_line)));
-    b.u64s("parent_pid", rows.iter().map(|p| some_u32(p.parent_pid)).collect());
-    b.u64s("session", rows.iter().map(|p| some_u32(p.session)).collect());
-    b.times("start_ts", rows.iter().map(|p| p.start_ts).collect());
-    b.times("end_ts", rows.iter().map(|p| p.end_ts).collect());
-    b.u64s("exit_code", rows.iter().map(|p| some_u32(p.exit_code)).collect());
+    b.u64s("parent_pid", rows.iter().map(|p| some_u32(p.parent_pid)));
+    b.u64s("session", rows.iter().map(|p| some_u32(p.session)));
+    b.times("start_ts", rows.iter().map(|p| p.start_ts));
+    b.times("end_ts", rows.iter().map(|p| p.end_ts));
+    b.u64s("exit_code", rows.iter().map(|p| some_u32(p.exit_code)));
     b.texts("user_sid", rows.iter().map(|p| p.user_sid.as_ref()));
     b.finish()
 }
@@ -194,14 +212,14 @@ pub fn threads(model: &TraceModel) -> DataTable {
     let r = Resolve { model };
     let rows = &model.threads.rows;
     let mut b = Builder::new("threads");
-    b.u64s("tid", rows.iter().map(|t| Some(u64::from(t.tid))).collect());
-    b.u64s("pid", rows.iter().map(|t| Some(u64::from(t.pid))).collect());
+    b.u64s("tid", rows.iter().map(|t| Some(u64::from(t.tid))));
+    b.u64s("pid", rows.iter().map(|t| Some(u64::from(t.pid))));
     b.texts("proc", rows.iter().map(|t| r.proc(Some(t.pid), t.start_ts.unwrap_or(0))));
     b.texts("name", rows.iter().map(|t| t.name.as_ref()));
-    b.times("start_ts", rows.iter().map(|t| t.start_ts).collect());
-    b.times("end_ts", rows.iter().map(|t| t.end_ts).collect());
-    b.durations("cpu_ns", rows.iter().map(|t| t.cpu_ns).collect());
-    b.u64s("samples", rows.iter().map(|t| Some(t.samples)).collect());
+    b.times("start_ts", rows.iter().map(|t| t.start_ts));
+    b.times("end_ts", rows.iter().map(|t| t.end_ts));
+    b.durations("cpu_ns", rows.iter().map(|t| t.cpu_ns));
+    b.u64s("samples", rows.iter().map(|t| Some(t.samples)));
     b.finish()
 }
 
@@ -209,18 +227,18 @@ pub fn modules(model: &TraceModel) -> DataTable {
     let r = Resolve { model };
     let rows = &model.modules.rows;
     let mut b = Builder::new("modules");
-    b.u64s("pid", rows.iter().map(|m| Some(u64::from(m.pid))).collect());
+    b.u64s("pid", rows.iter().map(|m| Some(u64::from(m.pid))));
     b.texts("proc", rows.iter().map(|m| r.proc(Some(m.pid), m.load_ts.unwrap_or(0))));
-    b.addresses("base", rows.iter().map(|m| Some(m.base)).collect());
-    b.u64s("size", rows.iter().map(|m| Some(m.size)).collect());
-    b.addresses("end", rows.iter().map(|m| Some(m.end())).collect());
+    b.addresses("base", rows.iter().map(|m| Some(m.base)));
+    b.u64s("size", rows.iter().map(|m| Some(m.size)));
+    b.addresses("end", rows.iter().map(|m| Some(m.end())));
     b.texts("path", rows.iter().map(|m| Some(&m.path)));
     b.texts("file", rows.iter().map(|m| Some(m.file())));
-    b.u64s("timestamp", rows.iter().map(|m| some_u32(m.timestamp)).collect());
-    b.u64s("checksum", rows.iter().map(|m| some_u32(m.checksum)).collect());
+    b.u64s("timestamp", rows.iter().map(|m| some_u32(m.timestamp)));
+    b.u64s("checksum", rows.iter().map(|m| some_u32(m.checksum)));
     b.texts("pdb", rows.iter().map(|m| m.pdb.as_ref()));
     b.texts("pdb_guid", rows.iter().map(|m| m.pdb_guid.map(|g| g.to_string())));
-    b.u64s("pdb_age", rows.iter().map(|m| some_u32(m.pdb_age)).collect());
+    b.u64s("pdb_age", rows.iter().map(|m| some_u32(m.pdb_age)));
     let version = |m: &super::modules::Module| model.modules.file_version(m);
     let nonempty = |s: &str| (!s.is_empty()).then(|| s.to_string());
     b.texts("company", rows.iter().map(|m| version(m).and_then(|v| nonempty(&v.company))));
@@ -235,8 +253,8 @@ pub fn modules(model: &TraceModel) -> DataTable {
         rows.iter()
             .map(|m| known(m).filter(|d| !d.altitude.is_empty()).map(|d| format!("{} ({})", d.altitude, d.group))),
     );
-    b.times("load_ts", rows.iter().map(|m| m.load_ts).collect());
-    b.times("unload_ts", rows.iter().map(|m| m.unload_ts).collect());
+    b.times("load_ts", rows.iter().map(|m| m.load_ts));
+    b.times("unload_ts", rows.iter().map(|m| m.unload_ts));
     b.finish()
 }
 
@@ -244,20 +262,20 @@ pub fn cswitch(model: &TraceModel) -> DataTable {
     let r = Resolve { model };
     let rows = &model.cswitch;
     let mut b = Builder::new("cswitch");
-    b.u64s("cpu", rows.iter().map(|c| Some(u64::from(c.cpu))).collect());
-    b.times("ts", rows.iter().map(|c| Some(c.ts)).collect());
-    b.times("end_ts", rows.iter().map(|c| Some(c.end_ts)).collect());
-    b.durations("cpu_ns", rows.iter().map(|c| Some(c.end_ts.saturating_sub(c.ts))).collect());
-    b.u64s("tid", rows.iter().map(|c| Some(u64::from(c.tid))).collect());
-    b.u64s("pid", rows.iter().map(|c| some_u32(c.pid)).collect());
+    b.u64s("cpu", rows.iter().map(|c| Some(u64::from(c.cpu))));
+    b.times("ts", rows.iter().map(|c| Some(c.ts)));
+    b.times("end_ts", rows.iter().map(|c| Some(c.end_ts)));
+    b.durations("cpu_ns", rows.iter().map(|c| Some(c.end_ts.saturating_sub(c.ts))));
+    b.u64s("tid", rows.iter().map(|c| Some(u64::from(c.tid))));
+    b.u64s("pid", rows.iter().map(|c| some_u32(c.pid)));
     b.texts("proc", rows.iter().map(|c| r.proc(c.pid, c.ts)));
-    b.u64s("prev_tid", rows.iter().map(|c| Some(u64::from(c.prev_tid))).collect());
-    b.u64s("prev_pid", rows.iter().map(|c| some_u32(c.prev_pid)).collect());
+    b.u64s("prev_tid", rows.iter().map(|c| Some(u64::from(c.prev_tid))));
+    b.u64s("prev_pid", rows.iter().map(|c| some_u32(c.prev_pid)));
     b.texts("prev_proc", rows.iter().map(|c| r.proc(c.prev_pid, c.ts)));
     b.texts("wait_reason", rows.iter().map(|c| c.wait_reason.map(wait_reason_name)));
     b.texts("prev_state", rows.iter().map(|c| Some(thread_state_name(c.prev_state))));
-    b.i64s("priority", rows.iter().map(|c| Some(i64::from(c.priority))).collect());
-    b.durations("ready_ns", rows.iter().map(|c| c.ready_ns).collect());
+    b.i64s("priority", rows.iter().map(|c| Some(i64::from(c.priority))));
+    b.durations("ready_ns", rows.iter().map(|c| c.ready_ns));
     b.finish()
 }
 
@@ -266,21 +284,21 @@ pub fn syscalls(model: &TraceModel, names: &NamedFrames) -> DataTable {
     let rows = &model.syscalls;
     let modules: Vec<(Option<&str>, Option<u64>)> = rows.iter().map(|s| r.module(s.pid, s.address, s.ts)).collect();
     let mut b = Builder::new("syscalls");
-    b.times("ts", rows.iter().map(|s| Some(s.ts)).collect());
-    b.times("end_ts", rows.iter().map(|s| s.end_ts).collect());
-    b.durations("duration_ns", rows.iter().map(|s| s.duration_ns()).collect());
-    b.u64s("cpu", rows.iter().map(|s| Some(u64::from(s.cpu))).collect());
-    b.u64s("pid", rows.iter().map(|s| some_u32(s.pid)).collect());
-    b.u64s("tid", rows.iter().map(|s| some_u32(s.tid)).collect());
+    b.times("ts", rows.iter().map(|s| Some(s.ts)));
+    b.times("end_ts", rows.iter().map(|s| s.end_ts));
+    b.durations("duration_ns", rows.iter().map(|s| s.duration_ns()));
+    b.u64s("cpu", rows.iter().map(|s| Some(u64::from(s.cpu))));
+    b.u64s("pid", rows.iter().map(|s| some_u32(s.pid)));
+    b.u64s("tid", rows.iter().map(|s| some_u32(s.tid)));
     b.texts("proc", rows.iter().map(|s| r.proc(s.pid, s.ts)));
-    b.addresses("address", rows.iter().map(|s| Some(s.address)).collect());
+    b.addresses("address", rows.iter().map(|s| Some(s.address)));
     b.texts("module", modules.iter().map(|m| m.0));
-    b.addresses("offset", modules.iter().map(|m| m.1).collect());
+    b.addresses("offset", modules.iter().map(|m| m.1));
     let func = |i: usize| names.sample_or_syscall(&names.syscall_frames, i).and_then(|f| f.func.clone());
     b.texts("func", (0..rows.len()).map(func));
-    b.u64s("ret", rows.iter().map(|s| some_u32(s.ret)).collect());
+    b.u64s("ret", rows.iter().map(|s| some_u32(s.ret)));
     b.texts("status", rows.iter().map(|s| s.ret.map(status_text)));
-    b.u64s("stack", rows.iter().map(|s| s.stack.map(u64::from)).collect());
+    b.u64s("stack", rows.iter().map(|s| s.stack.map(u64::from)));
     b.finish()
 }
 
@@ -289,18 +307,18 @@ pub fn samples(model: &TraceModel, names: &NamedFrames) -> DataTable {
     let rows = &model.samples;
     let modules: Vec<(Option<&str>, Option<u64>)> = rows.iter().map(|s| r.module(s.pid, s.ip, s.ts)).collect();
     let mut b = Builder::new("samples");
-    b.times("ts", rows.iter().map(|s| Some(s.ts)).collect());
-    b.u64s("cpu", rows.iter().map(|s| Some(u64::from(s.cpu))).collect());
-    b.u64s("pid", rows.iter().map(|s| some_u32(s.pid)).collect());
-    b.u64s("tid", rows.iter().map(|s| Some(u64::from(s.tid))).collect());
+    b.times("ts", rows.iter().map(|s| Some(s.ts)));
+    b.u64s("cpu", rows.iter().map(|s| Some(u64::from(s.cpu))));
+    b.u64s("pid", rows.iter().map(|s| some_u32(s.pid)));
+    b.u64s("tid", rows.iter().map(|s| Some(u64::from(s.tid))));
     b.texts("proc", rows.iter().map(|s| r.proc(s.pid, s.ts)));
-    b.addresses("ip", rows.iter().map(|s| Some(s.ip)).collect());
+    b.addresses("ip", rows.iter().map(|s| Some(s.ip)));
     b.texts("module", modules.iter().map(|m| m.0));
-    b.addresses("offset", modules.iter().map(|m| m.1).collect());
+    b.addresses("offset", modules.iter().map(|m| m.1));
     let func = |i: usize| names.sample_or_syscall(&names.sample_frames, i).and_then(|f| f.func.clone());
     b.texts("func", (0..rows.len()).map(func));
-    b.durations("weight_ns", rows.iter().map(|s| Some(s.weight_ns)).collect());
-    b.u64s("stack", rows.iter().map(|s| s.stack.map(u64::from)).collect());
+    b.durations("weight_ns", rows.iter().map(|s| Some(s.weight_ns)));
+    b.u64s("stack", rows.iter().map(|s| s.stack.map(u64::from)));
     b.finish()
 }
 
@@ -324,12 +342,12 @@ pub fn stacks(model: &TraceModel, names: &NamedFrames) -> DataTable {
         texts.push(&text.join(" <- "));
     }
     let mut b = Builder::new("stacks");
-    b.times("ts", rows.iter().map(|s| Some(s.ts)).collect());
-    b.u64s("pid", rows.iter().map(|s| Some(u64::from(s.pid))).collect());
-    b.u64s("tid", rows.iter().map(|s| Some(u64::from(s.tid))).collect());
+    b.times("ts", rows.iter().map(|s| Some(s.ts)));
+    b.u64s("pid", rows.iter().map(|s| Some(u64::from(s.pid))));
+    b.u64s("tid", rows.iter().map(|s| Some(u64::from(s.tid))));
     b.texts("proc", rows.iter().map(|s| r.proc(Some(s.pid), s.ts)));
-    b.u64s("stack", rows.iter().map(|s| Some(u64::from(s.stack))).collect());
-    b.u64s("depth", rows.iter().map(|s| Some(model.stacks.frames(s.stack).len() as u64)).collect());
+    b.u64s("stack", rows.iter().map(|s| Some(u64::from(s.stack))));
+    b.u64s("depth", rows.iter().map(|s| Some(model.stacks.frames(s.stack).len() as u64)));
     b.add("module", modules.finish());
     b.add("func", funcs.finish());
     b.add("frames", texts.finish());
@@ -380,16 +398,16 @@ pub fn diskio(model: &TraceModel) -> DataTable {
     let r = Resolve { model };
     let rows = &model.diskio;
     let mut b = Builder::new("diskio");
-    b.times("ts", rows.iter().map(|d| Some(d.ts)).collect());
-    b.u64s("pid", rows.iter().map(|d| some_u32(d.pid)).collect());
-    b.u64s("tid", rows.iter().map(|d| some_u32(d.tid)).collect());
+    b.times("ts", rows.iter().map(|d| Some(d.ts)));
+    b.u64s("pid", rows.iter().map(|d| some_u32(d.pid)));
+    b.u64s("tid", rows.iter().map(|d| some_u32(d.tid)));
     b.texts("proc", rows.iter().map(|d| r.proc(d.pid, d.ts)));
     b.texts("op", rows.iter().map(|d| Some(d.op)));
-    b.u64s("disk", rows.iter().map(|d| Some(u64::from(d.disk))).collect());
-    b.u64s("size", rows.iter().map(|d| Some(u64::from(d.size))).collect());
-    b.i64s("offset", rows.iter().map(|d| Some(d.offset)).collect());
+    b.u64s("disk", rows.iter().map(|d| Some(u64::from(d.disk))));
+    b.u64s("size", rows.iter().map(|d| Some(u64::from(d.size))));
+    b.i64s("offset", rows.iter().map(|d| Some(d.offset)));
     b.texts("file", rows.iter().map(|d| d.file.as_ref()));
-    b.durations("duration_ns", rows.iter().map(|d| Some(d.duration_ns)).collect());
+    b.durations("duration_ns", rows.iter().map(|d| Some(d.duration_ns)));
     b.finish()
 }
 
@@ -397,17 +415,17 @@ pub fn fileio(model: &TraceModel) -> DataTable {
     let r = Resolve { model };
     let rows = &model.fileio;
     let mut b = Builder::new("fileio");
-    b.times("ts", rows.iter().map(|f| Some(f.ts)).collect());
-    b.times("end_ts", rows.iter().map(|f| f.end_ts).collect());
-    b.durations("duration_ns", rows.iter().map(|f| f.end_ts.map(|e| e - f.ts)).collect());
-    b.u64s("pid", rows.iter().map(|f| some_u32(f.pid)).collect());
-    b.u64s("tid", rows.iter().map(|f| some_u32(f.tid)).collect());
+    b.times("ts", rows.iter().map(|f| Some(f.ts)));
+    b.times("end_ts", rows.iter().map(|f| f.end_ts));
+    b.durations("duration_ns", rows.iter().map(|f| f.end_ts.map(|e| e - f.ts)));
+    b.u64s("pid", rows.iter().map(|f| some_u32(f.pid)));
+    b.u64s("tid", rows.iter().map(|f| some_u32(f.tid)));
     b.texts("proc", rows.iter().map(|f| r.proc(f.pid, f.ts)));
     b.texts("op", rows.iter().map(|f| Some(&f.op)));
     b.texts("file", rows.iter().map(|f| f.file.as_ref()));
-    b.u64s("size", rows.iter().map(|f| f.size.map(u64::from)).collect());
-    b.i64s("offset", rows.iter().map(|f| f.offset).collect());
-    b.u64s("ret", rows.iter().map(|f| some_u32(f.status)).collect());
+    b.u64s("size", rows.iter().map(|f| f.size.map(u64::from)));
+    b.i64s("offset", rows.iter().map(|f| f.offset));
+    b.u64s("ret", rows.iter().map(|f| some_u32(f.status)));
     b.texts("status", rows.iter().map(|f| f.status.map(status_text)));
     b.finish()
 }
@@ -416,14 +434,14 @@ pub fn hardfaults(model: &TraceModel) -> DataTable {
     let r = Resolve { model };
     let rows = &model.hardfaults;
     let mut b = Builder::new("hardfaults");
-    b.times("ts", rows.iter().map(|h| Some(h.ts)).collect());
-    b.u64s("pid", rows.iter().map(|h| some_u32(h.pid)).collect());
-    b.u64s("tid", rows.iter().map(|h| some_u32(h.tid)).collect());
+    b.times("ts", rows.iter().map(|h| Some(h.ts)));
+    b.u64s("pid", rows.iter().map(|h| some_u32(h.pid)));
+    b.u64s("tid", rows.iter().map(|h| some_u32(h.tid)));
     b.texts("proc", rows.iter().map(|h| r.proc(h.pid, h.ts)));
-    b.addresses("address", rows.iter().map(|h| Some(h.address)).collect());
+    b.addresses("address", rows.iter().map(|h| Some(h.address)));
     b.texts("file", rows.iter().map(|h| h.file.as_ref()));
-    b.u64s("offset", rows.iter().map(|h| Some(h.offset)).collect());
-    b.u64s("size", rows.iter().map(|h| Some(u64::from(h.size))).collect());
+    b.u64s("offset", rows.iter().map(|h| Some(h.offset)));
+    b.u64s("size", rows.iter().map(|h| Some(u64::from(h.size))));
     b.finish()
 }
 
@@ -461,7 +479,8 @@ pub fn events(
     let mut owners = ThreadOwners::default();
     let rows = trace.record_count();
     // Values straight into column form: a row costs what the columns keep, nothing more.
-    let (mut ts, mut cpu, mut opcode) = (Vec::with_capacity(rows), Vec::with_capacity(rows), Vec::with_capacity(rows));
+    let mut ts = Vec::with_capacity(rows);
+    let (mut cpu, mut opcode) = (UInts::with_capacity(rows), UInts::with_capacity(rows));
     // None once a record lies beyond what a key can say (a buffer over 16 MiB).
     let mut keys = Some(Vec::with_capacity(rows));
     let (mut pid, mut tid, mut id) = (Nullable::new(rows), Nullable::new(rows), Nullable::new(rows));
@@ -508,27 +527,27 @@ pub fn events(
     };
     let mut b = Builder::new("events");
     b.add("ts", Column::timestamps(ts));
-    b.add("cpu", Column::u64(cpu));
+    b.add("cpu", Column::uints(cpu));
     b.add("pid", pid.finish());
     b.add("tid", tid.finish());
     b.add("proc", proc.finish());
     b.add("provider", provider.finish());
     b.add("event", event.finish());
     b.add("id", id.finish());
-    b.add("opcode", Column::u64(opcode));
+    b.add("opcode", Column::uints(opcode));
     b.add("fields", fields);
     Some(b.finish())
 }
 
 /// A u64 column filled row by row, with its validity mask beside it.
 struct Nullable {
-    values: Vec<u64>,
+    values: UInts,
     validity: Vec<bool>,
 }
 
 impl Nullable {
     fn new(rows: usize) -> Nullable {
-        Nullable { values: Vec::with_capacity(rows), validity: Vec::with_capacity(rows) }
+        Nullable { values: UInts::with_capacity(rows), validity: Vec::with_capacity(rows) }
     }
 
     fn push(&mut self, value: Option<u64>) {
@@ -537,7 +556,7 @@ impl Nullable {
     }
 
     fn finish(self) -> Column {
-        Column::u64(self.values).with_validity(self.validity)
+        Column::uints(self.values).with_validity(self.validity)
     }
 }
 

@@ -6,7 +6,7 @@ use crate::error::QueryError;
 use crate::functions::ScalarFn;
 use crate::plan::{ArithOp, CmpOp, TExpr, TKind};
 use crate::types::Type;
-use columnar::{Column, ColumnBuilder, ColumnData, DenseColumn, Dictionary, StrData, Value};
+use columnar::{Column, ColumnBuilder, ColumnData, DenseColumn, Dictionary, StrData, UInts, Value};
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::cmp::Ordering;
@@ -62,8 +62,8 @@ impl Memo {
     }
 }
 
-fn lookup(table: &[bool], codes: &[u32]) -> Vec<bool> {
-    codes.iter().map(|&c| table.get(c as usize).copied().unwrap_or(false)).collect()
+fn lookup(table: &[bool], codes: &UInts) -> Vec<bool> {
+    codes.map(|c| table.get(c as usize).copied().unwrap_or(false))
 }
 
 /// Evaluates over every selected row. A plain column is shared, not copied:
@@ -269,7 +269,10 @@ fn constant(value: &Value, ty: Type, n: usize) -> DenseColumn {
         let mut dict = columnar::Dictionary::new();
         let code = dict.intern(text);
         return DenseColumn {
-            data: ColumnData::Str(StrData { codes: vec![code; n], dict: Arc::new(dict) }),
+            data: ColumnData::Str(StrData {
+                codes: UInts::collect(std::iter::repeat_n(u64::from(code), n)),
+                dict: Arc::new(dict),
+            }),
             validity: None,
         };
     }
@@ -299,9 +302,15 @@ fn compare_with(expr: &TExpr, column: &DenseColumn, op: CmpOp, literal: &Value, 
         (ColumnData::I64(v) | ColumnData::Timestamp(v) | ColumnData::Duration(v), _) if integer => {
             wide.and_then(|w| i64::try_from(w).ok()).map(|x| typed(v, x, op))
         }
-        (ColumnData::U64(v) | ColumnData::Address(v), _) if integer => {
-            wide.and_then(|w| u64::try_from(w).ok()).map(|x| typed(v, x, op))
-        }
+        (ColumnData::U64(v), _) if integer => wide.and_then(|w| u64::try_from(w).ok()).map(|x| match op {
+            CmpOp::Eq => v.map(|v| v == x),
+            CmpOp::Ne => v.map(|v| v != x),
+            CmpOp::Lt => v.map(|v| v < x),
+            CmpOp::Le => v.map(|v| v <= x),
+            CmpOp::Gt => v.map(|v| v > x),
+            CmpOp::Ge => v.map(|v| v >= x),
+        }),
+        (ColumnData::Address(v), _) if integer => wide.and_then(|w| u64::try_from(w).ok()).map(|x| typed(v, x, op)),
         (ColumnData::F64(v), _) if literal.is_number() => literal.as_f64().map(|x| typed(v, x, op)),
         _ => None,
     };
@@ -361,11 +370,12 @@ fn call(expr: &TExpr, func: ScalarFn, args: &[TExpr], frame: &Frame<'_>, rows: R
             });
             let column = match &*mapped {
                 Mapped::Text { dict, recode } => {
-                    let codes = s.codes.iter().map(|&c| recode.get(c as usize).copied().unwrap_or(0)).collect();
+                    let codes =
+                        UInts::collect(s.codes.map(|c| u64::from(recode.get(c as usize).copied().unwrap_or(0))));
                     DenseColumn { data: ColumnData::Str(StrData { codes, dict: dict.clone() }), validity: None }
                 }
                 Mapped::Values(values) => {
-                    build(ty, s.codes.iter().map(|&c| values.get(c as usize).cloned().unwrap_or(Value::Null)))
+                    build(ty, s.codes.map(|c| values.get(c as usize).cloned().unwrap_or(Value::Null)).into_iter())
                 }
             };
             return match validity {

@@ -6,7 +6,7 @@ use crate::error::QueryError;
 use crate::functions::AggFn;
 use crate::plan::AggCall;
 use crate::types::Type;
-use columnar::{ColumnData, DenseColumn, Value};
+use columnar::{ColumnData, DenseColumn, UInts, Value};
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicBool;
@@ -18,10 +18,11 @@ fn key_bits(column: &DenseColumn, row: usize) -> Option<u64> {
     }
     match &column.data {
         ColumnData::I64(v) | ColumnData::Timestamp(v) | ColumnData::Duration(v) => v.get(row).map(|&x| x as u64),
-        ColumnData::U64(v) | ColumnData::Address(v) => v.get(row).copied(),
+        ColumnData::U64(v) => v.get(row),
+        ColumnData::Address(v) => v.get(row).copied(),
         ColumnData::F64(v) => v.get(row).map(|x| x.to_bits()),
         ColumnData::Bool(v) => v.get(row).map(|&b| u64::from(b)),
-        ColumnData::Str(s) => s.codes.get(row).map(|&c| u64::from(c)),
+        ColumnData::Str(s) => s.codes.get(row),
         ColumnData::Fields(_) => Some(0),
     }
 }
@@ -62,10 +63,10 @@ pub(super) fn assign_groups(
     if let [DenseColumn { data: ColumnData::Str(s), validity: None }] = keys {
         // One string key: the dictionary code indexes the groups directly.
         let mut slot = vec![u32::MAX; s.dict.len()];
-        for (start, chunk) in s.codes.chunks(CHUNK).enumerate() {
+        for start in (0..s.codes.len()).step_by(CHUNK) {
             check(cancel)?;
-            for (k, &code) in chunk.iter().enumerate() {
-                let row = start * CHUNK + k;
+            let mut row = start;
+            s.codes.for_each_in(start, start + CHUNK, |code| {
                 let group = match slot.get_mut(code as usize) {
                     Some(g) if *g != u32::MAX => *g,
                     Some(g) => {
@@ -75,7 +76,8 @@ pub(super) fn assign_groups(
                     None => 0,
                 };
                 group_of.push(group);
-            }
+                row += 1;
+            });
         }
         return Ok((group_of, first_rows));
     }
@@ -176,7 +178,7 @@ pub(super) fn accumulate(
             } else {
                 each(&mut |_, g| counts[g] += 1)?;
             }
-            Ok(DenseColumn::new(ColumnData::U64(counts)))
+            Ok(DenseColumn::new(ColumnData::U64(counts.into())))
         }
         AggFn::Dcount => {
             let mut seen: Vec<HashSet<u64>> = vec![HashSet::new(); groups];
@@ -187,7 +189,7 @@ pub(super) fn accumulate(
                     }
                 })?;
             }
-            Ok(DenseColumn::new(ColumnData::U64(seen.iter().map(|s| s.len() as u64).collect())))
+            Ok(DenseColumn::new(ColumnData::U64(UInts::collect(seen.iter().map(|s| s.len() as u64)))))
         }
         AggFn::Sum | AggFn::Avg => {
             let Some(column) = arg else { return Ok(build(ty, std::iter::repeat_n(Value::Null, groups))) };
@@ -209,7 +211,20 @@ pub(super) fn accumulate(
                         for_each_row(group_of, v, cancel, |g, &x| add(g, x.into()))?;
                         true
                     }
-                    ColumnData::U64(v) | ColumnData::Address(v) => {
+                    ColumnData::U64(v) => {
+                        for start in (0..v.len()).step_by(CHUNK) {
+                            check(cancel)?;
+                            let mut row = start;
+                            v.for_each_in(start, start + CHUNK, |x| {
+                                if let Some(&g) = group_of.get(row) {
+                                    add(g, x.into());
+                                }
+                                row += 1;
+                            });
+                        }
+                        true
+                    }
+                    ColumnData::Address(v) => {
                         for_each_row(group_of, v, cancel, |g, &x| add(g, x.into()))?;
                         true
                     }
@@ -278,12 +293,16 @@ pub(super) fn accumulate(
                         .map(|x| x.map_or(Value::Null, Value::I64))
                         .collect()
                 }
-                (ColumnData::U64(v) | ColumnData::Address(v), true) => {
-                    percentile_by_group(v, group_of, groups, p, |a, b| a.cmp(b), cancel)?
+                (ColumnData::U64(v), true) => {
+                    percentile_by_group(&v.to_u64s(), group_of, groups, p, |a, b| a.cmp(b), cancel)?
                         .into_iter()
                         .map(|x| x.map_or(Value::Null, Value::U64))
                         .collect()
                 }
+                (ColumnData::Address(v), true) => percentile_by_group(v, group_of, groups, p, |a, b| a.cmp(b), cancel)?
+                    .into_iter()
+                    .map(|x| x.map_or(Value::Null, Value::U64))
+                    .collect(),
                 _ => {
                     // Nulls and dynamic values: through values, as floats.
                     let floats: Vec<f64> =

@@ -298,7 +298,8 @@ impl<'f> SortKey<'f> {
         }
         let ordering = match &c.data {
             ColumnData::I64(v) | ColumnData::Timestamp(v) | ColumnData::Duration(v) => v.get(a).cmp(&v.get(b)),
-            ColumnData::U64(v) | ColumnData::Address(v) => v.get(a).cmp(&v.get(b)),
+            ColumnData::U64(v) => v.get(a).cmp(&v.get(b)),
+            ColumnData::Address(v) => v.get(a).cmp(&v.get(b)),
             ColumnData::F64(v) => match (v.get(a), v.get(b)) {
                 (Some(x), Some(y)) => x.total_cmp(y),
                 _ => Ordering::Equal,
@@ -306,7 +307,7 @@ impl<'f> SortKey<'f> {
             ColumnData::Bool(v) => v.get(a).cmp(&v.get(b)),
             ColumnData::Str(s) => {
                 let rank = |row: usize| {
-                    let code = s.codes.get(row).copied().unwrap_or(0) as usize;
+                    let code = s.codes.get(row).unwrap_or(0) as usize;
                     self.ranks.as_ref().and_then(|r| r.get(code)).copied()
                 };
                 rank(a).cmp(&rank(b))
