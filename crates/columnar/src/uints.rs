@@ -28,6 +28,8 @@ macro_rules! each_width {
             UInts::U8($v) => $body,
             UInts::U16($v) => $body,
             UInts::U32($v) => $body,
+            // The widest arm converts u64 to itself.
+            #[allow(clippy::useless_conversion)]
             UInts::U64($v) => $body,
         }
     };
@@ -100,7 +102,7 @@ impl UInts {
 
     #[inline]
     pub fn get(&self, row: usize) -> Option<u64> {
-        each_width!(self, v => v.get(row).map(|&x| x as u64))
+        each_width!(self, v => v.get(row).map(|&x| u64::from(x)))
     }
 
     /// The largest value the current width holds.
@@ -149,20 +151,20 @@ impl UInts {
     /// Calls `f` with every value in order; the width is matched once.
     #[inline]
     pub fn for_each(&self, mut f: impl FnMut(u64)) {
-        each_width!(self, v => v.iter().for_each(|&x| f(x as u64)))
+        each_width!(self, v => v.iter().for_each(|&x| f(u64::from(x))))
     }
 
     /// `f` of every value in order, collected; the width is matched once.
     #[inline]
     pub fn map<T>(&self, mut f: impl FnMut(u64) -> T) -> Vec<T> {
-        each_width!(self, v => v.iter().map(|&x| f(x as u64)).collect())
+        each_width!(self, v => v.iter().map(|&x| f(u64::from(x))).collect())
     }
 
     /// `f` of the values of rows `start..end` (clamped), in order.
     pub fn for_each_in(&self, start: usize, end: usize, mut f: impl FnMut(u64)) {
         let end = end.min(self.len());
         let start = start.min(end);
-        each_width!(self, v => v[start..end].iter().for_each(|&x| f(x as u64)))
+        each_width!(self, v => v[start..end].iter().for_each(|&x| f(u64::from(x))))
     }
 
     pub fn to_u64s(&self) -> Vec<u64> {
@@ -203,7 +205,7 @@ impl UInts {
 
     /// The largest value; 0 when empty.
     pub fn max(&self) -> u64 {
-        each_width!(self, v => v.iter().max().map_or(0, |&x| x as u64))
+        each_width!(self, v => v.iter().max().map_or(0, |&x| u64::from(x)))
     }
 }
 
