@@ -167,17 +167,21 @@ pub(crate) fn scan_records(data: &[u8]) -> (Vec<i64>, Vec<u32>, Option<RecordErr
     let mut timestamps = Vec::with_capacity(estimate);
     let mut offsets = Vec::with_capacity(estimate);
     let mut offset = BUFFER_HEADER_LEN;
-    loop {
+    let damage = loop {
         match scan_record(data, offset) {
             Ok(Some((timestamp, next))) => {
                 timestamps.push(timestamp);
                 offsets.push(offset as u32);
                 offset = next;
             }
-            Ok(None) => return (timestamps, offsets, None),
-            Err(e) => return (timestamps, offsets, Some(e)),
+            Ok(None) => break None,
+            Err(e) => break Some(e),
         }
-    }
+    };
+    // Every buffer's index is kept for the whole session: no room to spare.
+    timestamps.shrink_to_fit();
+    offsets.shrink_to_fit();
+    (timestamps, offsets, damage)
 }
 
 fn compressed_payload<'a>(bytes: &'a [u8], buffer: &Buffer) -> &'a [u8] {

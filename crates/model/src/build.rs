@@ -56,7 +56,7 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress) -> Optio
     let stacked = join_stacks(trace, &mut outputs, &mut threads, weight_ns);
     stats.stacks = stacked.stats;
     let cswitch = cswitch_rows(&mut outputs, trace_end, &mut threads);
-    let (syscalls, unmatched_exits, unattributed) = pair_syscalls(&outputs, &trace.clock, &threads, &loss_windows);
+    let (syscalls, unmatched_exits, unattributed) = pair_syscalls(outputs, &trace.clock, &threads, &loss_windows);
     stats.unmatched_syscall_exits = unmatched_exits;
     stats.unattributed_syscall_events = unattributed;
 

@@ -230,5 +230,6 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress) -> CpuOutput {
             }
         }
     }
+    out.shrink_to_fit();
     out
 }

@@ -92,3 +92,19 @@ pub struct CpuOutput {
     pub records: u64,
     pub last_ts: i64,
 }
+
+impl CpuOutput {
+    /// Gives back what the vectors grew past their length: every CPU's output
+    /// is held at once until the model is built, and doubling left up to half
+    /// of each unused.
+    pub fn shrink_to_fit(&mut self) {
+        self.switches.shrink_to_fit();
+        self.readies.shrink_to_fit();
+        self.syscalls.shrink_to_fit();
+        self.samples.shrink_to_fit();
+        self.stacks.shrink_to_fit();
+        self.frames.shrink_to_fit();
+        self.key_definitions.shrink_to_fit();
+        self.rare.shrink_to_fit();
+    }
+}

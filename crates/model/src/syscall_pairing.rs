@@ -52,12 +52,28 @@ fn loss_epoch(windows: &[(i64, i64)], ts: i64) -> (usize, bool) {
 /// nested calls and calls that migrate between CPUs pair correctly. Around
 /// lost events nothing is paired: a call whose enter or exit could have been
 /// lost keeps an unknown end rather than borrowing another call's exit.
+/// Takes the CPU outputs, whose last use this is: they are freed before the
+/// threads' rows are merged, so that events, rows and the merged list are
+/// never all in memory at once.
 pub(super) fn pair_syscalls(
-    cpus: &[CpuOutput],
+    cpus: Vec<CpuOutput>,
     clock: &Clock,
     threads: &ThreadRegistry,
     loss_windows: &[LossWindow],
 ) -> (Vec<SyscallRow>, u64, u64) {
+    let (runs, unmatched_exits, unattributed) = thread_rows(&cpus, clock, threads, loss_windows);
+    drop(cpus);
+    (sorted_runs::merge(runs, |r: &SyscallRow| (r.ts, r.cpu)), unmatched_exits, unattributed)
+}
+
+/// Each thread's calls, sorted by time (the calls of no known thread first),
+/// with the count of exits that had no enter and of events with no thread.
+fn thread_rows(
+    cpus: &[CpuOutput],
+    clock: &Clock,
+    threads: &ThreadRegistry,
+    loss_windows: &[LossWindow],
+) -> (Vec<Vec<SyscallRow>>, u64, u64) {
     // Each CPU's events grouped by thread; a stable sort keeps each group in time order.
     let grouped: Vec<Vec<u32>> = cpus
         .par_iter()
@@ -119,9 +135,10 @@ pub(super) fn pair_syscalls(
     for (mut rows, unmatched) in paired {
         unmatched_exits += unmatched;
         rows.sort_by_key(|r| (r.ts, r.cpu));
+        rows.shrink_to_fit();
         runs.push(rows);
     }
-    (sorted_runs::merge(runs, |r: &SyscallRow| (r.ts, r.cpu)), unmatched_exits, unattributed)
+    (runs, unmatched_exits, unattributed)
 }
 
 /// One thread's system call events on one CPU, in time order.

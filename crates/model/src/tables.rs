@@ -155,8 +155,27 @@ impl Builder {
         self.add(name, Column::addresses(values).with_validity(validity));
     }
 
+    /// The `module` and `offset` columns, in that order, from one lookup a row.
+    fn modules_and_offsets<'s>(&mut self, found: impl IntoIterator<Item = (Option<&'s str>, Option<u64>)>) {
+        let found = found.into_iter();
+        let rows = found.size_hint().0;
+        let mut modules = StrColumnBuilder::with_capacity(rows);
+        let (mut offsets, mut validity) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+        for (module, offset) in found {
+            match module {
+                Some(m) => modules.push(m),
+                None => modules.push_null(),
+            }
+            offsets.push(offset.unwrap_or_default());
+            validity.push(offset.is_some());
+        }
+        self.add("module", modules.finish());
+        self.add("offset", Column::addresses(offsets).with_validity(validity));
+    }
+
     fn texts<S: AsRef<str>>(&mut self, name: &str, values: impl IntoIterator<Item = Option<S>>) {
-        let mut b = StrColumnBuilder::new();
+        let values = values.into_iter();
+        let mut b = StrColumnBuilder::with_capacity(values.size_hint().0);
         for v in values {
             match v {
                 Some(s) => b.push(s.as_ref()),
@@ -282,7 +301,6 @@ pub fn cswitch(model: &TraceModel) -> DataTable {
 pub fn syscalls(model: &TraceModel, names: &NamedFrames) -> DataTable {
     let r = Resolve { model };
     let rows = &model.syscalls;
-    let modules: Vec<(Option<&str>, Option<u64>)> = rows.iter().map(|s| r.module(s.pid, s.address, s.ts)).collect();
     let mut b = Builder::new("syscalls");
     b.times("ts", rows.iter().map(|s| Some(s.ts)));
     b.times("end_ts", rows.iter().map(|s| s.end_ts));
@@ -292,8 +310,7 @@ pub fn syscalls(model: &TraceModel, names: &NamedFrames) -> DataTable {
     b.u64s("tid", rows.iter().map(|s| some_u32(s.tid)));
     b.texts("proc", rows.iter().map(|s| r.proc(s.pid, s.ts)));
     b.addresses("address", rows.iter().map(|s| Some(s.address)));
-    b.texts("module", modules.iter().map(|m| m.0));
-    b.addresses("offset", modules.iter().map(|m| m.1));
+    b.modules_and_offsets(rows.iter().map(|s| r.module(s.pid, s.address, s.ts)));
     let func = |i: usize| names.sample_or_syscall(&names.syscall_frames, i).and_then(|f| f.func.clone());
     b.texts("func", (0..rows.len()).map(func));
     b.u64s("ret", rows.iter().map(|s| some_u32(s.ret)));
@@ -305,7 +322,6 @@ pub fn syscalls(model: &TraceModel, names: &NamedFrames) -> DataTable {
 pub fn samples(model: &TraceModel, names: &NamedFrames) -> DataTable {
     let r = Resolve { model };
     let rows = &model.samples;
-    let modules: Vec<(Option<&str>, Option<u64>)> = rows.iter().map(|s| r.module(s.pid, s.ip, s.ts)).collect();
     let mut b = Builder::new("samples");
     b.times("ts", rows.iter().map(|s| Some(s.ts)));
     b.u64s("cpu", rows.iter().map(|s| Some(u64::from(s.cpu))));
@@ -313,8 +329,7 @@ pub fn samples(model: &TraceModel, names: &NamedFrames) -> DataTable {
     b.u64s("tid", rows.iter().map(|s| Some(u64::from(s.tid))));
     b.texts("proc", rows.iter().map(|s| r.proc(s.pid, s.ts)));
     b.addresses("ip", rows.iter().map(|s| Some(s.ip)));
-    b.texts("module", modules.iter().map(|m| m.0));
-    b.addresses("offset", modules.iter().map(|m| m.1));
+    b.modules_and_offsets(rows.iter().map(|s| r.module(s.pid, s.ip, s.ts)));
     let func = |i: usize| names.sample_or_syscall(&names.sample_frames, i).and_then(|f| f.func.clone());
     b.texts("func", (0..rows.len()).map(func));
     b.durations("weight_ns", rows.iter().map(|s| Some(s.weight_ns)));
