@@ -17,9 +17,9 @@ type Row = (Option<i64>, u64, Option<&'static str>, i64);
 
 fn table(name: &str, rows: &[Row]) -> DataTable {
     let num = Column::i64(rows.iter().map(|r| r.0.unwrap_or(0)).collect())
-        .with_validity(rows.iter().map(|r| r.0.is_some()).collect());
+        .with_validity(rows.iter().map(|r| r.0.is_some()).collect::<Vec<_>>());
     let tag = Column::strs(rows.iter().map(|r| r.2.unwrap_or("")))
-        .with_validity(rows.iter().map(|r| r.2.is_some()).collect());
+        .with_validity(rows.iter().map(|r| r.2.is_some()).collect::<Vec<_>>());
     DataTable::new(name)
         .with_column("num", "", num)
         .and_then(|t| t.with_column("cat", "", Column::u64(rows.iter().map(|r| r.1).collect())))

@@ -1,5 +1,6 @@
 //! Builders that fill a column row by row: strings interned as they come,
 //! values of any kind converted to the column's type or stored as null.
+use super::bitmap::Bitmap;
 use super::column::Column;
 use super::column_type::{value_type, ColumnType};
 use super::dense::{ColumnData, DenseColumn, StrData};
@@ -14,7 +15,7 @@ use std::sync::Arc;
 pub struct StrColumnBuilder {
     dict: Dictionary,
     codes: UInts,
-    validity: Option<Vec<bool>>,
+    validity: Option<Bitmap>,
 }
 
 impl StrColumnBuilder {
@@ -38,7 +39,7 @@ impl StrColumnBuilder {
         let code = self.dict.intern("");
         let rows = self.codes.len();
         self.codes.push(u64::from(code));
-        self.validity.get_or_insert_with(|| vec![true; rows]).push(false);
+        self.validity.get_or_insert_with(|| Bitmap::filled(rows, true)).push(false);
     }
 
     pub fn len(&self) -> usize {
@@ -63,7 +64,7 @@ impl StrColumnBuilder {
 pub struct ColumnBuilder {
     data: ColumnData,
     dict: Option<Dictionary>,
-    validity: Option<Vec<bool>>,
+    validity: Option<Bitmap>,
     rows: usize,
 }
 
@@ -131,7 +132,7 @@ impl ColumnBuilder {
             ColumnData::Str(s) => s.codes.push(u64::from(self.dict.as_mut().map_or(0, |d| d.intern("")))),
             ColumnData::Fields(v) => v.push(Arc::from(Vec::new())),
         }
-        self.validity.get_or_insert_with(|| vec![true; rows]).push(false);
+        self.validity.get_or_insert_with(|| Bitmap::filled(rows, true)).push(false);
     }
 
     pub fn push(&mut self, value: &Value) {

@@ -2,6 +2,7 @@
 //! seen whole or through a selection of their rows. A query result that keeps
 //! some rows of a table is a selection over the table's own values: one list
 //! of row numbers instead of a copy of every kept value in every column.
+use super::bitmap::Bitmap;
 use super::column_type::ColumnType;
 use super::dense::{ColumnData, DenseColumn};
 use super::field_rows::{FieldRows, LazyFields};
@@ -72,7 +73,7 @@ impl Column {
         Column::new(ColumnData::Fields(FieldRows::Lazy(rows)))
     }
     /// Marks rows as missing; a mask of another length is cut or padded with "present".
-    pub fn with_validity(self, validity: Vec<bool>) -> Column {
+    pub fn with_validity(self, validity: impl Into<Bitmap>) -> Column {
         Column::from(self.into_dense().with_validity(validity))
     }
 

@@ -1,5 +1,6 @@
 //! Values stored contiguously, one per row in row order: the form the model
 //! builds and the form typed loops (filters, grouping, sorting) read.
+use super::bitmap::Bitmap;
 use super::column_type::ColumnType;
 use super::dictionary::Dictionary;
 use super::field_rows::FieldRows;
@@ -40,7 +41,7 @@ pub enum ColumnData {
 #[derive(Clone, Debug)]
 pub struct DenseColumn {
     pub data: ColumnData,
-    pub validity: Option<Vec<bool>>,
+    pub validity: Option<Bitmap>,
 }
 
 impl DenseColumn {
@@ -49,9 +50,10 @@ impl DenseColumn {
     }
 
     /// Marks rows as missing; a mask of another length is cut or padded with "present".
-    pub fn with_validity(mut self, mut validity: Vec<bool>) -> DenseColumn {
+    pub fn with_validity(mut self, validity: impl Into<Bitmap>) -> DenseColumn {
+        let mut validity = validity.into();
         validity.resize(self.len(), true);
-        self.validity = if validity.iter().all(|&v| v) { None } else { Some(validity) };
+        self.validity = if validity.all_set() { None } else { Some(validity) };
         self
     }
 
@@ -86,7 +88,7 @@ impl DenseColumn {
     }
 
     pub fn is_valid(&self, row: usize) -> bool {
-        self.validity.as_ref().is_none_or(|v| v.get(row).copied().unwrap_or(true))
+        self.validity.as_ref().is_none_or(|v| v.get(row).unwrap_or(true))
     }
 
     /// The value of one row; Null for a missing value or a row out of range.
@@ -152,8 +154,7 @@ impl DenseColumn {
             ColumnData::Address(v) => ColumnData::Address(part(v, start, end)),
             ColumnData::Fields(v) => ColumnData::Fields(v.slice(start, end)),
         };
-        let validity =
-            self.validity.as_ref().map(|v| (start..end).map(|r| v.get(r).copied().unwrap_or(true)).collect());
+        let validity = self.validity.as_ref().map(|v| (start..end).map(|r| v.get(r).unwrap_or(true)).collect());
         DenseColumn { data, validity }
     }
 
@@ -222,7 +223,7 @@ impl DenseColumn {
             return false;
         }
         if self.validity.is_some() || other.validity.is_some() {
-            let mut validity = self.validity.take().unwrap_or_else(|| vec![true; before]);
+            let mut validity = self.validity.take().unwrap_or_else(|| Bitmap::filled(before, true));
             validity.resize(before, true);
             validity.extend((0..added).map(|r| other.is_valid(r)));
             self.validity = Some(validity);

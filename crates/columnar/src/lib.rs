@@ -32,6 +32,7 @@
 //! assert_eq!(table.column("address").unwrap().value(1), Value::Null);
 //! # Ok::<(), etwq_columnar::LengthMismatch>(())
 //! ```
+mod bitmap;
 mod builder;
 mod column;
 mod column_type;
@@ -42,6 +43,7 @@ mod table;
 mod uints;
 mod value;
 
+pub use bitmap::Bitmap;
 pub use builder::{ColumnBuilder, StrColumnBuilder};
 pub use column::Column;
 pub use column_type::{value_type, ColumnType};

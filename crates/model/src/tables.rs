@@ -6,7 +6,9 @@ use super::TraceModel;
 use crate::owners::ThreadOwners;
 use crate::processes::ProcessRegistry;
 use crate::schema;
-use columnar::{Column, DataTable, FieldMap, FieldSource, LazyFields, StrColumnBuilder, UInts, Value as Cell, MAX_KEY};
+use columnar::{
+    Bitmap, Column, DataTable, FieldMap, FieldSource, LazyFields, StrColumnBuilder, UInts, Value as Cell, MAX_KEY,
+};
 use decode::ntstatus::status_text;
 use decode::{Decoder, Value};
 use etl::{EtlTrace, RecordRef};
@@ -95,10 +97,10 @@ struct Builder {
 }
 
 /// Values with their validity mask, filled in one pass from optional values.
-fn with_nulls<T: Default>(values: impl IntoIterator<Item = Option<T>>) -> (Vec<T>, Vec<bool>) {
+fn with_nulls<T: Default>(values: impl IntoIterator<Item = Option<T>>) -> (Vec<T>, Bitmap) {
     let values = values.into_iter();
     let rows = values.size_hint().0;
-    let (mut kept, mut validity) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+    let (mut kept, mut validity) = (Vec::with_capacity(rows), Bitmap::with_capacity(rows));
     for value in values {
         validity.push(value.is_some());
         kept.push(value.unwrap_or_default());
@@ -127,7 +129,7 @@ impl Builder {
     fn u64s(&mut self, name: &str, values: impl IntoIterator<Item = Option<u64>>) {
         let values = values.into_iter();
         let rows = values.size_hint().0;
-        let (mut kept, mut validity) = (UInts::with_capacity(rows), Vec::with_capacity(rows));
+        let (mut kept, mut validity) = (UInts::with_capacity(rows), Bitmap::with_capacity(rows));
         for value in values {
             validity.push(value.is_some());
             kept.push(value.unwrap_or_default());
@@ -160,7 +162,7 @@ impl Builder {
         let found = found.into_iter();
         let rows = found.size_hint().0;
         let mut modules = StrColumnBuilder::with_capacity(rows);
-        let (mut offsets, mut validity) = (Vec::with_capacity(rows), Vec::with_capacity(rows));
+        let (mut offsets, mut validity) = (Vec::with_capacity(rows), Bitmap::with_capacity(rows));
         for (module, offset) in found {
             match module {
                 Some(m) => modules.push(m),
@@ -557,12 +559,12 @@ pub fn events(
 /// A u64 column filled row by row, with its validity mask beside it.
 struct Nullable {
     values: UInts,
-    validity: Vec<bool>,
+    validity: Bitmap,
 }
 
 impl Nullable {
     fn new(rows: usize) -> Nullable {
-        Nullable { values: UInts::with_capacity(rows), validity: Vec::with_capacity(rows) }
+        Nullable { values: UInts::with_capacity(rows), validity: Bitmap::with_capacity(rows) }
     }
 
     fn push(&mut self, value: Option<u64>) {

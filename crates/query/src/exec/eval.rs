@@ -6,7 +6,7 @@ use crate::error::QueryError;
 use crate::functions::ScalarFn;
 use crate::plan::{ArithOp, CmpOp, TExpr, TKind};
 use crate::types::Type;
-use columnar::{Column, ColumnBuilder, ColumnData, DenseColumn, Dictionary, StrData, UInts, Value};
+use columnar::{Bitmap, Column, ColumnBuilder, ColumnData, DenseColumn, Dictionary, StrData, UInts, Value};
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::cmp::Ordering;
@@ -152,7 +152,7 @@ pub(super) fn build(ty: Type, values: impl Iterator<Item = Value>) -> DenseColum
     column.into_dense()
 }
 
-fn bools(bits: Vec<bool>, validity: Option<Vec<bool>>) -> DenseColumn {
+fn bools(bits: Vec<bool>, validity: Option<Bitmap>) -> DenseColumn {
     DenseColumn { data: ColumnData::Bool(bits), validity }
 }
 
