@@ -48,3 +48,32 @@ fn lazy_tables_and_on_demand_fields_equal_a_full_decode_on_every_corpus_trace() 
         assert!(rows(&some) == expected, "{name}: filtered fields");
     }
 }
+
+/// The events table names kernel events without decoding their payloads
+/// (their owners read from fixed offsets); every row's process, thread,
+/// provider and event must still be those a full decode of the record gives.
+#[test]
+fn events_named_without_their_payloads_match_a_full_decode_on_every_corpus_trace() {
+    let Some(corpus) = common::corpus_dir() else { return };
+    for path in common::corpus_traces(&corpus) {
+        let name = path.display().to_string();
+        let Ok(mut session) = Session::open(&path) else { continue };
+        let table = session.query("events select pid, tid, provider, event").unwrap();
+        let trace = EtlTrace::open(&path).unwrap();
+        let mut decoder = Decoder::new();
+        // A decoder that has seen every record once, as the session's has.
+        trace.records().for_each(|record| drop(decoder.decode(&record)));
+        let mut owners = model::owners::ThreadOwners::default();
+        let text = |s: &str| Value::Str(s.into());
+        let number = |n: Option<u32>| n.map_or(Value::Null, |n| Value::U64(u64::from(n)));
+        let mut checked = 0;
+        for (row, record) in trace.records().enumerate() {
+            let event = decoder.decode(&record);
+            let (pid, tid) = owners.ids(&event);
+            let expected = vec![number(pid), number(tid), text(&event.provider), text(&event.name)];
+            assert_eq!(table.row(row), expected, "{name}: event {row}");
+            checked += 1;
+        }
+        assert_eq!(checked, table.row_count(), "{name}: rows");
+    }
+}

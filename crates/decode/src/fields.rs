@@ -6,6 +6,7 @@ use crate::kernel;
 use crate::name::Name;
 use crate::schema::{Field, FieldType, Len};
 use etl::bytes::{u16_at, u32_at, u64_at, u8_at};
+use etl::record::{Record, RecordId};
 use rustc_hash::FxHashMap as HashMap;
 
 /// Where one field sits, and how wide it is.
@@ -149,6 +150,48 @@ impl<const N: usize> FieldSlots<N> {
             self.seen = Some((version, pointer_size, slots));
         }
         self.seen.as_ref()?.2.as_ref()
+    }
+}
+
+/// A few named integer fields read from any kernel event without decoding
+/// its payload: the offsets are worked out once per class, version and
+/// pointer size. A pass that needs only these fields of every record (the
+/// events table's process and thread owners) skips the field list per record.
+pub struct KernelFieldReader<const N: usize> {
+    names: [&'static str; N],
+    layouts: KernelLayouts,
+    /// Per class: the slots, or None when the class is unknown or a named field
+    /// lies past a variable-length one, so that only `Decoder::decode` finds it.
+    by_class: HashMap<(u8, u8, u16, u8), Option<Slots<N>>>,
+}
+
+impl<const N: usize> KernelFieldReader<N> {
+    pub fn new(names: [&'static str; N]) -> Self {
+        KernelFieldReader { names, layouts: KernelLayouts::default(), by_class: HashMap::default() }
+    }
+
+    /// The named fields of a kernel event (None where its class has no such
+    /// field or the payload ends before it); None when the record must be decoded.
+    pub fn read(&mut self, record: &Record<'_>) -> Option<[Option<u64>; N]> {
+        let RecordId::Kernel { group, opcode } = record.id else { return None };
+        let pointer_size = record.pointer_size();
+        let key = (group, opcode, record.version, pointer_size);
+        let (names, layouts) = (&self.names, &mut self.layouts);
+        let slots = self.by_class.entry(key).or_insert_with(|| {
+            let class = kernel::lookup(group, opcode, record.version)?;
+            let layout = layouts.get(group, opcode, record.version, pointer_size)?;
+            let mut slots = [None; N];
+            for (slot, &name) in slots.iter_mut().zip(names) {
+                let declared = class.fields.iter().any(|f| f.name.as_ref() == name);
+                *slot = layout.slot(name).filter(|s| s.width > 0);
+                if declared && slot.is_none() {
+                    return None;
+                }
+            }
+            Some(slots)
+        });
+        let slots = slots.as_ref()?;
+        Some(slots.map(|slot| slot.and_then(|s| s.read(record.payload))))
     }
 }
 

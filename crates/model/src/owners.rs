@@ -18,13 +18,24 @@ impl ThreadOwners {
     /// thread and image events, TCP/UDP, samples, disk I/O, hard faults) are
     /// shown under it rather than under the thread that logged them.
     pub fn ids(&mut self, event: &Event<'_>) -> (Option<u32>, Option<u32>) {
+        self.ids_with(event, |name| field_u32(event, name))
+    }
+
+    /// `ids` for an event whose payload was not decoded (`Decoder::decode_names`):
+    /// `fields` holds the `OWNER_FIELDS` the reader found.
+    pub fn ids_from_fields(&mut self, event: &Event<'_>, fields: &OwnerFields) -> (Option<u32>, Option<u32>) {
+        self.ids_with(event, |name| {
+            let at = OWNER_FIELDS.iter().position(|&n| n == name)?;
+            fields[at].map(|v| v as u32)
+        })
+    }
+
+    fn ids_with(&mut self, event: &Event<'_>, field: impl Fn(&str) -> Option<u32>) -> (Option<u32>, Option<u32>) {
         let mut pid = event.record.process_id;
         let mut tid = event.record.thread_id;
         if event.source == SchemaSource::Kernel {
-            let payload_pid =
-                ["ProcessID", "ProcessId", "PID", "StackProcess"].iter().find_map(|n| field_u32(event, n));
-            let payload_tid =
-                ["TThreadId", "ThreadId", "IssuingThreadId", "StackThread"].iter().find_map(|n| field_u32(event, n));
+            let payload_pid = PID_FIELDS.iter().find_map(|n| field(n));
+            let payload_tid = TID_FIELDS.iter().find_map(|n| field(n));
             if let RecordId::Kernel { group: 5, opcode: 1..=4 } = event.record.id {
                 if let (Some(p), Some(t)) = (payload_pid, payload_tid) {
                     self.process_of_thread.insert(t, p);
@@ -47,6 +58,24 @@ impl ThreadOwners {
         (pid, tid)
     }
 }
+
+/// Payload fields that name the process an event belongs to, first found first.
+const PID_FIELDS: [&str; 4] = ["ProcessID", "ProcessId", "PID", "StackProcess"];
+/// Payload fields that name the thread an event belongs to, first found first.
+const TID_FIELDS: [&str; 4] = ["TThreadId", "ThreadId", "IssuingThreadId", "StackThread"];
+/// Every field `ThreadOwners` reads, for `KernelFieldReader`.
+pub const OWNER_FIELDS: [&str; 8] = [
+    PID_FIELDS[0],
+    PID_FIELDS[1],
+    PID_FIELDS[2],
+    PID_FIELDS[3],
+    TID_FIELDS[0],
+    TID_FIELDS[1],
+    TID_FIELDS[2],
+    TID_FIELDS[3],
+];
+/// The values of `OWNER_FIELDS` in one event.
+pub type OwnerFields = [Option<u64>; 8];
 
 fn field_u32(event: &Event<'_>, name: &str) -> Option<u32> {
     event.field(name).and_then(Value::as_u64).map(|v| v as u32)

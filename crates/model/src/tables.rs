@@ -3,12 +3,13 @@
 //! columns are in schema.rs.
 use super::symbolize::{NamedFrames, ResolvedFrame};
 use super::TraceModel;
-use crate::owners::ThreadOwners;
+use crate::owners::{ThreadOwners, OWNER_FIELDS};
 use crate::processes::ProcessRegistry;
 use crate::schema;
 use columnar::{
     Bitmap, Column, DataTable, FieldMap, FieldSource, LazyFields, StrColumnBuilder, UInts, Value as Cell, MAX_KEY,
 };
+use decode::fields::KernelFieldReader;
 use decode::ntstatus::status_text;
 use decode::{Decoder, Value};
 use etl::{EtlTrace, RecordRef};
@@ -507,11 +508,23 @@ pub fn events(
         StrColumnBuilder::with_capacity(rows),
     );
     let mut decoder_guard = lock(decoder);
+    // Kernel events, most of a big trace, are named without decoding their payload.
+    let mut owner_fields = KernelFieldReader::new(OWNER_FIELDS);
     let mut walk = trace.records().counting(meter);
     while let Some(at) = walk.next_ref() {
         let Some(record) = trace.record_at(at) else { continue };
-        let e = decoder_guard.decode(&record);
-        let (p, t) = owners.ids(&e);
+        let named = owner_fields.read(&record).and_then(|f| Some((decoder_guard.decode_names(&record)?, f)));
+        let (e, (p, t)) = match named {
+            Some((e, fields)) => {
+                let ids = owners.ids_from_fields(&e, &fields);
+                (e, ids)
+            }
+            None => {
+                let e = decoder_guard.decode(&record);
+                let ids = owners.ids(&e);
+                (e, ids)
+            }
+        };
         let time = trace.clock.ns_since_start(record.timestamp);
         ts.push(time);
         cpu.push(u64::from(record.processor));
