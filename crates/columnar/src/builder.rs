@@ -16,6 +16,7 @@ pub struct StrColumnBuilder {
     dict: Dictionary,
     codes: UInts,
     validity: Option<Bitmap>,
+    null_code: Option<u32>,
 }
 
 impl StrColumnBuilder {
@@ -35,8 +36,22 @@ impl StrColumnBuilder {
         }
     }
 
+    /// The code of `text`, for pushing again with `push_code` without hashing it per row.
+    pub fn intern(&mut self, text: &str) -> u32 {
+        self.dict.intern(text)
+    }
+
+    /// Pushes a code `intern` gave.
+    pub fn push_code(&mut self, code: u32) {
+        self.codes.push(u64::from(code));
+        if let Some(v) = &mut self.validity {
+            v.push(true);
+        }
+    }
+
     pub fn push_null(&mut self) {
-        let code = self.dict.intern("");
+        // A null's code is that of "": found once, not hashed for every null.
+        let code = *self.null_code.get_or_insert_with(|| self.dict.intern(""));
         let rows = self.codes.len();
         self.codes.push(u64::from(code));
         self.validity.get_or_insert_with(|| Bitmap::filled(rows, true)).push(false);

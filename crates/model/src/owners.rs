@@ -1,7 +1,7 @@
 //! Who a kernel event belongs to: PerfInfo headers carry no thread or
 //! process, so the payload's ids and the thread's last known process stand in.
 use decode::{Event, SchemaSource, Value};
-use etl::record::RecordId;
+use etl::record::{Record, RecordId};
 use std::collections::HashMap;
 
 /// Fills in what a record header leaves out: PerfInfo headers carry no
@@ -18,25 +18,31 @@ impl ThreadOwners {
     /// thread and image events, TCP/UDP, samples, disk I/O, hard faults) are
     /// shown under it rather than under the thread that logged them.
     pub fn ids(&mut self, event: &Event<'_>) -> (Option<u32>, Option<u32>) {
-        self.ids_with(event, |name| field_u32(event, name))
+        let kernel_schema = event.source == SchemaSource::Kernel;
+        self.ids_with(&event.record, kernel_schema, |name| field_u32(event, name))
     }
 
-    /// `ids` for an event whose payload was not decoded (`Decoder::decode_names`):
-    /// `fields` holds the `OWNER_FIELDS` the reader found.
-    pub fn ids_from_fields(&mut self, event: &Event<'_>, fields: &OwnerFields) -> (Option<u32>, Option<u32>) {
-        self.ids_with(event, |name| {
+    /// `ids` for a kernel event of a known class whose payload was not
+    /// decoded: `fields` holds the `OWNER_FIELDS` that `KernelFieldReader` read.
+    pub fn ids_of_kernel_event(&mut self, record: &Record<'_>, fields: &OwnerFields) -> (Option<u32>, Option<u32>) {
+        self.ids_with(record, true, |name| {
             let at = OWNER_FIELDS.iter().position(|&n| n == name)?;
             fields[at].map(|v| v as u32)
         })
     }
 
-    fn ids_with(&mut self, event: &Event<'_>, field: impl Fn(&str) -> Option<u32>) -> (Option<u32>, Option<u32>) {
-        let mut pid = event.record.process_id;
-        let mut tid = event.record.thread_id;
-        if event.source == SchemaSource::Kernel {
+    fn ids_with(
+        &mut self,
+        record: &Record<'_>,
+        kernel_schema: bool,
+        field: impl Fn(&str) -> Option<u32>,
+    ) -> (Option<u32>, Option<u32>) {
+        let mut pid = record.process_id;
+        let mut tid = record.thread_id;
+        if kernel_schema {
             let payload_pid = PID_FIELDS.iter().find_map(|n| field(n));
             let payload_tid = TID_FIELDS.iter().find_map(|n| field(n));
-            if let RecordId::Kernel { group: 5, opcode: 1..=4 } = event.record.id {
+            if let RecordId::Kernel { group: 5, opcode: 1..=4 } = record.id {
                 if let (Some(p), Some(t)) = (payload_pid, payload_tid) {
                     self.process_of_thread.insert(t, p);
                 }
@@ -51,7 +57,7 @@ impl ThreadOwners {
             }
         }
         if let (Some(t), Some(p)) = (tid, pid) {
-            if t != u32::MAX && p != u32::MAX && event.record.kind.is_kernel() {
+            if t != u32::MAX && p != u32::MAX && record.kind.is_kernel() {
                 self.process_of_thread.entry(t).or_insert(p);
             }
         }

@@ -12,8 +12,11 @@ use columnar::{
 use decode::fields::KernelFieldReader;
 use decode::ntstatus::status_text;
 use decode::{Decoder, Value};
+use etl::record::RecordId;
 use etl::{EtlTrace, RecordRef};
 use progress::Progress;
+use rustc_hash::FxHashMap;
+use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex};
 use symbols::drivers::known_driver;
 
@@ -510,19 +513,39 @@ pub fn events(
     let mut decoder_guard = lock(decoder);
     // Kernel events, most of a big trace, are named without decoding their payload.
     let mut owner_fields = KernelFieldReader::new(OWNER_FIELDS);
+    // Dictionary codes of each kernel class's names and of each process's
+    // name, found once instead of hashing three strings a row.
+    let mut class_codes: FxHashMap<(u8, u8, u16), (u32, u32)> = FxHashMap::default();
+    let mut process_codes: FxHashMap<usize, u32> = FxHashMap::default();
     let mut walk = trace.records().counting(meter);
     while let Some(at) = walk.next_ref() {
         let Some(record) = trace.record_at(at) else { continue };
-        let named = owner_fields.read(&record).and_then(|f| Some((decoder_guard.decode_names(&record)?, f)));
-        let (e, (p, t)) = match named {
-            Some((e, fields)) => {
-                let ids = owners.ids_from_fields(&e, &fields);
-                (e, ids)
+        // A kernel event of a known class: its names' codes and owner fields without its payload.
+        let kernel_class = match (record.id, owner_fields.read(&record)) {
+            (RecordId::Kernel { group, opcode }, Some(fields)) => {
+                let codes = match class_codes.entry((group, opcode, record.version)) {
+                    Entry::Occupied(known) => Some(*known.get()),
+                    Entry::Vacant(new) => decoder_guard
+                        .decode_names(&record)
+                        .map(|e| *new.insert((provider.intern(&e.provider), event.intern(&e.name)))),
+                };
+                codes.map(|codes| (group, opcode, fields, codes))
+            }
+            _ => None,
+        };
+        let (p, t, event_id, event_opcode) = match kernel_class {
+            Some((group, opcode, fields, (provider_code, event_code))) => {
+                provider.push_code(provider_code);
+                event.push_code(event_code);
+                let (p, t) = owners.ids_of_kernel_event(&record, &fields);
+                (p, t, Some(u32::from(group) << 8 | u32::from(opcode)), opcode)
             }
             None => {
                 let e = decoder_guard.decode(&record);
-                let ids = owners.ids(&e);
-                (e, ids)
+                provider.push(&e.provider);
+                event.push(&e.name);
+                let (p, t) = owners.ids(&e);
+                (p, t, e.id(), e.opcode())
             }
         };
         let time = trace.clock.ns_since_start(record.timestamp);
@@ -530,12 +553,15 @@ pub fn events(
         cpu.push(u64::from(record.processor));
         pid.push(p.map(u64::from));
         tid.push(t.map(u64::from));
-        id.push(e.id().map(u64::from));
-        opcode.push(u64::from(e.opcode()));
-        provider.push(&e.provider);
-        event.push(&e.name);
+        id.push(event_id.map(u64::from));
+        opcode.push(u64::from(event_opcode));
         match p.and_then(|p| processes.at(p, time)) {
-            Some(process) => proc.push(&process.name),
+            Some(process) => {
+                let code = *process_codes
+                    .entry(std::ptr::from_ref(process) as usize)
+                    .or_insert_with(|| proc.intern(&process.name));
+                proc.push_code(code);
+            }
             None => proc.push_null(),
         }
         match EventFields::key(at) {
