@@ -7,6 +7,10 @@
 //! column may be a selection of another's rows: a query that keeps part of a
 //! table hands back row numbers over the table's values, not copies of them.
 //!
+//! Big tables are mostly small integers (CPUs, ids, opcodes, dictionary
+//! codes): they are stored in the narrowest width their largest value needs
+//! ([`UInts`]), and which rows are missing is one bit a row ([`Bitmap`]).
+//!
 //! How the model builds a table (plain vectors for numbers, an interning
 //! builder for strings, one column at a time):
 //!
