@@ -1,5 +1,5 @@
 //! String interning for dictionary-encoded columns.
-use std::collections::HashMap;
+use ahash::AHashMap as HashMap;
 use std::sync::Arc;
 
 /// Distinct strings of a column; a row stores the code (index) of its string.

@@ -158,14 +158,27 @@ fn run_stage<'a>(
                 check(cancel)?;
                 let mask = eval(predicate, &frame, rows, memo);
                 match &mask.data {
-                    ColumnData::Bool(bits) if mask.validity.is_none() => {
-                        // Branch-free compaction: write every row, advance only past kept ones.
+                    ColumnData::Bool(bits) => {
+                        // Branch-free compaction: write every row, advance only past kept
+                        // ones. A null (a missing value compared) keeps nothing.
                         let base = keep.len();
                         keep.resize(base + bits.len(), 0);
                         let mut written = base;
-                        for (k, &b) in bits.iter().enumerate() {
-                            keep[written] = rows.row(k) as u32;
-                            written += usize::from(b);
+                        match &mask.validity {
+                            None => {
+                                for (k, &b) in bits.iter().enumerate() {
+                                    keep[written] = rows.row(k) as u32;
+                                    written += usize::from(b);
+                                }
+                            }
+                            Some(valid) => {
+                                for ((k, &b), v) in
+                                    bits.iter().enumerate().zip(valid.iter().chain(std::iter::repeat(true)))
+                                {
+                                    keep[written] = rows.row(k) as u32;
+                                    written += usize::from(b && v);
+                                }
+                            }
                         }
                         keep.truncate(written);
                     }
