@@ -132,13 +132,9 @@ impl Builder {
     /// Stored as narrow as the largest value allows, straight from the rows.
     fn u64s(&mut self, name: &str, values: impl IntoIterator<Item = Option<u64>>) {
         let values = values.into_iter();
-        let rows = values.size_hint().0;
-        let (mut kept, mut validity) = (UInts::with_capacity(rows), Bitmap::with_capacity(rows));
-        for value in values {
-            validity.push(value.is_some());
-            kept.push(value.unwrap_or_default());
-        }
-        self.add(name, Column::uints(kept).with_validity(validity));
+        let mut column = Nullable::new(values.size_hint().0);
+        values.for_each(|value| column.push(value));
+        self.add(name, column.finish());
     }
 
     fn i64s(&mut self, name: &str, values: impl IntoIterator<Item = Option<i64>>) {
