@@ -47,14 +47,13 @@ impl Kind {
         }
     }
 
-    fn options(self, seconds: f64) -> RandomOptions {
-        let duration = (seconds * 1e7) as i64;
+    /// The machine; `write_kind` sets the duration.
+    fn options(self) -> RandomOptions {
         match self {
             Kind::SyscallDense => RandomOptions {
                 cpus: 16,
                 processes: 24,
                 threads: 400,
-                duration,
                 short_calls: Some(200),
                 ..RandomOptions::default()
             },
@@ -62,7 +61,6 @@ impl Kind {
                 cpus: 16,
                 processes: 24,
                 threads: 400,
-                duration,
                 profile_interval_100ns: 1_000,
                 ..RandomOptions::default()
             },
@@ -74,11 +72,27 @@ fn trace_path(kind: Kind, gigabytes: f64) -> PathBuf {
     std::env::temp_dir().join(format!("etwq-big-{}-{gigabytes}g.etl", kind.name()))
 }
 
+/// Traces up to this size are one scenario; a bigger one repeats a scenario of
+/// this size, since the scenario and its truth are held in memory.
+const PERIOD_GB: f64 = 1.0;
+
 fn write_trace(kind: Kind, gigabytes: f64, path: &Path) {
+    write_kind(&kind.options(), kind.bytes_per_second(), gigabytes, path);
+}
+
+/// Writes `gigabytes` of the machine `options` describes (its duration set to
+/// fit), which writes `bytes_per_second`, streamed to `path`.
+fn write_kind(options: &RandomOptions, bytes_per_second: f64, gigabytes: f64, path: &Path) {
     let started = Instant::now();
-    let seconds = (gigabytes * 1e9 / kind.bytes_per_second()).max(1.0);
-    let (bytes, _) = random_scenario(11, &kind.options(seconds)).to_bytes().expect("a consistent scenario");
-    std::fs::write(path, bytes).expect("the temp directory is writable");
+    let periods = (gigabytes / PERIOD_GB).ceil().max(1.0);
+    let seconds = (gigabytes / periods * 1e9 / bytes_per_second).max(1.0);
+    // Repeated periods need threads that live through the whole trace.
+    let options =
+        RandomOptions { duration: (seconds * 1e7) as i64, thread_lifecycle: periods == 1.0, ..options.clone() };
+    let file = std::fs::File::create(path).expect("the temp directory is writable");
+    random_scenario(11, &options)
+        .write_periods(std::io::BufWriter::with_capacity(1 << 20, file), periods as u32)
+        .expect("a consistent scenario");
     println!(
         "wrote {} ({:.0} MB) in {:.1} s",
         path.display(),
@@ -181,13 +195,9 @@ fn bench_trace(kind: Kind, gigabytes: f64) {
 fn compare_with_kiinfo(kiinfo: &Path, gigabytes: f64) {
     let path = std::env::temp_dir().join(format!("etwq-big-kiinfo-{gigabytes}g.etl"));
     if !path.is_file() {
-        let started = Instant::now();
-        let seconds = (gigabytes * 1e9 / Kind::SyscallDense.bytes_per_second()).max(1.0);
-        let options =
-            RandomOptions { dispatcher_header: DispatcherHeader::PerfInfo, ..Kind::SyscallDense.options(seconds) };
-        let (bytes, _) = random_scenario(11, &options).to_bytes().expect("a consistent scenario");
-        std::fs::write(&path, bytes).expect("the temp directory is writable");
-        println!("wrote {} in {:.1} s", path.display(), started.elapsed().as_secs_f64());
+        let kind = Kind::SyscallDense;
+        let options = RandomOptions { dispatcher_header: DispatcherHeader::PerfInfo, ..kind.options() };
+        write_kind(&options, kind.bytes_per_second(), gigabytes, &path);
     }
     let file = path.to_str().expect("a UTF-8 temp path");
     let file_mb = std::fs::metadata(&path).map_or(0, |m| m.len()) as f64 / 1e6;

@@ -143,3 +143,45 @@ fn the_demo_incident_comes_back_as_written() {
     assert!(exact + unknowable >= complete, "{exact} exact + {unknowable} unknowable of {complete}");
     println!("demo: {exact} of {complete} system calls exact, {unknowable} before a CPU's first switch");
 }
+
+/// A scenario written three times over (the big-trace benchmark's way to a
+/// 10 GB trace) reads back as three copies of its calls, samples and switches,
+/// one period after another, with a switch at each seam where a CPU's thread changes.
+#[test]
+fn a_scenario_repeated_in_periods_reads_back_as_each_period() {
+    let options = RandomOptions { cpus: 3, threads: 12, thread_lifecycle: false, ..RandomOptions::default() };
+    let (once, truth) = build(5, &options);
+    let scenario = random_scenario(5, &options);
+    let (cursor, _) = scenario.write_periods(std::io::Cursor::new(Vec::new()), 3).unwrap();
+    let trace = EtlTrace::from_bytes(cursor.into_inner()).unwrap();
+    assert!(trace.warnings.is_empty(), "{:?}", trace.warnings);
+    let thrice = TraceModel::build(&trace, &mut Decoder::new());
+
+    let period_ns = truth.duration_ns;
+    assert_eq!(thrice.trace_end_ns, 3 * period_ns);
+    assert_eq!(thrice.samples.len(), 3 * once.samples.len());
+    assert_eq!(thrice.syscalls.len(), 3 * once.syscalls.len());
+    for period in 0..3 {
+        let shift = period * period_ns;
+        let in_period = |ts: i64| (shift..shift + period_ns).contains(&ts);
+        let samples: Vec<_> =
+            thrice.samples.iter().filter(|s| in_period(s.ts)).map(|s| (s.ts - shift, s.tid, s.ip)).collect();
+        let want: Vec<_> = once.samples.iter().map(|s| (s.ts, s.tid, s.ip)).collect();
+        assert_eq!(samples, want, "the samples of period {period}");
+    }
+    // Each seam switches every CPU whose thread changes: the switches of one
+    // period three times, and one more per such CPU and seam.
+    let changes = (0..3u16)
+        .filter(|&cpu| {
+            let of_cpu: Vec<_> = truth.intervals.iter().filter(|i| i.cpu == cpu).collect();
+            of_cpu.first().map(|i| i.tid) != of_cpu.last().map(|i| i.tid)
+        })
+        .count();
+    assert_eq!(thrice.cswitch.len(), 3 * once.cswitch.len() + 2 * changes);
+    // A trace whose threads end cannot repeat.
+    let ending = random_scenario(5, &RandomOptions { thread_lifecycle: true, ..options });
+    if ending.threads.iter().any(|t| t.start.is_some() || t.end.is_some()) {
+        assert!(ending.write_periods(std::io::Cursor::new(Vec::new()), 2).is_err());
+    }
+    assert!(scenario.write_periods(std::io::Cursor::new(Vec::new()), 0).is_err());
+}

@@ -70,6 +70,9 @@ pub struct RandomOptions {
     /// dense in system calls. None: calls spread over their slices.
     pub short_calls: Option<i64>,
     pub dispatcher_header: DispatcherHeader,
+    /// Some threads start or end inside the trace. Off, every thread lives
+    /// through it, and the scenario can repeat (`Scenario::write_periods`).
+    pub thread_lifecycle: bool,
 }
 
 impl Default for RandomOptions {
@@ -84,6 +87,7 @@ impl Default for RandomOptions {
             profile_interval_100ns: 1_000,
             short_calls: None,
             dispatcher_header: DispatcherHeader::Compact,
+            thread_lifecycle: true,
         }
     }
 }
@@ -160,6 +164,7 @@ pub fn random_scenario(seed: u64, options: &RandomOptions) -> Scenario {
     for k in 0..options.threads.max(1) {
         let pid = 1000 + 4 * (k % process_count) as u32;
         let (start, end) = match rng.below(6) {
+            _ if !options.thread_lifecycle => (None, None),
             0 => (Some(rng.range(1, duration / 2)), None),
             1 => (None, Some(rng.range(duration / 2, duration - 1))),
             _ => (None, None),

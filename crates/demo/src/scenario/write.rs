@@ -64,16 +64,34 @@ impl Item {
 }
 
 impl Scenario {
-    /// Writes the trace to `out` and returns the ground truth.
+    /// Writes the trace to `out`, buffer by buffer, and returns the ground truth.
     pub fn write<W: Write + Seek>(&self, out: W) -> Result<(W, GroundTruth), ScenarioError> {
-        let (bytes, truth) = self.to_bytes()?;
-        let mut out = out;
-        out.write_all(&bytes).map_err(|e| ScenarioError { what: format!("write failed: {e}") })?;
-        Ok((out, truth))
+        self.write_periods(out, 1)
     }
 
     /// Builds the trace in memory and returns its bytes and the ground truth.
     pub fn to_bytes(&self) -> Result<(Vec<u8>, GroundTruth), ScenarioError> {
+        let (cursor, truth) = self.write(Cursor::new(Vec::new()))?;
+        Ok((cursor.into_inner(), truth))
+    }
+
+    /// Writes the scenario `periods` times back to back in time, as one trace:
+    /// a trace far bigger than the scenario held in memory (the big-trace
+    /// benchmark's 10 GB). The start rundown opens the first period and the end
+    /// rundown closes the last; at each seam every CPU switches from its last
+    /// thread of the period to its first. Only a machine whose processes,
+    /// threads and modules live through the whole trace can repeat. The truth
+    /// returned is that of the first period.
+    pub fn write_periods<W: Write + Seek>(&self, out: W, periods: u32) -> Result<(W, GroundTruth), ScenarioError> {
+        if periods == 0 {
+            return err("a trace needs at least one period".into());
+        }
+        let lives_through = self.processes.iter().all(|p| p.start.is_none() && p.end.is_none())
+            && self.threads.iter().all(|t| t.start.is_none() && t.end.is_none())
+            && self.modules.iter().all(|m| m.load.is_none() && m.unload.is_none());
+        if periods > 1 && !lives_through {
+            return err("only a machine without process, thread or module starts and ends can repeat".into());
+        }
         let checked = self.check()?;
         let placed = self.check_syscalls(&checked)?;
         let sample_pids = self.check_samples(&checked)?;
@@ -303,13 +321,15 @@ impl Scenario {
         options.header.provider_version = self.os_build;
         // Version bytes as Windows 10 writes them (10.0, sub 1, sub-minor 5), seen in the airbus trace.
         options.header.version = 0x0501_000A;
-        options.header.events_lost = events_lost;
+        options.header.events_lost = events_lost.saturating_mul(periods);
         options.header.buffer_size = self.buffer_size.max(1024);
         options.header.log_file_name = "etwq-demo.etl".into();
         options.start_timestamp = self.start_qpc;
-        let mut writer = EtlWriter::new(Cursor::new(Vec::new()), options)?;
-        for &(cpu, ts) in &lost {
-            writer.events_lost(cpu, raw(ts));
+        let mut writer = EtlWriter::new(out, options)?;
+        for period in 0..i64::from(periods) {
+            for &(cpu, ts) in &lost {
+                writer.events_lost(cpu, raw(period * self.duration + ts));
+            }
         }
         let dispatcher = self.dispatcher_header;
         // The PERFINFO header of the events below carries no thread or process ids.
@@ -318,38 +338,53 @@ impl Scenario {
         }
         let mut scratch = Vec::with_capacity(1024);
         let mut frames = Vec::with_capacity(64);
-        for p in &pending {
-            let (cpu, ts) = (p.cpu, raw(p.ts));
-            match &p.item {
-                Item::Encoded(e) => writer.write(&e.record(cpu, ts, dispatcher))?,
-                Item::CSwitch(fields, pid) => {
-                    payloads::cswitch_into(&mut scratch, fields);
-                    let (tid, pid) = (fields.new_tid, *pid);
-                    writer.write(&payloads::record(EventType::CSwitch, tid, pid, &scratch, cpu, ts, dispatcher))?
+        let last_period = i64::from(periods) - 1;
+        for period in 0..=last_period {
+            let shift = period * self.duration;
+            if period > 0 {
+                self.write_seam(&mut writer, &checked, raw(shift), &mut scratch)?;
+            }
+            for p in &pending {
+                let skipped = match p.class {
+                    class::RUNDOWN => period > 0,
+                    class::END_RUNDOWN => period < last_period,
+                    _ => false,
+                };
+                if skipped {
+                    continue;
                 }
-                Item::SysCallEnter(address) => {
-                    payloads::syscall_enter_into(&mut scratch, *address);
-                    writer.write(&record(EventType::SysCallEnter, &scratch, cpu, ts))?
-                }
-                Item::SysCallExit(status) => {
-                    payloads::syscall_exit_into(&mut scratch, *status);
-                    writer.write(&record(EventType::SysCallExit, &scratch, cpu, ts))?
-                }
-                Item::Sample { ip, tid } => {
-                    payloads::sampled_profile_into(&mut scratch, *ip, *tid);
-                    writer.write(&record(EventType::SampledProfile, &scratch, cpu, ts))?
-                }
-                Item::Stack { sample, pid } => {
-                    let Some(s) = self.samples.get(*sample as usize) else { continue };
-                    frames.clear();
-                    frames.push(s.ip);
-                    frames.extend_from_slice(&s.callers);
-                    payloads::stack_walk_into(&mut scratch, raw(s.ts), *pid, s.tid, &frames);
-                    writer.write(&record(EventType::StackWalk, &scratch, cpu, ts))?
+                let (cpu, ts) = (p.cpu, raw(shift + p.ts));
+                match &p.item {
+                    Item::Encoded(e) => writer.write(&e.record(cpu, ts, dispatcher))?,
+                    Item::CSwitch(fields, pid) => {
+                        payloads::cswitch_into(&mut scratch, fields);
+                        let (tid, pid) = (fields.new_tid, *pid);
+                        writer.write(&payloads::record(EventType::CSwitch, tid, pid, &scratch, cpu, ts, dispatcher))?
+                    }
+                    Item::SysCallEnter(address) => {
+                        payloads::syscall_enter_into(&mut scratch, *address);
+                        writer.write(&record(EventType::SysCallEnter, &scratch, cpu, ts))?
+                    }
+                    Item::SysCallExit(status) => {
+                        payloads::syscall_exit_into(&mut scratch, *status);
+                        writer.write(&record(EventType::SysCallExit, &scratch, cpu, ts))?
+                    }
+                    Item::Sample { ip, tid } => {
+                        payloads::sampled_profile_into(&mut scratch, *ip, *tid);
+                        writer.write(&record(EventType::SampledProfile, &scratch, cpu, ts))?
+                    }
+                    Item::Stack { sample, pid } => {
+                        let Some(s) = self.samples.get(*sample as usize) else { continue };
+                        frames.clear();
+                        frames.push(s.ip);
+                        frames.extend_from_slice(&s.callers);
+                        payloads::stack_walk_into(&mut scratch, raw(shift + s.ts), *pid, s.tid, &frames);
+                        writer.write(&record(EventType::StackWalk, &scratch, cpu, ts))?
+                    }
                 }
             }
         }
-        let bytes = writer.finish()?.into_inner();
+        let out = writer.finish()?;
 
         let truth = GroundTruth {
             cpu_count: self.cpu_count,
@@ -364,7 +399,41 @@ impl Scenario {
             events_lost,
             record_count: pending.len(),
         };
-        Ok((bytes, truth))
+        Ok((out, truth))
+    }
+
+    /// The context switches at the seam of two periods, at `ts`: on every CPU
+    /// from the thread that ends the period to the one that starts it again.
+    fn write_seam<W: Write + Seek>(
+        &self,
+        writer: &mut EtlWriter<W>,
+        checked: &super::Timeline,
+        ts: i64,
+        scratch: &mut Vec<u8>,
+    ) -> Result<(), ScenarioError> {
+        for (cpu, stretches) in checked.cpus.iter().enumerate() {
+            let (Some(old), Some(new)) = (stretches.last(), stretches.first()) else { continue };
+            if old.tid == new.tid {
+                continue;
+            }
+            let fields = payloads::CSwitchFields {
+                new_tid: new.tid,
+                old_tid: old.tid,
+                new_priority: new.priority,
+                old_priority: old.priority,
+                previous_cstate: u8::from(old.tid == IDLE_TID),
+                old_wait_reason: old.out.wait_reason,
+                old_wait_mode: old.out.wait_mode,
+                old_state: old.out.state,
+                old_wait_ideal_processor: cpu as u8,
+                new_wait_time: 0,
+            };
+            payloads::cswitch_into(scratch, &fields);
+            let record =
+                payloads::record(EventType::CSwitch, new.tid, new.pid, scratch, cpu as u16, ts, self.dispatcher_header);
+            writer.write(&record)?;
+        }
+        Ok(())
     }
 
     fn process_event(
