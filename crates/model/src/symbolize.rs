@@ -22,7 +22,7 @@ pub type HashSet<K> = std::collections::HashSet<K, ahash::RandomState>;
 /// The (pid, stack) pairs a view asks to be named.
 pub type StackSet = HashSet<(u32, StackId)>;
 
-/// One resolved frame.
+/// One resolved frame, as tables and views read it (made from the stored frame when asked).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResolvedFrame {
     pub address: u64,
@@ -32,33 +32,66 @@ pub struct ResolvedFrame {
     pub module_offset: Option<u64>,
     /// The function, when symbols were found and one covers the address.
     pub func: Option<Arc<str>>,
-    /// `module!function+0xoffset`, `module!<PDB not found>`, `module+0xrva` or `0xaddress`.
-    pub text: Arc<str>,
     /// `antivirus (Company)` for a frame of a well-known third-party driver.
     pub mark: Option<Arc<str>>,
+    /// What the symbol lookup said, for `text`.
+    lookup: Lookup,
 }
+
+impl ResolvedFrame {
+    /// `module!function+0xoffset`, `module!<PDB not found>`, `module+0xrva` or `0xaddress`.
+    pub fn text(&self) -> String {
+        format_frame(self.module.as_deref(), self.address, &self.lookup)
+    }
+}
+
+/// A frame as it is kept: 32 bytes, however many frames a trace has. Its
+/// module's names are kept once in `ModuleFacts`, its text is made when shown.
+#[derive(Clone, Debug)]
+struct StoredFrame {
+    address: u64,
+    /// Index into `NamedFrames::modules`; NO_MODULE for an address in no module.
+    module: u32,
+    /// The offset in `func`, or NO_SYMBOLS, or NOT_IN_ANY_FUNCTION.
+    offset: u32,
+    func: Option<Arc<str>>,
+}
+
+const NO_MODULE: u32 = u32::MAX;
+/// `StoredFrame::offset` when the module has no symbols.
+const NO_SYMBOLS: u32 = u32::MAX;
+/// `StoredFrame::offset` when symbols cover no function at the address.
+const NOT_IN_ANY_FUNCTION: u32 = u32::MAX - 1;
 
 /// The frames of a trace's samples and system calls, named when the first table
 /// that shows them is built, and of its stacks, named as results ask for them.
 #[derive(Default)]
 pub struct NamedFrames {
-    pub frames: Vec<ResolvedFrame>,
-    /// Per (pid, stack) named so far: frame ids, innermost first (the StackStore's order).
-    stacks: HashMap<(u32, StackId), Box<[FrameId]>>,
+    frames: Vec<StoredFrame>,
+    /// Per (pid, stack) named so far: where its frame ids are in `stack_frames`.
+    stacks: HashMap<(u32, StackId), u32>,
+    /// The named stacks' frame ids, innermost first (the StackStore's order), one stack after another.
+    stack_frames: Vec<FrameId>,
+    /// Where each named stack's frame ids end in `stack_frames`.
+    stack_ends: Vec<usize>,
     /// Per sample row: the frame of its IP.
     pub sample_frames: Vec<FrameId>,
     /// Per syscall row: the frame of the service address.
     pub syscall_frames: Vec<FrameId>,
-    /// Each (module row, address) is named once, whichever stack or row asks first.
-    ids: HashMap<(Option<usize>, u64), FrameId>,
-    /// Per module row: what its frames share (looked up once, the names stored once).
-    modules: HashMap<usize, ModuleFacts>,
+    /// Each (module row, address) is named once, whichever stack or row asks
+    /// first (module row u32::MAX: in no module).
+    ids: HashMap<(u32, u64), FrameId>,
+    /// Per module row: its index in `modules`.
+    module_of_row: HashMap<usize, u32>,
+    /// What the frames of one module share (looked up once, the names stored once).
+    modules: Vec<ModuleFacts>,
     every_stack_named: bool,
 }
 
 /// What every frame in one module shares.
 struct ModuleFacts {
     identity: Option<PdbIdentity>,
+    base: u64,
     file: Arc<str>,
     mark: Option<Arc<str>>,
 }
@@ -66,21 +99,52 @@ struct ModuleFacts {
 impl NamedFrames {
     /// The frames of `stack` as seen in process `pid`, innermost first, if named.
     pub fn stack(&self, pid: u32, stack: StackId) -> Option<&[FrameId]> {
-        self.stacks.get(&(pid, stack)).map(|s| &s[..])
+        self.stacks.get(&(pid, stack)).map(|&slot| self.stack_at(slot as usize))
+    }
+
+    fn stack_at(&self, slot: usize) -> &[FrameId] {
+        let start = slot.checked_sub(1).map_or(0, |s| self.stack_ends[s]);
+        &self.stack_frames[start..self.stack_ends[slot]]
     }
 
     /// The frame of row `row` of a per-row list (`sample_frames`, `syscall_frames`).
-    pub fn sample_or_syscall(&self, per_row: &[FrameId], row: usize) -> Option<&ResolvedFrame> {
+    pub fn sample_or_syscall(&self, per_row: &[FrameId], row: usize) -> Option<ResolvedFrame> {
         per_row.get(row).and_then(|&id| self.frame(id))
     }
 
-    pub fn frame(&self, id: FrameId) -> Option<&ResolvedFrame> {
-        self.frames.get(id as usize)
+    /// The function of row `row` of a per-row list, without the rest of its frame.
+    pub fn func_of_row(&self, per_row: &[FrameId], row: usize) -> Option<Arc<str>> {
+        per_row.get(row).and_then(|&id| self.frames.get(id as usize)?.func.clone())
+    }
+
+    pub fn frame(&self, id: FrameId) -> Option<ResolvedFrame> {
+        let stored = self.frames.get(id as usize)?;
+        let module = self.modules.get(stored.module as usize);
+        let lookup = match (&stored.func, stored.offset) {
+            (Some(name), offset) => Lookup::Function { name: name.clone(), offset },
+            (None, NOT_IN_ANY_FUNCTION) => {
+                Lookup::NotInAnyFunction { rva: stored.address.wrapping_sub(module.map_or(0, |m| m.base)) }
+            }
+            (None, _) => Lookup::NoSymbols,
+        };
+        Some(ResolvedFrame {
+            address: stored.address,
+            module: module.map(|m| m.file.clone()),
+            module_offset: module.map(|m| stored.address.wrapping_sub(m.base)),
+            func: stored.func.clone(),
+            mark: module.and_then(|m| m.mark.clone()),
+            lookup,
+        })
+    }
+
+    /// How many distinct frames are named.
+    pub fn frame_count(&self) -> usize {
+        self.frames.len()
     }
 
     /// All (pid, stack) pairs named so far with their frames, sorted for a stable `frames` table.
     pub fn all_stacks(&self) -> Vec<((u32, StackId), &[FrameId])> {
-        let mut all: Vec<_> = self.stacks.iter().map(|(k, v)| (*k, &v[..])).collect();
+        let mut all: Vec<_> = self.stacks.iter().map(|(k, &slot)| (*k, self.stack_at(slot as usize))).collect();
         all.sort_by_key(|(key, _)| (key.1, key.0));
         all
     }
@@ -136,60 +200,56 @@ impl NamedFrames {
         }
         prefetch(model, resolver, rows);
         self.stacks.reserve(first.len());
+        self.stack_ends.reserve(first.len());
         for ((pid, stack), ts) in first {
-            let ids: Box<[FrameId]> = model
-                .stacks
-                .frames(stack)
-                .iter()
-                .map(|&address| self.name(model, resolver, pid, address, ts))
-                .collect();
-            self.stacks.insert((pid, stack), ids);
+            for &address in model.stacks.frames(stack) {
+                let id = self.name(model, resolver, pid, address, ts);
+                self.stack_frames.push(id);
+            }
+            self.stacks.insert((pid, stack), self.stack_ends.len() as u32);
+            self.stack_ends.push(self.stack_frames.len());
         }
     }
 
     /// The frame of `address` in `pid` at `ts`, named once per (module row, address).
     fn name(&mut self, model: &TraceModel, resolver: &mut SymbolResolver, pid: u32, address: u64, ts: i64) -> FrameId {
         let row = model.modules.lookup_index(pid, address, ts, model.pointer_size);
-        if let Some(&id) = self.ids.get(&(row, address)) {
+        let row_key = row.and_then(|r| u32::try_from(r).ok()).unwrap_or(u32::MAX);
+        if let Some(&id) = self.ids.get(&(row_key, address)) {
             return id;
         }
         let frame = match row.and_then(|r| model.modules.rows.get(r).map(|m| (r, m))) {
-            None => ResolvedFrame {
-                address,
-                module: None,
-                module_offset: None,
-                func: None,
-                text: format_frame(None, address, &Lookup::NoSymbols).into(),
-                mark: None,
-            },
+            None => StoredFrame { address, module: NO_MODULE, offset: NO_SYMBOLS, func: None },
             Some((r, module)) => {
-                let rva = address - module.base;
-                let facts = self.modules.entry(r).or_insert_with(|| ModuleFacts {
-                    identity: identity_of(model, r),
-                    file: module.file().into(),
-                    mark: known_driver(module.file()).map(|d| d.mark().into()),
-                });
-                let lookup = match &facts.identity {
-                    Some(identity) => resolver.lookup(identity, rva),
+                let facts = match self.module_of_row.get(&r) {
+                    Some(&index) => index,
+                    None => {
+                        let index = self.modules.len() as u32;
+                        self.modules.push(ModuleFacts {
+                            identity: identity_of(model, r),
+                            base: module.base,
+                            file: module.file().into(),
+                            mark: known_driver(module.file()).map(|d| d.mark().into()),
+                        });
+                        self.module_of_row.insert(r, index);
+                        index
+                    }
+                };
+                let lookup = match &self.modules[facts as usize].identity {
+                    Some(identity) => resolver.lookup(identity, address - module.base),
                     None => Lookup::NoSymbols,
                 };
-                let func = match &lookup {
-                    Lookup::Function { name, .. } => Some(name.clone()),
-                    _ => None,
+                let (func, offset) = match lookup {
+                    Lookup::Function { name, offset } => (Some(name), offset.min(NOT_IN_ANY_FUNCTION - 1)),
+                    Lookup::NotInAnyFunction { .. } => (None, NOT_IN_ANY_FUNCTION),
+                    Lookup::NoSymbols => (None, NO_SYMBOLS),
                 };
-                ResolvedFrame {
-                    address,
-                    module: Some(facts.file.clone()),
-                    module_offset: Some(rva),
-                    func,
-                    text: format_frame(Some(&facts.file), address, &lookup).into(),
-                    mark: facts.mark.clone(),
-                }
+                StoredFrame { address, module: facts, offset, func }
             }
         };
         let id = self.frames.len() as FrameId;
         self.frames.push(frame);
-        self.ids.insert((row, address), id);
+        self.ids.insert((row_key, address), id);
         id
     }
 }

@@ -313,7 +313,7 @@ pub fn syscalls(model: &TraceModel, names: &NamedFrames) -> DataTable {
     b.texts("proc", rows.iter().map(|s| r.proc(s.pid, s.ts)));
     b.addresses("address", rows.iter().map(|s| Some(s.address)));
     b.modules_and_offsets(rows.iter().map(|s| r.module(s.pid, s.address, s.ts)));
-    let func = |i: usize| names.sample_or_syscall(&names.syscall_frames, i).and_then(|f| f.func.clone());
+    let func = |i: usize| names.func_of_row(&names.syscall_frames, i);
     b.texts("func", (0..rows.len()).map(func));
     b.u64s("ret", rows.iter().map(|s| some_u32(s.ret)));
     b.texts("status", rows.iter().map(|s| s.ret.map(status_text)));
@@ -332,7 +332,7 @@ pub fn samples(model: &TraceModel, names: &NamedFrames) -> DataTable {
     b.texts("proc", rows.iter().map(|s| r.proc(s.pid, s.ts)));
     b.addresses("ip", rows.iter().map(|s| Some(s.ip)));
     b.modules_and_offsets(rows.iter().map(|s| r.module(s.pid, s.ip, s.ts)));
-    let func = |i: usize| names.sample_or_syscall(&names.sample_frames, i).and_then(|f| f.func.clone());
+    let func = |i: usize| names.func_of_row(&names.sample_frames, i);
     b.texts("func", (0..rows.len()).map(func));
     b.durations("weight_ns", rows.iter().map(|s| Some(s.weight_ns)));
     b.u64s("stack", rows.iter().map(|s| s.stack.map(u64::from)));
@@ -345,7 +345,7 @@ pub fn stacks(model: &TraceModel, names: &NamedFrames) -> DataTable {
     let (mut modules, mut funcs, mut texts) =
         (StrColumnBuilder::new(), StrColumnBuilder::new(), StrColumnBuilder::new());
     for s in rows {
-        let frames: Vec<&ResolvedFrame> =
+        let frames: Vec<ResolvedFrame> =
             names.stack(s.pid, s.stack).unwrap_or(&[]).iter().filter_map(|&id| names.frame(id)).collect();
         let mut seen: Vec<&str> = Vec::new();
         for m in frames.iter().filter_map(|f| f.module.as_deref()) {
@@ -355,7 +355,7 @@ pub fn stacks(model: &TraceModel, names: &NamedFrames) -> DataTable {
         }
         modules.push(&joined(seen));
         funcs.push(&joined(frames.iter().filter_map(|f| f.func.as_deref())));
-        let text: Vec<&str> = frames.iter().map(|f| &*f.text).collect();
+        let text: Vec<String> = frames.iter().map(ResolvedFrame::text).collect();
         texts.push(&text.join(" <- "));
     }
     let mut b = Builder::new("stacks");
@@ -394,7 +394,7 @@ pub fn frames(names: &NamedFrames) -> DataTable {
             offset.push(f.module_offset);
             module.push(f.module.clone());
             func.push(f.func.clone());
-            text.push(Some(f.text.clone()));
+            text.push(Some(Arc::<str>::from(f.text())));
             mark.push(f.mark.clone());
         }
     }

@@ -4,7 +4,7 @@
 #![allow(clippy::result_large_err)]
 use crate::session::Session;
 use crate::stack_filter::rewrite_query;
-use crate::views::{draw, stack_keys, StackKey, TraceFrames};
+use crate::views::{draw, RowKeys, TraceFrames};
 use columnar::DataTable;
 use model::symbolize::StackSet;
 use progress::Progress;
@@ -28,7 +28,7 @@ impl Session {
         let rows = query::run_parsed(query, text, &self.catalog, &self.cancel)?;
         let Some(view) = view else { return Ok(rows) };
         let names: Vec<&str> = self.traces.iter().map(|t| t.name.as_str()).collect();
-        let keys = stack_keys(&rows, &names)?;
+        let keys = RowKeys::of(&rows, &names)?;
         self.name_stacks_of(&keys, progress);
         let traces: Vec<TraceFrames> =
             (0..self.traces.len()).map(|index| TraceFrames { named: self.stack_state.named(index) }).collect();
@@ -36,10 +36,10 @@ impl Session {
     }
 
     /// Names the stacks a view of these rows draws, and only those.
-    fn name_stacks_of(&mut self, keys: &[Option<StackKey>], progress: &Progress) {
+    fn name_stacks_of(&mut self, keys: &RowKeys, progress: &Progress) {
         let mut wanted: Vec<StackSet> = vec![StackSet::default(); self.traces.len()];
-        for key in keys.iter().flatten() {
-            if let Some(set) = wanted.get_mut(key.trace) {
+        for key in (0..keys.len()).filter_map(|row| keys.key(row)) {
+            if let Some(set) = wanted.get_mut(key.trace as usize) {
                 // A row without a process reads the stack as named for pid 0.
                 set.extend([(key.pid, key.stack), (0, key.stack)]);
             }

@@ -1,7 +1,7 @@
 //! `| butterfly FUNC`: a function's callers, the function itself (inclusive and
 //! exclusive), and its callees; or the same for a whole module.
 use super::ms;
-use super::row_stacks::{Labelled, RowStacks, Weights};
+use super::row_stacks::{Labelled, RowStacks};
 use columnar::{Column, DataTable, StrColumnBuilder};
 use query::error::{ErrorKind, QueryError};
 use std::collections::HashMap;
@@ -81,7 +81,7 @@ fn frame_matches(label: &str, wanted: &str, target: Target) -> bool {
 /// The matching frames of one stack as runs `(first, last)`: each function
 /// frame alone, a module's consecutive frames together (its inner calls are
 /// neither its callers nor its callees).
-fn matching_runs(labels: &[Labelled], wanted: &str, target: Target) -> Vec<(usize, usize)> {
+fn matching_runs(labels: &[&Labelled], wanted: &str, target: Target) -> Vec<(usize, usize)> {
     let mut runs: Vec<(usize, usize)> = Vec::new();
     for (i, (label, _)) in labels.iter().enumerate() {
         if !frame_matches(label, wanted, target) {
@@ -105,25 +105,24 @@ struct Found {
     callees: Neighbours,
 }
 
-fn collect(stacks: &RowStacks, weights: Option<&Weights>, wanted: &str, target: Target) -> Found {
+fn collect(stacks: &RowStacks, wanted: &str, target: Target) -> Found {
     let mut found = Found::default();
-    for (row, path) in stacks.rows.iter().enumerate() {
-        let Some(path) = path else { continue };
-        let labels = &stacks.paths[*path];
-        let weight = weights.and_then(|w| w.values.get(row).copied().flatten()).unwrap_or(0);
-        let runs = matching_runs(labels, wanted, target);
+    for path in 0..stacks.len() {
+        let (rows, weight) = stacks.totals[path];
+        let labels = stacks.path(path);
+        let runs = matching_runs(&labels, wanted, target);
         let Some(&(first, _)) = runs.first() else { continue };
         found.name.get_or_insert_with(|| match target {
-            Target::Function => labels[first].clone(),
+            Target::Function => (*labels[first]).clone(),
             Target::Module => {
                 let module = label_parts(&labels[first].0).0.unwrap_or(wanted);
                 (Arc::from(module), labels[first].1.clone())
             }
         });
-        found.inclusive.0 += 1;
+        found.inclusive.0 += rows;
         found.inclusive.1 += weight;
         if runs.last().is_some_and(|&(_, last)| last == labels.len() - 1) {
-            found.exclusive.0 += 1;
+            found.exclusive.0 += rows;
             found.exclusive.1 += weight;
         }
         // Each distinct neighbour counts once per row, however often the target recurs.
@@ -135,7 +134,7 @@ fn collect(stacks: &RowStacks, weights: Option<&Weights>, wanted: &str, target: 
                 if !seen_callers.contains(&label) {
                     seen_callers.push(label);
                     let e = found.callers.entry(label.clone()).or_insert((0, 0, mark.clone()));
-                    e.0 += 1;
+                    e.0 += rows;
                     e.1 += weight;
                 }
             }
@@ -143,7 +142,7 @@ fn collect(stacks: &RowStacks, weights: Option<&Weights>, wanted: &str, target: 
                 if !seen_callees.contains(&label) {
                     seen_callees.push(label);
                     let e = found.callees.entry(label.clone()).or_insert((0, 0, mark.clone()));
-                    e.0 += 1;
+                    e.0 += rows;
                     e.1 += weight;
                 }
             }
@@ -152,14 +151,10 @@ fn collect(stacks: &RowStacks, weights: Option<&Weights>, wanted: &str, target: 
     found
 }
 
-pub(super) fn butterfly(
-    stacks: &RowStacks,
-    weights: Option<&Weights>,
-    function: &str,
-) -> Result<DataTable, QueryError> {
-    let mut found = collect(stacks, weights, function, Target::Function);
+pub(super) fn butterfly(stacks: &RowStacks, by_weight: bool, function: &str) -> Result<DataTable, QueryError> {
+    let mut found = collect(stacks, function, Target::Function);
     if found.name.is_none() && !function.contains('!') {
-        found = collect(stacks, weights, function, Target::Module);
+        found = collect(stacks, function, Target::Module);
     }
     let Found { name, inclusive, exclusive, callers, callees } = found;
     let Some((label, mark)) = name else {
@@ -173,7 +168,6 @@ pub(super) fn butterfly(
     };
     let (inclusive, inclusive_ns) = inclusive;
     let (exclusive, exclusive_ns) = exclusive;
-    let by_weight = weights.is_some();
     let mut lines = Lines::default();
     lines.section("caller", callers);
     lines.add("function", label.to_string(), inclusive, inclusive_ns, mark);

@@ -7,19 +7,16 @@ use std::collections::HashMap;
 /// Collapsed stacks, `outer;...;inner count`, sorted: what flamegraph.pl,
 /// inferno and speedscope read.
 pub(super) fn folded_lines(stacks: &RowStacks) -> Vec<String> {
-    let mut counts: HashMap<usize, u64> = HashMap::new();
-    let mut no_stack = 0u64;
-    for path in &stacks.rows {
-        match path {
-            Some(p) if !stacks.paths[*p].is_empty() => *counts.entry(*p).or_default() += 1,
-            _ => no_stack += 1,
-        }
-    }
     let mut merged: HashMap<String, u64> = HashMap::new();
-    for (path, count) in counts {
-        let line: Vec<String> = stacks.paths[path].iter().map(|(label, _)| label.replace([';', '\n'], ":")).collect();
+    for path in 0..stacks.len() {
+        let count = stacks.totals[path].0;
+        if count == 0 {
+            continue;
+        }
+        let line: Vec<String> = stacks.path(path).iter().map(|(label, _)| label.replace([';', '\n'], ":")).collect();
         *merged.entry(line.join(";")).or_default() += count;
     }
+    let no_stack = stacks.no_stack.0;
     if no_stack > 0 {
         *merged.entry(no_stack_label().to_string()).or_default() += no_stack;
     }

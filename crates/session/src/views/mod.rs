@@ -13,7 +13,7 @@ use columnar::DataTable;
 use model::symbolize::NamedFrames;
 use query::ast::ViewKind;
 use query::error::QueryError;
-pub(crate) use row_stacks::{stack_keys, StackKey};
+pub(crate) use row_stacks::RowKeys;
 use row_stacks::{RowStacks, Weights};
 use std::sync::Arc;
 
@@ -22,25 +22,25 @@ pub(crate) struct TraceFrames<'s> {
     pub(crate) named: Option<&'s NamedFrames>,
 }
 
-/// Draws `view` from `rows`, whose stacks (`keys`, from `stack_keys`) are named by the frames of `traces`.
+/// Draws `view` from `rows`, whose stacks (`keys`) are named by the frames of `traces`.
 pub(crate) fn draw(
     view: ViewKind,
     rows: &DataTable,
-    keys: &[Option<StackKey>],
+    keys: &RowKeys,
     traces: &[TraceFrames],
 ) -> Result<DataTable, QueryError> {
     let offsets = matches!(view, ViewKind::Tree { offsets: true, .. });
     let weights = Weights::of(rows);
-    let full = |keys| RowStacks::of(keys, traces, offsets, None);
+    let by_weight = weights.is_some();
+    let stacks = |depth| RowStacks::of(keys, weights.as_ref(), traces, offsets, depth);
     match view {
         ViewKind::Tree { depth, min_percent, .. } => {
             let depth = depth.map(|d| usize::try_from(d).unwrap_or(usize::MAX));
-            let stacks = RowStacks::of(keys, traces, offsets, depth);
-            Ok(tree::tree(&stacks, weights.as_ref(), depth, min_percent.unwrap_or(1.0)))
+            Ok(tree::tree(&stacks(depth), by_weight, depth, min_percent.unwrap_or(1.0)))
         }
-        ViewKind::Butterfly { function } => butterfly::butterfly(&full(keys), weights.as_ref(), &function),
-        ViewKind::Folded => Ok(folded::folded_table(&full(keys))),
-        ViewKind::Flame { file } => flame::flame(&full(keys), std::path::Path::new(&file)),
+        ViewKind::Butterfly { function } => butterfly::butterfly(&stacks(None), by_weight, &function),
+        ViewKind::Folded => Ok(folded::folded_table(&stacks(None))),
+        ViewKind::Flame { file } => flame::flame(&stacks(None), std::path::Path::new(&file)),
     }
 }
 

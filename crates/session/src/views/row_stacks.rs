@@ -1,29 +1,33 @@
-//! The input of every view: each result row's stack as frame labels, outermost
-//! first, and the rows' weights.
+//! The input of every view: the distinct stacks of the result rows as frame
+//! labels, outermost first, each with how many rows draw it and their weight.
+//! Rows are read once, straight from their columns: nothing is kept per row,
+//! so a view over a hundred million samples holds only its distinct stacks.
 use super::TraceFrames;
-use columnar::{DataTable, Value};
+use columnar::{Column, DataTable, Value};
 use model::stacks::StackId;
 use model::symbolize::HashMap;
 use model::symbolize::{FrameId, ResolvedFrame};
 use query::error::{ErrorKind, QueryError};
 use std::sync::Arc;
 
-/// The rows' weights, from the first of `weight_ns`, `cpu_ns` and `duration_ns` they have.
-pub(super) struct Weights {
-    pub(super) values: Vec<Option<i64>>,
+/// The rows' weights: the first of `weight_ns`, `cpu_ns` and `duration_ns` they have.
+pub(super) struct Weights<'t> {
+    column: &'t Column,
 }
 
-impl Weights {
-    pub(super) fn of(table: &DataTable) -> Option<Weights> {
+impl<'t> Weights<'t> {
+    pub(super) fn of(table: &'t DataTable) -> Option<Weights<'t>> {
         let column = ["weight_ns", "cpu_ns", "duration_ns"].iter().find_map(|name| table.column(name))?;
-        let values = (0..column.len())
-            .map(|row| match column.value(row) {
-                Value::Duration(ns) | Value::I64(ns) | Value::Timestamp(ns) => Some(ns),
-                Value::U64(ns) => i64::try_from(ns).ok(),
-                _ => None,
-            })
-            .collect();
-        Some(Weights { values })
+        Some(Weights { column })
+    }
+
+    /// Row `row`'s weight in ns; 0 when it has none.
+    fn at(&self, row: usize) -> i64 {
+        match self.column.value(row) {
+            Value::Duration(ns) | Value::I64(ns) | Value::Timestamp(ns) => ns,
+            Value::U64(ns) => i64::try_from(ns).unwrap_or(0),
+            _ => 0,
+        }
     }
 }
 
@@ -32,113 +36,213 @@ impl Weights {
 /// With `offsets`: the frame itself, `module!func+0xoff`, or `module+0xrva` without symbols.
 fn node_label(frame: &ResolvedFrame, offsets: bool) -> Arc<str> {
     match (&frame.module, &frame.func, frame.module_offset) {
-        (Some(_), Some(_), _) if offsets => frame.text.clone(),
+        (Some(_), Some(_), _) if offsets => frame.text().into(),
         (Some(module), Some(func), _) => format!("{module}!{func}").into(),
         (Some(module), None, Some(rva)) if offsets => format!("{module}+0x{rva:x}").into(),
-        _ => frame.text.clone(),
+        _ => frame.text().into(),
     }
 }
 
 /// A frame's tree label and its known-driver mark.
 pub(super) type Labelled = (Arc<str>, Option<Arc<str>>);
 
-/// One row's stack, outermost first, as labels; None when the row has no stack.
+/// Rows and their summed weight in ns.
+pub(super) type Totals = (u64, i64);
+
+/// A label's number: two frames with the same label (one function at two
+/// offsets) have the same number.
+pub(super) type LabelId = u32;
+
+/// The distinct stacks the result rows draw, as labels outermost first.
 pub(super) struct RowStacks {
-    /// Per row: index into `paths`.
-    pub(super) rows: Vec<Option<usize>>,
-    pub(super) paths: Vec<Vec<Labelled>>,
+    labels: Vec<Labelled>,
+    /// Every path's labels, one path after another.
+    steps: Vec<LabelId>,
+    /// Where each path's labels end in `steps`.
+    ends: Vec<usize>,
     /// Per path: whether frames past the depth asked for were left off.
     pub(super) cut: Vec<bool>,
+    /// Per path: the rows that draw it and their weight.
+    pub(super) totals: Vec<Totals>,
+    /// The rows without a stack, or whose stack has no named frame.
+    pub(super) no_stack: Totals,
 }
 
 /// The stack a result row draws: in which trace, as seen in which process.
 #[derive(Clone, Copy, Hash, PartialEq, Eq)]
 pub(crate) struct StackKey {
-    pub(crate) trace: usize,
+    pub(crate) trace: u32,
     pub(crate) pid: u32,
     pub(crate) stack: StackId,
 }
 
-/// Per result row, its stack's key (None for a row without a stack). A row's
-/// `trace` column picks the trace among `trace_names` (the first when there is none).
-pub(crate) fn stack_keys(rows: &DataTable, trace_names: &[&str]) -> Result<Vec<Option<StackKey>>, QueryError> {
-    let Some(stack_column) = rows.column("stack") else {
-        return Err(QueryError::new(
-            ErrorKind::Type,
-            "stack views need rows with a `stack` column (samples, syscalls, stacks, frames); keep it in the select",
-            None,
-        ));
-    };
-    let pid_column = rows.column("pid");
-    let trace_column = rows.column("trace");
-    let key = |row: usize| {
-        let stack = match stack_column.value(row) {
+/// Each result row's stack key, read from its `stack`, `pid` and `trace`
+/// columns when asked, rather than listed for every row.
+pub(crate) struct RowKeys<'t> {
+    stack: &'t Column,
+    pid: Option<&'t Column>,
+    trace: Option<&'t Column>,
+    trace_names: Vec<String>,
+    rows: usize,
+}
+
+impl<'t> RowKeys<'t> {
+    /// The keys of `rows`. A row's `trace` column picks the trace among
+    /// `trace_names` (the first when there is none).
+    pub(crate) fn of(rows: &'t DataTable, trace_names: &[&str]) -> Result<RowKeys<'t>, QueryError> {
+        let Some(stack) = rows.column("stack") else {
+            return Err(QueryError::new(
+                ErrorKind::Type,
+                "stack views need rows with a `stack` column (samples, syscalls, stacks, frames); keep it in the select",
+                None,
+            ));
+        };
+        Ok(RowKeys {
+            stack,
+            pid: rows.column("pid"),
+            trace: rows.column("trace"),
+            trace_names: trace_names.iter().map(|t| t.to_string()).collect(),
+            rows: rows.row_count(),
+        })
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Row `row`'s stack key; None for a row without a stack.
+    pub(crate) fn key(&self, row: usize) -> Option<StackKey> {
+        let stack = match self.stack.value(row) {
             Value::U64(s) => StackId::try_from(s).ok(),
             Value::I64(s) => StackId::try_from(s).ok(),
             _ => None,
         }?;
-        let pid = match pid_column.map(|c| c.value(row)) {
+        let pid = match self.pid.map(|c| c.value(row)) {
             Some(Value::U64(p)) => u32::try_from(p).unwrap_or(0),
             _ => 0,
         };
-        let trace = match trace_column.map(|c| c.value(row)) {
-            Some(Value::Str(name)) => trace_names.iter().position(|t| **t == *name).unwrap_or(0),
+        let trace = match self.trace.map(|c| c.value(row)) {
+            Some(Value::Str(name)) => self.trace_names.iter().position(|t| **t == *name).unwrap_or(0),
             _ => 0,
         };
-        Some(StackKey { trace, pid, stack })
-    };
-    Ok((0..rows.row_count()).map(key).collect())
+        Some(StackKey { trace: trace as u32, pid, stack })
+    }
+}
+
+/// Labels made once per frame, and numbered once per distinct text.
+#[derive(Default)]
+struct LabelMaker {
+    of_frame: HashMap<(u32, FrameId), LabelId>,
+    of_text: HashMap<Arc<str>, LabelId>,
+    labels: Vec<Labelled>,
+}
+
+impl LabelMaker {
+    fn label(&mut self, trace: u32, id: FrameId, frame: &ResolvedFrame, offsets: bool) -> LabelId {
+        if let Some(&label) = self.of_frame.get(&(trace, id)) {
+            return label;
+        }
+        let text = node_label(frame, offsets);
+        let label = match self.of_text.get(&text) {
+            Some(&label) => label,
+            None => {
+                let label = self.labels.len() as LabelId;
+                self.labels.push((text.clone(), frame.mark.clone()));
+                self.of_text.insert(text, label);
+                label
+            }
+        };
+        self.of_frame.insert((trace, id), label);
+        label
+    }
 }
 
 impl RowStacks {
-    /// Every result row's stack (`keys`, from `stack_keys`) as labels, outermost
-    /// first, and no deeper than `depth` frames (a tree of that depth reads no more).
+    /// The distinct stacks of the rows `keys` reads, no deeper than `depth`
+    /// frames (a tree of that depth reads no more), with their rows' totals.
     pub(super) fn of(
-        keys: &[Option<StackKey>],
+        keys: &RowKeys,
+        weights: Option<&Weights>,
         traces: &[TraceFrames],
         offsets: bool,
         depth: Option<usize>,
     ) -> RowStacks {
-        let mut index: HashMap<StackKey, usize> = HashMap::default();
-        // A frame's label is made once and shared by every path through it.
-        let mut labels: HashMap<(usize, FrameId), Labelled> = HashMap::default();
-        let mut out = RowStacks { rows: Vec::with_capacity(keys.len()), paths: Vec::new(), cut: Vec::new() };
-        for key in keys {
-            let Some(key) = *key else {
-                out.rows.push(None);
-                continue;
-            };
-            if let Some(&path) = index.get(&key) {
-                out.rows.push(Some(path));
-                continue;
-            }
-            let named = traces.get(key.trace).and_then(|t| t.named);
-            let frames: Option<&[FrameId]> =
-                named.and_then(|n| n.stack(key.pid, key.stack).or_else(|| n.stack(0, key.stack)));
-            let (path, cut): (Vec<Labelled>, bool) = match (named, frames) {
-                (Some(n), Some(ids)) => {
-                    let kept = depth.map_or(ids.len(), |d| d.min(ids.len()));
-                    let path = ids
-                        .iter()
-                        .rev()
-                        .take(kept)
-                        .filter_map(|&id| {
-                            let frame = n.frame(id)?;
-                            let label = labels
-                                .entry((key.trace, id))
-                                .or_insert_with(|| (node_label(frame, offsets), frame.mark.clone()));
-                            Some(label.clone())
-                        })
-                        .collect();
-                    (path, kept < ids.len())
+        // None: a stack with no named frame, drawn as none.
+        let mut path_of: HashMap<StackKey, Option<u32>> = HashMap::default();
+        let mut maker = LabelMaker::default();
+        let mut out = RowStacks {
+            labels: Vec::new(),
+            steps: Vec::new(),
+            ends: Vec::new(),
+            cut: Vec::new(),
+            totals: Vec::new(),
+            no_stack: (0, 0),
+        };
+        for row in 0..keys.len() {
+            let weight = weights.map_or(0, |w| w.at(row));
+            let path = keys.key(row).and_then(|key| match path_of.get(&key) {
+                Some(&path) => path,
+                None => {
+                    let path = out.add_path(key, traces, offsets, depth, &mut maker);
+                    path_of.insert(key, path);
+                    path
                 }
-                _ => (Vec::new(), false),
+            });
+            let totals = match path {
+                Some(path) => &mut out.totals[path as usize],
+                None => &mut out.no_stack,
             };
-            out.paths.push(path);
-            out.cut.push(cut);
-            index.insert(key, out.paths.len() - 1);
-            out.rows.push(Some(out.paths.len() - 1));
+            totals.0 += 1;
+            totals.1 = totals.1.saturating_add(weight);
         }
+        out.labels = maker.labels;
         out
+    }
+
+    /// Adds `key`'s stack as a path; None when it has no named frame.
+    fn add_path(
+        &mut self,
+        key: StackKey,
+        traces: &[TraceFrames],
+        offsets: bool,
+        depth: Option<usize>,
+        maker: &mut LabelMaker,
+    ) -> Option<u32> {
+        let named = traces.get(key.trace as usize)?.named?;
+        let ids = named.stack(key.pid, key.stack).or_else(|| named.stack(0, key.stack))?;
+        let kept = depth.map_or(ids.len(), |d| d.min(ids.len()));
+        let start = self.steps.len();
+        for &id in ids.iter().rev().take(kept) {
+            if let Some(frame) = named.frame(id) {
+                self.steps.push(maker.label(key.trace, id, &frame, offsets));
+            }
+        }
+        if self.steps.len() == start {
+            return None;
+        }
+        self.ends.push(self.steps.len());
+        self.cut.push(kept < ids.len());
+        self.totals.push((0, 0));
+        Some((self.totals.len() - 1) as u32)
+    }
+
+    /// How many distinct paths there are.
+    pub(super) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Path `path`'s labels, outermost first, as numbers.
+    pub(super) fn steps(&self, path: usize) -> &[LabelId] {
+        let start = path.checked_sub(1).map_or(0, |p| self.ends[p]);
+        &self.steps[start..self.ends[path]]
+    }
+
+    /// Path `path`'s labels, outermost first.
+    pub(super) fn path(&self, path: usize) -> Vec<&Labelled> {
+        self.steps(path).iter().map(|&l| self.label(l)).collect()
+    }
+
+    pub(super) fn label(&self, id: LabelId) -> &Labelled {
+        &self.labels[id as usize]
     }
 }

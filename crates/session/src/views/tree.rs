@@ -1,6 +1,6 @@
 //! `| tree [depth N] [min P%] [offsets]`: the call tree from the outermost caller
 //! down, with inclusive and exclusive counts and weights.
-use super::row_stacks::{RowStacks, Weights};
+use super::row_stacks::{LabelId, RowStacks};
 use super::{ms, no_stack_label};
 use columnar::{Column, DataTable, StrColumnBuilder};
 use model::symbolize::HashMap;
@@ -10,7 +10,7 @@ use std::sync::Arc;
 struct Node {
     label: Arc<str>,
     mark: Option<Arc<str>>,
-    children: HashMap<Arc<str>, usize>,
+    children: HashMap<LabelId, usize>,
     inclusive: u64,
     inclusive_ns: i64,
     exclusive: u64,
@@ -18,37 +18,26 @@ struct Node {
 }
 
 /// The call tree: from the outermost caller down, inclusive and exclusive weights.
-pub(super) fn tree(stacks: &RowStacks, weights: Option<&Weights>, depth: Option<usize>, min_percent: f64) -> DataTable {
-    // Rows summed per distinct path first: millions of rows share far fewer
-    // paths, and each path is walked down the tree once. The last slot
-    // holds the rows without a stack.
-    let no_stack_slot = stacks.paths.len();
-    let mut per_path = vec![(0u64, 0i64); no_stack_slot + 1];
-    for (row, path) in stacks.rows.iter().enumerate() {
-        let weight = weights.and_then(|w| w.values.get(row).copied().flatten()).unwrap_or(0);
-        let slot = match path {
-            Some(p) if !stacks.paths[*p].is_empty() => *p,
-            _ => no_stack_slot,
-        };
-        per_path[slot].0 += 1;
-        per_path[slot].1 = per_path[slot].1.saturating_add(weight);
-    }
-    let no_stack = vec![(no_stack_label(), None)];
+pub(super) fn tree(stacks: &RowStacks, by_weight: bool, depth: Option<usize>, min_percent: f64) -> DataTable {
+    // Rows come summed per distinct path: millions of rows share far fewer
+    // paths, and each path is walked down the tree once.
     let mut nodes = vec![Node { label: "[root]".into(), ..Node::default() }];
-    for (slot, &(rows, weight)) in per_path.iter().enumerate().filter(|(_, (rows, _))| *rows > 0) {
-        let labels = if slot == no_stack_slot { &no_stack } else { &stacks.paths[slot] };
-        // A path cut at the depth asked for goes on below its last node: not exclusive there.
-        let cut = slot != no_stack_slot && stacks.cut[slot];
+    for path in 0..stacks.len() {
+        let (rows, weight) = stacks.totals[path];
+        if rows == 0 {
+            continue;
+        }
         let mut at = 0;
         nodes[0].inclusive += rows;
         nodes[0].inclusive_ns += weight;
-        for (label, mark) in labels {
-            let next = match nodes[at].children.get(label) {
+        for &label in stacks.steps(path) {
+            let next = match nodes[at].children.get(&label) {
                 Some(&child) => child,
                 None => {
-                    nodes.push(Node { label: label.clone(), mark: mark.clone(), ..Node::default() });
+                    let (text, mark) = stacks.label(label).clone();
+                    nodes.push(Node { label: text, mark, ..Node::default() });
                     let child = nodes.len() - 1;
-                    nodes[at].children.insert(label.clone(), child);
+                    nodes[at].children.insert(label, child);
                     child
                 }
             };
@@ -56,12 +45,24 @@ pub(super) fn tree(stacks: &RowStacks, weights: Option<&Weights>, depth: Option<
             nodes[at].inclusive += rows;
             nodes[at].inclusive_ns += weight;
         }
-        if !cut {
+        // A path cut at the depth asked for goes on below its last node: not exclusive there.
+        if !stacks.cut[path] {
             nodes[at].exclusive += rows;
             nodes[at].exclusive_ns += weight;
         }
     }
-    let by_weight = weights.is_some();
+    let (rows, weight) = stacks.no_stack;
+    if rows > 0 {
+        nodes.push(Node { label: no_stack_label(), ..Node::default() });
+        let child = nodes.len() - 1;
+        nodes[0].children.insert(LabelId::MAX, child);
+        for at in [0, child] {
+            nodes[at].inclusive += rows;
+            nodes[at].inclusive_ns += weight;
+        }
+        nodes[child].exclusive += rows;
+        nodes[child].exclusive_ns += weight;
+    }
     let total = if by_weight { nodes[0].inclusive_ns.max(0) as f64 } else { nodes[0].inclusive as f64 };
     let share = |n: &Node| {
         let value = if by_weight { n.inclusive_ns.max(0) as f64 } else { n.inclusive as f64 };
