@@ -79,8 +79,11 @@ pub struct NamedFrames {
     /// Per syscall row: the frame of the service address.
     pub syscall_frames: Vec<FrameId>,
     /// Each (module row, address) is named once, whichever stack or row asks
-    /// first (module row u32::MAX: in no module).
-    ids: HashMap<(u32, u64), FrameId>,
+    /// first: here as the row and the offset in one number, 16 bytes an entry...
+    ids: HashMap<u64, FrameId>,
+    /// ...and here when that does not fit: in no module (row u32::MAX), or
+    /// 4 GB or more into one.
+    loose_ids: HashMap<(u32, u64), FrameId>,
     /// Per module row: its index in `modules`.
     module_of_row: HashMap<usize, u32>,
     /// What the frames of one module share (looked up once, the names stored once).
@@ -102,9 +105,21 @@ impl NamedFrames {
         self.stacks.get(&(pid, stack)).map(|&slot| self.stack_at(slot as usize))
     }
 
-    fn stack_at(&self, slot: usize) -> &[FrameId] {
+    /// Where the frames of `stack` as seen in process `pid` are kept, if named:
+    /// a number below `stack_count`, for callers that count per stack.
+    pub fn stack_slot(&self, pid: u32, stack: StackId) -> Option<u32> {
+        self.stacks.get(&(pid, stack)).copied()
+    }
+
+    /// How many (pid, stack) pairs are named.
+    pub fn stack_count(&self) -> usize {
+        self.stack_ends.len()
+    }
+
+    /// The frames kept at `slot`, innermost first.
+    pub fn stack_at(&self, slot: usize) -> &[FrameId] {
         let start = slot.checked_sub(1).map_or(0, |s| self.stack_ends[s]);
-        &self.stack_frames[start..self.stack_ends[slot]]
+        self.stack_ends.get(slot).map_or(&[], |&end| &self.stack_frames[start..end])
     }
 
     /// The frame of row `row` of a per-row list (`sample_frames`, `syscall_frames`).
@@ -215,7 +230,16 @@ impl NamedFrames {
     fn name(&mut self, model: &TraceModel, resolver: &mut SymbolResolver, pid: u32, address: u64, ts: i64) -> FrameId {
         let row = model.modules.lookup_index(pid, address, ts, model.pointer_size);
         let row_key = row.and_then(|r| u32::try_from(r).ok()).unwrap_or(u32::MAX);
-        if let Some(&id) = self.ids.get(&(row_key, address)) {
+        let base = row.and_then(|r| model.modules.rows.get(r)).map(|m| m.base);
+        let packed = match (row_key, base.map(|b| u32::try_from(address.wrapping_sub(b)))) {
+            (row, Some(Ok(rva))) if row != u32::MAX => Some(u64::from(row) << 32 | u64::from(rva)),
+            _ => None,
+        };
+        let known = match packed {
+            Some(key) => self.ids.get(&key),
+            None => self.loose_ids.get(&(row_key, address)),
+        };
+        if let Some(&id) = known {
             return id;
         }
         let frame = match row.and_then(|r| model.modules.rows.get(r).map(|m| (r, m))) {
@@ -249,7 +273,10 @@ impl NamedFrames {
         };
         let id = self.frames.len() as FrameId;
         self.frames.push(frame);
-        self.ids.insert((row_key, address), id);
+        match packed {
+            Some(key) => self.ids.insert(key, id),
+            None => self.loose_ids.insert((row_key, address), id),
+        };
         id
     }
 }

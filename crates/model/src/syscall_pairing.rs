@@ -106,7 +106,12 @@ fn thread_rows(
             let ranges: Vec<(usize, usize)> = parts.iter().map(|p| (0, p.order.len())).collect();
             let raw_ts = |p: usize, k: usize| event(p, k).raw_ts;
             let events = sorted_runs::in_key_order(&ranges, &raw_ts).map(|(p, k)| (parts[p].cpu, event(p, k)));
-            pair_thread_syscalls(*tid, events, cpus, clock, threads, loss_windows)
+            // One row per enter: sized once, as every thread's rows are held at once.
+            let enters = (0..parts.len())
+                .flat_map(|p| (0..parts[p].order.len()).map(move |k| (p, k)))
+                .filter(|&(p, k)| matches!(event(p, k).kind, SyscallKind::Enter { .. }))
+                .count();
+            pair_thread_syscalls(*tid, events, enters, cpus, clock, threads, loss_windows)
         })
         .collect();
 
@@ -154,6 +159,7 @@ struct ThreadPart<'a> {
 fn pair_thread_syscalls<'a>(
     tid: u32,
     events: impl Iterator<Item = (usize, &'a SyscallEvent)>,
+    enters: usize,
     cpus: &[CpuOutput],
     clock: &Clock,
     threads: &ThreadRegistry,
@@ -165,7 +171,7 @@ fn pair_thread_syscalls<'a>(
         .filter(|w| w.threads.as_ref().is_none_or(|t| t.binary_search(&tid).is_ok()))
         .map(|w| (w.start, w.end))
         .collect();
-    let mut rows = Vec::new();
+    let mut rows = Vec::with_capacity(enters);
     let mut unmatched_exits = 0u64;
     let mut open: Vec<usize> = Vec::new();
     let mut epoch = 0usize;

@@ -6,7 +6,7 @@ use super::TraceFrames;
 use columnar::{Column, DataTable, Value};
 use model::stacks::StackId;
 use model::symbolize::HashMap;
-use model::symbolize::{FrameId, ResolvedFrame};
+use model::symbolize::{FrameId, NamedFrames, ResolvedFrame};
 use query::error::{ErrorKind, QueryError};
 use std::sync::Arc;
 
@@ -69,7 +69,7 @@ pub(super) struct RowStacks {
 }
 
 /// The stack a result row draws: in which trace, as seen in which process.
-#[derive(Clone, Copy, Hash, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct StackKey {
     pub(crate) trace: u32,
     pub(crate) pid: u32,
@@ -130,19 +130,30 @@ impl<'t> RowKeys<'t> {
 }
 
 /// Labels made once per frame, and numbered once per distinct text.
-#[derive(Default)]
 struct LabelMaker {
-    of_frame: HashMap<(u32, FrameId), LabelId>,
+    /// Labels with offsets (`tree offsets`).
+    offsets: bool,
+    /// Per trace, per frame id: its label, or NO_LABEL before it is made.
+    of_frame: Vec<Vec<LabelId>>,
     of_text: HashMap<Arc<str>, LabelId>,
     labels: Vec<Labelled>,
 }
 
+const NO_LABEL: LabelId = LabelId::MAX;
+
 impl LabelMaker {
-    fn label(&mut self, trace: u32, id: FrameId, frame: &ResolvedFrame, offsets: bool) -> LabelId {
-        if let Some(&label) = self.of_frame.get(&(trace, id)) {
-            return label;
+    /// The label of frame `id` of trace `trace`; None for an id `named` does not know.
+    fn label(&mut self, trace: u32, id: FrameId, named: &NamedFrames) -> Option<LabelId> {
+        let of_frame = self.of_frame.get_mut(trace as usize)?;
+        if of_frame.is_empty() {
+            of_frame.resize(named.frame_count(), NO_LABEL);
         }
-        let text = node_label(frame, offsets);
+        let known = of_frame.get(id as usize).copied()?;
+        if known != NO_LABEL {
+            return Some(known);
+        }
+        let frame = named.frame(id)?;
+        let text = node_label(&frame, self.offsets);
         let label = match self.of_text.get(&text) {
             Some(&label) => label,
             None => {
@@ -152,8 +163,8 @@ impl LabelMaker {
                 label
             }
         };
-        self.of_frame.insert((trace, id), label);
-        label
+        self.of_frame[trace as usize][id as usize] = label;
+        Some(label)
     }
 }
 
@@ -167,9 +178,9 @@ impl RowStacks {
         offsets: bool,
         depth: Option<usize>,
     ) -> RowStacks {
-        // None: a stack with no named frame, drawn as none.
-        let mut path_of: HashMap<StackKey, Option<u32>> = HashMap::default();
-        let mut maker = LabelMaker::default();
+        // Rows are summed per named stack, by the slot the named frames keep it in.
+        let mut per_slot: Vec<Vec<Totals>> =
+            traces.iter().map(|t| vec![(0, 0); t.named.map_or(0, |n| n.stack_count())]).collect();
         let mut out = RowStacks {
             labels: Vec::new(),
             steps: Vec::new(),
@@ -180,50 +191,57 @@ impl RowStacks {
         };
         for row in 0..keys.len() {
             let weight = weights.map_or(0, |w| w.at(row));
-            let path = keys.key(row).and_then(|key| match path_of.get(&key) {
-                Some(&path) => path,
-                None => {
-                    let path = out.add_path(key, traces, offsets, depth, &mut maker);
-                    path_of.insert(key, path);
-                    path
-                }
+            let slot = keys.key(row).and_then(|key| {
+                let named = traces.get(key.trace as usize)?.named?;
+                let slot = named.stack_slot(key.pid, key.stack).or_else(|| named.stack_slot(0, key.stack))?;
+                per_slot.get_mut(key.trace as usize)?.get_mut(slot as usize)
             });
-            let totals = match path {
-                Some(path) => &mut out.totals[path as usize],
-                None => &mut out.no_stack,
-            };
+            let totals = slot.unwrap_or(&mut out.no_stack);
             totals.0 += 1;
             totals.1 = totals.1.saturating_add(weight);
+        }
+        let mut maker = LabelMaker {
+            offsets,
+            of_frame: vec![Vec::new(); traces.len()],
+            of_text: HashMap::default(),
+            labels: Vec::new(),
+        };
+        for (trace, slots) in per_slot.into_iter().enumerate() {
+            let Some(named) = traces[trace].named else { continue };
+            for (slot, totals) in slots.into_iter().enumerate().filter(|(_, t)| t.0 > 0) {
+                if !out.add_path(trace as u32, named.stack_at(slot), totals, named, depth, &mut maker) {
+                    out.no_stack.0 += totals.0;
+                    out.no_stack.1 = out.no_stack.1.saturating_add(totals.1);
+                }
+            }
         }
         out.labels = maker.labels;
         out
     }
 
-    /// Adds `key`'s stack as a path; None when it has no named frame.
+    /// Adds the stack of frames `ids` (innermost first) as a path that `totals`
+    /// rows draw; false when it has no named frame.
     fn add_path(
         &mut self,
-        key: StackKey,
-        traces: &[TraceFrames],
-        offsets: bool,
+        trace: u32,
+        ids: &[FrameId],
+        totals: Totals,
+        named: &NamedFrames,
         depth: Option<usize>,
         maker: &mut LabelMaker,
-    ) -> Option<u32> {
-        let named = traces.get(key.trace as usize)?.named?;
-        let ids = named.stack(key.pid, key.stack).or_else(|| named.stack(0, key.stack))?;
+    ) -> bool {
         let kept = depth.map_or(ids.len(), |d| d.min(ids.len()));
         let start = self.steps.len();
         for &id in ids.iter().rev().take(kept) {
-            if let Some(frame) = named.frame(id) {
-                self.steps.push(maker.label(key.trace, id, &frame, offsets));
-            }
+            self.steps.extend(maker.label(trace, id, named));
         }
         if self.steps.len() == start {
-            return None;
+            return false;
         }
         self.ends.push(self.steps.len());
         self.cut.push(kept < ids.len());
-        self.totals.push((0, 0));
-        Some((self.totals.len() - 1) as u32)
+        self.totals.push(totals);
+        true
     }
 
     /// How many distinct paths there are.
