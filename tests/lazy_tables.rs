@@ -77,3 +77,52 @@ fn events_named_without_their_payloads_match_a_full_decode_on_every_corpus_trace
         assert_eq!(checked, table.row_count(), "{name}: rows");
     }
 }
+
+/// What the part-built tables are compared by: their rows without the stack
+/// numbers (which depend on the stacks a model keeps), and their stacks as folded frames.
+const PART_QUERIES: [&str; 5] = [
+    "syscalls select ts, end_ts, cpu, pid, tid, proc, address, module, func, ret, status",
+    "syscalls | folded",
+    "samples select ts, cpu, pid, tid, proc, ip, module, func, weight_ns",
+    "samples | folded",
+    "threads",
+];
+
+/// A query builds only the parts of the model it reads: the system calls
+/// without the samples and their stacks, the samples without the system
+/// calls; a later query that reads another part builds the model again with
+/// both. Every answer equals the whole model's, stacks included, on every
+/// corpus trace, the demo incident and a random machine with stacked samples.
+#[test]
+fn tables_from_a_model_of_only_their_parts_equal_the_whole_models() {
+    let dir = std::env::temp_dir().join(format!("etwq-parts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let random = dir.join("random.etl");
+    let options = demo::RandomOptions { cpus: 3, threads: 16, ..Default::default() };
+    std::fs::write(&random, demo::random_scenario(9, &options).to_bytes().unwrap().0).unwrap();
+    let mut traces: Vec<(String, Box<dyn Fn() -> Session>)> = Vec::new();
+    traces.push(("demo".into(), Box::new(Session::demo)));
+    let mut files = vec![random];
+    files.extend(common::corpus_dir().map(|c| common::corpus_traces(&c)).unwrap_or_default());
+    for path in files {
+        let open = move || Session::open(&path).expect("a trace that opens");
+        traces.push((format!("{}", traces.len()), Box::new(open)));
+    }
+    for (name, open) in &traces {
+        let mut whole = open();
+        whole.query("stacks select count()").unwrap();
+        let expected: Vec<_> = PART_QUERIES.iter().map(|q| rows(&whole.query(q).unwrap())).collect();
+        // One query a session, so that each model holds only what its query reads...
+        for (query, want) in PART_QUERIES.iter().zip(&expected) {
+            let got = rows(&open().query(query).unwrap());
+            assert!(got == *want, "trace {name}: {query} differs from the whole model's");
+        }
+        // ...and in one session, where each new part builds the model again.
+        let mut session = open();
+        for (query, want) in PART_QUERIES.iter().zip(&expected).chain(PART_QUERIES.iter().zip(&expected)) {
+            let got = rows(&session.query(query).unwrap());
+            assert!(got == *want, "trace {name}: {query}, after other parts, differs from the whole model's");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -5,7 +5,7 @@
 mod common;
 use decode::Decoder;
 use etl::EtlTrace;
-use model::TraceModel;
+use model::{ModelParts, TraceModel};
 use progress::{Progress, Total};
 use session::Session;
 use std::path::{Path, PathBuf};
@@ -58,7 +58,7 @@ fn passes_over_the_records_count_every_record_once() {
         assert_eq!(progress.done(), records, "per-processor passes: {}", path.display());
 
         progress.start("the model's passes", Total::Records(records));
-        TraceModel::build_counting(&trace, &mut Decoder::new(), &progress);
+        TraceModel::build_counting(&trace, &mut Decoder::new(), &progress, ModelParts::ALL);
         assert_eq!(progress.done(), records, "the model's per-CPU pass: {}", path.display());
 
         progress.start("not counted", Total::Uncounted);
@@ -137,7 +137,7 @@ fn a_stopped_build_keeps_nothing_and_the_session_stays_usable() {
     // A walk ends at its first look at the flag, long before the 179,474 records.
     let walked = trace.records().counting(&stopped).count();
     assert!(walked < trace.record_count() / 4, "{walked} of {} records walked", trace.record_count());
-    assert!(TraceModel::build_counting(&trace, &mut Decoder::new(), &stopped).is_none());
+    assert!(TraceModel::build_counting(&trace, &mut Decoder::new(), &stopped, ModelParts::ALL).is_none());
     assert!(model::build::processes(&trace, &mut Decoder::new(), &stopped).is_none());
 
     let mut session = Session::open_all(std::slice::from_ref(&path)).unwrap();
@@ -152,5 +152,8 @@ fn a_stopped_build_keeps_nothing_and_the_session_stays_usable() {
     let count = after.column("count()").unwrap().value(0);
     assert_eq!(count, fresh.column("count()").unwrap().value(0));
     assert_ne!(count, columnar::Value::U64(0), "the trace's threads were found");
+    // The query built only the parts of the model it reads; preparing builds the rest.
+    assert!(!session.is_prepared(), "threads read the samples, not the system calls");
+    session.prepare_with_progress(&Progress::new()).unwrap();
     assert!(session.is_prepared());
 }

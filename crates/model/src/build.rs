@@ -12,7 +12,7 @@ use super::sorted_runs;
 use super::stack_join::{self, Claims, StackRef};
 use super::stacks::{self, CpuStacks, KeyIndex, StackId, StackStats, StackStore};
 use super::syscall_pairing::{pair_syscalls, threads_that_could_lose, LossWindow};
-use super::{BuildStats, SampleRow, StackRow, TraceModel};
+use super::{BuildStats, ModelParts, SampleRow, StackRow, TraceModel};
 use decode::Decoder;
 use etl::clock::Clock;
 use etl::{EtlTrace, RecordRef};
@@ -22,11 +22,11 @@ use rayon::prelude::*;
 /// The profile interval when the trace does not say: 1 ms.
 const DEFAULT_SAMPLE_INTERVAL_NS: i64 = 1_000_000;
 
-/// Builds the model; `meter` counts the records as the per-CPU passes take
-/// them. None when the meter was asked to stop.
-pub fn build(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress) -> Option<TraceModel> {
+/// Builds the model with `parts`; `meter` counts the records as the per-CPU
+/// passes take them. None when the meter was asked to stop.
+pub fn build(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress, parts: ModelParts) -> Option<TraceModel> {
     let mut outputs: Vec<CpuOutput> =
-        trace.processors().into_par_iter().map(|p| cpu_pass::run(trace, p, meter)).collect();
+        trace.processors().into_par_iter().map(|p| cpu_pass::run(trace, p, meter, parts)).collect();
     if meter.stopped() {
         return None;
     }
@@ -53,14 +53,24 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress) -> Optio
     stats.loss_windows = loss_windows.len() as u64;
 
     let weight_ns = sample_interval_ns.unwrap_or(DEFAULT_SAMPLE_INTERVAL_NS);
-    let stacked = join_stacks(trace, &mut outputs, &mut threads, weight_ns);
+    let mut stacked = join_stacks(trace, &mut outputs, &mut threads, weight_ns);
     stats.stacks = stacked.stats;
     let cswitch = cswitch_rows(&mut outputs, trace_end, &mut threads);
-    let (syscalls, unmatched_exits, unattributed) = pair_syscalls(outputs, &trace.clock, &threads, &loss_windows);
-    stats.unmatched_syscall_exits = unmatched_exits;
-    stats.unattributed_syscall_events = unattributed;
+    // Without a part, the pass kept only phantoms of it, to claim their stacks.
+    if !parts.samples {
+        stacked.samples = Vec::new();
+    }
+    let syscalls = if parts.syscalls {
+        let (syscalls, unmatched_exits, unattributed) = pair_syscalls(outputs, &trace.clock, &threads, &loss_windows);
+        stats.unmatched_syscall_exits = unmatched_exits;
+        stats.unattributed_syscall_events = unattributed;
+        syscalls
+    } else {
+        Vec::new()
+    };
 
     Some(TraceModel {
+        parts,
         pointer_size: trace.header_pointer_size,
         trace_end_ns: trace_end,
         processes,

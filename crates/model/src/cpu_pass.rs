@@ -4,6 +4,7 @@
 use super::pass_output::{
     CpuOutput, KeyDefinition, RawSample, StackBody, StackEvent, Switch, SyscallEvent, SyscallKind,
 };
+use crate::ModelParts;
 use decode::fields::{FieldSlots, KernelLayouts, Slot};
 use etl::buffer::buffer_flags;
 use etl::{EtlTrace, RecordId, RecordRef};
@@ -94,9 +95,105 @@ pub fn rare_records(trace: &EtlTrace, processor: u16, meter: &Progress) -> Vec<R
     rare
 }
 
-/// The pass over one processor's records, each counted into `meter`.
-pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress) -> CpuOutput {
+/// An event of a part the build leaves out, that would claim the stack of
+/// its thread logged at its time.
+#[derive(Clone, Copy)]
+enum LeftOutEvent {
+    Sample(RawSample),
+    Syscall(SyscallEvent),
+}
+
+impl LeftOutEvent {
+    fn claim(&self) -> (i64, Option<u32>) {
+        match self {
+            LeftOutEvent::Sample(s) => (s.raw_ts, Some(s.tid)),
+            LeftOutEvent::Syscall(e) => (e.raw_ts, e.tid),
+        }
+    }
+}
+
+/// What the pass leaves out of a part the build does not keep, and the
+/// stacks those events claim with it. The kernel logs an event's stack walk
+/// right after it, with the event's time and thread: a stack walk whose
+/// (time, thread) is one of the last events left out goes too (one logged
+/// much later stays, unclaimed). An event left out whose (time, thread) is
+/// also a kept event's stays as a phantom: the join needs it to claim the
+/// stack it would take from the kept one, and the build drops it after.
+#[derive(Default)]
+struct LeftOut {
+    /// The last events left out: (raw time, thread, kept as a phantom since).
+    recent: [(i64, u32, bool); 16],
+    next: usize,
+    /// The raw time of the events below.
+    group_ts: i64,
+    /// Events left out at `group_ts`, and the threads of events kept then.
+    group_left: Vec<LeftOutEvent>,
+    group_kept: Vec<u32>,
+}
+
+impl LeftOut {
+    fn start_group(&mut self, raw_ts: i64) {
+        if raw_ts != self.group_ts {
+            self.group_ts = raw_ts;
+            self.group_left.clear();
+            self.group_kept.clear();
+        }
+    }
+
+    /// An event the build does not keep; Some when it must stay as a phantom.
+    fn leave_out(&mut self, event: LeftOutEvent) -> Option<LeftOutEvent> {
+        let (raw_ts, tid) = event.claim();
+        let tid = tid?;
+        self.start_group(raw_ts);
+        if self.group_kept.contains(&tid) {
+            return Some(event);
+        }
+        self.group_left.push(event);
+        self.recent[self.next % self.recent.len()] = (raw_ts, tid, false);
+        self.next += 1;
+        None
+    }
+
+    /// An event kept, at `raw_ts` on thread `tid`: the events left out at that
+    /// time and thread come back as phantoms.
+    fn keep(&mut self, raw_ts: i64, tid: Option<u32>) -> Vec<LeftOutEvent> {
+        let Some(tid) = tid else { return Vec::new() };
+        self.start_group(raw_ts);
+        self.group_kept.push(tid);
+        if !self.group_left.iter().any(|e| e.claim().1 == Some(tid)) {
+            return Vec::new();
+        }
+        for entry in self.recent.iter_mut().filter(|e| (e.0, e.1) == (raw_ts, tid)) {
+            entry.2 = true;
+        }
+        let (phantoms, rest) = self.group_left.drain(..).partition(|e| e.claim().1 == Some(tid));
+        self.group_left = rest;
+        phantoms
+    }
+
+    fn stack_left_out(&self, stamp: i64, tid: u32) -> bool {
+        let seen = self.next.min(self.recent.len());
+        self.recent[..seen].iter().any(|&(ts, t, phantom)| ts == stamp && t == tid && !phantom)
+    }
+}
+
+/// Puts events back as phantoms (see `LeftOut`).
+fn push_phantoms(out: &mut CpuOutput, phantoms: Vec<LeftOutEvent>) {
+    for event in phantoms {
+        match event {
+            LeftOutEvent::Sample(s) => out.samples.push(s),
+            LeftOutEvent::Syscall(e) => out.syscalls.push(e),
+        }
+    }
+}
+
+/// The pass over one processor's records, each counted into `meter`, keeping
+/// the system calls and samples only when `parts` asks for them. A stack walk
+/// of an event left out is left out when it follows it closely on its CPU, as
+/// the kernel logs it; one logged later stays, unclaimed.
+pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts) -> CpuOutput {
     let mut out = CpuOutput { cpu: processor, ..Default::default() };
+    let mut left_out = LeftOut::default();
     let mut events = Events::new();
     let clock = trace.clock;
     let mut running: Option<u32> = None;
@@ -176,8 +273,17 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress) -> CpuOutput {
                     continue;
                 };
                 let kind = SyscallKind::Enter { address };
-                out.syscalls.push(SyscallEvent { raw_ts: record.timestamp, tid: running, kind, stack: None });
+                let event = SyscallEvent { raw_ts: record.timestamp, tid: running, kind, stack: None };
+                if parts.syscalls {
+                    if !parts.samples {
+                        push_phantoms(&mut out, left_out.keep(record.timestamp, running));
+                    }
+                    out.syscalls.push(event);
+                } else if let Some(phantom) = left_out.leave_out(LeftOutEvent::Syscall(event)) {
+                    push_phantoms(&mut out, vec![phantom]);
+                }
             }
+            (15, 52) if !parts.syscalls => {}
             (15, 52) => {
                 let Some(status) = events.syscall_exit.get(layouts, version, ptr).and_then(|&[s]| read(s, payload))
                 else {
@@ -190,7 +296,15 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress) -> CpuOutput {
                 let Some(&[ip, tid, count]) = events.sample.get(layouts, version, ptr) else { continue };
                 let (Some(ip), Some(tid)) = (read(ip, payload), read(tid, payload)) else { continue };
                 let count = read(count, payload).unwrap_or(1) as u16;
-                out.samples.push(RawSample { raw_ts: record.timestamp, ip, tid: tid as u32, count });
+                let sample = RawSample { raw_ts: record.timestamp, ip, tid: tid as u32, count };
+                if parts.samples {
+                    if !parts.syscalls {
+                        push_phantoms(&mut out, left_out.keep(record.timestamp, Some(sample.tid)));
+                    }
+                    out.samples.push(sample);
+                } else if let Some(phantom) = left_out.leave_out(LeftOutEvent::Sample(sample)) {
+                    push_phantoms(&mut out, vec![phantom]);
+                }
             }
             (24, 32) | (24, 37) | (24, 38) => {
                 let slots = match opcode {
@@ -204,6 +318,9 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress) -> CpuOutput {
                 else {
                     continue;
                 };
+                if left_out.stack_left_out(stamp as i64, tid as u32) {
+                    continue;
+                }
                 let body = if opcode == 32 {
                     let Some(at) = last else { continue };
                     let start = out.frames.len();

@@ -94,7 +94,35 @@ pub struct BuildStats {
     pub stacks: StackStats,
 }
 
+/// What a model build keeps beyond the context switches, names, lifetimes and
+/// I/O, which every build keeps: a query that reads only system calls need
+/// not hold a trace's samples and their stacks, nor a tree its system calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelParts {
+    /// System calls, with their stacks.
+    pub syscalls: bool,
+    /// Samples, with their stacks, and each thread's sample count.
+    pub samples: bool,
+}
+
+impl ModelParts {
+    pub const ALL: ModelParts = ModelParts { syscalls: true, samples: true };
+    pub const NONE: ModelParts = ModelParts { syscalls: false, samples: false };
+
+    /// Whether a model with these parts has all of `other`.
+    pub fn contains(self, other: ModelParts) -> bool {
+        (self.syscalls || !other.syscalls) && (self.samples || !other.samples)
+    }
+
+    pub fn union(self, other: ModelParts) -> ModelParts {
+        ModelParts { syscalls: self.syscalls || other.syscalls, samples: self.samples || other.samples }
+    }
+}
+
 pub struct TraceModel {
+    /// What this model holds: with a part left out, its rows are empty, and
+    /// stack rows (`stack_rows`) are whole only with every part.
+    pub parts: ModelParts,
     pub pointer_size: u8,
     pub trace_end_ns: i64,
     /// Process rows, and "which process had pid P at time T".
@@ -113,18 +141,21 @@ pub struct TraceModel {
 }
 
 impl TraceModel {
+    /// The whole model.
     pub fn build(trace: &etl::EtlTrace, decoder: &mut decode::Decoder) -> TraceModel {
-        build::build(trace, decoder, &progress::Progress::new()).expect("nothing can stop a meter of its own")
+        build::build(trace, decoder, &progress::Progress::new(), ModelParts::ALL)
+            .expect("nothing can stop a meter of its own")
     }
 
-    /// Like `build`, counting into `meter` the records the passes take; None
-    /// when the meter was asked to stop before the model was whole.
+    /// The model with `parts`, counting into `meter` the records the passes
+    /// take; None when the meter was asked to stop before the model was whole.
     pub fn build_counting(
         trace: &etl::EtlTrace,
         decoder: &mut decode::Decoder,
         meter: &progress::Progress,
+        parts: ModelParts,
     ) -> Option<TraceModel> {
-        build::build(trace, decoder, meter)
+        build::build(trace, decoder, meter, parts)
     }
 }
 pub mod io;

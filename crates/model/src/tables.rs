@@ -2,7 +2,7 @@
 //! resolved, times in ns since the trace start. Names, types and docs of the
 //! columns are in schema.rs.
 use super::symbolize::{NamedFrames, ResolvedFrame};
-use super::TraceModel;
+use super::{ModelParts, TraceModel};
 use crate::owners::{ThreadOwners, OWNER_FIELDS};
 use crate::processes::ProcessRegistry;
 use crate::schema;
@@ -650,6 +650,18 @@ impl FieldSource for EventFields {
             Some(record) => field_map(&lock(&self.decoder).decode(&record)),
             None => Arc::from(Vec::new()),
         }
+    }
+}
+
+/// The parts of the model that table `name` is built from.
+pub fn parts_for(name: &str) -> ModelParts {
+    match name {
+        "syscalls" => ModelParts { syscalls: true, samples: false },
+        // Threads count their samples.
+        "samples" | "threads" => ModelParts { syscalls: false, samples: true },
+        // Stack rows are the stacks no sample or system call claimed.
+        "stacks" | "frames" => ModelParts::ALL,
+        _ => ModelParts::NONE,
     }
 }
 

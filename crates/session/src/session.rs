@@ -10,7 +10,7 @@ use decode::{Decoder, SchemaSource};
 use etl::clock::filetime_to_utc;
 use etl::{EtlTrace, OpenError, Warning};
 use model::processes::ProcessRegistry;
-use model::{tables, TraceModel};
+use model::{tables, ModelParts, TraceModel};
 use progress::{Progress, Total};
 use query::catalog::{Catalog, MemoryCatalog, SavedQuery};
 use query::error::QueryError;
@@ -52,7 +52,7 @@ impl LoadedTrace {
         self.decoder.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The model, built on first use.
+    /// The model, built whole on first use; else the one built, with the parts it has.
     pub fn model(&mut self) -> &TraceModel {
         if self.model.is_none() {
             let model = TraceModel::build(&self.trace, &mut self.decoder());
@@ -61,11 +61,17 @@ impl LoadedTrace {
         self.model.as_ref().expect("built above")
     }
 
-    /// Builds the model if it is not built, with `meter` counting the records
-    /// it reads. Stopped (Ctrl-C), it keeps nothing of the half-built model.
-    fn build_model(&mut self, meter: &Progress) -> Result<(), NotBuilt> {
-        if self.model.is_none() {
-            let model = TraceModel::build_counting(&self.trace, &mut self.decoder(), meter);
+    /// Whether the model is built with at least `parts`.
+    fn has_model(&self, parts: ModelParts) -> bool {
+        self.model.as_ref().is_some_and(|m| m.parts.contains(parts))
+    }
+
+    /// Builds the model with `parts` and those it had, with `meter` counting
+    /// the records it reads. Stopped (Ctrl-C), it keeps the model it had.
+    fn build_model(&mut self, meter: &Progress, parts: ModelParts) -> Result<(), NotBuilt> {
+        if !self.has_model(parts) {
+            let parts = self.model.as_ref().map_or(parts, |m| m.parts.union(parts));
+            let model = TraceModel::build_counting(&self.trace, &mut self.decoder(), meter, parts);
             self.model = Some(model.ok_or(NotBuilt::Stopped)?);
         }
         Ok(())
@@ -297,18 +303,35 @@ impl Session {
         self.cancel.clone()
     }
 
-    /// Builds every trace's model, once: one pass over its records, and no table yet.
+    /// Builds every trace's whole model, once: one pass over its records, and no table yet.
     pub(crate) fn ensure_models(&mut self, progress: &Progress) -> Result<(), NotBuilt> {
+        self.ensure_model_parts(progress, ModelParts::ALL)
+    }
+
+    /// Builds every trace's model with at least `parts`: one pass over its
+    /// records. A model that lacks a part is built again with it, in a pass
+    /// of its own, and the tables that named its stacks' frames go with the
+    /// old one (stack numbers change with the stacks kept).
+    pub(crate) fn ensure_model_parts(&mut self, progress: &Progress, parts: ModelParts) -> Result<(), NotBuilt> {
         let several = self.traces.len() > 1;
-        for loaded in self.traces.iter_mut().filter(|t| t.model.is_none()) {
+        let mut rebuilt = false;
+        for (index, loaded) in self.traces.iter_mut().enumerate().filter(|(_, t)| !t.has_model(parts)) {
             let of_trace = if several { format!(" of {}", loaded.name) } else { String::new() };
             let records = loaded.trace.record_count() as u64;
             let build = memory_check::Build { what: "the model".into(), trace: &loaded.name, records, table: None };
             memory_check::check(&build).map_err(NotBuilt::TooBig)?;
             progress.start(&format!("building the model{of_trace}"), Total::Records(records));
-            loaded.build_model(progress)?;
+            let had_model = loaded.model.is_some();
+            loaded.build_model(progress, parts)?;
+            if had_model {
+                self.stack_state.forget_trace(index);
+                rebuilt = true;
+            }
         }
-        self.models_built = true;
+        if rebuilt {
+            self.forget_named_tables();
+        }
+        self.models_built = self.traces.iter().all(|t| t.has_model(ModelParts::ALL));
         Ok(())
     }
 
@@ -328,7 +351,7 @@ impl Session {
         // The events table reads every record and needs only the processes; the others are built from the model.
         let events = name == "events";
         if !events {
-            self.ensure_models(progress)?;
+            self.ensure_model_parts(progress, tables::parts_for(name))?;
         }
         let several = self.traces.len() > 1;
         let mut merged: Option<DataTable> = None;

@@ -70,6 +70,13 @@ impl SymbolState {
         self.messages.extend(self.resolver.take_messages());
     }
 
+    /// Forgets the named frames of trace `index`, whose model was built again.
+    pub(crate) fn forget_trace(&mut self, index: usize) {
+        if let Some(named) = self.named.get_mut(index) {
+            *named = None;
+        }
+    }
+
     /// The named frames of trace `index`, if built.
     pub(crate) fn named(&self, index: usize) -> Option<&NamedFrames> {
         self.named.get(index).and_then(Option::as_ref)
