@@ -180,7 +180,7 @@ impl EtlTrace {
     pub fn time_range(&self) -> Option<(i64, i64)> {
         let first = self.buffers.iter().filter_map(|b| b.timestamps.iter().min()).min()?;
         let last = self.buffers.iter().filter_map(|b| b.timestamps.iter().max()).max()?;
-        Some((*first, *last))
+        Some((first, last))
     }
 }
 

@@ -6,6 +6,7 @@ use super::compress::{self, CompressionFormat};
 use super::locate::LocatedBuffer;
 use super::logfile::LogfileHeader;
 use super::record::{parse_record, scan_record, Record, RecordError};
+use super::timestamps::Timestamps;
 use super::warning::{Lost, Place, Warning};
 
 /// One buffer of the file with the index of its records.
@@ -18,7 +19,7 @@ pub struct Buffer {
     /// Bytes of `data()` that hold records.
     pub(crate) valid_len: usize,
     /// Raw timestamp and buffer offset of each record, in buffer order.
-    pub(crate) timestamps: Vec<i64>,
+    pub(crate) timestamps: Timestamps,
     pub(crate) offsets: Vec<u32>,
 }
 
@@ -30,7 +31,7 @@ impl Buffer {
             header: located.header,
             decompressed: None,
             valid_len: 0,
-            timestamps: Vec::new(),
+            timestamps: Timestamps::default(),
             offsets: Vec::new(),
         }
     }
@@ -40,15 +41,15 @@ impl Buffer {
     }
 
     pub fn first_timestamp(&self) -> Option<i64> {
-        self.timestamps.first().copied()
+        self.timestamps.first()
     }
 
     pub fn last_timestamp(&self) -> Option<i64> {
-        self.timestamps.last().copied()
+        self.timestamps.last()
     }
 
     pub(crate) fn is_time_ordered(&self) -> bool {
-        self.timestamps.windows(2).all(|w| w[0] <= w[1])
+        self.timestamps.is_sorted()
     }
 
     /// The buffer's bytes as they were in memory, header included; `file` is
@@ -178,8 +179,8 @@ pub(crate) fn scan_records(data: &[u8]) -> (Vec<i64>, Vec<u32>, Option<RecordErr
             Err(e) => break Some(e),
         }
     };
-    // Every buffer's index is kept for the whole session: no room to spare.
-    timestamps.shrink_to_fit();
+    // Every buffer's offsets are kept for the whole session: no room to spare
+    // (the timestamps are kept narrowed, in a vector of their own).
     offsets.shrink_to_fit();
     (timestamps, offsets, damage)
 }
@@ -243,7 +244,7 @@ pub(crate) fn index_buffer(
             Lost::Unknown,
         ));
     }
-    buffer.timestamps = timestamps;
+    buffer.timestamps = Timestamps::from(timestamps);
     buffer.offsets = offsets;
     if h.flags & buffer_flags::BUFFER_LOST != 0 {
         warnings.push(warn("the logger marked this buffer as lost".into(), Lost::Nothing));

@@ -11,6 +11,7 @@ pub mod locate;
 pub mod logfile;
 mod merge;
 pub mod record;
+mod timestamps;
 mod warning;
 pub mod writer;
 

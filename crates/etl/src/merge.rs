@@ -41,7 +41,7 @@ pub(crate) fn order_streams(buffers: &[Buffer]) -> Vec<(u16, Stream)> {
                 .iter()
                 .flat_map(|&i| {
                     let b = &buffers[i as usize];
-                    b.timestamps.iter().zip(&b.offsets).map(move |(&timestamp, &offset)| RecordRef {
+                    b.timestamps.iter().zip(&b.offsets).map(move |(timestamp, &offset)| RecordRef {
                         timestamp,
                         buffer: i,
                         offset,
@@ -71,7 +71,7 @@ impl Cursor<'_> {
                 let buffer = &buffers[index as usize];
                 if self.record_pos < buffer.offsets.len() {
                     return Some(RecordRef {
-                        timestamp: buffer.timestamps[self.record_pos],
+                        timestamp: buffer.timestamps.at(self.record_pos),
                         buffer: index,
                         offset: buffer.offsets[self.record_pos],
                     });
