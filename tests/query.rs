@@ -936,3 +936,32 @@ fn percentiles_over_a_column_with_nulls_keep_its_kind() {
         run_query("calls select p50(duration_ns), p99(duration_ns)", &catalog, &AtomicBool::new(false)).unwrap();
     assert_eq!(result.row(0), vec![Value::Duration(20), Value::Duration(40)]);
 }
+
+/// A limit after a select is taken before it, so that the select computes
+/// only the rows kept (a field decoded on demand, for ten rows rather than
+/// millions); the rows are those of the select then the limit.
+#[test]
+fn a_limit_is_taken_before_the_select_ahead_of_it() {
+    use query::plan::{plan_query, Stage};
+    let text = "syscalls where ret != 0 select func, duration_ns * 2 as twice limit 3";
+    let plan = plan_query(query::grammar::parse_query(text).unwrap(), text, &catalog()).unwrap();
+    let kinds: Vec<&str> = plan
+        .stages
+        .iter()
+        .map(|s| match s {
+            Stage::Filter(_) => "filter",
+            Stage::Project(_) => "project",
+            Stage::Limit(_) => "limit",
+            Stage::Sort(_) => "sort",
+            Stage::Aggregate { .. } => "aggregate",
+        })
+        .collect();
+    assert_eq!(kinds, ["filter", "limit", "project"]);
+    let all = tsv("syscalls where ret != 0 select func, duration_ns * 2 as twice");
+    let first_three: Vec<&str> = all.lines().take(3).collect();
+    assert_eq!(tsv(text).lines().collect::<Vec<_>>(), first_three);
+    // A sort or a group between them keeps its place: the limit applies to its result.
+    let sorted = "syscalls select func, duration_ns order by duration_ns desc limit 2";
+    assert_eq!(tsv(sorted).lines().count(), 2);
+    assert!(tsv(sorted).starts_with("NtCreateFile\t5000"));
+}

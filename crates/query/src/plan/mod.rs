@@ -179,5 +179,19 @@ pub fn plan_query(query: Query, text: &str, catalog: &dyn Catalog) -> Result<Pla
             rows_name = format!("the result of '{clause}'");
         }
     }
+    limits_first(&mut stages);
     Ok(Plan { table, stages })
+}
+
+/// Takes a limit before the projections just ahead of it: a projection works
+/// row by row, so it keeps the same rows either way, and `select fields.X
+/// limit 10` then decodes ten payloads rather than every row's.
+fn limits_first(stages: &mut [Stage]) {
+    for i in 1..stages.len() {
+        let mut at = i;
+        while at > 0 && matches!(stages[at], Stage::Limit(_)) && matches!(stages[at - 1], Stage::Project(_)) {
+            stages.swap(at - 1, at);
+            at -= 1;
+        }
+    }
 }
