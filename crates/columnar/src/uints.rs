@@ -120,7 +120,9 @@ impl UInts {
         if max <= self.capacity_max() {
             return;
         }
-        let mut wider = empty_for(max, self.len() + 1);
+        // The room reserved for the narrow values, reserved again at the new width.
+        let room = each_width!(self, v => v.capacity()).max(self.len() + 1);
+        let mut wider = empty_for(max, room);
         self.for_each(|x| wider.push_fitting(x));
         *self = wider;
     }
