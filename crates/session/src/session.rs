@@ -318,7 +318,8 @@ impl Session {
         for (index, loaded) in self.traces.iter_mut().enumerate().filter(|(_, t)| !t.has_model(parts)) {
             let of_trace = if several { format!(" of {}", loaded.name) } else { String::new() };
             let records = loaded.trace.record_count() as u64;
-            let build = memory_check::Build { what: "the model".into(), trace: &loaded.name, records, table: None };
+            let need = memory_check::Need::Model(loaded.model.as_ref().map_or(parts, |m| m.parts.union(parts)));
+            let build = memory_check::Build { what: "the model".into(), trace: &loaded.name, records, need };
             memory_check::check(&build).map_err(NotBuilt::TooBig)?;
             progress.start(&format!("building the model{of_trace}"), Total::Records(records));
             let had_model = loaded.model.is_some();
@@ -345,7 +346,8 @@ impl Session {
         for loaded in &self.traces {
             let records = loaded.trace.record_count() as u64;
             let what = format!("the {name} table");
-            let build = memory_check::Build { what, trace: &loaded.name, records, table: Some(name) };
+            let build =
+                memory_check::Build { what, trace: &loaded.name, records, need: memory_check::Need::Table(name) };
             memory_check::check(&build).map_err(NotBuilt::TooBig)?;
         }
         // The events table reads every record and needs only the processes; the others are built from the model.
