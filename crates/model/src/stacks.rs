@@ -209,6 +209,11 @@ pub fn resolve_cpu<'a>(events: &[StackEvent], inline: &'a [u64], keys: &KeyIndex
     let mut order: Vec<u32> = (0..events.len() as u32).collect();
     // Stable, and nearly free when the events are in order already.
     order.sort_by_key(|&i| owner_of(&events[i as usize]));
+    // One candidate at most per owner: sized once, as every CPU's are held at once.
+    let owners =
+        1 + order.windows(2).filter(|w| owner_of(&events[w[0] as usize]) != owner_of(&events[w[1] as usize])).count();
+    out.candidates.reserve_exact(owners);
+    out.owners.reserve_exact(owners);
     let mut halves: Vec<&[u64]> = Vec::with_capacity(2);
     let mut i = 0;
     while i < order.len() {
