@@ -53,7 +53,7 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress, parts: M
     stats.loss_windows = loss_windows.len() as u64;
 
     let weight_ns = sample_interval_ns.unwrap_or(DEFAULT_SAMPLE_INTERVAL_NS);
-    let mut stacked = join_stacks(trace, &mut outputs, &mut threads, weight_ns);
+    let mut stacked = join_stacks(trace, &mut outputs, &mut threads);
     stats.stacks = stacked.stats;
     let cswitch = cswitch_rows(&mut outputs, trace_end, &mut threads);
     // Without a part, the pass kept only phantoms of it, to claim their stacks.
@@ -79,6 +79,7 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress, parts: M
         cswitch,
         syscalls,
         samples: stacked.samples,
+        sample_weight_ns: weight_ns,
         stack_rows: stacked.stack_rows,
         stacks: stacked.store,
         diskio: io.disk,
@@ -111,7 +112,7 @@ struct Stacked {
 /// Resolves every CPU's stacks, gives each to its sample or system call
 /// (setting `stack` on the CPUs' system call events), interns them, and
 /// builds the sample and stack rows in time order.
-fn join_stacks(trace: &EtlTrace, outputs: &mut [CpuOutput], threads: &mut ThreadRegistry, weight_ns: i64) -> Stacked {
+fn join_stacks(trace: &EtlTrace, outputs: &mut [CpuOutput], threads: &mut ThreadRegistry) -> Stacked {
     let pointer_size = trace.header_pointer_size;
     let keys = KeyIndex::new(outputs.iter_mut().flat_map(|o| std::mem::take(&mut o.key_definitions)).collect());
     let outputs_read: &[CpuOutput] = outputs;
@@ -142,7 +143,7 @@ fn join_stacks(trace: &EtlTrace, outputs: &mut [CpuOutput], threads: &mut Thread
             let s = &outputs_read[c].samples[i];
             let pid = sample_threads[c].pid(s.tid, i, threads);
             let (ts, cpu) = (trace.clock.ns_since_start(s.raw_ts), outputs_read[c].cpu);
-            SampleRow { ts, cpu, tid: s.tid, pid, ip: s.ip, weight_ns, stack: stack_id(claims[c].samples[i]) }
+            SampleRow { ts, cpu, tid: s.tid, pid, ip: s.ip, stack: stack_id(claims[c].samples[i]) }
         },
     );
     for counts in sample_threads {

@@ -68,7 +68,6 @@ pub struct SampleRow {
     pub tid: u32,
     pub pid: Option<u32>,
     pub ip: u64,
-    pub weight_ns: i64,
     pub stack: Option<StackId>,
 }
 
@@ -132,6 +131,8 @@ pub struct TraceModel {
     pub cswitch: Vec<CSwitchRow>,
     pub syscalls: Vec<SyscallRow>,
     pub samples: Vec<SampleRow>,
+    /// What each sample stands for: the profile interval (1 ms when the trace does not say).
+    pub sample_weight_ns: i64,
     pub stack_rows: Vec<StackRow>,
     pub stacks: StackStore,
     pub diskio: Vec<io::DiskIoRow>,

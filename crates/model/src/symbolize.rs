@@ -19,8 +19,33 @@ pub type FrameId = u32;
 pub type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
 pub type HashSet<K> = std::collections::HashSet<K, ahash::RandomState>;
 
-/// The (pid, stack) pairs a view asks to be named.
-pub type StackSet = HashSet<(u32, StackId)>;
+/// The stacks a view asks to be named, one bit per stack of the model: a
+/// hundred million rows ask in a few megabytes. Each is named as seen in
+/// every process it occurs in.
+#[derive(Clone, Default)]
+pub struct StackSet {
+    bits: Vec<u64>,
+    any: bool,
+}
+
+impl StackSet {
+    pub fn insert(&mut self, stack: StackId) {
+        let (word, bit) = (stack as usize / 64, stack % 64);
+        if self.bits.len() <= word {
+            self.bits.resize(word + 1, 0);
+        }
+        self.bits[word] |= 1 << bit;
+        self.any = true;
+    }
+
+    pub fn contains(&self, stack: StackId) -> bool {
+        self.bits.get(stack as usize / 64).is_some_and(|w| w & (1 << (stack % 64)) != 0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.any
+    }
+}
 
 /// One resolved frame, as tables and views read it (made from the stored frame when asked).
 #[derive(Clone, Debug, PartialEq)]
@@ -67,7 +92,7 @@ const NOT_IN_ANY_FUNCTION: u32 = u32::MAX - 1;
 /// that shows them is built, and of its stacks, named as results ask for them.
 #[derive(Default)]
 pub struct NamedFrames {
-    frames: Vec<StoredFrame>,
+    frames: Chunked<StoredFrame>,
     /// Per (pid, stack) named so far: where its frame ids are in `stack_frames`.
     stacks: HashMap<(u32, StackId), u32>,
     /// The named stacks' frame ids, innermost first (the StackStore's order), one stack after another.
@@ -89,6 +114,44 @@ pub struct NamedFrames {
     /// What the frames of one module share (looked up once, the names stored once).
     modules: Vec<ModuleFacts>,
     every_stack_named: bool,
+}
+
+/// A list that grows a chunk at a time: it never holds more than one chunk
+/// unused, where a vector that doubles can hold as much unused as used.
+struct Chunked<T> {
+    chunks: Vec<Vec<T>>,
+    len: usize,
+}
+
+/// Items a chunk: 2 MB of 32-byte frames.
+const CHUNK: usize = 1 << 16;
+
+impl<T> Default for Chunked<T> {
+    fn default() -> Self {
+        Chunked { chunks: Vec::new(), len: 0 }
+    }
+}
+
+impl<T> Chunked<T> {
+    fn push(&mut self, item: T) {
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK => chunk.push(item),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push(item);
+                self.chunks.push(chunk);
+            }
+        }
+        self.len += 1;
+    }
+
+    fn get(&self, index: usize) -> Option<&T> {
+        self.chunks.get(index / CHUNK)?.get(index % CHUNK)
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
 }
 
 /// What every frame in one module shares.
@@ -185,11 +248,10 @@ impl NamedFrames {
         named
     }
 
-    /// Names the stacks `wanted` (pid, stack) that are not named yet, each as
-    /// it was at its first occurrence; a key no row of the model has stays unnamed.
+    /// Names the stacks `wanted` that are not named yet, in each process they
+    /// occur in, as they were at their first occurrence there.
     pub fn name_stacks(&mut self, model: &TraceModel, resolver: &mut SymbolResolver, wanted: &StackSet) {
-        let missing = |key: &(u32, StackId)| !self.stacks.contains_key(key) && wanted.contains(key);
-        let first = first_occurrences(model, missing);
+        let first = first_occurrences(model, |key| wanted.contains(key.1) && !self.stacks.contains_key(key));
         self.name_each(model, resolver, first);
     }
 
@@ -203,9 +265,8 @@ impl NamedFrames {
         self.every_stack_named = true;
     }
 
-    fn name_each(&mut self, model: &TraceModel, resolver: &mut SymbolResolver, first: HashMap<(u32, StackId), i64>) {
-        let mut first: Vec<((u32, StackId), i64)> = first.into_iter().collect();
-        first.sort_unstable();
+    /// Names each (pid, stack) of `first`, sorted by key with one entry a key.
+    fn name_each(&mut self, model: &TraceModel, resolver: &mut SymbolResolver, first: Vec<((u32, StackId), i64)>) {
         // Load every module's symbols that a frame needs, in parallel, before naming.
         let mut rows: HashSet<usize> = HashSet::default();
         for &((pid, stack), ts) in &first {
@@ -281,28 +342,19 @@ impl NamedFrames {
     }
 }
 
-/// When each (pid, stack) that `wanted` accepts first occurs: in a stack row, a
-/// sample or a system call (those without a process count as pid 0).
-fn first_occurrences(model: &TraceModel, wanted: impl Fn(&(u32, StackId)) -> bool) -> HashMap<(u32, StackId), i64> {
-    let mut first: HashMap<(u32, StackId), i64> = HashMap::default();
-    let mut seen = |key: (u32, StackId), ts: i64| {
-        if wanted(&key) {
-            first.entry(key).and_modify(|t| *t = (*t).min(ts)).or_insert(ts);
-        }
-    };
-    for s in &model.stack_rows {
-        seen((s.pid, s.stack), s.ts);
-    }
-    for s in &model.samples {
-        if let Some(stack) = s.stack {
-            seen((s.pid.unwrap_or(0), stack), s.ts);
-        }
-    }
-    for s in &model.syscalls {
-        if let Some(stack) = s.stack {
-            seen((s.pid.unwrap_or(0), stack), s.ts);
-        }
-    }
+/// When each (pid, stack) that `wanted` accepts first occurs, in a stack row,
+/// a sample or a system call (those without a process count as pid 0), sorted
+/// by key: every occurrence is listed, sorted, and all but each key's earliest
+/// dropped, in 16 bytes an occurrence and no map.
+fn first_occurrences(model: &TraceModel, wanted: impl Fn(&(u32, StackId)) -> bool) -> Vec<((u32, StackId), i64)> {
+    let stack_rows = model.stack_rows.iter().map(|s| ((s.pid, s.stack), s.ts));
+    let samples = model.samples.iter().filter_map(|s| Some(((s.pid.unwrap_or(0), s.stack?), s.ts)));
+    let syscalls = model.syscalls.iter().filter_map(|s| Some(((s.pid.unwrap_or(0), s.stack?), s.ts)));
+    let mut first: Vec<((u32, StackId), i64)> =
+        stack_rows.chain(samples).chain(syscalls).filter(|(key, _)| wanted(key)).collect();
+    first.sort_unstable();
+    first.dedup_by_key(|(key, _)| *key);
+    first.shrink_to_fit();
     first
 }
 

@@ -334,7 +334,7 @@ pub fn samples(model: &TraceModel, names: &NamedFrames) -> DataTable {
     b.modules_and_offsets(rows.iter().map(|s| r.module(s.pid, s.ip, s.ts)));
     let func = |i: usize| names.func_of_row(&names.sample_frames, i);
     b.texts("func", (0..rows.len()).map(func));
-    b.durations("weight_ns", rows.iter().map(|s| Some(s.weight_ns)));
+    b.durations("weight_ns", rows.iter().map(|_| Some(model.sample_weight_ns)));
     b.u64s("stack", rows.iter().map(|s| s.stack.map(u64::from)));
     b.finish()
 }

@@ -40,8 +40,7 @@ impl Session {
         let mut wanted: Vec<StackSet> = vec![StackSet::default(); self.traces.len()];
         for key in (0..keys.len()).filter_map(|row| keys.key(row)) {
             if let Some(set) = wanted.get_mut(key.trace as usize) {
-                // A row without a process reads the stack as named for pid 0.
-                set.extend([(key.pid, key.stack), (0, key.stack)]);
+                set.insert(key.stack);
             }
         }
         for (index, loaded) in self.traces.iter_mut().enumerate() {
