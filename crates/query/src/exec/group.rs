@@ -9,6 +9,10 @@ use crate::types::Type;
 use columnar::{ColumnData, DenseColumn, UInts, Value};
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
+
+/// Group numbers by key: aHash, as SipHash costs more than the rest of a
+/// group-by over millions of rows (the keys are the trace's, and aHash is seeded at run time).
+type Groups<K> = HashMap<K, u32, ahash::RandomState>;
 use std::sync::atomic::AtomicBool;
 
 /// A row's key as a number: dictionary code, integer bits or float bits.
@@ -81,18 +85,6 @@ pub(super) fn assign_groups(
         }
         return Ok((group_of, first_rows));
     }
-    if let [key] = keys {
-        let mut groups: HashMap<Option<u64>, u32> = HashMap::new();
-        for row in 0..n {
-            if row % CHUNK == 0 {
-                check(cancel)?;
-            }
-            let bits = key_bits(key, row);
-            let group = *groups.entry(bits).or_insert_with(|| new_group(row, &mut first_rows));
-            group_of.push(group);
-        }
-        return Ok((group_of, first_rows));
-    }
     if let Some(strides) = dense_strides(keys) {
         // Several low-cardinality keys (strings, booleans): one slot per combination.
         let slots: usize = strides.last().map_or(1, |&(stride, size)| stride * size);
@@ -118,7 +110,25 @@ pub(super) fn assign_groups(
         }
         return Ok((group_of, first_rows));
     }
-    let mut groups: HashMap<Vec<Option<u64>>, u32> = HashMap::new();
+    if let [key] = keys {
+        // Rows in a run often share their key: the last one is tried before the map.
+        let mut groups: Groups<Option<u64>> = Groups::default();
+        let mut last: Option<(Option<u64>, u32)> = None;
+        for row in 0..n {
+            if row % CHUNK == 0 {
+                check(cancel)?;
+            }
+            let bits = key_bits(key, row);
+            let group = match last {
+                Some((key, group)) if key == bits => group,
+                _ => *groups.entry(bits).or_insert_with(|| new_group(row, &mut first_rows)),
+            };
+            last = Some((bits, group));
+            group_of.push(group);
+        }
+        return Ok((group_of, first_rows));
+    }
+    let mut groups: Groups<Vec<Option<u64>>> = Groups::default();
     let mut probe = Vec::with_capacity(keys.len());
     for row in 0..n {
         if row % CHUNK == 0 {

@@ -152,40 +152,18 @@ fn run_stage<'a>(
 ) -> Result<Frame<'a>, QueryError> {
     match stage {
         Stage::Filter(predicate) => {
-            // Reserved, not touched: pages are faulted in only as rows are kept.
-            let mut keep = Vec::with_capacity(frame.selected_len());
-            for rows in frame.chunks() {
-                check(cancel)?;
-                let mask = eval(predicate, &frame, rows, memo);
-                match &mask.data {
-                    ColumnData::Bool(bits) => {
-                        // Branch-free compaction: write every row, advance only past kept
-                        // ones. A null (a missing value compared) keeps nothing.
-                        let base = keep.len();
-                        keep.resize(base + bits.len(), 0);
-                        let mut written = base;
-                        match &mask.validity {
-                            None => {
-                                for (k, &b) in bits.iter().enumerate() {
-                                    keep[written] = rows.row(k) as u32;
-                                    written += usize::from(b);
-                                }
-                            }
-                            Some(valid) => {
-                                for ((k, &b), v) in
-                                    bits.iter().enumerate().zip(valid.iter().chain(std::iter::repeat(true)))
-                                {
-                                    keep[written] = rows.row(k) as u32;
-                                    written += usize::from(b && v);
-                                }
-                            }
-                        }
-                        keep.truncate(written);
-                    }
-                    _ => keep.extend(
-                        (0..rows.len()).filter(|&k| mask.value(k) == Value::Bool(true)).map(|k| rows.row(k) as u32),
-                    ),
-                }
+            // Chunks are tested on all cores, each worker with a memo of its own.
+            let kept: Vec<Result<Vec<u32>, QueryError>> = frame
+                .chunks()
+                .into_par_iter()
+                .map_init(Memo::default, |memo, rows| {
+                    check(cancel)?;
+                    Ok(kept_rows(&eval(predicate, &frame, rows, memo), rows))
+                })
+                .collect();
+            let mut keep = Vec::with_capacity(kept.iter().map(|k| k.as_ref().map_or(0, Vec::len)).sum());
+            for rows in kept {
+                keep.extend_from_slice(&rows?);
             }
             frame.selection = Some(Arc::from(keep));
             Ok(frame)
@@ -230,6 +208,33 @@ fn run_stage<'a>(
             Ok(frame)
         }
     }
+}
+
+/// The rows of `rows` where `mask` is true. A null (a missing value
+/// compared) keeps nothing.
+fn kept_rows(mask: &DenseColumn, rows: Rows<'_>) -> Vec<u32> {
+    let ColumnData::Bool(bits) = &mask.data else {
+        return (0..rows.len()).filter(|&k| mask.value(k) == Value::Bool(true)).map(|k| rows.row(k) as u32).collect();
+    };
+    // Branch-free compaction: write every row, advance only past kept ones.
+    let mut keep = vec![0u32; bits.len()];
+    let mut written = 0;
+    match &mask.validity {
+        None => {
+            for (k, &b) in bits.iter().enumerate() {
+                keep[written] = rows.row(k) as u32;
+                written += usize::from(b);
+            }
+        }
+        Some(valid) => {
+            for ((k, &b), v) in bits.iter().enumerate().zip(valid.iter().chain(std::iter::repeat(true))) {
+                keep[written] = rows.row(k) as u32;
+                written += usize::from(b && v);
+            }
+        }
+    }
+    keep.truncate(written);
+    keep
 }
 
 /// The selected rows' positions (0..n) in the order of the sort keys.
