@@ -2,36 +2,81 @@
 //! machine has, estimate what it needs from the trace's record count and say
 //! so, rather than let the kernel kill etwq halfway through.
 //!
-//! The estimates are the peak memory per record that `cargo bench --bench big`
-//! measured for each build on its syscall-dense and sample-heavy traces, the
-//! larger of the two, rounded up (see the closing notes of issue 11).
+//! The estimates are the peak memory per record of each kind that `cargo
+//! bench --bench big` measured for each build on its syscall-dense and
+//! sample-heavy traces, the larger of the two, rounded up (see the closing
+//! notes of issue 11), times the trace's records of that kind.
+use etl::record::RecordId;
+use etl::EtlTrace;
 use model::ModelParts;
 
-/// What a model build with `parts` peaks at per record: the per-CPU passes,
-/// the joins and the model's rows. Measured (issue 11, 1 GB traces): 9 and
-/// 15 B with neither part, 66 B with the system calls of the syscall-dense
-/// trace, 125 B with the samples and stacks of the sample-heavy one, 87 and
-/// 133 B with everything.
-fn model_bytes_per_record(parts: ModelParts) -> u64 {
-    match (parts.syscalls, parts.samples) {
-        (false, false) => 20,
-        (true, false) => 70,
-        (false, true) => 130,
-        (true, true) => 140,
+/// What a trace's records are, by what they cost: read from buffers spread
+/// over the file (a few hundred), so that a trace of system calls is not
+/// judged by what samples with stacks would need, nor the other way round.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct RecordMix {
+    /// Shares of the records: system call enters and exits, and samples with stack walks.
+    pub syscalls: f64,
+    pub stacked: f64,
+}
+
+/// Buffers read for the mix, and records at most.
+const MIX_BUFFERS: usize = 256;
+const MIX_RECORDS: u64 = 2_000_000;
+
+impl RecordMix {
+    pub(crate) fn of(trace: &EtlTrace) -> RecordMix {
+        let buffers = trace.buffers();
+        let step = (buffers.len() / MIX_BUFFERS).max(1);
+        let (mut all, mut syscalls, mut stacked) = (0u64, 0u64, 0u64);
+        for buffer in buffers.iter().step_by(step) {
+            for record in trace.buffer_records(buffer) {
+                all += 1;
+                match record.id {
+                    RecordId::Kernel { group: 15, opcode: 51 | 52 } => syscalls += 1,
+                    RecordId::Kernel { group: 15, opcode: 46 } | RecordId::Kernel { group: 24, .. } => stacked += 1,
+                    _ => {}
+                }
+            }
+            if all >= MIX_RECORDS {
+                break;
+            }
+        }
+        if all == 0 {
+            return RecordMix::default();
+        }
+        RecordMix { syscalls: syscalls as f64 / all as f64, stacked: stacked as f64 / all as f64 }
     }
 }
 
-/// The whole process's peak per record when table `name` is built, the model
-/// it reads included.
-fn table_bytes_per_record(name: &str) -> u64 {
+/// Bytes a build needs, per record of each kind. Measured (issue 11, 1 GB
+/// traces, peak anonymous memory): a model of neither part 9 and 15 B a
+/// record; with the system calls 69 B more per call event (syscall-dense);
+/// with the samples 118 B more per sample or stack walk (sample-heavy, 93%
+/// of its records), a call tree over them 152 and 164 B (syscall-dense, 23%).
+/// Each is the larger of the two traces', rounded up.
+struct Costs {
+    /// Every record: the index, context switches, names and lifetimes.
+    base: u64,
+    /// A system call enter or exit.
+    syscall: u64,
+    /// A sample or a stack walk.
+    stacked: u64,
+}
+
+fn model_costs(parts: ModelParts) -> Costs {
+    Costs { base: 15, syscall: if parts.syscalls { 70 } else { 0 }, stacked: if parts.samples { 125 } else { 0 } }
+}
+
+fn table_costs(name: &str) -> Costs {
     match name {
         // No model: its own columns and the processes (36 B measured).
-        "events" => 40,
-        // A call tree over samples names their stacks' frames: 164 B a record
-        // on the 1 GB sample-heavy trace.
-        "samples" => 170,
-        "frames" => 380,
-        other => model_bytes_per_record(model::tables::parts_for(other)),
+        "events" => Costs { base: 40, syscall: 0, stacked: 0 },
+        // The samples table and a call tree over it, its stacks' frames named.
+        "samples" => Costs { base: 15, syscall: 0, stacked: 165 },
+        // Every frame of every stack, a row each.
+        "frames" => Costs { base: 15, syscall: 70, stacked: 400 },
+        other => model_costs(model::tables::parts_for(other)),
     }
 }
 
@@ -47,17 +92,22 @@ pub(crate) struct Build<'a> {
     pub what: String,
     pub trace: &'a str,
     pub records: u64,
+    pub mix: RecordMix,
     pub need: Need<'a>,
 }
 
 impl Build<'_> {
     /// Peak bytes the process reaches during this build.
     fn estimate(&self) -> u64 {
-        let per_record = match self.need {
-            Need::Model(parts) => model_bytes_per_record(parts),
-            Need::Table(name) => table_bytes_per_record(name),
+        let costs = match self.need {
+            Need::Model(parts) => model_costs(parts),
+            Need::Table(name) => table_costs(name),
         };
-        self.records.saturating_mul(per_record)
+        let records = self.records as f64;
+        let bytes = records * costs.base as f64
+            + records * self.mix.syscalls * costs.syscall as f64
+            + records * self.mix.stacked * costs.stacked as f64;
+        bytes as u64
     }
 }
 
@@ -96,14 +146,26 @@ fn judge(build: &Build<'_>, limit: &Limit, resident: u64) -> Result<(), String> 
         "available" => format!("this machine has about {} for etwq", gigabytes(limit.bytes)),
         source => format!("{source} allows {}", gigabytes(limit.bytes)),
     };
+    let mix = &build.mix;
+    let kinds = match (percent(mix.syscalls), percent(mix.stacked)) {
+        (0, 0) => String::new(),
+        (0, stacked) => format!(", {stacked}% of them samples and stack walks"),
+        (syscalls, 0) => format!(", {syscalls}% of them system calls"),
+        (syscalls, stacked) => format!(", {syscalls}% of them system calls and {stacked}% samples and stack walks"),
+    };
     Err(format!(
-        "building {} of {} needs about {} (an estimate from its {} records), and {limit_text}. \
+        "building {} of {} needs about {} (an estimate from its {} records{kinds}), and {limit_text}. \
          Query a shorter trace, free memory, or set ETWQ_MEMORY_LIMIT=off to try anyway.",
         build.what,
         build.trace,
         gigabytes(needed),
         render::group_digits(&build.records.to_string()),
     ))
+}
+
+/// A share as a whole percentage.
+fn percent(share: f64) -> u32 {
+    (share * 100.0).round() as u32
 }
 
 fn gigabytes(bytes: u64) -> String {
@@ -154,11 +216,12 @@ fn available_memory() -> Option<u64> {
     None
 }
 
-/// The process's resident memory now.
+/// The memory the process has allocated and holds now (RssAnon): not the
+/// mapped trace's pages, which MemAvailable already counts as free to take.
 #[cfg(target_os = "linux")]
 fn resident_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb = status.lines().find_map(|line| line.strip_prefix("VmRSS:"))?.trim().trim_end_matches("kB").trim();
+    let kb = status.lines().find_map(|line| line.strip_prefix("RssAnon:"))?.trim().trim_end_matches("kB").trim();
     Some(kb.parse::<u64>().ok()?.saturating_mul(1024))
 }
 
@@ -171,9 +234,12 @@ fn resident_bytes() -> Option<u64> {
 mod tests {
     use super::*;
 
+    /// A gigabyte of system calls: three records in four are enters and exits.
+    const SYSCALL_DENSE: RecordMix = RecordMix { syscalls: 0.74, stacked: 0.23 };
+
     fn build(table: Option<&'static str>, records: u64) -> Build<'static> {
         let need = table.map_or(Need::Model(ModelParts::ALL), Need::Table);
-        Build { what: "the syscalls table".into(), trace: "big.etl", records, need }
+        Build { what: "the syscalls table".into(), trace: "big.etl", records, mix: SYSCALL_DENSE, need }
     }
 
     #[test]
@@ -190,19 +256,24 @@ mod tests {
     #[test]
     fn a_build_past_the_limit_is_refused_with_the_numbers() {
         let limit = Limit { bytes: 2_000_000_000, source: "available" };
-        // 33.7 M records of a syscall-dense gigabyte: about 2.4 GB for the syscalls table.
+        // 33.7 M records of a syscall-dense gigabyte: about 2.3 GB for the syscalls table.
         let message = judge(&build(Some("syscalls"), 33_700_000), &limit, 0).unwrap_err();
-        assert!(message.contains("the syscalls table of big.etl needs about 2.4 GB"), "{message}");
-        assert!(message.contains("33,700,000 records"), "{message}");
+        assert!(message.contains("the syscalls table of big.etl needs about 2.3 GB"), "{message}");
+        assert!(message.contains("33,700,000 records, 74% of them system calls and 23% samples"), "{message}");
         assert!(message.contains("this machine has about 2.0 GB"), "{message}");
         assert!(message.contains("ETWQ_MEMORY_LIMIT=off"), "{message}");
-        // The events table, and a model of neither part (for context switches), fit in the same room...
+        // The events table, a model of neither part (for context switches) and
+        // a tree over this trace's few samples fit in the same room...
         assert!(judge(&build(Some("events"), 33_700_000), &limit, 0).is_ok());
         assert!(judge(&build(Some("cswitch"), 33_700_000), &limit, 0).is_ok());
         let switches_only = Build { need: Need::Model(ModelParts::NONE), ..build(None, 33_700_000) };
         assert!(judge(&switches_only, &limit, 0).is_ok());
-        // ...and the whole model does not.
+        assert!(judge(&build(Some("samples"), 33_700_000), &limit, 0).is_ok());
+        // ...and neither the whole model nor a tree over a trace of samples does.
         assert!(judge(&build(None, 33_700_000), &limit, 0).is_err());
+        let sample_heavy = RecordMix { syscalls: 0.0, stacked: 0.93 };
+        let tree = Build { mix: sample_heavy, ..build(Some("samples"), 33_700_000) };
+        assert!(judge(&tree, &limit, 0).is_err());
     }
 
     #[test]

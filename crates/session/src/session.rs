@@ -34,6 +34,8 @@ pub(crate) struct LoadedTrace {
     pub(crate) model: Option<TraceModel>,
     /// The processes alone, for a table that needs no more of the model (events).
     processes: Option<ProcessRegistry>,
+    /// What its records are, for the memory check: read once, when first asked.
+    mix: std::sync::OnceLock<memory_check::RecordMix>,
 }
 
 impl LoadedTrace {
@@ -44,7 +46,13 @@ impl LoadedTrace {
             decoder: Arc::new(Mutex::new(Decoder::new())),
             model: None,
             processes: None,
+            mix: std::sync::OnceLock::new(),
         }
+    }
+
+    /// What the trace's records are, for the memory check.
+    fn mix(&self) -> memory_check::RecordMix {
+        *self.mix.get_or_init(|| memory_check::RecordMix::of(&self.trace))
     }
 
     /// The decoder; a panic elsewhere while it was held leaves its schemas usable.
@@ -319,7 +327,8 @@ impl Session {
             let of_trace = if several { format!(" of {}", loaded.name) } else { String::new() };
             let records = loaded.trace.record_count() as u64;
             let need = memory_check::Need::Model(loaded.model.as_ref().map_or(parts, |m| m.parts.union(parts)));
-            let build = memory_check::Build { what: "the model".into(), trace: &loaded.name, records, need };
+            let build =
+                memory_check::Build { what: "the model".into(), trace: &loaded.name, records, mix: loaded.mix(), need };
             memory_check::check(&build).map_err(NotBuilt::TooBig)?;
             progress.start(&format!("building the model{of_trace}"), Total::Records(records));
             let had_model = loaded.model.is_some();
@@ -346,8 +355,8 @@ impl Session {
         for loaded in &self.traces {
             let records = loaded.trace.record_count() as u64;
             let what = format!("the {name} table");
-            let build =
-                memory_check::Build { what, trace: &loaded.name, records, need: memory_check::Need::Table(name) };
+            let need = memory_check::Need::Table(name);
+            let build = memory_check::Build { what, trace: &loaded.name, records, mix: loaded.mix(), need };
             memory_check::check(&build).map_err(NotBuilt::TooBig)?;
         }
         // The events table reads every record and needs only the processes; the others are built from the model.
