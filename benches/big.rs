@@ -3,7 +3,8 @@
 //!   ETWQ_BENCH_SIZES=0.2,1,10 cargo bench --bench big
 //!   ETWQ_KIINFO=/path/to/kiinfo cargo bench --bench big   # and LinuxKI's kiinfo beside it
 //!   ETWQ_BENCH_KIINFO_ONLY=1 ...                          # only that comparison
-//! Each trace is built once into the temp directory (kept for the next run).
+//! Each trace is built once into the temp directory (kept for the next run),
+//! and read once before its commands, so that all of them find it in the page cache.
 //! Every query runs in a fresh `etwq -c QUERY FILE --format csv > /dev/null`
 //! process: its wall time, its peak resident set (VmHWM, which counts the
 //! mapped trace's pages) and its peak anonymous memory (RssAnon: what it
@@ -155,6 +156,7 @@ fn bench_trace(kind: Kind, gigabytes: f64) {
     }
     let file = path.to_str().expect("a UTF-8 temp path");
     let file_mb = std::fs::metadata(&path).map_or(0, |m| m.len()) as f64 / 1e6;
+    warm_page_cache(&path);
     println!("\n{} {gigabytes} GB ({file_mb:.0} MB)", kind.name());
     println!("  {:<80} {:>9} {:>11} {:>11} {:>8}", "command", "seconds", "peak MB", "anon MB", "anon/file");
     let report = |what: &str, run: Run| {
@@ -214,6 +216,7 @@ fn compare_with_kiinfo(kiinfo: &Path, gigabytes: f64) {
     }
     let file = path.to_str().expect("a UTF-8 temp path");
     let file_mb = std::fs::metadata(&path).map_or(0, |m| m.len()) as f64 / 1e6;
+    warm_page_cache(&path);
     println!("\nkiinfo and etwq on one trace, {gigabytes} GB ({file_mb:.0} MB), CSwitch with PERFINFO headers");
     println!("  {:<100} {:>9} {:>11} {:>11}", "command", "seconds", "peak MB", "anon MB");
     let report = |what: &str, run: Run| {
@@ -255,6 +258,14 @@ fn compare_with_kiinfo(kiinfo: &Path, gigabytes: f64) {
     report("etwq, as -kipid: per process syscalls and switches", with_queries(&per_process));
     report("etwq, as -kirunq: per CPU and per thread run queue", with_queries(&run_queue));
     report("etwq, all four in one process", with_queries(&[per_process, run_queue].concat()));
+}
+
+/// Reads the trace once, so that every command finds it in the page cache,
+/// the first as well (writing the bigger traces evicts the smaller ones).
+fn warm_page_cache(path: &Path) {
+    if let Ok(mut file) = std::fs::File::open(path) {
+        let _ = std::io::copy(&mut file, &mut std::io::sink());
+    }
 }
 
 /// Runs `program` in `dir` as `run_etwq` runs etwq.
