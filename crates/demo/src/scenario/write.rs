@@ -1,6 +1,6 @@
 //! A scenario written as a kernel trace through the ETL writer, with its ground truth.
 use super::{err, payloads, IntervalTruth, ModuleSpec, ProcessSpec, SampleTruth, Scenario, ScenarioError};
-use super::{DispatcherHeader, GroundTruth, SyscallTruth, ThreadSpec, IDLE_PID, IDLE_TID};
+use super::{DispatcherHeader, GroundTruth, Stretch, SyscallTruth, ThreadSpec, IDLE_PID, IDLE_TID};
 use crate::payloads::EventType;
 use etl::writer::{EtlWriter, WriterOptions};
 use std::collections::BTreeMap;
@@ -173,19 +173,7 @@ impl Scenario {
             let cpu = cpu as u16;
             for (i, s) in stretches.iter().enumerate() {
                 if i > 0 {
-                    let old = &stretches[i - 1];
-                    let fields = payloads::CSwitchFields {
-                        new_tid: s.tid,
-                        old_tid: old.tid,
-                        new_priority: s.priority,
-                        old_priority: old.priority,
-                        previous_cstate: u8::from(old.tid == IDLE_TID),
-                        old_wait_reason: old.out.wait_reason,
-                        old_wait_mode: old.out.wait_mode,
-                        old_state: old.out.state,
-                        old_wait_ideal_processor: cpu as u8,
-                        new_wait_time: 0,
-                    };
+                    let fields = switch_fields(&stretches[i - 1], s, cpu);
                     push(&mut pending, s.start, class::CSWITCH, cpu, Item::CSwitch(fields, s.pid));
                 }
                 intervals.push(IntervalTruth {
@@ -416,19 +404,7 @@ impl Scenario {
             if old.tid == new.tid {
                 continue;
             }
-            let fields = payloads::CSwitchFields {
-                new_tid: new.tid,
-                old_tid: old.tid,
-                new_priority: new.priority,
-                old_priority: old.priority,
-                previous_cstate: u8::from(old.tid == IDLE_TID),
-                old_wait_reason: old.out.wait_reason,
-                old_wait_mode: old.out.wait_mode,
-                old_state: old.out.state,
-                old_wait_ideal_processor: cpu as u8,
-                new_wait_time: 0,
-            };
-            payloads::cswitch_into(scratch, &fields);
+            payloads::cswitch_into(scratch, &switch_fields(old, new, cpu as u16));
             let record =
                 payloads::record(EventType::CSwitch, new.tid, new.pid, scratch, cpu as u16, ts, self.dispatcher_header);
             writer.write(&record)?;
@@ -497,6 +473,22 @@ impl Scenario {
         }
         out.push(payloads::image(event, &image_fields(m), 0, m.pid)?);
         Ok(out)
+    }
+}
+
+/// The context switch on `cpu` from the thread of stretch `old` to that of `new`.
+fn switch_fields(old: &Stretch, new: &Stretch, cpu: u16) -> payloads::CSwitchFields {
+    payloads::CSwitchFields {
+        new_tid: new.tid,
+        old_tid: old.tid,
+        new_priority: new.priority,
+        old_priority: old.priority,
+        previous_cstate: u8::from(old.tid == IDLE_TID),
+        old_wait_reason: old.out.wait_reason,
+        old_wait_mode: old.out.wait_mode,
+        old_state: old.out.state,
+        old_wait_ideal_processor: cpu as u8,
+        new_wait_time: 0,
     }
 }
 
