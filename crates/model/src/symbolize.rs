@@ -1,7 +1,8 @@
 //! Frame names: (process, address, time) -> module via the module registry ->
 //! PDB identity from the module's DbgID_RSDS -> function from the symbol resolver.
 //!
-//! Built once per session (and again when the symbol path changes): the frames
+//! Built once per session (again when the symbol path changes, or when the
+//! model is built again with another part): the frames
 //! of samples and system calls with their tables, the frames of stacks only for
 //! the stacks a result, view or table needs. Each distinct (module row, address)
 //! is resolved once; a stack is resolved once per process it occurs in, at the
@@ -183,11 +184,6 @@ impl NamedFrames {
     pub fn stack_at(&self, slot: usize) -> &[FrameId] {
         let start = slot.checked_sub(1).map_or(0, |s| self.stack_ends[s]);
         self.stack_ends.get(slot).map_or(&[], |&end| &self.stack_frames[start..end])
-    }
-
-    /// The frame of row `row` of a per-row list (`sample_frames`, `syscall_frames`).
-    pub fn sample_or_syscall(&self, per_row: &[FrameId], row: usize) -> Option<ResolvedFrame> {
-        per_row.get(row).and_then(|&id| self.frame(id))
     }
 
     /// The function of row `row` of a per-row list, without the rest of its frame.
