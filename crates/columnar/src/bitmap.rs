@@ -48,6 +48,19 @@ impl Bitmap {
         self.len += 1;
     }
 
+    /// Sets bit `row` to `value`; a row past the end is left alone.
+    pub fn set(&mut self, row: usize, value: bool) {
+        if row >= self.len {
+            return;
+        }
+        let (word, bit) = (&mut self.words[row / 64], 1u64 << (row % 64));
+        if value {
+            *word |= bit;
+        } else {
+            *word &= !bit;
+        }
+    }
+
     /// Cuts or pads (with `value`) to `rows` bits.
     pub fn resize(&mut self, rows: usize, value: bool) {
         if rows <= self.len {
@@ -131,6 +144,22 @@ mod tests {
             expected.resize(rows + 70, false);
             prop_assert_eq!(again.iter().collect::<Vec<_>>(), expected);
             prop_assert_eq!(bits.all_set(), values.iter().all(|&v| v));
+        }
+
+        #[test]
+        fn set_changes_one_bit_and_nothing_past_the_end(
+            values in proptest::collection::vec(any::<bool>(), 0..200),
+            row in 0usize..220,
+            value in any::<bool>(),
+        ) {
+            let mut bits = Bitmap::from(values.clone());
+            bits.set(row, value);
+            let mut expected = values.clone();
+            if let Some(v) = expected.get_mut(row) {
+                *v = value;
+            }
+            prop_assert_eq!(bits.iter().collect::<Vec<_>>(), expected);
+            prop_assert_eq!(bits.len(), values.len());
         }
     }
 }

@@ -9,6 +9,7 @@
 //! time of its first occurrence (modules rarely move within one trace).
 use super::stacks::StackId;
 use super::TraceModel;
+use columnar::Bitmap;
 use std::sync::Arc;
 use symbols::drivers::known_driver;
 use symbols::{format_frame, Lookup, PdbIdentity, SymbolResolver};
@@ -25,26 +26,25 @@ pub type HashSet<K> = std::collections::HashSet<K, ahash::RandomState>;
 /// every process it occurs in.
 #[derive(Clone, Default)]
 pub struct StackSet {
-    bits: Vec<u64>,
-    any: bool,
+    /// Grown to the highest stack asked for: empty until one is.
+    bits: Bitmap,
 }
 
 impl StackSet {
     pub fn insert(&mut self, stack: StackId) {
-        let (word, bit) = (stack as usize / 64, stack % 64);
-        if self.bits.len() <= word {
-            self.bits.resize(word + 1, 0);
+        let at = stack as usize;
+        if at >= self.bits.len() {
+            self.bits.resize(at + 1, false);
         }
-        self.bits[word] |= 1 << bit;
-        self.any = true;
+        self.bits.set(at, true);
     }
 
     pub fn contains(&self, stack: StackId) -> bool {
-        self.bits.get(stack as usize / 64).is_some_and(|w| w & (1 << (stack % 64)) != 0)
+        self.bits.get(stack as usize) == Some(true)
     }
 
     pub fn is_empty(&self) -> bool {
-        !self.any
+        self.bits.is_empty()
     }
 }
 
