@@ -394,7 +394,7 @@ pub fn frames(names: &NamedFrames) -> DataTable {
             offset.push(f.module_offset);
             module.push(f.module.clone());
             func.push(f.func.clone());
-            text.push(Some(Arc::<str>::from(f.text())));
+            text.push(Some(f.text()));
             mark.push(f.mark.clone());
         }
     }
