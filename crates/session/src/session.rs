@@ -74,11 +74,16 @@ impl LoadedTrace {
         self.model.as_ref().is_some_and(|m| m.parts.contains(parts))
     }
 
+    /// What a build for `parts` makes: those and the parts the model has.
+    fn parts_to_build(&self, parts: ModelParts) -> ModelParts {
+        self.model.as_ref().map_or(parts, |m| m.parts.union(parts))
+    }
+
     /// Builds the model with `parts` and those it had, with `meter` counting
     /// the records it reads. Stopped (Ctrl-C), it keeps the model it had.
     fn build_model(&mut self, meter: &Progress, parts: ModelParts) -> Result<(), NotBuilt> {
         if !self.has_model(parts) {
-            let parts = self.model.as_ref().map_or(parts, |m| m.parts.union(parts));
+            let parts = self.parts_to_build(parts);
             let model = TraceModel::build_counting(&self.trace, &mut self.decoder(), meter, parts);
             self.model = Some(model.ok_or(NotBuilt::Stopped)?);
         }
@@ -326,7 +331,7 @@ impl Session {
         for (index, loaded) in self.traces.iter_mut().enumerate().filter(|(_, t)| !t.has_model(parts)) {
             let of_trace = if several { format!(" of {}", loaded.name) } else { String::new() };
             let records = loaded.trace.record_count() as u64;
-            let need = memory_check::Need::Model(loaded.model.as_ref().map_or(parts, |m| m.parts.union(parts)));
+            let need = memory_check::Need::Model(loaded.parts_to_build(parts));
             let build =
                 memory_check::Build { what: "the model".into(), trace: &loaded.name, records, mix: loaded.mix(), need };
             memory_check::check(&build).map_err(NotBuilt::TooBig)?;
