@@ -61,18 +61,18 @@ fn check_syscalls(model: &TraceModel, truth: &GroundTruth) -> (usize, usize) {
         let rows =
             ours.get(&(want.enter_cpu, want.enter_ns, want.address)).unwrap_or_else(|| panic!("no row for {want:?}"));
         // Nested calls can share an entry time only on different threads; pick ours by thread.
-        let got = rows.iter().find(|r| r.tid == Some(want.tid)).or_else(|| rows.iter().find(|r| r.tid.is_none()));
+        let got = rows.iter().find(|r| r.tid() == Some(want.tid)).or_else(|| rows.iter().find(|r| r.tid().is_none()));
         let got = got.unwrap_or_else(|| panic!("{want:?} given to another thread: {rows:?}"));
-        if got.tid.is_some() {
-            assert_eq!(got.pid, Some(want.pid), "{want:?}");
+        if got.tid().is_some() {
+            assert_eq!(model.syscall_pid(got), Some(want.pid), "{want:?}");
         }
-        if let Some(end) = got.end_ts {
+        if let Some(end) = got.end_ts() {
             // A paired call must carry its own exit.
-            assert_eq!((Some(end), got.ret), (want.exit_ns, Some(want.status)), "{want:?} {got:?}");
+            assert_eq!((Some(end), got.ret()), (want.exit_ns, Some(want.status)), "{want:?} {got:?}");
         }
         if want.exit_logged {
             complete += 1;
-            if got.tid == Some(want.tid) && got.end_ts == want.exit_ns && got.duration_ns() == want.duration_ns {
+            if got.tid() == Some(want.tid) && got.end_ts() == want.exit_ns && got.duration_ns() == want.duration_ns {
                 exact += 1;
             }
         }

@@ -61,7 +61,7 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress, parts: M
         stacked.samples = Vec::new();
     }
     let syscalls = if parts.syscalls {
-        let (syscalls, unmatched_exits, unattributed) = pair_syscalls(outputs, &trace.clock, &threads, &loss_windows);
+        let (syscalls, unmatched_exits, unattributed) = pair_syscalls(outputs, &trace.clock, &loss_windows);
         stats.unmatched_syscall_exits = unmatched_exits;
         stats.unattributed_syscall_events = unattributed;
         syscalls
@@ -172,8 +172,8 @@ fn join_stacks(trace: &EtlTrace, outputs: &mut [CpuOutput], threads: &mut Thread
     drop(cpu_stacks);
     for (o, stacks) in outputs.iter_mut().zip(syscall_stacks) {
         for (i, stack) in stacks {
-            if let Some(e) = o.syscalls.get_mut(i) {
-                e.stack = stack;
+            if let Some(row) = o.syscalls.get_mut(i) {
+                row.set_stack(stack);
             }
         }
     }

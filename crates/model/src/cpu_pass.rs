@@ -1,10 +1,8 @@
 //! One pass over one processor's records in time order: the context switch
 //! timeline, system call events attributed to the thread running on that
 //! CPU, samples, and stack events. Processors run in parallel.
-use super::pass_output::{
-    CpuOutput, KeyDefinition, RawSample, StackBody, StackEvent, Switch, SyscallEvent, SyscallKind,
-};
-use crate::ModelParts;
+use super::pass_output::{CpuOutput, KeyDefinition, RawSample, StackBody, StackEvent, Switch, SyscallExit};
+use crate::{ModelParts, SyscallRow};
 use decode::fields::{FieldSlots, KernelLayouts, Slot};
 use etl::buffer::buffer_flags;
 use etl::{EtlTrace, RecordId, RecordRef};
@@ -100,14 +98,15 @@ pub fn rare_records(trace: &EtlTrace, processor: u16, meter: &Progress) -> Vec<R
 #[derive(Clone, Copy)]
 enum LeftOutEvent {
     Sample(RawSample),
-    Syscall(SyscallEvent),
+    /// A SysCallEnter's row (time: raw).
+    Syscall(SyscallRow),
 }
 
 impl LeftOutEvent {
     fn claim(&self) -> (i64, Option<u32>) {
         match self {
             LeftOutEvent::Sample(s) => (s.raw_ts, Some(s.tid)),
-            LeftOutEvent::Syscall(e) => (e.raw_ts, e.tid),
+            LeftOutEvent::Syscall(e) => (e.ts, e.tid()),
         }
     }
 }
@@ -199,6 +198,7 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
     let mut running: Option<u32> = None;
     // First syscall event of the current run interval, to take back on a contradiction.
     let mut interval_start = 0usize;
+    let mut exits_interval_start = 0usize;
     let mut records = trace.processor_records(processor).counting(meter);
     let mut current_buffer = u32::MAX;
     // Until this time no context switch can be trusted to name the running thread.
@@ -240,11 +240,14 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                 if let Some(current) = running {
                     if current != old_tid && distrust_until.is_none_or(|until| ts > until) {
                         // A switch was lost: the interval's thread is not certain.
-                        for e in &mut out.syscalls[interval_start..] {
-                            if e.tid.take().is_some() {
+                        for i in interval_start..out.syscalls.len() {
+                            if out.syscalls.get_mut(i).is_some_and(SyscallRow::forget_thread) {
                                 out.unattributed_after_loss += 1;
                             }
                         }
+                        let exits_taken_back = out.syscall_exits.drain(exits_interval_start..).len() as u64;
+                        out.unattributed_after_loss += exits_taken_back;
+                        out.exits_without_thread += exits_taken_back;
                     }
                 }
                 let signed = |slot: Option<Slot>| slot.and_then(|s| s.read_i8(payload)).unwrap_or(0);
@@ -261,6 +264,7 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                     _ => Some(new_tid),
                 };
                 interval_start = out.syscalls.len();
+                exits_interval_start = out.syscall_exits.len();
             }
             (5, 50) => {
                 if let Some(tid) = events.ready.get(layouts, version, ptr).and_then(|&[tid]| read(tid, payload)) {
@@ -272,8 +276,7 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                 else {
                     continue;
                 };
-                let kind = SyscallKind::Enter { address };
-                let event = SyscallEvent { raw_ts: record.timestamp, tid: running, kind, stack: None };
+                let event = SyscallRow::entered(record.timestamp, processor, running, address);
                 if parts.syscalls {
                     if !parts.samples {
                         push_phantoms(&mut out, left_out.keep(record.timestamp, running));
@@ -289,8 +292,13 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                 else {
                     continue;
                 };
-                let kind = SyscallKind::Exit { status: status as u32 };
-                out.syscalls.push(SyscallEvent { raw_ts: record.timestamp, tid: running, kind, stack: None });
+                let Some(tid) = running else {
+                    out.exits_without_thread += 1;
+                    continue;
+                };
+                let enters_before = out.syscalls.len() as u32;
+                let status = status as u32;
+                out.syscall_exits.push(SyscallExit { raw_ts: record.timestamp, tid, status, enters_before });
             }
             (15, 46) => {
                 let Some(&[ip, tid, count]) = events.sample.get(layouts, version, ptr) else { continue };

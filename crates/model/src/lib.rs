@@ -1,6 +1,7 @@
 //! The trace model: tables built once from the decoded event stream, the
 //! way WPA and TraceProcessor present a trace.
 pub mod build;
+mod chunked;
 pub mod cpu_pass;
 mod cswitch_rows;
 pub mod modules;
@@ -14,10 +15,12 @@ mod stack_join;
 pub mod stacks;
 pub mod symbolize;
 mod syscall_pairing;
+mod syscall_row;
 
 use modules::ModuleRegistry;
 use processes::{ProcessRegistry, ThreadRegistry};
 use stacks::{StackId, StackStats, StackStore};
+pub use syscall_row::SyscallRow;
 
 /// Times are nanoseconds since the trace start.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -38,27 +41,6 @@ pub struct CSwitchRow {
     pub priority: i8,
     /// Time since the thread was readied, where a ReadyThread event says.
     pub ready_ns: Option<i64>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct SyscallRow {
-    pub ts: i64,
-    /// None when the exit was not recorded (lost, or still in the call at the end).
-    pub end_ts: Option<i64>,
-    pub cpu: u16,
-    /// None when no context switch says which thread ran.
-    pub tid: Option<u32>,
-    pub pid: Option<u32>,
-    pub address: u64,
-    /// The NTSTATUS the call returned.
-    pub ret: Option<u32>,
-    pub stack: Option<StackId>,
-}
-
-impl SyscallRow {
-    pub fn duration_ns(&self) -> Option<i64> {
-        self.end_ts.map(|e| e.saturating_sub(self.ts))
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -157,6 +139,11 @@ impl TraceModel {
         parts: ModelParts,
     ) -> Option<TraceModel> {
         build::build(trace, decoder, meter, parts)
+    }
+
+    /// The process that made a system call: its thread's at the time.
+    pub fn syscall_pid(&self, row: &SyscallRow) -> Option<u32> {
+        self.threads.pid_at(row.tid()?, row.ts)
     }
 }
 pub mod io;

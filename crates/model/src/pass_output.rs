@@ -1,6 +1,8 @@
 //! What the per-CPU pass takes from the records, as plain rows: context
-//! switches, system calls, samples, stack events and stack-key definitions.
+//! switches, system call enters (as rows) and exits, samples, stack events and stack-key definitions.
 //! The pass fills them; the stack join and the model's build read them.
+use super::chunked::Chunked;
+use super::SyscallRow;
 use etl::RecordRef;
 
 /// A stack's index in the model's `StackStore`. The pass leaves it empty;
@@ -18,21 +20,16 @@ pub struct Switch {
     pub old_state: i8,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SyscallKind {
-    Enter { address: u64 },
-    Exit { status: u32 },
-}
-
-/// A SysCallEnter or SysCallExit event; the CPU is the one whose pass found it.
+/// A SysCallExit; the CPU is the one whose pass found it. Which call it ends
+/// is found when each thread's events are paired.
 #[derive(Clone, Copy, Debug)]
-pub struct SyscallEvent {
+pub struct SyscallExit {
     pub raw_ts: i64,
-    /// The thread the timeline says ran on the CPU; None when unknown.
-    pub tid: Option<u32>,
-    pub kind: SyscallKind,
-    /// Filled in once stacks are joined.
-    pub stack: Option<StackId>,
+    /// The thread the timeline says ran on the CPU (exits of no known thread are only counted).
+    pub tid: u32,
+    pub status: u32,
+    /// How many enters this CPU logged before it: its place among them.
+    pub enters_before: u32,
 }
 
 /// A SampledProfile event; the CPU is the one whose pass found it, and the
@@ -76,7 +73,12 @@ pub struct CpuOutput {
     pub cpu: u16,
     pub switches: Vec<Switch>,
     pub readies: Vec<(i64, u32)>,
-    pub syscalls: Vec<SyscallEvent>,
+    /// One row per SysCallEnter, in record order (time: the raw timestamp
+    /// until pairing); the stack join and the pairing fill them in.
+    pub syscalls: Chunked<SyscallRow>,
+    pub syscall_exits: Vec<SyscallExit>,
+    /// SysCallExit events of no known thread, which pair with nothing.
+    pub exits_without_thread: u64,
     pub samples: Vec<RawSample>,
     pub stacks: Vec<StackEvent>,
     /// The frames of this CPU's inline stack events, one after the other.
@@ -100,7 +102,7 @@ impl CpuOutput {
     pub fn shrink_to_fit(&mut self) {
         self.switches.shrink_to_fit();
         self.readies.shrink_to_fit();
-        self.syscalls.shrink_to_fit();
+        self.syscall_exits.shrink_to_fit();
         self.samples.shrink_to_fit();
         self.stacks.shrink_to_fit();
         self.frames.shrink_to_fit();

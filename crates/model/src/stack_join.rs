@@ -4,7 +4,7 @@
 //! What is left over is joined across CPUs: the user half of a stack can be
 //! written after the thread moved to another CPU, and an event's stack can
 //! land on another CPU altogether.
-use super::pass_output::{CpuOutput, SyscallKind};
+use super::pass_output::CpuOutput;
 use super::stacks::{join_halves, CpuStacks, Owner};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
@@ -61,10 +61,8 @@ pub fn claim_on_cpu(cpu_index: usize, cpu: &CpuOutput, owners: &[Owner]) -> Clai
         .syscalls
         .iter()
         .enumerate()
-        .filter_map(|(i, e)| match (e.kind, e.tid) {
-            (SyscallKind::Enter { .. }, Some(tid)) => Some((i, walk.claim(&mut cursor, tid, e.raw_ts)?)),
-            _ => None,
-        })
+        // While the build pairs, a row's time is the enter's raw timestamp.
+        .filter_map(|(i, e)| Some((i, walk.claim(&mut cursor, e.tid()?, e.ts)?)))
         .collect();
     Claims { samples, syscalls, taken: walk.taken }
 }
@@ -144,10 +142,8 @@ pub fn join_across_cpus(cpus: &[CpuOutput], stacks: &mut [CpuStacks<'_>], claims
             if claimed.next_if_eq(&i).is_some() {
                 continue;
             }
-            if let (SyscallKind::Enter { .. }, Some(tid)) = (e.kind, e.tid) {
-                if let Some(&stack) = still_loose.get(&(e.raw_ts, tid)) {
-                    adopted.push((i, stack));
-                }
+            if let Some(&stack) = e.tid().and_then(|tid| still_loose.get(&(e.ts, tid))) {
+                adopted.push((i, stack));
             }
         }
         if !adopted.is_empty() {

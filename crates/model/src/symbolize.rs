@@ -7,6 +7,7 @@
 //! the stacks a result, view or table needs. Each distinct (module row, address)
 //! is resolved once; a stack is resolved once per process it occurs in, at the
 //! time of its first occurrence (modules rarely move within one trace).
+use super::chunked::Chunked;
 use super::stacks::StackId;
 use super::TraceModel;
 use columnar::Bitmap;
@@ -117,44 +118,6 @@ pub struct NamedFrames {
     every_stack_named: bool,
 }
 
-/// A list that grows a chunk at a time: it never holds more than one chunk
-/// unused, where a vector that doubles can hold as much unused as used.
-struct Chunked<T> {
-    chunks: Vec<Vec<T>>,
-    len: usize,
-}
-
-/// Items a chunk: 2 MB of 32-byte frames.
-const CHUNK: usize = 1 << 16;
-
-impl<T> Default for Chunked<T> {
-    fn default() -> Self {
-        Chunked { chunks: Vec::new(), len: 0 }
-    }
-}
-
-impl<T> Chunked<T> {
-    fn push(&mut self, item: T) {
-        match self.chunks.last_mut() {
-            Some(chunk) if chunk.len() < CHUNK => chunk.push(item),
-            _ => {
-                let mut chunk = Vec::with_capacity(CHUNK);
-                chunk.push(item);
-                self.chunks.push(chunk);
-            }
-        }
-        self.len += 1;
-    }
-
-    fn get(&self, index: usize) -> Option<&T> {
-        self.chunks.get(index / CHUNK)?.get(index % CHUNK)
-    }
-
-    fn len(&self) -> usize {
-        self.len
-    }
-}
-
 /// What every frame in one module shares.
 struct ModuleFacts {
     identity: Option<PdbIdentity>,
@@ -234,13 +197,16 @@ impl NamedFrames {
             rows.extend(modules.lookup_index(s.pid.unwrap_or(0), s.ip, s.ts, ptr));
         }
         for s in &model.syscalls {
-            rows.extend(modules.lookup_index(s.pid.unwrap_or(0), s.address, s.ts, ptr));
+            rows.extend(modules.lookup_index(model.syscall_pid(s).unwrap_or(0), s.address, s.ts, ptr));
         }
         prefetch(model, resolver, rows);
         named.sample_frames =
             model.samples.iter().map(|s| named.name(model, resolver, s.pid.unwrap_or(0), s.ip, s.ts)).collect();
-        named.syscall_frames =
-            model.syscalls.iter().map(|s| named.name(model, resolver, s.pid.unwrap_or(0), s.address, s.ts)).collect();
+        let syscall_frames = model
+            .syscalls
+            .iter()
+            .map(|s| named.name(model, resolver, model.syscall_pid(s).unwrap_or(0), s.address, s.ts));
+        named.syscall_frames = syscall_frames.collect();
         named
     }
 
@@ -345,7 +311,7 @@ impl NamedFrames {
 fn first_occurrences(model: &TraceModel, wanted: impl Fn(&(u32, StackId)) -> bool) -> Vec<((u32, StackId), i64)> {
     let stack_rows = model.stack_rows.iter().map(|s| ((s.pid, s.stack), s.ts));
     let samples = model.samples.iter().filter_map(|s| Some(((s.pid.unwrap_or(0), s.stack?), s.ts)));
-    let syscalls = model.syscalls.iter().filter_map(|s| Some(((s.pid.unwrap_or(0), s.stack?), s.ts)));
+    let syscalls = model.syscalls.iter().filter_map(|s| Some(((model.syscall_pid(s).unwrap_or(0), s.stack()?), s.ts)));
     let mut first: Vec<((u32, StackId), i64)> =
         stack_rows.chain(samples).chain(syscalls).filter(|(key, _)| wanted(key)).collect();
     first.sort_unstable();

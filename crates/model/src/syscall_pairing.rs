@@ -1,12 +1,13 @@
 //! System call rows: each thread's enters and exits paired in time order,
 //! and nothing paired where events could have been lost.
-use super::pass_output::{CpuOutput, Switch, SyscallEvent, SyscallKind};
-use super::processes::ThreadRegistry;
-use super::sorted_runs;
+use super::chunked::Chunked;
+use super::pass_output::{CpuOutput, Switch, SyscallExit};
 use super::SyscallRow;
 use etl::clock::Clock;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 /// A stretch of one CPU where events were lost, and whose events could be among them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,164 +53,144 @@ fn loss_epoch(windows: &[(i64, i64)], ts: i64) -> (usize, bool) {
 /// nested calls and calls that migrate between CPUs pair correctly. Around
 /// lost events nothing is paired: a call whose enter or exit could have been
 /// lost keeps an unknown end rather than borrowing another call's exit.
-/// Takes the CPU outputs, whose last use this is: they are freed before the
-/// threads' rows are merged, so that events, rows and the merged list are
-/// never all in memory at once.
+/// Takes the CPU outputs, whose last use this is. The enters are the rows:
+/// an exit fills in the row of its enter, and the rows of every CPU are then
+/// merged in time order, each chunk freed as it is merged, so that the rows
+/// are held about once. Returns the rows, the exits that had no enter and the
+/// events of no known thread.
 pub(super) fn pair_syscalls(
     cpus: Vec<CpuOutput>,
     clock: &Clock,
-    threads: &ThreadRegistry,
     loss_windows: &[LossWindow],
 ) -> (Vec<SyscallRow>, u64, u64) {
-    let (runs, unmatched_exits, unattributed) = thread_rows(&cpus, clock, threads, loss_windows);
-    drop(cpus);
-    (sorted_runs::merge(runs, |r: &SyscallRow| (r.ts, r.cpu)), unmatched_exits, unattributed)
+    let mut without_thread = 0;
+    let mut enters = Vec::with_capacity(cpus.len());
+    let mut exits = Vec::with_capacity(cpus.len());
+    for o in cpus {
+        without_thread += o.exits_without_thread;
+        enters.push(o.syscalls);
+        exits.push(o.syscall_exits);
+    }
+    let unmatched_exits = pair_in_time_order(&mut enters, &exits, clock, loss_windows);
+    drop(exits);
+    without_thread += enters.iter().flat_map(Chunked::iter).filter(|r| r.tid().is_none()).count() as u64;
+    enters.par_iter_mut().for_each(|rows| rows.iter_mut().for_each(|r| r.ts = clock.ns_since_start(r.ts)));
+    (merge_in_time_order(enters), unmatched_exits, without_thread)
 }
 
-/// Each thread's calls, sorted by time (the calls of no known thread first),
-/// with the count of exits that had no enter and of events with no thread.
-fn thread_rows(
-    cpus: &[CpuOutput],
+/// One thread's calls still open, and the loss windows that could hold its events.
+#[derive(Default)]
+struct ThreadCalls {
+    /// Rows (CPU, index) entered and not exited yet, innermost last.
+    open: Vec<(usize, usize)>,
+    /// Loss windows started before its last event.
+    epoch: usize,
+    windows: Vec<(i64, i64)>,
+}
+
+/// Walks every CPU's enters and exits in time order (ties in CPU order, each
+/// CPU's in its record order) and gives each exit to the innermost open call
+/// of its thread; returns how many exits had no enter.
+fn pair_in_time_order(
+    enters: &mut [Chunked<SyscallRow>],
+    exits: &[Vec<SyscallExit>],
     clock: &Clock,
-    threads: &ThreadRegistry,
     loss_windows: &[LossWindow],
-) -> (Vec<Vec<SyscallRow>>, u64, u64) {
-    // Each CPU's events grouped by thread; a stable sort keeps each group in time order.
-    let grouped: Vec<Vec<u32>> = cpus
-        .par_iter()
-        .map(|o| {
-            let mut order: Vec<u32> = (0..o.syscalls.len() as u32).collect();
-            order.sort_by_key(|&i| o.syscalls[i as usize].tid);
-            order
-        })
+) -> u64 {
+    // Each CPU's next enter and next exit.
+    let mut next = vec![(0usize, 0usize); enters.len()];
+    // The time of each CPU's next event, and whether it is an exit.
+    let peek = |enters: &[Chunked<SyscallRow>], cpu: usize, (enter, exit): (usize, usize)| match (
+        exits[cpu].get(exit),
+        enters[cpu].get(enter),
+    ) {
+        (Some(x), _) if x.enters_before as usize <= enter => Some((x.raw_ts, true)),
+        (_, Some(row)) => Some((row.ts, false)),
+        (Some(x), None) => Some((x.raw_ts, true)),
+        (None, None) => None,
+    };
+    let mut heap: BinaryHeap<Reverse<(i64, usize, bool)>> = (0..enters.len())
+        .filter_map(|cpu| peek(enters, cpu, next[cpu]).map(|(ts, exit)| Reverse((ts, cpu, exit))))
         .collect();
-    let mut by_thread: HashMap<Option<u32>, Vec<ThreadPart>> = HashMap::default();
-    for (cpu, order) in grouped.iter().enumerate() {
-        let events = &cpus[cpu].syscalls;
-        let mut start = 0;
-        while let Some(&first) = order.get(start) {
-            let tid = events[first as usize].tid;
-            let end = start + order[start..].partition_point(|&i| events[i as usize].tid == tid);
-            by_thread.entry(tid).or_default().push(ThreadPart { cpu, events, order: &order[start..end] });
-            start = end;
+    let mut threads: HashMap<u32, ThreadCalls> = HashMap::default();
+    let mut unmatched_exits = 0u64;
+    while let Some(Reverse((raw_ts, cpu, is_exit))) = heap.pop() {
+        let (enter, exit) = next[cpu];
+        let tid = if is_exit {
+            next[cpu].1 += 1;
+            Some(exits[cpu][exit].tid)
+        } else {
+            next[cpu].0 += 1;
+            enters[cpu].get(enter).and_then(SyscallRow::tid)
+        };
+        if let Some((ts, exit)) = peek(enters, cpu, next[cpu]) {
+            heap.push(Reverse((ts, cpu, exit)));
         }
-    }
-    let unknown = by_thread.remove(&None).unwrap_or_default();
-    let mut known: Vec<(u32, Vec<ThreadPart>)> =
-        by_thread.into_iter().filter_map(|(tid, parts)| Some((tid?, parts))).collect();
-    known.sort_unstable_by_key(|(tid, _)| *tid);
-    let paired: Vec<(Vec<SyscallRow>, u64)> = known
-        .par_iter()
-        .map(|(tid, parts)| {
-            // The thread's events from all its CPUs in time order (ties in CPU order).
-            let event = |p: usize, k: usize| &parts[p].events[parts[p].order[k] as usize];
-            let ranges: Vec<(usize, usize)> = parts.iter().map(|p| (0, p.order.len())).collect();
-            let raw_ts = |p: usize, k: usize| event(p, k).raw_ts;
-            let events = sorted_runs::in_key_order(&ranges, &raw_ts).map(|(p, k)| (parts[p].cpu, event(p, k)));
-            // One row per enter: sized once, as every thread's rows are held at once.
-            let enters = (0..parts.len())
-                .flat_map(|p| (0..parts[p].order.len()).map(move |k| (p, k)))
-                .filter(|&(p, k)| matches!(event(p, k).kind, SyscallKind::Enter { .. }))
-                .count();
-            pair_thread_syscalls(*tid, events, enters, cpus, clock, threads, loss_windows)
-        })
-        .collect();
-
-    let unattributed = unknown.iter().map(|p| p.order.len() as u64).sum();
-    let mut unknown_rows: Vec<SyscallRow> = unknown
-        .iter()
-        .flat_map(|p| p.order.iter().map(move |&i| (p.cpu, &p.events[i as usize])))
-        .filter_map(|(cpu, e)| match e.kind {
-            SyscallKind::Enter { address } => Some(SyscallRow {
-                ts: clock.ns_since_start(e.raw_ts),
-                end_ts: None,
-                cpu: cpus[cpu].cpu,
-                tid: None,
-                pid: None,
-                address,
-                ret: None,
-                stack: None,
-            }),
-            SyscallKind::Exit { .. } => None,
-        })
-        .collect();
-    unknown_rows.sort_by_key(|r| (r.ts, r.cpu));
-    let mut unmatched_exits = 0u64;
-    let mut runs = Vec::with_capacity(paired.len() + 1);
-    runs.push(unknown_rows);
-    for (mut rows, unmatched) in paired {
-        unmatched_exits += unmatched;
-        rows.sort_by_key(|r| (r.ts, r.cpu));
-        rows.shrink_to_fit();
-        runs.push(rows);
-    }
-    (runs, unmatched_exits, unattributed)
-}
-
-/// One thread's system call events on one CPU, in time order.
-struct ThreadPart<'a> {
-    /// Index in the CPU outputs.
-    cpu: usize,
-    events: &'a [SyscallEvent],
-    /// Indexes into `events`.
-    order: &'a [u32],
-}
-
-/// One thread's calls from its events in time order; and how many exits had no enter.
-fn pair_thread_syscalls<'a>(
-    tid: u32,
-    events: impl Iterator<Item = (usize, &'a SyscallEvent)>,
-    enters: usize,
-    cpus: &[CpuOutput],
-    clock: &Clock,
-    threads: &ThreadRegistry,
-    loss_windows: &[LossWindow],
-) -> (Vec<SyscallRow>, u64) {
-    // The windows whose lost events could be this thread's.
-    let windows: Vec<(i64, i64)> = loss_windows
-        .iter()
-        .filter(|w| w.threads.as_ref().is_none_or(|t| t.binary_search(&tid).is_ok()))
-        .map(|w| (w.start, w.end))
-        .collect();
-    let mut rows = Vec::with_capacity(enters);
-    let mut unmatched_exits = 0u64;
-    let mut open: Vec<usize> = Vec::new();
-    let mut epoch = 0usize;
-    for (cpu, e) in events {
-        let ts = clock.ns_since_start(e.raw_ts);
-        let (event_epoch, in_loss) = loss_epoch(&windows, ts);
-        if event_epoch != epoch || in_loss {
+        // A call of no known thread pairs with nothing.
+        let Some(tid) = tid else { continue };
+        let calls = threads.entry(tid).or_insert_with(|| ThreadCalls {
+            windows: loss_windows
+                .iter()
+                .filter(|w| w.threads.as_ref().is_none_or(|t| t.binary_search(&tid).is_ok()))
+                .map(|w| (w.start, w.end))
+                .collect(),
+            ..ThreadCalls::default()
+        });
+        let ts = clock.ns_since_start(raw_ts);
+        let (event_epoch, in_loss) = loss_epoch(&calls.windows, ts);
+        if event_epoch != calls.epoch || in_loss {
             // A loss lies between this event and the calls still open.
-            open.clear();
-            epoch = event_epoch;
+            calls.open.clear();
+            calls.epoch = event_epoch;
         }
-        match e.kind {
-            SyscallKind::Enter { address } => {
-                if !in_loss {
-                    open.push(rows.len());
-                }
-                let pid = threads.pid_at(tid, ts);
-                let cpu = cpus[cpu].cpu;
-                rows.push(SyscallRow {
-                    ts,
-                    end_ts: None,
-                    cpu,
-                    tid: Some(tid),
-                    pid,
-                    address,
-                    ret: None,
-                    stack: e.stack,
-                });
+        if !is_exit {
+            if !in_loss {
+                calls.open.push((cpu, enter));
             }
-            SyscallKind::Exit { .. } if in_loss => unmatched_exits += 1,
-            SyscallKind::Exit { status } => match open.pop() {
-                Some(i) => {
-                    rows[i].end_ts = Some(ts);
-                    rows[i].ret = Some(status);
+            continue;
+        }
+        match calls.open.pop().filter(|_| !in_loss) {
+            Some((at_cpu, at)) => {
+                if let Some(row) = enters[at_cpu].get_mut(at) {
+                    row.set_exit(ts, exits[cpu][exit].status);
                 }
-                None => unmatched_exits += 1,
-            },
+            }
+            None => unmatched_exits += 1,
         }
     }
-    (rows, unmatched_exits)
+    unmatched_exits
+}
+
+/// Every CPU's rows in one list sorted by (time, CPU); a CPU's rows with
+/// equal times keep their record order. Each CPU's rows are sorted first, in
+/// the rare trace whose timestamps go back on a CPU.
+fn merge_in_time_order(cpus: Vec<Chunked<SyscallRow>>) -> Vec<SyscallRow> {
+    let total = cpus.iter().map(Chunked::len).sum();
+    let mut runs: Vec<_> = cpus
+        .into_iter()
+        .map(|rows| {
+            let mut rows = if rows.iter().is_sorted_by_key(|r| r.ts) {
+                rows
+            } else {
+                let mut sorted: Vec<SyscallRow> = rows.drain_in_order().collect();
+                sorted.sort_by_key(|r| r.ts);
+                sorted.into_iter().collect()
+            }
+            .drain_in_order()
+            .peekable();
+            let first = rows.peek().map(|r| (r.ts, r.cpu));
+            (rows, first)
+        })
+        .collect();
+    let mut heap: BinaryHeap<Reverse<((i64, u16), usize)>> =
+        runs.iter().enumerate().filter_map(|(run, (_, first))| Some(Reverse(((*first)?, run)))).collect();
+    let mut merged = Vec::with_capacity(total);
+    while let Some(Reverse((_, run))) = heap.pop() {
+        let rows = &mut runs[run].0;
+        merged.extend(rows.next());
+        if let Some(r) = rows.peek() {
+            heap.push(Reverse(((r.ts, r.cpu), run)));
+        }
+    }
+    merged
 }

@@ -2,7 +2,7 @@
 //! resolved, times in ns since the trace start. Names, types and docs of the
 //! columns are in schema.rs.
 use super::symbolize::{NamedFrames, ResolvedFrame};
-use super::{ModelParts, TraceModel};
+use super::{ModelParts, SyscallRow, TraceModel};
 use crate::owners::{ThreadOwners, OWNER_FIELDS};
 use crate::processes::ProcessRegistry;
 use crate::schema;
@@ -15,6 +15,7 @@ use decode::{Decoder, Value};
 use etl::record::RecordId;
 use etl::{EtlTrace, RecordRef};
 use progress::Progress;
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex};
@@ -303,21 +304,23 @@ pub fn cswitch(model: &TraceModel) -> DataTable {
 pub fn syscalls(model: &TraceModel, names: &NamedFrames) -> DataTable {
     let r = Resolve { model };
     let rows = &model.syscalls;
+    // Looked up once for the three columns that read it (rows do not store it).
+    let pids: Vec<Option<u32>> = rows.par_iter().map(|s| model.syscall_pid(s)).collect();
     let mut b = Builder::new("syscalls");
     b.times("ts", rows.iter().map(|s| Some(s.ts)));
-    b.times("end_ts", rows.iter().map(|s| s.end_ts));
-    b.durations("duration_ns", rows.iter().map(|s| s.duration_ns()));
+    b.times("end_ts", rows.iter().map(SyscallRow::end_ts));
+    b.durations("duration_ns", rows.iter().map(SyscallRow::duration_ns));
     b.u64s("cpu", rows.iter().map(|s| Some(u64::from(s.cpu))));
-    b.u64s("pid", rows.iter().map(|s| some_u32(s.pid)));
-    b.u64s("tid", rows.iter().map(|s| some_u32(s.tid)));
-    b.texts("proc", rows.iter().map(|s| r.proc(s.pid, s.ts)));
+    b.u64s("pid", pids.iter().map(|&pid| some_u32(pid)));
+    b.u64s("tid", rows.iter().map(|s| some_u32(s.tid())));
+    b.texts("proc", rows.iter().zip(&pids).map(|(s, &pid)| r.proc(pid, s.ts)));
     b.addresses("address", rows.iter().map(|s| Some(s.address)));
-    b.modules_and_offsets(rows.iter().map(|s| r.module(s.pid, s.address, s.ts)));
+    b.modules_and_offsets(rows.iter().zip(&pids).map(|(s, &pid)| r.module(pid, s.address, s.ts)));
     let func = |i: usize| names.func_of_row(&names.syscall_frames, i);
     b.texts("func", (0..rows.len()).map(func));
-    b.u64s("ret", rows.iter().map(|s| some_u32(s.ret)));
-    b.texts("status", rows.iter().map(|s| s.ret.map(status_text)));
-    b.u64s("stack", rows.iter().map(|s| s.stack.map(u64::from)));
+    b.u64s("ret", rows.iter().map(|s| some_u32(s.ret())));
+    b.texts("status", rows.iter().map(|s| s.ret().map(status_text)));
+    b.u64s("stack", rows.iter().map(|s| s.stack().map(u64::from)));
     b.finish()
 }
 
@@ -724,7 +727,7 @@ fn frame_rows(model: &TraceModel) -> usize {
         .iter()
         .map(|s| (s.pid, Some(s.stack)))
         .chain(model.samples.iter().map(|s| (s.pid.unwrap_or(0), s.stack)))
-        .chain(model.syscalls.iter().map(|s| (s.pid.unwrap_or(0), s.stack)));
+        .chain(model.syscalls.iter().map(|s| (model.syscall_pid(s).unwrap_or(0), s.stack())));
     occurrences
         .filter_map(|(pid, stack)| Some((pid, stack?)))
         .filter(|key| seen.insert(*key))
