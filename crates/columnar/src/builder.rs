@@ -219,6 +219,15 @@ impl Column {
 
 /// Appending, which needs a builder when the types differ.
 impl DenseColumn {
+    /// `len` missing values of `column_type`.
+    pub fn nulls(column_type: ColumnType, len: usize) -> DenseColumn {
+        let mut builder = ColumnBuilder::new(column_type);
+        for _ in 0..len {
+            builder.push(&Value::Null);
+        }
+        builder.finish().into_dense()
+    }
+
     /// Appends `other`'s rows: copied directly when both hold the same type,
     /// through values (the builder widens the type) when not.
     pub fn append(&mut self, other: &DenseColumn) {

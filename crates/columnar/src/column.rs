@@ -6,6 +6,7 @@ use super::bitmap::Bitmap;
 use super::column_type::ColumnType;
 use super::dense::{ColumnData, DenseColumn};
 use super::field_rows::{FieldRows, LazyFields};
+use super::stored::{MakeValues, StoredValues};
 use super::uints::UInts;
 use super::value::{FieldMap, Value};
 use std::borrow::Cow;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 /// when the column is a selection.
 #[derive(Clone, Debug)]
 pub struct Column {
-    values: Arc<DenseColumn>,
+    values: Arc<StoredValues>,
     /// The rows of `values` this column holds, in order; None = all of them.
     /// An entry past the end of `values` reads as null.
     selection: Option<Arc<[u32]>>,
@@ -25,7 +26,7 @@ pub struct Column {
 
 impl From<DenseColumn> for Column {
     fn from(values: DenseColumn) -> Column {
-        Column { values: Arc::new(values), selection: None }
+        Column { values: Arc::new(StoredValues::ready(values)), selection: None }
     }
 }
 
@@ -68,6 +69,17 @@ impl Column {
         Column::new(ColumnData::Fields(FieldRows::Decoded(maps)))
     }
 
+    /// A column of `len` rows of `column_type` whose values `make` makes
+    /// the first time anything reads them.
+    pub fn deferred(column_type: ColumnType, len: usize, make: MakeValues) -> Column {
+        Column { values: Arc::new(StoredValues::deferred(column_type, len, make)), selection: None }
+    }
+
+    /// Whether the stored values exist yet (false for a deferred column nothing has read).
+    pub fn is_made(&self) -> bool {
+        self.values.is_made()
+    }
+
     /// A fields column whose rows are decoded when a query reads them.
     pub fn lazy_fields(rows: LazyFields) -> Column {
         Column::new(ColumnData::Fields(FieldRows::Lazy(rows)))
@@ -96,18 +108,18 @@ impl Column {
     /// (and reads as null), as in [`DenseColumn::is_valid`].
     pub fn is_valid(&self, row: usize) -> bool {
         match &self.selection {
-            None => self.values.is_valid(row),
-            Some(rows) => {
-                rows.get(row).is_none_or(|&r| (r as usize) < self.values.len() && self.values.is_valid(r as usize))
-            }
+            None => self.values.get().is_valid(row),
+            Some(rows) => rows
+                .get(row)
+                .is_none_or(|&r| (r as usize) < self.values.len() && self.values.get().is_valid(r as usize)),
         }
     }
 
     /// The value of one row; Null for a missing value or a row out of range.
     pub fn value(&self, row: usize) -> Value {
         match &self.selection {
-            None => self.values.value(row),
-            Some(rows) => rows.get(row).map_or(Value::Null, |&r| self.values.value(r as usize)),
+            None => self.values.get().value(row),
+            Some(rows) => rows.get(row).map_or(Value::Null, |&r| self.values.get().value(r as usize)),
         }
     }
 
@@ -115,24 +127,24 @@ impl Column {
     /// copied out when it is a selection.
     pub fn dense(&self) -> Cow<'_, DenseColumn> {
         match &self.selection {
-            None => Cow::Borrowed(&self.values),
-            Some(rows) => Cow::Owned(self.values.gather(rows)),
+            None => Cow::Borrowed(self.values.get()),
+            Some(rows) => Cow::Owned(self.values.get().gather(rows)),
         }
     }
 
     /// The rows as contiguous values of their own (copied only when shared or selected).
     pub fn into_dense(self) -> DenseColumn {
         match self.selection {
-            None => Arc::try_unwrap(self.values).unwrap_or_else(|shared| (*shared).clone()),
-            Some(rows) => self.values.gather(&rows),
+            None => Arc::try_unwrap(self.values).map_or_else(|shared| shared.get().clone(), StoredValues::into_dense),
+            Some(rows) => self.values.get().gather(&rows),
         }
     }
 
     /// Copies of the rows at `rows`, in that order (rows out of range become nulls).
     pub fn gather(&self, rows: &[u32]) -> DenseColumn {
         match &self.selection {
-            None => self.values.gather(rows),
-            Some(inner) => self.values.gather(&compose(inner, rows)),
+            None => self.values.get().gather(rows),
+            Some(inner) => self.values.get().gather(&compose(inner, rows)),
         }
     }
 
@@ -149,10 +161,10 @@ impl Column {
     /// Copies of rows `start..end` (clamped to the column).
     pub fn slice(&self, start: usize, end: usize) -> DenseColumn {
         match &self.selection {
-            None => self.values.slice(start, end),
+            None => self.values.get().slice(start, end),
             Some(rows) => {
                 let end = end.min(rows.len());
-                self.values.gather(&rows[start.min(end)..end])
+                self.values.get().gather(&rows[start.min(end)..end])
             }
         }
     }
@@ -182,9 +194,9 @@ impl Column {
     /// The values, made this column's own and whole, for changing in place.
     pub(crate) fn values_mut(&mut self) -> &mut DenseColumn {
         if let Some(rows) = self.selection.take() {
-            self.values = Arc::new(self.values.gather(&rows));
+            self.values = Arc::new(StoredValues::ready(self.values.get().gather(&rows)));
         }
-        Arc::make_mut(&mut self.values)
+        Arc::make_mut(&mut self.values).get_mut()
     }
 }
 
@@ -226,6 +238,34 @@ mod tests {
         assert!(!picked.shares_values_with(&source));
         assert_eq!((0..3).map(|r| picked.value(r)).collect::<Vec<_>>(), [30, 10, 40].map(Value::I64));
         assert_eq!((0..3).map(|r| source.value(r)).collect::<Vec<_>>(), [10, 20, 30].map(Value::I64));
+    }
+
+    #[test]
+    fn a_deferred_column_is_made_once_when_first_read() {
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = calls.clone();
+        let make: MakeValues = Box::new(move || {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            DenseColumn::new(ColumnData::I64(vec![5, 6, 7]))
+        });
+        let column = Column::deferred(ColumnType::I64, 3, make);
+        let picked = column.select(&Arc::from(vec![2u32, 0]));
+        assert_eq!((column.len(), column.column_type(), picked.len()), (3, ColumnType::I64, 2));
+        assert!(!column.is_made(), "length, type and a selection make nothing");
+        assert_eq!(picked.value(0), Value::I64(7));
+        assert!(column.is_made());
+        assert_eq!(column.value(1), Value::I64(6));
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let mut grown = column.clone();
+        grown.append(&Column::i64(vec![8]));
+        assert_eq!((grown.len(), column.len()), (4, 3));
+    }
+
+    #[test]
+    fn a_maker_that_breaks_its_promise_gives_nulls_of_the_promised_shape() {
+        let column = Column::deferred(ColumnType::Str, 2, Box::new(|| DenseColumn::new(ColumnData::I64(vec![1]))));
+        assert_eq!((column.len(), column.column_type()), (2, ColumnType::Str));
+        assert_eq!((column.value(0), column.value(1)), (Value::Null, Value::Null));
     }
 
     /// Every row (and two past the end) as (value, present).

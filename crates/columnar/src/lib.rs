@@ -7,6 +7,10 @@
 //! column may be a selection of another's rows: a query that keeps part of a
 //! table hands back row numbers over the table's values, not copies of them.
 //!
+//! A column can be deferred ([`Column::deferred`]): it promises a type and a
+//! row count, and its values are made the first time anything reads them, so
+//! a table offers every column and builds only those its queries read.
+//!
 //! Big tables are mostly small integers (CPUs, ids, opcodes, dictionary
 //! codes): they are stored in the narrowest width their largest value needs
 //! ([`UInts`]), and which rows are missing is one bit a row ([`Bitmap`]).
@@ -43,6 +47,7 @@ mod column_type;
 mod dense;
 mod dictionary;
 mod field_rows;
+mod stored;
 mod table;
 mod uints;
 mod value;
@@ -54,6 +59,7 @@ pub use column_type::{value_type, ColumnType};
 pub use dense::{ColumnData, DenseColumn, StrData};
 pub use dictionary::Dictionary;
 pub use field_rows::{FieldRows, FieldSource, LazyFields, MAX_KEY};
+pub use stored::MakeValues;
 pub use table::{DataTable, LengthMismatch, NamedColumn};
 pub use uints::UInts;
 pub use value::{format_duration_ns, format_timestamp_ns, FieldMap, Value};
