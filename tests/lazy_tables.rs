@@ -25,7 +25,7 @@ fn lazy_tables_and_on_demand_fields_equal_a_full_decode_on_every_corpus_trace() 
         let Ok(mut session) = Session::open(&path) else { continue };
         let trace = Arc::new(EtlTrace::open(&path).unwrap());
         let decoder = Arc::new(Mutex::new(Decoder::new()));
-        let model = TraceModel::build(&trace, &mut decoder.lock().unwrap());
+        let model = Arc::new(TraceModel::build(&trace, &mut decoder.lock().unwrap()));
         for table in PLAIN_TABLES {
             let lazy = session.query(table).unwrap_or_else(|e| panic!("{name}: {table}: {e}"));
             let direct = tables::build(table, &model, &trace, &decoder, None).unwrap();
@@ -125,4 +125,44 @@ fn tables_from_a_model_of_only_their_parts_equal_the_whole_models() {
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A model table offers every column but makes only those a query reads:
+/// grouping the context switches by process makes `proc` and nothing else,
+/// and a later query that reads more makes those (a column it only passes
+/// on, when its result is read), with the same values a
+/// table made whole at once gives.
+#[test]
+fn a_query_makes_only_the_columns_it_reads() {
+    let trace = Arc::new(EtlTrace::from_bytes(demo::demo_trace_bytes()).unwrap());
+    let decoder = Arc::new(Mutex::new(Decoder::new()));
+    let model = Arc::new(TraceModel::build(&trace, &mut decoder.lock().unwrap()));
+    let mut catalog = query::MemoryCatalog::new();
+    catalog.add_table(tables::build("cswitch", &model, &trace, &decoder, None).unwrap());
+    let cancel = std::sync::atomic::AtomicBool::new(false);
+    let made = |catalog: &query::MemoryCatalog| -> Vec<String> {
+        let table = &catalog.tables["cswitch"];
+        table.columns.iter().filter(|c| c.column.is_made()).map(|c| c.name.clone()).collect()
+    };
+    assert!(made(&catalog).is_empty(), "made before any query: {:?}", made(&catalog));
+    let by_proc = query::run_query("cswitch group by proc", &catalog, &cancel).unwrap();
+    assert!(by_proc.row_count() > 1);
+    assert_eq!(made(&catalog), ["proc"]);
+    let longest = query::run_query("cswitch where cpu_ns > 1ms select tid, cpu_ns", &catalog, &cancel).unwrap();
+    // The filter read cpu_ns; the result holds tid as a selection of the
+    // table's column, made when the result is read.
+    assert_eq!(made(&catalog), ["cpu_ns", "proc"]);
+    assert!(longest.row_count() > 0);
+    drop(rows(&longest));
+    assert_eq!(made(&catalog), ["cpu_ns", "tid", "proc"]);
+    // A table whose columns are all made at once gives the same rows.
+    let whole = tables::build("cswitch", &model, &trace, &decoder, None).unwrap();
+    whole.columns.iter().for_each(|c| drop(c.column.dense()));
+    let mut eager = query::MemoryCatalog::new();
+    eager.add_table(whole);
+    for (text, got) in
+        [("cswitch group by proc", &by_proc), ("cswitch where cpu_ns > 1ms select tid, cpu_ns", &longest)]
+    {
+        assert_eq!(rows(got), rows(&query::run_query(text, &eager, &cancel).unwrap()), "{text}");
+    }
 }

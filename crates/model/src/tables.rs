@@ -7,7 +7,8 @@ use crate::owners::{ThreadOwners, OWNER_FIELDS};
 use crate::processes::ProcessRegistry;
 use crate::schema;
 use columnar::{
-    Bitmap, Column, DataTable, FieldMap, FieldSource, LazyFields, StrColumnBuilder, UInts, Value as Cell, MAX_KEY,
+    Bitmap, Column, ColumnType, DataTable, DenseColumn, FieldMap, FieldSource, LazyFields, StrColumnBuilder, UInts,
+    Value as Cell, MAX_KEY,
 };
 use decode::fields::KernelFieldReader;
 use decode::ntstatus::status_text;
@@ -15,7 +16,6 @@ use decode::{Decoder, Value};
 use etl::record::RecordId;
 use etl::{EtlTrace, RecordRef};
 use progress::Progress;
-use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex};
@@ -99,6 +99,8 @@ pub fn thread_state_name(state: i8) -> String {
 /// Collects a table's columns; every column gets one value per row.
 struct Builder {
     table: DataTable,
+    /// Makes one deferred column: its columns are any of the schema's, in any order.
+    scratch: bool,
 }
 
 /// Values with their validity mask, filled in one pass from optional values.
@@ -115,12 +117,15 @@ fn with_nulls<T: Default>(values: impl IntoIterator<Item = Option<T>>) -> (Vec<T
 
 impl Builder {
     fn new(name: &str) -> Builder {
-        Builder { table: DataTable::new(name) }
+        Builder { table: DataTable::new(name), scratch: false }
     }
 
     /// Adds the next column; its doc comes from the schema, which must list it here.
     fn add(&mut self, name: &str, column: Column) {
-        let schema = schema::table(&self.table.name).and_then(|t| t.columns.get(self.table.columns.len()));
+        let schema = match self.scratch {
+            true => schema::table(&self.table.name).and_then(|t| t.column(name)),
+            false => schema::table(&self.table.name).and_then(|t| t.columns.get(self.table.columns.len())),
+        };
         debug_assert!(
             schema.is_some_and(|c| c.name == name && c.kind == column.column_type()),
             "{}.{name} is not the schema's next column: {schema:?}",
@@ -186,6 +191,27 @@ impl Builder {
             }
         }
         self.add(name, b.finish());
+    }
+
+    /// Adds the next column, deferred: `make` fills a builder of its own with
+    /// it (and may add others, which are dropped) when a query first reads it.
+    fn later(
+        &mut self,
+        name: &'static str,
+        rows: usize,
+        model: &Arc<TraceModel>,
+        make: impl FnOnce(&TraceModel, &mut Builder) + Send + 'static,
+    ) {
+        let table = self.table.name.clone();
+        let kind = schema::table(&table).and_then(|t| t.column(name)).map_or(ColumnType::U64, |c| c.kind);
+        let model = model.clone();
+        let made = move || {
+            let mut b = Builder { table: DataTable::new(&table), scratch: true };
+            make(&model, &mut b);
+            let column = b.table.columns.into_iter().find(|c| c.name == name);
+            column.map_or_else(|| DenseColumn::nulls(kind, rows), |c| c.column.into_dense())
+        };
+        self.add(name, Column::deferred(kind, rows, Box::new(made)));
     }
 
     fn finish(self) -> DataTable {
@@ -280,65 +306,96 @@ pub fn modules(model: &TraceModel) -> DataTable {
     b.finish()
 }
 
-pub fn cswitch(model: &TraceModel) -> DataTable {
-    let r = Resolve { model };
-    let rows = &model.cswitch;
+pub fn cswitch(model: &Arc<TraceModel>) -> DataTable {
+    let rows = model.cswitch.len();
     let mut b = Builder::new("cswitch");
-    b.u64s("cpu", rows.iter().map(|c| Some(u64::from(c.cpu))));
-    b.times("ts", rows.iter().map(|c| Some(c.ts)));
-    b.times("end_ts", rows.iter().map(|c| Some(c.end_ts)));
-    b.durations("cpu_ns", rows.iter().map(|c| Some(c.end_ts.saturating_sub(c.ts))));
-    b.u64s("tid", rows.iter().map(|c| Some(u64::from(c.tid))));
-    b.u64s("pid", rows.iter().map(|c| some_u32(c.pid)));
-    b.texts("proc", rows.iter().map(|c| r.proc(c.pid, c.ts)));
-    b.u64s("prev_tid", rows.iter().map(|c| Some(u64::from(c.prev_tid))));
-    b.u64s("prev_pid", rows.iter().map(|c| some_u32(c.prev_pid)));
-    b.texts("prev_proc", rows.iter().map(|c| r.proc(c.prev_pid, c.ts)));
-    b.texts("wait_reason", rows.iter().map(|c| c.wait_reason.map(wait_reason_name)));
-    b.texts("prev_state", rows.iter().map(|c| Some(thread_state_name(c.prev_state))));
-    b.i64s("priority", rows.iter().map(|c| Some(i64::from(c.priority))));
-    b.durations("ready_ns", rows.iter().map(|c| c.ready_ns));
+    b.later("cpu", rows, model, |m, b| b.u64s("cpu", m.cswitch.iter().map(|c| Some(u64::from(c.cpu)))));
+    b.later("ts", rows, model, |m, b| b.times("ts", m.cswitch.iter().map(|c| Some(c.ts))));
+    b.later("end_ts", rows, model, |m, b| b.times("end_ts", m.cswitch.iter().map(|c| Some(c.end_ts))));
+    b.later("cpu_ns", rows, model, |m, b| {
+        b.durations("cpu_ns", m.cswitch.iter().map(|c| Some(c.end_ts.saturating_sub(c.ts))))
+    });
+    b.later("tid", rows, model, |m, b| b.u64s("tid", m.cswitch.iter().map(|c| Some(u64::from(c.tid)))));
+    b.later("pid", rows, model, |m, b| b.u64s("pid", m.cswitch.iter().map(|c| some_u32(c.pid))));
+    b.later("proc", rows, model, |m, b| {
+        let r = Resolve { model: m };
+        b.texts("proc", m.cswitch.iter().map(|c| r.proc(c.pid, c.ts)))
+    });
+    b.later("prev_tid", rows, model, |m, b| b.u64s("prev_tid", m.cswitch.iter().map(|c| Some(u64::from(c.prev_tid)))));
+    b.later("prev_pid", rows, model, |m, b| b.u64s("prev_pid", m.cswitch.iter().map(|c| some_u32(c.prev_pid))));
+    b.later("prev_proc", rows, model, |m, b| {
+        let r = Resolve { model: m };
+        b.texts("prev_proc", m.cswitch.iter().map(|c| r.proc(c.prev_pid, c.ts)))
+    });
+    b.later("wait_reason", rows, model, |m, b| {
+        b.texts("wait_reason", m.cswitch.iter().map(|c| c.wait_reason.map(wait_reason_name)))
+    });
+    b.later("prev_state", rows, model, |m, b| {
+        b.texts("prev_state", m.cswitch.iter().map(|c| Some(thread_state_name(c.prev_state))))
+    });
+    b.later("priority", rows, model, |m, b| b.i64s("priority", m.cswitch.iter().map(|c| Some(i64::from(c.priority)))));
+    b.later("ready_ns", rows, model, |m, b| b.durations("ready_ns", m.cswitch.iter().map(|c| c.ready_ns)));
     b.finish()
 }
 
-pub fn syscalls(model: &TraceModel, names: &NamedFrames) -> DataTable {
-    let r = Resolve { model };
-    let rows = &model.syscalls;
-    // Looked up once for the three columns that read it (rows do not store it).
-    let pids: Vec<Option<u32>> = rows.par_iter().map(|s| model.syscall_pid(s)).collect();
+/// The system calls; every column but `func` (which needs the named frames)
+/// is made when a query first reads it.
+pub fn syscalls(model: &Arc<TraceModel>, names: &NamedFrames) -> DataTable {
+    let rows = model.syscalls.len();
     let mut b = Builder::new("syscalls");
-    b.times("ts", rows.iter().map(|s| Some(s.ts)));
-    b.times("end_ts", rows.iter().map(SyscallRow::end_ts));
-    b.durations("duration_ns", rows.iter().map(SyscallRow::duration_ns));
-    b.u64s("cpu", rows.iter().map(|s| Some(u64::from(s.cpu))));
-    b.u64s("pid", pids.iter().map(|&pid| some_u32(pid)));
-    b.u64s("tid", rows.iter().map(|s| some_u32(s.tid())));
-    b.texts("proc", rows.iter().zip(&pids).map(|(s, &pid)| r.proc(pid, s.ts)));
-    b.addresses("address", rows.iter().map(|s| Some(s.address)));
-    b.modules_and_offsets(rows.iter().zip(&pids).map(|(s, &pid)| r.module(pid, s.address, s.ts)));
+    b.later("ts", rows, model, |m, b| b.times("ts", m.syscalls.iter().map(|s| Some(s.ts))));
+    b.later("end_ts", rows, model, |m, b| b.times("end_ts", m.syscalls.iter().map(SyscallRow::end_ts)));
+    b.later("duration_ns", rows, model, |m, b| {
+        b.durations("duration_ns", m.syscalls.iter().map(SyscallRow::duration_ns))
+    });
+    b.later("cpu", rows, model, |m, b| b.u64s("cpu", m.syscalls.iter().map(|s| Some(u64::from(s.cpu)))));
+    b.later("pid", rows, model, |m, b| b.u64s("pid", m.syscalls.iter().map(|s| some_u32(m.syscall_pid(s)))));
+    b.later("tid", rows, model, |m, b| b.u64s("tid", m.syscalls.iter().map(|s| some_u32(s.tid()))));
+    b.later("proc", rows, model, |m, b| {
+        let r = Resolve { model: m };
+        b.texts("proc", m.syscalls.iter().map(|s| r.proc(m.syscall_pid(s), s.ts)))
+    });
+    b.later("address", rows, model, |m, b| b.addresses("address", m.syscalls.iter().map(|s| Some(s.address))));
+    for column in ["module", "offset"] {
+        b.later(column, rows, model, |m, b| {
+            let r = Resolve { model: m };
+            b.modules_and_offsets(m.syscalls.iter().map(|s| r.module(m.syscall_pid(s), s.address, s.ts)))
+        });
+    }
     let func = |i: usize| names.func_of_row(&names.syscall_frames, i);
-    b.texts("func", (0..rows.len()).map(func));
-    b.u64s("ret", rows.iter().map(|s| some_u32(s.ret())));
-    b.texts("status", rows.iter().map(|s| s.ret().map(status_text)));
-    b.u64s("stack", rows.iter().map(|s| s.stack().map(u64::from)));
+    b.texts("func", (0..rows).map(func));
+    b.later("ret", rows, model, |m, b| b.u64s("ret", m.syscalls.iter().map(|s| some_u32(s.ret()))));
+    b.later("status", rows, model, |m, b| b.texts("status", m.syscalls.iter().map(|s| s.ret().map(status_text))));
+    b.later("stack", rows, model, |m, b| b.u64s("stack", m.syscalls.iter().map(|s| s.stack().map(u64::from))));
     b.finish()
 }
 
-pub fn samples(model: &TraceModel, names: &NamedFrames) -> DataTable {
-    let r = Resolve { model };
-    let rows = &model.samples;
+/// The samples; every column but `func` (which needs the named frames) is
+/// made when a query first reads it.
+pub fn samples(model: &Arc<TraceModel>, names: &NamedFrames) -> DataTable {
+    let rows = model.samples.len();
     let mut b = Builder::new("samples");
-    b.times("ts", rows.iter().map(|s| Some(s.ts)));
-    b.u64s("cpu", rows.iter().map(|s| Some(u64::from(s.cpu))));
-    b.u64s("pid", rows.iter().map(|s| some_u32(s.pid)));
-    b.u64s("tid", rows.iter().map(|s| Some(u64::from(s.tid))));
-    b.texts("proc", rows.iter().map(|s| r.proc(s.pid, s.ts)));
-    b.addresses("ip", rows.iter().map(|s| Some(s.ip)));
-    b.modules_and_offsets(rows.iter().map(|s| r.module(s.pid, s.ip, s.ts)));
+    b.later("ts", rows, model, |m, b| b.times("ts", m.samples.iter().map(|s| Some(s.ts))));
+    b.later("cpu", rows, model, |m, b| b.u64s("cpu", m.samples.iter().map(|s| Some(u64::from(s.cpu)))));
+    b.later("pid", rows, model, |m, b| b.u64s("pid", m.samples.iter().map(|s| some_u32(s.pid))));
+    b.later("tid", rows, model, |m, b| b.u64s("tid", m.samples.iter().map(|s| Some(u64::from(s.tid)))));
+    b.later("proc", rows, model, |m, b| {
+        let r = Resolve { model: m };
+        b.texts("proc", m.samples.iter().map(|s| r.proc(s.pid, s.ts)))
+    });
+    b.later("ip", rows, model, |m, b| b.addresses("ip", m.samples.iter().map(|s| Some(s.ip))));
+    for column in ["module", "offset"] {
+        b.later(column, rows, model, |m, b| {
+            let r = Resolve { model: m };
+            b.modules_and_offsets(m.samples.iter().map(|s| r.module(s.pid, s.ip, s.ts)))
+        });
+    }
     let func = |i: usize| names.func_of_row(&names.sample_frames, i);
-    b.texts("func", (0..rows.len()).map(func));
-    b.durations("weight_ns", rows.iter().map(|_| Some(model.sample_weight_ns)));
-    b.u64s("stack", rows.iter().map(|s| s.stack.map(u64::from)));
+    b.texts("func", (0..rows).map(func));
+    b.later("weight_ns", rows, model, |m, b| {
+        b.durations("weight_ns", m.samples.iter().map(|_| Some(m.sample_weight_ns)))
+    });
+    b.later("stack", rows, model, |m, b| b.u64s("stack", m.samples.iter().map(|s| s.stack.map(u64::from))));
     b.finish()
 }
 
@@ -677,7 +734,7 @@ pub const NEED_EVERY_STACK: [&str; 2] = ["stacks", "frames"];
 /// `names` must be given for the tables in `NEED_FRAME_NAMES`.
 pub fn build(
     name: &str,
-    model: &TraceModel,
+    model: &Arc<TraceModel>,
     trace: &Arc<EtlTrace>,
     decoder: &Arc<Mutex<Decoder>>,
     names: Option<&NamedFrames>,

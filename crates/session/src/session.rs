@@ -31,7 +31,8 @@ pub(crate) struct LoadedTrace {
     /// Schemas: built in, learned from the trace, and from `--manifest` files.
     /// Shared with the events table, which decodes payloads when a query reads them.
     pub(crate) decoder: Arc<Mutex<Decoder>>,
-    pub(crate) model: Option<TraceModel>,
+    /// Shared with the tables' deferred columns, which are made from it.
+    pub(crate) model: Option<Arc<TraceModel>>,
     /// The processes alone, for a table that needs no more of the model (events).
     processes: Option<ProcessRegistry>,
     /// What its records are, for the memory check: read once, when first asked.
@@ -64,7 +65,7 @@ impl LoadedTrace {
     pub fn model(&mut self) -> &TraceModel {
         if self.model.is_none() {
             let model = TraceModel::build(&self.trace, &mut self.decoder());
-            self.model = Some(model);
+            self.model = Some(Arc::new(model));
         }
         self.model.as_ref().expect("built above")
     }
@@ -85,7 +86,7 @@ impl LoadedTrace {
         if !self.has_model(parts) {
             let parts = self.parts_to_build(parts);
             let model = TraceModel::build_counting(&self.trace, &mut self.decoder(), meter, parts);
-            self.model = Some(model.ok_or(NotBuilt::Stopped)?);
+            self.model = Some(Arc::new(model.ok_or(NotBuilt::Stopped)?));
         }
         Ok(())
     }
@@ -344,7 +345,7 @@ impl Session {
             }
         }
         if rebuilt {
-            self.forget_named_tables();
+            self.forget_model_tables();
         }
         self.models_built = self.traces.iter().all(|t| t.has_model(ModelParts::ALL));
         Ok(())
@@ -437,6 +438,12 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Drops the tables made from a model that was built again: their stack
+    /// ids are the old model's, and their deferred columns would keep it in memory.
+    fn forget_model_tables(&mut self) {
+        self.catalog.tables.retain(|name, _| name == "events");
     }
 
     /// Drops the tables built with frame names, after the symbol path changed.
