@@ -556,10 +556,7 @@ pub fn events(
     let mut owners = ThreadOwners::default();
     let rows = trace.record_count();
     // Values straight into column form: a row costs what the columns keep, nothing more.
-    let mut ts = Vec::with_capacity(rows);
     let (mut cpu, mut opcode) = (UInts::with_capacity(rows), UInts::with_capacity(rows));
-    // None once a record lies beyond what a key can say (a buffer over 16 MiB).
-    let mut keys = Some(Vec::with_capacity(rows));
     let (mut pid, mut tid, mut id) = (Nullable::new(rows), Nullable::new(rows), Nullable::new(rows));
     let (mut provider, mut event, mut proc) = (
         StrColumnBuilder::with_capacity(rows),
@@ -605,7 +602,6 @@ pub fn events(
             }
         };
         let time = trace.clock.ns_since_start(record.timestamp);
-        ts.push(time);
         cpu.push(u64::from(record.processor));
         pid.push(p.map(u64::from));
         tid.push(t.map(u64::from));
@@ -620,25 +616,28 @@ pub fn events(
             }
             None => proc.push_null(),
         }
-        match EventFields::key(at) {
-            Some(key) => keys.iter_mut().for_each(|k| k.push(key)),
-            None => keys = None,
-        }
     }
     drop(decoder_guard);
     if meter.stopped() {
         return None;
     }
-    let fields = match keys {
-        Some(keys) => {
-            let source = Arc::new(EventFields { trace: trace.clone(), decoder: decoder.clone() });
-            Column::lazy_fields(LazyFields::new(source, keys))
-        }
-        // Decode every payload now instead.
-        None => Column::fields(all_fields(trace, &mut lock(decoder))),
-    };
+    let rows = cpu.len();
+    // The time and the place of each record are in the trace's index: read
+    // again from there when a query reads them, they cost nothing until then.
+    let (walk_trace, fields_trace, decoder) = (trace.clone(), trace.clone(), decoder.clone());
+    let ts = Column::deferred(
+        ColumnType::Timestamp,
+        rows,
+        Box::new(move || {
+            let trace = walk_trace;
+            let times = trace.records().map(|record| trace.clock.ns_since_start(record.timestamp)).collect();
+            Column::timestamps(times).into_dense()
+        }),
+    );
+    let fields =
+        Column::deferred(ColumnType::Fields, rows, Box::new(move || event_fields(fields_trace, decoder).into_dense()));
     let mut b = Builder::new("events");
-    b.add("ts", Column::timestamps(ts));
+    b.add("ts", ts);
     b.add("cpu", Column::uints(cpu));
     b.add("pid", pid.finish());
     b.add("tid", tid.finish());
@@ -670,6 +669,27 @@ impl Nullable {
     fn finish(self) -> Column {
         Column::uints(self.values).with_validity(self.validity)
     }
+}
+
+/// The events table's fields: each record's place, its payload decoded when
+/// a query reads that row's fields.
+fn event_fields(trace: Arc<EtlTrace>, decoder: Arc<Mutex<Decoder>>) -> Column {
+    let mut keys = Vec::with_capacity(trace.record_count());
+    let mut walk = trace.records();
+    while let Some(at) = walk.next_ref() {
+        if trace.record_at(at).is_none() {
+            continue;
+        }
+        match EventFields::key(at) {
+            Some(key) => keys.push(key),
+            // A record lies beyond what a key can say (a buffer over 16 MiB):
+            // every payload is decoded now instead.
+            None => return Column::fields(all_fields(&trace, &mut lock(&decoder))),
+        }
+    }
+    drop(walk);
+    let source = Arc::new(EventFields { trace, decoder });
+    Column::lazy_fields(LazyFields::new(source, keys))
 }
 
 fn lock(decoder: &Mutex<Decoder>) -> std::sync::MutexGuard<'_, Decoder> {
