@@ -13,6 +13,11 @@ use std::sync::{Arc, Mutex};
 const PLAIN_TABLES: [&str; 8] =
     ["events", "processes", "threads", "modules", "cswitch", "diskio", "fileio", "hardfaults"];
 
+/// A resolver with an empty symbol path: the plain tables name no function.
+fn no_symbols() -> tables::SharedResolver {
+    Arc::new(Mutex::new(symbols::SymbolResolver::new(symbols::SymbolPath::parse(""))))
+}
+
 fn rows(table: &session::DataTable) -> Vec<Vec<Value>> {
     (0..table.row_count()).map(|r| table.row(r)).collect()
 }
@@ -28,7 +33,7 @@ fn lazy_tables_and_on_demand_fields_equal_a_full_decode_on_every_corpus_trace() 
         let model = Arc::new(TraceModel::build(&trace, &mut decoder.lock().unwrap()));
         for table in PLAIN_TABLES {
             let lazy = session.query(table).unwrap_or_else(|e| panic!("{name}: {table}: {e}"));
-            let direct = tables::build(table, &model, &trace, &decoder, None).unwrap();
+            let direct = tables::build(table, &model, &trace, &decoder, None, &no_symbols()).unwrap();
             assert_eq!(lazy.row_count(), direct.row_count(), "{name}: {table} rows");
             assert!(rows(&lazy) == rows(&direct), "{name}: {table} differs from a direct build");
         }
@@ -138,7 +143,7 @@ fn a_query_makes_only_the_columns_it_reads() {
     let decoder = Arc::new(Mutex::new(Decoder::new()));
     let model = Arc::new(TraceModel::build(&trace, &mut decoder.lock().unwrap()));
     let mut catalog = query::MemoryCatalog::new();
-    catalog.add_table(tables::build("cswitch", &model, &trace, &decoder, None).unwrap());
+    catalog.add_table(tables::build("cswitch", &model, &trace, &decoder, None, &no_symbols()).unwrap());
     let cancel = std::sync::atomic::AtomicBool::new(false);
     let made = |catalog: &query::MemoryCatalog| -> Vec<String> {
         let table = &catalog.tables["cswitch"];
@@ -156,7 +161,7 @@ fn a_query_makes_only_the_columns_it_reads() {
     drop(rows(&longest));
     assert_eq!(made(&catalog), ["cpu_ns", "tid", "proc"]);
     // A table whose columns are all made at once gives the same rows.
-    let whole = tables::build("cswitch", &model, &trace, &decoder, None).unwrap();
+    let whole = tables::build("cswitch", &model, &trace, &decoder, None, &no_symbols()).unwrap();
     whole.columns.iter().for_each(|c| drop(c.column.dense()));
     let mut eager = query::MemoryCatalog::new();
     eager.add_table(whole);

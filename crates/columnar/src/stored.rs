@@ -6,7 +6,10 @@ use super::dense::DenseColumn;
 use std::fmt;
 use std::sync::{Mutex, OnceLock};
 
-/// Makes a deferred column's values.
+/// Makes a deferred column's values. It runs on whichever thread reads the
+/// column first, often a rayon worker inside a query, so it must not use
+/// rayon itself: a worker waiting there could take another part of the same
+/// query, read the same column and wait for itself.
 pub type MakeValues = Box<dyn FnOnce() -> DenseColumn + Send>;
 
 pub(crate) struct StoredValues {

@@ -10,7 +10,7 @@
 use super::chunked::Chunked;
 use super::stacks::StackId;
 use super::TraceModel;
-use columnar::Bitmap;
+use columnar::{Bitmap, Column, StrColumnBuilder};
 use std::sync::Arc;
 use symbols::drivers::known_driver;
 use symbols::{format_frame, Lookup, PdbIdentity, SymbolResolver};
@@ -101,10 +101,6 @@ pub struct NamedFrames {
     stack_frames: Vec<FrameId>,
     /// Where each named stack's frame ids end in `stack_frames`.
     stack_ends: Vec<usize>,
-    /// Per sample row: the frame of its IP.
-    pub sample_frames: Vec<FrameId>,
-    /// Per syscall row: the frame of the service address.
-    pub syscall_frames: Vec<FrameId>,
     /// Each (module row, address) is named once, whichever stack or row asks
     /// first: here as the row and the offset in one number, 16 bytes an entry...
     ids: HashMap<u64, FrameId>,
@@ -149,11 +145,6 @@ impl NamedFrames {
         self.stack_ends.get(slot).map_or(&[], |&end| &self.stack_frames[start..end])
     }
 
-    /// The function of row `row` of a per-row list, without the rest of its frame.
-    pub fn func_of_row(&self, per_row: &[FrameId], row: usize) -> Option<Arc<str>> {
-        per_row.get(row).and_then(|&id| self.frames.get(id as usize)?.func.clone())
-    }
-
     pub fn frame(&self, id: FrameId) -> Option<ResolvedFrame> {
         let stored = self.frames.get(id as usize)?;
         let module = self.modules.get(stored.module as usize);
@@ -184,30 +175,6 @@ impl NamedFrames {
         let mut all: Vec<_> = self.stacks.iter().map(|(k, &slot)| (*k, self.stack_at(slot as usize))).collect();
         all.sort_by_key(|(key, _)| (key.1, key.0));
         all
-    }
-
-    /// Names the frame of every sample's IP and every system call's service
-    /// address; no stack yet (see `name_stacks`).
-    pub fn build(model: &TraceModel, resolver: &mut SymbolResolver) -> NamedFrames {
-        let mut named = NamedFrames::default();
-        let ptr = model.pointer_size;
-        let modules = &model.modules;
-        let mut rows: HashSet<usize> = HashSet::default();
-        for s in &model.samples {
-            rows.extend(modules.lookup_index(s.pid.unwrap_or(0), s.ip, s.ts, ptr));
-        }
-        for s in &model.syscalls {
-            rows.extend(modules.lookup_index(model.syscall_pid(s).unwrap_or(0), s.address, s.ts, ptr));
-        }
-        prefetch(model, resolver, rows);
-        named.sample_frames =
-            model.samples.iter().map(|s| named.name(model, resolver, s.pid.unwrap_or(0), s.ip, s.ts)).collect();
-        let syscall_frames = model
-            .syscalls
-            .iter()
-            .map(|s| named.name(model, resolver, model.syscall_pid(s).unwrap_or(0), s.address, s.ts));
-        named.syscall_frames = syscall_frames.collect();
-        named
     }
 
     /// Names the stacks `wanted` that are not named yet, in each process they
@@ -321,6 +288,43 @@ fn first_occurrences(model: &TraceModel, wanted: impl Fn(&(u32, StackId)) -> boo
 }
 
 /// Loads the symbols of the module rows `rows`, in parallel.
+/// The function at each of `leaves` (process, address, time): a sample's IP
+/// or a system call's service address, without the rest of a frame. Each
+/// module's symbols are loaded first, all at once; each function's name is
+/// stored once.
+pub fn leaf_functions(
+    model: &TraceModel,
+    resolver: &mut SymbolResolver,
+    leaves: impl Iterator<Item = (Option<u32>, u64, i64)> + Clone,
+) -> Column {
+    let (modules, ptr) = (&model.modules, model.pointer_size);
+    let module_at =
+        |(pid, address, ts): (Option<u32>, u64, i64)| modules.lookup_index(pid.unwrap_or(0), address, ts, ptr);
+    prefetch(model, resolver, leaves.clone().filter_map(module_at).collect());
+    let mut column = StrColumnBuilder::with_capacity(leaves.size_hint().0);
+    // Codes by where the resolver keeps the name: one entry a function.
+    let mut codes: HashMap<usize, u32> = HashMap::default();
+    let mut identities: HashMap<usize, Option<PdbIdentity>> = HashMap::default();
+    for leaf in leaves {
+        let function = module_at(leaf).and_then(|row| {
+            let identity = identities.entry(row).or_insert_with(|| identity_of(model, row)).as_ref()?;
+            let rva = leaf.1.wrapping_sub(modules.rows.get(row)?.base);
+            match resolver.lookup(identity, rva) {
+                Lookup::Function { name, .. } => Some(name),
+                Lookup::NotInAnyFunction { .. } | Lookup::NoSymbols => None,
+            }
+        });
+        match function {
+            Some(name) => {
+                let code = *codes.entry(name.as_ptr() as usize).or_insert_with(|| column.intern(&name));
+                column.push_code(code);
+            }
+            None => column.push_null(),
+        }
+    }
+    column.finish()
+}
+
 fn prefetch(model: &TraceModel, resolver: &mut SymbolResolver, rows: HashSet<usize>) {
     let identities: Vec<PdbIdentity> = rows.iter().filter_map(|&row| identity_of(model, row)).collect();
     resolver.prefetch(&identities);

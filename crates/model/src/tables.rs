@@ -1,7 +1,7 @@
 //! The model as the tables people query: names, modules and status text
 //! resolved, times in ns since the trace start. Names, types and docs of the
 //! columns are in schema.rs.
-use super::symbolize::{NamedFrames, ResolvedFrame};
+use super::symbolize::{leaf_functions, NamedFrames, ResolvedFrame};
 use super::{ModelParts, SyscallRow, TraceModel};
 use crate::owners::{ThreadOwners, OWNER_FIELDS};
 use crate::processes::ProcessRegistry;
@@ -20,6 +20,7 @@ use rustc_hash::FxHashMap;
 use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex};
 use symbols::drivers::known_driver;
+use symbols::SymbolResolver;
 
 /// KWAIT_REASON names, as WPA shows them.
 const WAIT_REASONS: [&str; 43] = [
@@ -338,9 +339,24 @@ pub fn cswitch(model: &Arc<TraceModel>) -> DataTable {
     b.finish()
 }
 
-/// The system calls; every column but `func` (which needs the named frames)
-/// is made when a query first reads it.
-pub fn syscalls(model: &Arc<TraceModel>, names: &NamedFrames) -> DataTable {
+/// The symbol resolver a session shares with its tables' `func` columns,
+/// which look functions up when a query first reads them.
+pub type SharedResolver = Arc<Mutex<SymbolResolver>>;
+
+/// A row's leaf address: its process, the address and the time.
+type Leaf = fn(&TraceModel, usize) -> (Option<u32>, u64, i64);
+
+/// The `func` column: the function at each row's leaf address.
+fn later_functions(b: &mut Builder, rows: usize, model: &Arc<TraceModel>, resolver: &SharedResolver, leaf: Leaf) {
+    let resolver = resolver.clone();
+    b.later("func", rows, model, move |m, b| {
+        let mut resolver = resolver.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        b.add("func", leaf_functions(m, &mut resolver, (0..rows).map(|row| leaf(m, row))));
+    });
+}
+
+/// The system calls, each column made when a query first reads it.
+pub fn syscalls(model: &Arc<TraceModel>, resolver: &SharedResolver) -> DataTable {
     let rows = model.syscalls.len();
     let mut b = Builder::new("syscalls");
     b.later("ts", rows, model, |m, b| b.times("ts", m.syscalls.iter().map(|s| Some(s.ts))));
@@ -362,17 +378,18 @@ pub fn syscalls(model: &Arc<TraceModel>, names: &NamedFrames) -> DataTable {
             b.modules_and_offsets(m.syscalls.iter().map(|s| r.module(m.syscall_pid(s), s.address, s.ts)))
         });
     }
-    let func = |i: usize| names.func_of_row(&names.syscall_frames, i);
-    b.texts("func", (0..rows).map(func));
+    later_functions(&mut b, rows, model, resolver, |m, row| {
+        let s = &m.syscalls[row];
+        (m.syscall_pid(s), s.address, s.ts)
+    });
     b.later("ret", rows, model, |m, b| b.u64s("ret", m.syscalls.iter().map(|s| some_u32(s.ret()))));
     b.later("status", rows, model, |m, b| b.texts("status", m.syscalls.iter().map(|s| s.ret().map(status_text))));
     b.later("stack", rows, model, |m, b| b.u64s("stack", m.syscalls.iter().map(|s| s.stack().map(u64::from))));
     b.finish()
 }
 
-/// The samples; every column but `func` (which needs the named frames) is
-/// made when a query first reads it.
-pub fn samples(model: &Arc<TraceModel>, names: &NamedFrames) -> DataTable {
+/// The samples, each column made when a query first reads it.
+pub fn samples(model: &Arc<TraceModel>, resolver: &SharedResolver) -> DataTable {
     let rows = model.samples.len();
     let mut b = Builder::new("samples");
     b.later("ts", rows, model, |m, b| b.times("ts", m.samples.iter().map(|s| Some(s.ts))));
@@ -390,8 +407,10 @@ pub fn samples(model: &Arc<TraceModel>, names: &NamedFrames) -> DataTable {
             b.modules_and_offsets(m.samples.iter().map(|s| r.module(s.pid, s.ip, s.ts)))
         });
     }
-    let func = |i: usize| names.func_of_row(&names.sample_frames, i);
-    b.texts("func", (0..rows).map(func));
+    later_functions(&mut b, rows, model, resolver, |m, row| {
+        let s = &m.samples[row];
+        (s.pid, s.ip, s.ts)
+    });
     b.later("weight_ns", rows, model, |m, b| {
         b.durations("weight_ns", m.samples.iter().map(|_| Some(m.sample_weight_ns)))
     });
@@ -745,19 +764,22 @@ pub fn parts_for(name: &str) -> ModelParts {
     }
 }
 
-/// The tables whose rows name stack frames: they need `NamedFrames`.
-pub const NEED_FRAME_NAMES: [&str; 4] = ["syscalls", "samples", "stacks", "frames"];
-/// Of those, the tables that list every stack's frames: they need every stack named.
-pub const NEED_EVERY_STACK: [&str; 2] = ["stacks", "frames"];
+/// The tables built from named stack frames (`NamedFrames`).
+/// They list every stack's frames, so every stack is named first.
+pub const NEED_FRAME_NAMES: [&str; 2] = ["stacks", "frames"];
+/// The tables whose function names come from the symbols: made again when the symbol path changes.
+pub const NAME_FUNCTIONS: [&str; 4] = ["syscalls", "samples", "stacks", "frames"];
 
 /// Builds one table of a trace by name; None for a name the schema does not know.
-/// `names` must be given for the tables in `NEED_FRAME_NAMES`.
+/// `names` must be given for the tables in `NEED_FRAME_NAMES`; `resolver`
+/// names the functions of the others when a query reads them.
 pub fn build(
     name: &str,
     model: &Arc<TraceModel>,
     trace: &Arc<EtlTrace>,
     decoder: &Arc<Mutex<Decoder>>,
     names: Option<&NamedFrames>,
+    resolver: &SharedResolver,
 ) -> Option<DataTable> {
     let named = || names.expect("the tables in NEED_FRAME_NAMES are built with frame names");
     Some(match name {
@@ -766,8 +788,8 @@ pub fn build(
         "threads" => threads(model),
         "modules" => modules(model),
         "cswitch" => cswitch(model),
-        "syscalls" => syscalls(model, named()),
-        "samples" => samples(model, named()),
+        "syscalls" => syscalls(model, resolver),
+        "samples" => samples(model, resolver),
         "stacks" => stacks(model, named()),
         "frames" => frames(named()),
         "diskio" => diskio(model),

@@ -387,17 +387,17 @@ impl Session {
                 let LoadedTrace { trace, decoder, model, .. } = &*loaded;
                 let model = model.as_ref().expect("built by ensure_models");
                 let cancel = &self.cancel;
+                let resolver = self.stack_state.shared_resolver();
                 let names = tables::NEED_FRAME_NAMES.contains(&name).then(|| {
                     progress.start(&format!("naming stack frames{of_trace}"), Total::Uncounted);
-                    let every_stack = tables::NEED_EVERY_STACK.contains(&name);
-                    let named = self.stack_state.name_frames(index, model, every_stack);
+                    let named = self.stack_state.name_every_stack(index, model);
                     // A Ctrl-C while frames were named stopped the symbol downloads:
                     // the query goes on with the names it has (`<PDB not found>`).
                     cancel.store(false, std::sync::atomic::Ordering::SeqCst);
                     named
                 });
                 progress.start(&format!("building the {name} table{of_trace}"), Total::Uncounted);
-                tables::build(name, model, trace, decoder, names)
+                tables::build(name, model, trace, decoder, names, &resolver)
             };
             let trace_name = &loaded.name;
             let Some(mut table) = built else { return Ok(()) };
@@ -446,9 +446,9 @@ impl Session {
         self.catalog.tables.retain(|name, _| name == "events");
     }
 
-    /// Drops the tables built with frame names, after the symbol path changed.
+    /// Drops the tables that name functions, after the symbol path changed.
     pub(crate) fn forget_named_tables(&mut self) {
-        for name in tables::NEED_FRAME_NAMES {
+        for name in tables::NAME_FUNCTIONS {
             self.catalog.tables.remove(name);
         }
     }

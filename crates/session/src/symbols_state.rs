@@ -2,12 +2,15 @@
 //! `_NT_SYMBOL_PATH`), the resolver, the named frames of every trace, and the
 //! demo's Breakpad texts, which the resolver holds in memory.
 use model::symbolize::NamedFrames;
+use model::tables::SharedResolver;
 use model::TraceModel;
+use std::sync::{Arc, Mutex, MutexGuard};
 use symbols::{InMemorySymbols, Lookup, PdbIdentity, SymbolPath, SymbolResolver};
 
 /// The symbol side of a session.
 pub struct SymbolState {
-    resolver: SymbolResolver,
+    /// Shared with the tables' `func` columns, which look names up when first read.
+    resolver: SharedResolver,
     /// `--symbols` / `.symbols`; None: `_NT_SYMBOL_PATH`.
     explicit_path: Option<String>,
     /// Symbols no file holds (the demo's), given to every resolver this state makes.
@@ -26,12 +29,22 @@ impl Default for SymbolState {
 impl SymbolState {
     pub fn new() -> SymbolState {
         SymbolState {
-            resolver: SymbolResolver::new(SymbolPath::choose(None)),
+            resolver: Arc::new(Mutex::new(SymbolResolver::new(SymbolPath::choose(None)))),
             explicit_path: None,
             in_memory: InMemorySymbols::default(),
             named: Vec::new(),
             messages: Vec::new(),
         }
+    }
+
+    /// The resolver; a panic elsewhere while it was held leaves it usable.
+    fn resolver(&self) -> MutexGuard<'_, SymbolResolver> {
+        self.resolver.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The resolver, for the tables that name functions when a query reads them.
+    pub(crate) fn shared_resolver(&self) -> SharedResolver {
+        self.resolver.clone()
     }
 
     fn path(&self) -> SymbolPath {
@@ -41,33 +54,36 @@ impl SymbolState {
     /// The function at `rva` in the module with this identity: the lookup that
     /// names the tables' frames, for a single address.
     pub(crate) fn lookup(&mut self, identity: &PdbIdentity, rva: u64) -> Lookup {
-        let lookup = self.resolver.lookup(identity, rva);
-        self.messages.extend(self.resolver.take_messages());
+        let mut resolver = self.resolver();
+        let lookup = resolver.lookup(identity, rva);
+        let messages = resolver.take_messages();
+        drop(resolver);
+        self.messages.extend(messages);
         lookup
     }
 
-    /// The named frames of trace `index`: its samples' and system calls' frames
-    /// named on first use, and with `every_stack` all its stacks too.
-    pub(crate) fn name_frames(&mut self, index: usize, model: &TraceModel, every_stack: bool) -> &NamedFrames {
-        if self.named.len() <= index {
-            self.named.resize_with(index + 1, || None);
-        }
-        let resolver = &mut self.resolver;
-        let named = self.named[index].get_or_insert_with(|| NamedFrames::build(model, resolver));
-        if every_stack {
-            named.name_every_stack(model, resolver);
-        }
+    /// The named frames of trace `index`, with every stack named.
+    pub(crate) fn name_every_stack(&mut self, index: usize, model: &TraceModel) -> &NamedFrames {
+        let mut resolver = self.resolver.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let named = Self::named_mut(&mut self.named, index);
+        named.name_every_stack(model, &mut resolver);
         self.messages.extend(resolver.take_messages());
         named
     }
 
     /// Names the stacks `wanted` of trace `index` that are not named yet.
     pub(crate) fn name_stacks(&mut self, index: usize, model: &TraceModel, wanted: &model::symbolize::StackSet) {
-        self.name_frames(index, model, false);
-        if let Some(named) = &mut self.named[index] {
-            named.name_stacks(model, &mut self.resolver, wanted);
+        let mut resolver = self.resolver.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Self::named_mut(&mut self.named, index).name_stacks(model, &mut resolver, wanted);
+        self.messages.extend(resolver.take_messages());
+    }
+
+    /// The named frames of trace `index`, none named yet on first use.
+    fn named_mut(named: &mut Vec<Option<NamedFrames>>, index: usize) -> &mut NamedFrames {
+        if named.len() <= index {
+            named.resize_with(index + 1, || None);
         }
-        self.messages.extend(self.resolver.take_messages());
+        named[index].get_or_insert_with(NamedFrames::default)
     }
 
     /// Forgets the named frames of trace `index`, whose model was built again.
@@ -86,20 +102,21 @@ impl SymbolState {
     pub(crate) fn set_path(&mut self, text: &str) {
         self.explicit_path = Some(text.to_string());
         let path = self.path();
-        self.resolver.set_path(path);
+        self.resolver().set_path(path);
         self.named.clear();
     }
 
     /// A new cache, download or timeout setting; every name is made again.
     pub(crate) fn set_options(&mut self, options: symbols::ResolverOptions) {
-        self.resolver = SymbolResolver::with_options(self.path(), options);
-        self.resolver.set_in_memory(self.in_memory.clone());
+        let mut resolver = SymbolResolver::with_options(self.path(), options);
+        resolver.set_in_memory(self.in_memory.clone());
+        *self.resolver() = resolver;
         self.named.clear();
     }
 
     /// Symbol downloads stop when this flag is set.
     pub(crate) fn set_cancel_flag(&mut self, flag: std::sync::Arc<std::sync::atomic::AtomicBool>) {
-        self.resolver.set_cancel_flag(flag);
+        self.resolver().set_cancel_flag(flag);
     }
 
     /// The symbol path in force, written the way it is typed; empty when there is none.
@@ -110,7 +127,7 @@ impl SymbolState {
     /// Messages about symbols since the last call.
     pub(crate) fn take_messages(&mut self) -> Vec<String> {
         let mut messages = std::mem::take(&mut self.messages);
-        messages.extend(self.resolver.take_messages());
+        messages.extend(self.resolver().take_messages());
         messages
     }
 
@@ -121,7 +138,7 @@ impl SymbolState {
                 self.messages.push(format!("demo symbols: {e}"));
             }
         }
-        self.resolver.set_in_memory(self.in_memory.clone());
+        self.resolver().set_in_memory(self.in_memory.clone());
         self.named.clear();
     }
 }
