@@ -5,6 +5,7 @@ use super::buffer::{buffer_flags, BufferHeader, BUFFER_HEADER_LEN, MAX_BUFFER_SI
 use super::compress::{self, CompressionFormat};
 use super::locate::LocatedBuffer;
 use super::logfile::LogfileHeader;
+use super::offsets::Offsets;
 use super::record::{parse_record, scan_record, Record, RecordError};
 use super::timestamps::Timestamps;
 use super::warning::{Lost, Place, Warning};
@@ -20,7 +21,7 @@ pub struct Buffer {
     pub(crate) valid_len: usize,
     /// Raw timestamp and buffer offset of each record, in buffer order.
     pub(crate) timestamps: Timestamps,
-    pub(crate) offsets: Vec<u32>,
+    pub(crate) offsets: Offsets,
 }
 
 impl Buffer {
@@ -32,7 +33,7 @@ impl Buffer {
             decompressed: None,
             valid_len: 0,
             timestamps: Timestamps::default(),
-            offsets: Vec::new(),
+            offsets: Offsets::default(),
         }
     }
 
@@ -245,7 +246,7 @@ pub(crate) fn index_buffer(
         ));
     }
     buffer.timestamps = Timestamps::from(timestamps);
-    buffer.offsets = offsets;
+    buffer.offsets = Offsets::from(offsets);
     if h.flags & buffer_flags::BUFFER_LOST != 0 {
         warnings.push(warn("the logger marked this buffer as lost".into(), Lost::Nothing));
     }

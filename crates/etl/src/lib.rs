@@ -10,6 +10,7 @@ pub mod layout;
 pub mod locate;
 pub mod logfile;
 mod merge;
+mod offsets;
 pub mod record;
 mod timestamps;
 mod warning;

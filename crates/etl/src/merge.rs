@@ -41,7 +41,7 @@ pub(crate) fn order_streams(buffers: &[Buffer]) -> Vec<(u16, Stream)> {
                 .iter()
                 .flat_map(|&i| {
                     let b = &buffers[i as usize];
-                    b.timestamps.iter().zip(&b.offsets).map(move |(timestamp, &offset)| RecordRef {
+                    b.timestamps.iter().zip(b.offsets.iter()).map(move |(timestamp, offset)| RecordRef {
                         timestamp,
                         buffer: i,
                         offset,
@@ -73,7 +73,7 @@ impl Cursor<'_> {
                     return Some(RecordRef {
                         timestamp: buffer.timestamps.at(self.record_pos),
                         buffer: index,
-                        offset: buffer.offsets[self.record_pos],
+                        offset: buffer.offsets.at(self.record_pos),
                     });
                 }
                 self.buffer_pos += 1;
