@@ -172,7 +172,7 @@ fn join_stacks(trace: &EtlTrace, outputs: &mut [CpuOutput], threads: &mut Thread
     drop(cpu_stacks);
     for (o, stacks) in outputs.iter_mut().zip(syscall_stacks) {
         for (i, stack) in stacks {
-            if let Some(row) = o.syscalls.get_mut(i) {
+            if let Some(row) = o.syscalls.enters.get_mut(i) {
                 row.set_stack(stack);
             }
         }

@@ -181,7 +181,7 @@ fn push_phantoms(out: &mut CpuOutput, phantoms: Vec<LeftOutEvent>) {
     for event in phantoms {
         match event {
             LeftOutEvent::Sample(s) => out.samples.push(s),
-            LeftOutEvent::Syscall(e) => out.syscalls.push(e),
+            LeftOutEvent::Syscall(e) => out.syscalls.push_enter(e),
         }
     }
 }
@@ -198,7 +198,7 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
     let mut running: Option<u32> = None;
     // First syscall event of the current run interval, to take back on a contradiction.
     let mut interval_start = 0usize;
-    let mut exits_interval_start = 0usize;
+    let mut interval_mark = (0usize, 0usize);
     let mut records = trace.processor_records(processor).counting(meter);
     let mut current_buffer = u32::MAX;
     // Until this time no context switch can be trusted to name the running thread.
@@ -240,12 +240,12 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                 if let Some(current) = running {
                     if current != old_tid && distrust_until.is_none_or(|until| ts > until) {
                         // A switch was lost: the interval's thread is not certain.
-                        for i in interval_start..out.syscalls.len() {
-                            if out.syscalls.get_mut(i).is_some_and(SyscallRow::forget_thread) {
+                        for i in interval_start..out.syscalls.enters.len() {
+                            if out.syscalls.enters.get_mut(i).is_some_and(SyscallRow::forget_thread) {
                                 out.unattributed_after_loss += 1;
                             }
                         }
-                        let exits_taken_back = out.syscall_exits.drain(exits_interval_start..).len() as u64;
+                        let exits_taken_back = out.syscalls.drop_exits_since(interval_mark);
                         out.unattributed_after_loss += exits_taken_back;
                         out.exits_without_thread += exits_taken_back;
                     }
@@ -263,8 +263,8 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                     Some(until) if ts <= until => None,
                     _ => Some(new_tid),
                 };
-                interval_start = out.syscalls.len();
-                exits_interval_start = out.syscall_exits.len();
+                interval_start = out.syscalls.enters.len();
+                interval_mark = out.syscalls.mark();
             }
             (5, 50) => {
                 if let Some(tid) = events.ready.get(layouts, version, ptr).and_then(|&[tid]| read(tid, payload)) {
@@ -281,7 +281,7 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                     if !parts.samples {
                         push_phantoms(&mut out, left_out.keep(record.timestamp, running));
                     }
-                    out.syscalls.push(event);
+                    out.syscalls.push_enter(event);
                 } else if let Some(phantom) = left_out.leave_out(LeftOutEvent::Syscall(event)) {
                     push_phantoms(&mut out, vec![phantom]);
                 }
@@ -296,9 +296,7 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                     out.exits_without_thread += 1;
                     continue;
                 };
-                let enters_before = out.syscalls.len() as u32;
-                let status = status as u32;
-                out.syscall_exits.push(SyscallExit { raw_ts: record.timestamp, tid, status, enters_before });
+                out.syscalls.push_exit(SyscallExit { raw_ts: record.timestamp, tid, status: status as u32 });
             }
             (15, 46) => {
                 let Some(&[ip, tid, count]) = events.sample.get(layouts, version, ptr) else { continue };

@@ -3,6 +3,7 @@
 //! The pass fills them; the stack join and the model's build read them.
 use super::chunked::Chunked;
 use super::SyscallRow;
+use columnar::Bitmap;
 use etl::RecordRef;
 
 /// A stack's index in the model's `StackStore`. The pass leaves it empty;
@@ -28,8 +29,48 @@ pub struct SyscallExit {
     /// The thread the timeline says ran on the CPU (exits of no known thread are only counted).
     pub tid: u32,
     pub status: u32,
-    /// How many enters this CPU logged before it: its place among them.
-    pub enters_before: u32,
+}
+
+/// One CPU's system call events: the enters as the rows they become, the
+/// exits, and their order (a bit an event) so that the pairing reads them
+/// as they were logged.
+#[derive(Default)]
+pub struct CpuSyscalls {
+    /// One row per SysCallEnter, in record order (time: the raw timestamp
+    /// until pairing); the stack join and the pairing fill them in.
+    pub enters: Chunked<SyscallRow>,
+    pub exits: Vec<SyscallExit>,
+    /// Per event in record order: set for an enter, clear for an exit.
+    pub is_enter: Bitmap,
+}
+
+impl CpuSyscalls {
+    pub fn push_enter(&mut self, row: SyscallRow) {
+        self.enters.push(row);
+        self.is_enter.push(true);
+    }
+
+    pub fn push_exit(&mut self, exit: SyscallExit) {
+        self.exits.push(exit);
+        self.is_enter.push(false);
+    }
+
+    /// Where the events logged from now on start: (events, exits).
+    pub fn mark(&self) -> (usize, usize) {
+        (self.is_enter.len(), self.exits.len())
+    }
+
+    /// Drops the exits logged since `mark`; how many there were.
+    pub fn drop_exits_since(&mut self, (events, exits): (usize, usize)) -> u64 {
+        let dropped = self.exits.len().saturating_sub(exits);
+        if dropped > 0 {
+            self.exits.truncate(exits);
+            let enters = (events..self.is_enter.len()).filter(|&i| self.is_enter.get(i) == Some(true)).count();
+            self.is_enter.resize(events, true);
+            self.is_enter.resize(events + enters, true);
+        }
+        dropped as u64
+    }
 }
 
 /// A SampledProfile event; the CPU is the one whose pass found it, and the
@@ -73,10 +114,7 @@ pub struct CpuOutput {
     pub cpu: u16,
     pub switches: Vec<Switch>,
     pub readies: Vec<(i64, u32)>,
-    /// One row per SysCallEnter, in record order (time: the raw timestamp
-    /// until pairing); the stack join and the pairing fill them in.
-    pub syscalls: Chunked<SyscallRow>,
-    pub syscall_exits: Vec<SyscallExit>,
+    pub syscalls: CpuSyscalls,
     /// SysCallExit events of no known thread, which pair with nothing.
     pub exits_without_thread: u64,
     pub samples: Vec<RawSample>,
@@ -102,11 +140,32 @@ impl CpuOutput {
     pub fn shrink_to_fit(&mut self) {
         self.switches.shrink_to_fit();
         self.readies.shrink_to_fit();
-        self.syscall_exits.shrink_to_fit();
+        self.syscalls.exits.shrink_to_fit();
         self.samples.shrink_to_fit();
         self.stacks.shrink_to_fit();
         self.frames.shrink_to_fit();
         self.key_definitions.shrink_to_fit();
         self.rare.shrink_to_fit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropping_exits_keeps_the_enters_in_their_order() {
+        let mut calls = CpuSyscalls::default();
+        let exit = |raw_ts| SyscallExit { raw_ts, tid: 8, status: 0 };
+        calls.push_enter(SyscallRow::entered(1, 0, Some(8), 0x10));
+        calls.push_exit(exit(2));
+        let mark = calls.mark();
+        calls.push_exit(exit(3));
+        calls.push_enter(SyscallRow::entered(4, 0, Some(8), 0x20));
+        calls.push_exit(exit(5));
+        assert_eq!(calls.drop_exits_since(mark), 2);
+        assert_eq!(calls.is_enter.iter().collect::<Vec<_>>(), [true, false, true]);
+        assert_eq!((calls.enters.len(), calls.exits.len()), (2, 1));
+        assert_eq!(calls.drop_exits_since(calls.mark()), 0);
     }
 }

@@ -59,6 +59,7 @@ pub fn claim_on_cpu(cpu_index: usize, cpu: &CpuOutput, owners: &[Owner]) -> Clai
     let mut cursor = 0;
     let syscalls = cpu
         .syscalls
+        .enters
         .iter()
         .enumerate()
         // While the build pairs, a row's time is the enter's raw timestamp.
@@ -138,7 +139,7 @@ pub fn join_across_cpus(cpus: &[CpuOutput], stacks: &mut [CpuStacks<'_>], claims
         }
         let mut adopted = Vec::new();
         let mut claimed = claim.syscalls.iter().map(|&(i, _)| i).peekable();
-        for (i, e) in cpu.syscalls.iter().enumerate() {
+        for (i, e) in cpu.syscalls.enters.iter().enumerate() {
             if claimed.next_if_eq(&i).is_some() {
                 continue;
             }

@@ -1,7 +1,7 @@
 //! System call rows: each thread's enters and exits paired in time order,
 //! and nothing paired where events could have been lost.
 use super::chunked::Chunked;
-use super::pass_output::{CpuOutput, Switch, SyscallExit};
+use super::pass_output::{CpuOutput, CpuSyscalls, Switch};
 use super::SyscallRow;
 use etl::clock::Clock;
 use rayon::prelude::*;
@@ -64,15 +64,13 @@ pub(super) fn pair_syscalls(
     loss_windows: &[LossWindow],
 ) -> (Vec<SyscallRow>, u64, u64) {
     let mut without_thread = 0;
-    let mut enters = Vec::with_capacity(cpus.len());
-    let mut exits = Vec::with_capacity(cpus.len());
+    let mut events = Vec::with_capacity(cpus.len());
     for o in cpus {
         without_thread += o.exits_without_thread;
-        enters.push(o.syscalls);
-        exits.push(o.syscall_exits);
+        events.push(o.syscalls);
     }
-    let unmatched_exits = pair_in_time_order(&mut enters, &exits, clock, loss_windows);
-    drop(exits);
+    let unmatched_exits = pair_in_time_order(&mut events, clock, loss_windows);
+    let mut enters: Vec<Chunked<SyscallRow>> = events.into_iter().map(|e| e.enters).collect();
     without_thread += enters.iter().flat_map(Chunked::iter).filter(|r| r.tid().is_none()).count() as u64;
     enters.par_iter_mut().for_each(|rows| rows.iter_mut().for_each(|r| r.ts = clock.ns_since_start(r.ts)));
     (merge_in_time_order(enters), unmatched_exits, without_thread)
@@ -91,39 +89,33 @@ struct ThreadCalls {
 /// Walks every CPU's enters and exits in time order (ties in CPU order, each
 /// CPU's in its record order) and gives each exit to the innermost open call
 /// of its thread; returns how many exits had no enter.
-fn pair_in_time_order(
-    enters: &mut [Chunked<SyscallRow>],
-    exits: &[Vec<SyscallExit>],
-    clock: &Clock,
-    loss_windows: &[LossWindow],
-) -> u64 {
-    // Each CPU's next enter and next exit.
-    let mut next = vec![(0usize, 0usize); enters.len()];
+fn pair_in_time_order(cpus: &mut [CpuSyscalls], clock: &Clock, loss_windows: &[LossWindow]) -> u64 {
+    // Each CPU's next event, enter and exit.
+    let mut next = vec![(0usize, 0usize, 0usize); cpus.len()];
     // The time of each CPU's next event, and whether it is an exit.
-    let peek = |enters: &[Chunked<SyscallRow>], cpu: usize, (enter, exit): (usize, usize)| match (
-        exits[cpu].get(exit),
-        enters[cpu].get(enter),
-    ) {
-        (Some(x), _) if x.enters_before as usize <= enter => Some((x.raw_ts, true)),
-        (_, Some(row)) => Some((row.ts, false)),
-        (Some(x), None) => Some((x.raw_ts, true)),
-        (None, None) => None,
+    let peek = |cpus: &[CpuSyscalls], cpu: usize, (event, enter, exit): (usize, usize, usize)| {
+        let c = &cpus[cpu];
+        match c.is_enter.get(event)? {
+            true => Some((c.enters.get(enter)?.ts, false)),
+            false => Some((c.exits.get(exit)?.raw_ts, true)),
+        }
     };
-    let mut heap: BinaryHeap<Reverse<(i64, usize, bool)>> = (0..enters.len())
-        .filter_map(|cpu| peek(enters, cpu, next[cpu]).map(|(ts, exit)| Reverse((ts, cpu, exit))))
+    let mut heap: BinaryHeap<Reverse<(i64, usize, bool)>> = (0..cpus.len())
+        .filter_map(|cpu| peek(cpus, cpu, next[cpu]).map(|(ts, exit)| Reverse((ts, cpu, exit))))
         .collect();
     let mut threads: HashMap<u32, ThreadCalls> = HashMap::default();
     let mut unmatched_exits = 0u64;
     while let Some(Reverse((raw_ts, cpu, is_exit))) = heap.pop() {
-        let (enter, exit) = next[cpu];
+        let (_, enter, exit) = next[cpu];
+        next[cpu].0 += 1;
         let tid = if is_exit {
-            next[cpu].1 += 1;
-            Some(exits[cpu][exit].tid)
+            next[cpu].2 += 1;
+            cpus[cpu].exits.get(exit).map(|x| x.tid)
         } else {
-            next[cpu].0 += 1;
-            enters[cpu].get(enter).and_then(SyscallRow::tid)
+            next[cpu].1 += 1;
+            cpus[cpu].enters.get(enter).and_then(SyscallRow::tid)
         };
-        if let Some((ts, exit)) = peek(enters, cpu, next[cpu]) {
+        if let Some((ts, exit)) = peek(cpus, cpu, next[cpu]) {
             heap.push(Reverse((ts, cpu, exit)));
         }
         // A call of no known thread pairs with nothing.
@@ -151,8 +143,9 @@ fn pair_in_time_order(
         }
         match calls.open.pop().filter(|_| !in_loss) {
             Some((at_cpu, at)) => {
-                if let Some(row) = enters[at_cpu].get_mut(at) {
-                    row.set_exit(ts, exits[cpu][exit].status);
+                let status = cpus[cpu].exits.get(exit).map_or(0, |x| x.status);
+                if let Some(row) = cpus[at_cpu].enters.get_mut(at) {
+                    row.set_exit(ts, status);
                 }
             }
             None => unmatched_exits += 1,
