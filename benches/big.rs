@@ -20,8 +20,8 @@ use std::time::Instant;
 
 const MIB: f64 = 1024.0 * 1024.0;
 
-/// Code paths of the sample-heavy traces, in the kernel and as many in user
-/// mode: a 1 GB trace's 13 M samples draw at most 100,000 distinct stacks
+/// Code paths of the traces' samples, in the kernel and as many in user
+/// mode: a 1 GB sample-heavy trace's 13 M samples draw at most 100,000 distinct stacks
 /// (a real profile repeats its stacks: PerfView's net.4.5.2 trace has 2,049
 /// of 79,528 samples).
 const STACK_PATHS: usize = 50_000;
@@ -65,6 +65,8 @@ impl Kind {
                 processes: 24,
                 threads: 400,
                 short_calls: Some(200),
+                // Samples repeat stacks, as real profiles do.
+                stack_paths: Some(STACK_PATHS),
                 ..RandomOptions::default()
             },
             Kind::SampleHeavy => RandomOptions {
@@ -81,7 +83,7 @@ impl Kind {
 }
 
 /// A kept trace of another generation is not reused: the name changes with what is written.
-const TRACE_GENERATION: u32 = 2;
+const TRACE_GENERATION: u32 = 3;
 
 fn trace_path(kind: Kind, gigabytes: f64) -> PathBuf {
     std::env::temp_dir().join(format!("etwq-big-{}-g{TRACE_GENERATION}-{gigabytes}g.etl", kind.name()))
@@ -231,7 +233,7 @@ fn bench_trace(kind: Kind, gigabytes: f64) {
 /// on a syscall-dense trace whose context switches carry PERFINFO headers, the
 /// only form kiinfo reads. `ETWQ_KIINFO` names the kiinfo binary.
 fn compare_with_kiinfo(kiinfo: &Path, gigabytes: f64) {
-    let path = std::env::temp_dir().join(format!("etwq-big-kiinfo-{gigabytes}g.etl"));
+    let path = std::env::temp_dir().join(format!("etwq-big-kiinfo-g{TRACE_GENERATION}-{gigabytes}g.etl"));
     if !path.is_file() {
         let kind = Kind::SyscallDense;
         let options = RandomOptions { dispatcher_header: DispatcherHeader::PerfInfo, ..kind.options() };
