@@ -14,7 +14,6 @@ use super::stacks::{self, CpuStacks, KeyIndex, StackId, StackStats, StackStore};
 use super::syscall_pairing::{pair_syscalls, threads_that_could_lose, LossWindow};
 use super::{BuildStats, ModelParts, SampleRow, StackRow, TraceModel};
 use decode::Decoder;
-use etl::clock::Clock;
 use etl::{EtlTrace, RecordRef};
 use progress::Progress;
 use rayon::prelude::*;
@@ -132,26 +131,6 @@ fn join_stacks(trace: &EtlTrace, outputs: &mut [CpuOutput], threads: &mut Thread
     let (store, stack_ids) = stacks::intern(&cpu_stacks);
     let stack_id = |r: Option<StackRef>| r.and_then(|r| stack_ids.get(r.cpu as usize)?.get(r.index as usize).copied());
 
-    let sample_threads: Vec<SampleThreads> =
-        outputs_read.par_iter().map(|o| sample_threads(o, threads, &trace.clock)).collect();
-    let lens: Vec<usize> = outputs_read.iter().map(|o| o.samples.len()).collect();
-    let samples = sorted_runs::merge_by(
-        &lens,
-        // Raw timestamps order like ns; ties go by CPU, as `outputs` is in processor order.
-        |c, i| outputs_read[c].samples[i].raw_ts,
-        |c, i| {
-            let s = &outputs_read[c].samples[i];
-            let pid = sample_threads[c].pid(s.tid, i, threads);
-            let (ts, cpu) = (trace.clock.ns_since_start(s.raw_ts), outputs_read[c].cpu);
-            SampleRow { ts, cpu, tid: s.tid, pid, ip: s.ip, stack: stack_id(claims[c].samples[i]) }
-        },
-    );
-    for counts in sample_threads {
-        for (row, n) in threads.rows.iter_mut().zip(counts.per_thread) {
-            row.samples += n;
-        }
-    }
-
     // Stacks whose frames went into another CPU's stack of the same event are left out.
     let kept: Vec<Vec<u32>> = cpu_stacks
         .iter()
@@ -170,6 +149,10 @@ fn join_stacks(trace: &EtlTrace, outputs: &mut [CpuOutput], threads: &mut Thread
     let syscall_stacks: Vec<Vec<(usize, Option<StackId>)>> =
         claims.iter().map(|c| c.syscalls.iter().map(|&(i, r)| (i, stack_id(Some(r)))).collect()).collect();
     drop(cpu_stacks);
+    for o in outputs.iter_mut() {
+        // Every stack is interned: what the pass read of them goes.
+        (o.stacks, o.frames) = (Vec::new(), Vec::new());
+    }
     for (o, stacks) in outputs.iter_mut().zip(syscall_stacks) {
         for (i, stack) in stacks {
             if let Some(row) = o.syscalls.enters.get_mut(i) {
@@ -177,42 +160,35 @@ fn join_stacks(trace: &EtlTrace, outputs: &mut [CpuOutput], threads: &mut Thread
             }
         }
     }
-    Stacked { store, samples, stack_rows, stats }
-}
-
-/// The thread row of each sample of one CPU, and samples per thread row.
-struct SampleThreads {
-    /// Parallel to the CPU's samples; `NO_THREAD` where the trace does not know the thread.
-    rows: Vec<u32>,
-    /// Parallel to the thread rows.
-    per_thread: Vec<u64>,
-}
-
-const NO_THREAD: u32 = u32::MAX;
-
-impl SampleThreads {
-    fn pid(&self, tid: u32, sample: usize, threads: &ThreadRegistry) -> Option<u32> {
-        // Every processor's idle thread is tid 0 of the Idle process.
-        if tid == 0 {
-            return Some(0);
-        }
-        let row = *self.rows.get(sample)?;
-        (row != NO_THREAD).then(|| threads.rows[row as usize].pid)
-    }
-}
-
-fn sample_threads(cpu: &CpuOutput, threads: &ThreadRegistry, clock: &Clock) -> SampleThreads {
-    let mut per_thread = vec![0u64; threads.rows.len()];
-    let rows = cpu
-        .samples
-        .iter()
-        .map(|s| match threads.index_at(s.tid, clock.ns_since_start(s.raw_ts)) {
-            Some(t) => {
-                per_thread[t] += 1;
-                t as u32
+    // Each sample row gets its stack, its process and its time in ns in
+    // place; then every CPU's rows are merged in time order.
+    let clock = &trace.clock;
+    let threads_read: &ThreadRegistry = threads;
+    let per_thread: Vec<Vec<u64>> = outputs
+        .par_iter_mut()
+        .zip(claims.par_iter())
+        .map(|(o, claim)| {
+            let mut per_thread = vec![0u64; threads_read.rows.len()];
+            for (row, &stack) in o.samples.iter_mut().zip(&claim.samples) {
+                row.stack = stack_id(stack);
+                row.ts = clock.ns_since_start(row.ts);
+                let thread = threads_read.index_at(row.tid, row.ts);
+                if let Some(t) = thread {
+                    per_thread[t] += 1;
+                }
+                // Every processor's idle thread is tid 0 of the Idle process.
+                row.pid = if row.tid == 0 { Some(0) } else { thread.map(|t| threads_read.rows[t].pid) };
             }
-            None => NO_THREAD,
+            per_thread
         })
         .collect();
-    SampleThreads { rows, per_thread }
+    drop(claims);
+    for counts in per_thread {
+        for (row, n) in threads.rows.iter_mut().zip(counts) {
+            row.samples += n;
+        }
+    }
+    let runs = outputs.iter_mut().map(|o| std::mem::take(&mut o.samples)).collect();
+    let samples = sorted_runs::merge_chunked(runs, |s: &SampleRow| (s.ts, s.cpu));
+    Stacked { store, samples, stack_rows, stats }
 }

@@ -1,12 +1,13 @@
 //! One pass over one processor's records in time order: the context switch
 //! timeline, system call events attributed to the thread running on that
 //! CPU, samples, and stack events. Processors run in parallel.
-use super::pass_output::{CpuOutput, KeyDefinition, RawSample, StackBody, StackEvent, Switch, SyscallExit};
-use crate::{ModelParts, SyscallRow};
+use super::pass_output::{CpuOutput, KeyDefinition, StackBody, StackEvent, Switch, SyscallExit};
+use crate::{ModelParts, SampleRow, SyscallRow};
 use decode::fields::{FieldSlots, KernelLayouts, Slot};
 use etl::buffer::buffer_flags;
 use etl::{EtlTrace, RecordId, RecordRef};
 use progress::Progress;
+use std::hash::BuildHasher;
 
 /// The fields the pass reads, per event: slots looked up once per version.
 struct Events {
@@ -64,6 +65,39 @@ fn read_frames(payload: &[u8], from: usize, pointer_size: u8, into: &mut Vec<u64
     }));
 }
 
+/// The frame runs a CPU's stack walks have written to its arena lately, by
+/// hash: a walk that repeats one (most do: a profile's stacks repeat) points
+/// at the earlier run instead of adding its frames again. Bounded: cleared
+/// when full, so that a trace whose every stack is new costs no more.
+#[derive(Default)]
+struct RecentRuns {
+    runs: rustc_hash::FxHashMap<u64, (u32, u32)>,
+}
+
+impl RecentRuns {
+    const MAX: usize = 1 << 16;
+
+    /// The run of the frames just read into `frames[start..]`: an earlier
+    /// equal run (the new frames dropped), or this one, remembered.
+    fn dedup(&mut self, frames: &mut Vec<u64>, start: usize) -> (u32, u32) {
+        let new = &frames[start..];
+        let hash = rustc_hash::FxBuildHasher.hash_one(new);
+        let len = new.len() as u32;
+        if let Some(&(at, at_len)) = self.runs.get(&hash) {
+            let earlier = frames.get(at as usize..(at + at_len) as usize);
+            if earlier == Some(new) {
+                frames.truncate(start);
+                return (at, at_len);
+            }
+        }
+        if self.runs.len() >= Self::MAX {
+            self.runs.clear();
+        }
+        self.runs.insert(hash, (start as u32, len));
+        (start as u32, len)
+    }
+}
+
 /// Whether a record goes to the ordered pass over rare events.
 fn is_rare(id: &RecordId) -> bool {
     match *id {
@@ -97,7 +131,8 @@ pub fn rare_records(trace: &EtlTrace, processor: u16, meter: &Progress) -> Vec<R
 /// its thread logged at its time.
 #[derive(Clone, Copy)]
 enum LeftOutEvent {
-    Sample(RawSample),
+    /// A sample's row (time: raw).
+    Sample(SampleRow),
     /// A SysCallEnter's row (time: raw).
     Syscall(SyscallRow),
 }
@@ -105,7 +140,7 @@ enum LeftOutEvent {
 impl LeftOutEvent {
     fn claim(&self) -> (i64, Option<u32>) {
         match self {
-            LeftOutEvent::Sample(s) => (s.raw_ts, Some(s.tid)),
+            LeftOutEvent::Sample(s) => (s.ts, Some(s.tid)),
             LeftOutEvent::Syscall(e) => (e.ts, e.tid()),
         }
     }
@@ -193,6 +228,7 @@ fn push_phantoms(out: &mut CpuOutput, phantoms: Vec<LeftOutEvent>) {
 pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts) -> CpuOutput {
     let mut out = CpuOutput { cpu: processor, ..Default::default() };
     let mut left_out = LeftOut::default();
+    let mut recent_runs = RecentRuns::default();
     let mut events = Events::new();
     let clock = trace.clock;
     let mut running: Option<u32> = None;
@@ -299,10 +335,10 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                 out.syscalls.push_exit(SyscallExit { raw_ts: record.timestamp, tid, status: status as u32 });
             }
             (15, 46) => {
-                let Some(&[ip, tid, count]) = events.sample.get(layouts, version, ptr) else { continue };
+                let Some(&[ip, tid, _count]) = events.sample.get(layouts, version, ptr) else { continue };
                 let (Some(ip), Some(tid)) = (read(ip, payload), read(tid, payload)) else { continue };
-                let count = read(count, payload).unwrap_or(1) as u16;
-                let sample = RawSample { raw_ts: record.timestamp, ip, tid: tid as u32, count };
+                let (ts, tid) = (record.timestamp, tid as u32);
+                let sample = SampleRow { ts, cpu: processor, tid, pid: None, ip, stack: None };
                 if parts.samples {
                     if !parts.syscalls {
                         push_phantoms(&mut out, left_out.keep(record.timestamp, Some(sample.tid)));
@@ -331,7 +367,8 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                     let Some(at) = last else { continue };
                     let start = out.frames.len();
                     read_frames(payload, at.offset, ptr, &mut out.frames);
-                    StackBody::Frames { start: start as u32, len: (out.frames.len() - start) as u32 }
+                    let (start, len) = recent_runs.dedup(&mut out.frames, start);
+                    StackBody::Frames { start, len }
                 } else {
                     let Some(key) = read(last, payload) else { continue };
                     StackBody::Key { key, ts }

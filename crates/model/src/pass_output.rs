@@ -1,8 +1,9 @@
 //! What the per-CPU pass takes from the records, as plain rows: context
-//! switches, system call enters (as rows) and exits, samples, stack events and stack-key definitions.
+//! switches, system call enters (as rows) and exits, samples (as rows), stack
+//! events and stack-key definitions.
 //! The pass fills them; the stack join and the model's build read them.
 use super::chunked::Chunked;
-use super::SyscallRow;
+use super::{SampleRow, SyscallRow};
 use columnar::Bitmap;
 use etl::RecordRef;
 
@@ -73,16 +74,6 @@ impl CpuSyscalls {
     }
 }
 
-/// A SampledProfile event; the CPU is the one whose pass found it, and the
-/// time in ns comes from the raw timestamp when needed (24 bytes a sample).
-#[derive(Clone, Copy, Debug)]
-pub struct RawSample {
-    pub raw_ts: i64,
-    pub ip: u64,
-    pub tid: u32,
-    pub count: u16,
-}
-
 /// A StackWalk event (frames inline) or a stack-caching reference (key).
 #[derive(Clone, Debug)]
 pub struct StackEvent {
@@ -117,7 +108,9 @@ pub struct CpuOutput {
     pub syscalls: CpuSyscalls,
     /// SysCallExit events of no known thread, which pair with nothing.
     pub exits_without_thread: u64,
-    pub samples: Vec<RawSample>,
+    /// One row per SampledProfile event, in record order (time: the raw
+    /// timestamp until the build gives each its stack and process).
+    pub samples: Chunked<SampleRow>,
     pub stacks: Vec<StackEvent>,
     /// The frames of this CPU's inline stack events, one after the other.
     pub frames: Vec<u64>,
@@ -141,7 +134,6 @@ impl CpuOutput {
         self.switches.shrink_to_fit();
         self.readies.shrink_to_fit();
         self.syscalls.exits.shrink_to_fit();
-        self.samples.shrink_to_fit();
         self.stacks.shrink_to_fit();
         self.frames.shrink_to_fit();
         self.key_definitions.shrink_to_fit();

@@ -1,5 +1,6 @@
 //! Merges lists that are each sorted (one per CPU, in time order) into one
 //! sorted list on all cores: cheaper than sorting their concatenation.
+use super::chunked::Chunked;
 use rayon::prelude::*;
 use std::cmp::Reverse;
 use std::collections::binary_heap::{BinaryHeap, PeekMut};
@@ -16,6 +17,42 @@ where
 {
     let lens: Vec<usize> = runs.iter().map(Vec::len).collect();
     merge_by(&lens, |r, i| key(&runs[r][i]), |r, i| runs[r][i])
+}
+
+/// Merges `runs` into one list sorted by `key`, equal keys in run order and,
+/// within a run, in its order. Each run's chunks are freed as they are
+/// merged, so the items are held about once. A run out of order (a trace
+/// whose timestamps go back on a CPU) is sorted first.
+pub fn merge_chunked<T, K>(runs: Vec<Chunked<T>>, key: impl Fn(&T) -> K) -> Vec<T>
+where
+    T: Copy,
+    K: Ord + Copy,
+{
+    let total = runs.iter().map(Chunked::len).sum();
+    let mut runs: Vec<_> = runs
+        .into_iter()
+        .map(|items| {
+            let sorted = if items.iter().is_sorted_by_key(&key) {
+                items
+            } else {
+                let mut all: Vec<T> = items.drain_in_order().collect();
+                all.sort_by_key(&key);
+                all.into_iter().collect()
+            };
+            sorted.drain_in_order().peekable()
+        })
+        .collect();
+    let mut heap: BinaryHeap<Reverse<(K, usize)>> =
+        runs.iter_mut().enumerate().filter_map(|(run, items)| Some(Reverse((key(items.peek()?), run)))).collect();
+    let mut merged = Vec::with_capacity(total);
+    while let Some(Reverse((_, run))) = heap.pop() {
+        let items = &mut runs[run];
+        merged.extend(items.next());
+        if let Some(next) = items.peek() {
+            heap.push(Reverse((key(next), run)));
+        }
+    }
+    merged
 }
 
 /// Merges runs of the given lengths, each sorted by `key(run, index)`, into

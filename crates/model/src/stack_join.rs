@@ -55,7 +55,8 @@ pub fn claim_on_cpu(cpu_index: usize, cpu: &CpuOutput, owners: &[Owner]) -> Clai
     debug_assert!(owners.is_sorted_by_key(|o| (o.event_raw_ts, o.tid)));
     let mut walk = Walk { cpu: cpu_index as u32, owners, taken: vec![false; owners.len()] };
     let mut cursor = 0;
-    let samples = cpu.samples.iter().map(|s| walk.claim(&mut cursor, s.tid, s.raw_ts)).collect();
+    // While the build joins, a sample row's time is its raw timestamp.
+    let samples = cpu.samples.iter().map(|s| walk.claim(&mut cursor, s.tid, s.ts)).collect();
     let mut cursor = 0;
     let syscalls = cpu
         .syscalls
@@ -135,7 +136,7 @@ pub fn join_across_cpus(cpus: &[CpuOutput], stacks: &mut [CpuStacks<'_>], claims
     }
     for (cpu, claim) in cpus.iter().zip(claims.iter_mut()) {
         for (s, stack) in cpu.samples.iter().zip(&mut claim.samples).filter(|(_, stack)| stack.is_none()) {
-            *stack = still_loose.get(&(s.raw_ts, s.tid)).copied();
+            *stack = still_loose.get(&(s.ts, s.tid)).copied();
         }
         let mut adopted = Vec::new();
         let mut claimed = claim.syscalls.iter().map(|&(i, _)| i).peekable();
@@ -157,13 +158,14 @@ pub fn join_across_cpus(cpus: &[CpuOutput], stacks: &mut [CpuStacks<'_>], claims
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pass_output::{RawSample, StackBody, StackEvent};
+    use crate::pass_output::{StackBody, StackEvent};
     use crate::stacks::{intern, resolve_cpu, KeyIndex};
+    use crate::SampleRow;
 
     const K: u64 = 0xFFFF_F800_0000_1000;
 
-    fn sample(tid: u32, raw_ts: i64) -> RawSample {
-        RawSample { raw_ts, ip: 0, tid, count: 1 }
+    fn sample(tid: u32, raw_ts: i64) -> SampleRow {
+        SampleRow { ts: raw_ts, cpu: 0, tid, pid: None, ip: 0, stack: None }
     }
 
     fn stack(tid: u32, raw: i64, start: u32, len: u32) -> StackEvent {
@@ -172,7 +174,8 @@ mod tests {
 
     #[test]
     fn halves_on_two_cpus_join_and_a_stack_on_another_cpu_finds_its_sample() {
-        let cpu0 = CpuOutput { cpu: 0, samples: vec![sample(5, 100), sample(6, 200)], ..Default::default() };
+        let cpu0 =
+            CpuOutput { cpu: 0, samples: [sample(5, 100), sample(6, 200)].into_iter().collect(), ..Default::default() };
         let cpu1 = CpuOutput { cpu: 1, ..Default::default() };
         // CPU 0 logged thread 5's kernel half; CPU 1 its user half (the thread
         // moved) and thread 6's whole stack.

@@ -2,6 +2,7 @@
 //! and nothing paired where events could have been lost.
 use super::chunked::Chunked;
 use super::pass_output::{CpuOutput, CpuSyscalls, Switch};
+use super::sorted_runs;
 use super::SyscallRow;
 use etl::clock::Clock;
 use rayon::prelude::*;
@@ -73,7 +74,7 @@ pub(super) fn pair_syscalls(
     let mut enters: Vec<Chunked<SyscallRow>> = events.into_iter().map(|e| e.enters).collect();
     without_thread += enters.iter().flat_map(Chunked::iter).filter(|r| r.tid().is_none()).count() as u64;
     enters.par_iter_mut().for_each(|rows| rows.iter_mut().for_each(|r| r.ts = clock.ns_since_start(r.ts)));
-    (merge_in_time_order(enters), unmatched_exits, without_thread)
+    (sorted_runs::merge_chunked(enters, |r| (r.ts, r.cpu)), unmatched_exits, without_thread)
 }
 
 /// One thread's calls still open, and the loss windows that could hold its events.
@@ -152,38 +153,4 @@ fn pair_in_time_order(cpus: &mut [CpuSyscalls], clock: &Clock, loss_windows: &[L
         }
     }
     unmatched_exits
-}
-
-/// Every CPU's rows in one list sorted by (time, CPU); a CPU's rows with
-/// equal times keep their record order. Each CPU's rows are sorted first, in
-/// the rare trace whose timestamps go back on a CPU.
-fn merge_in_time_order(cpus: Vec<Chunked<SyscallRow>>) -> Vec<SyscallRow> {
-    let total = cpus.iter().map(Chunked::len).sum();
-    let mut runs: Vec<_> = cpus
-        .into_iter()
-        .map(|rows| {
-            let mut rows = if rows.iter().is_sorted_by_key(|r| r.ts) {
-                rows
-            } else {
-                let mut sorted: Vec<SyscallRow> = rows.drain_in_order().collect();
-                sorted.sort_by_key(|r| r.ts);
-                sorted.into_iter().collect()
-            }
-            .drain_in_order()
-            .peekable();
-            let first = rows.peek().map(|r| (r.ts, r.cpu));
-            (rows, first)
-        })
-        .collect();
-    let mut heap: BinaryHeap<Reverse<((i64, u16), usize)>> =
-        runs.iter().enumerate().filter_map(|(run, (_, first))| Some(Reverse(((*first)?, run)))).collect();
-    let mut merged = Vec::with_capacity(total);
-    while let Some(Reverse((_, run))) = heap.pop() {
-        let rows = &mut runs[run].0;
-        merged.extend(rows.next());
-        if let Some(r) = rows.peek() {
-            heap.push(Reverse(((r.ts, r.cpu), run)));
-        }
-    }
-    merged
 }
