@@ -1,20 +1,15 @@
 //! Stacks: stored once and shared. StackWalk events come inline or as
 //! stack-caching references whose frames a later StackKeyDelete/Rundown
 //! defines; the kernel and user halves of one event's stack are joined.
-//! Each CPU's stacks are resolved on its own core, then interned on all
-//! cores: repeats are found in shards by hash, and the first occurrences are
-//! copied CPU by CPU, so that a trace of millions of stacks builds fast.
+//! Each CPU's stacks are resolved and numbered by their frames on its own
+//! core, then the CPUs' distinct stacks are interned CPU by CPU.
 use super::modules::is_kernel_address;
 pub use super::pass_output::StackId;
 use super::pass_output::{KeyDefinition, StackBody, StackEvent};
-use hashbrown::hash_table::{Entry, HashTable};
+use hashbrown::hash_table::HashTable;
 use rayon::prelude::*;
 use rustc_hash::{FxBuildHasher, FxHashMap as HashMap};
 use std::hash::BuildHasher;
-
-/// Finding repeats runs one task per shard of the hashes; more shards than
-/// cores keeps the cores even, and each shard's table small enough for the cache.
-const SHARDS: usize = 64;
 
 /// Unique stacks, innermost frame first. Ids are dense: the stacks first seen
 /// on the first CPU, then those first seen on the next, and so on.
@@ -261,127 +256,132 @@ pub fn resolve_cpu<'a>(events: &[StackEvent], inline: &'a [u64], keys: &KeyIndex
     out
 }
 
-/// Where a stack was first seen: `candidates[index]` of CPU `cpu`.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct FirstSeen {
-    cpu: u32,
-    index: u32,
-}
-
-/// Interns every CPU's stacks; returns the store and, per CPU, the id of each
-/// of its stacks (parallel to `owners`; meaningless for removed ones).
+/// Interns every CPU's stacks; returns the store and, per CPU, the id of
+/// each candidate (0 for a removed one). Each CPU numbers its distinct
+/// stacks on its own core (a number a candidate, a table entry a distinct
+/// stack); repeats of one CPU's distinct stacks on earlier CPUs are found in
+/// shards by hash, on all cores; the stacks first seen get ids CPU by CPU, in
+/// order, and each CPU's numbers become ids in place. A trace whose stacks
+/// repeat (as profiles' do) holds little more than its candidates meanwhile.
 pub fn intern(cpus: &[CpuStacks<'_>]) -> (StackStore, Vec<Vec<StackId>>) {
-    // Bits between those the tables use for buckets (low) and tags (top 7).
-    let shard_of = |hash: u64| (hash >> 40) as usize % SHARDS;
-    // Hash and index of each CPU's candidates, by shard: read in order, not strided.
-    let buckets: Vec<Vec<Vec<(u64, u32)>>> = cpus
-        .par_iter()
-        .map(|cpu| {
+    // Per CPU: each candidate's local number, and the first candidate of each number.
+    let locals: Vec<(Vec<u32>, Vec<u32>)> = cpus.par_iter().map(number_locally).collect();
+    let hash_of = |c: usize, n: u32| cpus[c].candidates[locals[c].1[n as usize] as usize].hash;
+    let frames_of = |c: usize, n: u32| cpus[c].frames(&cpus[c].candidates[locals[c].1[n as usize] as usize]);
+    // Per CPU, per shard: its distinct stacks' numbers, read in order rather than strided.
+    let by_shard: Vec<Vec<Vec<u32>>> = (0..cpus.len())
+        .into_par_iter()
+        .map(|c| {
             let mut by_shard = vec![Vec::new(); SHARDS];
-            for (i, c) in cpu.candidates.iter().enumerate().filter(|(_, c)| c.arena != Arena::Removed) {
-                by_shard[shard_of(c.hash)].push((c.hash, i as u32));
+            for n in 0..locals[c].1.len() as u32 {
+                by_shard[shard_of(hash_of(c, n))].push(n);
             }
             by_shard
         })
         .collect();
-    let repeats: Vec<Vec<Vec<Option<FirstSeen>>>> =
-        (0..SHARDS).into_par_iter().map(|shard| find_repeats(cpus, &buckets, shard)).collect();
-
-    // Per CPU, per candidate: the earlier candidate it repeats, if any.
-    let repeat_of: Vec<Vec<Option<FirstSeen>>> = (0..cpus.len())
+    // Per shard: (CPU, number, where it was first seen) of each distinct stack seen before.
+    let repeats: Vec<Vec<(u32, u32, FirstSeen)>> = (0..SHARDS)
         .into_par_iter()
-        .map(|c| {
-            let mut of = vec![None; cpus[c].candidates.len()];
-            for (bucket, found) in buckets[c].iter().zip(&repeats) {
-                for (&(_, i), &first) in bucket.iter().zip(&found[c]) {
-                    of[i as usize] = first;
+        .map(|shard| {
+            let mut table: HashTable<FirstSeen> = HashTable::new();
+            let mut repeats = Vec::new();
+            for (c, shards) in by_shard.iter().enumerate() {
+                for &n in &shards[shard] {
+                    let (hash, frames) = (hash_of(c, n), frames_of(c, n));
+                    let same = |f: &FirstSeen| frames_of(f.cpu as usize, f.number) == frames;
+                    match table.find(hash, same) {
+                        Some(&first) => repeats.push((c as u32, n, first)),
+                        None => {
+                            let here = FirstSeen { cpu: c as u32, number: n };
+                            table.insert_unique(hash, here, |f| hash_of(f.cpu as usize, f.number));
+                        }
+                    }
                 }
             }
-            of
+            repeats
         })
         .collect();
-    drop(repeats);
-    drop(buckets);
-
-    // First occurrences get ids and are copied, CPU by CPU, in order.
-    let is_first = |c: usize, i: usize| repeat_of[c][i].is_none() && cpus[c].candidates[i].arena != Arena::Removed;
+    drop(by_shard);
+    let mut first_seen: Vec<Vec<Option<FirstSeen>>> = locals.iter().map(|(_, f)| vec![None; f.len()]).collect();
+    for (c, n, first) in repeats.into_iter().flatten() {
+        first_seen[c as usize][n as usize] = Some(first);
+    }
+    // Ids CPU by CPU: a stack first seen here is stored; a repeat takes its first's id.
+    let mut segments = Vec::with_capacity(cpus.len());
     let mut first_ids = Vec::with_capacity(cpus.len());
+    let mut global_of_local: Vec<Vec<StackId>> = Vec::with_capacity(cpus.len());
     let mut next: StackId = 0;
-    for (c, cpu) in cpus.iter().enumerate() {
+    for (c, seen) in first_seen.iter().enumerate() {
         first_ids.push(next);
-        next = next.saturating_add((0..cpu.candidates.len()).filter(|&i| is_first(c, i)).count() as StackId);
+        let mut segment = Segment::default();
+        let global: Vec<StackId> = (0..seen.len() as u32)
+            .map(|n| match seen[n as usize] {
+                Some(first) => global_of_local[first.cpu as usize][first.number as usize],
+                None => next + segment.push(frames_of(c, n)) as StackId,
+            })
+            .collect();
+        next = next.saturating_add(segment.ends.len() as StackId);
+        segments.push(segment);
+        global_of_local.push(global);
     }
-    let (segments, mut ids): (Vec<Segment>, Vec<Vec<StackId>>) = (0..cpus.len())
+    drop(first_seen);
+    let ids = locals
         .into_par_iter()
-        .map(|c| {
-            let cpu = &cpus[c];
-            let firsts = (0..cpu.candidates.len()).filter(|&i| is_first(c, i));
-            let (count, frames) = firsts.fold((0, 0), |(n, f), i| (n + 1, f + cpu.candidates[i].len as usize));
-            let mut segment = Segment { frames: Vec::with_capacity(frames), ends: Vec::with_capacity(count) };
-            let ids = (0..cpu.candidates.len())
-                .map(|i| {
-                    if is_first(c, i) {
-                        first_ids[c] + segment.push(cpu.frames(&cpu.candidates[i])) as StackId
-                    } else {
-                        0
-                    }
-                })
-                .collect();
-            (segment, ids)
-        })
-        .unzip();
-    // Repeats take the id of their first occurrence.
-    let repeat_ids: Vec<Vec<(usize, StackId)>> = repeat_of
-        .par_iter()
-        .map(|of| {
-            of.iter()
-                .enumerate()
-                .filter_map(|(i, first)| first.map(|f| (i, ids[f.cpu as usize][f.index as usize])))
-                .collect()
+        .zip(global_of_local)
+        .map(|((mut numbers, _), global)| {
+            for n in &mut numbers {
+                *n = global.get(*n as usize).copied().unwrap_or(0);
+            }
+            numbers
         })
         .collect();
-    for (cpu_ids, repeats) in ids.iter_mut().zip(repeat_ids) {
-        for (i, id) in repeats {
-            cpu_ids[i] = id;
-        }
-    }
     (StackStore { segments, first_ids }, ids)
 }
 
-/// For one shard, per CPU and parallel to its bucket: the first occurrence of
-/// the same frames on an earlier CPU or earlier in the same CPU, if any.
-/// Frames are only read when hashes match.
-fn find_repeats(cpus: &[CpuStacks<'_>], buckets: &[Vec<Vec<(u64, u32)>>], shard: usize) -> Vec<Vec<Option<FirstSeen>>> {
-    let count: usize = buckets.iter().map(|b| b[shard].len()).sum();
-    // Only where each stack was first seen: the table stays small enough for the cache.
-    let mut table: HashTable<FirstSeen> = HashTable::with_capacity(count);
-    let candidate = |f: FirstSeen| {
-        let cpu = &cpus[f.cpu as usize];
-        (cpu, &cpu.candidates[f.index as usize])
-    };
-    let hash_of = |f: FirstSeen| candidate(f).1.hash;
-    let frames_of = |f: FirstSeen| {
-        let (cpu, c) = candidate(f);
-        cpu.frames(c)
-    };
-    let mut found = Vec::with_capacity(cpus.len());
-    for (c, by_shard) in buckets.iter().enumerate() {
-        let bucket = &by_shard[shard];
-        let mut firsts = Vec::with_capacity(bucket.len());
-        for &(hash, index) in bucket {
-            let here = FirstSeen { cpu: c as u32, index };
-            let entry = table.entry(hash, |&f| hash_of(f) == hash && frames_of(f) == frames_of(here), |&f| hash_of(f));
-            firsts.push(match entry {
-                Entry::Occupied(e) => Some(*e.get()),
-                Entry::Vacant(e) => {
-                    e.insert(here);
-                    None
-                }
-            });
-        }
-        found.push(firsts);
-    }
-    found
+/// Where a distinct stack was first seen: number `number` of CPU `cpu`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct FirstSeen {
+    cpu: u32,
+    number: u32,
+}
+
+/// Finding repeats runs one task per shard of the hashes; more shards than
+/// cores keeps the cores even, and each shard's table small enough for the cache.
+const SHARDS: usize = 64;
+
+/// Bits between those the tables use for buckets (low) and tags (top 7).
+fn shard_of(hash: u64) -> usize {
+    (hash >> 40) as usize % SHARDS
+}
+
+/// A removed candidate's number: it has no stack.
+const NO_NUMBER: u32 = u32::MAX;
+
+/// One CPU's candidates numbered by their frames, first occurrences first:
+/// each candidate's number, and the first candidate of each number.
+fn number_locally(cpu: &CpuStacks<'_>) -> (Vec<u32>, Vec<u32>) {
+    let mut table: HashTable<u32> = HashTable::new();
+    let mut firsts: Vec<u32> = Vec::new();
+    let frames_of = |first: u32| cpu.frames(&cpu.candidates[first as usize]);
+    let numbers = cpu
+        .candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if c.arena == Arena::Removed {
+                return NO_NUMBER;
+            }
+            let frames = cpu.frames(c);
+            let found = table.find(c.hash, |&n| frames_of(firsts[n as usize]) == frames).copied();
+            found.unwrap_or_else(|| {
+                let n = firsts.len() as u32;
+                firsts.push(i as u32);
+                table.insert_unique(c.hash, n, |&n| cpu.candidates[firsts[n as usize] as usize].hash);
+                n
+            })
+        })
+        .collect();
+    (numbers, firsts)
 }
 
 #[cfg(test)]
