@@ -79,7 +79,7 @@ fn one_sample_row_per_sampled_profile_record_with_stacks_expanded() {
     assert_eq!(model.samples.len() as u64, expected);
     // Windows walks no stack for the Idle thread; every other sample should have one.
     let busy: Vec<_> = model.samples.iter().filter(|s| s.tid != 0).collect();
-    let with_stack = busy.iter().filter(|s| s.stack.is_some()).count();
+    let with_stack = busy.iter().filter(|s| s.stack().is_some()).count();
     let share = with_stack as f64 / busy.len() as f64;
     println!(
         "{} samples, {} off the Idle thread, {with_stack} with a stack ({:.2}%)",
@@ -93,7 +93,7 @@ fn one_sample_row_per_sampled_profile_record_with_stacks_expanded() {
     // A stack joined to the right sample starts at the sampled instruction pointer
     // (a WoW64 thread's stack can start a few bytes off, so not quite every one).
     let at_ip =
-        busy.iter().filter(|s| s.stack.is_some_and(|id| model.stacks.frames(id).first() == Some(&s.ip))).count();
+        busy.iter().filter(|s| s.stack().is_some_and(|id| model.stacks.frames(id).first() == Some(&s.ip))).count();
     assert!(at_ip as f64 >= 0.99 * with_stack as f64, "{at_ip} of {with_stack} stacks start at the sample's IP");
 }
 

@@ -170,14 +170,14 @@ fn join_stacks(trace: &EtlTrace, outputs: &mut [CpuOutput], threads: &mut Thread
         .map(|(o, claim)| {
             let mut per_thread = vec![0u64; threads_read.rows.len()];
             for (row, &stack) in o.samples.iter_mut().zip(&claim.samples) {
-                row.stack = stack_id(stack);
+                row.set_stack(stack_id(stack));
                 row.ts = clock.ns_since_start(row.ts);
                 let thread = threads_read.index_at(row.tid, row.ts);
                 if let Some(t) = thread {
                     per_thread[t] += 1;
                 }
                 // Every processor's idle thread is tid 0 of the Idle process.
-                row.pid = if row.tid == 0 { Some(0) } else { thread.map(|t| threads_read.rows[t].pid) };
+                row.set_pid(if row.tid == 0 { Some(0) } else { thread.map(|t| threads_read.rows[t].pid) });
             }
             per_thread
         })

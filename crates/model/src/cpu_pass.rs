@@ -338,7 +338,7 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                 let Some(&[ip, tid, _count]) = events.sample.get(layouts, version, ptr) else { continue };
                 let (Some(ip), Some(tid)) = (read(ip, payload), read(tid, payload)) else { continue };
                 let (ts, tid) = (record.timestamp, tid as u32);
-                let sample = SampleRow { ts, cpu: processor, tid, pid: None, ip, stack: None };
+                let sample = SampleRow::new(ts, processor, tid, ip);
                 if parts.samples {
                     if !parts.syscalls {
                         push_phantoms(&mut out, left_out.keep(record.timestamp, Some(sample.tid)));

@@ -9,6 +9,7 @@ mod name_pass;
 pub mod owners;
 pub mod pass_output;
 pub mod processes;
+mod sample_row;
 pub mod schema;
 mod sorted_runs;
 mod stack_join;
@@ -19,6 +20,7 @@ mod syscall_row;
 
 use modules::ModuleRegistry;
 use processes::{ProcessRegistry, ThreadRegistry};
+pub use sample_row::SampleRow;
 use stacks::{StackId, StackStats, StackStore};
 pub use syscall_row::SyscallRow;
 
@@ -41,16 +43,6 @@ pub struct CSwitchRow {
     pub priority: i8,
     /// Time since the thread was readied, where a ReadyThread event says.
     pub ready_ns: Option<i64>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct SampleRow {
-    pub ts: i64,
-    pub cpu: u16,
-    pub tid: u32,
-    pub pid: Option<u32>,
-    pub ip: u64,
-    pub stack: Option<StackId>,
 }
 
 /// A stack joined to the event it belongs to.

@@ -165,7 +165,7 @@ mod tests {
     const K: u64 = 0xFFFF_F800_0000_1000;
 
     fn sample(tid: u32, raw_ts: i64) -> SampleRow {
-        SampleRow { ts: raw_ts, cpu: 0, tid, pid: None, ip: 0, stack: None }
+        SampleRow::new(raw_ts, 0, tid, 0)
     }
 
     fn stack(tid: u32, raw: i64, start: u32, len: u32) -> StackEvent {

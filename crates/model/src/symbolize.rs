@@ -2,11 +2,12 @@
 //! PDB identity from the module's DbgID_RSDS -> function from the symbol resolver.
 //!
 //! Built once per session (again when the symbol path changes, or when the
-//! model is built again with another part): the frames
-//! of samples and system calls with their tables, the frames of stacks only for
-//! the stacks a result, view or table needs. Each distinct (module row, address)
-//! is resolved once; a stack is resolved once per process it occurs in, at the
-//! time of its first occurrence (modules rarely move within one trace).
+//! model is built again with another part): the frames of stacks only for the
+//! stacks a result, view or table needs. Each distinct (module, address) is
+//! resolved once; a stack is resolved once per process it occurs in, at the
+//! time of its first occurrence (modules rarely move within one trace). The
+//! tables' `func` columns look their rows' leaf addresses up on their own
+//! (`leaf_functions`), when a query reads them.
 use super::chunked::Chunked;
 use super::stacks::StackId;
 use super::TraceModel;
@@ -101,14 +102,18 @@ pub struct NamedFrames {
     stack_frames: Vec<FrameId>,
     /// Where each named stack's frame ids end in `stack_frames`.
     stack_ends: Vec<usize>,
-    /// Each (module row, address) is named once, whichever stack or row asks
-    /// first: here as the row and the offset in one number, 16 bytes an entry...
+    /// Each (module, address) is named once, whichever stack asks first (a
+    /// module: its facts, shared by the processes that load the same DLL at
+    /// the same base): here as the facts index and the offset in one number,
+    /// 16 bytes an entry...
     ids: HashMap<u64, FrameId>,
-    /// ...and here when that does not fit: in no module (row u32::MAX), or
+    /// ...and here when that does not fit: in no module (u32::MAX), or
     /// 4 GB or more into one.
     loose_ids: HashMap<(u32, u64), FrameId>,
     /// Per module row: its index in `modules`.
     module_of_row: HashMap<usize, u32>,
+    /// Per (base, file, PDB): its index in `modules`, shared by the rows of one DLL in many processes.
+    facts_by_module: HashMap<(u64, Arc<str>, Option<PdbIdentity>), u32>,
     /// What the frames of one module share (looked up once, the names stored once).
     modules: Vec<ModuleFacts>,
     every_stack_named: bool,
@@ -216,41 +221,27 @@ impl NamedFrames {
         }
     }
 
-    /// The frame of `address` in `pid` at `ts`, named once per (module row, address).
+    /// The frame of `address` in `pid` at `ts`, named once per (module, address).
     fn name(&mut self, model: &TraceModel, resolver: &mut SymbolResolver, pid: u32, address: u64, ts: i64) -> FrameId {
         let row = model.modules.lookup_index(pid, address, ts, model.pointer_size);
-        let row_key = row.and_then(|r| u32::try_from(r).ok()).unwrap_or(u32::MAX);
-        let base = row.and_then(|r| model.modules.rows.get(r)).map(|m| m.base);
-        let packed = match (row_key, base.map(|b| u32::try_from(address.wrapping_sub(b)))) {
-            (row, Some(Ok(rva))) if row != u32::MAX => Some(u64::from(row) << 32 | u64::from(rva)),
+        let module = row.and_then(|r| Some((self.facts_of_row(model, r)?, model.modules.rows.get(r)?.base)));
+        let facts_key = module.map_or(NO_MODULE, |(facts, _)| facts);
+        let packed = match module.map(|(facts, base)| (facts, u32::try_from(address.wrapping_sub(base)))) {
+            Some((facts, Ok(rva))) => Some(u64::from(facts) << 32 | u64::from(rva)),
             _ => None,
         };
         let known = match packed {
             Some(key) => self.ids.get(&key),
-            None => self.loose_ids.get(&(row_key, address)),
+            None => self.loose_ids.get(&(facts_key, address)),
         };
         if let Some(&id) = known {
             return id;
         }
-        let frame = match row.and_then(|r| model.modules.rows.get(r).map(|m| (r, m))) {
+        let frame = match module {
             None => StoredFrame { address, module: NO_MODULE, offset: NO_SYMBOLS, func: None },
-            Some((r, module)) => {
-                let facts = match self.module_of_row.get(&r) {
-                    Some(&index) => index,
-                    None => {
-                        let index = self.modules.len() as u32;
-                        self.modules.push(ModuleFacts {
-                            identity: identity_of(model, r),
-                            base: module.base,
-                            file: module.file().into(),
-                            mark: known_driver(module.file()).map(|d| d.mark().into()),
-                        });
-                        self.module_of_row.insert(r, index);
-                        index
-                    }
-                };
+            Some((facts, base)) => {
                 let lookup = match &self.modules[facts as usize].identity {
-                    Some(identity) => resolver.lookup(identity, address - module.base),
+                    Some(identity) => resolver.lookup(identity, address - base),
                     None => Lookup::NoSymbols,
                 };
                 let (func, offset) = match lookup {
@@ -265,9 +256,33 @@ impl NamedFrames {
         self.frames.push(frame);
         match packed {
             Some(key) => self.ids.insert(key, id),
-            None => self.loose_ids.insert((row_key, address), id),
+            None => self.loose_ids.insert((facts_key, address), id),
         };
         id
+    }
+
+    /// The facts of module row `row`: one entry for every row of the same
+    /// file at the same base with the same PDB, so that a DLL loaded in many
+    /// processes (ntdll in every one) has its frames named once, not once a process.
+    fn facts_of_row(&mut self, model: &TraceModel, row: usize) -> Option<u32> {
+        if let Some(&facts) = self.module_of_row.get(&row) {
+            return Some(facts);
+        }
+        let module = model.modules.rows.get(row)?;
+        let key = (module.base, Arc::<str>::from(module.file()), identity_of(model, row));
+        let facts = match self.facts_by_module.get(&key) {
+            Some(&facts) => facts,
+            None => {
+                let facts = self.modules.len() as u32;
+                let (base, file, identity) = key.clone();
+                let mark = known_driver(&file).map(|d| d.mark().into());
+                self.modules.push(ModuleFacts { identity, base, file, mark });
+                self.facts_by_module.insert(key, facts);
+                facts
+            }
+        };
+        self.module_of_row.insert(row, facts);
+        Some(facts)
     }
 }
 
@@ -277,7 +292,7 @@ impl NamedFrames {
 /// dropped, in 16 bytes an occurrence and no map.
 fn first_occurrences(model: &TraceModel, wanted: impl Fn(&(u32, StackId)) -> bool) -> Vec<((u32, StackId), i64)> {
     let stack_rows = model.stack_rows.iter().map(|s| ((s.pid, s.stack), s.ts));
-    let samples = model.samples.iter().filter_map(|s| Some(((s.pid.unwrap_or(0), s.stack?), s.ts)));
+    let samples = model.samples.iter().filter_map(|s| Some(((s.pid().unwrap_or(0), s.stack()?), s.ts)));
     let syscalls = model.syscalls.iter().filter_map(|s| Some(((model.syscall_pid(s).unwrap_or(0), s.stack()?), s.ts)));
     let mut first: Vec<((u32, StackId), i64)> =
         stack_rows.chain(samples).chain(syscalls).filter(|(key, _)| wanted(key)).collect();

@@ -394,27 +394,27 @@ pub fn samples(model: &Arc<TraceModel>, resolver: &SharedResolver) -> DataTable 
     let mut b = Builder::new("samples");
     b.later("ts", rows, model, |m, b| b.times("ts", m.samples.iter().map(|s| Some(s.ts))));
     b.later("cpu", rows, model, |m, b| b.u64s("cpu", m.samples.iter().map(|s| Some(u64::from(s.cpu)))));
-    b.later("pid", rows, model, |m, b| b.u64s("pid", m.samples.iter().map(|s| some_u32(s.pid))));
+    b.later("pid", rows, model, |m, b| b.u64s("pid", m.samples.iter().map(|s| some_u32(s.pid()))));
     b.later("tid", rows, model, |m, b| b.u64s("tid", m.samples.iter().map(|s| Some(u64::from(s.tid)))));
     b.later("proc", rows, model, |m, b| {
         let r = Resolve { model: m };
-        b.texts("proc", m.samples.iter().map(|s| r.proc(s.pid, s.ts)))
+        b.texts("proc", m.samples.iter().map(|s| r.proc(s.pid(), s.ts)))
     });
     b.later("ip", rows, model, |m, b| b.addresses("ip", m.samples.iter().map(|s| Some(s.ip))));
     for column in ["module", "offset"] {
         b.later(column, rows, model, |m, b| {
             let r = Resolve { model: m };
-            b.modules_and_offsets(m.samples.iter().map(|s| r.module(s.pid, s.ip, s.ts)))
+            b.modules_and_offsets(m.samples.iter().map(|s| r.module(s.pid(), s.ip, s.ts)))
         });
     }
     later_functions(&mut b, rows, model, resolver, |m, row| {
         let s = &m.samples[row];
-        (s.pid, s.ip, s.ts)
+        (s.pid(), s.ip, s.ts)
     });
     b.later("weight_ns", rows, model, |m, b| {
         b.durations("weight_ns", m.samples.iter().map(|_| Some(m.sample_weight_ns)))
     });
-    b.later("stack", rows, model, |m, b| b.u64s("stack", m.samples.iter().map(|s| s.stack.map(u64::from))));
+    b.later("stack", rows, model, |m, b| b.u64s("stack", m.samples.iter().map(|s| s.stack().map(u64::from))));
     b.finish()
 }
 
@@ -825,7 +825,7 @@ fn frame_rows(model: &TraceModel) -> usize {
         .stack_rows
         .iter()
         .map(|s| (s.pid, Some(s.stack)))
-        .chain(model.samples.iter().map(|s| (s.pid.unwrap_or(0), s.stack)))
+        .chain(model.samples.iter().map(|s| (s.pid().unwrap_or(0), s.stack())))
         .chain(model.syscalls.iter().map(|s| (model.syscall_pid(s).unwrap_or(0), s.stack())));
     occurrences
         .filter_map(|(pid, stack)| Some((pid, stack?)))
