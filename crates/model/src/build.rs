@@ -6,7 +6,7 @@
 use super::cpu_pass;
 use super::cswitch_rows::cswitch_rows;
 use super::name_pass::{self, NamePass};
-use super::pass_output::CpuOutput;
+use super::pass_output::{CpuOutput, StackEvent};
 use super::processes::{ProcessRegistry, ThreadRegistry};
 use super::sorted_runs;
 use super::stack_join::{self, Claims, StackRef};
@@ -52,7 +52,7 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress, parts: M
     stats.loss_windows = loss_windows.len() as u64;
 
     let weight_ns = sample_interval_ns.unwrap_or(DEFAULT_SAMPLE_INTERVAL_NS);
-    let mut stacked = join_stacks(trace, &mut outputs, &mut threads);
+    let mut stacked = join_stacks(trace, &mut outputs, &mut threads, parts == ModelParts::ALL);
     stats.stacks = stacked.stats;
     let cswitch = cswitch_rows(&mut outputs, trace_end, &mut threads);
     // Without a part, the pass kept only phantoms of it, to claim their stacks.
@@ -111,12 +111,22 @@ struct Stacked {
 /// Resolves every CPU's stacks, gives each to its sample or system call
 /// (setting `stack` on the CPUs' system call events), interns them, and
 /// builds the sample and stack rows in time order.
-fn join_stacks(trace: &EtlTrace, outputs: &mut [CpuOutput], threads: &mut ThreadRegistry) -> Stacked {
+fn join_stacks(
+    trace: &EtlTrace,
+    outputs: &mut [CpuOutput],
+    threads: &mut ThreadRegistry,
+    with_stack_rows: bool,
+) -> Stacked {
     let pointer_size = trace.header_pointer_size;
     let keys = KeyIndex::new(outputs.iter_mut().flat_map(|o| std::mem::take(&mut o.key_definitions)).collect());
+    // Each CPU's stack events go as soon as its stacks are resolved.
+    let events: Vec<Vec<StackEvent>> = outputs.iter_mut().map(|o| std::mem::take(&mut o.stacks)).collect();
     let outputs_read: &[CpuOutput] = outputs;
-    let mut cpu_stacks: Vec<CpuStacks> =
-        outputs_read.par_iter().map(|o| stacks::resolve_cpu(&o.stacks, &o.frames, &keys, pointer_size)).collect();
+    let mut cpu_stacks: Vec<CpuStacks> = events
+        .into_par_iter()
+        .zip(outputs_read.par_iter())
+        .map(|(events, o)| stacks::resolve_cpu(&events, &o.frames, &keys, pointer_size))
+        .collect();
     let mut stats = StackStats::default();
     for c in &cpu_stacks {
         stats.add(c.stats);
@@ -131,27 +141,34 @@ fn join_stacks(trace: &EtlTrace, outputs: &mut [CpuOutput], threads: &mut Thread
     let (store, stack_ids) = stacks::intern(&cpu_stacks);
     let stack_id = |r: Option<StackRef>| r.and_then(|r| stack_ids.get(r.cpu as usize)?.get(r.index as usize).copied());
 
-    // Stacks whose frames went into another CPU's stack of the same event are left out.
-    let kept: Vec<Vec<u32>> = cpu_stacks
-        .iter()
-        .map(|s| (0..s.owners.len() as u32).filter(|&i| !s.is_removed(i as usize)).collect())
-        .collect();
-    let lens: Vec<usize> = kept.iter().map(Vec::len).collect();
-    let owner = |c: usize, i: usize| (&cpu_stacks[c].owners[kept[c][i] as usize], stack_ids[c][kept[c][i] as usize]);
-    let stack_rows = sorted_runs::merge_by(
-        &lens,
-        |c, i| (owner(c, i).0.event_raw_ts, owner(c, i).0.tid),
-        |c, i| {
-            let (o, stack) = owner(c, i);
-            StackRow { ts: trace.clock.ns_since_start(o.event_raw_ts), tid: o.tid, pid: o.pid, stack }
-        },
-    );
+    // Every stack joined to its event, for the stacks table, which only a
+    // model of every part serves. Stacks whose frames went into another CPU's
+    // stack of the same event are left out.
+    let stack_rows = if with_stack_rows {
+        let kept: Vec<Vec<u32>> = cpu_stacks
+            .iter()
+            .map(|s| (0..s.owners.len() as u32).filter(|&i| !s.is_removed(i as usize)).collect())
+            .collect();
+        let lens: Vec<usize> = kept.iter().map(Vec::len).collect();
+        let owner =
+            |c: usize, i: usize| (&cpu_stacks[c].owners[kept[c][i] as usize], stack_ids[c][kept[c][i] as usize]);
+        sorted_runs::merge_by(
+            &lens,
+            |c, i| (owner(c, i).0.event_raw_ts, owner(c, i).0.tid),
+            |c, i| {
+                let (o, stack) = owner(c, i);
+                StackRow { ts: trace.clock.ns_since_start(o.event_raw_ts), tid: o.tid, pid: o.pid, stack }
+            },
+        )
+    } else {
+        Vec::new()
+    };
     let syscall_stacks: Vec<Vec<(usize, Option<StackId>)>> =
         claims.iter().map(|c| c.syscalls.iter().map(|&(i, r)| (i, stack_id(Some(r)))).collect()).collect();
     drop(cpu_stacks);
     for o in outputs.iter_mut() {
-        // Every stack is interned: what the pass read of them goes.
-        (o.stacks, o.frames) = (Vec::new(), Vec::new());
+        // Every stack is interned: the frames the pass read go.
+        o.frames = Vec::new();
     }
     for (o, stacks) in outputs.iter_mut().zip(syscall_stacks) {
         for (i, stack) in stacks {

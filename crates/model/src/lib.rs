@@ -94,7 +94,7 @@ impl ModelParts {
 
 pub struct TraceModel {
     /// What this model holds: with a part left out, its rows are empty, and
-    /// stack rows (`stack_rows`) are whole only with every part.
+    /// so are the stack rows (`stack_rows`), which only the stacks table reads.
     pub parts: ModelParts,
     pub pointer_size: u8,
     pub trace_end_ns: i64,
