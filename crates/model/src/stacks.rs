@@ -110,13 +110,29 @@ impl KeyIndex {
     }
 }
 
-/// A stack waiting for its id: where its frames are, and their hash.
+/// A stack waiting for its id: where its frames are, and their hash (16
+/// bytes: there is one a stack walk until the stacks are interned).
 #[derive(Clone, Copy)]
 struct Candidate {
-    hash: u64,
-    start: usize,
+    /// The top half of the frames' hash (`hash` spreads it again).
+    hash_bits: u32,
+    /// An arena past 4 G frames is beyond any trace: such a start reads as no frames.
+    start: u32,
     len: u32,
     arena: Arena,
+}
+
+impl Candidate {
+    fn new(frames: &[u64], start: usize, arena: Arena) -> Candidate {
+        let hash_bits = (hash_frames(frames) >> 32) as u32;
+        let start = u32::try_from(start).unwrap_or(u32::MAX);
+        Candidate { hash_bits, start, len: frames.len() as u32, arena }
+    }
+
+    /// A 64-bit hash for the tables, whose buckets read its low bits and whose tags its top 7.
+    fn hash(&self) -> u64 {
+        u64::from(self.hash_bits).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -148,7 +164,8 @@ impl CpuStacks<'_> {
             Arena::Joined => &self.joined[..],
             Arena::Removed => &[],
         };
-        arena.get(c.start..c.start + c.len as usize).unwrap_or(&[])
+        let start = c.start as usize;
+        arena.get(start..start + c.len as usize).unwrap_or(&[])
     }
 
     /// The frames of the stack of `owners[index]`.
@@ -161,7 +178,7 @@ impl CpuStacks<'_> {
         let start = self.joined.len();
         self.joined.extend_from_slice(frames);
         if let Some(c) = self.candidates.get_mut(index) {
-            *c = Candidate { hash: hash_frames(frames), start, len: frames.len() as u32, arena: Arena::Joined };
+            *c = Candidate::new(frames, start, Arena::Joined);
         }
     }
 
@@ -240,14 +257,11 @@ pub fn resolve_cpu<'a>(events: &[StackEvent], inline: &'a [u64], keys: &KeyIndex
         }
         let candidate = match (halves.len(), inline_run) {
             (0, _) => continue,
-            (1, Some((start, len))) => {
-                Candidate { hash: hash_frames(halves[0]), start, len: len as u32, arena: Arena::Inline }
-            }
+            (1, Some((start, len))) => Candidate::new(&halves[0][..len.min(halves[0].len())], start, Arena::Inline),
             _ => {
                 let start = out.joined.len();
                 join_halves(&mut halves, pointer_size, &mut out.joined);
-                let frames = &out.joined[start..];
-                Candidate { hash: hash_frames(frames), start, len: frames.len() as u32, arena: Arena::Joined }
+                Candidate::new(&out.joined[start..], start, Arena::Joined)
             }
         };
         out.candidates.push(candidate);
@@ -266,7 +280,7 @@ pub fn resolve_cpu<'a>(events: &[StackEvent], inline: &'a [u64], keys: &KeyIndex
 pub fn intern(cpus: &[CpuStacks<'_>]) -> (StackStore, Vec<Vec<StackId>>) {
     // Per CPU: each candidate's local number, and the first candidate of each number.
     let locals: Vec<(Vec<u32>, Vec<u32>)> = cpus.par_iter().map(number_locally).collect();
-    let hash_of = |c: usize, n: u32| cpus[c].candidates[locals[c].1[n as usize] as usize].hash;
+    let hash_of = |c: usize, n: u32| cpus[c].candidates[locals[c].1[n as usize] as usize].hash();
     let frames_of = |c: usize, n: u32| cpus[c].frames(&cpus[c].candidates[locals[c].1[n as usize] as usize]);
     // Per CPU, per shard: its distinct stacks' numbers, read in order rather than strided.
     let by_shard: Vec<Vec<Vec<u32>>> = (0..cpus.len())
@@ -372,11 +386,11 @@ fn number_locally(cpu: &CpuStacks<'_>) -> (Vec<u32>, Vec<u32>) {
                 return NO_NUMBER;
             }
             let frames = cpu.frames(c);
-            let found = table.find(c.hash, |&n| frames_of(firsts[n as usize]) == frames).copied();
+            let found = table.find(c.hash(), |&n| frames_of(firsts[n as usize]) == frames).copied();
             found.unwrap_or_else(|| {
                 let n = firsts.len() as u32;
                 firsts.push(i as u32);
-                table.insert_unique(c.hash, n, |&n| cpu.candidates[firsts[n as usize] as usize].hash);
+                table.insert_unique(c.hash(), n, |&n| cpu.candidates[firsts[n as usize] as usize].hash());
                 n
             })
         })
