@@ -184,10 +184,11 @@ fn join_stacks(
     let per_thread: Vec<Vec<u64>> = outputs
         .par_iter_mut()
         .zip(claims.par_iter())
-        .map(|(o, claim)| {
+        .enumerate()
+        .map(|(c, (o, claim))| {
             let mut per_thread = vec![0u64; threads_read.rows.len()];
-            for (row, &stack) in o.samples.iter_mut().zip(&claim.samples) {
-                row.set_stack(stack_id(stack));
+            for (i, row) in o.samples.iter_mut().enumerate() {
+                row.set_stack(stack_id(claim.sample(c, i)));
                 row.ts = clock.ns_since_start(row.ts);
                 let thread = threads_read.index_at(row.tid, row.ts);
                 if let Some(t) = thread {

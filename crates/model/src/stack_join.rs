@@ -16,10 +16,17 @@ pub struct StackRef {
     pub index: u32,
 }
 
+/// A sample that claimed no stack on its CPU.
+pub const NO_CLAIM: u32 = u32::MAX;
+
 /// For one CPU: the stack of each sample and each system call event.
 pub struct Claims {
-    /// Parallel to the CPU's samples.
-    pub samples: Vec<Option<StackRef>>,
+    /// Parallel to the CPU's samples: the index of the stack of this CPU it
+    /// claimed, or NO_CLAIM (4 bytes a sample: there are tens of millions).
+    pub samples: Vec<u32>,
+    /// (sample index, stack) of the samples the join across CPUs gave a stack
+    /// of another CPU, in index order.
+    pub adopted_samples: Vec<(usize, StackRef)>,
     /// (index in the CPU's system call events, its stack), in index order: few
     /// system calls carry stacks, and exits never do.
     pub syscalls: Vec<(usize, StackRef)>,
@@ -56,7 +63,8 @@ pub fn claim_on_cpu(cpu_index: usize, cpu: &CpuOutput, owners: &[Owner]) -> Clai
     let mut walk = Walk { cpu: cpu_index as u32, owners, taken: vec![false; owners.len()] };
     let mut cursor = 0;
     // While the build joins, a sample row's time is its raw timestamp.
-    let samples = cpu.samples.iter().map(|s| walk.claim(&mut cursor, s.tid, s.ts)).collect();
+    let samples =
+        cpu.samples.iter().map(|s| walk.claim(&mut cursor, s.tid, s.ts).map_or(NO_CLAIM, |r| r.index)).collect();
     let mut cursor = 0;
     let syscalls = cpu
         .syscalls
@@ -66,7 +74,20 @@ pub fn claim_on_cpu(cpu_index: usize, cpu: &CpuOutput, owners: &[Owner]) -> Clai
         // While the build pairs, a row's time is the enter's raw timestamp.
         .filter_map(|(i, e)| Some((i, walk.claim(&mut cursor, e.tid()?, e.ts)?)))
         .collect();
-    Claims { samples, syscalls, taken: walk.taken }
+    Claims { samples, adopted_samples: Vec::new(), syscalls, taken: walk.taken }
+}
+
+impl Claims {
+    /// The stack sample `sample` of CPU `cpu` claimed, here or on another CPU.
+    pub fn sample(&self, cpu: usize, sample: usize) -> Option<StackRef> {
+        match self.samples.get(sample) {
+            Some(&index) if index != NO_CLAIM => Some(StackRef { cpu: cpu as u32, index }),
+            _ => {
+                let at = self.adopted_samples.binary_search_by_key(&sample, |&(i, _)| i).ok()?;
+                Some(self.adopted_samples[at].1)
+            }
+        }
+    }
 }
 
 /// Joins the halves of one event's stack that were written on different CPUs,
@@ -134,9 +155,13 @@ pub fn join_across_cpus(cpus: &[CpuOutput], stacks: &mut [CpuStacks<'_>], claims
     if still_loose.is_empty() {
         return;
     }
-    for (cpu, claim) in cpus.iter().zip(claims.iter_mut()) {
-        for (s, stack) in cpu.samples.iter().zip(&mut claim.samples).filter(|(_, stack)| stack.is_none()) {
-            *stack = still_loose.get(&(s.ts, s.tid)).copied();
+    for (c, (cpu, claim)) in cpus.iter().zip(claims.iter_mut()).enumerate() {
+        for (i, (s, stack)) in cpu.samples.iter().zip(&mut claim.samples).enumerate() {
+            match still_loose.get(&(s.ts, s.tid)) {
+                Some(r) if *stack == NO_CLAIM && r.cpu as usize == c => *stack = r.index,
+                Some(&r) if *stack == NO_CLAIM => claim.adopted_samples.push((i, r)),
+                _ => {}
+            }
         }
         let mut adopted = Vec::new();
         let mut claimed = claim.syscalls.iter().map(|&(i, _)| i).peekable();
@@ -186,12 +211,17 @@ mod tests {
         let cpus = [cpu0, cpu1];
         let mut claims: Vec<Claims> =
             cpus.iter().zip(&stacks).enumerate().map(|(c, (o, s))| claim_on_cpu(c, o, &s.owners)).collect();
-        assert_eq!(claims[0].samples, [Some(StackRef { cpu: 0, index: 0 }), None], "before the join");
+        let claimed = |claims: &[Claims], i| claims[0].sample(0, i);
+        assert_eq!(
+            [claimed(&claims, 0), claimed(&claims, 1)],
+            [Some(StackRef { cpu: 0, index: 0 }), None],
+            "before the join"
+        );
         join_across_cpus(&cpus, &mut stacks, &mut claims, 8);
         let (store, ids) = intern(&stacks);
         let frames = |r: Option<StackRef>| r.map(|r| store.frames(ids[r.cpu as usize][r.index as usize]).to_vec());
-        assert_eq!(frames(claims[0].samples[0]), Some(vec![K, K + 8, 0x10, 0x20]));
-        assert_eq!(frames(claims[0].samples[1]), Some(vec![0x30]));
+        assert_eq!(frames(claimed(&claims, 0)), Some(vec![K, K + 8, 0x10, 0x20]));
+        assert_eq!(frames(claimed(&claims, 1)), Some(vec![0x30]));
         assert!(stacks[1].is_removed(0), "the user half is part of the joined stack");
         assert!(!stacks[1].is_removed(1));
     }
