@@ -110,6 +110,10 @@ fn write_kind(options: &RandomOptions, bytes_per_second: f64, gigabytes: f64, pa
     random_scenario(11, &options)
         .write_periods(std::io::BufWriter::with_capacity(1 << 20, file), periods as u32)
         .expect("a consistent scenario");
+    // On disk before anything is measured: dirty pages of a trace just written
+    // are memory the kernel does not count as available, which the memory
+    // check of the first queries would see.
+    std::fs::File::open(path).and_then(|f| f.sync_all()).expect("the trace syncs to disk");
     println!(
         "wrote {} ({:.0} MB) in {:.1} s",
         path.display(),
@@ -126,6 +130,8 @@ struct Run {
     peak_mb: f64,
     peak_anon_mb: f64,
     ok: bool,
+    /// The last line the program wrote to stderr, when it failed.
+    error: Option<String>,
 }
 
 fn run_etwq(args: &[&str]) -> Run {
@@ -134,9 +140,11 @@ fn run_etwq(args: &[&str]) -> Run {
 
 fn run_program(command: &mut Command) -> Run {
     let started = Instant::now();
+    let stderr_path = std::env::temp_dir().join(format!("etwq-big-stderr-{}", std::process::id()));
+    let stderr = std::fs::File::create(&stderr_path).map_or_else(|_| Stdio::null(), Stdio::from);
     // Reaped by waitpid below.
     #[allow(clippy::zombie_processes)]
-    let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("the program runs");
+    let child = command.stdout(Stdio::null()).stderr(stderr).spawn().expect("the program runs");
     let pid = child.id() as libc::pid_t;
     let sampler = std::thread::spawn(move || {
         let status = format!("/proc/{pid}/status");
@@ -162,7 +170,10 @@ fn run_program(command: &mut Command) -> Run {
     let (peak_kb, peak_anon_kb) = sampler.join().unwrap_or_default();
     // Not ru_maxrss: a child's count starts from this process's size at fork,
     // and the bench holds whole traces it wrote.
-    Run { seconds, peak_mb: peak_kb as f64 / 1024.0, peak_anon_mb: peak_anon_kb as f64 / 1024.0, ok }
+    let written = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    let _ = std::fs::remove_file(&stderr_path);
+    let error = (!ok).then(|| written.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_string());
+    Run { seconds, peak_mb: peak_kb as f64 / 1024.0, peak_anon_mb: peak_anon_kb as f64 / 1024.0, ok, error }
 }
 
 fn bench_trace(kind: Kind, gigabytes: f64) {
@@ -185,6 +196,9 @@ fn bench_trace(kind: Kind, gigabytes: f64) {
             run.peak_anon_mb,
             run.peak_anon_mb / file_mb
         );
+        if let Some(error) = &run.error {
+            println!("    {error}");
+        }
     };
     report("etwq summary", run_etwq(&["summary", file]));
     for query in QUERIES {
@@ -247,6 +261,9 @@ fn compare_with_kiinfo(kiinfo: &Path, gigabytes: f64) {
     let report = |what: &str, run: Run| {
         let failed = if run.ok { "" } else { "  FAILED" };
         println!("  {what:<100} {:>9.2} {:>11.0} {:>11.0}{failed}", run.seconds, run.peak_mb, run.peak_anon_mb);
+        if let Some(error) = &run.error {
+            println!("    {error}");
+        }
     };
     // kiinfo splits the trace into per-CPU files in its working directory first.
     let work = std::env::temp_dir().join(format!("etwq-big-kiinfo-{gigabytes}g.d"));
@@ -261,6 +278,7 @@ fn compare_with_kiinfo(kiinfo: &Path, gigabytes: f64) {
         peak_mb: dump.peak_mb.max(kipid.peak_mb).max(kirunq.peak_mb),
         peak_anon_mb: dump.peak_anon_mb.max(kipid.peak_anon_mb).max(kirunq.peak_anon_mb),
         ok: dump.ok && kipid.ok && kirunq.ok,
+        error: None,
     };
     report("kiinfo -etldump (split into per-CPU files)", dump);
     report("kiinfo -kipid", kipid);

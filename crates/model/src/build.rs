@@ -109,8 +109,9 @@ struct Stacked {
 }
 
 /// Resolves every CPU's stacks, gives each to its sample or system call
-/// (setting `stack` on the CPUs' system call events), interns them, and
-/// builds the sample and stack rows in time order.
+/// (setting `stack` on the CPUs' rows), interns them, and merges the sample
+/// rows in time order; with `with_stack_rows` (a model of every part, which
+/// the stacks table reads) every stack's row too.
 fn join_stacks(
     trace: &EtlTrace,
     outputs: &mut [CpuOutput],
