@@ -590,8 +590,13 @@ pub fn events(
     let mut class_codes: FxHashMap<(u8, u8, u16), (u32, u32)> = FxHashMap::default();
     let mut process_codes: FxHashMap<usize, u32> = FxHashMap::default();
     let mut walk = trace.records().counting(meter);
+    // Records the index lists but that do not parse: none in a sound trace.
+    let mut unreadable = 0usize;
     while let Some(at) = walk.next_ref() {
-        let Some(record) = trace.record_at(at) else { continue };
+        let Some(record) = trace.record_at(at) else {
+            unreadable += 1;
+            continue;
+        };
         // A kernel event of a known class: its names' codes and owner fields without its payload.
         let kernel_class = match (record.id, owner_fields.read(&record)) {
             (RecordId::Kernel { group, opcode }, Some(fields)) => {
@@ -643,18 +648,25 @@ pub fn events(
     let rows = cpu.len();
     // The time and the place of each record are in the trace's index: read
     // again from there when a query reads them, they cost nothing until then.
+    // In a sound trace every row is one of the index's records, in its order,
+    // and the index says its time and place without parsing it again.
+    let sound = unreadable == 0;
     let (walk_trace, fields_trace, decoder) = (trace.clone(), trace.clone(), decoder.clone());
     let ts = Column::deferred(
         ColumnType::Timestamp,
         rows,
         Box::new(move || {
             let trace = walk_trace;
-            let times = trace.records().map(|record| trace.clock.ns_since_start(record.timestamp)).collect();
+            let mut times = Vec::with_capacity(rows);
+            for_each_row_place(&trace, sound, |at| times.push(trace.clock.ns_since_start(at.timestamp)));
             Column::timestamps(times).into_dense()
         }),
     );
-    let fields =
-        Column::deferred(ColumnType::Fields, rows, Box::new(move || event_fields(fields_trace, decoder).into_dense()));
+    let fields = Column::deferred(
+        ColumnType::Fields,
+        rows,
+        Box::new(move || event_fields(fields_trace, decoder, sound).into_dense()),
+    );
     let mut b = Builder::new("events");
     b.add("ts", ts);
     b.add("cpu", Column::uints(cpu));
@@ -692,23 +704,29 @@ impl Nullable {
 
 /// The events table's fields: each record's place, its payload decoded when
 /// a query reads that row's fields.
-fn event_fields(trace: Arc<EtlTrace>, decoder: Arc<Mutex<Decoder>>) -> Column {
-    let mut keys = Vec::with_capacity(trace.record_count());
+fn event_fields(trace: Arc<EtlTrace>, decoder: Arc<Mutex<Decoder>>, sound: bool) -> Column {
+    // None once a record lies beyond what a key can say (a buffer over 16 MiB).
+    let mut keys = Some(Vec::with_capacity(trace.record_count()));
+    for_each_row_place(&trace, sound, |at| match (EventFields::key(at), &mut keys) {
+        (Some(key), Some(keys)) => keys.push(key),
+        _ => keys = None,
+    });
+    match keys {
+        Some(keys) => Column::lazy_fields(LazyFields::new(Arc::new(EventFields { trace, decoder }), keys)),
+        // Every payload is decoded now instead.
+        None => Column::fields(all_fields(&trace, &mut lock(&decoder))),
+    }
+}
+
+/// Where each row of the events table lies, in row order: every record of
+/// the index in time order; unless the trace is not `sound`, those that parse.
+fn for_each_row_place(trace: &EtlTrace, sound: bool, mut each: impl FnMut(RecordRef)) {
     let mut walk = trace.records();
     while let Some(at) = walk.next_ref() {
-        if trace.record_at(at).is_none() {
-            continue;
-        }
-        match EventFields::key(at) {
-            Some(key) => keys.push(key),
-            // A record lies beyond what a key can say (a buffer over 16 MiB):
-            // every payload is decoded now instead.
-            None => return Column::fields(all_fields(&trace, &mut lock(&decoder))),
+        if sound || trace.record_at(at).is_some() {
+            each(at);
         }
     }
-    drop(walk);
-    let source = Arc::new(EventFields { trace, decoder });
-    Column::lazy_fields(LazyFields::new(source, keys))
 }
 
 fn lock(decoder: &Mutex<Decoder>) -> std::sync::MutexGuard<'_, Decoder> {
