@@ -115,7 +115,7 @@ impl EtlTrace {
         if let Some(missing) = missing_buffers_warning(&layout.missing_sequence_numbers, &header) {
             warnings.push(missing);
         }
-        let streams = order_streams(&buffers);
+        let streams = order_streams(bytes, &buffers);
         let clock = Clock::new(&header, header_timestamp);
         Ok(EtlTrace { source, path: None, header, header_pointer_size, clock, compression, buffers, streams, warnings })
     }
@@ -178,8 +178,8 @@ impl EtlTrace {
 
     /// Raw timestamps of the earliest and latest record.
     pub fn time_range(&self) -> Option<(i64, i64)> {
-        let first = self.buffers.iter().filter_map(|b| b.timestamps.iter().min()).min()?;
-        let last = self.buffers.iter().filter_map(|b| b.timestamps.iter().max()).max()?;
+        let first = self.buffers.iter().filter_map(|b| b.times.min).min()?;
+        let last = self.buffers.iter().filter_map(|b| b.times.max).max()?;
         Some((first, last))
     }
 }

@@ -6,8 +6,7 @@ use super::compress::{self, CompressionFormat};
 use super::locate::LocatedBuffer;
 use super::logfile::LogfileHeader;
 use super::offsets::Offsets;
-use super::record::{parse_record, scan_record, Record, RecordError};
-use super::timestamps::Timestamps;
+use super::record::{indexed_timestamp, parse_record, scan_record, Record, RecordError};
 use super::warning::{Lost, Place, Warning};
 
 /// One buffer of the file with the index of its records.
@@ -19,9 +18,11 @@ pub struct Buffer {
     pub(crate) decompressed: Option<Vec<u8>>,
     /// Bytes of `data()` that hold records.
     pub(crate) valid_len: usize,
-    /// Raw timestamp and buffer offset of each record, in buffer order.
-    pub(crate) timestamps: Timestamps,
+    /// The buffer offset of each record, in buffer order. A record's time is
+    /// read from its header when asked (`timestamp_at`): kept for every
+    /// record of a 10 GB trace, it would be another 4 bytes a record.
     pub(crate) offsets: Offsets,
+    pub(crate) times: BufferTimes,
 }
 
 impl Buffer {
@@ -32,8 +33,8 @@ impl Buffer {
             header: located.header,
             decompressed: None,
             valid_len: 0,
-            timestamps: Timestamps::default(),
             offsets: Offsets::default(),
+            times: BufferTimes::default(),
         }
     }
 
@@ -42,15 +43,21 @@ impl Buffer {
     }
 
     pub fn first_timestamp(&self) -> Option<i64> {
-        self.timestamps.first()
+        self.times.first
     }
 
     pub fn last_timestamp(&self) -> Option<i64> {
-        self.timestamps.last()
+        self.times.last
     }
 
     pub(crate) fn is_time_ordered(&self) -> bool {
-        self.timestamps.is_sorted()
+        self.times.sorted
+    }
+
+    /// The raw timestamp of record `i` (below `record_count`), from its header.
+    #[inline]
+    pub(crate) fn timestamp_at(&self, file: &[u8], i: usize) -> i64 {
+        indexed_timestamp(self.data(file), self.offsets.at(i) as usize)
     }
 
     /// The buffer's bytes as they were in memory, header included; `file` is
@@ -63,6 +70,29 @@ impl Buffer {
                 let start = self.file_offset as usize;
                 &file[start..start + self.valid_len]
             }
+        }
+    }
+}
+
+/// What the index keeps of a buffer's record times.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct BufferTimes {
+    pub(crate) first: Option<i64>,
+    pub(crate) last: Option<i64>,
+    pub(crate) min: Option<i64>,
+    pub(crate) max: Option<i64>,
+    /// Whether the records run in time order.
+    pub(crate) sorted: bool,
+}
+
+impl BufferTimes {
+    fn of(all: &[i64]) -> BufferTimes {
+        BufferTimes {
+            first: all.first().copied(),
+            last: all.last().copied(),
+            min: all.iter().min().copied(),
+            max: all.iter().max().copied(),
+            sorted: all.is_sorted(),
         }
     }
 }
@@ -181,7 +211,7 @@ pub(crate) fn scan_records(data: &[u8]) -> (Vec<i64>, Vec<u32>, Option<RecordErr
         }
     };
     // Every buffer's offsets are kept for the whole session: no room to spare
-    // (the timestamps are kept narrowed, in a vector of their own).
+    // (the timestamps only while the buffer is indexed).
     offsets.shrink_to_fit();
     (timestamps, offsets, damage)
 }
@@ -245,7 +275,7 @@ pub(crate) fn index_buffer(
             Lost::Unknown,
         ));
     }
-    buffer.timestamps = Timestamps::from(timestamps);
+    buffer.times = BufferTimes::of(&timestamps);
     buffer.offsets = Offsets::from(offsets);
     if h.flags & buffer_flags::BUFFER_LOST != 0 {
         warnings.push(warn("the logger marked this buffer as lost".into(), Lost::Nothing));

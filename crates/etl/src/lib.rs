@@ -12,7 +12,6 @@ pub mod logfile;
 mod merge;
 mod offsets;
 pub mod record;
-mod timestamps;
 mod warning;
 pub mod writer;
 

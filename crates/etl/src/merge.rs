@@ -16,7 +16,7 @@ pub(crate) enum Stream {
 
 /// Puts each processor's buffers in time order, and sorts the records of a
 /// processor whose buffers overlap in time or are out of order inside.
-pub(crate) fn order_streams(buffers: &[Buffer]) -> Vec<(u16, Stream)> {
+pub(crate) fn order_streams(file: &[u8], buffers: &[Buffer]) -> Vec<(u16, Stream)> {
     let mut by_processor: std::collections::BTreeMap<u16, Vec<u32>> = Default::default();
     for (i, buffer) in buffers.iter().enumerate() {
         if buffer.record_count() > 0 {
@@ -33,7 +33,7 @@ pub(crate) fn order_streams(buffers: &[Buffer]) -> Vec<(u16, Stream)> {
             let ordered = list.iter().all(|&i| buffers[i as usize].is_time_ordered())
                 && list
                     .windows(2)
-                    .all(|w| buffers[w[0] as usize].timestamps.last() <= buffers[w[1] as usize].timestamps.first());
+                    .all(|w| buffers[w[0] as usize].last_timestamp() <= buffers[w[1] as usize].first_timestamp());
             if ordered {
                 return (processor, Stream::Ordered(list));
             }
@@ -41,10 +41,10 @@ pub(crate) fn order_streams(buffers: &[Buffer]) -> Vec<(u16, Stream)> {
                 .iter()
                 .flat_map(|&i| {
                     let b = &buffers[i as usize];
-                    b.timestamps.iter().zip(b.offsets.iter()).map(move |(timestamp, offset)| RecordRef {
-                        timestamp,
+                    (0..b.record_count()).map(move |r| RecordRef {
+                        timestamp: b.timestamp_at(file, r),
                         buffer: i,
-                        offset,
+                        offset: b.offsets.at(r),
                     })
                 })
                 .collect();
@@ -63,7 +63,7 @@ struct Cursor<'a> {
 
 impl Cursor<'_> {
     #[inline]
-    fn peek(&mut self, buffers: &[Buffer]) -> Option<RecordRef> {
+    fn peek(&mut self, file: &[u8], buffers: &[Buffer]) -> Option<RecordRef> {
         match self.stream {
             Stream::Sorted(refs) => refs.get(self.record_pos).copied(),
             Stream::Ordered(list) => loop {
@@ -71,7 +71,7 @@ impl Cursor<'_> {
                 let buffer = &buffers[index as usize];
                 if self.record_pos < buffer.offsets.len() {
                     return Some(RecordRef {
-                        timestamp: buffer.timestamps.at(self.record_pos),
+                        timestamp: buffer.timestamp_at(file, self.record_pos),
                         buffer: index,
                         offset: buffer.offsets.at(self.record_pos),
                     });
@@ -139,7 +139,7 @@ impl<'a> Records<'a> {
         for (_, stream) in streams.iter().filter(|(p, _)| wanted(*p)) {
             let slot = cursors.len();
             let mut cursor = Cursor { stream, buffer_pos: 0, record_pos: 0 };
-            if let Some(at) = cursor.peek(buffers) {
+            if let Some(at) = cursor.peek(file, buffers) {
                 heap.push(HeapEntry { at, stream: slot });
             }
             cursors.push(cursor);
@@ -172,7 +172,7 @@ impl<'a> Records<'a> {
         self.unreported += 1;
         let cursor = &mut self.cursors[top.stream];
         cursor.record_pos += 1;
-        match cursor.peek(self.buffers) {
+        match cursor.peek(self.file, self.buffers) {
             Some(next) => top.at = next,
             None => {
                 std::collections::binary_heap::PeekMut::pop(top);

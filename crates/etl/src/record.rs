@@ -602,6 +602,15 @@ pub fn record_bounds(buffer: &[u8], offset: usize) -> Result<Option<(HeaderKind,
     Ok(Some((kind, size)))
 }
 
+/// The raw timestamp of the record at `offset`, which the index has checked
+/// already: its header type says where the time field is, and nothing else is read.
+#[inline]
+pub(crate) fn indexed_timestamp(buffer: &[u8], offset: usize) -> i64 {
+    let record = buffer.get(offset..).unwrap_or(&[]);
+    let kind = marker::HEADER_TYPE.read(record).and_then(HeaderKind::from_type_byte);
+    kind.and_then(|kind| kind.family().timestamp_field().read(record)).unwrap_or(0)
+}
+
 /// Raw timestamp and next record offset of the record at `offset`: what the
 /// index keeps. Validates exactly what `parse_record` validates.
 #[inline]
