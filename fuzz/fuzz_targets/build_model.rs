@@ -8,10 +8,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(trace) = etl::EtlTrace::from_bytes(data.to_vec()) {
         let model = model::TraceModel::build(&trace, &mut decode::Decoder::new());
         // Every stack id a row names must be in the store.
-        for s in &model.samples {
-            if let Some(id) = s.stack {
-                assert!((id as usize) < model.stacks.len());
-            }
+        for id in model.samples.iter().filter_map(|s| s.stack()) {
+            assert!((id as usize) < model.stacks.len());
+        }
+        for id in model.syscalls.iter().filter_map(|s| s.stack()) {
+            assert!((id as usize) < model.stacks.len());
         }
         for s in &model.stack_rows {
             assert!((s.stack as usize) < model.stacks.len());
