@@ -185,3 +185,51 @@ fn a_scenario_repeated_in_periods_reads_back_as_each_period() {
     }
     assert!(scenario.write_periods(std::io::Cursor::new(Vec::new()), 0).is_err());
 }
+
+/// A switch-in's ready time counts from the thread's last ReadyThread only if
+/// that came at or after the thread's last switch-out (on any CPU): an earlier
+/// one readied it for an earlier wait. Checked against the scenario's own
+/// stretches and ReadyThread events, which know every thread's waits: with
+/// threads that wait and are readied again many times, the rule matters on
+/// most switch-ins.
+#[test]
+fn ready_time_counts_only_the_ready_that_ended_the_last_wait() {
+    let options = RandomOptions { cpus: 3, threads: 12, ..RandomOptions::default() };
+    let mut checked = (0, 0);
+    for seed in 0..6 {
+        let (model, truth) = build(seed, &options);
+        let mut readies: HashMap<u32, Vec<i64>> = HashMap::new();
+        for &(tid, ns) in &truth.readies {
+            readies.entry(tid).or_default().push(ns);
+        }
+        for list in readies.values_mut() {
+            list.sort_unstable();
+        }
+        let rows: HashMap<(u16, i64), _> = model.cswitch.iter().map(|r| ((r.cpu, r.ts), r)).collect();
+        for want in truth.intervals.iter().filter(|i| i.switched_in_by_event) {
+            // The end of the thread's latest stretch before this one, on any CPU.
+            let last_out = truth
+                .intervals
+                .iter()
+                .filter(|i| i.tid == want.tid && i.switched_out_by_event && i.end_ns <= want.start_ns)
+                .map(|i| i.end_ns)
+                .max();
+            let readied = readies
+                .get(&want.tid)
+                .and_then(|list| list.iter().rev().find(|&&r| r <= want.start_ns))
+                .copied()
+                .filter(|&r| last_out.is_none_or(|out| r >= out));
+            let expected = readied.map(|r| want.start_ns - r);
+            let got = rows.get(&(want.cpu, want.start_ns)).unwrap_or_else(|| panic!("no row for {want:?}"));
+            assert_eq!(got.ready_ns, expected, "{want:?}");
+            checked.0 += 1;
+            // How often the old rule (the last ReadyThread, whenever it was) would differ.
+            let any_ready = readies.get(&want.tid).and_then(|l| l.iter().rev().find(|&&r| r <= want.start_ns));
+            if any_ready.is_some() && expected.is_none() {
+                checked.1 += 1;
+            }
+        }
+    }
+    let (rows, stale) = checked;
+    assert!(rows > 100 && stale * 10 > rows, "{stale} of {rows} switch-ins had only a stale ReadyThread");
+}

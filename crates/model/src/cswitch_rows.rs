@@ -9,9 +9,21 @@ use rustc_hash::FxHashMap as HashMap;
 /// One row per interval a thread ran on a CPU, from its switch-in to the next
 /// switch on that CPU. CPUs run in parallel; each thread's CPU time is summed.
 pub(super) fn cswitch_rows(cpus: &mut [CpuOutput], trace_end: i64, threads: &mut ThreadRegistry) -> Vec<CSwitchRow> {
-    let readies = ReadyTimes::new(cpus.iter_mut().flat_map(|o| std::mem::take(&mut o.readies)).collect());
-    let per_cpu: Vec<(Vec<CSwitchRow>, HashMap<usize, i64>)> =
-        cpus.par_iter().map(|o| cpu_switch_rows(o.cpu, &o.switches, &readies, trace_end, threads)).collect();
+    let readies = ThreadTimes::new(cpus.iter_mut().flat_map(|o| std::mem::take(&mut o.readies)).collect());
+    let switch_outs =
+        ThreadTimes::new(cpus.iter().flat_map(|o| o.switches.iter().map(|s| (s.ts, s.old_tid))).collect());
+    let per_cpu: Vec<(Vec<CSwitchRow>, HashMap<usize, i64>)> = cpus
+        .par_iter()
+        .map(|o| {
+            cpu_switch_rows(
+                o.cpu,
+                &o.switches,
+                &Waits { readies: &readies, switch_outs: &switch_outs },
+                trace_end,
+                threads,
+            )
+        })
+        .collect();
     let mut runs = Vec::with_capacity(per_cpu.len());
     for (rows, cpu_ns) in per_cpu {
         for (t, ns) in cpu_ns {
@@ -23,24 +35,25 @@ pub(super) fn cswitch_rows(cpus: &mut [CpuOutput], trace_end: i64, threads: &mut
     sorted_runs::merge(runs, |r: &CSwitchRow| (r.ts, r.cpu))
 }
 
-/// When each thread was readied (ReadyThread events), per thread in time order.
-struct ReadyTimes {
+/// Times of one kind of event per thread (when it was readied, when it was
+/// switched out), per thread in time order.
+struct ThreadTimes {
     times: Vec<i64>,
     /// Each thread's range of `times`.
     by_thread: HashMap<u32, (usize, usize)>,
 }
 
-impl ReadyTimes {
-    fn new(mut readies: Vec<(i64, u32)>) -> ReadyTimes {
-        readies.par_sort_unstable_by_key(|&(ts, tid)| (tid, ts));
+impl ThreadTimes {
+    fn new(mut events: Vec<(i64, u32)>) -> ThreadTimes {
+        events.par_sort_unstable_by_key(|&(ts, tid)| (tid, ts));
         let mut by_thread: HashMap<u32, (usize, usize)> = HashMap::default();
-        for (i, &(_, tid)) in readies.iter().enumerate() {
+        for (i, &(_, tid)) in events.iter().enumerate() {
             by_thread.entry(tid).or_insert((i, i)).1 = i + 1;
         }
-        ReadyTimes { times: readies.into_iter().map(|(ts, _)| ts).collect(), by_thread }
+        ThreadTimes { times: events.into_iter().map(|(ts, _)| ts).collect(), by_thread }
     }
 
-    /// The last time `tid` was readied at or before `ts`.
+    /// The last time of `tid` at or before `ts`.
     fn last(&self, tid: u32, ts: i64) -> Option<i64> {
         let &(start, end) = self.by_thread.get(&tid)?;
         let times = &self.times[start..end];
@@ -48,10 +61,28 @@ impl ReadyTimes {
     }
 }
 
+/// What a switch-in's ready time is measured from.
+struct Waits<'a> {
+    readies: &'a ThreadTimes,
+    switch_outs: &'a ThreadTimes,
+}
+
+impl Waits<'_> {
+    /// How long `tid` was ready before it was switched in at `ts`: since the
+    /// last ReadyThread of it, if that came at or after its last switch-out (on
+    /// any CPU). An earlier one readied it for an earlier wait: then, and with
+    /// no ReadyThread at all (a preempted thread is ready without one), unknown.
+    fn ready_ns(&self, tid: u32, ts: i64) -> Option<i64> {
+        let readied = self.readies.last(tid, ts)?;
+        let out = self.switch_outs.last(tid, ts);
+        out.is_none_or(|out| readied >= out).then(|| ts.saturating_sub(readied))
+    }
+}
+
 fn cpu_switch_rows(
     cpu: u16,
     switches: &[Switch],
-    readies: &ReadyTimes,
+    waits: &Waits<'_>,
     trace_end: i64,
     threads: &ThreadRegistry,
 ) -> (Vec<CSwitchRow>, HashMap<usize, i64>) {
@@ -76,7 +107,7 @@ fn cpu_switch_rows(
             wait_reason: next.map(|n| n.old_wait_reason),
             prev_state: s.old_state,
             priority: s.new_priority,
-            ready_ns: readies.last(s.new_tid, s.ts).map(|r| s.ts.saturating_sub(r)),
+            ready_ns: waits.ready_ns(s.new_tid, s.ts),
         });
     }
     (rows, cpu_ns)
@@ -97,8 +128,10 @@ mod tests {
         let mut threads = ThreadRegistry::default();
         threads.apply(Lifecycle::Rundown, 0, 8, 4, None);
         let switches = [switch(i64::MIN, 8, 0), switch(i64::MAX, 0, 8)];
-        let readies = ReadyTimes::new(vec![(i64::MIN, 8)]);
-        let (rows, cpu_ns) = cpu_switch_rows(0, &switches, &readies, i64::MAX, &threads);
+        let readies = ThreadTimes::new(vec![(i64::MIN, 8)]);
+        let switch_outs = ThreadTimes::new(vec![(i64::MIN, 0), (i64::MAX, 8)]);
+        let waits = Waits { readies: &readies, switch_outs: &switch_outs };
+        let (rows, cpu_ns) = cpu_switch_rows(0, &switches, &waits, i64::MAX, &threads);
         assert_eq!(rows[0].end_ts, i64::MAX);
         assert_eq!(cpu_ns.values().copied().collect::<Vec<_>>(), [i64::MAX]);
         assert_eq!(rows[0].ready_ns, Some(0));

@@ -133,7 +133,11 @@ const TABLES: &[TableSchema] = &[
             column("wait_reason", Str, "why this thread left the CPU (KWAIT_REASON)"),
             column("prev_state", Str, "state the previous thread was left in"),
             column("priority", I64, "priority of the thread switched in"),
-            column("ready_ns", Duration, "time since the thread was readied (ReadyThread)"),
+            column(
+                "ready_ns",
+                Duration,
+                "time since the ReadyThread that ended its last wait; null with none after its last switch-out",
+            ),
         ],
     },
     TableSchema {

@@ -71,6 +71,8 @@ pub struct GroundTruth {
     /// Per CPU in time order, CPUs in order: each CPU's stretches cover the trace.
     pub intervals: Vec<IntervalTruth>,
     pub samples: Vec<SampleTruth>,
+    /// (readied thread, ns since the trace start) of every ReadyThread written.
+    pub readies: Vec<(u32, i64)>,
     /// Records written per event type (lost ones excluded; the header event not counted).
     pub event_counts: BTreeMap<EventType, usize>,
     pub events_lost: u32,

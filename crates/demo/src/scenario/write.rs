@@ -192,7 +192,9 @@ impl Scenario {
             }
         }
 
+        let mut readies = Vec::with_capacity(self.ready_threads.len());
         for r in &self.ready_threads {
+            readies.push((r.tid, self.ns(r.ts)));
             let Some(readier) = checked.stretch_at(r.cpu, r.ts) else {
                 return err(format!("ReadyThread at {} on CPU {} is outside the trace", r.ts, r.cpu));
             };
@@ -383,6 +385,7 @@ impl Scenario {
             syscalls,
             intervals,
             samples,
+            readies,
             event_counts,
             events_lost,
             record_count: pending.len(),
