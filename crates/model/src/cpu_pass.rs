@@ -1,7 +1,7 @@
 //! One pass over one processor's records in time order: the context switch
 //! timeline, system call events attributed to the thread running on that
 //! CPU, samples, and stack events. Processors run in parallel.
-use super::pass_output::{CpuOutput, KeyDefinition, StackBody, StackEvent, Switch, SyscallExit};
+use super::pass_output::{CpuOutput, KeyDefinition, StackBody, StackEvent, Switch, SyscallExit, SyscallMark};
 use crate::{ModelParts, SampleRow, SyscallRow};
 use decode::fields::{FieldSlots, KernelLayouts, Slot};
 use etl::buffer::buffer_flags;
@@ -233,8 +233,7 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
     let clock = trace.clock;
     let mut running: Option<u32> = None;
     // First syscall event of the current run interval, to take back on a contradiction.
-    let mut interval_start = 0usize;
-    let mut interval_mark = (0usize, 0usize);
+    let mut interval_start = SyscallMark::default();
     let mut records = trace.processor_records(processor).counting(meter);
     let mut current_buffer = u32::MAX;
     // Until this time no context switch can be trusted to name the running thread.
@@ -276,14 +275,9 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                 if let Some(current) = running {
                     if current != old_tid && distrust_until.is_none_or(|until| ts > until) {
                         // A switch was lost: the interval's thread is not certain.
-                        for i in interval_start..out.syscalls.enters.len() {
-                            if out.syscalls.enters.get_mut(i).is_some_and(SyscallRow::forget_thread) {
-                                out.unattributed_after_loss += 1;
-                            }
-                        }
-                        let exits_taken_back = out.syscalls.drop_exits_since(interval_mark);
-                        out.unattributed_after_loss += exits_taken_back;
-                        out.exits_without_thread += exits_taken_back;
+                        let (enters, exits) = out.syscalls.take_back_since(interval_start);
+                        out.unattributed_after_loss += enters + exits;
+                        out.exits_without_thread += exits;
                     }
                 }
                 let signed = |slot: Option<Slot>| slot.and_then(|s| s.read_i8(payload)).unwrap_or(0);
@@ -299,8 +293,7 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                     Some(until) if ts <= until => None,
                     _ => Some(new_tid),
                 };
-                interval_start = out.syscalls.enters.len();
-                interval_mark = out.syscalls.mark();
+                interval_start = out.syscalls.mark();
             }
             (5, 50) => {
                 if let Some(tid) = events.ready.get(layouts, version, ptr).and_then(|&[tid]| read(tid, payload)) {

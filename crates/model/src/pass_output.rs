@@ -56,22 +56,39 @@ impl CpuSyscalls {
         self.is_enter.push(false);
     }
 
-    /// Where the events logged from now on start: (events, exits).
-    pub fn mark(&self) -> (usize, usize) {
-        (self.is_enter.len(), self.exits.len())
+    /// Where the events logged from now on start.
+    pub fn mark(&self) -> SyscallMark {
+        SyscallMark { events: self.is_enter.len(), enters: self.enters.len(), exits: self.exits.len() }
     }
 
-    /// Drops the exits logged since `mark`; how many there were.
-    pub fn drop_exits_since(&mut self, (events, exits): (usize, usize)) -> u64 {
-        let dropped = self.exits.len().saturating_sub(exits);
-        if dropped > 0 {
-            self.exits.truncate(exits);
-            let enters = (events..self.is_enter.len()).filter(|&i| self.is_enter.get(i) == Some(true)).count();
-            self.is_enter.resize(events, true);
-            self.is_enter.resize(events + enters, true);
+    /// Takes back the thread of the events logged since `mark` (a lost
+    /// context switch made it uncertain): the enters keep their rows without
+    /// a thread, the exits, which would pair with nothing, go. Returns how
+    /// many enters lost their thread and how many exits went.
+    pub fn take_back_since(&mut self, mark: SyscallMark) -> (u64, u64) {
+        let mut forgotten = 0;
+        for i in mark.enters..self.enters.len() {
+            if self.enters.get_mut(i).is_some_and(SyscallRow::forget_thread) {
+                forgotten += 1;
+            }
         }
-        dropped as u64
+        let dropped = self.exits.len().saturating_sub(mark.exits);
+        if dropped > 0 {
+            self.exits.truncate(mark.exits);
+            let enters = self.enters.len().saturating_sub(mark.enters);
+            self.is_enter.resize(mark.events, true);
+            self.is_enter.resize(mark.events + enters, true);
+        }
+        (forgotten, dropped as u64)
     }
+}
+
+/// A place in a CPU's system call events (`CpuSyscalls::mark`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SyscallMark {
+    events: usize,
+    enters: usize,
+    exits: usize,
 }
 
 /// A StackWalk event (frames inline) or a stack-caching reference (key).
@@ -146,7 +163,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dropping_exits_keeps_the_enters_in_their_order() {
+    fn taking_back_keeps_the_enters_in_their_order_without_a_thread() {
         let mut calls = CpuSyscalls::default();
         let exit = |raw_ts| SyscallExit { raw_ts, tid: 8, status: 0 };
         calls.push_enter(SyscallRow::entered(1, 0, Some(8), 0x10));
@@ -155,9 +172,11 @@ mod tests {
         calls.push_exit(exit(3));
         calls.push_enter(SyscallRow::entered(4, 0, Some(8), 0x20));
         calls.push_exit(exit(5));
-        assert_eq!(calls.drop_exits_since(mark), 2);
+        assert_eq!(calls.take_back_since(mark), (1, 2));
         assert_eq!(calls.is_enter.iter().collect::<Vec<_>>(), [true, false, true]);
         assert_eq!((calls.enters.len(), calls.exits.len()), (2, 1));
-        assert_eq!(calls.drop_exits_since(calls.mark()), 0);
+        let threads: Vec<_> = calls.enters.iter().map(SyscallRow::tid).collect();
+        assert_eq!(threads, [Some(8), None]);
+        assert_eq!(calls.take_back_since(calls.mark()), (0, 0));
     }
 }
