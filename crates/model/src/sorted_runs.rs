@@ -1,5 +1,6 @@
 //! Merges lists that are each sorted (one per CPU, in time order) into one
-//! sorted list on all cores: cheaper than sorting their concatenation.
+//! sorted list: cheaper than sorting their concatenation. `merge_by` merges
+//! on all cores; `merge_chunked` frees its input as it goes, on one.
 use super::chunked::Chunked;
 use rayon::prelude::*;
 use std::cmp::Reverse;
@@ -135,7 +136,7 @@ fn merge_into<K: Ord + Copy, R>(
 
 /// The items of the given range of every run, each run sorted by
 /// `key(run, index)`, as (run, index) in key order; equal keys in run order.
-pub fn in_key_order<'a, K: Ord + Copy + 'a>(
+fn in_key_order<'a, K: Ord + Copy + 'a>(
     ranges: &'a [(usize, usize)],
     key: &'a impl Fn(usize, usize) -> K,
 ) -> impl Iterator<Item = (usize, usize)> + 'a {
@@ -179,6 +180,8 @@ mod tests {
                 runs.iter().enumerate().map(|(r, run)| run.iter().map(|&(k, v)| (k, v, r)).collect()).collect();
             let mut expected: Vec<(u8, u16, usize)> = tagged.concat();
             expected.sort_by_key(|x| (x.0, x.2));
+            let chunked: Vec<Chunked<(u8, u16, usize)>> = tagged.iter().map(|run| run.iter().copied().collect()).collect();
+            prop_assert_eq!(merge_chunked(chunked, |x| x.0), expected.clone());
             prop_assert_eq!(merge(tagged, |x| x.0), expected);
         }
     }
