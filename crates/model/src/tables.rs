@@ -350,8 +350,7 @@ type Leaf = fn(&TraceModel, usize) -> (Option<u32>, u64, i64);
 fn later_functions(b: &mut Builder, rows: usize, model: &Arc<TraceModel>, resolver: &SharedResolver, leaf: Leaf) {
     let resolver = resolver.clone();
     b.later("func", rows, model, move |m, b| {
-        let mut resolver = resolver.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        b.add("func", leaf_functions(m, &mut resolver, (0..rows).map(|row| leaf(m, row))));
+        b.add("func", leaf_functions(m, &mut lock(&resolver), (0..rows).map(|row| leaf(m, row))));
     });
 }
 
@@ -729,8 +728,9 @@ fn for_each_row_place(trace: &EtlTrace, sound: bool, mut each: impl FnMut(Record
     }
 }
 
-fn lock(decoder: &Mutex<Decoder>) -> std::sync::MutexGuard<'_, Decoder> {
-    decoder.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+/// The decoder or the resolver; a panic elsewhere while it was held leaves it usable.
+fn lock<T>(shared: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Every record's fields, decoded now in time order: the eager form of the

@@ -7,6 +7,11 @@ use model::TraceModel;
 use std::sync::{Arc, Mutex, MutexGuard};
 use symbols::{InMemorySymbols, Lookup, PdbIdentity, SymbolPath, SymbolResolver};
 
+/// The resolver; a panic elsewhere while it was held leaves it usable.
+fn lock(resolver: &SharedResolver) -> MutexGuard<'_, SymbolResolver> {
+    resolver.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// The symbol side of a session.
 pub struct SymbolState {
     /// Shared with the tables' `func` columns, which look names up when first read.
@@ -37,9 +42,8 @@ impl SymbolState {
         }
     }
 
-    /// The resolver; a panic elsewhere while it was held leaves it usable.
     fn resolver(&self) -> MutexGuard<'_, SymbolResolver> {
-        self.resolver.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.resolver)
     }
 
     /// The resolver, for the tables that name functions when a query reads them.
@@ -64,7 +68,7 @@ impl SymbolState {
 
     /// The named frames of trace `index`, with every stack named.
     pub(crate) fn name_every_stack(&mut self, index: usize, model: &TraceModel) -> &NamedFrames {
-        let mut resolver = self.resolver.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut resolver = lock(&self.resolver);
         let named = Self::named_mut(&mut self.named, index);
         named.name_every_stack(model, &mut resolver);
         self.messages.extend(resolver.take_messages());
@@ -73,7 +77,7 @@ impl SymbolState {
 
     /// Names the stacks `wanted` of trace `index` that are not named yet.
     pub(crate) fn name_stacks(&mut self, index: usize, model: &TraceModel, wanted: &model::symbolize::StackSet) {
-        let mut resolver = self.resolver.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut resolver = lock(&self.resolver);
         Self::named_mut(&mut self.named, index).name_stacks(model, &mut resolver, wanted);
         self.messages.extend(resolver.take_messages());
     }
