@@ -91,8 +91,8 @@ const NO_SYMBOLS: u32 = u32::MAX;
 /// `StoredFrame::offset` when symbols cover no function at the address.
 const NOT_IN_ANY_FUNCTION: u32 = u32::MAX - 1;
 
-/// The frames of a trace's samples and system calls, named when the first table
-/// that shows them is built, and of its stacks, named as results ask for them.
+/// The frames of a trace's stacks, named as results, views and the stacks and
+/// frames tables ask for them.
 #[derive(Default)]
 pub struct NamedFrames {
     frames: Chunked<StoredFrame>,
@@ -302,7 +302,6 @@ fn first_occurrences(model: &TraceModel, wanted: impl Fn(&(u32, StackId)) -> boo
     first
 }
 
-/// Loads the symbols of the module rows `rows`, in parallel.
 /// The function at each of `leaves` (process, address, time): a sample's IP
 /// or a system call's service address, without the rest of a frame. Each
 /// module's symbols are loaded first, all at once; each function's name is
@@ -340,6 +339,7 @@ pub fn leaf_functions(
     column.finish()
 }
 
+/// Loads the symbols of the module rows `rows`, in parallel.
 fn prefetch(model: &TraceModel, resolver: &mut SymbolResolver, rows: HashSet<usize>) {
     let identities: Vec<PdbIdentity> = rows.iter().filter_map(|&row| identity_of(model, row)).collect();
     resolver.prefetch(&identities);

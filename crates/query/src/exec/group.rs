@@ -9,11 +9,11 @@ use crate::types::Type;
 use columnar::{ColumnData, DenseColumn, UInts, Value};
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicBool;
 
 /// Group numbers by key: aHash, as SipHash costs more than the rest of a
 /// group-by over millions of rows (the keys are the trace's, and aHash is seeded at run time).
 type Groups<K> = HashMap<K, u32, ahash::RandomState>;
-use std::sync::atomic::AtomicBool;
 
 /// A row's key as a number: dictionary code, integer bits or float bits.
 fn key_bits(column: &DenseColumn, row: usize) -> Option<u64> {
