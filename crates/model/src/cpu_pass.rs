@@ -1,7 +1,9 @@
 //! One pass over one processor's records in time order: the context switch
 //! timeline, system call events attributed to the thread running on that
 //! CPU, samples, and stack events. Processors run in parallel.
-use super::pass_output::{CpuOutput, KeyDefinition, StackBody, StackEvent, Switch, SyscallExit, SyscallMark};
+use super::pass_output::{
+    CpuOutput, KeyDefinition, StackBody, StackEvent, Switch, SyscallExit, SyscallMark, UNNAMED_THREAD,
+};
 use crate::{ModelParts, SampleRow, SyscallRow};
 use decode::fields::{FieldSlots, KernelLayouts, Slot};
 use etl::buffer::buffer_flags;
@@ -221,6 +223,45 @@ fn push_phantoms(out: &mut CpuOutput, phantoms: Vec<LeftOutEvent>) {
     }
 }
 
+/// Who runs on a CPU before its first context switch, which no switch names.
+/// The first record that names the running thread (a sample's thread, a
+/// stack walk's, a ReadyThread's header, or the first switch's old thread)
+/// names it for every event since the CPU's first record: without a switch
+/// between them, one thread ran throughout. A second record naming another
+/// thread before any switch shows a switch was lost: the events go back to
+/// no thread. So do they when a loss comes first, or nothing names the thread.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Prologue {
+    /// Nothing has named the running thread yet; exits wait with `UNNAMED_THREAD`.
+    Unnamed,
+    /// A record named it; the first switch's old thread must agree.
+    Named,
+    /// A switch or a loss came: from here on, switches say who runs.
+    Over,
+}
+
+/// A thread id a record gives for the running thread; -1 names none.
+fn named(tid: Option<u64>) -> Option<u32> {
+    tid.map(|t| t as u32).filter(|&t| t != u32::MAX)
+}
+
+/// A record names the thread running on the CPU (see `Prologue`).
+fn name_running(out: &mut CpuOutput, running: &mut Option<u32>, prologue: &mut Prologue, tid: u32) {
+    match *prologue {
+        Prologue::Unnamed => {
+            out.syscalls.name_thread_since(SyscallMark::default(), tid);
+            (*running, *prologue) = (Some(tid), Prologue::Named);
+        }
+        Prologue::Named if *running != Some(tid) => {
+            let (enters, exits) = out.syscalls.take_back_since(SyscallMark::default());
+            out.unattributed_after_loss += enters + exits;
+            out.exits_without_thread += exits;
+            (*running, *prologue) = (None, Prologue::Over);
+        }
+        Prologue::Named | Prologue::Over => {}
+    }
+}
+
 /// The pass over one processor's records, each counted into `meter`, keeping
 /// the system calls and samples only when `parts` asks for them. A stack walk
 /// of an event left out is left out when it follows it closely on its CPU, as
@@ -239,6 +280,7 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
     // Until this time no context switch can be trusted to name the running thread.
     let mut distrust_until: Option<i64> = None;
     let mut last_ts_seen = 0i64;
+    let mut prologue = Prologue::Unnamed;
     while let Some(at) = records.next_ref() {
         let Some(record) = trace.record_at(at) else { continue };
         out.records += 1;
@@ -252,6 +294,10 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                 out.loss_windows.push((last_ts_seen, end));
                 distrust_until = Some(end);
                 running = None;
+                if prologue == Prologue::Unnamed {
+                    out.exits_without_thread += out.syscalls.take_back_since(SyscallMark::default()).1;
+                }
+                prologue = Prologue::Over;
             }
         }
         last_ts_seen = ts;
@@ -272,6 +318,10 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                 };
                 let (Some(new_tid), Some(old_tid)) = (read(new_tid, payload), read(old_tid, payload)) else { continue };
                 let (new_tid, old_tid) = (new_tid as u32, old_tid as u32);
+                if prologue == Prologue::Unnamed {
+                    out.syscalls.name_thread_since(SyscallMark::default(), old_tid);
+                }
+                prologue = Prologue::Over;
                 if let Some(current) = running {
                     if current != old_tid && distrust_until.is_none_or(|until| ts > until) {
                         // A switch was lost: the interval's thread is not certain.
@@ -299,6 +349,10 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                 if let Some(tid) = events.ready.get(layouts, version, ptr).and_then(|&[tid]| read(tid, payload)) {
                     out.readies.push((ts, tid as u32));
                 }
+                // Logged in the context of the thread that readies: the running one.
+                if let Some(readying) = named(record.thread_id.map(u64::from)) {
+                    name_running(&mut out, &mut running, &mut prologue, readying);
+                }
             }
             (15, 51) => {
                 let Some(address) = events.syscall_enter.get(layouts, version, ptr).and_then(|&[a]| read(a, payload))
@@ -321,9 +375,13 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                 else {
                     continue;
                 };
-                let Some(tid) = running else {
-                    out.exits_without_thread += 1;
-                    continue;
+                let tid = match (running, prologue) {
+                    (Some(tid), _) => tid,
+                    (None, Prologue::Unnamed) => UNNAMED_THREAD,
+                    (None, _) => {
+                        out.exits_without_thread += 1;
+                        continue;
+                    }
                 };
                 out.syscalls.push_exit(SyscallExit { raw_ts: record.timestamp, tid, status: status as u32 });
             }
@@ -331,6 +389,9 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                 let Some(&[ip, tid, _count]) = events.sample.get(layouts, version, ptr) else { continue };
                 let (Some(ip), Some(tid)) = (read(ip, payload), read(tid, payload)) else { continue };
                 let (ts, tid) = (record.timestamp, tid as u32);
+                if let Some(tid) = named(Some(u64::from(tid))) {
+                    name_running(&mut out, &mut running, &mut prologue, tid);
+                }
                 let sample = SampleRow::new(ts, processor, tid, ip);
                 if parts.samples {
                     if !parts.syscalls {
@@ -353,6 +414,10 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                 else {
                     continue;
                 };
+                // The kernel walks the stack of the thread running on this CPU.
+                if let Some(tid) = named(Some(tid)) {
+                    name_running(&mut out, &mut running, &mut prologue, tid);
+                }
                 if left_out.stack_left_out(stamp as i64, tid as u32) {
                     continue;
                 }
@@ -382,6 +447,9 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                 }
             }
         }
+    }
+    if prologue == Prologue::Unnamed {
+        out.exits_without_thread += out.syscalls.take_back_since(SyscallMark::default()).1;
     }
     out.shrink_to_fit();
     out

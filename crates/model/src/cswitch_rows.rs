@@ -18,6 +18,7 @@ pub(super) fn cswitch_rows(cpus: &mut [CpuOutput], trace_end: i64, threads: &mut
             cpu_switch_rows(
                 o.cpu,
                 &o.switches,
+                traced_since(o),
                 &Waits { readies: &readies, switch_outs: &switch_outs },
                 trace_end,
                 threads,
@@ -79,15 +80,44 @@ impl Waits<'_> {
     }
 }
 
+/// Since when a CPU's first switch-out is known to end one stretch of its old
+/// thread: the trace start, or the end of the last loss before that switch.
+fn traced_since(cpu: &CpuOutput) -> i64 {
+    let first_switch = cpu.switches.first().map_or(i64::MAX, |s| s.ts);
+    cpu.loss_windows.iter().filter(|&&(_, end)| end < first_switch).map(|&(_, end)| end).max().unwrap_or(0)
+}
+
+/// The rows of one CPU: the stretch its first switch ended (from `since`),
+/// then one per switch.
 fn cpu_switch_rows(
     cpu: u16,
     switches: &[Switch],
+    since: i64,
     waits: &Waits<'_>,
     trace_end: i64,
     threads: &ThreadRegistry,
 ) -> (Vec<CSwitchRow>, HashMap<usize, i64>) {
-    let mut rows = Vec::with_capacity(switches.len());
+    let mut rows = Vec::with_capacity(switches.len() + 1);
     let mut cpu_ns: HashMap<usize, i64> = HashMap::default();
+    if let Some(first) = switches.first().filter(|first| first.ts > since) {
+        let (index, pid) = threads.owner_at(first.old_tid, since);
+        if let Some(t) = index {
+            cpu_ns.insert(t, first.ts.saturating_sub(since));
+        }
+        rows.push(CSwitchRow {
+            cpu,
+            ts: since,
+            end_ts: first.ts,
+            tid: first.old_tid,
+            pid,
+            prev_tid: None,
+            prev_pid: None,
+            wait_reason: Some(first.old_wait_reason),
+            prev_state: None,
+            priority: None,
+            ready_ns: None,
+        });
+    }
     for (i, s) in switches.iter().enumerate() {
         let next = switches.get(i + 1);
         let end_ts = next.map_or(trace_end.max(s.ts), |n| n.ts);
@@ -102,11 +132,11 @@ fn cpu_switch_rows(
             end_ts,
             tid: s.new_tid,
             pid,
-            prev_tid: s.old_tid,
+            prev_tid: Some(s.old_tid),
             prev_pid: threads.pid_at(s.old_tid, s.ts),
             wait_reason: next.map(|n| n.old_wait_reason),
-            prev_state: s.old_state,
-            priority: s.new_priority,
+            prev_state: Some(s.old_state),
+            priority: Some(s.new_priority),
             ready_ns: waits.ready_ns(s.new_tid, s.ts),
         });
     }
@@ -131,7 +161,7 @@ mod tests {
         let readies = ThreadTimes::new(vec![(i64::MIN, 8)]);
         let switch_outs = ThreadTimes::new(vec![(i64::MIN, 0), (i64::MAX, 8)]);
         let waits = Waits { readies: &readies, switch_outs: &switch_outs };
-        let (rows, cpu_ns) = cpu_switch_rows(0, &switches, &waits, i64::MAX, &threads);
+        let (rows, cpu_ns) = cpu_switch_rows(0, &switches, 0, &waits, i64::MAX, &threads);
         assert_eq!(rows[0].end_ts, i64::MAX);
         assert_eq!(cpu_ns.values().copied().collect::<Vec<_>>(), [i64::MAX]);
         assert_eq!(rows[0].ready_ns, Some(0));

@@ -34,13 +34,15 @@ pub struct CSwitchRow {
     pub end_ts: i64,
     pub tid: u32,
     pub pid: Option<u32>,
-    pub prev_tid: u32,
+    /// None for a CPU's first interval, which began before anything was traced.
+    pub prev_tid: Option<u32>,
     pub prev_pid: Option<u32>,
     /// Why this thread left the CPU at `end_ts` (KWAIT_REASON); None for the last interval.
     pub wait_reason: Option<i8>,
     /// The state the previous thread was left in (KTHREAD_STATE).
-    pub prev_state: i8,
-    pub priority: i8,
+    pub prev_state: Option<i8>,
+    /// None for a CPU's first interval, whose switch-in was not traced.
+    pub priority: Option<i8>,
     /// Time since the thread was readied, where a ReadyThread event says.
     pub ready_ns: Option<i64>,
 }

@@ -27,10 +27,15 @@ pub struct Switch {
 #[derive(Clone, Copy, Debug)]
 pub struct SyscallExit {
     pub raw_ts: i64,
-    /// The thread the timeline says ran on the CPU (exits of no known thread are only counted).
+    /// The thread the timeline says ran on the CPU (exits of no known thread
+    /// are only counted); `UNNAMED_THREAD` until a record names it.
     pub tid: u32,
     pub status: u32,
 }
+
+/// The thread of an exit logged before anything named the CPU's running
+/// thread (`CpuSyscalls::name_thread_since` names it, or it goes).
+pub const UNNAMED_THREAD: u32 = u32::MAX;
 
 /// One CPU's system call events: the enters as the rows they become, the
 /// exits, and their order (a bit an event) so that the pairing reads them
@@ -59,6 +64,19 @@ impl CpuSyscalls {
     /// Where the events logged from now on start.
     pub fn mark(&self) -> SyscallMark {
         SyscallMark { events: self.is_enter.len(), enters: self.enters.len(), exits: self.exits.len() }
+    }
+
+    /// Gives the events logged since `mark` without a thread the thread a
+    /// record named as running through all of them.
+    pub fn name_thread_since(&mut self, mark: SyscallMark, tid: u32) {
+        for i in mark.enters..self.enters.len() {
+            if let Some(row) = self.enters.get_mut(i).filter(|row| row.tid().is_none()) {
+                row.set_thread(tid);
+            }
+        }
+        for exit in self.exits.iter_mut().skip(mark.exits).filter(|e| e.tid == UNNAMED_THREAD) {
+            exit.tid = tid;
+        }
     }
 
     /// Takes back the thread of the events logged since `mark` (a lost
@@ -178,5 +196,18 @@ mod tests {
         let threads: Vec<_> = calls.enters.iter().map(SyscallRow::tid).collect();
         assert_eq!(threads, [Some(8), None]);
         assert_eq!(calls.take_back_since(calls.mark()), (0, 0));
+    }
+
+    #[test]
+    fn naming_gives_the_unnamed_events_since_the_mark_their_thread() {
+        let mut calls = CpuSyscalls::default();
+        calls.push_enter(SyscallRow::entered(1, 0, Some(7), 0x10));
+        let mark = calls.mark();
+        calls.push_enter(SyscallRow::entered(2, 0, None, 0x20));
+        calls.push_exit(SyscallExit { raw_ts: 3, tid: UNNAMED_THREAD, status: 0 });
+        calls.name_thread_since(mark, 9);
+        let threads: Vec<_> = calls.enters.iter().map(SyscallRow::tid).collect();
+        assert_eq!(threads, [Some(7), Some(9)]);
+        assert_eq!(calls.exits[0].tid, 9);
     }
 }

@@ -118,7 +118,7 @@ const TABLES: &[TableSchema] = &[
     },
     TableSchema {
         name: "cswitch",
-        row: "interval a thread ran on a CPU",
+        row: "interval a thread ran on a CPU (a CPU's first: from the trace start to its first switch)",
         columns: &[
             column("cpu", U64, "processor"),
             column("ts", Timestamp, "switched in"),
@@ -127,12 +127,12 @@ const TABLES: &[TableSchema] = &[
             column("tid", U64, "thread that ran"),
             column("pid", U64, "its process"),
             column("proc", Str, "its process name"),
-            column("prev_tid", U64, "thread that ran before"),
+            column("prev_tid", U64, "thread that ran before (null: the CPU's first interval)"),
             column("prev_pid", U64, "its process"),
             column("prev_proc", Str, "its process name"),
             column("wait_reason", Str, "why this thread left the CPU (KWAIT_REASON)"),
             column("prev_state", Str, "state the previous thread was left in"),
-            column("priority", I64, "priority of the thread switched in"),
+            column("priority", I64, "priority of the thread switched in (null: the CPU's first interval)"),
             column(
                 "ready_ns",
                 Duration,

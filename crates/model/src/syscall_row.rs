@@ -62,6 +62,12 @@ impl SyscallRow {
         self.flags = (self.flags & !HAS_STACK) | if stack.is_some() { HAS_STACK } else { 0 };
     }
 
+    /// The thread a record named as running on the CPU when the call was entered.
+    pub fn set_thread(&mut self, tid: u32) {
+        self.tid = tid;
+        self.flags |= HAS_THREAD;
+    }
+
     /// Forgets the thread (a lost context switch made it uncertain); whether it had one.
     pub fn forget_thread(&mut self) -> bool {
         let had = self.flags & HAS_THREAD != 0;
@@ -105,5 +111,7 @@ mod tests {
         assert!(row.forget_thread());
         assert!(!row.forget_thread());
         assert_eq!((row.tid(), row.cpu, row.address), (None, 3, 0xfffff800_00001000));
+        row.set_thread(12);
+        assert_eq!(row.tid(), Some(12));
     }
 }

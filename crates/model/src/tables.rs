@@ -322,7 +322,7 @@ pub fn cswitch(model: &Arc<TraceModel>) -> DataTable {
         let r = Resolve { model: m };
         b.texts("proc", m.cswitch.iter().map(|c| r.proc(c.pid, c.ts)))
     });
-    b.later("prev_tid", rows, model, |m, b| b.u64s("prev_tid", m.cswitch.iter().map(|c| Some(u64::from(c.prev_tid)))));
+    b.later("prev_tid", rows, model, |m, b| b.u64s("prev_tid", m.cswitch.iter().map(|c| some_u32(c.prev_tid))));
     b.later("prev_pid", rows, model, |m, b| b.u64s("prev_pid", m.cswitch.iter().map(|c| some_u32(c.prev_pid))));
     b.later("prev_proc", rows, model, |m, b| {
         let r = Resolve { model: m };
@@ -332,9 +332,9 @@ pub fn cswitch(model: &Arc<TraceModel>) -> DataTable {
         b.texts("wait_reason", m.cswitch.iter().map(|c| c.wait_reason.map(wait_reason_name)))
     });
     b.later("prev_state", rows, model, |m, b| {
-        b.texts("prev_state", m.cswitch.iter().map(|c| Some(thread_state_name(c.prev_state))))
+        b.texts("prev_state", m.cswitch.iter().map(|c| c.prev_state.map(thread_state_name)))
     });
-    b.later("priority", rows, model, |m, b| b.i64s("priority", m.cswitch.iter().map(|c| Some(i64::from(c.priority)))));
+    b.later("priority", rows, model, |m, b| b.i64s("priority", m.cswitch.iter().map(|c| c.priority.map(i64::from))));
     b.later("ready_ns", rows, model, |m, b| b.durations("ready_ns", m.cswitch.iter().map(|c| c.ready_ns)));
     b.finish()
 }
