@@ -55,11 +55,16 @@ fn strace_failures_per_status_are_the_planted_ones() {
         assert_eq!(found.get(planted.name).copied(), Some(planted.count as u64), "{}: {found:?}", planted.name);
     }
     // Errors (NT_ERROR) are exactly the planted ones; the rest of `ret != 0` are
-    // warnings and informational results such as STATUS_TIMEOUT.
-    let errors = ask(r#"syscalls where ret >= 0xC0000000 and proc ~ "strace" group by status"#);
+    // warnings and successes such as STATUS_TIMEOUT.
+    let errors = ask(r#"syscalls where severity = "error" and proc ~ "strace" group by status"#);
     let planted: BTreeMap<String, u64> =
         facts.strace_failures.iter().map(|s| (s.name.to_string(), s.count as u64)).collect();
     assert_eq!(counts(&errors, "status", "count"), planted);
+    let by_severity = ask(r#"syscalls where ret != 0 and proc ~ "strace" group by severity"#);
+    let by_severity = counts(&by_severity, "severity", "count");
+    let errors_by_code = ask(r#"syscalls where ret >= 0xC0000000 and proc ~ "strace" select count() as n"#);
+    assert_eq!(by_severity.get("error").copied(), Some(number(&errors_by_code.rows[0][0])));
+    assert!(by_severity.keys().all(|s| ["success", "informational", "warning", "error"].contains(&s.as_str())));
 }
 
 #[test]

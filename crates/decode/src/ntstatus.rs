@@ -50,9 +50,30 @@ pub fn status_text(code: u32) -> String {
     status_name(code).map_or_else(|| format!("0x{code:08X}"), str::to_string)
 }
 
+/// An NTSTATUS's severity, its top two bits: what NT_SUCCESS,
+/// NT_INFORMATION, NT_WARNING and NT_ERROR test.
+pub fn severity(code: u32) -> &'static str {
+    match code >> 30 {
+        0 => "success",
+        1 => "informational",
+        2 => "warning",
+        _ => "error",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn severity_is_the_top_two_bits() {
+        // STATUS_TIMEOUT and STATUS_PENDING are successes, not failures.
+        assert_eq!(severity(0x0000_0102), "success");
+        assert_eq!(severity(0x0000_0103), "success");
+        assert_eq!(severity(0x4000_0000), "informational");
+        assert_eq!(severity(0x8000_0005), "warning");
+        assert_eq!(severity(0xC000_0034), "error");
+    }
 
     #[test]
     fn names_and_codes_both_ways() {

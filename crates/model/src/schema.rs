@@ -157,6 +157,11 @@ const TABLES: &[TableSchema] = &[
             column("func", Str, "function of the address (null: no symbols)"),
             column("ret", U64, "NTSTATUS returned"),
             column("status", Str, "its name"),
+            column(
+                "severity",
+                Str,
+                "success, informational, warning or error (NT_ERROR: a failure); STATUS_TIMEOUT and STATUS_PENDING are successes",
+            ),
             column("stack", U64, "stack id (stacks table)"),
         ],
     },

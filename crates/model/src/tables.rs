@@ -11,7 +11,7 @@ use columnar::{
     Value as Cell, MAX_KEY,
 };
 use decode::fields::KernelFieldReader;
-use decode::ntstatus::status_text;
+use decode::ntstatus::{severity, status_text};
 use decode::{Decoder, Value};
 use etl::record::RecordId;
 use etl::{EtlTrace, RecordRef};
@@ -383,6 +383,7 @@ pub fn syscalls(model: &Arc<TraceModel>, resolver: &SharedResolver) -> DataTable
     });
     b.later("ret", rows, model, |m, b| b.u64s("ret", m.syscalls.iter().map(|s| some_u32(s.ret()))));
     b.later("status", rows, model, |m, b| b.texts("status", m.syscalls.iter().map(|s| s.ret().map(status_text))));
+    b.later("severity", rows, model, |m, b| b.texts("severity", m.syscalls.iter().map(|s| s.ret().map(severity))));
     b.later("stack", rows, model, |m, b| b.u64s("stack", m.syscalls.iter().map(|s| s.stack().map(u64::from))));
     b.finish()
 }
