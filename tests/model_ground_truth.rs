@@ -126,6 +126,18 @@ proptest! {
     }
 
     #[test]
+    fn every_call_gets_the_objects_its_thread_touched_inside_it(seed in any::<u64>(), cpus in 1u16..5, dense in any::<bool>(), lost_events in any::<bool>()) {
+        let options = RandomOptions { cpus, threads: 12, objects: true, lost_events, loss_chance: 0.01, short_calls: dense.then_some(200), ..RandomOptions::default() };
+        let mut scenario = random_scenario(seed, &options);
+        scenario.buffer_size = 4096;
+        let (bytes, _) = scenario.to_bytes().expect("random scenarios are consistent");
+        let model = TraceModel::build(&EtlTrace::from_bytes(bytes).unwrap(), &mut Decoder::new());
+        let written = scenario.registry.len() + scenario.file_opens.len();
+        let checked = check_objects(&model, &scenario);
+        prop_assert!(lost_events || written == 0 || checked > 0, "{checked} calls with objects of {written} written");
+    }
+
+    #[test]
     fn with_lost_events_nothing_goes_to_the_wrong_thread(seed in any::<u64>(), cpus in 1u16..6, loss_chance in 0.0005f64..0.05, dense in any::<bool>()) {
         let options = RandomOptions { cpus, lost_events: true, loss_chance, short_calls: dense.then_some(200), ..RandomOptions::default() };
         let (model, truth) = build(seed, &options);
@@ -320,4 +332,71 @@ fn calls_before_the_first_switch_take_the_thread_a_record_names() {
     let rows: Vec<_> = model.cswitch.iter().map(|r| (r.cpu, r.ts, r.tid, r.prev_tid)).collect();
     let switched_at = truth.intervals.iter().find(|i| i.tid == 301).unwrap().start_ns;
     assert_eq!(rows, [(2, 0, 300, None), (2, switched_at, 301, Some(300))]);
+}
+
+/// Every system call's object: the first registry key or file its thread
+/// touched inside it, where no nested call holds that time, with the status
+/// written and the count; a call whose thread is unknown gets none.
+fn check_objects(model: &TraceModel, scenario: &demo::Scenario) -> usize {
+    // (thread, time, name, kind, status) of every object written.
+    let mut written: Vec<(u32, i64, String, &str, u32)> = Vec::new();
+    for r in &scenario.registry {
+        written.push((r.tid, scenario.ns(r.ts), r.key.clone(), "key", r.status));
+    }
+    for f in &scenario.file_opens {
+        written.push((f.tid, scenario.ns(f.ts), f.path.clone(), "file", f.status));
+    }
+    written.sort_by_key(|w| w.1);
+    // A call holds its thread's events until its exit; with none, until the thread's next call.
+    let until = |row: usize| {
+        let call = &model.syscalls[row];
+        call.end_ts().unwrap_or_else(|| {
+            let next = model.syscalls[row + 1..].iter().find(|o| o.tid() == call.tid() && o.ts > call.ts);
+            next.map_or(i64::MAX, |o| o.ts)
+        })
+    };
+    let mut checked = 0;
+    for (row, call) in model.syscalls.iter().enumerate() {
+        let got = model.syscall_objects.of_call(row);
+        let Some(tid) = call.tid() else {
+            assert!(got.is_none(), "{call:?} has no thread, yet an object");
+            continue;
+        };
+        let end = until(row);
+        let inside: Vec<_> = written.iter().filter(|w| w.0 == tid && call.ts <= w.1 && w.1 <= end).collect();
+        let mine: Vec<_> = inside
+            .iter()
+            .filter(|w| {
+                // No call of the thread entered later holds it.
+                !model
+                    .syscalls
+                    .iter()
+                    .enumerate()
+                    .any(|(other, o)| o.tid() == Some(tid) && o.ts > call.ts && o.ts <= w.1 && w.1 <= until(other))
+            })
+            .collect();
+        match (mine.first(), got) {
+            (None, None) => {}
+            (Some(want), Some(got)) => {
+                let (name, status) = match got.first.kind {
+                    model::syscall_objects::ObjectKind::File => {
+                        let f = &model.fileio[got.first.row as usize];
+                        (f.file.clone(), f.status)
+                    }
+                    _ => {
+                        let k = &model.registry[got.first.row as usize];
+                        (k.key.clone(), k.status)
+                    }
+                };
+                assert_eq!(
+                    (name.as_deref(), got.first.kind.name(), status, got.count as usize),
+                    (Some(want.2.as_str()), want.3, Some(want.4), mine.len()),
+                    "{call:?}"
+                );
+                checked += 1;
+            }
+            (want, got) => panic!("{call:?}: wanted {want:?}, got {got:?}"),
+        }
+    }
+    checked
 }

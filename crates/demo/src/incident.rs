@@ -10,8 +10,8 @@
 use super::payloads::Sid;
 use super::scenario::DemoRng;
 use super::scenario::{
-    thread_state, wait_reason, ModuleSpec, PdbIdentity, ProcessSpec, ProfileSpec, ReadySpec, SampleSpec, Scenario,
-    Slice, SwitchOut, SyscallSpec, ThreadSpec, Timeline, IDLE_TID,
+    thread_state, wait_reason, FileOpenSpec, ModuleSpec, PdbIdentity, ProcessSpec, ProfileSpec, ReadySpec, RegistryOp,
+    RegistrySpec, SampleSpec, Scenario, Slice, SwitchOut, SyscallSpec, ThreadSpec, Timeline, IDLE_TID,
 };
 use super::symbol_text;
 use std::collections::BTreeMap;
@@ -296,6 +296,9 @@ impl Stacks {
     }
 }
 
+/// The statuses a call returns, with the odds of each (per mille).
+type StatusOdds = &'static [(u32, u32)];
+
 /// What strace.exe calls, with the odds of each outcome (per mille).
 const STRACE_CALLS: [(&str, &[(u32, u32)]); 7] = [
     (
@@ -325,6 +328,44 @@ const STRACE_CALLS: [(&str, &[(u32, u32)]); 7] = [
     ("NtReadFile", &[(STATUS_SUCCESS, 1000)]),
     ("NtClose", &[(STATUS_SUCCESS, 1000)]),
 ];
+
+/// Files and keys strace.exe probes, many of them not there.
+const STRACE_FILES: [&str; 5] = [
+    "\\Device\\HarddiskVolume3\\Tools\\strace.ini",
+    "\\Device\\HarddiskVolume3\\Tools\\plugins\\filters.dll",
+    "\\Device\\HarddiskVolume3\\Users\\svc-build\\AppData\\Local\\strace\\session.log",
+    "\\Device\\HarddiskVolume3\\Windows\\System32\\dbghelp.dll",
+    "\\Device\\HarddiskVolume3\\Tools\\symbols\\ntdll.pdb",
+];
+const STRACE_KEYS: [&str; 4] = [
+    "\\REGISTRY\\MACHINE\\SOFTWARE\\strace\\Settings",
+    "\\REGISTRY\\MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Image File Execution Options\\strace.exe",
+    "\\REGISTRY\\USER\\S-1-5-21-1001\\Software\\strace",
+    "\\REGISTRY\\MACHINE\\SYSTEM\\CurrentControlSet\\Services\\tedrdrv\\Parameters",
+];
+const STRACE_VALUES: [&str; 3] = ["Verbose", "FilterDll", "DebugFlags"];
+
+/// The file or key a strace.exe call named, logged by its thread at `ts`
+/// inside the call with the call's status, as the kernel's FileIo and
+/// Registry events do. Picked in turn, so that the rest of the demo stays as it was.
+fn strace_argument(s: &mut Scenario, function: &str, ts: i64, status: u32) {
+    let n = s.registry.len() + s.file_opens.len();
+    let key = STRACE_KEYS[n % STRACE_KEYS.len()];
+    match function {
+        "NtCreateFile" | "NtOpenFile" | "NtQueryAttributesFile" => {
+            let path = STRACE_FILES[n % STRACE_FILES.len()].to_string();
+            s.file_opens.push(FileOpenSpec { tid: STRACE_TID, ts, end: ts, path, status });
+        }
+        "NtOpenKeyEx" => {
+            s.registry.push(RegistrySpec { tid: STRACE_TID, ts, op: RegistryOp::Open, key: key.into(), status });
+        }
+        "NtQueryValueKey" => {
+            let key = format!("{key}\\{}", STRACE_VALUES[n % STRACE_VALUES.len()]);
+            s.registry.push(RegistrySpec { tid: STRACE_TID, ts, op: RegistryOp::QueryValue, key, status });
+        }
+        _ => {}
+    }
+}
 
 fn ms(rng: &mut DemoRng, lo_us: i64, hi_us: i64) -> i64 {
     rng.range(lo_us * 10, hi_us * 10)
@@ -546,8 +587,8 @@ pub fn demo_incident() -> Scenario {
     // User threads on the light CPUs wait in NtWaitForSingleObject between
     // slices: entered at the end of one slice, back at the start of the next
     // (often on another CPU). strace makes its file and registry calls in between.
-    let strace_addresses: Vec<(u64, &[(u32, u32)])> =
-        STRACE_CALLS.iter().map(|(name, odds)| (sym.at(NT, name, 0), *odds)).collect();
+    let strace_addresses: Vec<(&str, u64, StatusOdds)> =
+        STRACE_CALLS.iter().map(|(name, odds)| (*name, sym.at(NT, name, 0), *odds)).collect();
     for (&tid, slices) in &light_slices {
         // Kernel threads (System, pid 4) make no calls from user mode.
         if tid < 1000 {
@@ -563,22 +604,25 @@ pub fn demo_incident() -> Scenario {
                     if exit >= wait_enter - 1 {
                         break;
                     }
-                    let (address, odds) = *rng.pick(&strace_addresses).unwrap_or(&(nt_wait, &[(0, 1000)]));
+                    let (name, address, odds) =
+                        *rng.pick(&strace_addresses).unwrap_or(&("NtWaitForSingleObject", nt_wait, &[(0, 1000)]));
                     let roll = rng.below(1000) as u32;
                     let mut acc = 0;
                     let status = odds.iter().find(|(_, w)| {
                         acc += w;
                         roll < acc
                     });
+                    let status = status.map(|s| s.0).unwrap_or(STATUS_SUCCESS);
                     s.syscalls.push(SyscallSpec {
                         tid,
                         enter,
                         exit: Some(exit),
                         address,
-                        status: status.map(|s| s.0).unwrap_or(STATUS_SUCCESS),
+                        status,
                         lost_enter: false,
                         lost_exit: false,
                     });
+                    strace_argument(&mut s, name, (enter + exit) / 2, status);
                     pos = exit;
                 }
             }

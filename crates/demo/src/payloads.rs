@@ -31,7 +31,9 @@ use etl::{Guid, HeaderKind, RecordId};
 use std::sync::OnceLock;
 
 pub const GROUP_PROCESS: u8 = 3;
+pub const GROUP_FILE: u8 = 4;
 pub const GROUP_THREAD: u8 = 5;
+pub const GROUP_REGISTRY: u8 = 9;
 pub const GROUP_PERFINFO: u8 = 15;
 pub const GROUP_IMAGE: u8 = 20;
 pub const GROUP_STACKWALK: u8 = 24;
@@ -67,10 +69,20 @@ pub enum EventType {
     StackWalk,
     ImageId,
     DbgIdRsds,
+    RegistryCreate,
+    RegistryOpen,
+    RegistryQuery,
+    RegistrySetValue,
+    RegistryDeleteValue,
+    RegistryQueryValue,
+    RegistryEnumerateKey,
+    RegistryKcbRundownEnd,
+    FileCreate,
+    FileOperationEnd,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 21] = [
+    pub const ALL: [EventType; 31] = [
         EventType::ProcessStart,
         EventType::ProcessEnd,
         EventType::ProcessDcStart,
@@ -92,6 +104,16 @@ impl EventType {
         EventType::StackWalk,
         EventType::ImageId,
         EventType::DbgIdRsds,
+        EventType::RegistryCreate,
+        EventType::RegistryOpen,
+        EventType::RegistryQuery,
+        EventType::RegistrySetValue,
+        EventType::RegistryDeleteValue,
+        EventType::RegistryQueryValue,
+        EventType::RegistryEnumerateKey,
+        EventType::RegistryKcbRundownEnd,
+        EventType::FileCreate,
+        EventType::FileOperationEnd,
     ];
 
     pub fn name(self) -> &'static str {
@@ -117,6 +139,16 @@ impl EventType {
             EventType::StackWalk => "StackWalk/Stack",
             EventType::ImageId => "ImageID/Info",
             EventType::DbgIdRsds => "ImageID/DbgID_RSDS",
+            EventType::RegistryCreate => "Registry/Create",
+            EventType::RegistryOpen => "Registry/Open",
+            EventType::RegistryQuery => "Registry/Query",
+            EventType::RegistrySetValue => "Registry/SetValue",
+            EventType::RegistryDeleteValue => "Registry/DeleteValue",
+            EventType::RegistryQueryValue => "Registry/QueryValue",
+            EventType::RegistryEnumerateKey => "Registry/EnumerateKey",
+            EventType::RegistryKcbRundownEnd => "Registry/KCBRundownEnd",
+            EventType::FileCreate => "FileIo/Create",
+            EventType::FileOperationEnd => "FileIo/OperationEnd",
         }
     }
 
@@ -146,6 +178,16 @@ impl EventType {
             EventType::StackWalk => kernel(GROUP_STACKWALK, 32),
             EventType::ImageId => ktc(0),
             EventType::DbgIdRsds => ktc(36),
+            EventType::RegistryCreate => kernel(GROUP_REGISTRY, 10),
+            EventType::RegistryOpen => kernel(GROUP_REGISTRY, 11),
+            EventType::RegistryQuery => kernel(GROUP_REGISTRY, 13),
+            EventType::RegistrySetValue => kernel(GROUP_REGISTRY, 14),
+            EventType::RegistryDeleteValue => kernel(GROUP_REGISTRY, 15),
+            EventType::RegistryQueryValue => kernel(GROUP_REGISTRY, 16),
+            EventType::RegistryEnumerateKey => kernel(GROUP_REGISTRY, 17),
+            EventType::RegistryKcbRundownEnd => kernel(GROUP_REGISTRY, 25),
+            EventType::FileCreate => kernel(GROUP_FILE, 64),
+            EventType::FileOperationEnd => kernel(GROUP_FILE, 76),
         }
     }
 
@@ -169,6 +211,16 @@ impl EventType {
             EventType::ProfileCollectionStart | EventType::ProfileCollectionEnd => System64,
             EventType::StackWalk => PerfInfo64,
             EventType::ImageId | EventType::DbgIdRsds => Full64,
+            // Registry events name their thread in the header; FileIo events in their payload (TTID).
+            EventType::RegistryCreate
+            | EventType::RegistryOpen
+            | EventType::RegistryQuery
+            | EventType::RegistrySetValue
+            | EventType::RegistryDeleteValue
+            | EventType::RegistryQueryValue
+            | EventType::RegistryEnumerateKey
+            | EventType::RegistryKcbRundownEnd => System64,
+            EventType::FileCreate | EventType::FileOperationEnd => PerfInfo64,
         };
         (kind, self.version())
     }
@@ -188,6 +240,15 @@ impl EventType {
             | EventType::StackWalk
             | EventType::ImageId
             | EventType::DbgIdRsds => 2,
+            EventType::RegistryCreate
+            | EventType::RegistryOpen
+            | EventType::RegistryQuery
+            | EventType::RegistrySetValue
+            | EventType::RegistryDeleteValue
+            | EventType::RegistryQueryValue
+            | EventType::RegistryEnumerateKey
+            | EventType::RegistryKcbRundownEnd => 2,
+            EventType::FileCreate | EventType::FileOperationEnd => 3,
         }
     }
 
@@ -549,6 +610,60 @@ pub fn ready_thread(f: &ReadyThreadFields, readier_tid: u32, readier_pid: u32) -
     Ok(Encoded::new(EventType::ReadyThread, readier_tid, readier_pid, payload))
 }
 
+/// A Registry_TypeGroup1 event (group 9, version 2), logged by thread `tid`
+/// when the operation completes: the key by its KCB address (0: none) and
+/// the name relative to it (or a value's name).
+pub fn registry(
+    event: EventType,
+    initial_time: i64,
+    status: u32,
+    kcb: u64,
+    name: &str,
+    tid: u32,
+    pid: u32,
+) -> Result<Encoded, PayloadError> {
+    let values = registry_values(initial_time, status, kcb, name);
+    Ok(Encoded::new(event, tid, pid, encode(event, &values, 0)?))
+}
+
+fn registry_values(initial_time: i64, status: u32, kcb: u64, name: &str) -> Vec<(&'static str, Value)> {
+    vec![
+        ("InitialTime", Value::I64(initial_time)),
+        ("Status", Value::Hex(u64::from(status))),
+        ("Index", Value::U32(0)),
+        ("KeyHandle", Value::Pointer(kcb)),
+        ("KeyName", utf16(name)),
+    ]
+}
+
+/// FileIo_Create version 3: thread `tid` opens `path` (IRP `irp`).
+pub fn file_create(irp: u64, file_object: u64, tid: u32, path: &str) -> Result<Encoded, PayloadError> {
+    let values = file_create_values(irp, file_object, tid, path);
+    Ok(Encoded::new(EventType::FileCreate, tid, 0, encode(EventType::FileCreate, &values, 0)?))
+}
+
+fn file_create_values(irp: u64, file_object: u64, tid: u32, path: &str) -> Vec<(&'static str, Value)> {
+    vec![
+        ("IrpPtr", Value::Pointer(irp)),
+        ("FileObject", Value::Pointer(file_object)),
+        ("TTID", Value::U32(tid)),
+        ("CreateOptions", Value::Hex(0x0100_0060)),
+        ("FileAttributes", Value::Hex(0x80)),
+        ("ShareAccess", Value::Hex(3)),
+        ("OpenPath", utf16(path)),
+    ]
+}
+
+/// FileIo_OpEnd: the request `irp` completed with `status`.
+pub fn file_operation_end(irp: u64, status: u32) -> Result<Encoded, PayloadError> {
+    let values = file_operation_end_values(irp, status);
+    Ok(Encoded::new(EventType::FileOperationEnd, 0, 0, encode(EventType::FileOperationEnd, &values, 0)?))
+}
+
+fn file_operation_end_values(irp: u64, status: u32) -> Vec<(&'static str, Value)> {
+    vec![("IrpPtr", Value::Pointer(irp)), ("ExtraInfo", Value::Pointer(0)), ("NtStatus", Value::Hex(u64::from(status)))]
+}
+
 /// Image_Load version 3 fields.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImageFields<'a> {
@@ -855,6 +970,14 @@ mod tests {
                 ("PDBFileName", Value::Str("wntdll.pdb".into())),
             ],
         ));
+        let key = "\\REGISTRY\\MACHINE\\SOFTWARE";
+        for event in EventType::ALL.into_iter().filter(|e| e.name().starts_with("Registry/")) {
+            let encoded = registry(event, 77, 0xC000_0034, 0xFFFF_C001_0000_0100, key, 12, 4).unwrap();
+            all.push((encoded, registry_values(77, 0xC000_0034, 0xFFFF_C001_0000_0100, key)));
+        }
+        let path = "\\Device\\HarddiskVolume3\\x.dat";
+        all.push((file_create(0x10, 0x20, 12, path).unwrap(), file_create_values(0x10, 0x20, 12, path)));
+        all.push((file_operation_end(0x10, 0xC000_0022).unwrap(), file_operation_end_values(0x10, 0xC000_0022)));
         all
     }
 

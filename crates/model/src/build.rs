@@ -5,12 +5,15 @@
 //! (`cswitch_rows`) and system calls (`syscall_pairing`).
 use super::cpu_pass;
 use super::cswitch_rows::cswitch_rows;
+use super::io::FileIoRow;
 use super::name_pass::{self, NamePass};
 use super::pass_output::{CpuOutput, StackEvent};
 use super::processes::{ProcessRegistry, ThreadRegistry};
+use super::registry::RegistryRow;
 use super::sorted_runs;
 use super::stack_join::{self, Claims, StackRef};
 use super::stacks::{self, CpuStacks, KeyIndex, StackId, StackStats, StackStore};
+use super::syscall_objects::{CreatedObject, ObjectEvent, ObjectKind, SyscallObjects};
 use super::syscall_pairing::{pair_syscalls, threads_that_could_lose, LossWindow};
 use super::{BuildStats, ModelParts, SampleRow, StackRow, TraceModel};
 use decode::Decoder;
@@ -37,9 +40,10 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress, parts: M
     };
 
     let rare: Vec<RecordRef> = outputs.iter().flat_map(|o| o.rare.iter().copied()).collect();
-    let NamePass { processes, mut threads, mut modules, sample_interval_ns, mut io, .. } =
+    let NamePass { processes, mut threads, mut modules, sample_interval_ns, mut io, mut registry, created, .. } =
         name_pass::run(trace, decoder, rare);
     io.finish();
+    registry.finish();
     modules.finish();
 
     let mut loss_windows = Vec::new();
@@ -67,6 +71,7 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress, parts: M
     } else {
         Vec::new()
     };
+    let syscall_objects = SyscallObjects::link(&syscalls, object_events(&io.file, &registry.rows, &created));
 
     Some(TraceModel {
         parts,
@@ -84,8 +89,20 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress, parts: M
         diskio: io.disk,
         fileio: io.file,
         hardfaults: io.hard_faults,
+        registry: registry.rows,
+        created,
+        syscall_objects,
         stats,
     })
+}
+
+/// The events of known threads that name an object a system call touched.
+fn object_events(files: &[FileIoRow], keys: &[RegistryRow], created: &[CreatedObject]) -> Vec<ObjectEvent> {
+    let event = |kind, row: usize, ts, tid: Option<u32>| Some(ObjectEvent { ts, tid: tid?, kind, row: row as u32 });
+    let files = files.iter().enumerate().filter_map(|(i, f)| event(ObjectKind::File, i, f.ts, f.tid));
+    let keys = keys.iter().enumerate().filter_map(|(i, k)| event(ObjectKind::Key, i, k.ts, k.tid));
+    let created = created.iter().enumerate().filter_map(|(i, c)| event(c.kind, i, c.ts, Some(c.tid)));
+    files.chain(keys).chain(created).collect()
 }
 
 /// The processes of a trace alone, without the rest of the model: one light

@@ -105,8 +105,8 @@ fn is_rare(id: &RecordId) -> bool {
     match *id {
         // EventTrace, process, thread lifetimes and names, images, profile interval.
         RecordId::Kernel { group, opcode } => {
-            // ... and disk I/O, file I/O and hard faults, which need the file names in order.
-            matches!(group, 0 | 1 | 3 | 4 | 11 | 20)
+            // ... and disk I/O, file I/O, registry and hard faults, which need names in order.
+            matches!(group, 0 | 1 | 3 | 4 | 9 | 11 | 20)
                 || (group == 2 && opcode == 32)
                 || (group == 5 && opcode != 36 && opcode != 50)
                 || (group == 15 && matches!(opcode, 72..=74))

@@ -9,12 +9,14 @@ mod name_pass;
 pub mod owners;
 pub mod pass_output;
 pub mod processes;
+pub mod registry;
 mod sample_row;
 pub mod schema;
 mod sorted_runs;
 mod stack_join;
 pub mod stacks;
 pub mod symbolize;
+pub mod syscall_objects;
 mod syscall_pairing;
 mod syscall_row;
 
@@ -114,6 +116,12 @@ pub struct TraceModel {
     pub diskio: Vec<io::DiskIoRow>,
     pub fileio: Vec<io::FileIoRow>,
     pub hardfaults: Vec<io::HardFaultRow>,
+    pub registry: Vec<registry::RegistryRow>,
+    /// Processes and threads created and images loaded, by the thread that did it.
+    pub created: Vec<syscall_objects::CreatedObject>,
+    /// The file, registry and created objects each system call touched
+    /// (empty without the system calls part).
+    pub syscall_objects: syscall_objects::SyscallObjects,
     pub stats: BuildStats,
 }
 

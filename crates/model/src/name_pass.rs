@@ -3,6 +3,8 @@
 use super::io::IoBuilder;
 use super::modules::{Module, ModuleRegistry};
 use super::processes::{Lifecycle, Process, ProcessRegistry, ThreadRegistry};
+use super::registry::RegistryBuilder;
+use super::syscall_objects::{CreatedObject, ObjectKind};
 use decode::{Decoder, Event, Value};
 use etl::{EtlTrace, RecordRef};
 use symbols::PdbIdentity;
@@ -15,6 +17,8 @@ pub(super) struct NamePass {
     pub(super) modules: ModuleRegistry,
     pub(super) sample_interval_ns: Option<i64>,
     pub(super) io: IoBuilder,
+    pub(super) registry: RegistryBuilder,
+    pub(super) created: Vec<CreatedObject>,
     ticks_per_second: i64,
 }
 
@@ -43,6 +47,10 @@ impl NamePass {
             }
             ("KernelTraceControl", "ImageID") if opcode == "DbgID_RSDS" => self.identity(event),
             ("KernelTraceControl", "ImageID") if opcode == "FileVersion" => self.file_version(event),
+            ("Windows Kernel", "Registry") => {
+                let threads = &self.threads;
+                self.registry.apply(event, opcode, ts, |tid| threads.pid_at(tid, ts));
+            }
             ("Windows Kernel", "DiskIo" | "FileIo" | "PageFault" | "SysConfig") => {
                 let threads = &self.threads;
                 let frequency = i128::from(self.ticks_per_second.max(1));
@@ -57,6 +65,13 @@ impl NamePass {
         }
     }
 
+    /// An object the thread in the event's header created or loaded (headers without one name none).
+    fn created_by_header(&mut self, event: &Event, ts: i64, kind: ObjectKind, name: String) {
+        if let Some(tid) = event.record.thread_id.filter(|&t| t != u32::MAX) {
+            self.created.push(CreatedObject { ts, tid, kind, name });
+        }
+    }
+
     fn process(&mut self, event: &Event, opcode: &str, ts: i64) {
         let lifecycle = match opcode {
             "Start" => Lifecycle::Start,
@@ -67,6 +82,10 @@ impl NamePass {
             _ => return,
         };
         let Some(pid) = uint(event, "ProcessID").or_else(|| uint(event, "ProcessId")) else { return };
+        if lifecycle == Lifecycle::Start {
+            let name = format!("{}({pid})", text(event, "ImageFileName"));
+            self.created_by_header(event, ts, ObjectKind::Process, name);
+        }
         let exit = event.field("ExitStatus").and_then(Value::as_i64).map(|v| v as u32);
         let facts = Process {
             pid: pid as u32,
@@ -98,6 +117,9 @@ impl NamePass {
             _ => return,
         };
         let (Some(tid), Some(pid)) = (uint(event, "TThreadId"), uint(event, "ProcessId")) else { return };
+        if lifecycle == Lifecycle::Start {
+            self.created_by_header(event, ts, ObjectKind::Thread, format!("thread {tid} of process {pid}"));
+        }
         let name = event.field("ThreadName").and_then(Value::as_str).map(str::to_string);
         self.threads.apply(lifecycle, ts, tid as u32, pid as u32, name);
     }
@@ -118,6 +140,9 @@ impl NamePass {
             load_ts: (opcode == "Load").then_some(ts),
             unload_ts: None,
         };
+        if opcode == "Load" {
+            self.created_by_header(event, ts, ObjectKind::Image, module.path.clone());
+        }
         match opcode {
             "Load" | "DCStart" | "DCEnd" => self.modules.load(module),
             "Unload" => self.modules.unload(pid, base, ts, module),

@@ -2,6 +2,7 @@
 //! resolved, times in ns since the trace start. Names, types and docs of the
 //! columns are in schema.rs.
 use super::symbolize::{leaf_functions, NamedFrames, ResolvedFrame};
+use super::syscall_objects::{CallObjects, ObjectEvent, ObjectKind};
 use super::{ModelParts, SyscallRow, TraceModel};
 use crate::owners::{ThreadOwners, OWNER_FIELDS};
 use crate::processes::ProcessRegistry;
@@ -346,12 +347,44 @@ pub type SharedResolver = Arc<Mutex<SymbolResolver>>;
 /// A row's leaf address: its process, the address and the time.
 type Leaf = fn(&TraceModel, usize) -> (Option<u32>, u64, i64);
 
-/// The `func` column: the function at each row's leaf address.
-fn later_functions(b: &mut Builder, rows: usize, model: &Arc<TraceModel>, resolver: &SharedResolver, leaf: Leaf) {
+/// A function column (`func`): the function at each row's leaf address.
+fn later_functions(
+    b: &mut Builder,
+    column: &'static str,
+    rows: usize,
+    model: &Arc<TraceModel>,
+    resolver: &SharedResolver,
+    leaf: Leaf,
+) {
     let resolver = resolver.clone();
-    b.later("func", rows, model, move |m, b| {
-        b.add("func", leaf_functions(m, &mut lock(&resolver), (0..rows).map(|row| leaf(m, row))));
+    b.later(column, rows, model, move |m, b| {
+        b.add(column, leaf_functions(m, &mut lock(&resolver), (0..rows).map(|row| leaf(m, row))));
     });
+}
+
+/// The leaf of the system call an object event belongs to; none (address 0) without one.
+fn call_of_object(m: &TraceModel, kind: ObjectKind, row: usize, ts: i64) -> (Option<u32>, u64, i64) {
+    match m.syscall_objects.call_of(kind, row).map(|call| &m.syscalls[call]) {
+        Some(call) => (m.syscall_pid(call), call.address, call.ts),
+        None => (None, 0, ts),
+    }
+}
+
+/// Each system call's objects, in row order.
+fn objects(m: &TraceModel) -> impl Iterator<Item = Option<CallObjects>> + '_ {
+    (0..m.syscalls.len()).map(|row| m.syscall_objects.of_call(row).copied())
+}
+
+/// The name and status of the object an event names.
+fn object_facts<'m>(m: &'m TraceModel, event: &ObjectEvent) -> (Option<&'m str>, Option<u32>) {
+    let row = event.row as usize;
+    match event.kind {
+        ObjectKind::File => m.fileio.get(row).map_or((None, None), |f| (f.file.as_deref(), f.status)),
+        ObjectKind::Key => m.registry.get(row).map_or((None, None), |k| (k.key.as_deref(), k.status)),
+        ObjectKind::Process | ObjectKind::Thread | ObjectKind::Image => {
+            (m.created.get(row).map(|c| c.name.as_str()), None)
+        }
+    }
 }
 
 /// The system calls, each column made when a query first reads it.
@@ -377,13 +410,25 @@ pub fn syscalls(model: &Arc<TraceModel>, resolver: &SharedResolver) -> DataTable
             b.modules_and_offsets(m.syscalls.iter().map(|s| r.module(m.syscall_pid(s), s.address, s.ts)))
         });
     }
-    later_functions(&mut b, rows, model, resolver, |m, row| {
+    later_functions(&mut b, "func", rows, model, resolver, |m, row| {
         let s = &m.syscalls[row];
         (m.syscall_pid(s), s.address, s.ts)
     });
     b.later("ret", rows, model, |m, b| b.u64s("ret", m.syscalls.iter().map(|s| some_u32(s.ret()))));
     b.later("status", rows, model, |m, b| b.texts("status", m.syscalls.iter().map(|s| s.ret().map(status_text))));
     b.later("severity", rows, model, |m, b| b.texts("severity", m.syscalls.iter().map(|s| s.ret().map(severity))));
+    b.later("object", rows, model, |m, b| {
+        b.texts("object", objects(m).map(|o| o.and_then(|o| object_facts(m, &o.first).0)))
+    });
+    b.later("object_kind", rows, model, |m, b| {
+        b.texts("object_kind", objects(m).map(|o| o.map(|o| o.first.kind.name())))
+    });
+    b.later("object_status", rows, model, |m, b| {
+        b.texts("object_status", objects(m).map(|o| o.and_then(|o| object_facts(m, &o.first).1).map(status_text)))
+    });
+    b.later("object_count", rows, model, |m, b| {
+        b.u64s("object_count", objects(m).map(|o| Some(o.map_or(0, |o| u64::from(o.count)))))
+    });
     b.later("stack", rows, model, |m, b| b.u64s("stack", m.syscalls.iter().map(|s| s.stack().map(u64::from))));
     b.finish()
 }
@@ -407,7 +452,7 @@ pub fn samples(model: &Arc<TraceModel>, resolver: &SharedResolver) -> DataTable 
             b.modules_and_offsets(m.samples.iter().map(|s| r.module(s.pid(), s.ip, s.ts)))
         });
     }
-    later_functions(&mut b, rows, model, resolver, |m, row| {
+    later_functions(&mut b, "func", rows, model, resolver, |m, row| {
         let s = &m.samples[row];
         (s.pid(), s.ip, s.ts)
     });
@@ -507,7 +552,7 @@ pub fn diskio(model: &TraceModel) -> DataTable {
     b.finish()
 }
 
-pub fn fileio(model: &TraceModel) -> DataTable {
+pub fn fileio(model: &Arc<TraceModel>, resolver: &SharedResolver) -> DataTable {
     let r = Resolve { model };
     let rows = &model.fileio;
     let mut b = Builder::new("fileio");
@@ -523,6 +568,28 @@ pub fn fileio(model: &TraceModel) -> DataTable {
     b.i64s("offset", rows.iter().map(|f| f.offset));
     b.u64s("ret", rows.iter().map(|f| some_u32(f.status)));
     b.texts("status", rows.iter().map(|f| f.status.map(status_text)));
+    later_functions(&mut b, "syscall", rows.len(), model, resolver, |m, row| {
+        call_of_object(m, ObjectKind::File, row, m.fileio[row].ts)
+    });
+    b.finish()
+}
+
+/// Registry operations, with the system call each belongs to.
+pub fn registry(model: &Arc<TraceModel>, resolver: &SharedResolver) -> DataTable {
+    let r = Resolve { model };
+    let rows = &model.registry;
+    let mut b = Builder::new("registry");
+    b.times("ts", rows.iter().map(|k| Some(k.ts)));
+    b.u64s("pid", rows.iter().map(|k| some_u32(k.pid)));
+    b.u64s("tid", rows.iter().map(|k| some_u32(k.tid)));
+    b.texts("proc", rows.iter().map(|k| r.proc(k.pid, k.ts)));
+    b.texts("op", rows.iter().map(|k| Some(k.op)));
+    b.texts("key", rows.iter().map(|k| k.key.as_ref()));
+    b.u64s("ret", rows.iter().map(|k| some_u32(k.status)));
+    b.texts("status", rows.iter().map(|k| k.status.map(status_text)));
+    later_functions(&mut b, "syscall", rows.len(), model, resolver, |m, row| {
+        call_of_object(m, ObjectKind::Key, row, m.registry[row].ts)
+    });
     b.finish()
 }
 
@@ -774,7 +841,8 @@ impl FieldSource for EventFields {
 /// The parts of the model that table `name` is built from.
 pub fn parts_for(name: &str) -> ModelParts {
     match name {
-        "syscalls" => ModelParts { syscalls: true, samples: false },
+        // The I/O tables name the system call each operation belongs to.
+        "syscalls" | "fileio" | "registry" => ModelParts { syscalls: true, samples: false },
         // Threads count their samples.
         "samples" | "threads" => ModelParts { syscalls: false, samples: true },
         // Stack rows are the stacks no sample or system call claimed.
@@ -787,7 +855,7 @@ pub fn parts_for(name: &str) -> ModelParts {
 /// They list every stack's frames, so every stack is named first.
 pub const NEED_FRAME_NAMES: [&str; 2] = ["stacks", "frames"];
 /// The tables whose function names come from the symbols: made again when the symbol path changes.
-pub const NAME_FUNCTIONS: [&str; 4] = ["syscalls", "samples", "stacks", "frames"];
+pub const NAME_FUNCTIONS: [&str; 6] = ["syscalls", "samples", "stacks", "frames", "fileio", "registry"];
 
 /// Builds one table of a trace by name; None for a name the schema does not know.
 /// `names` must be given for the tables in `NEED_FRAME_NAMES`; `resolver`
@@ -812,7 +880,8 @@ pub fn build(
         "stacks" => stacks(model, named()),
         "frames" => frames(named()),
         "diskio" => diskio(model),
-        "fileio" => fileio(model),
+        "fileio" => fileio(model, resolver),
+        "registry" => registry(model, resolver),
         "hardfaults" => hardfaults(model),
         _ => return None,
     })
@@ -832,6 +901,7 @@ pub fn row_count(name: &str, model: &TraceModel, trace: &EtlTrace) -> Option<usi
         "frames" => frame_rows(model),
         "diskio" => model.diskio.len(),
         "fileio" => model.fileio.len(),
+        "registry" => model.registry.len(),
         "hardfaults" => model.hardfaults.len(),
         _ => return None,
     })

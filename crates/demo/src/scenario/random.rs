@@ -80,6 +80,8 @@ pub struct RandomOptions {
     /// their own). None: every sample's frames are drawn at random, nearly
     /// every stack is new.
     pub stack_paths: Option<usize>,
+    /// Some system calls open a file or touch a registry key inside them.
+    pub objects: bool,
 }
 
 /// Code paths that samples repeat: an IP and its callers each.
@@ -123,6 +125,7 @@ impl Default for RandomOptions {
             dispatcher_header: DispatcherHeader::Compact,
             thread_lifecycle: true,
             stack_paths: None,
+            objects: false,
         }
     }
 }
@@ -395,7 +398,44 @@ pub fn random_scenario(seed: u64, options: &RandomOptions) -> Scenario {
             ts += interval;
         }
     }
+    if options.objects {
+        add_objects(&mut s, &checked, &mut rng);
+    }
     s
+}
+
+/// A registry operation or a file open inside some system calls, at a time
+/// their thread runs and no call nested in them holds.
+fn add_objects(s: &mut Scenario, checked: &super::Timeline, rng: &mut DemoRng) {
+    let statuses = [0u32, 0, 0xC000_0034, 0xC000_0022, 0x8000_001A];
+    let ops = [RegistryOp::Open, RegistryOp::QueryValue, RegistryOp::SetValue, RegistryOp::Create];
+    let mut by_thread: HashMap<u32, Vec<(i64, i64)>> = HashMap::new();
+    for c in &s.syscalls {
+        by_thread.entry(c.tid).or_default().push((c.enter, c.exit.unwrap_or(i64::MAX)));
+    }
+    for c in s.syscalls.clone() {
+        if !rng.chance(0.4) {
+            continue;
+        }
+        let Some(cpu) = checked.cpu_running(c.tid, c.enter) else { continue };
+        let Some(stretch) = checked.stretch_at(cpu, c.enter) else { continue };
+        let Some(ts) = rng.strictly_between(c.enter, c.exit.unwrap_or(i64::MAX).min(stretch.end)) else { continue };
+        // The innermost call holding `ts` must be this one.
+        let nested = by_thread[&c.tid].iter().any(|&(enter, exit)| enter > c.enter && enter <= ts && ts <= exit);
+        if nested || checked.cpu_running(c.tid, ts).is_none() {
+            continue;
+        }
+        let status = *rng.pick(&statuses).unwrap_or(&0);
+        let n = rng.below(40);
+        if rng.chance(0.5) {
+            let op = *rng.pick(&ops).unwrap_or(&RegistryOp::Open);
+            let key = format!("\\REGISTRY\\MACHINE\\SOFTWARE\\Vendor{}\\Setting{n}", n % 7);
+            s.registry.push(RegistrySpec { tid: c.tid, ts, op, key, status });
+        } else {
+            let path = format!("\\Device\\HarddiskVolume3\\Data\\file{n}.dat");
+            s.file_opens.push(FileOpenSpec { tid: c.tid, ts, end: ts, path, status });
+        }
+    }
 }
 
 #[cfg(test)]

@@ -132,6 +132,58 @@ pub struct SyscallSpec {
     pub lost_exit: bool,
 }
 
+/// The registry operations a scenario writes (Registry_TypeGroup1 opcodes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegistryOp {
+    Create,
+    Open,
+    Query,
+    SetValue,
+    DeleteValue,
+    QueryValue,
+    EnumerateKey,
+}
+
+impl RegistryOp {
+    pub fn name(self) -> &'static str {
+        match self {
+            RegistryOp::Create => "Create",
+            RegistryOp::Open => "Open",
+            RegistryOp::Query => "Query",
+            RegistryOp::SetValue => "SetValue",
+            RegistryOp::DeleteValue => "DeleteValue",
+            RegistryOp::QueryValue => "QueryValue",
+            RegistryOp::EnumerateKey => "EnumerateKey",
+        }
+    }
+}
+
+/// A registry operation of `tid`, logged when it completes at `ts`, on the
+/// CPU the thread runs on. The key's parent is named by its KCB (a
+/// KCBRundownEnd at the trace end), the last part by the event itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegistrySpec {
+    pub tid: u32,
+    pub ts: i64,
+    pub op: RegistryOp,
+    /// The full name ("\REGISTRY\MACHINE\SOFTWARE\Foo"); a value operation adds the value's name.
+    pub key: String,
+    pub status: u32,
+}
+
+/// A file `tid` opens at `ts` (FileIo Create, on the CPU the thread runs
+/// on); the request completes with `status` at `end` (OperationEnd, logged
+/// where the thread then runs, or CPU 0).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileOpenSpec {
+    pub tid: u32,
+    pub ts: i64,
+    pub end: i64,
+    /// The path as the kernel names it ("\Device\HarddiskVolume3\...").
+    pub path: String,
+    pub status: u32,
+}
+
 /// A profile sample on `cpu` at `ts` of the thread `tid` running there. The
 /// stack (IP first, then `callers`) follows as a StackWalk event one tick
 /// later, when `callers` is not empty.
@@ -173,6 +225,8 @@ pub struct Scenario {
     pub syscalls: Vec<SyscallSpec>,
     pub profile: Option<ProfileSpec>,
     pub samples: Vec<SampleSpec>,
+    pub registry: Vec<RegistrySpec>,
+    pub file_opens: Vec<FileOpenSpec>,
     /// Bytes per buffer; smaller buffers localise lost events more tightly.
     pub buffer_size: u32,
     /// The header the dispatcher's events (CSwitch, ReadyThread) are logged with.
@@ -198,6 +252,8 @@ impl Scenario {
             syscalls: Vec::new(),
             profile: None,
             samples: Vec::new(),
+            registry: Vec::new(),
+            file_opens: Vec::new(),
             buffer_size: 64 * 1024,
             dispatcher_header: DispatcherHeader::Compact,
         }

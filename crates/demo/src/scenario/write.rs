@@ -1,6 +1,8 @@
 //! A scenario written as a kernel trace through the ETL writer, with its ground truth.
 use super::{err, payloads, IntervalTruth, ModuleSpec, ProcessSpec, SampleTruth, Scenario, ScenarioError};
-use super::{DispatcherHeader, GroundTruth, Stretch, SyscallTruth, ThreadSpec, IDLE_PID, IDLE_TID};
+use super::{
+    DispatcherHeader, GroundTruth, RegistryOp, Stretch, SyscallTruth, ThreadSpec, Timeline, IDLE_PID, IDLE_TID,
+};
 use crate::payloads::EventType;
 use etl::writer::{EtlWriter, WriterOptions};
 use std::collections::BTreeMap;
@@ -246,6 +248,9 @@ impl Scenario {
             });
         }
 
+        // Registry and file operations, on the CPU their thread runs on.
+        self.object_events(&checked, &mut |ts, class, cpu, item| push(&mut pending, ts, class, cpu, item))?;
+
         // Samples, each followed by its stack one tick later on the same CPU.
         let mut samples = Vec::with_capacity(self.samples.len());
         for (i, (s, &pid)) in self.samples.iter().zip(&sample_pids).enumerate() {
@@ -415,6 +420,43 @@ impl Scenario {
         Ok(())
     }
 
+    /// Registry operations (their keys' parents named by KCB rundown events
+    /// at the end, on CPU 0) and file opens with their completions.
+    fn object_events(&self, checked: &Timeline, push: &mut dyn FnMut(i64, u8, u16, Item)) -> Result<(), ScenarioError> {
+        let running = |tid: u32, ts: i64, what: &str| {
+            checked
+                .cpu_running(tid, ts)
+                .ok_or_else(|| ScenarioError { what: format!("{what} of thread {tid} at {ts}, when it does not run") })
+        };
+        let mut kcbs: BTreeMap<&str, u64> = BTreeMap::new();
+        for r in &self.registry {
+            let cpu = running(r.tid, r.ts, "a registry operation")?;
+            let (parent, tail) = r.key.rsplit_once('\\').unwrap_or(("", &r.key));
+            let next = 0xFFFF_C001_0000_0000 + 0x100 * kcbs.len() as u64;
+            let kcb = if parent.is_empty() { 0 } else { *kcbs.entry(parent).or_insert(next) };
+            let name = if kcb == 0 { r.key.as_str() } else { tail };
+            let pid = checked.pid_of.get(&r.tid).copied().unwrap_or(0);
+            let event =
+                payloads::registry(registry_event(r.op), self.start_qpc + r.ts, r.status, kcb, name, r.tid, pid)?;
+            push(r.ts, class::RUNNING, cpu, event.into());
+        }
+        for (parent, &kcb) in &kcbs {
+            let event = payloads::registry(EventType::RegistryKcbRundownEnd, 0, 0, kcb, parent, 0, 0)?;
+            push(self.duration, class::END_RUNDOWN, 0, event.into());
+        }
+        for (i, f) in self.file_opens.iter().enumerate() {
+            let cpu = running(f.tid, f.ts, "a file open")?;
+            if f.end < f.ts {
+                return err(format!("file open of thread {} ends at {} before it starts", f.tid, f.end));
+            }
+            let irp = 0xFFFF_A001_0000_0000 + 0x200 * i as u64;
+            push(f.ts, class::RUNNING, cpu, payloads::file_create(irp, irp + 0x100, f.tid, &f.path)?.into());
+            let end_cpu = checked.cpu_running(f.tid, f.end).unwrap_or(0);
+            push(f.end, class::RUNNING, end_cpu, payloads::file_operation_end(irp, f.status)?.into());
+        }
+        Ok(())
+    }
+
     fn process_event(
         &self,
         event: EventType,
@@ -480,6 +522,18 @@ impl Scenario {
 }
 
 /// The context switch on `cpu` from the thread of stretch `old` to that of `new`.
+fn registry_event(op: RegistryOp) -> EventType {
+    match op {
+        RegistryOp::Create => EventType::RegistryCreate,
+        RegistryOp::Open => EventType::RegistryOpen,
+        RegistryOp::Query => EventType::RegistryQuery,
+        RegistryOp::SetValue => EventType::RegistrySetValue,
+        RegistryOp::DeleteValue => EventType::RegistryDeleteValue,
+        RegistryOp::QueryValue => EventType::RegistryQueryValue,
+        RegistryOp::EnumerateKey => EventType::RegistryEnumerateKey,
+    }
+}
+
 fn switch_fields(old: &Stretch, new: &Stretch, cpu: u16) -> payloads::CSwitchFields {
     payloads::CSwitchFields {
         new_tid: new.tid,
