@@ -5,6 +5,7 @@ use etwq::repl::ShellOptions;
 use etwq::setup::SessionSetup;
 use render::Format;
 use session::dump::DumpFormat;
+use session::strace::{strace_line, strace_summary, StraceLine, StraceOptions};
 use session::Session;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -124,6 +125,50 @@ enum Command {
         /// Instrumentation manifest XML (a file, or a directory of them).
         #[arg(long)]
         manifest: Vec<PathBuf>,
+    },
+    /// One process's system calls, a line each as strace prints them:
+    /// `proc(pid) tid func("object") = 0xSTATUS NAME <seconds>`. The argument
+    /// is the file, registry key, process, thread or image the call touched
+    /// (its thread's FileIo, Registry, Process, Thread or Image event inside
+    /// the call; `+N more` when it touched several). `-c` prints, per
+    /// function, calls, errors and total, average and longest time instead.
+    /// `--format` other than table prints the calls (or the summary) as a table.
+    Strace {
+        /// The trace; or --demo.
+        #[arg(required_unless_present = "demo")]
+        file: Option<PathBuf>,
+        /// Use the built-in demo trace.
+        #[arg(long, conflicts_with = "file")]
+        demo: bool,
+        /// The process by id.
+        #[arg(short = 'p', long, value_name = "PID")]
+        pid: Option<u32>,
+        /// The process by image name, any case (strace.exe).
+        #[arg(short = 'n', long, value_name = "NAME")]
+        name: Option<String>,
+        /// Failures only: NTSTATUS severity error (NT_ERROR). STATUS_TIMEOUT and STATUS_PENDING are not failures.
+        #[arg(long)]
+        failed: bool,
+        /// With --failed: warnings (NT_WARNING, such as STATUS_BUFFER_OVERFLOW) too.
+        #[arg(long, requires = "failed")]
+        warnings: bool,
+        /// Show the time spent in each call, in seconds.
+        #[arg(short = 'T')]
+        durations: bool,
+        /// Start each line with its time, in seconds since the trace start.
+        #[arg(short = 't')]
+        timestamps: bool,
+        /// Follow the processes the chosen ones started, and theirs.
+        #[arg(short = 'f')]
+        follow: bool,
+        /// A summary per function, as `strace -c`: calls, errors, total, average and longest time.
+        #[arg(short = 'c')]
+        summary: bool,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+        /// Symbol path, as for queries; default: _NT_SYMBOL_PATH.
+        #[arg(long, value_name = "PATH")]
+        symbols: Option<String>,
     },
     /// The built-in demo trace: `etwq demo --write FILE` writes it to disk.
     Demo {
@@ -289,6 +334,45 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 DumpFormatArg::Json => DumpFormat::Json,
             };
             to_stdout(|out| session.dump(format, limit, out))?
+        }
+        Some(Command::Strace {
+            file,
+            demo,
+            pid,
+            name,
+            failed,
+            warnings,
+            durations,
+            timestamps,
+            follow,
+            summary,
+            format,
+            symbols,
+        }) => {
+            let setup = SessionSetup { symbols, ..SessionSetup::default() };
+            let mut session = match file {
+                Some(file) if !demo => setup.open(&[file]).map_err(fail)?,
+                _ => {
+                    let mut demo = with_spinner("building the demo trace", Session::demo);
+                    setup.apply(&mut demo).map_err(fail)?;
+                    demo
+                }
+            };
+            let options = StraceOptions { pid, name, failed, warnings, follow_children: follow };
+            #[allow(clippy::result_large_err)]
+            let calls = with_progress(|progress| session.strace(&options, progress));
+            for message in session.take_messages() {
+                eprintln!("etwq: symbols: {message}");
+            }
+            let calls = calls.map_err(fail_plain)?;
+            let how = StraceLine { timestamps, durations };
+            to_stdout(|out| match (summary, format) {
+                (true, format) => render::write(&strace_summary(&calls), format.into(), out),
+                (false, OutputFormat::Table) => {
+                    (0..calls.row_count()).try_for_each(|row| writeln!(out, "{}", strace_line(&calls, row, how)))
+                }
+                (false, format) => render::write(&calls, format.into(), out),
+            })?
         }
         Some(Command::Demo { write }) => {
             std::fs::write(&write, session::demo_trace_bytes())

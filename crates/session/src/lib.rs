@@ -9,6 +9,7 @@ mod session_script;
 mod session_shell;
 mod session_symbols;
 mod stack_filter;
+pub mod strace;
 pub mod summary;
 mod symbols_state;
 mod views;
