@@ -127,3 +127,76 @@ fn disk_io_rows_match_perfview_with_file_names() {
     }
     println!("{} DiskIO lines matched", lines.len());
 }
+
+/// `name` as a drive path by the trace's VolumeMapping pairs (longest NT prefix first).
+fn dos_path(name: &str, volumes: &[(String, String)]) -> String {
+    let mut best: Option<&(String, String)> = None;
+    for pair in volumes {
+        if name.starts_with(pair.0.as_str()) && best.is_none_or(|b| b.0.len() < pair.0.len()) {
+            best = Some(pair);
+        }
+    }
+    match best {
+        Some((nt, dos)) => format!("{dos}{}", &name[nt.len()..]),
+        None => name.to_string(),
+    }
+}
+
+#[test]
+fn kernel_file_create_events_are_fileio_rows_with_their_file_names() {
+    let Some((trace, model, corpus)) = load() else { return };
+    // The trace's Microsoft-Windows-Kernel-File/Create events as the events table decodes them.
+    let mut decoder = Decoder::new();
+    let mut volumes = Vec::new();
+    let mut events = Vec::new();
+    for record in trace.records() {
+        let event = decoder.decode(&record);
+        let text = |name| event.field(name).and_then(Value::as_str).map(str::to_string);
+        if event.provider == "Windows Kernel" && event.name == "SysConfig/VolumeMapping" {
+            if let (Some(nt), Some(dos)) = (text("NtPath"), text("DosPath")) {
+                if nt.starts_with("\\Device\\") && !dos.is_empty() {
+                    volumes.push((nt, dos));
+                }
+            }
+        }
+        if event.provider == "Microsoft-Windows-Kernel-File" && event.name == "Create" {
+            let ts = trace.clock.ns_since_start(record.timestamp);
+            events.push((ts, record.thread_id, record.process_id, text("FileName").expect("a Create's FileName")));
+        }
+    }
+    let expected = common::expected_count(&corpus, "net.4.5.2.x64", "event\tedd08927-9cc4-4e65-b970-c2560fb5c289\t12");
+    assert_eq!(events.len() as u64, expected);
+    assert!(!volumes.is_empty());
+    let mut wanted: Vec<_> =
+        events.iter().map(|(ts, tid, pid, name)| (*ts, *tid, *pid, dos_path(name, &volumes))).collect();
+    let creates: Vec<_> = model.fileio.iter().filter(|r| r.op == "Create").collect();
+    let mut got: Vec<_> = creates.iter().map(|r| (r.ts, r.tid, r.pid, r.file.clone().unwrap_or_default())).collect();
+    wanted.sort();
+    got.sort();
+    assert_eq!(got.len(), wanted.len());
+    for (ours, theirs) in got.iter().zip(&wanted) {
+        assert_eq!(ours, theirs);
+    }
+    // The trace logs only Creates (keyword 0x80): no other op, and no OperationEnd to complete them.
+    assert_eq!(model.fileio.len(), creates.len());
+    assert!(creates.iter().all(|r| r.end_ts.is_none() && r.status.is_none()));
+    // PerfView's count, and drive paths as PerfView shows them on its own decoding of the first ones.
+    let baseline = std::fs::read_to_string(corpus.join("perfview/net.4.5.2.x64.baseline.txt")).unwrap();
+    let perfview_count = baseline.lines().find_map(|l| l.strip_prefix("COUNT Microsoft-Windows-Kernel-File/Create:"));
+    assert_eq!(perfview_count.map(number), Some(creates.len() as f64));
+    let lines: Vec<&str> = baseline.lines().filter(|l| l.contains("Microsoft-Windows-Kernel-File/Create ")).collect();
+    assert!(lines.len() >= 5, "{}", lines.len());
+    for line in &lines {
+        let ms = number(line.trim_start_matches("EVENT ").split(':').next().unwrap());
+        let tid: u32 = baseline_field(line, "TID").unwrap().parse().unwrap();
+        let row = creates
+            .iter()
+            .find(|r| (r.ts as f64 / 1e6 - ms).abs() < 0.001 && r.tid == Some(tid))
+            .unwrap_or_else(|| panic!("no fileio row for {line}"));
+        let pid: u32 = line.split("PID=").nth(1).unwrap().split(';').next().unwrap().parse().unwrap();
+        assert_eq!(row.pid, Some(pid), "{line}");
+        let file = baseline_field(line, "FileName").unwrap();
+        assert!(same_text(row.file.as_deref().unwrap_or(""), file), "{line}: {row:?}");
+    }
+    println!("{} Kernel-File Creates are fileio rows, {} checked against PerfView", creates.len(), lines.len());
+}

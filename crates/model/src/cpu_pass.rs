@@ -113,7 +113,8 @@ fn is_rare(id: &RecordId) -> bool {
         }
         // KernelTraceControl image identities and kernel classes logged with classic headers.
         RecordId::Classic { .. } => true,
-        RecordId::Event { .. } => false,
+        // Microsoft-Windows-Kernel-File's file operations and names, for the fileio table.
+        RecordId::Event { .. } => crate::io::is_kernel_file(id),
     }
 }
 

@@ -1,5 +1,7 @@
 //! The ordered pass over the rare events: process, thread, image and
-//! KernelTraceControl records, in time order, give names and lifetimes.
+//! KernelTraceControl records, in time order, give names and lifetimes; the
+//! I/O events (kernel DiskIo, FileIo, hard faults, and Microsoft-Windows-Kernel-File)
+//! need the file names in the same order.
 use super::io::IoBuilder;
 use super::modules::{Module, ModuleRegistry};
 use super::processes::{Lifecycle, Process, ProcessRegistry, ThreadRegistry};
@@ -32,6 +34,10 @@ fn text(event: &Event, name: &str) -> String {
 
 impl NamePass {
     fn apply(&mut self, event: &Event, ts: i64) {
+        // Manifest events are named "Task" (or "Task/Opcode"): Kernel-File's go by their id.
+        if super::io::is_kernel_file(&event.record.id) {
+            return self.io(event, ts);
+        }
         let Some((task, opcode)) = event.name.split_once('/') else { return };
         match (event.provider.as_ref(), task) {
             ("Windows Kernel", "Process") => self.process(event, opcode, ts),
@@ -51,16 +57,7 @@ impl NamePass {
                 let threads = &self.threads;
                 self.registry.apply(event, opcode, ts, |tid| threads.pid_at(tid, ts));
             }
-            ("Windows Kernel", "DiskIo" | "FileIo" | "PageFault" | "SysConfig") => {
-                let threads = &self.threads;
-                let frequency = i128::from(self.ticks_per_second.max(1));
-                self.io.apply(
-                    event,
-                    ts,
-                    |tid| threads.pid_at(tid, ts),
-                    |ticks| (i128::from(ticks) * 1_000_000_000 / frequency) as i64,
-                );
-            }
+            ("Windows Kernel", "DiskIo" | "FileIo" | "PageFault" | "SysConfig") => self.io(event, ts),
             _ => {}
         }
     }
@@ -70,6 +67,18 @@ impl NamePass {
         if let Some(tid) = event.record.thread_id.filter(|&t| t != u32::MAX) {
             self.created.push(CreatedObject { ts, tid, kind, name });
         }
+    }
+
+    /// Disk and file I/O, hard faults, and what names their files.
+    fn io(&mut self, event: &Event, ts: i64) {
+        let threads = &self.threads;
+        let frequency = i128::from(self.ticks_per_second.max(1));
+        self.io.apply(
+            event,
+            ts,
+            |tid| threads.pid_at(tid, ts),
+            |ticks| (i128::from(ticks) * 1_000_000_000 / frequency) as i64,
+        );
     }
 
     fn process(&mut self, event: &Event, opcode: &str, ts: i64) {

@@ -232,6 +232,9 @@ const TABLES: &[TableSchema] = &[
             column("duration_ns", Duration, "response time"),
         ],
     },
+    // From the classic kernel FileIo class and from Microsoft-Windows-Kernel-File;
+    // an operation both log (or that Kernel-File logs twice, as Create and
+    // CreateNewFile) keeps one source's rows: classic first (io.rs, Source).
     TableSchema {
         name: "fileio",
         row: "file operation",
@@ -242,7 +245,7 @@ const TABLES: &[TableSchema] = &[
             column("pid", U64, "process"),
             column("tid", U64, "thread"),
             column("proc", Str, "process name"),
-            column("op", Str, "operation"),
+            column("op", Str, "operation, named as the classic FileIo event: Create, Read, SetInfo, Delete, ..."),
             column("file", Str, "file name"),
             column("size", U64, "bytes"),
             column("offset", I64, "file offset"),
