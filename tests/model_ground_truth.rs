@@ -400,3 +400,36 @@ fn check_objects(model: &TraceModel, scenario: &demo::Scenario) -> usize {
     }
     checked
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(12))]
+
+    /// Every DPC and ISR comes back with the CPU, times, kind, routine and
+    /// vector written, whatever header the dispatcher's events use.
+    #[test]
+    fn every_dpc_and_isr_comes_back_as_written(seed in any::<u64>(), cpus in 1u16..5, perfinfo in any::<bool>()) {
+        let dispatcher_header = if perfinfo { DispatcherHeader::PerfInfo } else { DispatcherHeader::Compact };
+        let options = RandomOptions { cpus, threads: 8, dpcs: true, dispatcher_header, ..RandomOptions::default() };
+        let scenario = random_scenario(seed, &options);
+        let (bytes, _) = scenario.to_bytes().expect("random scenarios are consistent");
+        let model = TraceModel::build(&EtlTrace::from_bytes(bytes).unwrap(), &mut Decoder::new());
+        let kind = |k: demo::scenario::InterruptKind| match k {
+            demo::scenario::InterruptKind::Dpc => model::DpcKind::Dpc,
+            demo::scenario::InterruptKind::ThreadedDpc => model::DpcKind::ThreadedDpc,
+            demo::scenario::InterruptKind::TimerDpc => model::DpcKind::TimerDpc,
+            demo::scenario::InterruptKind::Isr => model::DpcKind::Isr,
+        };
+        let mut want: Vec<_> = scenario
+            .dpcs
+            .iter()
+            .map(|d| {
+                let vector = (d.kind == demo::scenario::InterruptKind::Isr).then_some(d.vector);
+                (scenario.ns(d.start), d.cpu, scenario.ns(d.end), kind(d.kind), d.routine, vector)
+            })
+            .collect();
+        want.sort_by_key(|w| (w.0, w.1));
+        let got: Vec<_> = model.dpcs.iter().map(|d| (d.ts, d.cpu, d.end_ts, d.kind, d.routine, d.vector)).collect();
+        prop_assert!(!want.is_empty());
+        prop_assert_eq!(got, want);
+    }
+}

@@ -79,10 +79,14 @@ pub enum EventType {
     RegistryKcbRundownEnd,
     FileCreate,
     FileOperationEnd,
+    Dpc,
+    ThreadedDpc,
+    TimerDpc,
+    Isr,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 31] = [
+    pub const ALL: [EventType; 35] = [
         EventType::ProcessStart,
         EventType::ProcessEnd,
         EventType::ProcessDcStart,
@@ -114,6 +118,10 @@ impl EventType {
         EventType::RegistryKcbRundownEnd,
         EventType::FileCreate,
         EventType::FileOperationEnd,
+        EventType::Dpc,
+        EventType::ThreadedDpc,
+        EventType::TimerDpc,
+        EventType::Isr,
     ];
 
     pub fn name(self) -> &'static str {
@@ -149,6 +157,10 @@ impl EventType {
             EventType::RegistryKcbRundownEnd => "Registry/KCBRundownEnd",
             EventType::FileCreate => "FileIo/Create",
             EventType::FileOperationEnd => "FileIo/OperationEnd",
+            EventType::Dpc => "PerfInfo/DPC",
+            EventType::ThreadedDpc => "PerfInfo/ThreadedDPC",
+            EventType::TimerDpc => "PerfInfo/TimerDPC",
+            EventType::Isr => "PerfInfo/ISR",
         }
     }
 
@@ -188,6 +200,10 @@ impl EventType {
             EventType::RegistryKcbRundownEnd => kernel(GROUP_REGISTRY, 25),
             EventType::FileCreate => kernel(GROUP_FILE, 64),
             EventType::FileOperationEnd => kernel(GROUP_FILE, 76),
+            EventType::Dpc => kernel(GROUP_PERFINFO, 68),
+            EventType::ThreadedDpc => kernel(GROUP_PERFINFO, 66),
+            EventType::TimerDpc => kernel(GROUP_PERFINFO, 69),
+            EventType::Isr => kernel(GROUP_PERFINFO, 67),
         }
     }
 
@@ -221,6 +237,7 @@ impl EventType {
             | EventType::RegistryEnumerateKey
             | EventType::RegistryKcbRundownEnd => System64,
             EventType::FileCreate | EventType::FileOperationEnd => PerfInfo64,
+            EventType::Dpc | EventType::ThreadedDpc | EventType::TimerDpc | EventType::Isr => PerfInfo64,
         };
         (kind, self.version())
     }
@@ -249,6 +266,7 @@ impl EventType {
             | EventType::RegistryEnumerateKey
             | EventType::RegistryKcbRundownEnd => 2,
             EventType::FileCreate | EventType::FileOperationEnd => 3,
+            EventType::Dpc | EventType::ThreadedDpc | EventType::TimerDpc | EventType::Isr => 2,
         }
     }
 
@@ -664,6 +682,30 @@ fn file_operation_end_values(irp: u64, status: u32) -> Vec<(&'static str, Value)
     vec![("IrpPtr", Value::Pointer(irp)), ("ExtraInfo", Value::Pointer(0)), ("NtStatus", Value::Hex(u64::from(status)))]
 }
 
+/// A DPC (version 2: DPC, ThreadedDPC or TimerDPC) entered at `initial_time` (raw ticks), logged when it returns.
+pub fn dpc(event: EventType, initial_time: i64, routine: u64) -> Result<Encoded, PayloadError> {
+    Ok(Encoded::new(event, 0, 0, encode(event, &dpc_values(initial_time, routine), 0)?))
+}
+
+fn dpc_values(initial_time: i64, routine: u64) -> Vec<(&'static str, Value)> {
+    vec![("InitialTime", Value::U64(initial_time as u64)), ("Routine", Value::Pointer(routine))]
+}
+
+/// An ISR (version 2) entered at `initial_time` (raw ticks), logged when it returns.
+pub fn isr(initial_time: i64, routine: u64, vector: u16) -> Result<Encoded, PayloadError> {
+    Ok(Encoded::new(EventType::Isr, 0, 0, encode(EventType::Isr, &isr_values(initial_time, routine, vector), 0)?))
+}
+
+fn isr_values(initial_time: i64, routine: u64, vector: u16) -> Vec<(&'static str, Value)> {
+    vec![
+        ("InitialTime", Value::U64(initial_time as u64)),
+        ("Routine", Value::Pointer(routine)),
+        ("ReturnValue", Value::U8(1)),
+        ("Vector", Value::U16(vector)),
+        ("Reserved", Value::U8(0)),
+    ]
+}
+
 /// Image_Load version 3 fields.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ImageFields<'a> {
@@ -978,6 +1020,10 @@ mod tests {
         let path = "\\Device\\HarddiskVolume3\\x.dat";
         all.push((file_create(0x10, 0x20, 12, path).unwrap(), file_create_values(0x10, 0x20, 12, path)));
         all.push((file_operation_end(0x10, 0xC000_0022).unwrap(), file_operation_end_values(0x10, 0xC000_0022)));
+        for event in [EventType::Dpc, EventType::ThreadedDpc, EventType::TimerDpc] {
+            all.push((dpc(event, 1234, 0xFFFF_F806_1000_0040).unwrap(), dpc_values(1234, 0xFFFF_F806_1000_0040)));
+        }
+        all.push((isr(99, 0xFFFF_F806_1000_0080, 0x81).unwrap(), isr_values(99, 0xFFFF_F806_1000_0080, 0x81)));
         all
     }
 

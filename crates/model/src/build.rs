@@ -15,7 +15,7 @@ use super::stack_join::{self, Claims, StackRef};
 use super::stacks::{self, CpuStacks, KeyIndex, StackId, StackStats, StackStore};
 use super::syscall_objects::{CreatedObject, ObjectEvent, ObjectKind, SyscallObjects};
 use super::syscall_pairing::{pair_syscalls, threads_that_could_lose, LossWindow};
-use super::{BuildStats, ModelParts, SampleRow, StackRow, TraceModel};
+use super::{BuildStats, DpcRow, ModelParts, SampleRow, StackRow, TraceModel};
 use decode::Decoder;
 use etl::{EtlTrace, RecordRef};
 use progress::Progress;
@@ -55,6 +55,7 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress, parts: M
     loss_windows.sort_unstable_by_key(|w| (w.start, w.end));
     stats.loss_windows = loss_windows.len() as u64;
 
+    let dpcs = dpc_rows(&mut outputs, &trace.clock);
     let weight_ns = sample_interval_ns.unwrap_or(DEFAULT_SAMPLE_INTERVAL_NS);
     let mut stacked = join_stacks(trace, &mut outputs, &mut threads, parts == ModelParts::ALL);
     stats.stacks = stacked.stats;
@@ -90,10 +91,24 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress, parts: M
         fileio: io.file,
         hardfaults: io.hard_faults,
         registry: registry.rows,
+        dpcs,
         created,
         syscall_objects,
         stats,
     })
+}
+
+/// Every CPU's DPCs and ISRs, their times in ns, in the order they were entered.
+fn dpc_rows(outputs: &mut [CpuOutput], clock: &etl::clock::Clock) -> Vec<DpcRow> {
+    let mut runs: Vec<Vec<DpcRow>> = outputs.iter_mut().map(|o| std::mem::take(&mut o.dpcs)).collect();
+    for run in &mut runs {
+        for row in run.iter_mut() {
+            (row.ts, row.end_ts) = (clock.ns_since_start(row.ts), clock.ns_since_start(row.end_ts));
+        }
+        // Logged as they return: a DPC interrupted by an ISR returns after it.
+        run.sort_by_key(|r| r.ts);
+    }
+    sorted_runs::merge(runs, |r: &DpcRow| (r.ts, r.cpu))
 }
 
 /// The events of known threads that name an object a system call touched.

@@ -4,7 +4,7 @@
 use super::pass_output::{
     CpuOutput, KeyDefinition, StackBody, StackEvent, Switch, SyscallExit, SyscallMark, UNNAMED_THREAD,
 };
-use crate::{ModelParts, SampleRow, SyscallRow};
+use crate::{DpcKind, DpcRow, ModelParts, SampleRow, SyscallRow};
 use decode::fields::{FieldSlots, KernelLayouts, Slot};
 use etl::buffer::buffer_flags;
 use etl::{EtlTrace, RecordId, RecordRef};
@@ -24,6 +24,8 @@ struct Events {
     key_user: FieldSlots<4>,
     key_delete: FieldSlots<2>,
     key_rundown: FieldSlots<2>,
+    dpc: FieldSlots<2>,
+    isr: FieldSlots<3>,
 }
 
 impl Events {
@@ -46,6 +48,8 @@ impl Events {
             key_user: stack_ref(38, "StackKey"),
             key_delete: FieldSlots::new(24, 35, ["StackKey", "Stack"]),
             key_rundown: FieldSlots::new(24, 36, ["StackKey", "Stack"]),
+            dpc: FieldSlots::new(15, 68, ["InitialTime", "Routine"]),
+            isr: FieldSlots::new(15, 67, ["InitialTime", "Routine", "Vector"]),
         }
     }
 }
@@ -433,6 +437,26 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                     StackBody::Key { key, ts }
                 };
                 out.stacks.push(StackEvent { event_raw_ts: stamp as i64, tid: tid as u32, pid: pid as u32, body });
+            }
+            (15, 66 | 68 | 69) | (15, 50 | 67) => {
+                let isr = matches!(opcode, 50 | 67);
+                let (start, routine, vector) = if isr {
+                    let Some(&[start, routine, vector]) = events.isr.get(layouts, version, ptr) else { continue };
+                    (read(start, payload), read(routine, payload), read(vector, payload))
+                } else {
+                    let Some(&[start, routine]) = events.dpc.get(layouts, version, ptr) else { continue };
+                    (read(start, payload), read(routine, payload), None)
+                };
+                let (Some(start), Some(routine)) = (start, routine) else { continue };
+                let kind = match opcode {
+                    66 => DpcKind::ThreadedDpc,
+                    68 => DpcKind::Dpc,
+                    69 => DpcKind::TimerDpc,
+                    _ => DpcKind::Isr,
+                };
+                let vector = vector.map(|v| v as u16);
+                let row = DpcRow { ts: start as i64, end_ts: record.timestamp, routine, cpu: processor, vector, kind };
+                out.dpcs.push(row);
             }
             (24, 35) | (24, 36) => {
                 let slots = if opcode == 35 { &mut events.key_delete } else { &mut events.key_rundown };

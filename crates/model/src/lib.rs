@@ -49,6 +49,41 @@ pub struct CSwitchRow {
     pub ready_ns: Option<i64>,
 }
 
+/// What ran at raised IRQL, outside any thread: an interrupt service routine or a deferred procedure call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DpcKind {
+    Dpc,
+    ThreadedDpc,
+    TimerDpc,
+    Isr,
+}
+
+impl DpcKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            DpcKind::Dpc => "DPC",
+            DpcKind::ThreadedDpc => "ThreadedDPC",
+            DpcKind::TimerDpc => "TimerDPC",
+            DpcKind::Isr => "ISR",
+        }
+    }
+}
+
+/// One DPC or ISR: the kernel logs it when the routine returns, with the
+/// time it was entered (InitialTime).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DpcRow {
+    /// Entered (ns since the trace start; raw until the build converts it).
+    pub ts: i64,
+    /// Returned.
+    pub end_ts: i64,
+    pub routine: u64,
+    pub cpu: u16,
+    /// The interrupt vector of an ISR.
+    pub vector: Option<u16>,
+    pub kind: DpcKind,
+}
+
 /// A stack joined to the event it belongs to.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StackRow {
@@ -117,6 +152,8 @@ pub struct TraceModel {
     pub fileio: Vec<io::FileIoRow>,
     pub hardfaults: Vec<io::HardFaultRow>,
     pub registry: Vec<registry::RegistryRow>,
+    /// DPCs and ISRs, in the order they were entered.
+    pub dpcs: Vec<DpcRow>,
     /// Processes and threads created and images loaded, by the thread that did it.
     pub created: Vec<syscall_objects::CreatedObject>,
     /// The file, registry and created objects each system call touched

@@ -3,7 +3,7 @@
 //! events and stack-key definitions.
 //! The pass fills them; the stack join and the model's build read them.
 use super::chunked::Chunked;
-use super::{SampleRow, SyscallRow};
+use super::{DpcRow, SampleRow, SyscallRow};
 use columnar::Bitmap;
 use etl::RecordRef;
 
@@ -150,6 +150,8 @@ pub struct CpuOutput {
     /// The frames of this CPU's inline stack events, one after the other.
     pub frames: Vec<u64>,
     pub key_definitions: Vec<KeyDefinition>,
+    /// DPCs and ISRs (times raw until the build), in the order they returned.
+    pub dpcs: Vec<DpcRow>,
     /// Process, thread, image and other rare events for the ordered pass.
     pub rare: Vec<RecordRef>,
     /// System call events taken back from a thread when a lost context switch showed up.
@@ -172,6 +174,7 @@ impl CpuOutput {
         self.stacks.shrink_to_fit();
         self.frames.shrink_to_fit();
         self.key_definitions.shrink_to_fit();
+        self.dpcs.shrink_to_fit();
         self.rare.shrink_to_fit();
     }
 }

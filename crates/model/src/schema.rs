@@ -270,6 +270,22 @@ const TABLES: &[TableSchema] = &[
         ],
     },
     TableSchema {
+        name: "dpcisr",
+        row: "deferred procedure call (DPC) or interrupt service routine (ISR)",
+        columns: &[
+            column("ts", Timestamp, "entered (InitialTime)"),
+            column("end_ts", Timestamp, "returned (the event's time)"),
+            column("duration_ns", Duration, "time in the routine"),
+            column("cpu", U64, "processor"),
+            column("kind", Str, "DPC, ThreadedDPC, TimerDPC or ISR"),
+            column("routine", Address, "the routine's address"),
+            column("module", Str, "module of the routine"),
+            column("offset", Address, "offset in the module"),
+            column("func", Str, "function of the routine (null: no symbols)"),
+            column("vector", U64, "interrupt vector (ISR only)"),
+        ],
+    },
+    TableSchema {
         name: "hardfaults",
         row: "hard page fault",
         columns: &[

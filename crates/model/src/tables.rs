@@ -593,6 +593,30 @@ pub fn registry(model: &Arc<TraceModel>, resolver: &SharedResolver) -> DataTable
     b.finish()
 }
 
+/// DPCs and ISRs, each column made when a query first reads it.
+pub fn dpcisr(model: &Arc<TraceModel>, resolver: &SharedResolver) -> DataTable {
+    let rows = model.dpcs.len();
+    let mut b = Builder::new("dpcisr");
+    b.later("ts", rows, model, |m, b| b.times("ts", m.dpcs.iter().map(|d| Some(d.ts))));
+    b.later("end_ts", rows, model, |m, b| b.times("end_ts", m.dpcs.iter().map(|d| Some(d.end_ts))));
+    b.later("duration_ns", rows, model, |m, b| {
+        b.durations("duration_ns", m.dpcs.iter().map(|d| Some(d.end_ts.saturating_sub(d.ts))))
+    });
+    b.later("cpu", rows, model, |m, b| b.u64s("cpu", m.dpcs.iter().map(|d| Some(u64::from(d.cpu)))));
+    b.later("kind", rows, model, |m, b| b.texts("kind", m.dpcs.iter().map(|d| Some(d.kind.name()))));
+    b.later("routine", rows, model, |m, b| b.addresses("routine", m.dpcs.iter().map(|d| Some(d.routine))));
+    for column in ["module", "offset"] {
+        b.later(column, rows, model, |m, b| {
+            let r = Resolve { model: m };
+            b.modules_and_offsets(m.dpcs.iter().map(|d| r.module(Some(0), d.routine, d.ts)))
+        });
+    }
+    // Routines are kernel code: the System process's modules.
+    later_functions(&mut b, "func", rows, model, resolver, |m, row| (Some(0), m.dpcs[row].routine, m.dpcs[row].ts));
+    b.later("vector", rows, model, |m, b| b.u64s("vector", m.dpcs.iter().map(|d| d.vector.map(u64::from))));
+    b.finish()
+}
+
 pub fn hardfaults(model: &TraceModel) -> DataTable {
     let r = Resolve { model };
     let rows = &model.hardfaults;
@@ -855,7 +879,7 @@ pub fn parts_for(name: &str) -> ModelParts {
 /// They list every stack's frames, so every stack is named first.
 pub const NEED_FRAME_NAMES: [&str; 2] = ["stacks", "frames"];
 /// The tables whose function names come from the symbols: made again when the symbol path changes.
-pub const NAME_FUNCTIONS: [&str; 6] = ["syscalls", "samples", "stacks", "frames", "fileio", "registry"];
+pub const NAME_FUNCTIONS: [&str; 7] = ["syscalls", "samples", "stacks", "frames", "fileio", "registry", "dpcisr"];
 
 /// Builds one table of a trace by name; None for a name the schema does not know.
 /// `names` must be given for the tables in `NEED_FRAME_NAMES`; `resolver`
@@ -882,6 +906,7 @@ pub fn build(
         "diskio" => diskio(model),
         "fileio" => fileio(model, resolver),
         "registry" => registry(model, resolver),
+        "dpcisr" => dpcisr(model, resolver),
         "hardfaults" => hardfaults(model),
         _ => return None,
     })
@@ -902,6 +927,7 @@ pub fn row_count(name: &str, model: &TraceModel, trace: &EtlTrace) -> Option<usi
         "diskio" => model.diskio.len(),
         "fileio" => model.fileio.len(),
         "registry" => model.registry.len(),
+        "dpcisr" => model.dpcs.len(),
         "hardfaults" => model.hardfaults.len(),
         _ => return None,
     })

@@ -82,6 +82,8 @@ pub struct RandomOptions {
     pub stack_paths: Option<usize>,
     /// Some system calls open a file or touch a registry key inside them.
     pub objects: bool,
+    /// DPCs and ISRs on every CPU.
+    pub dpcs: bool,
 }
 
 /// Code paths that samples repeat: an IP and its callers each.
@@ -126,6 +128,7 @@ impl Default for RandomOptions {
             thread_lifecycle: true,
             stack_paths: None,
             objects: false,
+            dpcs: false,
         }
     }
 }
@@ -401,7 +404,29 @@ pub fn random_scenario(seed: u64, options: &RandomOptions) -> Scenario {
     if options.objects {
         add_objects(&mut s, &checked, &mut rng);
     }
+    if options.dpcs {
+        add_dpcs(&mut s, &mut rng);
+    }
     s
+}
+
+/// DPCs and ISRs of a few routines at random times on every CPU.
+fn add_dpcs(s: &mut Scenario, rng: &mut DemoRng) {
+    let kinds = [InterruptKind::Dpc, InterruptKind::ThreadedDpc, InterruptKind::TimerDpc, InterruptKind::Isr];
+    let routines: Vec<u64> = (0..6).map(|i| 0xFFFF_F800_61A0_0000 + 0x1_2340 * (i + 1)).collect();
+    for cpu in 0..s.cpu_count {
+        let mut at = 0;
+        while let Some(start) = rng.strictly_between(at, s.duration - 1) {
+            let Some(end) = rng.strictly_between(start, (start + 2_000).min(s.duration)) else { break };
+            let kind = *rng.pick(&kinds).unwrap_or(&InterruptKind::Dpc);
+            let routine = *rng.pick(&routines).unwrap_or(&0);
+            s.dpcs.push(DpcSpec { cpu, start, end, kind, routine, vector: 0x80 + rng.below(16) as u16 });
+            at = end + rng.below(s.duration.max(0) as u64 / 20 + 1) as i64;
+            if at >= s.duration - 2 {
+                break;
+            }
+        }
+    }
 }
 
 /// A registry operation or a file open inside some system calls, at a time

@@ -184,6 +184,28 @@ pub struct FileOpenSpec {
     pub status: u32,
 }
 
+/// What runs at raised IRQL, outside any thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InterruptKind {
+    Dpc,
+    ThreadedDpc,
+    TimerDpc,
+    Isr,
+}
+
+/// A DPC or ISR on `cpu` from `start` to `end`, logged when it returns with
+/// its start (InitialTime); it interrupts whatever thread runs there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DpcSpec {
+    pub cpu: u16,
+    pub start: i64,
+    pub end: i64,
+    pub kind: InterruptKind,
+    pub routine: u64,
+    /// The interrupt vector of an ISR.
+    pub vector: u16,
+}
+
 /// A profile sample on `cpu` at `ts` of the thread `tid` running there. The
 /// stack (IP first, then `callers`) follows as a StackWalk event one tick
 /// later, when `callers` is not empty.
@@ -227,6 +249,7 @@ pub struct Scenario {
     pub samples: Vec<SampleSpec>,
     pub registry: Vec<RegistrySpec>,
     pub file_opens: Vec<FileOpenSpec>,
+    pub dpcs: Vec<DpcSpec>,
     /// Bytes per buffer; smaller buffers localise lost events more tightly.
     pub buffer_size: u32,
     /// The header the dispatcher's events (CSwitch, ReadyThread) are logged with.
@@ -254,6 +277,7 @@ impl Scenario {
             samples: Vec::new(),
             registry: Vec::new(),
             file_opens: Vec::new(),
+            dpcs: Vec::new(),
             buffer_size: 64 * 1024,
             dispatcher_header: DispatcherHeader::Compact,
         }

@@ -1,7 +1,8 @@
 //! A scenario written as a kernel trace through the ETL writer, with its ground truth.
 use super::{err, payloads, IntervalTruth, ModuleSpec, ProcessSpec, SampleTruth, Scenario, ScenarioError};
 use super::{
-    DispatcherHeader, GroundTruth, RegistryOp, Stretch, SyscallTruth, ThreadSpec, Timeline, IDLE_PID, IDLE_TID,
+    DispatcherHeader, GroundTruth, InterruptKind, RegistryOp, Stretch, SyscallTruth, ThreadSpec, Timeline, IDLE_PID,
+    IDLE_TID,
 };
 use crate::payloads::EventType;
 use etl::writer::{EtlWriter, WriterOptions};
@@ -250,6 +251,20 @@ impl Scenario {
 
         // Registry and file operations, on the CPU their thread runs on.
         self.object_events(&checked, &mut |ts, class, cpu, item| push(&mut pending, ts, class, cpu, item))?;
+
+        // DPCs and ISRs, logged when they return.
+        for d in &self.dpcs {
+            if d.end < d.start || d.cpu >= self.cpu_count || d.end > self.duration {
+                return err(format!("a DPC on CPU {} from {} to {} does not fit the trace", d.cpu, d.start, d.end));
+            }
+            let event = match d.kind {
+                InterruptKind::Isr => payloads::isr(raw(d.start), d.routine, d.vector)?,
+                InterruptKind::Dpc => payloads::dpc(EventType::Dpc, raw(d.start), d.routine)?,
+                InterruptKind::ThreadedDpc => payloads::dpc(EventType::ThreadedDpc, raw(d.start), d.routine)?,
+                InterruptKind::TimerDpc => payloads::dpc(EventType::TimerDpc, raw(d.start), d.routine)?,
+            };
+            push(&mut pending, d.end, class::RUNNING, d.cpu, event.into());
+        }
 
         // Samples, each followed by its stack one tick later on the same CPU.
         let mut samples = Vec::with_capacity(self.samples.len());
