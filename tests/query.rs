@@ -636,7 +636,11 @@ fn grammar_examples_parse() {
             }
         }
     }
-    assert_eq!(views.into_iter().collect::<Vec<_>>(), ["butterfly", "flame", "folded", "tree"], "an example per view");
+    assert_eq!(
+        views.into_iter().collect::<Vec<_>>(),
+        ["butterfly", "flame", "folded", "histogram", "tree"],
+        "an example per view"
+    );
 }
 
 /// A view needs stacks: the example runs on the demo trace, a flame graph into a temporary directory.
@@ -671,6 +675,7 @@ fn views_end_a_query_and_keep_their_arguments() {
         Some(ViewKind::Butterfly { function: "ntdll.dll!Nt Delay".into() })
     );
     assert_eq!(view("samples | flame 'my out.svg'"), Some(ViewKind::Flame { file: "my out.svg".into() }));
+    assert_eq!(view("cswitch | histogram ready_ns"), Some(ViewKind::Histogram { column: "ready_ns".into() }));
     // Not after a pipe, a view's name is a column's.
     assert_eq!(view("samples where tree = 1 select folded"), None);
 }
@@ -696,7 +701,7 @@ fn bad_views_get_carets() {
     assert!(e.to_string().contains("unterminated string"), "{e}");
     let e = parse_error("samples | tre");
     assert_eq!(e.suggestion.as_deref(), Some("tree"));
-    assert!(e.to_string().contains("or a view (tree, butterfly, folded, flame)"), "{e}");
+    assert!(e.to_string().contains("or a view (tree, butterfly, folded, flame, histogram)"), "{e}");
 }
 
 #[test]

@@ -61,11 +61,14 @@ A query names a table (or @saved query) and adds clauses, each optionally after 
         [select ITEM [as NAME], ...] [order by EXPR [asc|desc], ...] [limit N] [top N [by EXPR]]
 Operators: = != < <= > >= ~ (regex) !~  like (glob)  contains  in (...)  is [not] null  and or not
 Literals: 42 0x1f 2.5 \"text\" 12s 1.5ms 10us 100ns STATUS_ACCESS_DENIED
+A view may end a query: | tree, | butterfly FUNC, | folded, | flame FILE.svg (rows with a stack),
+  | histogram COLUMN (a duration column in kiinfo's run-queue buckets)
 Examples:
   syscalls where ret != 0 and proc ~ \"strace\" group by status
   syscalls group by proc, status select count() as n, sum(duration_ns) as total order by total desc limit 10
   samples between 12s and 14.5s where module = \"tedrdrv.sys\" group by tid
   cswitch where wait_reason = \"DelayExecution\" | group by proc | top 5 by count
+  cswitch | histogram ready_ns
   @failing_in(\"strace\")";
 
 const KEYS_HELP: &str = "\

@@ -51,6 +51,10 @@ pub enum ViewKind {
     Flame {
         file: String,
     },
+    /// `histogram COLUMN`: a duration column counted in kiinfo's buckets.
+    Histogram {
+        column: String,
+    },
 }
 
 impl ViewKind {
@@ -61,6 +65,7 @@ impl ViewKind {
             ViewKind::Butterfly { .. } => "butterfly",
             ViewKind::Folded => "folded",
             ViewKind::Flame { .. } => "flame",
+            ViewKind::Histogram { .. } => "histogram",
         }
     }
 }

@@ -25,9 +25,9 @@ pub const KEYWORDS: &[&str] = &[
 const CLAUSE_WORDS: &[&str] = &["where", "between", "group", "select", "order", "limit", "top"];
 
 /// The views that may end a query after `|`; they are not keywords, so columns may bear these names.
-pub const VIEW_NAMES: &[&str] = &["tree", "butterfly", "folded", "flame"];
+pub const VIEW_NAMES: &[&str] = &["tree", "butterfly", "folded", "flame", "histogram"];
 
-const VIEW_EXPECTED: &str = "a view (tree, butterfly, folded, flame)";
+const VIEW_EXPECTED: &str = "a view (tree, butterfly, folded, flame, histogram)";
 
 type NomError<'a> = nom::error::Error<&'a str>;
 type PResult<'a, T> = nom::IResult<&'a str, T, NomError<'a>>;
@@ -288,6 +288,10 @@ impl<'a> Parser<'a> {
             "flame" => {
                 let (rest, file) = self.view_text(rest, "the SVG file to write, e.g. out.svg")?;
                 (rest, ViewKind::Flame { file })
+            }
+            "histogram" => {
+                let (rest, (column, _)) = self.ident(rest, "a duration column, e.g. ready_ns")?;
+                (rest, ViewKind::Histogram { column })
             }
             _ => return Err(self.expected(start, VIEW_EXPECTED)),
         };

@@ -4,11 +4,12 @@
 #![allow(clippy::result_large_err)]
 use crate::session::Session;
 use crate::stack_filter::rewrite_query;
-use crate::views::{draw, RowKeys, TraceFrames};
+use crate::views::{draw, histogram, RowKeys, TraceFrames};
 use columnar::DataTable;
 use model::symbolize::StackSet;
 use progress::Progress;
 use progress::Total;
+use query::ast::ViewKind;
 use query::error::QueryError;
 
 impl Session {
@@ -27,6 +28,9 @@ impl Session {
         self.ensure_tables_for(text, progress)?;
         let rows = query::run_parsed(query, text, &self.catalog, &self.cancel)?;
         let Some(view) = view else { return Ok(rows) };
+        if let ViewKind::Histogram { column } = &view.kind {
+            return histogram(&rows, column, view.span).map_err(|e| e.in_query(text));
+        }
         let names: Vec<&str> = self.traces.iter().map(|t| t.name.as_str()).collect();
         let keys = RowKeys::of(&rows, &names)?;
         self.name_stacks_of(&keys, progress);

@@ -1,15 +1,18 @@
 //! The views that may end a query, drawn from its result rows' stacks:
-//! `| tree`, `| butterfly FUNC`, `| folded` and `| flame FILE.svg`. The grammar
-//! has parsed them; this runner picks the renderer.
+//! `| tree`, `| butterfly FUNC`, `| folded` and `| flame FILE.svg`; and
+//! `| histogram COLUMN`, from a column. The grammar has parsed them; this
+//! runner picks the renderer.
 // Query errors are made once per failed query, far from any hot loop (as in query/).
 #![allow(clippy::result_large_err)]
 mod butterfly;
 mod flame;
 mod folded;
+mod histogram;
 mod row_stacks;
 mod tree;
 
 use columnar::DataTable;
+pub(crate) use histogram::histogram;
 use model::symbolize::NamedFrames;
 use query::ast::ViewKind;
 use query::error::QueryError;
@@ -41,6 +44,8 @@ pub(crate) fn draw(
         ViewKind::Butterfly { function } => butterfly::butterfly(&stacks(None), by_weight, &function),
         ViewKind::Folded => Ok(folded::folded_table(&stacks(None))),
         ViewKind::Flame { file } => flame::flame(&stacks(None), std::path::Path::new(&file)),
+        // Drawn from its column, before any stack is looked at (see the pipeline).
+        ViewKind::Histogram { column } => histogram(rows, &column, query::ast::Span { start: 0, end: 0 }),
     }
 }
 
