@@ -433,3 +433,73 @@ proptest! {
         prop_assert_eq!(got, want);
     }
 }
+
+/// The ready time the rule gives a switch-in (`want`): since the thread's
+/// last ReadyThread, if that came at or after its last switch-out on any CPU.
+fn expected_ready(
+    truth: &GroundTruth,
+    readies: &HashMap<u32, Vec<i64>>,
+    want: &demo::scenario::IntervalTruth,
+) -> Option<i64> {
+    let last_out = truth
+        .intervals
+        .iter()
+        .filter(|i| i.tid == want.tid && i.switched_out_by_event && i.end_ns <= want.start_ns)
+        .map(|i| i.end_ns)
+        .max();
+    let readied = readies.get(&want.tid).and_then(|list| list.iter().rev().find(|&&r| r <= want.start_ns)).copied();
+    readied.filter(|&r| last_out.is_none_or(|out| r >= out)).map(|r| want.start_ns - r)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Every thread's switches, preemptions, migrations, ready and wait time,
+    /// and every CPU's busy and idle time and switches, as the schedule wrote them.
+    #[test]
+    fn the_scheduler_columns_follow_the_schedule(seed in any::<u64>(), cpus in 1u16..5, threads in 2usize..20) {
+        let options = RandomOptions { cpus, threads, ..RandomOptions::default() };
+        let (model, truth) = build(seed, &options);
+        let mut readies: HashMap<u32, Vec<i64>> = HashMap::new();
+        for &(tid, ns) in &truth.readies {
+            readies.entry(tid).or_default().push(ns);
+        }
+        for list in readies.values_mut() {
+            list.sort_unstable();
+        }
+        // Per thread: (switches, preemptions, migrations, ready, wait), from the intervals in time order.
+        let mut intervals: Vec<_> = truth.intervals.iter().filter(|i| i.tid != 0).collect();
+        intervals.sort_by_key(|i| (i.start_ns, i.cpu));
+        let mut want: HashMap<u32, (u64, u64, u64, i64, i64)> = HashMap::new();
+        let mut previous: HashMap<u32, &demo::scenario::IntervalTruth> = HashMap::new();
+        for i in intervals {
+            let entry = want.entry(i.tid).or_default();
+            if i.switched_in_by_event {
+                entry.0 += 1;
+                let ready = expected_ready(&truth, &readies, i).unwrap_or(0);
+                entry.3 += ready;
+                if let Some(p) = previous.get(&i.tid) {
+                    entry.2 += u64::from(p.cpu != i.cpu);
+                    if p.switched_out_by_event && p.out.state == demo::scenario::thread_state::WAITING {
+                        entry.4 += (i.start_ns - p.end_ns - ready).max(0);
+                    }
+                }
+            }
+            if i.switched_out_by_event && matches!(i.out.state, 1 | 3) {
+                entry.1 += 1;
+            }
+            previous.insert(i.tid, i);
+        }
+        let got = model::schedule::thread_schedules(&model);
+        for (row, s) in model.threads.rows.iter().zip(&got) {
+            let w = want.get(&row.tid).copied().unwrap_or_default();
+            prop_assert_eq!((s.switches, s.preemptions, s.migrations, s.ready_ns, s.wait_ns), w, "thread {}", row.tid);
+        }
+        for cpu in model::schedule::cpu_schedules(&model) {
+            let of_cpu: Vec<_> = truth.intervals.iter().filter(|i| i.cpu == cpu.cpu).collect();
+            let time = |idle: bool| of_cpu.iter().filter(|i| (i.tid == 0) == idle).map(|i| i.end_ns - i.start_ns).sum::<i64>();
+            let switches = of_cpu.iter().filter(|i| i.switched_in_by_event).count() as u64;
+            prop_assert_eq!((cpu.busy_ns, cpu.idle_ns, cpu.switches), (time(false), time(true), switches));
+        }
+    }
+}

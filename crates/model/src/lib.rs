@@ -11,6 +11,7 @@ pub mod pass_output;
 pub mod processes;
 pub mod registry;
 mod sample_row;
+pub mod schedule;
 pub mod schema;
 mod sorted_runs;
 mod stack_join;

@@ -1,6 +1,7 @@
 //! The model as the tables people query: names, modules and status text
 //! resolved, times in ns since the trace start. Names, types and docs of the
 //! columns are in schema.rs.
+use super::schedule::{cpu_schedules, thread_schedules, ThreadSchedule};
 use super::symbolize::{leaf_functions, NamedFrames, ResolvedFrame};
 use super::syscall_objects::{CallObjects, ObjectEvent, ObjectKind};
 use super::{ModelParts, SyscallRow, TraceModel};
@@ -19,7 +20,7 @@ use etl::{EtlTrace, RecordRef};
 use progress::Progress;
 use rustc_hash::FxHashMap;
 use std::collections::hash_map::Entry;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use symbols::drivers::known_driver;
 use symbols::SymbolResolver;
 
@@ -150,6 +151,11 @@ impl Builder {
         self.add(name, Column::i64(values).with_validity(validity));
     }
 
+    fn f64s(&mut self, name: &str, values: impl IntoIterator<Item = Option<f64>>) {
+        let (values, validity) = with_nulls(values);
+        self.add(name, Column::f64(values).with_validity(validity));
+    }
+
     fn times(&mut self, name: &str, values: impl IntoIterator<Item = Option<i64>>) {
         let (values, validity) = with_nulls(values);
         self.add(name, Column::timestamps(values).with_validity(validity));
@@ -258,7 +264,7 @@ pub fn processes(model: &TraceModel) -> DataTable {
     b.finish()
 }
 
-pub fn threads(model: &TraceModel) -> DataTable {
+pub fn threads(model: &Arc<TraceModel>) -> DataTable {
     let r = Resolve { model };
     let rows = &model.threads.rows;
     let mut b = Builder::new("threads");
@@ -270,6 +276,50 @@ pub fn threads(model: &TraceModel) -> DataTable {
     b.times("end_ts", rows.iter().map(|t| t.end_ts));
     b.durations("cpu_ns", rows.iter().map(|t| t.cpu_ns));
     b.u64s("samples", rows.iter().map(|t| Some(t.samples)));
+    // The scheduler's columns come from one walk over the switches, made for the first that is read.
+    let schedules: Arc<OnceLock<Vec<ThreadSchedule>>> = Arc::default();
+    let count = rows.len();
+    type Of = fn(&ThreadSchedule) -> u64;
+    for (name, of) in
+        [("switches", (|s| s.switches) as Of), ("preemptions", |s| s.preemptions), ("migrations", |s| s.migrations)]
+    {
+        let schedules = schedules.clone();
+        b.later(name, count, model, move |m, b| {
+            let all = schedules.get_or_init(|| thread_schedules(m));
+            b.u64s(name, all.iter().map(|s| Some(of(s))));
+        });
+    }
+    type TimeOf = fn(&ThreadSchedule) -> i64;
+    for (name, of) in [("ready_ns", (|s| s.ready_ns) as TimeOf), ("wait_ns", |s| s.wait_ns)] {
+        let schedules = schedules.clone();
+        b.later(name, count, model, move |m, b| {
+            let all = schedules.get_or_init(|| thread_schedules(m));
+            b.durations(name, all.iter().map(|s| Some(of(s))));
+        });
+    }
+    b.finish()
+}
+
+/// One row per CPU: busy and idle time, DPC and ISR time, switches and run-queue latency.
+pub fn cpus(model: &TraceModel) -> DataTable {
+    let rows = cpu_schedules(model);
+    let mut b = Builder::new("cpus");
+    b.u64s("cpu", rows.iter().map(|c| Some(u64::from(c.cpu))));
+    b.durations("busy_ns", rows.iter().map(|c| Some(c.busy_ns)));
+    b.durations("idle_ns", rows.iter().map(|c| Some(c.idle_ns)));
+    b.f64s(
+        "busy_percent",
+        rows.iter().map(|c| {
+            let traced = c.busy_ns.saturating_add(c.idle_ns);
+            (traced > 0).then(|| (c.busy_ns as f64 * 1e5 / traced as f64).round() / 1e3)
+        }),
+    );
+    b.durations("dpc_ns", rows.iter().map(|c| Some(c.dpc_ns)));
+    b.durations("isr_ns", rows.iter().map(|c| Some(c.isr_ns)));
+    b.u64s("switches", rows.iter().map(|c| Some(c.switches)));
+    for (name, p) in [("ready_p50", 50.0), ("ready_p90", 90.0), ("ready_p99", 99.0), ("ready_max", 100.0)] {
+        b.durations(name, rows.iter().map(|c| c.ready_percentile(p)));
+    }
     b.finish()
 }
 
@@ -907,6 +957,7 @@ pub fn build(
         "fileio" => fileio(model, resolver),
         "registry" => registry(model, resolver),
         "dpcisr" => dpcisr(model, resolver),
+        "cpus" => cpus(model),
         "hardfaults" => hardfaults(model),
         _ => return None,
     })
@@ -928,6 +979,7 @@ pub fn row_count(name: &str, model: &TraceModel, trace: &EtlTrace) -> Option<usi
         "fileio" => model.fileio.len(),
         "registry" => model.registry.len(),
         "dpcisr" => model.dpcs.len(),
+        "cpus" => cpu_schedules(model).len(),
         "hardfaults" => model.hardfaults.len(),
         _ => return None,
     })
