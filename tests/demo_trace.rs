@@ -128,17 +128,28 @@ fn check_syscalls(trace: &EtlTrace, truth: &GroundTruth) {
     }
 }
 
-/// Each sample names its thread, and its stack follows on the same CPU.
+/// Each sample names its thread, and its stack follows on the same CPU; so
+/// does the readying thread's stack of a ReadyThread, with its time.
 fn check_samples(trace: &EtlTrace, truth: &GroundTruth) {
     let mut got = Vec::new();
+    let mut ready_stacks = Vec::new();
     for cpu in 0..truth.cpu_count {
         let mut last_sample: Option<(i64, u64, u32)> = None;
+        let mut last_ready: Option<(i64, u32)> = None;
         for r in cpu_records(trace, cpu) {
             match event_type(&r) {
+                EventType::ReadyThread => last_ready = Some((r.timestamp, u32_at(r.payload, 0))),
                 EventType::SampledProfile => {
                     let (ip, tid) = (u64_at(r.payload, 0), u32_at(r.payload, 8));
                     got.push((cpu, r.timestamp, tid, ip, 0usize));
                     last_sample = Some((r.timestamp, ip, tid));
+                }
+                // The stack of the ReadyThread just before, with its time (a sample's comes a tick after it).
+                EventType::StackWalk if u64_at(r.payload, 0) as i64 == r.timestamp => {
+                    let (ts, readied) = last_ready.take().expect("a stack at its own time without its ReadyThread");
+                    assert_eq!(ts, r.timestamp);
+                    let frames: Vec<u64> = (16..r.payload.len()).step_by(8).map(|at| u64_at(r.payload, at)).collect();
+                    ready_stacks.push((cpu, ts, readied, u32_at(r.payload, 12), frames));
                 }
                 EventType::StackWalk => {
                     let (ts, ip, tid) = last_sample.take().expect("a stack without its sample");
@@ -158,6 +169,15 @@ fn check_samples(trace: &EtlTrace, truth: &GroundTruth) {
         truth.samples.iter().filter(|s| s.logged).map(|s| (s.cpu, s.ts, s.tid, s.ip, s.stack_frames)).collect();
     want.sort();
     assert_eq!(got, want);
+    ready_stacks.sort();
+    let mut want: Vec<_> = truth
+        .wakeups
+        .iter()
+        .filter(|w| !w.stack.is_empty())
+        .map(|w| (w.cpu, w.ts, w.tid, w.readying_tid, w.stack.clone()))
+        .collect();
+    want.sort();
+    assert_eq!(ready_stacks, want);
 }
 
 #[test]
@@ -292,8 +312,8 @@ fn image_identities_precede_their_images() {
 #[test]
 fn random_scenarios_read_back_exactly() {
     for seed in 0..40u64 {
-        let options =
-            RandomOptions { cpus: 1 + (seed % 6) as u16, threads: 4 + (seed as usize * 7) % 40, ..Default::default() };
+        let (cpus, threads, ready_stacks) = (1 + (seed % 6) as u16, 4 + (seed as usize * 7) % 40, seed % 2 == 0);
+        let options = RandomOptions { cpus, threads, ready_stacks, ..Default::default() };
         let s = random_scenario(seed, &options);
         s.validate().unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         let (trace, truth) = build(&s);
