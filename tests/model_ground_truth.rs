@@ -286,7 +286,13 @@ fn the_demo_incident_comes_back_as_written() {
     // Those before a CPU's first switch too: a sample, a stack walk or the switch names their thread.
     assert!(before_first_switch > 100, "{before_first_switch}");
     assert_eq!(exact, complete, "{before_first_switch} before a CPU's first switch");
+    // Who woke whom: server.exe's spinning workers, when they wait for the lock, too.
     check_wakeups(&model, &truth);
+    let workers = demo::demo_facts().spinning_tids;
+    let woken: Vec<_> =
+        model.cswitch.iter().filter(|c| workers.contains(&c.tid)).filter_map(|c| model.wakeup_of(c)).collect();
+    assert!(woken.len() > 100, "{}", woken.len());
+    assert!(woken.iter().all(|w| w.stack().is_some() && w.readying_tid().is_some()));
     check_cswitch_agrees_with_wakeups(model);
 }
 

@@ -24,6 +24,7 @@ pub mod wait_reason {
     pub const WR_QUEUE: u8 = 15;
     pub const WR_PREEMPTED: u8 = 32;
     pub const WR_YIELD_EXECUTION: u8 = 33;
+    pub const WR_ALERT_BY_THREAD_ID: u8 = 37;
 }
 
 /// A process of the machine. `start`/`end` None: alive before/after the trace.
