@@ -174,3 +174,24 @@ fn design_example_failing_calls_by_function() {
     let strace_errors: u64 = facts.strace_failures.iter().map(|s| s.count as u64).sum();
     assert!(total >= strace_errors, "{total} < {strace_errors}");
 }
+
+#[test]
+fn sleep_zero_spinners_show_who_readies_them() {
+    let facts = demo_facts();
+    // A spinner that yields or is preempted stays ready: only its waits for the lock end in a ReadyThread.
+    let by_readier =
+        counts(&ask(r#"wakeups where proc = "server.exe" group by readying_proc"#), "readying_proc", "count");
+    let by_worker = facts.lock_wakeups_by_worker as u64;
+    let by_timer = (facts.lock_wakeups - facts.lock_wakeups_by_worker) as u64;
+    assert_eq!(by_readier, BTreeMap::from([("server.exe".into(), by_worker), ("Idle".into(), by_timer)]));
+    // The worker that releases the lock readies the waiter from SpinLock::Release.
+    let tree = ask(r#"wakeups where proc = "server.exe" and readying_proc = "server.exe" | tree"#);
+    let frame = column(&tree, "frame");
+    assert!(tree.rows.iter().any(|r| text(&r[frame]).trim() == "server.exe!SpinLock::Release"), "{:?}", tree.rows);
+    // Each of their switch-ins after such a wait names the same readying side.
+    let switched_in = ask(
+        r#"cswitch where proc = "server.exe" and readying_tid is not null group by readying_proc select count() as n"#,
+    );
+    let switched_in = counts(&switched_in, "readying_proc", "n");
+    assert_eq!(switched_in, by_readier);
+}

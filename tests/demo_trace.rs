@@ -128,17 +128,28 @@ fn check_syscalls(trace: &EtlTrace, truth: &GroundTruth) {
     }
 }
 
-/// Each sample names its thread, and its stack follows on the same CPU.
+/// Each sample names its thread, and its stack follows on the same CPU; so
+/// does the readying thread's stack of a ReadyThread, with its time.
 fn check_samples(trace: &EtlTrace, truth: &GroundTruth) {
     let mut got = Vec::new();
+    let mut ready_stacks = Vec::new();
     for cpu in 0..truth.cpu_count {
         let mut last_sample: Option<(i64, u64, u32)> = None;
+        let mut last_ready: Option<(i64, u32)> = None;
         for r in cpu_records(trace, cpu) {
             match event_type(&r) {
+                EventType::ReadyThread => last_ready = Some((r.timestamp, u32_at(r.payload, 0))),
                 EventType::SampledProfile => {
                     let (ip, tid) = (u64_at(r.payload, 0), u32_at(r.payload, 8));
                     got.push((cpu, r.timestamp, tid, ip, 0usize));
                     last_sample = Some((r.timestamp, ip, tid));
+                }
+                // The stack of the ReadyThread just before, with its time (a sample's comes a tick after it).
+                EventType::StackWalk if u64_at(r.payload, 0) as i64 == r.timestamp => {
+                    let (ts, readied) = last_ready.take().expect("a stack at its own time without its ReadyThread");
+                    assert_eq!(ts, r.timestamp);
+                    let frames: Vec<u64> = (16..r.payload.len()).step_by(8).map(|at| u64_at(r.payload, at)).collect();
+                    ready_stacks.push((cpu, ts, readied, u32_at(r.payload, 12), frames));
                 }
                 EventType::StackWalk => {
                     let (ts, ip, tid) = last_sample.take().expect("a stack without its sample");
@@ -158,6 +169,15 @@ fn check_samples(trace: &EtlTrace, truth: &GroundTruth) {
         truth.samples.iter().filter(|s| s.logged).map(|s| (s.cpu, s.ts, s.tid, s.ip, s.stack_frames)).collect();
     want.sort();
     assert_eq!(got, want);
+    ready_stacks.sort();
+    let mut want: Vec<_> = truth
+        .wakeups
+        .iter()
+        .filter(|w| !w.stack.is_empty())
+        .map(|w| (w.cpu, w.ts, w.tid, w.readying_tid, w.stack.clone()))
+        .collect();
+    want.sort();
+    assert_eq!(ready_stacks, want);
 }
 
 #[test]
@@ -186,12 +206,20 @@ fn demo_plants_the_incident() {
     assert!((0.30..0.40).contains(&facts.driver_share), "driver share {}", facts.driver_share);
     assert!(facts.spin_calls_per_thread_per_second > 200.0, "{}", facts.spin_calls_per_thread_per_second);
     // Sleep(0): every spinning call is NtDelayExecution and succeeds.
-    let spins: Vec<_> = truth.syscalls.iter().filter(|c| facts.spinning_tids.contains(&c.tid)).collect();
+    let spinning: Vec<_> = truth.syscalls.iter().filter(|c| facts.spinning_tids.contains(&c.tid)).collect();
+    let spins: Vec<_> = spinning.iter().filter(|c| c.address == facts.delay_execution_address).collect();
     assert_eq!(spins.len(), facts.spin_calls);
-    assert!(spins.iter().all(|c| c.address == facts.delay_execution_address && c.status == 0));
-    assert!(spins.iter().all(|c| c.pid == facts.server_pid));
+    assert!(spins.iter().all(|c| c.status == 0));
+    assert!(spinning.iter().all(|c| c.pid == facts.server_pid));
+    // The rest: waits for the lock, each ended by a ReadyThread, and the calls
+    // that wake a waiter (one per wakeup by a worker); almost all of them spin.
+    let rest = spinning.len() - spins.len();
+    assert_eq!(rest, facts.lock_wakeups + facts.lock_wakeups_by_worker);
+    assert!(rest * 50 < spins.len(), "{rest} of {}", spinning.len());
+    assert!(facts.lock_wakeups > 100 && facts.lock_wakeups_by_worker * 2 > facts.lock_wakeups, "{facts:?}");
 
-    // The profiling gap: no samples or stacks, but switches and calls go on.
+    // The profiling gap: no samples or their stacks, but switches, calls and
+    // ReadyThreads (with the readying thread's stack) go on.
     let (gap_start, gap_end) = facts.profile_gap_ns;
     let mut in_gap: BTreeMap<EventType, usize> = BTreeMap::new();
     for r in trace.records().skip(1) {
@@ -203,7 +231,10 @@ fn demo_plants_the_incident() {
     assert_eq!(trace.clock.ns_since_start(facts.profile_gap_qpc.0), gap_start);
     assert_eq!(trace.clock.ns_since_start(facts.profile_gap_qpc.1), gap_end);
     assert_eq!(in_gap.get(&EventType::SampledProfile), None);
-    assert_eq!(in_gap.get(&EventType::StackWalk), None);
+    let ready_stacks = truth.wakeups.iter().filter(|w| !w.stack.is_empty());
+    let ready_stacks_in_gap = ready_stacks.filter(|w| (gap_start..gap_end).contains(&w.ns)).count();
+    assert!(ready_stacks_in_gap > 10, "{ready_stacks_in_gap}");
+    assert_eq!(in_gap.get(&EventType::StackWalk), Some(&ready_stacks_in_gap));
     assert!(in_gap[&EventType::CSwitch] > 100);
     assert!(in_gap[&EventType::SysCallEnter] > 1000);
     assert!(facts.last_sample_before_gap_ns < gap_start && gap_start - facts.last_sample_before_gap_ns <= 2_000_000);
@@ -254,6 +285,13 @@ fn demo_addresses_resolve_with_the_symbol_files() {
         let name = resolve(0, c.address).unwrap();
         assert!(name.starts_with("Nt"), "{name}");
     }
+    // The readying threads' stacks: each readies in KiReadyThread.
+    for (&i, frames) in &scenario.ready_stacks {
+        let r = scenario.ready_threads[i];
+        let pid = timeline.stretch_at(r.cpu, r.ts).unwrap().pid;
+        let names: Vec<_> = frames.iter().map(|&a| resolve(pid, a)).collect();
+        assert_eq!(names[0].as_deref(), Some("KiReadyThread"), "{names:?}");
+    }
     // The driver's frames sit between EtwpLogKernelEvent and the rundown protection calls.
     let facts = demo_facts();
     let driver_frames = scenario
@@ -292,8 +330,8 @@ fn image_identities_precede_their_images() {
 #[test]
 fn random_scenarios_read_back_exactly() {
     for seed in 0..40u64 {
-        let options =
-            RandomOptions { cpus: 1 + (seed % 6) as u16, threads: 4 + (seed as usize * 7) % 40, ..Default::default() };
+        let (cpus, threads, ready_stacks) = (1 + (seed % 6) as u16, 4 + (seed as usize * 7) % 40, seed % 2 == 0);
+        let options = RandomOptions { cpus, threads, ready_stacks, ..Default::default() };
         let s = random_scenario(seed, &options);
         s.validate().unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         let (trace, truth) = build(&s);

@@ -3,20 +3,29 @@
 //! events) written as traces and read back. Every syscall's thread, pid,
 //! duration and return value, and every context switch interval, must come
 //! back as written, or be left unknown; never given to the wrong thread.
+//! So must every wakeup (ReadyThread): who woke whom, where, when, with the
+//! readying thread's stack.
+use columnar::Value;
 use decode::Decoder;
 use demo::{random_scenario, DispatcherHeader, GroundTruth, RandomOptions};
 use etl::EtlTrace;
-use model::TraceModel;
+use model::{ModelParts, TraceModel};
 use proptest::prelude::*;
 use std::collections::HashMap;
+use std::sync::Arc;
 
-fn build(seed: u64, options: &RandomOptions) -> (TraceModel, GroundTruth) {
+fn build_trace(seed: u64, options: &RandomOptions) -> (EtlTrace, GroundTruth) {
     let mut scenario = random_scenario(seed, options);
     // Small buffers, as a busy machine fills them: a loss then costs a short stretch.
     scenario.buffer_size = 4096;
     let (bytes, truth) = scenario.to_bytes().expect("random scenarios are consistent");
     let trace = EtlTrace::from_bytes(bytes).unwrap();
     assert!(trace.warnings.is_empty(), "{:?}", trace.warnings);
+    (trace, truth)
+}
+
+fn build(seed: u64, options: &RandomOptions) -> (TraceModel, GroundTruth) {
+    let (trace, truth) = build_trace(seed, options);
     let model = TraceModel::build(&trace, &mut Decoder::new());
     (model, truth)
 }
@@ -107,8 +116,130 @@ fn entered_before_first_switch(model: &TraceModel, truth: &GroundTruth) -> usize
         .count()
 }
 
+/// A wakeup as a test compares it: (ns, cpu, readied, readying, reason,
+/// increment, the readying thread's stack frames: empty without one).
+type Edge = (i64, u16, u32, Option<u32>, i8, i8, Vec<u64>);
+
+/// The model's wakeups, in the order `truth_edges` sorts them.
+fn model_edges(model: &TraceModel) -> Vec<Edge> {
+    let mut edges: Vec<Edge> = model
+        .wakeups
+        .iter()
+        .map(|w| {
+            let stack = w.stack().map(|s| model.stacks.frames(s).to_vec()).unwrap_or_default();
+            (w.ts, w.cpu, w.tid, w.readying_tid(), w.adjust_reason, w.adjust_increment, stack)
+        })
+        .collect();
+    edges.sort();
+    edges
+}
+
+fn truth_edges(truth: &GroundTruth) -> Vec<Edge> {
+    let mut edges: Vec<Edge> = truth
+        .wakeups
+        .iter()
+        .map(|w| {
+            let reason = w.adjust_reason as i8;
+            (w.ns, w.cpu, w.tid, Some(w.readying_tid), reason, w.adjust_increment, w.stack.clone())
+        })
+        .collect();
+    edges.sort();
+    edges
+}
+
+/// Every ReadyThread comes back once, as written: its time and CPU, the thread
+/// it readied and the thread that readied it (the one whose stretch on that
+/// CPU covers it, idle included), and the readying thread's stack; and the
+/// processes of both.
+fn check_wakeups(model: &TraceModel, truth: &GroundTruth) {
+    assert_eq!(model_edges(model), truth_edges(truth));
+    let pids: HashMap<(i64, u16, u32), (u32, u32)> =
+        truth.wakeups.iter().map(|w| ((w.ns, w.cpu, w.tid), (w.pid, w.readying_pid))).collect();
+    for w in &model.wakeups {
+        let want = pids[&(w.ts, w.cpu, w.tid)];
+        assert_eq!((model.threads.pid_at(w.tid, w.ts), model.readying_pid(w)), (Some(want.0), Some(want.1)), "{w:?}");
+    }
+}
+
+/// With events lost, every ReadyThread still comes back (none is lost), and
+/// its readying thread is the one written or unknown, never another.
+fn check_wakeups_never_wrong(model: &TraceModel, truth: &GroundTruth) -> usize {
+    let want: HashMap<(i64, u16, u32), u32> =
+        truth.wakeups.iter().map(|w| ((w.ns, w.cpu, w.tid), w.readying_tid)).collect();
+    assert_eq!(model.wakeups.len(), want.len());
+    let mut known = 0;
+    for w in &model.wakeups {
+        if let Some(readying) = w.readying_tid() {
+            assert_eq!(readying, want[&(w.ts, w.cpu, w.tid)], "{w:?}");
+            known += 1;
+        }
+    }
+    known
+}
+
+/// The `cswitch` table's readying columns say what the `wakeups` table says of
+/// the wakeup its `ready_ns` counts from, and are null where `ready_ns` is.
+fn check_cswitch_agrees_with_wakeups(model: TraceModel) -> usize {
+    let model = Arc::new(model);
+    let (cswitch, wakeups) = (model::tables::cswitch(&model), model::tables::wakeups(&model));
+    let column = |table: &columnar::DataTable, name: &str, row: usize| table.column(name).unwrap().value(row);
+    let mut by_edge: HashMap<(i64, u64), Vec<usize>> = HashMap::new();
+    for row in 0..wakeups.row_count() {
+        let (Value::Timestamp(ts), Value::U64(tid)) = (column(&wakeups, "ts", row), column(&wakeups, "tid", row))
+        else {
+            panic!("wakeup {row} without a time or thread");
+        };
+        by_edge.entry((ts, tid)).or_default().push(row);
+    }
+    let mut with_wakeup = 0;
+    for row in 0..cswitch.row_count() {
+        let side = ["readying_tid", "readying_pid", "readying_proc", "readying_cpu", "readying_stack"];
+        let got: Vec<Value> = side.iter().map(|c| column(&cswitch, c, row)).collect();
+        let (Value::Timestamp(ts), Value::U64(tid)) = (column(&cswitch, "ts", row), column(&cswitch, "tid", row))
+        else {
+            panic!("cswitch {row} without a time or thread");
+        };
+        let Value::Duration(ready_ns) = column(&cswitch, "ready_ns", row) else {
+            assert!(got.iter().all(Value::is_null), "cswitch {row}: {got:?} without ready_ns");
+            continue;
+        };
+        with_wakeup += 1;
+        let rows = &by_edge[&(ts - ready_ns, tid)];
+        let want = |w: usize| -> Vec<Value> {
+            ["readying_tid", "readying_pid", "readying_proc", "cpu", "stack"]
+                .iter()
+                .map(|c| column(&wakeups, c, w))
+                .collect()
+        };
+        assert!(
+            rows.iter().any(|&w| want(w) == got),
+            "cswitch {row}: {got:?}, wakeups {:?}",
+            rows.iter().map(|&w| want(w)).collect::<Vec<_>>()
+        );
+    }
+    with_wakeup
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Who woke whom, with either header Windows logs ReadyThread with (the
+    /// compact one names the readying thread; PERFINFO does not, and the
+    /// timeline must), in a model of every part and of none (whose samples
+    /// and system calls, left out, must not take the wakeups' stacks).
+    #[test]
+    fn every_wakeup_edge_comes_back_exactly(seed in any::<u64>(), cpus in 1u16..6, threads in 2usize..30, perfinfo in any::<bool>()) {
+        let dispatcher_header = if perfinfo { DispatcherHeader::PerfInfo } else { DispatcherHeader::Compact };
+        let options = RandomOptions { cpus, threads, dispatcher_header, ready_stacks: true, ..RandomOptions::default() };
+        let (trace, truth) = build_trace(seed, &options);
+        prop_assert!(truth.wakeups.iter().any(|w| !w.stack.is_empty()) || truth.wakeups.len() < 4);
+        let all = TraceModel::build(&trace, &mut Decoder::new());
+        check_wakeups(&all, &truth);
+        let none = TraceModel::build_counting(&trace, &mut Decoder::new(), &progress::Progress::new(), ModelParts::NONE).unwrap();
+        prop_assert_eq!(model_edges(&none), model_edges(&all));
+        let switched_in = check_cswitch_agrees_with_wakeups(all);
+        prop_assert!(switched_in <= truth.wakeups.len());
+    }
 
     #[test]
     fn without_lost_events_everything_comes_back(seed in any::<u64>(), cpus in 1u16..6, threads in 2usize..40, dense in any::<bool>(), perfinfo in any::<bool>()) {
@@ -144,6 +275,7 @@ proptest! {
         check_cswitch(&model, &truth);
         // The checks inside: a call that comes back attributed or paired is exactly right.
         check_syscalls(&model, &truth);
+        check_wakeups_never_wrong(&model, &truth);
     }
 
     #[test]
@@ -166,6 +298,14 @@ fn the_demo_incident_comes_back_as_written() {
     // Those before a CPU's first switch too: a sample, a stack walk or the switch names their thread.
     assert!(before_first_switch > 100, "{before_first_switch}");
     assert_eq!(exact, complete, "{before_first_switch} before a CPU's first switch");
+    // Who woke whom: server.exe's spinning workers, when they wait for the lock, too.
+    check_wakeups(&model, &truth);
+    let workers = demo::demo_facts().spinning_tids;
+    let woken: Vec<_> =
+        model.cswitch.iter().filter(|c| workers.contains(&c.tid)).filter_map(|c| model.wakeup_of(c)).collect();
+    assert!(woken.len() > 100, "{}", woken.len());
+    assert!(woken.iter().all(|w| w.stack().is_some() && w.readying_tid().is_some()));
+    check_cswitch_agrees_with_wakeups(model);
 }
 
 /// A scenario written three times over (the big-trace benchmark's way to a
@@ -217,7 +357,7 @@ fn a_scenario_repeated_in_periods_reads_back_as_each_period() {
 /// one readied it for an earlier wait. Checked against the scenario's own
 /// stretches and ReadyThread events, which know every thread's waits: with
 /// threads that wait and are readied again many times, the rule matters on
-/// most switch-ins.
+/// most switch-ins. The readying side of the switch-in is that ReadyThread's.
 #[test]
 fn ready_time_counts_only_the_ready_that_ended_the_last_wait() {
     let options = RandomOptions { cpus: 3, threads: 12, ..RandomOptions::default() };
@@ -228,6 +368,8 @@ fn ready_time_counts_only_the_ready_that_ended_the_last_wait() {
         for &(tid, ns) in &truth.readies {
             readies.entry(tid).or_default().push(ns);
         }
+        let readying: HashMap<(u32, i64), (u32, u16)> =
+            truth.wakeups.iter().map(|w| ((w.tid, w.ns), (w.readying_tid, w.cpu))).collect();
         for list in readies.values_mut() {
             list.sort_unstable();
         }
@@ -247,7 +389,10 @@ fn ready_time_counts_only_the_ready_that_ended_the_last_wait() {
                 .filter(|&r| last_out.is_none_or(|out| r >= out));
             let expected = readied.map(|r| want.start_ns - r);
             let got = rows.get(&(want.cpu, want.start_ns)).unwrap_or_else(|| panic!("no row for {want:?}"));
-            assert_eq!(got.ready_ns, expected, "{want:?}");
+            assert_eq!(model.ready_ns(got), expected, "{want:?}");
+            let side = model.wakeup_of(got).map(|w| (w.readying_tid(), w.cpu));
+            let want_side = readied.map(|r| readying[&(want.tid, r)]).map(|(tid, cpu)| (Some(tid), cpu));
+            assert_eq!(side, want_side, "{want:?}");
             checked.0 += 1;
             // How often the old rule (the last ReadyThread, whenever it was) would differ.
             let any_ready = readies.get(&want.tid).and_then(|l| l.iter().rev().find(|&&r| r <= want.start_ns));
@@ -501,5 +646,64 @@ proptest! {
             let switches = of_cpu.iter().filter(|i| i.switched_in_by_event).count() as u64;
             prop_assert_eq!((cpu.busy_ns, cpu.idle_ns, cpu.switches), (time(false), time(true), switches));
         }
+    }
+}
+
+/// ReadyThreads logged before their CPU's first context switch take the
+/// readying thread the way calls do: with the PERFINFO header, which names
+/// no thread, the first record that names the running thread names it (a
+/// sample later on CPU 0, the first switch's old thread on CPU 2), and CPU 1,
+/// which never switches and logs no sample, leaves it unknown; the compact
+/// header names it itself.
+#[test]
+fn readies_before_the_first_switch_take_the_thread_a_record_names() {
+    use demo::payloads::Sid;
+    use demo::scenario::{ProcessSpec, ReadySpec, SampleSpec, Slice, SwitchOut, ThreadSpec};
+    let duration = 10_000;
+    let mut s = demo::Scenario::new(3, duration);
+    let process = |pid, name: &str| ProcessSpec {
+        pid,
+        parent_pid: 0,
+        name: name.into(),
+        command_line: name.into(),
+        session_id: 1,
+        user_sid: Sid::local_system(),
+        start: None,
+        end: None,
+    };
+    s.processes = vec![process(0, "Idle"), process(40, "app.exe")];
+    for tid in [100, 200, 300, 301, 400] {
+        let thread = ThreadSpec {
+            tid,
+            pid: 40,
+            start: None,
+            end: None,
+            base_priority: 8,
+            start_address: 0x1000,
+            name: String::new(),
+        };
+        s.threads.push(thread);
+    }
+    let slice = |cpu, tid, start, end| Slice { cpu, tid, start, end, priority: 8, out: SwitchOut::waiting(6) };
+    s.schedule = vec![
+        slice(0, 100, 0, duration),
+        slice(1, 200, 0, duration),
+        slice(2, 300, 0, 6_000),
+        slice(2, 301, 6_000, duration),
+    ];
+    let ready = |cpu, ts| ReadySpec { cpu, ts, tid: 400, adjust_reason: 1, adjust_increment: 2 };
+    s.ready_threads = vec![ready(0, 1_000), ready(1, 1_500), ready(2, 2_000), ready(2, 7_000)];
+    // After the switch: a stack walk before it would name CPU 2's thread itself.
+    s.ready_stacks.insert(3, vec![0xffff_f800_0060_2000, 0x7ff6_0000_1000]);
+    s.samples.push(SampleSpec { cpu: 0, tid: 100, ts: 5_000, ip: 0x1010, callers: Vec::new(), lost: false });
+    for (header, cpu1) in [(DispatcherHeader::PerfInfo, None), (DispatcherHeader::Compact, Some(200))] {
+        s.dispatcher_header = header;
+        let (bytes, truth) = s.to_bytes().unwrap();
+        let model = TraceModel::build(&EtlTrace::from_bytes(bytes).unwrap(), &mut Decoder::new());
+        let readying: Vec<_> = model.wakeups.iter().map(|w| (w.cpu, w.readying_tid())).collect();
+        assert_eq!(readying, [(0, Some(100)), (1, cpu1), (2, Some(300)), (2, Some(301))], "{header:?}");
+        let stack = model.wakeups[3].stack().map(|id| model.stacks.frames(id).to_vec());
+        assert_eq!(stack.as_deref(), Some(&truth.wakeups[3].stack[..]), "{header:?}");
+        assert_eq!(model.readying_pid(&model.wakeups[3]), Some(40));
     }
 }

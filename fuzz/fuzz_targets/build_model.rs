@@ -17,5 +17,14 @@ fuzz_target!(|data: &[u8]| {
         for s in &model.stack_rows {
             assert!((s.stack as usize) < model.stacks.len());
         }
+        for id in model.wakeups.iter().filter_map(|w| w.stack()) {
+            assert!((id as usize) < model.stacks.len());
+        }
+        // A switch-in's wakeup is one of the model's, of its thread, no later than it.
+        for c in &model.cswitch {
+            if let Some(w) = model.wakeup_of(c) {
+                assert!(w.tid == c.tid && w.ts <= c.ts);
+            }
+        }
     }
 });

@@ -2,8 +2,10 @@
 //! driver (tedrdrv.sys, no PDB) hooks system-call tracing. Twelve worker
 //! threads of server.exe spin on a lock calling Sleep(0), so every
 //! NtDelayExecution runs through the driver's hook and its rundown
-//! protection; strace.exe probes files and keys that are not there; and for
-//! 3.5 s the profile samples stop while everything else goes on.
+//! protection; now and then a worker gives up spinning and waits for the lock,
+//! and the worker that releases it (or the wait's timeout) readies it again;
+//! strace.exe probes files and keys that are not there; and for 3.5 s the
+//! profile samples stop while everything else goes on.
 //!
 //! Addresses come from the Breakpad files in `symbols/`, so a symbol lookup
 //! of any IP, frame or syscall address lands on the function it was made from.
@@ -14,7 +16,7 @@ use super::scenario::{
     RegistrySpec, SampleSpec, Scenario, Slice, SwitchOut, SyscallSpec, ThreadSpec, Timeline, IDLE_TID,
 };
 use super::symbol_text;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use symbols::breakpad::{parse_sym, BreakpadSymbols};
 
 pub const CPU_COUNT: u16 = 16;
@@ -46,6 +48,7 @@ const DRIVER_HOOK_RETURN: u64 = DRIVER_BASE + 0x1a7c;
 const DRIVER_HOOK_BODY: u64 = DRIVER_BASE + 0x1b30;
 
 pub const STATUS_SUCCESS: u32 = 0;
+pub const STATUS_ALERTED: u32 = 0x0000_0101;
 pub const STATUS_TIMEOUT: u32 = 0x0000_0102;
 pub const STATUS_BUFFER_OVERFLOW: u32 = 0x8000_0005;
 pub const STATUS_ACCESS_DENIED: u32 = 0xC000_0022;
@@ -195,6 +198,10 @@ struct Stacks {
     svchost: Vec<u64>,
     explorer: Vec<u64>,
     strace: Vec<Vec<u64>>,
+    /// Readying stacks: a worker releasing the lock wakes a waiter
+    /// (WakeByAddressSingle), and a wait's timer expires in a DPC on an idle CPU.
+    release: Vec<u64>,
+    timer: Vec<u64>,
 }
 
 impl Stacks {
@@ -290,9 +297,28 @@ impl Stacks {
                 thread_base.clone(),
             ]
             .concat(),
-            [vec![sym.at(STRACE, "OpenRegistryKeys", 0x40)], strace_base, thread_base].concat(),
+            [vec![sym.at(STRACE, "OpenRegistryKeys", 0x40)], strace_base, thread_base.clone()].concat(),
         ];
-        Stacks { spin_user, in_driver, in_kernel, idle, system_worker, svchost, explorer, strace }
+        let release = [
+            vec![
+                sym.at(NT, "KiReadyThread", 0x9c),
+                sym.at(NT, "NtAlertThreadByThreadId", 0x3a),
+                sym.at(NT, "KiSystemServiceExitPico", 0x25),
+                sym.at(NTDLL, "NtAlertThreadByThreadId", 0x14),
+                sym.at(NTDLL, "RtlWakeAddressSingle", 0x4e),
+                sym.at(SERVER, "SpinLock::Release", 0x12),
+                sym.at(SERVER, "WorkerThread", 0x10f),
+            ],
+            thread_base,
+        ]
+        .concat();
+        let timer = vec![
+            sym.at(NT, "KiReadyThread", 0x9c),
+            sym.at(NT, "KiTimerExpiration", 0x3c1),
+            sym.at(NT, "KiRetireDpcList", 0x1e3),
+            sym.at(NT, "KiIdleLoop", 0x9e),
+        ];
+        Stacks { spin_user, in_driver, in_kernel, idle, system_worker, svchost, explorer, strace, release, timer }
     }
 }
 
@@ -640,6 +666,8 @@ pub fn demo_incident() -> Scenario {
         }
     }
 
+    plant_lock_waits(&mut s, &sym, &stacks, &worker_stretches);
+
     // Samples on every CPU at every interval, except in the gap.
     let Ok(timeline) = s.timeline() else {
         return s;
@@ -653,7 +681,7 @@ pub fn demo_incident() -> Scenario {
     }
     let interval = s.profile_interval_ticks().unwrap_or(20_000);
     for cpu in 0..CPU_COUNT {
-        let mut ts = 37 + i64::from(cpu) * 1_237;
+        let mut ts = first_sample(cpu);
         while ts < DURATION {
             if !(PROFILE_GAP.0..PROFILE_GAP.1).contains(&ts) {
                 if let Some(sample) = sample_at(&timeline, &worker_calls, &stacks, &mut rng, cpu, ts) {
@@ -664,6 +692,143 @@ pub fn demo_incident() -> Scenario {
         }
     }
     s
+}
+
+/// How often a worker, preempted by its CPU's System worker, instead gives up
+/// spinning and waits for the lock; and how often such a wait times out.
+const LOCK_WAIT_SHARE: f64 = 0.3;
+const LOCK_TIMEOUT_SHARE: f64 = 0.15;
+
+/// Each CPU's first sample: staggered, so that CPUs do not sample at one tick.
+fn first_sample(cpu: u16) -> i64 {
+    37 + i64::from(cpu) * 1_237
+}
+
+/// Whether `cpu` logs a sample at `ts`: a stack walk of its thread at that
+/// tick would be one the ReadyThread's could be taken for.
+fn sampled_at(s: &Scenario, cpu: u16, ts: i64) -> bool {
+    let interval = s.profile_interval_ticks().unwrap_or(20_000);
+    (ts - first_sample(cpu)).rem_euclid(interval) == 0
+}
+
+/// Whether none of `calls` (sorted, none inside another) is under way from `from` to `to`.
+fn free_of_calls(calls: &[(i64, i64)], from: i64, to: i64) -> bool {
+    let j = calls.partition_point(|c| c.0 <= to);
+    j.checked_sub(1).is_none_or(|j| calls[j].1 < from)
+}
+
+fn insert_call(calls: &mut Vec<(i64, i64)>, call: (i64, i64)) {
+    let at = calls.partition_point(|c| *c < call);
+    calls.insert(at, call);
+}
+
+/// Some of the workers' breaks become waits for the lock. A worker that has
+/// spun long enough waits on the lock's address (WaitOnAddress:
+/// NtWaitForAlertByThreadId, WrAlertByThreadId, user mode) instead of being
+/// preempted by its CPU's System worker, whose visit goes; its CPU idles.
+/// What readies it is what Windows logs: a ReadyThread on the CPU of the
+/// worker that releases the lock (WakeByAddressSingle:
+/// NtAlertThreadByThreadId, in that worker's context, with its stack), and
+/// the waiter is switched in on its own CPU a few microseconds later
+/// (STATUS_ALERTED); or, when no worker releases it in time, the wait's timer
+/// expiring in a DPC on the waiter's idle CPU (the idle thread's context,
+/// STATUS_TIMEOUT). A preempted or yielding spinner stays ready: it gets no
+/// ReadyThread. Drawn with a generator of its own after the rest.
+fn plant_lock_waits(s: &mut Scenario, sym: &Symbols, stacks: &Stacks, worker_runs: &[Vec<(i64, i64)>]) {
+    let mut rng = DemoRng::new(0x10C4_3A17_2024_0514);
+    let (nt_wait, nt_alert) = (sym.at(NT, "NtWaitForAlertByThreadId", 0), sym.at(NT, "NtAlertThreadByThreadId", 0));
+    let workers = worker_tids();
+    // Each worker's calls, sorted: (enter, exit).
+    let mut calls: Vec<Vec<(i64, i64)>> = workers
+        .iter()
+        .map(|&tid| {
+            let mut list: Vec<(i64, i64)> =
+                s.syscalls.iter().filter(|c| c.tid == tid).map(|c| (c.enter, c.exit.unwrap_or(DURATION))).collect();
+            list.sort_unstable();
+            list
+        })
+        .collect();
+    let mut visits_gone: BTreeSet<(u16, i64)> = BTreeSet::new();
+    let mut waits_from: BTreeSet<(u16, i64)> = BTreeSet::new();
+    let mut readies: Vec<(ReadySpec, Vec<u64>)> = Vec::new();
+    for (c, runs) in worker_runs.iter().enumerate() {
+        let (cpu, tid) = (c as u16, workers[c]);
+        for pair in runs.windows(2) {
+            let ((start, end), (next_start, next_end)) = (pair[0], pair[1]);
+            if !rng.chance(LOCK_WAIT_SHARE) {
+                continue;
+            }
+            // Its last Sleep(0) returns before the wait, and the next comes after.
+            let wait_enter = end - rng.range(3, 40);
+            let wait_exit = next_start + rng.range(2, 20);
+            let next = calls[c].partition_point(|call| call.0 < end);
+            let last_exit = next.checked_sub(1).map_or(start, |j| calls[c][j].1);
+            let next_enter = calls[c].get(next).map_or(next_end, |call| call.0);
+            if last_exit + 1 >= wait_enter || next_enter <= wait_exit + 1 || wait_exit + 1 >= next_end {
+                continue;
+            }
+            // The releasing worker: running then, between two of its calls, with room for its alert call.
+            let wake = next_start - rng.range(20, 300);
+            // The alert call enters `lead` ticks before the ReadyThread and returns `tail` after it.
+            let (lead, tail) = (rng.range(20, 100), rng.range(20, 100));
+            let first = rng.below(workers.len() as u64) as usize;
+            let releaser = (0..workers.len()).map(|k| (first + k) % workers.len()).filter(|&k| k != c).find(|&k| {
+                let runs_k = &worker_runs[k];
+                let covered = runs_k.iter().any(|&(s0, e0)| s0 + 50 < wake - lead && wake + tail < e0 - 50);
+                covered && free_of_calls(&calls[k], wake - lead - 1, wake + tail + 1) && !sampled_at(s, k as u16, wake)
+            });
+            let timed_out = rng.chance(LOCK_TIMEOUT_SHARE) || releaser.is_none();
+            let status = if timed_out { STATUS_TIMEOUT } else { STATUS_ALERTED };
+            let ready = |cpu, ts| ReadySpec { cpu, ts, tid, adjust_reason: 1, adjust_increment: 1 };
+            match releaser.filter(|_| !timed_out) {
+                Some(k) => {
+                    let call = (wake - lead, wake + tail);
+                    s.syscalls.push(SyscallSpec {
+                        tid: workers[k],
+                        enter: call.0,
+                        exit: Some(call.1),
+                        address: nt_alert,
+                        status: STATUS_SUCCESS,
+                        lost_enter: false,
+                        lost_exit: false,
+                    });
+                    insert_call(&mut calls[k], call);
+                    readies.push((ready(k as u16, wake), stacks.release.clone()));
+                }
+                None => {
+                    // The idle thread dispatches it at once, on the CPU the timer fired on.
+                    let mut fired = next_start - rng.range(10, 50);
+                    if sampled_at(s, cpu, fired) {
+                        fired -= 1;
+                    }
+                    readies.push((ready(cpu, fired), stacks.timer.clone()));
+                }
+            }
+            s.syscalls.push(SyscallSpec {
+                tid,
+                enter: wait_enter,
+                exit: Some(wait_exit),
+                address: nt_wait,
+                status,
+                lost_enter: false,
+                lost_exit: false,
+            });
+            insert_call(&mut calls[c], (wait_enter, wait_exit));
+            visits_gone.insert((cpu, end));
+            waits_from.insert((cpu, start));
+        }
+    }
+    // The System worker's visits that became waits go, with the ReadyThreads that brought them.
+    s.schedule.retain(|x| !(x.tid == system_worker_tid(x.cpu) && visits_gone.contains(&(x.cpu, x.start))));
+    s.ready_threads.retain(|r| !(r.tid == system_worker_tid(r.cpu) && visits_gone.contains(&(r.cpu, r.ts + 1))));
+    for slice in s.schedule.iter_mut().filter(|x| workers.contains(&x.tid) && waits_from.contains(&(x.cpu, x.start))) {
+        slice.out = SwitchOut::waiting(wait_reason::WR_ALERT_BY_THREAD_ID);
+    }
+    // Stacks by index: the demo's only ones, added after the ReadyThreads that went.
+    for (ready, stack) in readies {
+        s.ready_stacks.insert(s.ready_threads.len(), stack);
+        s.ready_threads.push(ready);
+    }
 }
 
 /// The sample on `cpu` at `ts`: a stack that fits what the running thread does.
@@ -734,6 +899,11 @@ pub struct DemoFacts {
     pub delay_execution_address: u64,
     /// NtDelayExecution calls of the spinning threads (all STATUS_SUCCESS).
     pub spin_calls: usize,
+    /// ReadyThreads of the spinning threads: each ends a wait for the lock.
+    pub lock_wakeups: usize,
+    /// Those logged by another spinning worker releasing the lock; the rest by
+    /// the wait's timer, in the idle thread's context.
+    pub lock_wakeups_by_worker: usize,
     pub spin_calls_per_thread_per_second: f64,
     pub profile_interval_100ns: u32,
     /// Samples logged, and those with a frame (IP included) in the driver.
@@ -770,6 +940,13 @@ pub fn facts_of(s: &Scenario) -> DemoFacts {
     let workers = worker_tids();
     let spin_calls =
         s.syscalls.iter().filter(|c| workers.contains(&c.tid) && c.address == delay_execution_address).count();
+    let timeline = s.timeline().ok();
+    let lock_wakeups: Vec<&ReadySpec> = s.ready_threads.iter().filter(|r| workers.contains(&r.tid)).collect();
+    let readied_by_worker = |r: &&&ReadySpec| {
+        let readier = timeline.as_ref().and_then(|t| t.stretch_at(r.cpu, r.ts));
+        readier.is_some_and(|st| workers.contains(&st.tid))
+    };
+    let lock_wakeups_by_worker = lock_wakeups.iter().filter(readied_by_worker).count();
     let in_driver = |a: u64| (DRIVER_BASE..DRIVER_BASE + DRIVER_SIZE).contains(&a);
     let logged: Vec<&SampleSpec> = s.samples.iter().filter(|x| !x.lost).collect();
     let driver_samples = logged.iter().filter(|x| in_driver(x.ip) || x.callers.iter().any(|&a| in_driver(a))).count();
@@ -796,6 +973,8 @@ pub fn facts_of(s: &Scenario) -> DemoFacts {
         spinning_tids: workers.clone(),
         delay_execution_address,
         spin_calls,
+        lock_wakeups: lock_wakeups.len(),
+        lock_wakeups_by_worker,
         spin_calls_per_thread_per_second: spin_calls as f64 / workers.len().max(1) as f64 / seconds,
         profile_interval_100ns: PROFILE_INTERVAL_100NS,
         total_samples: logged.len(),
@@ -853,6 +1032,7 @@ mod tests {
             .chain(&stacks.in_kernel)
             .chain(&stacks.idle)
             .chain(&stacks.strace)
+            .chain([&stacks.release, &stacks.timer])
             .flatten()
             .chain(&stacks.system_worker)
             .chain(&stacks.svchost)

@@ -1,8 +1,8 @@
 //! Turns the record stream into the model's tables: per-CPU passes on all
 //! cores, then one ordered pass over the rare events that give names and
 //! lifetimes (`name_pass`), then the joins, each per CPU or per thread on all
-//! cores and merged in time order: stacks (here), context switches
-//! (`cswitch_rows`) and system calls (`syscall_pairing`).
+//! cores and merged in time order: stacks (here), wakeups (`wakeup_rows`),
+//! context switches (`cswitch_rows`) and system calls (`syscall_pairing`).
 use super::cpu_pass;
 use super::cswitch_rows::cswitch_rows;
 use super::io::FileIoRow;
@@ -15,6 +15,7 @@ use super::stack_join::{self, Claims, StackRef};
 use super::stacks::{self, CpuStacks, KeyIndex, StackId, StackStats, StackStore};
 use super::syscall_objects::{CreatedObject, ObjectEvent, ObjectKind, SyscallObjects};
 use super::syscall_pairing::{pair_syscalls, threads_that_could_lose, LossWindow};
+use super::wakeup_rows::wakeup_rows;
 use super::{BuildStats, DpcRow, ModelParts, SampleRow, StackRow, TraceModel};
 use decode::Decoder;
 use etl::{EtlTrace, RecordRef};
@@ -59,7 +60,8 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress, parts: M
     let weight_ns = sample_interval_ns.unwrap_or(DEFAULT_SAMPLE_INTERVAL_NS);
     let mut stacked = join_stacks(trace, &mut outputs, &mut threads, parts == ModelParts::ALL);
     stats.stacks = stacked.stats;
-    let cswitch = cswitch_rows(&mut outputs, trace_end, &mut threads);
+    let wakeups = wakeup_rows(&mut outputs, &trace.clock);
+    let cswitch = cswitch_rows(&outputs, trace_end, &mut threads, &wakeups);
     // Without a part, the pass kept only phantoms of it, to claim their stacks.
     if !parts.samples {
         stacked.samples = Vec::new();
@@ -82,6 +84,7 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress, parts: M
         threads,
         modules,
         cswitch,
+        wakeups,
         syscalls,
         samples: stacked.samples,
         sample_weight_ns: weight_ns,
@@ -140,8 +143,8 @@ struct Stacked {
     stats: StackStats,
 }
 
-/// Resolves every CPU's stacks, gives each to its sample or system call
-/// (setting `stack` on the CPUs' rows), interns them, and merges the sample
+/// Resolves every CPU's stacks, gives each to its sample, system call or
+/// ReadyThread (setting `stack` on the CPUs' rows), interns them, and merges the sample
 /// rows in time order; with `with_stack_rows` (a model of every part, which
 /// the stacks table reads) every stack's row too.
 fn join_stacks(
@@ -198,6 +201,8 @@ fn join_stacks(
     };
     let syscall_stacks: Vec<Vec<(usize, Option<StackId>)>> =
         claims.iter().map(|c| c.syscalls.iter().map(|&(i, r)| (i, stack_id(Some(r)))).collect()).collect();
+    let ready_stacks: Vec<Vec<(usize, Option<StackId>)>> =
+        claims.iter().map(|c| c.readies.iter().map(|&(i, r)| (i, stack_id(Some(r)))).collect()).collect();
     drop(cpu_stacks);
     for o in outputs.iter_mut() {
         // Every stack is interned: the frames the pass read go.
@@ -206,6 +211,13 @@ fn join_stacks(
     for (o, stacks) in outputs.iter_mut().zip(syscall_stacks) {
         for (i, stack) in stacks {
             if let Some(row) = o.syscalls.enters.get_mut(i) {
+                row.set_stack(stack);
+            }
+        }
+    }
+    for (o, stacks) in outputs.iter_mut().zip(ready_stacks) {
+        for (i, stack) in stacks {
+            if let Some(row) = o.readies.get_mut(i) {
                 row.set_stack(stack);
             }
         }

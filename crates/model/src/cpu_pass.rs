@@ -1,10 +1,10 @@
 //! One pass over one processor's records in time order: the context switch
-//! timeline, system call events attributed to the thread running on that
-//! CPU, samples, and stack events. Processors run in parallel.
+//! timeline, system call events and ReadyThread events attributed to the
+//! thread running on that CPU, samples, and stack events. Processors run in parallel.
 use super::pass_output::{
     CpuOutput, KeyDefinition, StackBody, StackEvent, Switch, SyscallExit, SyscallMark, UNNAMED_THREAD,
 };
-use crate::{DpcKind, DpcRow, ModelParts, SampleRow, SyscallRow};
+use crate::{DpcKind, DpcRow, ModelParts, SampleRow, SyscallRow, WakeupRow};
 use decode::fields::{FieldSlots, KernelLayouts, Slot};
 use etl::buffer::buffer_flags;
 use etl::{EtlTrace, RecordId, RecordRef};
@@ -15,7 +15,7 @@ use std::hash::BuildHasher;
 struct Events {
     layouts: KernelLayouts,
     cswitch: FieldSlots<5>,
-    ready: FieldSlots<1>,
+    ready: FieldSlots<3>,
     syscall_enter: FieldSlots<1>,
     syscall_exit: FieldSlots<1>,
     sample: FieldSlots<3>,
@@ -39,7 +39,7 @@ impl Events {
                 36,
                 ["NewThreadId", "OldThreadId", "NewThreadPriority", "OldThreadWaitReason", "OldThreadState"],
             ),
-            ready: FieldSlots::new(5, 50, ["TThreadId"]),
+            ready: FieldSlots::new(5, 50, ["TThreadId", "AdjustReason", "AdjustIncrement"]),
             syscall_enter: FieldSlots::new(15, 51, ["SysCallAddress"]),
             syscall_exit: FieldSlots::new(15, 52, ["SysCallNtStatus"]),
             sample: FieldSlots::new(15, 46, ["InstructionPointer", "ThreadId", "Count"]),
@@ -231,7 +231,8 @@ fn push_phantoms(out: &mut CpuOutput, phantoms: Vec<LeftOutEvent>) {
 /// Who runs on a CPU before its first context switch, which no switch names.
 /// The first record that names the running thread (a sample's thread, a
 /// stack walk's, a ReadyThread's header, or the first switch's old thread)
-/// names it for every event since the CPU's first record: without a switch
+/// names it for every event since the CPU's first record (system calls, and
+/// the ReadyThreads it logged as the readying thread): without a switch
 /// between them, one thread ran throughout. A second record naming another
 /// thread before any switch shows a switch was lost: the events go back to
 /// no thread. So do they when a loss comes first, or nothing names the thread.
@@ -255,12 +256,14 @@ fn name_running(out: &mut CpuOutput, running: &mut Option<u32>, prologue: &mut P
     match *prologue {
         Prologue::Unnamed => {
             out.syscalls.name_thread_since(SyscallMark::default(), tid);
+            out.name_readying_since(0, tid);
             (*running, *prologue) = (Some(tid), Prologue::Named);
         }
         Prologue::Named if *running != Some(tid) => {
             let (enters, exits) = out.syscalls.take_back_since(SyscallMark::default());
             out.unattributed_after_loss += enters + exits;
             out.exits_without_thread += exits;
+            out.forget_readying_since(0);
             (*running, *prologue) = (None, Prologue::Over);
         }
         Prologue::Named | Prologue::Over => {}
@@ -278,8 +281,9 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
     let mut events = Events::new();
     let clock = trace.clock;
     let mut running: Option<u32> = None;
-    // First syscall event of the current run interval, to take back on a contradiction.
+    // First syscall event and ReadyThread of the current run interval, to take back on a contradiction.
     let mut interval_start = SyscallMark::default();
+    let mut interval_readies = 0;
     let mut records = trace.processor_records(processor).counting(meter);
     let mut current_buffer = u32::MAX;
     // Until this time no context switch can be trusted to name the running thread.
@@ -325,6 +329,7 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                 let (new_tid, old_tid) = (new_tid as u32, old_tid as u32);
                 if prologue == Prologue::Unnamed {
                     out.syscalls.name_thread_since(SyscallMark::default(), old_tid);
+                    out.name_readying_since(0, old_tid);
                 }
                 prologue = Prologue::Over;
                 if let Some(current) = running {
@@ -333,6 +338,7 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                         let (enters, exits) = out.syscalls.take_back_since(interval_start);
                         out.unattributed_after_loss += enters + exits;
                         out.exits_without_thread += exits;
+                        out.forget_readying_since(interval_readies);
                     }
                 }
                 let signed = |slot: Option<Slot>| slot.and_then(|s| s.read_i8(payload)).unwrap_or(0);
@@ -349,15 +355,32 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                     _ => Some(new_tid),
                 };
                 interval_start = out.syscalls.mark();
+                interval_readies = out.readies.len();
             }
             (5, 50) => {
-                if let Some(tid) = events.ready.get(layouts, version, ptr).and_then(|&[tid]| read(tid, payload)) {
-                    out.readies.push((ts, tid as u32));
-                }
                 // Logged in the context of the thread that readies: the running one.
-                if let Some(readying) = named(record.thread_id.map(u64::from)) {
+                let header = named(record.thread_id.map(u64::from));
+                if let Some(readying) = header {
                     name_running(&mut out, &mut running, &mut prologue, readying);
                 }
+                let Some(&[tid, reason, increment]) = events.ready.get(layouts, version, ptr) else { continue };
+                let Some(tid) = read(tid, payload) else { continue };
+                // A header naming another thread than the timeline's leaves it unknown.
+                let readying = running.filter(|&r| header.is_none_or(|h| h == r));
+                if parts != ModelParts::ALL {
+                    // Its stack walk stays for it, not for an event left out at its time.
+                    push_phantoms(&mut out, left_out.keep(record.timestamp, readying));
+                }
+                let signed = |slot: Option<Slot>| slot.and_then(|s| s.read_i8(payload)).unwrap_or(0);
+                let (reason, increment) = (signed(reason), signed(increment));
+                out.readies.push(WakeupRow::readied(
+                    record.timestamp,
+                    processor,
+                    tid as u32,
+                    readying,
+                    reason,
+                    increment,
+                ));
             }
             (15, 51) => {
                 let Some(address) = events.syscall_enter.get(layouts, version, ptr).and_then(|&[a]| read(a, payload))

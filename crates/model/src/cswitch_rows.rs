@@ -2,16 +2,22 @@
 use super::pass_output::{CpuOutput, Switch};
 use super::processes::ThreadRegistry;
 use super::sorted_runs;
-use super::CSwitchRow;
+use super::{CSwitchRow, WakeupRow, NO_WAKEUP};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
 
 /// One row per interval a thread ran on a CPU, from its switch-in to the next
-/// switch on that CPU. CPUs run in parallel; each thread's CPU time is summed.
-pub(super) fn cswitch_rows(cpus: &mut [CpuOutput], trace_end: i64, threads: &mut ThreadRegistry) -> Vec<CSwitchRow> {
-    let readies = ThreadTimes::new(cpus.iter_mut().flat_map(|o| std::mem::take(&mut o.readies)).collect());
+/// switch on that CPU, each with the wakeup (of `wakeups`) that ended its
+/// thread's last wait. CPUs run in parallel; each thread's CPU time is summed.
+pub(super) fn cswitch_rows(
+    cpus: &[CpuOutput],
+    trace_end: i64,
+    threads: &mut ThreadRegistry,
+    wakeups: &[WakeupRow],
+) -> Vec<CSwitchRow> {
+    let readies = ThreadTimes::new(wakeups.iter().enumerate().map(|(i, w)| (w.ts, w.tid, i as u32)).collect());
     let switch_outs =
-        ThreadTimes::new(cpus.iter().flat_map(|o| o.switches.iter().map(|s| (s.ts, s.old_tid))).collect());
+        ThreadTimes::new(cpus.iter().flat_map(|o| o.switches.iter().map(|s| (s.ts, s.old_tid, 0))).collect());
     let per_cpu: Vec<(Vec<CSwitchRow>, HashMap<usize, i64>)> = cpus
         .par_iter()
         .map(|o| {
@@ -37,28 +43,36 @@ pub(super) fn cswitch_rows(cpus: &mut [CpuOutput], trace_end: i64, threads: &mut
 }
 
 /// Times of one kind of event per thread (when it was readied, when it was
-/// switched out), per thread in time order.
+/// switched out), per thread in time order, each with a number (which wakeup).
 struct ThreadTimes {
     times: Vec<i64>,
+    /// Parallel to `times`; empty when every number is 0.
+    numbers: Vec<u32>,
     /// Each thread's range of `times`.
     by_thread: HashMap<u32, (usize, usize)>,
 }
 
 impl ThreadTimes {
-    fn new(mut events: Vec<(i64, u32)>) -> ThreadTimes {
-        events.par_sort_unstable_by_key(|&(ts, tid)| (tid, ts));
+    /// From (time, thread, number); of two at one time, the higher number counts as the later.
+    fn new(mut events: Vec<(i64, u32, u32)>) -> ThreadTimes {
+        events.par_sort_unstable_by_key(|&(ts, tid, number)| (tid, ts, number));
         let mut by_thread: HashMap<u32, (usize, usize)> = HashMap::default();
-        for (i, &(_, tid)) in events.iter().enumerate() {
+        for (i, &(_, tid, _)) in events.iter().enumerate() {
             by_thread.entry(tid).or_insert((i, i)).1 = i + 1;
         }
-        ThreadTimes { times: events.into_iter().map(|(ts, _)| ts).collect(), by_thread }
+        let numbers = match events.iter().any(|e| e.2 != 0) {
+            true => events.iter().map(|e| e.2).collect(),
+            false => Vec::new(),
+        };
+        ThreadTimes { times: events.into_iter().map(|(ts, _, _)| ts).collect(), numbers, by_thread }
     }
 
-    /// The last time of `tid` at or before `ts`.
-    fn last(&self, tid: u32, ts: i64) -> Option<i64> {
+    /// The last time of `tid` at or before `ts`, and its number.
+    fn last(&self, tid: u32, ts: i64) -> Option<(i64, u32)> {
         let &(start, end) = self.by_thread.get(&tid)?;
         let times = &self.times[start..end];
-        times.partition_point(|&r| r <= ts).checked_sub(1).map(|i| times[i])
+        let at = times.partition_point(|&r| r <= ts).checked_sub(1)?;
+        Some((times[at], self.numbers.get(start + at).copied().unwrap_or(0)))
     }
 }
 
@@ -69,14 +83,19 @@ struct Waits<'a> {
 }
 
 impl Waits<'_> {
-    /// How long `tid` was ready before it was switched in at `ts`: since the
-    /// last ReadyThread of it, if that came at or after its last switch-out (on
-    /// any CPU). An earlier one readied it for an earlier wait: then, and with
-    /// no ReadyThread at all (a preempted thread is ready without one), unknown.
-    fn ready_ns(&self, tid: u32, ts: i64) -> Option<i64> {
-        let readied = self.readies.last(tid, ts)?;
-        let out = self.switch_outs.last(tid, ts);
-        out.is_none_or(|out| readied >= out).then(|| ts.saturating_sub(readied))
+    /// The wakeup that readied `tid` before it was switched in at `ts`, which
+    /// its ready time counts from: its last ReadyThread, if that came at or
+    /// after its last switch-out (on any CPU). An earlier one readied it for an
+    /// earlier wait: then, and with no ReadyThread at all (a preempted thread
+    /// is ready without one), none (`NO_WAKEUP`).
+    fn wakeup(&self, tid: u32, ts: i64) -> u32 {
+        let Some((readied, wakeup)) = self.readies.last(tid, ts) else { return NO_WAKEUP };
+        let out = self.switch_outs.last(tid, ts).map(|(out, _)| out);
+        if out.is_none_or(|out| readied >= out) {
+            wakeup
+        } else {
+            NO_WAKEUP
+        }
     }
 }
 
@@ -115,7 +134,7 @@ fn cpu_switch_rows(
             wait_reason: Some(first.old_wait_reason),
             prev_state: None,
             priority: None,
-            ready_ns: None,
+            wakeup: NO_WAKEUP,
         });
     }
     for (i, s) in switches.iter().enumerate() {
@@ -137,7 +156,7 @@ fn cpu_switch_rows(
             wait_reason: next.map(|n| n.old_wait_reason),
             prev_state: Some(s.old_state),
             priority: Some(s.new_priority),
-            ready_ns: waits.ready_ns(s.new_tid, s.ts),
+            wakeup: waits.wakeup(s.new_tid, s.ts),
         });
     }
     (rows, cpu_ns)
@@ -153,17 +172,23 @@ mod tests {
     }
 
     #[test]
+    fn a_row_is_56_bytes() {
+        // Its wakeup is an index: the readying side is looked up when a column is made.
+        assert_eq!(std::mem::size_of::<CSwitchRow>(), 56);
+    }
+
+    #[test]
     fn extreme_timestamps_saturate_instead_of_overflowing() {
         // Found by fuzzing: a damaged clock puts switches at the ends of i64.
         let mut threads = ThreadRegistry::default();
         threads.apply(Lifecycle::Rundown, 0, 8, 4, None);
         let switches = [switch(i64::MIN, 8, 0), switch(i64::MAX, 0, 8)];
-        let readies = ThreadTimes::new(vec![(i64::MIN, 8)]);
-        let switch_outs = ThreadTimes::new(vec![(i64::MIN, 0), (i64::MAX, 8)]);
+        let readies = ThreadTimes::new(vec![(i64::MIN, 8, 0)]);
+        let switch_outs = ThreadTimes::new(vec![(i64::MIN, 0, 0), (i64::MAX, 8, 0)]);
         let waits = Waits { readies: &readies, switch_outs: &switch_outs };
         let (rows, cpu_ns) = cpu_switch_rows(0, &switches, 0, &waits, i64::MAX, &threads);
         assert_eq!(rows[0].end_ts, i64::MAX);
         assert_eq!(cpu_ns.values().copied().collect::<Vec<_>>(), [i64::MAX]);
-        assert_eq!(rows[0].ready_ns, Some(0));
+        assert_eq!(rows[0].wakeup, 0);
     }
 }

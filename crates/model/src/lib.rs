@@ -20,12 +20,14 @@ pub mod symbolize;
 pub mod syscall_objects;
 mod syscall_pairing;
 mod syscall_row;
+mod wakeup_rows;
 
 use modules::ModuleRegistry;
 use processes::{ProcessRegistry, ThreadRegistry};
 pub use sample_row::SampleRow;
 use stacks::{StackId, StackStats, StackStore};
 pub use syscall_row::SyscallRow;
+pub use wakeup_rows::{adjust_reason_name, WakeupRow, NO_WAKEUP};
 
 /// Times are nanoseconds since the trace start.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -46,8 +48,9 @@ pub struct CSwitchRow {
     pub prev_state: Option<i8>,
     /// None for a CPU's first interval, whose switch-in was not traced.
     pub priority: Option<i8>,
-    /// Time since the thread was readied, where a ReadyThread event says.
-    pub ready_ns: Option<i64>,
+    /// The ReadyThread that ended the thread's last wait, an index into
+    /// `TraceModel::wakeups`, or `NO_WAKEUP` (`TraceModel::wakeup_of`).
+    pub wakeup: u32,
 }
 
 /// What ran at raised IRQL, outside any thread: an interrupt service routine or a deferred procedure call.
@@ -143,6 +146,8 @@ pub struct TraceModel {
     pub threads: ThreadRegistry,
     pub modules: ModuleRegistry,
     pub cswitch: Vec<CSwitchRow>,
+    /// One row per ReadyThread, in time order.
+    pub wakeups: Vec<WakeupRow>,
     pub syscalls: Vec<SyscallRow>,
     pub samples: Vec<SampleRow>,
     /// What each sample stands for: the profile interval (1 ms when the trace does not say).
@@ -184,6 +189,21 @@ impl TraceModel {
     /// The process that made a system call: its thread's at the time.
     pub fn syscall_pid(&self, row: &SyscallRow) -> Option<u32> {
         self.threads.pid_at(row.tid()?, row.ts)
+    }
+
+    /// The ReadyThread that ended the wait before a switch-in (see `cswitch_rows::Waits`).
+    pub fn wakeup_of(&self, row: &CSwitchRow) -> Option<&WakeupRow> {
+        (row.wakeup != NO_WAKEUP).then(|| self.wakeups.get(row.wakeup as usize)).flatten()
+    }
+
+    /// How long the thread of a switch-in was ready: since the ReadyThread that ended its last wait.
+    pub fn ready_ns(&self, row: &CSwitchRow) -> Option<i64> {
+        self.wakeup_of(row).map(|w| row.ts.saturating_sub(w.ts))
+    }
+
+    /// The process of the thread that readied another: its thread's at the time.
+    pub fn readying_pid(&self, row: &WakeupRow) -> Option<u32> {
+        self.threads.pid_at(row.readying_tid()?, row.ts)
     }
 }
 pub mod io;

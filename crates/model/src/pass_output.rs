@@ -1,9 +1,9 @@
 //! What the per-CPU pass takes from the records, as plain rows: context
-//! switches, system call enters (as rows) and exits, samples (as rows), stack
-//! events and stack-key definitions.
+//! switches, ReadyThread events (as rows), system call enters (as rows) and
+//! exits, samples (as rows), stack events and stack-key definitions.
 //! The pass fills them; the stack join and the model's build read them.
 use super::chunked::Chunked;
-use super::{DpcRow, SampleRow, SyscallRow};
+use super::{DpcRow, SampleRow, SyscallRow, WakeupRow};
 use columnar::Bitmap;
 use etl::RecordRef;
 
@@ -139,7 +139,9 @@ pub struct KeyDefinition {
 pub struct CpuOutput {
     pub cpu: u16,
     pub switches: Vec<Switch>,
-    pub readies: Vec<(i64, u32)>,
+    /// One row per ReadyThread event, in record order (time: the raw
+    /// timestamp until the build gives each its stack).
+    pub readies: Vec<WakeupRow>,
     pub syscalls: CpuSyscalls,
     /// SysCallExit events of no known thread, which pair with nothing.
     pub exits_without_thread: u64,
@@ -176,6 +178,22 @@ impl CpuOutput {
         self.key_definitions.shrink_to_fit();
         self.dpcs.shrink_to_fit();
         self.rare.shrink_to_fit();
+    }
+
+    /// Gives the ReadyThread events logged since `from` without a readying
+    /// thread the thread a record named as running through all of them.
+    pub fn name_readying_since(&mut self, from: usize, tid: u32) {
+        for row in self.readies.iter_mut().skip(from).filter(|r| r.readying_tid().is_none()) {
+            row.set_readying_tid(Some(tid));
+        }
+    }
+
+    /// Takes back the readying thread of the ReadyThread events logged since
+    /// `from`: a lost context switch made it uncertain.
+    pub fn forget_readying_since(&mut self, from: usize) {
+        for row in self.readies.iter_mut().skip(from) {
+            row.set_readying_tid(None);
+        }
     }
 }
 

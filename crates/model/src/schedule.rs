@@ -42,16 +42,23 @@ pub fn thread_schedules(model: &TraceModel) -> Vec<ThreadSchedule> {
         }
         let Some(t) = threads.index_at(row.tid, row.ts) else { continue };
         if row.prev_tid.is_some() {
-            switched_in(&mut schedules[t], row, last_cpu[t], left_waiting[t].take());
+            let ready = model.ready_ns(row);
+            switched_in(&mut schedules[t], row, ready, last_cpu[t], left_waiting[t].take());
         }
         last_cpu[t] = Some(row.cpu);
     }
     schedules
 }
 
-fn switched_in(schedule: &mut ThreadSchedule, row: &CSwitchRow, last_cpu: Option<u16>, waiting_since: Option<i64>) {
+fn switched_in(
+    schedule: &mut ThreadSchedule,
+    row: &CSwitchRow,
+    ready: Option<i64>,
+    last_cpu: Option<u16>,
+    waiting_since: Option<i64>,
+) {
     schedule.switches += 1;
-    let ready = row.ready_ns.unwrap_or(0);
+    let ready = ready.unwrap_or(0);
     schedule.ready_ns = schedule.ready_ns.saturating_add(ready);
     if let Some(since) = waiting_since {
         let gap = row.ts.saturating_sub(since).saturating_sub(ready);
@@ -105,7 +112,7 @@ pub fn cpu_schedules(model: &TraceModel) -> Vec<CpuSchedule> {
         if row.prev_tid.is_some() {
             cpu.switches += 1;
         }
-        cpu.ready_ns.extend(row.ready_ns);
+        cpu.ready_ns.extend(model.ready_ns(row));
     }
     for d in &model.dpcs {
         let cpu = &mut schedules[usize::from(d.cpu)];

@@ -1,5 +1,6 @@
 //! Which event each stack was walked for. A stack follows its event on the
-//! same CPU, so each CPU's samples and system call enters claim their stacks
+//! same CPU, so each CPU's samples, system call enters and ReadyThreads (the
+//! readying thread's stack) claim their stacks
 //! (same thread, same raw timestamp) in one time-ordered walk, on all cores.
 //! What is left over is joined across CPUs: the user half of a stack can be
 //! written after the thread moved to another CPU, and an event's stack can
@@ -19,7 +20,7 @@ pub struct StackRef {
 /// A sample that claimed no stack on its CPU.
 pub const NO_CLAIM: u32 = u32::MAX;
 
-/// For one CPU: the stack of each sample and each system call event.
+/// For one CPU: the stack of each sample, system call event and ReadyThread.
 pub struct Claims {
     /// Parallel to the CPU's samples: the index of the stack of this CPU it
     /// claimed, or NO_CLAIM (4 bytes a sample: there are tens of millions).
@@ -30,6 +31,8 @@ pub struct Claims {
     /// (index in the CPU's system call events, its stack), in index order: few
     /// system calls carry stacks, and exits never do.
     pub syscalls: Vec<(usize, StackRef)>,
+    /// (index in the CPU's ReadyThread events, its stack), in index order.
+    pub readies: Vec<(usize, StackRef)>,
     /// Per owner of the CPU's stacks: whether an event took it (or it is part of another stack now).
     taken: Vec<bool>,
 }
@@ -57,7 +60,7 @@ impl Walk<'_> {
     }
 }
 
-/// The stacks that the samples and system call enters of one CPU claim on that CPU.
+/// The stacks that the samples, system call enters and ReadyThreads of one CPU claim on that CPU.
 pub fn claim_on_cpu(cpu_index: usize, cpu: &CpuOutput, owners: &[Owner]) -> Claims {
     debug_assert!(owners.is_sorted_by_key(|o| (o.event_raw_ts, o.tid)));
     let mut walk = Walk { cpu: cpu_index as u32, owners, taken: vec![false; owners.len()] };
@@ -74,7 +77,12 @@ pub fn claim_on_cpu(cpu_index: usize, cpu: &CpuOutput, owners: &[Owner]) -> Clai
         // While the build pairs, a row's time is the enter's raw timestamp.
         .filter_map(|(i, e)| Some((i, walk.claim(&mut cursor, e.tid()?, e.ts)?)))
         .collect();
-    Claims { samples, adopted_samples: Vec::new(), syscalls, taken: walk.taken }
+    let mut cursor = 0;
+    // A ReadyThread's stack is the readying thread's; its time is raw while the build joins.
+    let readies = (cpu.readies.iter().enumerate())
+        .filter_map(|(i, r)| Some((i, walk.claim(&mut cursor, r.readying_tid()?, r.ts)?)))
+        .collect();
+    Claims { samples, adopted_samples: Vec::new(), syscalls, readies, taken: walk.taken }
 }
 
 impl Claims {
@@ -176,6 +184,20 @@ pub fn join_across_cpus(cpus: &[CpuOutput], stacks: &mut [CpuStacks<'_>], claims
         if !adopted.is_empty() {
             claim.syscalls.extend(adopted);
             claim.syscalls.sort_unstable_by_key(|&(i, _)| i);
+        }
+        let mut adopted = Vec::new();
+        let mut claimed = claim.readies.iter().map(|&(i, _)| i).peekable();
+        for (i, r) in cpu.readies.iter().enumerate() {
+            if claimed.next_if_eq(&i).is_some() {
+                continue;
+            }
+            if let Some(&stack) = r.readying_tid().and_then(|tid| still_loose.get(&(r.ts, tid))) {
+                adopted.push((i, stack));
+            }
+        }
+        if !adopted.is_empty() {
+            claim.readies.extend(adopted);
+            claim.readies.sort_unstable_by_key(|&(i, _)| i);
         }
     }
 }

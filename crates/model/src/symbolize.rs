@@ -287,15 +287,17 @@ impl NamedFrames {
 }
 
 /// When each (pid, stack) that `wanted` accepts first occurs, in a stack row,
-/// a sample or a system call (those without a process count as pid 0), sorted
+/// a sample, a system call or a wakeup (those without a process count as pid 0), sorted
 /// by key: every occurrence is listed, sorted, and all but each key's earliest
 /// dropped, in 16 bytes an occurrence and no map.
 fn first_occurrences(model: &TraceModel, wanted: impl Fn(&(u32, StackId)) -> bool) -> Vec<((u32, StackId), i64)> {
     let stack_rows = model.stack_rows.iter().map(|s| ((s.pid, s.stack), s.ts));
     let samples = model.samples.iter().filter_map(|s| Some(((s.pid().unwrap_or(0), s.stack()?), s.ts)));
     let syscalls = model.syscalls.iter().filter_map(|s| Some(((model.syscall_pid(s).unwrap_or(0), s.stack()?), s.ts)));
+    // A wakeup's stack is the readying thread's, in its process.
+    let wakeups = model.wakeups.iter().filter_map(|w| Some(((model.readying_pid(w).unwrap_or(0), w.stack()?), w.ts)));
     let mut first: Vec<((u32, StackId), i64)> =
-        stack_rows.chain(samples).chain(syscalls).filter(|(key, _)| wanted(key)).collect();
+        stack_rows.chain(samples).chain(syscalls).chain(wakeups).filter(|(key, _)| wanted(key)).collect();
     first.sort_unstable();
     first.dedup_by_key(|(key, _)| *key);
     first.shrink_to_fit();

@@ -4,7 +4,7 @@
 use super::schedule::{cpu_schedules, thread_schedules, ThreadSchedule};
 use super::symbolize::{leaf_functions, NamedFrames, ResolvedFrame};
 use super::syscall_objects::{CallObjects, ObjectEvent, ObjectKind};
-use super::{ModelParts, SyscallRow, TraceModel};
+use super::{adjust_reason_name, ModelParts, SyscallRow, TraceModel};
 use crate::owners::{ThreadOwners, OWNER_FIELDS};
 use crate::processes::ProcessRegistry;
 use crate::schema;
@@ -386,7 +386,59 @@ pub fn cswitch(model: &Arc<TraceModel>) -> DataTable {
         b.texts("prev_state", m.cswitch.iter().map(|c| c.prev_state.map(thread_state_name)))
     });
     b.later("priority", rows, model, |m, b| b.i64s("priority", m.cswitch.iter().map(|c| c.priority.map(i64::from))));
-    b.later("ready_ns", rows, model, |m, b| b.durations("ready_ns", m.cswitch.iter().map(|c| c.ready_ns)));
+    b.later("ready_ns", rows, model, |m, b| b.durations("ready_ns", m.cswitch.iter().map(|c| m.ready_ns(c))));
+    // The readying side of the wakeup that `ready_ns` counts from.
+    b.later("readying_tid", rows, model, |m, b| {
+        b.u64s("readying_tid", m.cswitch.iter().map(|c| some_u32(m.wakeup_of(c)?.readying_tid())))
+    });
+    b.later("readying_pid", rows, model, |m, b| {
+        b.u64s("readying_pid", m.cswitch.iter().map(|c| some_u32(m.readying_pid(m.wakeup_of(c)?))))
+    });
+    b.later("readying_proc", rows, model, |m, b| {
+        let r = Resolve { model: m };
+        let proc = |c| m.wakeup_of(c).and_then(|w| r.proc(m.readying_pid(w), w.ts));
+        b.texts("readying_proc", m.cswitch.iter().map(proc))
+    });
+    b.later("readying_cpu", rows, model, |m, b| {
+        b.u64s("readying_cpu", m.cswitch.iter().map(|c| m.wakeup_of(c).map(|w| u64::from(w.cpu))))
+    });
+    b.later("readying_stack", rows, model, |m, b| {
+        b.u64s("readying_stack", m.cswitch.iter().map(|c| m.wakeup_of(c)?.stack().map(u64::from)))
+    });
+    b.finish()
+}
+
+/// The wakeups (ReadyThread events), each column made when a query first reads it.
+pub fn wakeups(model: &Arc<TraceModel>) -> DataTable {
+    let rows = model.wakeups.len();
+    let mut b = Builder::new("wakeups");
+    b.later("ts", rows, model, |m, b| b.times("ts", m.wakeups.iter().map(|w| Some(w.ts))));
+    b.later("cpu", rows, model, |m, b| b.u64s("cpu", m.wakeups.iter().map(|w| Some(u64::from(w.cpu)))));
+    b.later("tid", rows, model, |m, b| b.u64s("tid", m.wakeups.iter().map(|w| Some(u64::from(w.tid)))));
+    b.later("pid", rows, model, |m, b| {
+        b.u64s("pid", m.wakeups.iter().map(|w| some_u32(m.threads.pid_at(w.tid, w.ts))))
+    });
+    b.later("proc", rows, model, |m, b| {
+        let r = Resolve { model: m };
+        b.texts("proc", m.wakeups.iter().map(|w| r.proc(m.threads.pid_at(w.tid, w.ts), w.ts)))
+    });
+    b.later("readying_tid", rows, model, |m, b| {
+        b.u64s("readying_tid", m.wakeups.iter().map(|w| some_u32(w.readying_tid())))
+    });
+    b.later("readying_pid", rows, model, |m, b| {
+        b.u64s("readying_pid", m.wakeups.iter().map(|w| some_u32(m.readying_pid(w))))
+    });
+    b.later("readying_proc", rows, model, |m, b| {
+        let r = Resolve { model: m };
+        b.texts("readying_proc", m.wakeups.iter().map(|w| r.proc(m.readying_pid(w), w.ts)))
+    });
+    b.later("adjust_reason", rows, model, |m, b| {
+        b.texts("adjust_reason", m.wakeups.iter().map(|w| Some(adjust_reason_name(w.adjust_reason))))
+    });
+    b.later("adjust_increment", rows, model, |m, b| {
+        b.i64s("adjust_increment", m.wakeups.iter().map(|w| Some(i64::from(w.adjust_increment))))
+    });
+    b.later("stack", rows, model, |m, b| b.u64s("stack", m.wakeups.iter().map(|w| w.stack().map(u64::from))));
     b.finish()
 }
 
@@ -949,6 +1001,7 @@ pub fn build(
         "threads" => threads(model),
         "modules" => modules(model),
         "cswitch" => cswitch(model),
+        "wakeups" => wakeups(model),
         "syscalls" => syscalls(model, resolver),
         "samples" => samples(model, resolver),
         "stacks" => stacks(model, named()),
@@ -971,6 +1024,7 @@ pub fn row_count(name: &str, model: &TraceModel, trace: &EtlTrace) -> Option<usi
         "threads" => model.threads.rows.len(),
         "modules" => model.modules.rows.len(),
         "cswitch" => model.cswitch.len(),
+        "wakeups" => model.wakeups.len(),
         "syscalls" => model.syscalls.len(),
         "samples" => model.samples.len(),
         "stacks" => model.stack_rows.len(),
@@ -993,7 +1047,8 @@ fn frame_rows(model: &TraceModel) -> usize {
         .iter()
         .map(|s| (s.pid, Some(s.stack)))
         .chain(model.samples.iter().map(|s| (s.pid().unwrap_or(0), s.stack())))
-        .chain(model.syscalls.iter().map(|s| (model.syscall_pid(s).unwrap_or(0), s.stack())));
+        .chain(model.syscalls.iter().map(|s| (model.syscall_pid(s).unwrap_or(0), s.stack())))
+        .chain(model.wakeups.iter().map(|w| (model.readying_pid(w).unwrap_or(0), w.stack())));
     occurrences
         .filter_map(|(pid, stack)| Some((pid, stack?)))
         .filter(|key| seen.insert(*key))

@@ -268,6 +268,9 @@ mod tests {
         assert!(judge(&build(Some("syscalls"), 33_700_000), &limit, 0).is_ok());
         assert!(judge(&build(Some("events"), 33_700_000), &limit, 0).is_ok());
         assert!(judge(&build(Some("cswitch"), 33_700_000), &limit, 0).is_ok());
+        // Wakeups come with the context switches: a ReadyThread's row (24 B) is
+        // held where a switch's ready time (16 B of its row) was.
+        assert!(judge(&build(Some("wakeups"), 33_700_000), &limit, 0).is_ok());
         let switches_only = Build { need: Need::Model(ModelParts::NONE), ..build(None, 33_700_000) };
         assert!(judge(&switches_only, &limit, 0).is_ok());
         assert!(judge(&build(Some("samples"), 33_700_000), &limit, 0).is_ok());

@@ -25,7 +25,7 @@ pub use super::payloads::DispatcherHeader;
 pub use check::{Stretch, Timeline};
 pub use random::{random_scenario, DemoRng, RandomOptions};
 pub use spec::*;
-pub use truth::{GroundTruth, IntervalTruth, SampleTruth, SyscallTruth};
+pub use truth::{GroundTruth, IntervalTruth, SampleTruth, SyscallTruth, WakeupTruth};
 
 /// Why a scenario cannot be written: it contradicts itself, or the writer refused it.
 #[derive(Clone, Debug, PartialEq, Eq)]

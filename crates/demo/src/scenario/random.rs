@@ -2,7 +2,7 @@
 use super::*;
 use crate::payloads::Sid;
 use etl::Guid;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// SplitMix64: a small deterministic generator, so scenarios need no crate.
 #[derive(Clone, Debug)]
@@ -84,6 +84,10 @@ pub struct RandomOptions {
     pub objects: bool,
     /// DPCs and ISRs on every CPU.
     pub dpcs: bool,
+    /// Half the ReadyThread events are followed by the readying thread's
+    /// stack walk, as with stack walking on for ReadyThread. Drawn after the
+    /// rest: a scenario is the same with or without them, but for the stacks.
+    pub ready_stacks: bool,
 }
 
 /// Code paths that samples repeat: an IP and its callers each.
@@ -129,6 +133,7 @@ impl Default for RandomOptions {
             stack_paths: None,
             objects: false,
             dpcs: false,
+            ready_stacks: false,
         }
     }
 }
@@ -401,6 +406,24 @@ pub fn random_scenario(seed: u64, options: &RandomOptions) -> Scenario {
             ts += interval;
         }
     }
+    if options.ready_stacks {
+        // A stack walk goes to the event of its thread and time: none of the
+        // readying thread's system calls or samples may share a ReadyThread's.
+        let mut taken: HashSet<(u32, i64)> = s.syscalls.iter().map(|c| (c.tid, c.enter)).collect();
+        taken.extend(s.samples.iter().map(|x| (x.tid, x.ts)));
+        // A generator of their own, so that the rest of the scenario does not change.
+        let mut rng = DemoRng::new(seed ^ 0x7EAD_57AC_0EAD_57AC);
+        for i in 0..s.ready_threads.len() {
+            let r = s.ready_threads[i];
+            let readier = checked.stretch_at(r.cpu, r.ts).map_or(IDLE_TID, |st| st.tid);
+            if rng.chance(0.5) && !taken.contains(&(readier, r.ts)) {
+                let (kernel, user) = (1 + rng.below(4), rng.below(4));
+                let mut frames: Vec<u64> = (0..kernel).map(|_| KERNEL_BASE + rng.below(0x10_0000)).collect();
+                frames.extend((0..user).map(|_| USER_BASE + rng.below(0x10_0000)));
+                s.ready_stacks.insert(i, frames);
+            }
+        }
+    }
     if options.objects {
         add_objects(&mut s, &checked, &mut rng);
     }
@@ -472,7 +495,7 @@ mod tests {
         let distinct = |stack_paths| {
             let options = RandomOptions { cpus: 2, threads: 8, stack_paths, ..Default::default() };
             let s = random_scenario(5, &options);
-            let stacks: std::collections::HashSet<_> = s.samples.iter().map(|x| (x.ip, x.callers.clone())).collect();
+            let stacks: HashSet<_> = s.samples.iter().map(|x| (x.ip, x.callers.clone())).collect();
             (s.samples.len(), stacks.len())
         };
         let (samples, stacks) = distinct(Some(10));

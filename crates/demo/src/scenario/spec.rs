@@ -2,6 +2,7 @@
 //! calls and samples, in QPC ticks since the trace start.
 use super::DispatcherHeader;
 use crate::payloads::Sid;
+use std::collections::BTreeMap;
 
 /// Every CPU's idle thread has thread id 0 in process 0.
 pub const IDLE_TID: u32 = 0;
@@ -23,6 +24,7 @@ pub mod wait_reason {
     pub const WR_QUEUE: u8 = 15;
     pub const WR_PREEMPTED: u8 = 32;
     pub const WR_YIELD_EXECUTION: u8 = 33;
+    pub const WR_ALERT_BY_THREAD_ID: u8 = 37;
 }
 
 /// A process of the machine. `start`/`end` None: alive before/after the trace.
@@ -109,7 +111,8 @@ pub struct Slice {
     pub out: SwitchOut,
 }
 
-/// ReadyThread on `cpu` at `ts`: `tid` is made ready by whatever runs there.
+/// ReadyThread on `cpu` at `ts`: `tid` is made ready by whatever runs there
+/// (the readying thread: the kernel logs the event in its context).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReadySpec {
     pub cpu: u16,
@@ -244,6 +247,10 @@ pub struct Scenario {
     pub modules: Vec<ModuleSpec>,
     pub schedule: Vec<Slice>,
     pub ready_threads: Vec<ReadySpec>,
+    /// The readying thread's stack walked for `ready_threads[i]`, innermost
+    /// frame first, by `i`: a StackWalk right after the ReadyThread, with its
+    /// time, as the kernel logs it when stack walking is on for ReadyThread.
+    pub ready_stacks: BTreeMap<usize, Vec<u64>>,
     pub syscalls: Vec<SyscallSpec>,
     pub profile: Option<ProfileSpec>,
     pub samples: Vec<SampleSpec>,
@@ -272,6 +279,7 @@ impl Scenario {
             modules: Vec::new(),
             schedule: Vec::new(),
             ready_threads: Vec::new(),
+            ready_stacks: BTreeMap::new(),
             syscalls: Vec::new(),
             profile: None,
             samples: Vec::new(),

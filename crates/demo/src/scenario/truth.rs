@@ -59,6 +59,27 @@ pub struct SampleTruth {
     pub logged: bool,
 }
 
+/// One ReadyThread as the trace must give it back: who woke whom, where and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WakeupTruth {
+    /// Index into `Scenario::ready_threads`.
+    pub index: usize,
+    pub cpu: u16,
+    /// Raw QPC ticks and nanoseconds since the trace start.
+    pub ts: i64,
+    pub ns: i64,
+    /// The thread made ready, and its process.
+    pub tid: u32,
+    pub pid: u32,
+    /// The thread whose stretch on `cpu` covers the event (idle: 0), and its process.
+    pub readying_tid: u32,
+    pub readying_pid: u32,
+    pub adjust_reason: u8,
+    pub adjust_increment: i8,
+    /// The frames of the readying thread's StackWalk, innermost first; empty when none was written.
+    pub stack: Vec<u64>,
+}
+
 /// What the written trace holds, for tests to compare a reader's model against.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroundTruth {
@@ -73,6 +94,8 @@ pub struct GroundTruth {
     pub samples: Vec<SampleTruth>,
     /// (readied thread, ns since the trace start) of every ReadyThread written.
     pub readies: Vec<(u32, i64)>,
+    /// Every ReadyThread written, with the thread that readied it, in `Scenario::ready_threads` order.
+    pub wakeups: Vec<WakeupTruth>,
     /// Records written per event type (lost ones excluded; the header event not counted).
     pub event_counts: BTreeMap<EventType, usize>,
     pub events_lost: u32,

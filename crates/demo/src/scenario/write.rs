@@ -1,8 +1,8 @@
 //! A scenario written as a kernel trace through the ETL writer, with its ground truth.
 use super::{err, payloads, IntervalTruth, ModuleSpec, ProcessSpec, SampleTruth, Scenario, ScenarioError};
 use super::{
-    DispatcherHeader, GroundTruth, InterruptKind, RegistryOp, Stretch, SyscallTruth, ThreadSpec, Timeline, IDLE_PID,
-    IDLE_TID,
+    DispatcherHeader, GroundTruth, InterruptKind, RegistryOp, Stretch, SyscallTruth, ThreadSpec, Timeline, WakeupTruth,
+    IDLE_PID, IDLE_TID,
 };
 use crate::payloads::EventType;
 use etl::writer::{EtlWriter, WriterOptions};
@@ -45,6 +45,12 @@ enum Item {
         sample: u32,
         pid: u32,
     },
+    /// The readying thread's stack at `Scenario::ready_threads[ready]`.
+    ReadyStack {
+        ready: u32,
+        tid: u32,
+        pid: u32,
+    },
 }
 
 impl From<payloads::Encoded> for Item {
@@ -61,7 +67,7 @@ impl Item {
             Item::SysCallEnter(_) => EventType::SysCallEnter,
             Item::SysCallExit(_) => EventType::SysCallExit,
             Item::Sample { .. } => EventType::SampledProfile,
-            Item::Stack { .. } => EventType::StackWalk,
+            Item::Stack { .. } | Item::ReadyStack { .. } => EventType::StackWalk,
         }
     }
 }
@@ -196,14 +202,33 @@ impl Scenario {
         }
 
         let mut readies = Vec::with_capacity(self.ready_threads.len());
-        for r in &self.ready_threads {
+        let mut wakeups = Vec::with_capacity(self.ready_threads.len());
+        if let Some(&i) = self.ready_stacks.keys().find(|&&i| i >= self.ready_threads.len()) {
+            return err(format!("a stack for ReadyThread {i}, which is not in the scenario"));
+        }
+        for (i, r) in self.ready_threads.iter().enumerate() {
             readies.push((r.tid, self.ns(r.ts)));
+            // Logged in the context of the thread running there (the event after a switch at its time).
             let Some(readier) = checked.stretch_at(r.cpu, r.ts) else {
                 return err(format!("ReadyThread at {} on CPU {} is outside the trace", r.ts, r.cpu));
             };
-            if !checked.pid_of.contains_key(&r.tid) {
+            let Some(&pid) = checked.pid_of.get(&r.tid) else {
                 return err(format!("ReadyThread of unknown thread {}", r.tid));
-            }
+            };
+            let stack = self.ready_stacks.get(&i).cloned().unwrap_or_default();
+            wakeups.push(WakeupTruth {
+                index: i,
+                cpu: r.cpu,
+                ts: raw(r.ts),
+                ns: self.ns(r.ts),
+                tid: r.tid,
+                pid,
+                readying_tid: readier.tid,
+                readying_pid: readier.pid,
+                adjust_reason: r.adjust_reason,
+                adjust_increment: r.adjust_increment,
+                stack,
+            });
             let fields = payloads::ReadyThreadFields {
                 awakened_tid: r.tid,
                 adjust_reason: r.adjust_reason,
@@ -212,6 +237,10 @@ impl Scenario {
             };
             let event = payloads::ready_thread(&fields, readier.tid, readier.pid)?;
             push(&mut pending, r.ts, class::READY, r.cpu, event.into());
+            if self.ready_stacks.get(&i).is_some_and(|frames| !frames.is_empty()) {
+                let item = Item::ReadyStack { ready: i as u32, tid: readier.tid, pid: readier.pid };
+                push(&mut pending, r.ts, class::READY, r.cpu, item);
+            }
         }
 
         // System calls, on the CPU their thread runs on.
@@ -391,6 +420,12 @@ impl Scenario {
                         payloads::stack_walk_into(&mut scratch, raw(shift + s.ts), *pid, s.tid, &frames);
                         writer.write(&record(EventType::StackWalk, &scratch, cpu, ts))?
                     }
+                    Item::ReadyStack { ready, tid, pid } => {
+                        let Some(r) = self.ready_threads.get(*ready as usize) else { continue };
+                        let Some(frames) = self.ready_stacks.get(&(*ready as usize)) else { continue };
+                        payloads::stack_walk_into(&mut scratch, raw(shift + r.ts), *pid, *tid, frames);
+                        writer.write(&record(EventType::StackWalk, &scratch, cpu, ts))?
+                    }
                 }
             }
         }
@@ -406,6 +441,7 @@ impl Scenario {
             intervals,
             samples,
             readies,
+            wakeups,
             event_counts,
             events_lost,
             record_count: pending.len(),

@@ -77,7 +77,8 @@ pub(crate) struct StackKey {
 }
 
 /// Each result row's stack key, read from its `stack`, `pid` and `trace`
-/// columns when asked, rather than listed for every row.
+/// columns when asked, rather than listed for every row. A row with a
+/// `readying_pid` (a wakeup) has the readying thread's stack, seen in that process.
 pub(crate) struct RowKeys<'t> {
     stack: &'t Column,
     pid: Option<&'t Column>,
@@ -93,13 +94,13 @@ impl<'t> RowKeys<'t> {
         let Some(stack) = rows.column("stack") else {
             return Err(QueryError::new(
                 ErrorKind::Type,
-                "stack views need rows with a `stack` column (samples, syscalls, stacks, frames); keep it in the select",
+                "stack views need rows with a `stack` column (samples, syscalls, wakeups, stacks, frames); keep it in the select",
                 None,
             ));
         };
         Ok(RowKeys {
             stack,
-            pid: rows.column("pid"),
+            pid: rows.column("readying_pid").or_else(|| rows.column("pid")),
             trace: rows.column("trace"),
             trace_names: trace_names.iter().map(|t| t.to_string()).collect(),
             rows: rows.row_count(),
