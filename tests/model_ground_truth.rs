@@ -46,7 +46,7 @@ fn check_cswitch(model: &TraceModel, truth: &GroundTruth) {
     for want in switched_in {
         let got = ours.get(&(want.cpu, want.start_ns)).unwrap_or_else(|| panic!("no interval for {want:?}"));
         assert_eq!(
-            (got.tid, got.pid, got.end_ts, got.priority),
+            (got.tid, model.cswitch_pid(got), got.end_ts, got.priority),
             (want.tid, Some(want.pid), want.end_ns, Some(want.priority)),
             "{want:?}"
         );
@@ -54,7 +54,10 @@ fn check_cswitch(model: &TraceModel, truth: &GroundTruth) {
     for want in first_stretches {
         let got = model.cswitch.iter().find(|r| r.cpu == want.cpu && r.prev_tid.is_none());
         let got = got.unwrap_or_else(|| panic!("no first interval for {want:?}"));
-        assert_eq!((got.tid, got.pid, got.end_ts, got.priority), (want.tid, Some(want.pid), want.end_ns, None));
+        assert_eq!(
+            (got.tid, model.cswitch_pid(got), got.end_ts, got.priority),
+            (want.tid, Some(want.pid), want.end_ns, None)
+        );
         // A loss before the first switch leaves the time before it unknown.
         assert!(got.ts == want.start_ns || (truth.events_lost > 0 && got.ts < got.end_ts), "{want:?} {got:?}");
     }
@@ -178,7 +181,8 @@ fn check_wakeups_never_wrong(model: &TraceModel, truth: &GroundTruth) -> usize {
 }
 
 /// The `cswitch` table's readying columns say what the `wakeups` table says of
-/// the wakeup its `ready_ns` counts from, and are null where `ready_ns` is.
+/// the wakeup its `ready_ns` counts from, and are null where it counts from
+/// none (a switch-out that left the thread runnable, or nothing).
 fn check_cswitch_agrees_with_wakeups(model: TraceModel) -> usize {
     let model = Arc::new(model);
     let (cswitch, wakeups) = (model::tables::cswitch(&model), model::tables::wakeups(&model));
@@ -199,8 +203,9 @@ fn check_cswitch_agrees_with_wakeups(model: TraceModel) -> usize {
         else {
             panic!("cswitch {row} without a time or thread");
         };
-        let Value::Duration(ready_ns) = column(&cswitch, "ready_ns", row) else {
-            assert!(got.iter().all(Value::is_null), "cswitch {row}: {got:?} without ready_ns");
+        let ready_ns = column(&cswitch, "ready_ns", row);
+        let (Value::Duration(ready_ns), Some(_)) = (ready_ns, model.wakeup_of(&model.cswitch[row])) else {
+            assert!(got.iter().all(Value::is_null), "cswitch {row}: {got:?} without a wakeup");
             continue;
         };
         with_wakeup += 1;
@@ -375,19 +380,19 @@ fn ready_time_counts_only_the_ready_that_ended_the_last_wait() {
         }
         let rows: HashMap<(u16, i64), _> = model.cswitch.iter().map(|r| ((r.cpu, r.ts), r)).collect();
         for want in truth.intervals.iter().filter(|i| i.switched_in_by_event) {
-            // The end of the thread's latest stretch before this one, on any CPU.
+            // The thread's latest stretch before this one, on any CPU.
             let last_out = truth
                 .intervals
                 .iter()
                 .filter(|i| i.tid == want.tid && i.switched_out_by_event && i.end_ns <= want.start_ns)
-                .map(|i| i.end_ns)
-                .max();
+                .max_by_key(|i| i.end_ns);
+            let runnable = last_out.filter(|i| matches!(i.out.state, 1 | 3)).map(|i| i.end_ns);
             let readied = readies
                 .get(&want.tid)
                 .and_then(|list| list.iter().rev().find(|&&r| r <= want.start_ns))
                 .copied()
-                .filter(|&r| last_out.is_none_or(|out| r >= out));
-            let expected = readied.map(|r| want.start_ns - r);
+                .filter(|&r| runnable.is_none() && last_out.is_none_or(|out| r >= out.end_ns));
+            let expected = runnable.or(readied).map(|r| want.start_ns - r);
             let got = rows.get(&(want.cpu, want.start_ns)).unwrap_or_else(|| panic!("no row for {want:?}"));
             assert_eq!(model.ready_ns(got), expected, "{want:?}");
             let side = model.wakeup_of(got).map(|w| (w.readying_tid(), w.cpu));
@@ -580,7 +585,8 @@ proptest! {
 }
 
 /// The ready time the rule gives a switch-in (`want`): since the thread's
-/// last ReadyThread, if that came at or after its last switch-out on any CPU.
+/// last switch-out on any CPU if that left it runnable (Ready, Standby),
+/// else since its last ReadyThread, if that came at or after that switch-out.
 fn expected_ready(
     truth: &GroundTruth,
     readies: &HashMap<u32, Vec<i64>>,
@@ -590,10 +596,12 @@ fn expected_ready(
         .intervals
         .iter()
         .filter(|i| i.tid == want.tid && i.switched_out_by_event && i.end_ns <= want.start_ns)
-        .map(|i| i.end_ns)
-        .max();
+        .max_by_key(|i| i.end_ns);
+    if let Some(out) = last_out.filter(|i| matches!(i.out.state, 1 | 3)) {
+        return Some(want.start_ns - out.end_ns);
+    }
     let readied = readies.get(&want.tid).and_then(|list| list.iter().rev().find(|&&r| r <= want.start_ns)).copied();
-    readied.filter(|&r| last_out.is_none_or(|out| r >= out)).map(|r| want.start_ns - r)
+    readied.filter(|&r| last_out.is_none_or(|out| r >= out.end_ns)).map(|r| want.start_ns - r)
 }
 
 proptest! {

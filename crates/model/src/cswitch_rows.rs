@@ -2,7 +2,7 @@
 use super::pass_output::{CpuOutput, Switch};
 use super::processes::ThreadRegistry;
 use super::sorted_runs;
-use super::{CSwitchRow, WakeupRow, NO_WAKEUP};
+use super::{CSwitchRow, WakeupRow, NOT_KNOWN, NO_WAKEUP};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
 
@@ -16,8 +16,10 @@ pub(super) fn cswitch_rows(
     wakeups: &[WakeupRow],
 ) -> Vec<CSwitchRow> {
     let readies = ThreadTimes::new(wakeups.iter().enumerate().map(|(i, w)| (w.ts, w.tid, i as u32)).collect());
-    let switch_outs =
-        ThreadTimes::new(cpus.iter().flat_map(|o| o.switches.iter().map(|s| (s.ts, s.old_tid, 0))).collect());
+    // Numbered 1 when the switch-out left the thread runnable.
+    let switch_outs = ThreadTimes::new(
+        cpus.iter().flat_map(|o| o.switches.iter().map(|s| (s.ts, s.old_tid, u32::from(left_runnable(s))))).collect(),
+    );
     let per_cpu: Vec<(Vec<CSwitchRow>, HashMap<usize, i64>)> = cpus
         .par_iter()
         .map(|o| {
@@ -76,6 +78,11 @@ impl ThreadTimes {
     }
 }
 
+/// KTHREAD_STATE Ready (1) or Standby (3): preempted, or it yielded; it needs no ReadyThread to run again.
+fn left_runnable(switch: &Switch) -> bool {
+    matches!(switch.old_state, 1 | 3)
+}
+
 /// What a switch-in's ready time is measured from.
 struct Waits<'a> {
     readies: &'a ThreadTimes,
@@ -83,18 +90,19 @@ struct Waits<'a> {
 }
 
 impl Waits<'_> {
-    /// The wakeup that readied `tid` before it was switched in at `ts`, which
-    /// its ready time counts from: its last ReadyThread, if that came at or
-    /// after its last switch-out (on any CPU). An earlier one readied it for an
-    /// earlier wait: then, and with no ReadyThread at all (a preempted thread
-    /// is ready without one), none (`NO_WAKEUP`).
-    fn wakeup(&self, tid: u32, ts: i64) -> u32 {
-        let Some((readied, wakeup)) = self.readies.last(tid, ts) else { return NO_WAKEUP };
-        let out = self.switch_outs.last(tid, ts).map(|(out, _)| out);
-        if out.is_none_or(|out| readied >= out) {
-            wakeup
-        } else {
-            NO_WAKEUP
+    /// Since when `tid`, switched in at `ts`, was ready, and the wakeup that
+    /// readied it. From its last switch-out (on any CPU) when that left it
+    /// runnable (preempted or yielding: no ReadyThread comes then). Else from
+    /// its last ReadyThread, if that came at or after its last switch-out: an
+    /// earlier one readied it for an earlier wait. Else `NOT_KNOWN`.
+    fn ready(&self, tid: u32, ts: i64) -> (i64, u32) {
+        let out = self.switch_outs.last(tid, ts);
+        if let Some((out, 1)) = out {
+            return (out, NO_WAKEUP);
+        }
+        match self.readies.last(tid, ts) {
+            Some((readied, wakeup)) if out.is_none_or(|(out, _)| readied >= out) => (readied, wakeup),
+            _ => (NOT_KNOWN, NO_WAKEUP),
         }
     }
 }
@@ -119,18 +127,16 @@ fn cpu_switch_rows(
     let mut rows = Vec::with_capacity(switches.len() + 1);
     let mut cpu_ns: HashMap<usize, i64> = HashMap::default();
     if let Some(first) = switches.first().filter(|first| first.ts > since) {
-        let (index, pid) = threads.owner_at(first.old_tid, since);
-        if let Some(t) = index {
+        if let Some(t) = threads.index_at(first.old_tid, since) {
             cpu_ns.insert(t, first.ts.saturating_sub(since));
         }
         rows.push(CSwitchRow {
             cpu,
             ts: since,
             end_ts: first.ts,
+            ready_since: NOT_KNOWN,
             tid: first.old_tid,
-            pid,
             prev_tid: None,
-            prev_pid: None,
             wait_reason: Some(first.old_wait_reason),
             prev_state: None,
             priority: None,
@@ -140,23 +146,22 @@ fn cpu_switch_rows(
     for (i, s) in switches.iter().enumerate() {
         let next = switches.get(i + 1);
         let end_ts = next.map_or(trace_end.max(s.ts), |n| n.ts);
-        let (index, pid) = threads.owner_at(s.new_tid, s.ts);
-        if let Some(t) = index {
+        if let Some(t) = threads.index_at(s.new_tid, s.ts) {
             let total = cpu_ns.entry(t).or_default();
             *total = total.saturating_add(end_ts.saturating_sub(s.ts));
         }
+        let (ready_since, wakeup) = waits.ready(s.new_tid, s.ts);
         rows.push(CSwitchRow {
             cpu,
             ts: s.ts,
             end_ts,
+            ready_since,
             tid: s.new_tid,
-            pid,
             prev_tid: Some(s.old_tid),
-            prev_pid: threads.pid_at(s.old_tid, s.ts),
             wait_reason: next.map(|n| n.old_wait_reason),
             prev_state: Some(s.old_state),
             priority: Some(s.new_priority),
-            wakeup: waits.wakeup(s.new_tid, s.ts),
+            wakeup,
         });
     }
     (rows, cpu_ns)
@@ -172,9 +177,10 @@ mod tests {
     }
 
     #[test]
-    fn a_row_is_56_bytes() {
-        // Its wakeup is an index: the readying side is looked up when a column is made.
-        assert_eq!(std::mem::size_of::<CSwitchRow>(), 56);
+    fn a_row_is_48_bytes() {
+        // Its wakeup is an index: the readying side is looked up when a column
+        // is made; so are the processes, from the threads and the time.
+        assert_eq!(std::mem::size_of::<CSwitchRow>(), 48);
     }
 
     #[test]

@@ -32,26 +32,29 @@ pub use wakeup_rows::{adjust_reason_name, WakeupRow, NO_WAKEUP};
 /// Times are nanoseconds since the trace start.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CSwitchRow {
-    pub cpu: u16,
     /// Switched in.
     pub ts: i64,
     /// Switched out: the next context switch on this CPU, or the trace end.
     pub end_ts: i64,
+    /// Since when the thread was ready to run (`NOT_KNOWN` when nothing says): see `TraceModel::ready_ns`.
+    pub ready_since: i64,
     pub tid: u32,
-    pub pid: Option<u32>,
     /// None for a CPU's first interval, which began before anything was traced.
     pub prev_tid: Option<u32>,
-    pub prev_pid: Option<u32>,
+    /// The ReadyThread that ended the thread's last wait, an index into
+    /// `TraceModel::wakeups`, or `NO_WAKEUP` (`TraceModel::wakeup_of`).
+    pub wakeup: u32,
+    pub cpu: u16,
     /// Why this thread left the CPU at `end_ts` (KWAIT_REASON); None for the last interval.
     pub wait_reason: Option<i8>,
     /// The state the previous thread was left in (KTHREAD_STATE).
     pub prev_state: Option<i8>,
     /// None for a CPU's first interval, whose switch-in was not traced.
     pub priority: Option<i8>,
-    /// The ReadyThread that ended the thread's last wait, an index into
-    /// `TraceModel::wakeups`, or `NO_WAKEUP` (`TraceModel::wakeup_of`).
-    pub wakeup: u32,
 }
+
+/// `CSwitchRow::ready_since` when nothing says since when the thread was ready.
+pub const NOT_KNOWN: i64 = i64::MIN;
 
 /// What ran at raised IRQL, outside any thread: an interrupt service routine or a deferred procedure call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -196,9 +199,21 @@ impl TraceModel {
         (row.wakeup != NO_WAKEUP).then(|| self.wakeups.get(row.wakeup as usize)).flatten()
     }
 
-    /// How long the thread of a switch-in was ready: since the ReadyThread that ended its last wait.
+    /// How long the thread of a switch-in was ready: since its last switch-out
+    /// when that left it runnable (preempted, or it yielded), else since the
+    /// ReadyThread that ended its last wait; None when neither says.
     pub fn ready_ns(&self, row: &CSwitchRow) -> Option<i64> {
-        self.wakeup_of(row).map(|w| row.ts.saturating_sub(w.ts))
+        (row.ready_since != NOT_KNOWN).then(|| row.ts.saturating_sub(row.ready_since))
+    }
+
+    /// The process of a switch-in's thread.
+    pub fn cswitch_pid(&self, row: &CSwitchRow) -> Option<u32> {
+        self.threads.pid_at(row.tid, row.ts)
+    }
+
+    /// The process of the thread a switch-in replaced.
+    pub fn cswitch_prev_pid(&self, row: &CSwitchRow) -> Option<u32> {
+        self.threads.pid_at(row.prev_tid?, row.ts)
     }
 
     /// The process of the thread that readied another: its thread's at the time.

@@ -90,7 +90,7 @@ const TABLES: &[TableSchema] = &[
             column("switches", U64, "times it was switched in"),
             column("preemptions", U64, "switch-outs that left it runnable (Ready, Standby): preempted, or it yielded"),
             column("migrations", U64, "switch-ins on another CPU than its previous one"),
-            column("ready_ns", Duration, "time ready before its switch-ins, where a ReadyThread says (cswitch.ready_ns)"),
+            column("ready_ns", Duration, "time ready before its switch-ins, where cswitch.ready_ns says"),
             column(
                 "wait_ns",
                 Duration,
@@ -145,7 +145,7 @@ const TABLES: &[TableSchema] = &[
             column(
                 "ready_ns",
                 Duration,
-                "time since the ReadyThread that ended its last wait; null with none after its last switch-out",
+                "time ready: since its last switch-out if that left it runnable, else since the ReadyThread that ended its wait; null when neither says",
             ),
             column(
                 "readying_tid",

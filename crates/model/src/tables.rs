@@ -368,16 +368,18 @@ pub fn cswitch(model: &Arc<TraceModel>) -> DataTable {
         b.durations("cpu_ns", m.cswitch.iter().map(|c| Some(c.end_ts.saturating_sub(c.ts))))
     });
     b.later("tid", rows, model, |m, b| b.u64s("tid", m.cswitch.iter().map(|c| Some(u64::from(c.tid)))));
-    b.later("pid", rows, model, |m, b| b.u64s("pid", m.cswitch.iter().map(|c| some_u32(c.pid))));
+    b.later("pid", rows, model, |m, b| b.u64s("pid", m.cswitch.iter().map(|c| some_u32(m.cswitch_pid(c)))));
     b.later("proc", rows, model, |m, b| {
         let r = Resolve { model: m };
-        b.texts("proc", m.cswitch.iter().map(|c| r.proc(c.pid, c.ts)))
+        b.texts("proc", m.cswitch.iter().map(|c| r.proc(m.cswitch_pid(c), c.ts)))
     });
     b.later("prev_tid", rows, model, |m, b| b.u64s("prev_tid", m.cswitch.iter().map(|c| some_u32(c.prev_tid))));
-    b.later("prev_pid", rows, model, |m, b| b.u64s("prev_pid", m.cswitch.iter().map(|c| some_u32(c.prev_pid))));
+    b.later("prev_pid", rows, model, |m, b| {
+        b.u64s("prev_pid", m.cswitch.iter().map(|c| some_u32(m.cswitch_prev_pid(c))))
+    });
     b.later("prev_proc", rows, model, |m, b| {
         let r = Resolve { model: m };
-        b.texts("prev_proc", m.cswitch.iter().map(|c| r.proc(c.prev_pid, c.ts)))
+        b.texts("prev_proc", m.cswitch.iter().map(|c| r.proc(m.cswitch_prev_pid(c), c.ts)))
     });
     b.later("wait_reason", rows, model, |m, b| {
         b.texts("wait_reason", m.cswitch.iter().map(|c| c.wait_reason.map(wait_reason_name)))
