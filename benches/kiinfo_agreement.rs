@@ -266,7 +266,7 @@ fn compare(kiinfo: &Path, root: &Path, case: &Case) {
         Err(e) => println!("kirunq and kipid differ: {e}"),
     }
 
-    let Etwq { pid: etwq_pid, calls, returned, rows, switch_outs, cpu_ns, ready_ns } = et;
+    let Etwq { pid: etwq_pid, calls, returned, rows, switch_outs, cpu_ns, ready_ns, thread_ready_ns } = et;
     let threads = Threads {
         truth_pid: s.threads.iter().map(|t| (t.tid, t.pid)).collect(),
         etwq_pid,
@@ -318,7 +318,14 @@ fn compare(kiinfo: &Path, root: &Path, case: &Case) {
             kiinfo: Some(kiinfo_column(|r| r.runtime_ns)),
         },
         Quantity {
-            name: "ready time (s)",
+            name: "ready time (s): etwq threads.ready_ns",
+            unit: Unit::Nanoseconds,
+            truth: ready_truth(&truth, ReadyRule::Windows),
+            etwq: thread_ready_ns,
+            kiinfo: Some(kiinfo_column(|r| r.runqtime_ns)),
+        },
+        Quantity {
+            name: "ready time (s): etwq sum(cswitch.ready_ns)",
             unit: Unit::Nanoseconds,
             truth: ready_truth(&truth, ReadyRule::Windows),
             etwq: ready_ns.clone(),
@@ -327,7 +334,7 @@ fn compare(kiinfo: &Path, root: &Path, case: &Case) {
         Quantity {
             name: "ready time (s), truth by etwq's rule",
             unit: Unit::Nanoseconds,
-            truth: ready_truth(&truth, ReadyRule::ReadyThreadOnly),
+            truth: ready_truth(&truth, ReadyRule::AtSwitchIns),
             etwq: ready_ns,
             kiinfo: None,
         },
@@ -363,9 +370,9 @@ enum ReadyRule {
     /// left it ready (preempted, or yielding), else from the ReadyThread that
     /// ended its wait, to its next switch-in or the trace end.
     Windows,
-    /// etwq's `cswitch.ready_ns`: at each switch-in, from the thread's last
-    /// ReadyThread if that came at or after its last switch-out.
-    ReadyThreadOnly,
+    /// etwq's `cswitch.ready_ns`: the same, measured at each switch-in, so
+    /// without a wait still open at the trace end.
+    AtSwitchIns,
 }
 
 /// Each thread's total ready time by the ground truth, under `rule`.
@@ -393,8 +400,7 @@ fn ready_truth(truth: &GroundTruth, rule: ReadyRule) -> PerThread {
         }
         let mut total = 0;
         for (before, until) in waits {
-            let since_switch_out =
-                before.filter(|b| rule == ReadyRule::Windows && b.out.state == thread_state::READY).map(|b| b.end_ns);
+            let since_switch_out = before.filter(|b| b.out.state == thread_state::READY).map(|b| b.end_ns);
             let readied = times.iter().copied().filter(|&r| r <= until && before.is_none_or(|b| r >= b.end_ns)).max();
             if let Some(from) = since_switch_out.or(readied) {
                 total += until - from;
@@ -519,12 +525,13 @@ struct Etwq {
     switch_outs: PerThread,
     cpu_ns: PerThread,
     ready_ns: PerThread,
+    thread_ready_ns: PerThread,
 }
 
 fn ask_etwq(path: &Path) -> Result<Etwq, String> {
     let mut session = Session::open(path).map_err(|e| e.to_string())?;
     let mut ask = |query: &str| session.query(query).map_err(|e| format!("{query}: {e}"));
-    let threads = ask("threads select tid, pid, cpu_ns")?;
+    let threads = ask("threads select tid, pid, cpu_ns, ready_ns")?;
     let mut pid = BTreeMap::new();
     for row in 0..threads.row_count() {
         if let (Some(tid), Some(p)) = (number(&threads, "tid", row), number(&threads, "pid", row)) {
@@ -547,6 +554,7 @@ fn ask_etwq(path: &Path) -> Result<Etwq, String> {
         ),
         cpu_ns: per_thread(&threads, "tid", "cpu_ns"),
         ready_ns: per_thread(&ask("cswitch group by pid, tid select sum(ready_ns) as ready")?, "tid", "ready"),
+        thread_ready_ns: per_thread(&threads, "tid", "ready_ns"),
     })
 }
 

@@ -607,8 +607,9 @@ fn expected_ready(
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(16))]
 
-    /// Every thread's switches, preemptions, migrations, ready and wait time,
-    /// and every CPU's busy and idle time and switches, as the schedule wrote them.
+    /// Every thread's switches, preemptions, migrations, ready time (a wait
+    /// still open at the end included) and wait time, and every CPU's busy and
+    /// idle time and switches, as the schedule wrote them.
     #[test]
     fn the_scheduler_columns_follow_the_schedule(seed in any::<u64>(), cpus in 1u16..5, threads in 2usize..20) {
         let options = RandomOptions { cpus, threads, ..RandomOptions::default() };
@@ -642,6 +643,17 @@ proptest! {
                 entry.1 += 1;
             }
             previous.insert(i.tid, i);
+        }
+        // A wait still open at the end: ready since a runnable switch-out, or a ReadyThread after one.
+        for (tid, last) in &previous {
+            if !last.switched_out_by_event {
+                continue;
+            }
+            let readied = readies.get(tid).and_then(|l| l.iter().copied().filter(|&r| r >= last.end_ns).max());
+            let since = if matches!(last.out.state, 1 | 3) { Some(last.end_ns) } else { readied };
+            if let Some(since) = since {
+                want.entry(*tid).or_default().3 += truth.duration_ns - since;
+            }
         }
         let got = model::schedule::thread_schedules(&model);
         for (row, s) in model.threads.rows.iter().zip(&got) {

@@ -14,7 +14,8 @@ const WAITING: i8 = 5;
 pub struct ThreadSchedule {
     /// Times it was switched in (a CPU's first stretch, not switched in by an event, not counted).
     pub switches: u64,
-    /// Time between a ReadyThread and the switch-in it led to, where known (`cswitch.ready_ns`).
+    /// Time ready to run: each switch-in's `cswitch.ready_ns`, and a wait
+    /// still open at the trace end (left runnable, or readied since).
     pub ready_ns: i64,
     /// Time from a switch-out in the Waiting state to the next switch-in, less the ready time of that switch-in.
     pub wait_ns: i64,
@@ -31,13 +32,17 @@ pub fn thread_schedules(model: &TraceModel) -> Vec<ThreadSchedule> {
     // Per thread: the CPU of its last switch-in, and when and how it last left a CPU.
     let mut last_cpu: Vec<Option<u16>> = vec![None; threads.rows.len()];
     let mut left_waiting: Vec<Option<i64>> = vec![None; threads.rows.len()];
+    // Per thread off the CPU: when it left, and whether it was left runnable.
+    let mut off_cpu: Vec<Option<(i64, bool)>> = vec![None; threads.rows.len()];
     for row in &model.cswitch {
         if let (Some(prev), Some(state)) = (row.prev_tid, row.prev_state) {
             if let Some(t) = threads.index_at(prev, row.ts) {
-                if matches!(state, READY | STANDBY) {
+                let runnable = matches!(state, READY | STANDBY);
+                if runnable {
                     schedules[t].preemptions += 1;
                 }
                 left_waiting[t] = (state == WAITING).then_some(row.ts);
+                off_cpu[t] = Some((row.ts, runnable));
             }
         }
         let Some(t) = threads.index_at(row.tid, row.ts) else { continue };
@@ -46,8 +51,29 @@ pub fn thread_schedules(model: &TraceModel) -> Vec<ThreadSchedule> {
             switched_in(&mut schedules[t], row, ready, last_cpu[t], left_waiting[t].take());
         }
         last_cpu[t] = Some(row.cpu);
+        off_cpu[t] = None;
     }
+    add_waits_open_at_the_end(model, &mut schedules, &off_cpu);
     schedules
+}
+
+/// A thread off the CPU at the trace end was ready since it left it
+/// runnable, or since a ReadyThread came after it left: until the end.
+fn add_waits_open_at_the_end(model: &TraceModel, schedules: &mut [ThreadSchedule], off_cpu: &[Option<(i64, bool)>]) {
+    let mut last_readied: Vec<Option<i64>> = vec![None; schedules.len()];
+    for w in &model.wakeups {
+        if let Some(t) = model.threads.index_at(w.tid, w.ts) {
+            last_readied[t] = last_readied[t].max(Some(w.ts));
+        }
+    }
+    for (t, off) in off_cpu.iter().enumerate() {
+        let Some((left, runnable)) = *off else { continue };
+        let since = if runnable { Some(left) } else { last_readied[t].filter(|&r| r >= left) };
+        if let Some(since) = since {
+            let open = model.trace_end_ns.saturating_sub(since).max(0);
+            schedules[t].ready_ns = schedules[t].ready_ns.saturating_add(open);
+        }
+    }
 }
 
 fn switched_in(
