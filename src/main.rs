@@ -17,6 +17,7 @@ const AFTER_TABLES: &str = "\
 Stack views after a query with a `stack` column:
   | tree [depth N] [min P%] [offsets]   | butterfly FUNC   | folded   | flame FILE.svg
 A duration column in kiinfo's run-queue latency buckets: | histogram COLUMN (cswitch | histogram ready_ns)
+Wait chains of switch-ins, who readied whom: cswitch where tid = 4250 | waits
 
 Examples:
   etwq --demo -c 'syscalls where ret != 0 and proc ~ \"strace\" group by status'

@@ -638,7 +638,7 @@ fn grammar_examples_parse() {
     }
     assert_eq!(
         views.into_iter().collect::<Vec<_>>(),
-        ["butterfly", "flame", "folded", "histogram", "tree"],
+        ["butterfly", "flame", "folded", "histogram", "tree", "waits"],
         "an example per view"
     );
 }
@@ -701,7 +701,7 @@ fn bad_views_get_carets() {
     assert!(e.to_string().contains("unterminated string"), "{e}");
     let e = parse_error("samples | tre");
     assert_eq!(e.suggestion.as_deref(), Some("tree"));
-    assert!(e.to_string().contains("or a view (tree, butterfly, folded, flame, histogram)"), "{e}");
+    assert!(e.to_string().contains("or a view (tree, butterfly, folded, flame, histogram, waits)"), "{e}");
 }
 
 #[test]

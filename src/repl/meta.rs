@@ -62,7 +62,7 @@ A query names a table (or @saved query) and adds clauses, each optionally after 
 Operators: = != < <= > >= ~ (regex) !~  like (glob)  contains  in (...)  is [not] null  and or not
 Literals: 42 0x1f 2.5 \"text\" 12s 1.5ms 10us 100ns STATUS_ACCESS_DENIED
 A view may end a query: | tree, | butterfly FUNC, | folded, | flame FILE.svg (rows with a stack),
-  | histogram COLUMN (a duration column in kiinfo's run-queue buckets)
+  | histogram COLUMN (a duration column in kiinfo's run-queue buckets), | waits (cswitch: who readied whom)
 Examples:
   syscalls where ret != 0 and proc ~ \"strace\" group by status
   syscalls group by proc, status select count() as n, sum(duration_ns) as total order by total desc limit 10

@@ -55,6 +55,8 @@ pub enum ViewKind {
     Histogram {
         column: String,
     },
+    /// `waits`: the wait chains of the switch-ins of a cswitch query.
+    Waits,
 }
 
 impl ViewKind {
@@ -66,6 +68,7 @@ impl ViewKind {
             ViewKind::Folded => "folded",
             ViewKind::Flame { .. } => "flame",
             ViewKind::Histogram { .. } => "histogram",
+            ViewKind::Waits => "waits",
         }
     }
 }

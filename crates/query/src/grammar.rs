@@ -25,9 +25,9 @@ pub const KEYWORDS: &[&str] = &[
 const CLAUSE_WORDS: &[&str] = &["where", "between", "group", "select", "order", "limit", "top"];
 
 /// The views that may end a query after `|`; they are not keywords, so columns may bear these names.
-pub const VIEW_NAMES: &[&str] = &["tree", "butterfly", "folded", "flame", "histogram"];
+pub const VIEW_NAMES: &[&str] = &["tree", "butterfly", "folded", "flame", "histogram", "waits"];
 
-const VIEW_EXPECTED: &str = "a view (tree, butterfly, folded, flame, histogram)";
+const VIEW_EXPECTED: &str = "a view (tree, butterfly, folded, flame, histogram, waits)";
 
 type NomError<'a> = nom::error::Error<&'a str>;
 type PResult<'a, T> = nom::IResult<&'a str, T, NomError<'a>>;
@@ -285,6 +285,7 @@ impl<'a> Parser<'a> {
                 (rest, ViewKind::Butterfly { function })
             }
             "folded" => (rest, ViewKind::Folded),
+            "waits" => (rest, ViewKind::Waits),
             "flame" => {
                 let (rest, file) = self.view_text(rest, "the SVG file to write, e.g. out.svg")?;
                 (rest, ViewKind::Flame { file })

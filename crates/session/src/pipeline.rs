@@ -4,13 +4,13 @@
 #![allow(clippy::result_large_err)]
 use crate::session::Session;
 use crate::stack_filter::rewrite_query;
-use crate::views::{draw, histogram, RowKeys, TraceFrames};
+use crate::views::{draw, histogram, waits, RowKeys, TraceFrames};
 use columnar::DataTable;
 use model::symbolize::StackSet;
 use progress::Progress;
 use progress::Total;
-use query::ast::ViewKind;
-use query::error::QueryError;
+use query::ast::{Source, Span, ViewKind};
+use query::error::{ErrorKind, QueryError};
 
 impl Session {
     /// The one query pipeline: parse once, run the relational part through the query
@@ -24,12 +24,20 @@ impl Session {
         progress.stop_when(self.cancel.clone());
         let mut query = query::grammar::parse_query(text)?;
         let view = query.view.take();
+        let source = match &query.source {
+            Source::Table { name, .. } => Some(name.to_ascii_lowercase()),
+            Source::Saved { .. } => None,
+        };
         rewrite_query(&mut query);
         self.ensure_tables_for(text, progress)?;
         let rows = query::run_parsed(query, text, &self.catalog, &self.cancel)?;
         let Some(view) = view else { return Ok(rows) };
-        if let ViewKind::Histogram { column } = &view.kind {
-            return histogram(&rows, column, view.span).map_err(|e| e.in_query(text));
+        match &view.kind {
+            ViewKind::Histogram { column } => return histogram(&rows, column, view.span).map_err(|e| e.in_query(text)),
+            ViewKind::Waits => {
+                return self.draw_waits(&rows, source.as_deref(), view.span).map_err(|e| e.in_query(text))
+            }
+            _ => {}
         }
         let names: Vec<&str> = self.traces.iter().map(|t| t.name.as_str()).collect();
         let keys = RowKeys::of(&rows, &names)?;
@@ -37,6 +45,17 @@ impl Session {
         let traces: Vec<TraceFrames> =
             (0..self.traces.len()).map(|index| TraceFrames { named: self.stack_state.named(index) }).collect();
         draw(view.kind, &rows, &keys, &traces)
+    }
+
+    /// `| waits` over a cswitch query's rows.
+    fn draw_waits(&self, rows: &DataTable, source: Option<&str>, span: Span) -> Result<DataTable, QueryError> {
+        if source.is_some_and(|s| s != "cswitch") {
+            let message = "waits draws the wait chains of switch-ins: cswitch where tid = 4250 | waits";
+            return Err(QueryError::at(ErrorKind::Type, message, span));
+        }
+        let models: Vec<(&str, &model::TraceModel)> =
+            self.traces.iter().filter_map(|t| Some((t.name.as_str(), t.model.as_deref()?))).collect();
+        waits(rows, &models, span)
     }
 
     /// Names the stacks a view of these rows draws, and only those.

@@ -1,6 +1,6 @@
 //! The views that may end a query, drawn from its result rows' stacks:
 //! `| tree`, `| butterfly FUNC`, `| folded` and `| flame FILE.svg`; and
-//! `| histogram COLUMN`, from a column. The grammar has parsed them; this
+//! `| histogram COLUMN`, from a column, and `| waits`, from the switches. The grammar has parsed them; this
 //! runner picks the renderer.
 // Query errors are made once per failed query, far from any hot loop (as in query/).
 #![allow(clippy::result_large_err)]
@@ -10,6 +10,7 @@ mod folded;
 mod histogram;
 mod row_stacks;
 mod tree;
+mod waits;
 
 use columnar::DataTable;
 pub(crate) use histogram::histogram;
@@ -19,6 +20,7 @@ use query::error::QueryError;
 pub(crate) use row_stacks::RowKeys;
 use row_stacks::{RowStacks, Weights};
 use std::sync::Arc;
+pub(crate) use waits::waits;
 
 /// What the views need of one open trace: its named frames.
 pub(crate) struct TraceFrames<'s> {
@@ -44,8 +46,10 @@ pub(crate) fn draw(
         ViewKind::Butterfly { function } => butterfly::butterfly(&stacks(None), by_weight, &function),
         ViewKind::Folded => Ok(folded::folded_table(&stacks(None))),
         ViewKind::Flame { file } => flame::flame(&stacks(None), std::path::Path::new(&file)),
-        // Drawn from its column, before any stack is looked at (see the pipeline).
-        ViewKind::Histogram { column } => histogram(rows, &column, query::ast::Span { start: 0, end: 0 }),
+        // Drawn before any stack is looked at (see the pipeline).
+        ViewKind::Histogram { .. } | ViewKind::Waits => {
+            Err(QueryError::new(query::error::ErrorKind::Type, "not a stack view", None))
+        }
     }
 }
 
