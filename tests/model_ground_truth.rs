@@ -659,6 +659,8 @@ proptest! {
         for (row, s) in model.threads.rows.iter().zip(&got) {
             let w = want.get(&row.tid).copied().unwrap_or_default();
             prop_assert_eq!((s.switches, s.preemptions, s.migrations, s.ready_ns, s.wait_ns), w, "thread {}", row.tid);
+            let wakeups = truth.readies.iter().filter(|(tid, _)| *tid == row.tid).count() as u64;
+            prop_assert_eq!(s.wakeups, wakeups, "thread {}", row.tid);
         }
         for cpu in model::schedule::cpu_schedules(&model) {
             let of_cpu: Vec<_> = truth.intervals.iter().filter(|i| i.cpu == cpu.cpu).collect();

@@ -23,6 +23,8 @@ pub struct ThreadSchedule {
     pub preemptions: u64,
     /// Switch-ins on another CPU than its previous one.
     pub migrations: u64,
+    /// ReadyThreads that made it ready.
+    pub wakeups: u64,
 }
 
 /// Per thread (registry row), from the switches in time order.
@@ -57,13 +59,15 @@ pub fn thread_schedules(model: &TraceModel) -> Vec<ThreadSchedule> {
     schedules
 }
 
-/// A thread off the CPU at the trace end was ready since it left it
-/// runnable, or since a ReadyThread came after it left: until the end.
+/// Counts each thread's wakeups. A thread off the CPU at the trace end was
+/// ready since it left it runnable, or since a ReadyThread came after it
+/// left: until the end.
 fn add_waits_open_at_the_end(model: &TraceModel, schedules: &mut [ThreadSchedule], off_cpu: &[Option<(i64, bool)>]) {
     let mut last_readied: Vec<Option<i64>> = vec![None; schedules.len()];
     for w in &model.wakeups {
         if let Some(t) = model.threads.index_at(w.tid, w.ts) {
             last_readied[t] = last_readied[t].max(Some(w.ts));
+            schedules[t].wakeups += 1;
         }
     }
     for (t, off) in off_cpu.iter().enumerate() {

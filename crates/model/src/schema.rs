@@ -90,6 +90,7 @@ const TABLES: &[TableSchema] = &[
             column("switches", U64, "times it was switched in"),
             column("preemptions", U64, "switch-outs that left it runnable (Ready, Standby): preempted, or it yielded"),
             column("migrations", U64, "switch-ins on another CPU than its previous one"),
+            column("wakeups", U64, "ReadyThreads that made it ready (wakeups table)"),
             column("ready_ns", Duration, "time ready to run: its switch-ins' cswitch.ready_ns, and a wait open at the trace end"),
             column(
                 "wait_ns",
