@@ -280,9 +280,12 @@ pub fn threads(model: &Arc<TraceModel>) -> DataTable {
     let schedules: Arc<OnceLock<Vec<ThreadSchedule>>> = Arc::default();
     let count = rows.len();
     type Of = fn(&ThreadSchedule) -> u64;
-    for (name, of) in
-        [("switches", (|s| s.switches) as Of), ("preemptions", |s| s.preemptions), ("migrations", |s| s.migrations)]
-    {
+    for (name, of) in [
+        ("switches", (|s| s.switches) as Of),
+        ("preemptions", |s| s.preemptions),
+        ("migrations", |s| s.migrations),
+        ("wakeups", |s| s.wakeups),
+    ] {
         let schedules = schedules.clone();
         b.later(name, count, model, move |m, b| {
             let all = schedules.get_or_init(|| thread_schedules(m));
