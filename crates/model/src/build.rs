@@ -58,7 +58,7 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress, parts: M
 
     let dpcs = dpc_rows(&mut outputs, &trace.clock);
     let weight_ns = sample_interval_ns.unwrap_or(DEFAULT_SAMPLE_INTERVAL_NS);
-    let mut stacked = join_stacks(trace, &mut outputs, &mut threads, parts == ModelParts::ALL);
+    let mut stacked = join_stacks(trace, &mut outputs, &mut threads, parts.keeps_every_stack());
     stats.stacks = stacked.stats;
     let wakeups = wakeup_rows(&mut outputs, &trace.clock);
     let cswitch = cswitch_rows(&outputs, trace_end, &mut threads, &wakeups);

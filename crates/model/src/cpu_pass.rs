@@ -367,7 +367,7 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                 let Some(tid) = read(tid, payload) else { continue };
                 // A header naming another thread than the timeline's leaves it unknown.
                 let readying = running.filter(|&r| header.is_none_or(|h| h == r));
-                if parts != ModelParts::ALL {
+                if !parts.keeps_every_stack() {
                     // Its stack walk stays for it, not for an event left out at its time.
                     push_phantoms(&mut out, left_out.keep(record.timestamp, readying));
                 }
@@ -461,7 +461,7 @@ pub fn run(trace: &EtlTrace, processor: u16, meter: &Progress, parts: ModelParts
                 };
                 out.stacks.push(StackEvent { event_raw_ts: stamp as i64, tid: tid as u32, pid: pid as u32, body });
             }
-            (15, 66 | 68 | 69) | (15, 50 | 67) => {
+            (15, 66 | 68 | 69) | (15, 50 | 67) if parts.dpcs => {
                 let isr = matches!(opcode, 50 | 67);
                 let (start, routine, vector) = if isr {
                     let Some(&[start, routine, vector]) = events.isr.get(layouts, version, ptr) else { continue };

@@ -113,28 +113,41 @@ pub struct BuildStats {
     pub stacks: StackStats,
 }
 
-/// What a model build keeps beyond the context switches, names, lifetimes and
-/// I/O, which every build keeps: a query that reads only system calls need
-/// not hold a trace's samples and their stacks, nor a tree its system calls.
+/// What a model build keeps beyond the context switches, wakeups, names,
+/// lifetimes and I/O, which every build keeps: a query that reads only system
+/// calls need not hold a trace's samples and their stacks, nor a tree its
+/// system calls, nor either of them a trace's DPCs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ModelParts {
     /// System calls, with their stacks.
     pub syscalls: bool,
     /// Samples, with their stacks, and each thread's sample count.
     pub samples: bool,
+    /// DPCs and ISRs.
+    pub dpcs: bool,
 }
 
 impl ModelParts {
-    pub const ALL: ModelParts = ModelParts { syscalls: true, samples: true };
-    pub const NONE: ModelParts = ModelParts { syscalls: false, samples: false };
+    pub const ALL: ModelParts = ModelParts { syscalls: true, samples: true, dpcs: true };
+    pub const NONE: ModelParts = ModelParts { syscalls: false, samples: false, dpcs: false };
 
     /// Whether a model with these parts has all of `other`.
     pub fn contains(self, other: ModelParts) -> bool {
-        (self.syscalls || !other.syscalls) && (self.samples || !other.samples)
+        (self.syscalls || !other.syscalls) && (self.samples || !other.samples) && (self.dpcs || !other.dpcs)
+    }
+
+    /// Whether every event that claims a stack is kept (the stacks table
+    /// lists the stacks none of them claimed).
+    pub fn keeps_every_stack(self) -> bool {
+        self.syscalls && self.samples
     }
 
     pub fn union(self, other: ModelParts) -> ModelParts {
-        ModelParts { syscalls: self.syscalls || other.syscalls, samples: self.samples || other.samples }
+        ModelParts {
+            syscalls: self.syscalls || other.syscalls,
+            samples: self.samples || other.samples,
+            dpcs: self.dpcs || other.dpcs,
+        }
     }
 }
 

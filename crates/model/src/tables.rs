@@ -973,11 +973,12 @@ impl FieldSource for EventFields {
 pub fn parts_for(name: &str) -> ModelParts {
     match name {
         // The I/O tables name the system call each operation belongs to.
-        "syscalls" | "fileio" | "registry" => ModelParts { syscalls: true, samples: false },
+        "syscalls" | "fileio" | "registry" => ModelParts { syscalls: true, ..ModelParts::NONE },
         // Threads count their samples.
-        "samples" | "threads" => ModelParts { syscalls: false, samples: true },
+        "samples" | "threads" => ModelParts { samples: true, ..ModelParts::NONE },
+        "dpcisr" | "cpus" => ModelParts { dpcs: true, ..ModelParts::NONE },
         // Stack rows are the stacks no sample or system call claimed.
-        "stacks" | "frames" => ModelParts::ALL,
+        "stacks" | "frames" => ModelParts { syscalls: true, samples: true, dpcs: false },
         _ => ModelParts::NONE,
     }
 }

@@ -15,9 +15,10 @@ use model::ModelParts;
 /// judged by what samples with stacks would need, nor the other way round.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub(crate) struct RecordMix {
-    /// Shares of the records: system call enters and exits, and samples with stack walks.
+    /// Shares of the records: system call enters and exits, samples with stack walks, and DPCs and ISRs.
     pub syscalls: f64,
     pub stacked: f64,
+    pub dpcs: f64,
 }
 
 /// Buffers read for the mix, and records at most.
@@ -28,13 +29,14 @@ impl RecordMix {
     pub(crate) fn of(trace: &EtlTrace) -> RecordMix {
         let buffers = trace.buffers();
         let step = (buffers.len() / MIX_BUFFERS).max(1);
-        let (mut all, mut syscalls, mut stacked) = (0u64, 0u64, 0u64);
+        let (mut all, mut syscalls, mut stacked, mut dpcs) = (0u64, 0u64, 0u64, 0u64);
         for buffer in buffers.iter().step_by(step) {
             for record in trace.buffer_records(buffer) {
                 all += 1;
                 match record.id {
                     RecordId::Kernel { group: 15, opcode: 51 | 52 } => syscalls += 1,
                     RecordId::Kernel { group: 15, opcode: 46 } | RecordId::Kernel { group: 24, .. } => stacked += 1,
+                    RecordId::Kernel { group: 15, opcode: 50 | 66..=69 } => dpcs += 1,
                     _ => {}
                 }
             }
@@ -45,7 +47,8 @@ impl RecordMix {
         if all == 0 {
             return RecordMix::default();
         }
-        RecordMix { syscalls: syscalls as f64 / all as f64, stacked: stacked as f64 / all as f64 }
+        let share = |n: u64| n as f64 / all as f64;
+        RecordMix { syscalls: share(syscalls), stacked: share(stacked), dpcs: share(dpcs) }
     }
 }
 
@@ -57,7 +60,9 @@ impl RecordMix {
 /// records; sample-heavy, 93%); the stacks table 46 B, the frames table 145 B.
 /// Each is the larger of the two traces', rounded up; the samples' with half
 /// again, as a profile whose stacks rarely repeat needs more (124 B when
-/// every sample has a stack of its own).
+/// every sample has a stack of its own). A DPC or ISR: not measured (no big
+/// trace has them); its 32-byte row, held twice while the CPUs' rows merge,
+/// rounded up.
 struct Costs {
     /// Every record: the index, context switches, names and lifetimes.
     base: u64,
@@ -65,18 +70,21 @@ struct Costs {
     syscall: u64,
     /// A sample or a stack walk.
     stacked: u64,
+    /// A DPC or ISR.
+    dpc: u64,
 }
 
 fn model_costs(parts: ModelParts) -> Costs {
-    Costs { base: 15, syscall: if parts.syscalls { 20 } else { 0 }, stacked: if parts.samples { 60 } else { 0 } }
+    let cost = |kept: bool, bytes: u64| if kept { bytes } else { 0 };
+    Costs { base: 15, syscall: cost(parts.syscalls, 20), stacked: cost(parts.samples, 60), dpc: cost(parts.dpcs, 70) }
 }
 
 fn table_costs(name: &str) -> Costs {
     match name {
         // No model: its own columns and the processes (20 B a record, 28 with each record's place for fields.X).
-        "events" => Costs { base: 30, syscall: 0, stacked: 0 },
+        "events" => Costs { base: 30, syscall: 0, stacked: 0, dpc: 0 },
         // Every frame of every stack, a row each.
-        "frames" => Costs { base: 15, syscall: 20, stacked: 150 },
+        "frames" => Costs { base: 15, syscall: 20, stacked: 150, dpc: 0 },
         other => model_costs(model::tables::parts_for(other)),
     }
 }
@@ -107,7 +115,8 @@ impl Build<'_> {
         let records = self.records as f64;
         let bytes = records * costs.base as f64
             + records * self.mix.syscalls * costs.syscall as f64
-            + records * self.mix.stacked * costs.stacked as f64;
+            + records * self.mix.stacked * costs.stacked as f64
+            + records * self.mix.dpcs * costs.dpc as f64;
         bytes as u64
     }
 }
@@ -236,7 +245,7 @@ mod tests {
     use super::*;
 
     /// A gigabyte of system calls: three records in four are enters and exits.
-    const SYSCALL_DENSE: RecordMix = RecordMix { syscalls: 0.74, stacked: 0.23 };
+    const SYSCALL_DENSE: RecordMix = RecordMix { syscalls: 0.74, stacked: 0.23, dpcs: 0.0 };
 
     fn build(table: Option<&'static str>, records: u64) -> Build<'static> {
         let need = table.map_or(Need::Model(ModelParts::ALL), Need::Table);
@@ -276,7 +285,12 @@ mod tests {
         assert!(judge(&build(Some("samples"), 33_700_000), &limit, 0).is_ok());
         // ...and neither the frames table nor a tree over a trace of samples does.
         assert!(judge(&build(Some("frames"), 33_700_000), &limit, 0).is_err());
-        let sample_heavy = RecordMix { syscalls: 0.0, stacked: 0.93 };
+        let sample_heavy = RecordMix { syscalls: 0.0, stacked: 0.93, dpcs: 0.0 };
+        // A trace of DPCs: the cpus table holds them, the cswitch table not.
+        let dpc_heavy = RecordMix { syscalls: 0.0, stacked: 0.0, dpcs: 0.9 };
+        let cpus = Build { mix: dpc_heavy, ..build(Some("cpus"), 33_700_000) };
+        assert!(judge(&cpus, &limit, 0).is_err());
+        assert!(judge(&Build { mix: dpc_heavy, ..build(Some("cswitch"), 33_700_000) }, &limit, 0).is_ok());
         let tree = Build { mix: sample_heavy, ..build(Some("samples"), 33_700_000) };
         assert!(judge(&tree, &limit, 0).is_err());
     }
