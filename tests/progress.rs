@@ -150,8 +150,8 @@ fn a_stopped_build_keeps_nothing_and_the_session_stays_usable() {
     let query = "threads select count()";
     let after = session.query(query).unwrap();
     let fresh = Session::open_all(&[path]).unwrap().query(query).unwrap();
-    let count = after.column("count()").unwrap().value(0);
-    assert_eq!(count, fresh.column("count()").unwrap().value(0));
+    let count = after.column("count").unwrap().value(0);
+    assert_eq!(count, fresh.column("count").unwrap().value(0));
     assert_ne!(count, columnar::Value::U64(0), "the trace's threads were found");
     // The query built only the parts of the model it reads; preparing builds the rest.
     assert!(!session.is_prepared(), "threads read the samples, not the system calls");

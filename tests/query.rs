@@ -970,3 +970,44 @@ fn a_limit_is_taken_before_the_select_ahead_of_it() {
     assert_eq!(tsv(sorted).lines().count(), 2);
     assert!(tsv(sorted).starts_with("NtCreateFile\t5000"));
 }
+
+#[test]
+fn time_buckets_count_what_the_times_say() {
+    let times: Vec<i64> = tsv("syscalls select ts").lines().map(|l| l.parse().unwrap()).collect();
+    let mut want = std::collections::BTreeMap::new();
+    for ts in &times {
+        *want.entry(ts.div_euclid(10_000_000_000) * 10_000_000_000).or_insert(0) += 1;
+        assert_eq!(tsv(&format!("syscalls where ts = {ts} select bin(ts, 10s), ts / 10s, ts % 10s")), {
+            let bucket = ts.div_euclid(10_000_000_000);
+            format!("{}\t{bucket}\t{}\n", bucket * 10_000_000_000, ts - bucket * 10_000_000_000)
+        });
+    }
+    let got = tsv("syscalls group by bin(ts, 10s) as bucket | order by bucket");
+    let want: String = want.iter().map(|(bucket, n)| format!("{bucket}\t{n}\n")).collect();
+    assert_eq!(got, want);
+    // Durations and integers bin too, keeping their kind; a size of 0 gives null.
+    for row in tsv("syscalls select duration_ns, cpu").lines() {
+        let (d, cpu) = row.split_once('\t').unwrap();
+        let (d, cpu): (i64, i64) = (d.parse().unwrap(), cpu.parse().unwrap());
+        let q = format!("syscalls where duration_ns = {d} and cpu = {cpu} | limit 1 select bin(duration_ns, 3us), bin(cpu + 7, 4), bin(cpu, 0)");
+        assert_eq!(tsv(&q), format!("{}\t{}\t\n", d / 3000 * 3000, (cpu + 7) / 4 * 4));
+    }
+    let e = error("syscalls select bin(proc, 1s)");
+    assert!(e.to_string().contains("bins a time, a duration or an integer"), "{e}");
+    let e = error("syscalls select bin(ts, ts)");
+    assert!(e.to_string().contains("needs a bin size"), "{e}");
+}
+
+#[test]
+fn the_count_column_is_count_wherever_it_is_made() {
+    assert_eq!(columns("syscalls group by proc select count()"), ["proc", "count"]);
+    assert_eq!(columns("syscalls select count(), count(*) as n"), ["count", "n"]);
+    let by_count = tsv("syscalls group by proc | order by count desc, proc");
+    assert_eq!(tsv("syscalls group by proc select count() | order by count() desc, proc"), by_count);
+    assert_eq!(tsv("syscalls group by proc select count() | order by count desc, proc"), by_count);
+    // An aggregate written again after the aggregation names the column it made.
+    assert_eq!(
+        tsv("syscalls group by proc select sum(duration_ns) | top 1 by sum(duration_ns)"),
+        tsv("syscalls group by proc select sum(duration_ns) as total | top 1 by total")
+    );
+}

@@ -18,6 +18,8 @@ pub enum ScalarFn {
     Str,
     Int,
     Float,
+    /// `bin(x, size)`: x rounded down to a multiple of size (KQL's name).
+    Bin,
 }
 
 pub const SCALAR_FUNCTIONS: &[(&str, ScalarFn)] = &[
@@ -34,6 +36,7 @@ pub const SCALAR_FUNCTIONS: &[(&str, ScalarFn)] = &[
     ("str", ScalarFn::Str),
     ("int", ScalarFn::Int),
     ("float", ScalarFn::Float),
+    ("bin", ScalarFn::Bin),
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,6 +156,18 @@ impl ScalarFn {
                 arity(1)?;
                 Ok(Type::F64)
             }
+            ScalarFn::Bin => {
+                arity(2)?;
+                let whole =
+                    |t: Type| t.is_integer() || matches!(t, Type::Timestamp | Type::Duration | Type::Any | Type::Null);
+                if !whole(args[0]) {
+                    return Err(format!("bins a time, a duration or an integer, got {}", args[0]));
+                }
+                if !whole(args[1]) || args[1] == Type::Timestamp {
+                    return Err(format!("needs a bin size, a duration or an integer, got {}", args[1]));
+                }
+                Ok(args[0])
+            }
         }
     }
 
@@ -214,8 +229,29 @@ impl ScalarFn {
                 Value::Str(s) => s.trim().parse().map_or(Value::Null, Value::F64),
                 other => other.as_f64().map_or(Value::Null, Value::F64),
             },
+            ScalarFn::Bin => {
+                let size = args.get(1).and_then(Value::as_i128).filter(|&s| s > 0);
+                match (first.as_i128(), size) {
+                    (Some(x), Some(size)) => same_kind(first, x.div_euclid(size) * size),
+                    _ => Value::Null,
+                }
+            }
         }
     }
+}
+
+/// `v` as a value of the same kind as `like` (null when it does not fit).
+fn same_kind(like: &Value, v: i128) -> Value {
+    let signed = i64::try_from(v).ok();
+    let unsigned = u64::try_from(v).ok();
+    let value = match like {
+        Value::Timestamp(_) => signed.map(Value::Timestamp),
+        Value::Duration(_) => signed.map(Value::Duration),
+        Value::U64(_) => unsigned.map(Value::U64),
+        Value::Address(_) => unsigned.map(Value::Address),
+        _ => signed.map(Value::I64),
+    };
+    value.unwrap_or(Value::Null)
 }
 
 fn parse_int(text: &str) -> Option<i64> {

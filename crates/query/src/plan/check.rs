@@ -55,12 +55,28 @@ impl Planner<'_> {
         self.text.get(span.start..span.end).unwrap_or("").chars().filter(|c| !c.is_whitespace()).collect()
     }
 
+    /// A result column's name: its alias, its column, `count` for `count()`
+    /// (as `group by` alone names it), else the expression as written.
     fn output_name(&self, item: &SelectItem) -> String {
         match (&item.alias, &item.expr.kind) {
             (Some(alias), _) => alias.clone(),
             (None, ExprKind::Column(name)) => name.clone(),
+            (None, ExprKind::Call { name, args, .. }) if args.is_empty() && name.eq_ignore_ascii_case("count") => {
+                "count".into()
+            }
             (None, _) => self.source_text(item.expr.span),
         }
+    }
+
+    /// An aggregate written again after the aggregation (`order by count()`,
+    /// `top 5 by sum(x)`) names the result column it made.
+    fn made_column(&self, expr: &Expr, schema: &[(String, Type)]) -> Option<TExpr> {
+        if !contains_aggregate(expr) {
+            return None;
+        }
+        let name = self.output_name(&SelectItem { expr: expr.clone(), alias: None });
+        let i = schema.iter().position(|(n, _)| *n == name)?;
+        Some(TExpr { kind: TKind::Column(i), ty: schema[i].1 })
     }
 
     pub(super) fn clause(
@@ -160,7 +176,10 @@ impl Planner<'_> {
             Clause::OrderBy(keys) => {
                 let mut planned = Vec::new();
                 for key in keys {
-                    let expr = self.expr(&key.expr, schema, None)?;
+                    let expr = match self.made_column(&key.expr, schema) {
+                        Some(column) => column,
+                        None => self.expr(&key.expr, schema, None)?,
+                    };
                     self.expect_orderable(&expr, key.expr.span)?;
                     planned.push((expr, key.descending));
                 }
@@ -170,7 +189,10 @@ impl Planner<'_> {
             Clause::Top { count, by, span } => {
                 let key = match by {
                     Some(e) => {
-                        let expr = self.expr(&e, schema, None)?;
+                        let expr = match self.made_column(&e, schema) {
+                            Some(column) => column,
+                            None => self.expr(&e, schema, None)?,
+                        };
                         self.expect_orderable(&expr, e.span)?;
                         expr
                     }
@@ -526,6 +548,9 @@ pub fn arith_type(op: ArithOp, l: Type, r: Type) -> Option<Type> {
         (ArithOp::Add | ArithOp::Sub, Duration, Duration) => Duration,
         (ArithOp::Add | ArithOp::Sub, Duration, t) if plain_int(t) => Duration,
         (ArithOp::Div, Duration, Duration) => F64,
+        // `ts / 1s`: which whole bucket of that size since the trace start.
+        (ArithOp::Div, Timestamp, Duration) => I64,
+        (ArithOp::Rem, Timestamp, Duration) => Duration,
         (ArithOp::Mul | ArithOp::Div | ArithOp::Rem, Duration, t) if plain_int(t) => Duration,
         (ArithOp::Mul, t, Duration) if plain_int(t) => Duration,
         (ArithOp::Add | ArithOp::Sub, Address, t) if plain_int(t) => Address,
