@@ -98,3 +98,67 @@ fn a_process_by_id_and_a_missing_one() {
     let output = Command::new(ETWQ).args(["strace", "--demo", "--warnings"]).output().unwrap();
     assert!(!output.status.success(), "--warnings needs --failed");
 }
+
+/// A machine where pid 10 starts 20, which starts 30; pid 40 is unrelated.
+/// Each has one thread making one call.
+fn family_trace(dir: &std::path::Path) -> std::path::PathBuf {
+    use demo::payloads::Sid;
+    use demo::scenario::{ProcessSpec, Slice, SwitchOut, SyscallSpec, ThreadSpec};
+    let duration = 40_000;
+    let mut s = demo::Scenario::new(1, duration);
+    let process = |pid, parent_pid, name: &str, start| ProcessSpec {
+        pid,
+        parent_pid,
+        name: name.into(),
+        command_line: name.into(),
+        session_id: 1,
+        user_sid: Sid::local_system(),
+        start,
+        end: None,
+    };
+    s.processes = vec![
+        process(0, 0, "Idle", None),
+        process(10, 0, "parent.exe", None),
+        process(20, 10, "child.exe", Some(5_000)),
+        process(30, 20, "grandchild.exe", Some(10_000)),
+        process(40, 0, "other.exe", None),
+    ];
+    for (i, pid) in [10u32, 20, 30, 40].into_iter().enumerate() {
+        let tid = pid * 10;
+        let start = (pid != 10 && pid != 40).then_some(5_000 * (i as i64));
+        let thread =
+            ThreadSpec { tid, pid, start, end: None, base_priority: 8, start_address: 0x1000, name: String::new() };
+        s.threads.push(thread);
+        let from = 15_000 + 5_000 * i as i64;
+        s.schedule.push(Slice { cpu: 0, tid, start: from, end: from + 4_000, priority: 8, out: SwitchOut::waiting(6) });
+        let call = SyscallSpec {
+            tid,
+            enter: from + 1_000,
+            exit: Some(from + 2_000),
+            address: 0xFFFF_F800_0060_1000,
+            status: 0xC000_0034,
+            lost_enter: false,
+            lost_exit: false,
+        };
+        s.syscalls.push(call);
+    }
+    let (bytes, _) = s.to_bytes().expect("a consistent machine");
+    let path = dir.join("family.etl");
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn follow_lists_the_calls_of_the_children_and_theirs() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = family_trace(dir.path());
+    let run = |args: &[&str]| {
+        let output = Command::new(ETWQ).arg("strace").arg(&trace).args(args).output().unwrap();
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        let out = String::from_utf8(output.stdout).unwrap();
+        out.lines().map(|l| l.split(')').next().unwrap_or_default().to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(run(&["-p", "10"]), ["parent.exe(10"]);
+    assert_eq!(run(&["-p", "10", "-f"]), ["parent.exe(10", "child.exe(20", "grandchild.exe(30"]);
+    assert_eq!(run(&["-n", "child.exe", "-f"]), ["child.exe(20", "grandchild.exe(30"]);
+}
