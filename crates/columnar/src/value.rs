@@ -99,10 +99,15 @@ impl Value {
         }
     }
 
-    /// Looks a field up by name in a `Fields` value.
+    /// Looks a field up by name in a `Fields` value: as written, else without
+    /// regard to case (as PerfView matches field names).
     pub fn field(&self, name: &str) -> Value {
         match self {
-            Value::Fields(map) => map.iter().find(|(n, _)| &**n == name).map_or(Value::Null, |(_, v)| v.clone()),
+            Value::Fields(map) => map
+                .iter()
+                .find(|(n, _)| &**n == name)
+                .or_else(|| map.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)))
+                .map_or(Value::Null, |(_, v)| v.clone()),
             _ => Value::Null,
         }
     }

@@ -764,12 +764,14 @@ fn cell(value: &Value) -> Cell {
 /// rows it reads, so the table holds eight bytes a row for them.
 /// It needs only the trace's processes (`build::processes`), not the model.
 /// `meter` counts the records as the walk takes them; None when it was asked to stop.
+/// The events table, and the names of the fields its events have (what
+/// `fields.X` may name), found as each kind of event is first met.
 pub fn events(
     processes: &ProcessRegistry,
     trace: &Arc<EtlTrace>,
     decoder: &Arc<Mutex<Decoder>>,
     meter: &Progress,
-) -> Option<DataTable> {
+) -> Option<(DataTable, Vec<String>)> {
     let mut owners = ThreadOwners::default();
     let rows = trace.record_count();
     // Values straight into column form: a row costs what the columns keep, nothing more.
@@ -787,6 +789,10 @@ pub fn events(
     // name, found once instead of hashing three strings a row.
     let mut class_codes: FxHashMap<(u8, u8, u16), (u32, u32)> = FxHashMap::default();
     let mut process_codes: FxHashMap<usize, u32> = FxHashMap::default();
+    // Field names, from one event of each kind: kernel classes (and their
+    // schemas), and of the rest each provider, event, version and field count.
+    let mut field_names: std::collections::BTreeSet<String> = Default::default();
+    let mut named_kinds: rustc_hash::FxHashSet<(u32, u32, u16, usize)> = Default::default();
     let mut walk = trace.records().counting(meter);
     // Records the index lists but that do not parse: none in a sound trace.
     let mut unreadable = 0usize;
@@ -800,9 +806,17 @@ pub fn events(
             (RecordId::Kernel { group, opcode }, Some(fields)) => {
                 let codes = match class_codes.entry((group, opcode, record.version)) {
                     Entry::Occupied(known) => Some(*known.get()),
-                    Entry::Vacant(new) => decoder_guard
-                        .decode_names(&record)
-                        .map(|e| *new.insert((provider.intern(&e.provider), event.intern(&e.name)))),
+                    Entry::Vacant(new) => {
+                        // The class's every field, those a short payload leaves out included.
+                        let class = decode::kernel::lookup(group, opcode, record.version);
+                        let schema = class.iter().flat_map(|c| c.fields.iter().map(|f| f.name.as_str()));
+                        field_names.extend(schema.filter(|name| !name.is_empty()).map(str::to_string));
+                        let fields = decoder_guard.decode(&record).fields;
+                        field_names.extend(fields.iter().map(|(name, _)| name.to_string()));
+                        decoder_guard
+                            .decode_names(&record)
+                            .map(|e| *new.insert((provider.intern(&e.provider), event.intern(&e.name))))
+                    }
                 };
                 codes.map(|codes| (group, opcode, fields, codes))
             }
@@ -817,8 +831,12 @@ pub fn events(
             }
             None => {
                 let e = decoder_guard.decode(&record);
-                provider.push(&e.provider);
-                event.push(&e.name);
+                let kind = (provider.intern(&e.provider), event.intern(&e.name), record.version, e.fields.len());
+                provider.push_code(kind.0);
+                event.push_code(kind.1);
+                if named_kinds.insert(kind) {
+                    field_names.extend(e.fields.iter().map(|(name, _)| name.to_string()));
+                }
                 let (p, t) = owners.ids(&e);
                 (p, t, e.id(), e.opcode())
             }
@@ -876,7 +894,7 @@ pub fn events(
     b.add("id", id.finish());
     b.add("opcode", Column::uints(opcode));
     b.add("fields", fields);
-    Some(b.finish())
+    Some((b.finish(), field_names.into_iter().collect()))
 }
 
 /// A u64 column filled row by row, with its validity mask beside it.
@@ -1002,7 +1020,7 @@ pub fn build(
 ) -> Option<DataTable> {
     let named = || names.expect("the tables in NEED_FRAME_NAMES are built with frame names");
     Some(match name {
-        "events" => events(&model.processes, trace, decoder, &Progress::new())?,
+        "events" => events(&model.processes, trace, decoder, &Progress::new())?.0,
         "processes" => processes(model),
         "threads" => threads(model),
         "modules" => modules(model),

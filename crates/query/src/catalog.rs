@@ -28,6 +28,11 @@ pub trait Catalog {
     fn constant_names(&self) -> Vec<&str> {
         Vec::new()
     }
+    /// The names the field maps of `table` hold (`fields.X`), when known: a
+    /// name outside them is an error, not a column of nulls.
+    fn field_names(&self, _table: &str) -> Option<&[String]> {
+        None
+    }
 }
 
 /// A catalog held in memory: the tables by name plus a library of saved queries.
@@ -39,6 +44,8 @@ pub struct MemoryCatalog {
     pub unbuilt: Vec<String>,
     /// Named constants by name, e.g. the NTSTATUS names the model's decoder knows.
     pub constants: HashMap<String, u64>,
+    /// The field names of each table with field maps, where known.
+    pub field_names: HashMap<String, Vec<String>>,
 }
 
 impl MemoryCatalog {
@@ -83,5 +90,9 @@ impl Catalog for MemoryCatalog {
 
     fn constant_names(&self) -> Vec<&str> {
         self.constants.keys().map(String::as_str).collect()
+    }
+
+    fn field_names(&self, table: &str) -> Option<&[String]> {
+        self.field_names.get(table).map(Vec::as_slice)
     }
 }

@@ -372,6 +372,8 @@ impl Session {
         }
         let several = self.traces.len() > 1;
         let mut merged: Option<DataTable> = None;
+        // The events' field names, of every trace.
+        let mut field_names: std::collections::BTreeSet<String> = Default::default();
         for (index, loaded) in self.traces.iter_mut().enumerate() {
             let of_trace = if several { format!(" of {}", loaded.name) } else { String::new() };
             let records = Total::Records(loaded.trace.record_count() as u64);
@@ -382,7 +384,10 @@ impl Session {
                 }
                 progress.start(&format!("building the events table{of_trace}"), records);
                 let (trace, decoder) = (loaded.trace.clone(), loaded.decoder.clone());
-                Some(tables::events(loaded.processes(progress)?, &trace, &decoder, progress).ok_or(NotBuilt::Stopped)?)
+                let processes = loaded.processes(progress)?;
+                let (table, names) = tables::events(processes, &trace, &decoder, progress).ok_or(NotBuilt::Stopped)?;
+                field_names.extend(names);
+                Some(table)
             } else {
                 let LoadedTrace { trace, decoder, model, .. } = &*loaded;
                 let model = model.as_ref().expect("built by ensure_models");
@@ -414,6 +419,9 @@ impl Session {
             }
         }
         if let Some(table) = merged {
+            if events {
+                self.catalog.field_names.insert(name.to_string(), field_names.into_iter().collect());
+            }
             self.catalog.add_table(table);
         }
         Ok(())

@@ -238,6 +238,27 @@ impl Planner<'_> {
         error
     }
 
+    /// A field name as the table's events spell it: field names match
+    /// without regard to case, as PerfView's do; one no event has is an error.
+    fn field_name<'n>(&'n self, name: &'n str, span: Span) -> Result<&'n str, QueryError> {
+        let Some(known) = self.catalog.field_names(self.table) else { return Ok(name) };
+        if known.iter().any(|k| k == name) {
+            return Ok(name);
+        }
+        let mut same = known.iter().filter(|k| k.eq_ignore_ascii_case(name));
+        match (same.next(), same.next()) {
+            (Some(only), None) => Ok(only),
+            // Several spellings: each row finds its own, without regard to case.
+            (Some(_), Some(_)) => Ok(name),
+            (None, _) => Err(QueryError::at(
+                ErrorKind::UnknownName,
+                format!("unknown field '{name}': no event in the {} table has it", self.table),
+                span,
+            )
+            .with_suggestion(did_you_mean(name, known.iter().map(String::as_str)))),
+        }
+    }
+
     fn expr(
         &self,
         e: &Expr,
@@ -280,7 +301,8 @@ impl Planner<'_> {
                 }
                 match schema.iter().position(|(n, _)| n == column) {
                     Some(i) if schema[i].1 == Type::Fields => {
-                        Ok(TExpr { kind: TKind::Field { column: i, name: Arc::from(name.as_str()) }, ty: Type::Any })
+                        let name = self.field_name(name, e.span)?;
+                        Ok(TExpr { kind: TKind::Field { column: i, name: Arc::from(name) }, ty: Type::Any })
                     }
                     Some(_) => Err(type_error(
                         format!("'{column}' is not a field map, so '{column}.{name}' means nothing"),
