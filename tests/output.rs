@@ -361,3 +361,25 @@ fn a_build_too_big_for_the_memory_limit_is_refused_with_a_clear_message() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("ETWQ_MEMORY_LIMIT=lots is not a size"));
 }
+
+/// `| folded` prints the lines flamegraph.pl and inferno read, as they are:
+/// no table around them, in the table format; csv keeps its header.
+#[test]
+fn folded_stacks_print_as_bare_lines() {
+    let run = |format: &str| {
+        let args = ["--demo", "--format", format, "-c", "samples where proc = \"server.exe\" | folded"];
+        let output = Command::new(ETWQ).args(args).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let bare = run("table");
+    let lines: Vec<&str> = bare.lines().collect();
+    assert!(lines.len() > 3, "{bare}");
+    for line in &lines {
+        let (stack, count) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{line}"));
+        assert!(count.parse::<u64>().is_ok() && stack.contains('!') && !stack.contains('|'), "{line}");
+    }
+    let csv = run("csv");
+    assert_eq!(csv.lines().next(), Some("folded"));
+    assert_eq!(csv.lines().skip(1).collect::<Vec<_>>(), lines);
+}

@@ -34,6 +34,11 @@ impl Rows for DataTable {
             visit(Field::from(&column.column.value(row)));
         }
     }
+
+    /// `| folded`: lines that flamegraph.pl and inferno read, as they are.
+    fn bare_lines(&self) -> bool {
+        self.name == "folded" && self.columns.len() == 1
+    }
 }
 
 /// A copy into rows of values, for code that edits a result; rendering needs none.

@@ -61,6 +61,10 @@ pub trait Rows {
     fn headerless(&self) -> bool {
         false
     }
+    /// Lines to print as they are, not a table: one text column (`| folded`).
+    fn bare_lines(&self) -> bool {
+        false
+    }
 }
 
 /// Groups of three digits in a number written out: "-1234567" -> "-1,234,567".
@@ -201,6 +205,7 @@ impl Rows for Table {
 /// [`plain_ascii_wanted`].
 pub fn write(rows: &(impl Rows + ?Sized), format: Format, out: &mut dyn io::Write) -> io::Result<()> {
     match format {
+        Format::Table if rows.bare_lines() => write_bare_lines(rows, out),
         Format::Table => terminal::write_table(rows, None, plain_ascii_wanted(), out),
         Format::Tsv => text::write_separated(rows, '\t', out),
         Format::Csv => text::write_separated(rows, ',', out),
@@ -238,6 +243,9 @@ impl<R: Rows + ?Sized> Rows for Head<'_, R> {
     }
     fn headerless(&self) -> bool {
         self.rows.headerless()
+    }
+    fn bare_lines(&self) -> bool {
+        self.rows.bare_lines()
     }
 }
 
@@ -291,9 +299,32 @@ fn write_screen_format(
     out: &mut dyn io::Write,
 ) -> io::Result<()> {
     match format {
+        Format::Table if rows.bare_lines() => write_bare_lines(rows, out),
         Format::Table => terminal::write_table(rows, screen.width, screen.ascii, out),
         other => write(rows, other, out),
     }
+}
+
+/// Each row's cells as a line, control characters escaped, nothing around them.
+fn write_bare_lines(rows: &(impl Rows + ?Sized), out: &mut dyn io::Write) -> io::Result<()> {
+    let mut line = String::new();
+    for row in 0..rows.row_count() {
+        line.clear();
+        rows.visit_row(row, &mut |field| {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            match field {
+                Field::Text(text) => push_escaped(&mut line, text),
+                Field::Int(v) => line.push_str(&v.to_string()),
+                Field::UInt(v) => line.push_str(&v.to_string()),
+                _ => {}
+            }
+        });
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
