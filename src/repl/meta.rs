@@ -33,7 +33,7 @@ pub const META_COMMANDS: &[MetaCommand] = &[
     MetaCommand {
         name: ".export",
         arguments: "FILE",
-        help: "the last result, every row, into a file (.csv .tsv .json .md by extension)",
+        help: "the last result, every row, into a file (.csv .tsv .json .md .txt by extension)",
     },
     MetaCommand {
         name: ".save",
@@ -286,14 +286,14 @@ fn copy(shell: &mut Shell, argument: &str) -> Result<Flow, String> {
     let text = render::render(last.as_ref(), format);
     let rows = last.row_count();
     let through = shell.clipboard.copy(&text)?;
-    shell.say(&format!("copied {rows} rows as {} to {}", format_name(format), through.describe()));
+    shell.say(&format!("copied {} rows as {} to {}", super::count_text(rows), format_name(format), through.describe()));
     Ok(Flow::Continue)
 }
 
 fn export(shell: &mut Shell, argument: &str) -> Result<Flow, String> {
     let path = unquote(argument);
     if path.is_empty() {
-        return Err("usage: .export FILE (the extension .csv .tsv .json .md picks the format)".into());
+        return Err("usage: .export FILE (the extension .csv .tsv .json .md .txt picks the format)".into());
     }
     let Some(last) = &shell.last else { return Err("nothing to export yet: run a query first".into()) };
     let extension = Path::new(path).extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
@@ -302,7 +302,13 @@ fn export(shell: &mut Shell, argument: &str) -> Result<Flow, String> {
         "tsv" | "tab" => Format::Tsv,
         "json" => Format::Json,
         "md" | "markdown" => Format::Markdown,
-        _ => shell.format,
+        // A text table, as the shell shows results.
+        "" | "txt" => shell.format,
+        other => {
+            return Err(format!(
+                "{path}: .export writes .csv, .tsv, .json, .md or .txt (a text table), not .{other}; nothing written"
+            ))
+        }
     };
     // Every row, plain ASCII, streamed: a file is not a screen.
     let screen = Screen { width: None, max_lines: None, ascii: true };
@@ -313,7 +319,7 @@ fn export(shell: &mut Shell, argument: &str) -> Result<Flow, String> {
     });
     written.map_err(|e| format!("{path}: {e}"))?;
     let rows = last.row_count();
-    shell.say(&format!("wrote {rows} rows as {} to {path}", format_name(format)));
+    shell.say(&format!("wrote {} rows as {} to {path}", super::count_text(rows), format_name(format)));
     Ok(Flow::Continue)
 }
 
@@ -403,5 +409,23 @@ mod tests {
         let md = dir.path().join("out.md");
         assert_eq!(run(&mut shell, &format!(".export \"{}\"", md.display())), Ok(Flow::Continue));
         assert!(std::fs::read_to_string(&md).unwrap().starts_with("| name | n |"));
+        // A spreadsheet's name gets no text table: an error, and no file.
+        let xlsx = dir.path().join("out.xlsx");
+        let refused = run(&mut shell, &format!(".export {}", xlsx.display())).unwrap_err();
+        assert!(refused.contains("not .xlsx; nothing written"), "{refused}");
+        assert!(!xlsx.exists());
+        let txt = dir.path().join("out.txt");
+        assert_eq!(run(&mut shell, &format!(".export {}", txt.display())), Ok(Flow::Continue));
+        assert!(std::fs::read_to_string(&txt).unwrap().contains("row 499"));
+    }
+
+    #[test]
+    fn save_keeps_only_a_query_that_parses() {
+        let mut shell = shell();
+        let refused = run(&mut shell, ".save broken = syscalls wher ret != 0").unwrap_err();
+        assert!(refused.contains("@broken is not saved"), "{refused}");
+        assert!(shell.session.saved_queries().iter().all(|q| q.name != "broken"));
+        assert_eq!(run(&mut shell, ".save by_proc(p) = syscalls where proc = $p"), Ok(Flow::Continue));
+        assert!(shell.session.saved_queries().iter().any(|q| q.name == "by_proc"));
     }
 }

@@ -115,7 +115,7 @@ impl Shell {
                     self.say("(no rows)");
                 }
                 if self.timer {
-                    self.say(&format!("{rows} rows in {:.3} s", elapsed.as_secs_f64()));
+                    self.say(&format!("{} rows in {:.3} s", count_text(rows), elapsed.as_secs_f64()));
                 }
                 self.last = Some(Box::new(data));
             }
@@ -156,7 +156,7 @@ impl Shell {
         self.last = None;
         let tables = self.session.tables();
         let rows: usize = tables.iter().map(|(_, n)| n).sum();
-        self.say(&format!("opened {label}: {} tables, {rows} rows", tables.len()));
+        self.say(&format!("opened {label}: {} tables, {} rows", tables.len(), count_text(rows)));
         Ok(())
     }
 }
@@ -168,6 +168,11 @@ fn report_unprepared(prepared: Result<(), session::NotBuilt>) {
         Err(session::NotBuilt::Stopped) => eprintln!("\retwq: stopped building the model; the first query builds it"),
         Err(too_big) => eprintln!("etwq: {too_big}"),
     }
+}
+
+/// A count with its digits grouped: 326,125.
+pub(crate) fn count_text(n: usize) -> String {
+    render::group_digits(&n.to_string())
 }
 
 /// Runs the shell until `.quit` or Ctrl-D.
@@ -221,6 +226,7 @@ pub fn run(session: Session, options: ShellOptions) -> Result<(), String> {
         decode_check: options.decode_check,
         cancel_target,
     };
+    shell.say(".help lists the commands and what a query can say; .quit or Ctrl-D leaves");
     let mut history_warned = false;
     loop {
         shell.report_finished_decode_check();

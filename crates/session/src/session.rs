@@ -298,9 +298,16 @@ impl Session {
     }
 
     /// Saves `name = query` (or `name(p, q) = query` with `$p`, `$q` in it).
+    /// Keeps `NAME = QUERY` (or `NAME(p) = ... $p ...`) as @NAME, once the
+    /// query parses (parameters standing for a value).
     pub fn save_query(&mut self, definition: &str) -> Result<String, String> {
         let mut queries = parse_library(definition).map_err(|e| e.to_string())?;
         let Some(q) = queries.pop() else { return Err("expected NAME = QUERY".into()) };
+        let mut text = q.text.clone();
+        for param in &q.params {
+            text = text.replace(&format!("${param}"), "0");
+        }
+        query::grammar::parse_query(&text).map_err(|e| format!("@{} is not saved: {}", q.name, e.headline()))?;
         let name = q.name.clone();
         self.catalog.add_saved(q);
         Ok(name)
