@@ -55,14 +55,13 @@ pub fn thread_schedules(model: &TraceModel) -> Vec<ThreadSchedule> {
         last_cpu[t] = Some(row.cpu);
         off_cpu[t] = None;
     }
-    add_waits_open_at_the_end(model, &mut schedules, &off_cpu);
+    let last_readied = count_wakeups(model, &mut schedules);
+    add_waits_open_at_the_end(model, &mut schedules, &off_cpu, &last_readied);
     schedules
 }
 
-/// Counts each thread's wakeups. A thread off the CPU at the trace end was
-/// ready since it left it runnable, or since a ReadyThread came after it
-/// left: until the end.
-fn add_waits_open_at_the_end(model: &TraceModel, schedules: &mut [ThreadSchedule], off_cpu: &[Option<(i64, bool)>]) {
+/// Counts each thread's wakeups; returns when each was last readied.
+fn count_wakeups(model: &TraceModel, schedules: &mut [ThreadSchedule]) -> Vec<Option<i64>> {
     let mut last_readied: Vec<Option<i64>> = vec![None; schedules.len()];
     for w in &model.wakeups {
         if let Some(t) = model.threads.index_at(w.tid, w.ts) {
@@ -70,6 +69,17 @@ fn add_waits_open_at_the_end(model: &TraceModel, schedules: &mut [ThreadSchedule
             schedules[t].wakeups += 1;
         }
     }
+    last_readied
+}
+
+/// A thread off the CPU at the trace end was ready since it left it
+/// runnable, or since a ReadyThread came after it left: until the end.
+fn add_waits_open_at_the_end(
+    model: &TraceModel,
+    schedules: &mut [ThreadSchedule],
+    off_cpu: &[Option<(i64, bool)>],
+    last_readied: &[Option<i64>],
+) {
     for (t, off) in off_cpu.iter().enumerate() {
         let Some((left, runnable)) = *off else { continue };
         let since = if runnable { Some(left) } else { last_readied[t].filter(|&r| r >= left) };
@@ -80,6 +90,8 @@ fn add_waits_open_at_the_end(model: &TraceModel, schedules: &mut [ThreadSchedule
     }
 }
 
+/// A switch-in of the thread: its ready time, the wait before it (since a
+/// switch-out in the Waiting state), and whether it moved to another CPU.
 fn switched_in(
     schedule: &mut ThreadSchedule,
     row: &CSwitchRow,
