@@ -242,8 +242,11 @@ fn help(shell: &mut Shell, topic: &str) -> Result<Flow, String> {
         "query" | "queries" | "syntax" => QUERY_HELP.to_string(),
         "keys" | "completion" | "history" => KEYS_HELP.to_string(),
         "functions" => {
-            let names: Vec<&str> = session::all_function_names().collect();
-            format!("Functions: {}", names.join(", "))
+            let lines: Vec<String> = session::all_function_names()
+                .filter_map(session::function_help)
+                .map(|(call, what)| format!("  {call:<24} {what}"))
+                .collect();
+            format!("Functions and aggregates:\n{}", lines.join("\n"))
         }
         other => {
             if let Some(m) = META_COMMANDS.iter().find(|m| m.name.trim_start_matches('.') == other) {

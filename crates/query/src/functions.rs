@@ -76,6 +76,39 @@ pub fn aggregate_by_name(name: &str) -> Option<AggFn> {
     AGGREGATES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|&(_, f)| f)
 }
 
+/// How a function is called and what it gives, one line each, for `.help functions`.
+pub fn function_help(name: &str) -> Option<(&'static str, &'static str)> {
+    Some(match name.to_ascii_lowercase().as_str() {
+        "lower" => ("lower(s)", "the text in lower case"),
+        "upper" => ("upper(s)", "the text in upper case"),
+        "len" => ("len(s)", "the number of characters"),
+        "trim" => ("trim(s)", "the text without leading and trailing spaces"),
+        "hex" => ("hex(n)", "an integer as 0x... text"),
+        "abs" => ("abs(x)", "the absolute value"),
+        "round" => ("round(x)", "the nearest integer"),
+        "startswith" => ("startswith(s, prefix)", "whether the text starts with prefix"),
+        "endswith" => ("endswith(s, suffix)", "whether the text ends with suffix"),
+        "coalesce" => ("coalesce(a, b, ...)", "the first argument that is not null"),
+        "str" => ("str(x)", "any value as text"),
+        "int" => ("int(x)", "a number or text (0x... too) as an integer"),
+        "float" => ("float(x)", "a number or text as a float"),
+        "bin" => ("bin(x, size)", "a time, duration or integer rounded down to a multiple of size: bin(ts, 100ms)"),
+        "count" => ("count(), count(x)", "rows; with x, rows where x is not null"),
+        "dcount" => ("dcount(x)", "distinct values of x"),
+        "sum" => ("sum(x)", "the total"),
+        "avg" => ("avg(x)", "the mean"),
+        "min" => ("min(x)", "the smallest value"),
+        "max" => ("max(x)", "the largest value"),
+        "p50" => ("p50(x)", "the median (nearest rank)"),
+        "p90" => ("p90(x)", "the 90th percentile (nearest rank)"),
+        "p95" => ("p95(x)", "the 95th percentile (nearest rank)"),
+        "p99" => ("p99(x)", "the 99th percentile (nearest rank)"),
+        "first" => ("first(x)", "the value of the group's first row"),
+        "last" => ("last(x)", "the value of the group's last row"),
+        _ => return None,
+    })
+}
+
 pub fn all_function_names() -> impl Iterator<Item = &'static str> {
     SCALAR_FUNCTIONS.iter().map(|(n, _)| *n).chain(AGGREGATES.iter().map(|(n, _)| *n))
 }
@@ -305,5 +338,19 @@ impl AggFn {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_function_has_a_line_of_help_that_names_it() {
+        for name in all_function_names() {
+            let (call, what) = function_help(name).unwrap_or_else(|| panic!("{name} has no help"));
+            assert!(call.starts_with(name) && !what.is_empty(), "{name}");
+        }
+        assert_eq!(function_help("nope"), None);
     }
 }

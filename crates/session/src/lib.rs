@@ -28,8 +28,8 @@ pub use demo::demo_trace_bytes;
 pub use model::schema::{tables as table_schemas, ColumnSchema, TableSchema};
 /// How far opening a trace and building its tables has got.
 pub use progress::{Progress, Stage, Total};
-/// The query language's function names, for completion and `.help`.
-pub use query::functions::all_function_names;
+/// The query language's function names and their one-line help, for completion and `.help`.
+pub use query::functions::{all_function_names, function_help};
 pub use query::{ErrorKind, QueryError};
 pub use session_script::*;
 pub use session_shell::*;
