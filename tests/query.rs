@@ -959,6 +959,7 @@ fn a_limit_is_taken_before_the_select_ahead_of_it() {
             Stage::Limit(_) => "limit",
             Stage::Sort(_) => "sort",
             Stage::Aggregate { .. } => "aggregate",
+            Stage::Window { .. } => "window",
         })
         .collect();
     assert_eq!(kinds, ["filter", "limit", "project"]);
@@ -1010,4 +1011,65 @@ fn the_count_column_is_count_wherever_it_is_made() {
         tsv("syscalls group by proc select sum(duration_ns) | top 1 by sum(duration_ns)"),
         tsv("syscalls group by proc select sum(duration_ns) as total | top 1 by total")
     );
+}
+
+#[test]
+fn window_functions_follow_each_partition_in_its_order() {
+    // The rows, as the test computes the windows itself: (tid, ts, duration).
+    let rows: Vec<(u64, i64, i64)> = tsv("syscalls select tid, ts, duration_ns")
+        .lines()
+        .map(|l| {
+            let cells: Vec<&str> = l.split('\t').collect();
+            (cells[0].parse().unwrap(), cells[1].parse().unwrap(), cells[2].parse().unwrap())
+        })
+        .collect();
+    let mut by_tid: std::collections::BTreeMap<u64, Vec<(i64, i64)>> = Default::default();
+    for &(tid, ts, d) in &rows {
+        by_tid.entry(tid).or_default().push((ts, d));
+    }
+    let mut want = Vec::new();
+    for (tid, list) in &mut by_tid {
+        list.sort();
+        let mut total = 0;
+        for (i, &(ts, d)) in list.iter().enumerate() {
+            total += d;
+            let gap = i.checked_sub(1).map_or(String::new(), |p| (ts - list[p].0).to_string());
+            let next = list.get(i + 1).map_or(String::new(), |n| n.0.to_string());
+            let before = i.checked_sub(1).map_or(String::new(), |p| list[p].1.to_string());
+            want.push(format!("{tid}\t{ts}\t{gap}\t{}\t{total}\t{before}\t{next}\n", i + 1));
+        }
+    }
+    let q = "syscalls select tid, ts, delta(ts) over (partition by tid order by ts) as gap, \
+             row_number() over (partition by tid order by ts) as n, \
+             running_sum(duration_ns) over (partition by tid order by ts) as total, \
+             lag(duration_ns) over (partition by tid order by ts), lead(ts) over (partition by tid order by ts) \
+             | order by tid, ts";
+    assert_eq!(tsv(q), want.concat());
+    // Over the rows a filter kept, in descending order, with no partition.
+    let kept: Vec<i64> = {
+        let mut ts: Vec<i64> = rows.iter().filter(|r| r.0 == 2001).map(|r| r.1).collect();
+        ts.sort_unstable_by(|a, b| b.cmp(a));
+        ts
+    };
+    let numbered: String = kept.iter().enumerate().map(|(i, ts)| format!("{ts}\t{}\n", i + 1)).collect();
+    assert_eq!(
+        tsv("syscalls where tid = 2001 select ts, row_number() over (order by ts desc) as n | order by n"),
+        numbered
+    );
+}
+
+#[test]
+fn window_functions_in_the_wrong_place_get_caret_errors() {
+    let e = error("syscalls group by tid select lag(ts) over (order by ts)");
+    assert!(e.to_string().contains("belongs in a select without aggregates"), "{e}");
+    let e = error("syscalls where delta(ts) over (order by ts) > 0");
+    assert!(e.to_string().contains("belongs in a select"), "{e}");
+    let e = error("syscalls select lag() over (order by ts)");
+    assert!(e.to_string().contains("takes 1 argument"), "{e}");
+    let e = error("syscalls select delta(proc) over (order by ts)");
+    assert!(e.to_string().contains("needs a number"), "{e}");
+    let e = error("syscalls select row_number() over (partition tid)");
+    assert_eq!(e.kind, ErrorKind::Syntax);
+    let e = error("syscalls select row_number() over (order by ts");
+    assert_eq!(e.kind, ErrorKind::Syntax);
 }

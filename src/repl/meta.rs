@@ -61,6 +61,8 @@ A query names a table (or @saved query) and adds clauses, each optionally after 
         [select ITEM [as NAME], ...] [order by EXPR [asc|desc], ...] [limit N] [top N [by EXPR]]
 Operators: = != < <= > >= ~ (regex) !~  like (glob)  contains  in (...)  is [not] null  and or not
 Literals: 42 0x1f 2.5 \"text\" 12s 1.5ms 10us 100ns STATUS_ACCESS_DENIED
+Window functions in a select: row_number(), lag(x), lead(x), delta(x), running_sum(x)
+  over (partition by KEYS order by KEYS): select tid, delta(ts) over (partition by tid order by ts) as gap
 A view may end a query: | tree, | butterfly FUNC, | folded, | flame FILE.svg (rows with a stack),
   | histogram COLUMN (a duration column in kiinfo's run-queue buckets), | waits (cswitch: who readied whom)
 Examples:

@@ -162,7 +162,16 @@ pub enum ExprKind {
         name: String,
         name_span: Span,
         args: Vec<Expr>,
+        /// `over (partition by ... order by ...)`, after a window function.
+        over: Option<Box<Over>>,
     },
+}
+
+/// The rows a window function reads: `over (partition by KEYS order by KEYS)`.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Over {
+    pub partition: Vec<Expr>,
+    pub order: Vec<OrderKey>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -68,6 +68,29 @@ pub const AGGREGATES: &[(&str, AggFn)] = &[
     ("last", AggFn::Last),
 ];
 
+/// Functions of a row and its neighbours in its partition, in the window's order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WindowFn {
+    RowNumber,
+    Lag,
+    Lead,
+    /// x minus the previous row's x.
+    Delta,
+    RunningSum,
+}
+
+pub const WINDOW_FUNCTIONS: &[(&str, WindowFn)] = &[
+    ("row_number", WindowFn::RowNumber),
+    ("lag", WindowFn::Lag),
+    ("lead", WindowFn::Lead),
+    ("delta", WindowFn::Delta),
+    ("running_sum", WindowFn::RunningSum),
+];
+
+pub fn window_by_name(name: &str) -> Option<WindowFn> {
+    WINDOW_FUNCTIONS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|&(_, f)| f)
+}
+
 pub fn scalar_by_name(name: &str) -> Option<ScalarFn> {
     SCALAR_FUNCTIONS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|&(_, f)| f)
 }
@@ -105,12 +128,18 @@ pub fn function_help(name: &str) -> Option<(&'static str, &'static str)> {
         "p99" => ("p99(x)", "the 99th percentile (nearest rank)"),
         "first" => ("first(x)", "the value of the group's first row"),
         "last" => ("last(x)", "the value of the group's last row"),
+        "row_number" => ("row_number() over (...)", "the row's place in its partition, from 1"),
+        "lag" => ("lag(x) over (...)", "x of the partition's previous row"),
+        "lead" => ("lead(x) over (...)", "x of the partition's next row"),
+        "delta" => ("delta(x) over (...)", "x minus the previous row's x: delta(ts) is the gap"),
+        "running_sum" => ("running_sum(x) over (...)", "the sum of x up to this row"),
         _ => return None,
     })
 }
 
 pub fn all_function_names() -> impl Iterator<Item = &'static str> {
-    SCALAR_FUNCTIONS.iter().map(|(n, _)| *n).chain(AGGREGATES.iter().map(|(n, _)| *n))
+    let scalars = SCALAR_FUNCTIONS.iter().map(|(n, _)| *n);
+    scalars.chain(AGGREGATES.iter().map(|(n, _)| *n)).chain(WINDOW_FUNCTIONS.iter().map(|(n, _)| *n))
 }
 
 impl ScalarFn {

@@ -698,7 +698,14 @@ impl<'a> Parser<'a> {
                 }
                 None => self.expr_list(open, depth + 1)?,
             };
-            let kind = ExprKind::Call { name: word.to_string(), name_span, args };
+            let (after, over) = match self.try_kw(after, "over") {
+                Some(over) => {
+                    let (rest, window) = self.over(over, depth + 1)?;
+                    (rest, Some(Box::new(window)))
+                }
+                None => (after, None),
+            };
+            let kind = ExprKind::Call { name: word.to_string(), name_span, args, over };
             return Ok((after, Expr { kind, span: self.span(start, after) }));
         }
         let field: PResult<&str> = preceded(char('.'), take_while1(is_word_char))(rest);
@@ -707,6 +714,57 @@ impl<'a> Parser<'a> {
             return Ok((after, Expr { kind, span: self.span(start, after) }));
         }
         Ok((rest, Expr { kind: ExprKind::Column(word.to_string()), span: name_span }))
+    }
+
+    /// `( [partition by EXPR, ...] [order by EXPR [asc|desc], ...] )` after `over`.
+    fn over(&self, i: &'a str, depth: usize) -> PResult<'a, Over> {
+        let (mut rest, ()) = self.sym(i, "(")?;
+        let mut window = Over::default();
+        if let Some(after) = self.try_kw(rest, "partition") {
+            let (after, ()) = self.kw(after, "by")?;
+            let (after, keys) = self.expr_list_until(after, depth)?;
+            window.partition = keys;
+            rest = after;
+        }
+        if let Some(after) = self.try_kw(rest, "order") {
+            let (mut after, ()) = self.kw(after, "by")?;
+            loop {
+                let (next, expr) = self.or_expr(after, depth)?;
+                let (next, descending) = match self.try_kw(next, "desc") {
+                    Some(a) => (a, true),
+                    None => (self.try_kw(next, "asc").unwrap_or(next), false),
+                };
+                window.order.push(OrderKey { expr, descending });
+                match self.try_sym(next, ",") {
+                    Some(more) => after = more,
+                    None => {
+                        rest = next;
+                        break;
+                    }
+                }
+            }
+        }
+        if window.partition.is_empty() && window.order.is_empty() {
+            for option in ["'partition by'", "'order by'"] {
+                self.expected(self.ws(rest), option);
+            }
+        }
+        let (rest, ()) = self.sym(rest, ")")?;
+        Ok((rest, window))
+    }
+
+    /// Expressions separated by commas, as many as there are.
+    fn expr_list_until(&self, i: &'a str, depth: usize) -> PResult<'a, Vec<Expr>> {
+        let mut list = Vec::new();
+        let mut rest = i;
+        loop {
+            let (after, expr) = self.or_expr(rest, depth)?;
+            list.push(expr);
+            match self.try_sym(after, ",") {
+                Some(more) => rest = more,
+                None => return Ok((after, list)),
+            }
+        }
     }
 
     /// Single- or double-quoted; backslash escapes `\\ \" \' \n \t \r`, any

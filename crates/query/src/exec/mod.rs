@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 mod eval;
 mod group;
+mod window;
 
 use eval::{eval, eval_all, eval_dense, Memo};
 use group::{accumulate, assign_groups};
@@ -188,6 +189,21 @@ fn run_stage<'a>(
             let docs = vec![String::new(); columns.len()];
             let grouped = Frame::owned(names, docs, columns, groups);
             project(outputs, &grouped, cancel, memo)
+        }
+        Stage::Window { name, func, arg, partition, order, ty } => {
+            // Rows sorted by partition, then by the window's order: a partition's rows are adjacent.
+            let keys: Vec<(TExpr, bool)> =
+                partition.iter().map(|p| (p.clone(), false)).chain(order.iter().cloned()).collect();
+            let sorted = sorted_order(&keys, &frame, cancel, memo)?;
+            let parts = partition.iter().map(|p| eval_dense(p, &frame, cancel, memo)).collect::<Result<Vec<_>, _>>()?;
+            let arg = arg.as_ref().map(|a| eval_dense(a, &frame, cancel, memo)).transpose()?;
+            check(cancel)?;
+            let values = window::values(*func, &sorted, &parts, arg.as_deref(), *ty);
+            let column = window::aligned(values, frame.len, frame.selection.as_deref(), *ty);
+            frame.columns.push(Cow::Owned(column));
+            frame.names.push(name.clone());
+            frame.docs.push(String::new());
+            Ok(frame)
         }
         Stage::Sort(keys) => {
             let order = sorted_order(keys, &frame, cancel, memo)?;

@@ -4,7 +4,7 @@ use super::{AggCall, ArithOp, CmpOp, Output, Stage, TExpr, TKind};
 use crate::ast::*;
 use crate::catalog::Catalog;
 use crate::error::{did_you_mean, ErrorKind, QueryError};
-use crate::functions::{aggregate_by_name, all_function_names, scalar_by_name, AggFn};
+use crate::functions::{aggregate_by_name, all_function_names, scalar_by_name, window_by_name, AggFn, WindowFn};
 use crate::types::Type;
 use columnar::Value;
 use regex::{Regex, RegexBuilder};
@@ -164,6 +164,14 @@ impl Planner<'_> {
                     *schema = outputs.iter().map(|o| (o.name.clone(), o.expr.ty)).collect();
                     stages.push(Stage::Aggregate { keys: Vec::new(), aggregates: scope.aggregates, outputs });
                 } else {
+                    // Window functions first: each a column the items then read.
+                    let mut windows = Vec::new();
+                    for item in &items {
+                        window_calls(&item.expr, &mut windows);
+                    }
+                    for call in windows {
+                        self.window(call, schema, stages)?;
+                    }
                     let mut outputs = Vec::new();
                     for item in &items {
                         let expr = self.expr(&item.expr, schema, None)?;
@@ -236,6 +244,48 @@ impl Planner<'_> {
             error.suggestion = Some(format!("{name}()"));
         }
         error
+    }
+
+    /// Plans a window function call as a stage that appends its column,
+    /// named after where the call is written (`window_column`).
+    fn window(&self, call: &Expr, schema: &mut Vec<(String, Type)>, stages: &mut Vec<Stage>) -> Result<(), QueryError> {
+        let ExprKind::Call { name, name_span, args, over } = &call.kind else { return Ok(()) };
+        let Some(func) = window_by_name(name) else { return Ok(()) };
+        let expected = usize::from(func != WindowFn::RowNumber);
+        if args.len() != expected {
+            let message = format!(
+                "{name}() takes {expected} argument{}, got {}",
+                if expected == 1 { "" } else { "s" },
+                args.len()
+            );
+            return Err(type_error(message, call.span));
+        }
+        let arg = args.first().map(|a| self.expr(a, schema, None)).transpose()?;
+        let numeric = |t: Type| t.is_numeric() || matches!(t, Type::Any | Type::Null);
+        let ty = match (func, arg.as_ref().map(|a| a.ty)) {
+            (WindowFn::RowNumber, _) => Type::U64,
+            (WindowFn::Lag | WindowFn::Lead, Some(t)) => t,
+            (WindowFn::Delta, Some(t)) if numeric(t) => arith_type(ArithOp::Sub, t, t)
+                .ok_or_else(|| type_error(format!("{name}() cannot subtract {t}"), call.span))?,
+            (WindowFn::RunningSum, Some(t)) if numeric(t) => {
+                AggFn::Sum.result_type(Some(t)).map_err(|m| type_error(format!("{name}() {m}"), call.span))?
+            }
+            (_, t) => {
+                return Err(type_error(format!("{name}() needs a number, got {}", t.unwrap_or(Type::Null)), *name_span))
+            }
+        };
+        let window = over.as_deref().cloned().unwrap_or_default();
+        let partition = window.partition.iter().map(|p| self.expr(p, schema, None)).collect::<Result<Vec<_>, _>>()?;
+        let mut order = Vec::new();
+        for key in &window.order {
+            let expr = self.expr(&key.expr, schema, None)?;
+            self.expect_orderable(&expr, key.expr.span)?;
+            order.push((expr, key.descending));
+        }
+        let column = window_column(call.span);
+        stages.push(Stage::Window { name: column.clone(), func, arg, partition, order, ty });
+        schema.push((column, ty));
+        Ok(())
     }
 
     /// A field name as the table's events spell it: field names match
@@ -351,7 +401,16 @@ impl Planner<'_> {
                 let target = self.expr(expr, schema, group)?;
                 Ok(TExpr { kind: TKind::IsNull { expr: boxed(target), negated: *negated }, ty: Type::Bool })
             }
-            ExprKind::Call { name, name_span, args } => {
+            ExprKind::Call { name, name_span, .. } if window_by_name(name).is_some() => {
+                match schema.iter().position(|(n, _)| *n == window_column(e.span)) {
+                    Some(i) => Ok(TExpr { kind: TKind::Column(i), ty: schema[i].1 }),
+                    None => Err(type_error(
+                        format!("window function '{name}' belongs in a select without aggregates: select ts, {name}(...) over (partition by tid order by ts)"),
+                        *name_span,
+                    )),
+                }
+            }
+            ExprKind::Call { name, name_span, args, .. } => {
                 if let Some(func) = aggregate_by_name(name) {
                     let Some(scope) = group else {
                         return Err(type_error(
@@ -583,6 +642,34 @@ pub fn arith_type(op: ArithOp, l: Type, r: Type) -> Option<Type> {
         (_, a, b) if plain_int(a) && plain_int(b) => I64,
         _ => return None,
     })
+}
+
+/// The name of the column a window function call written at `span` makes.
+fn window_column(span: Span) -> String {
+    format!("#window@{}..{}", span.start, span.end)
+}
+
+/// The window function calls in `e`, outermost first.
+fn window_calls<'e>(e: &'e Expr, into: &mut Vec<&'e Expr>) {
+    match &e.kind {
+        ExprKind::Call { name, args, .. } => {
+            if window_by_name(name).is_some() {
+                into.push(e);
+            }
+            args.iter().for_each(|a| window_calls(a, into));
+        }
+        ExprKind::Unary(_, inner) => window_calls(inner, into),
+        ExprKind::Binary(_, l, r) => {
+            window_calls(l, into);
+            window_calls(r, into);
+        }
+        ExprKind::In { expr, list, .. } => {
+            window_calls(expr, into);
+            list.iter().for_each(|a| window_calls(a, into));
+        }
+        ExprKind::IsNull { expr, .. } => window_calls(expr, into),
+        ExprKind::Literal(_) | ExprKind::Column(_) | ExprKind::Field { .. } => {}
+    }
 }
 
 /// `*` any run, `?` one character, `%` any run (SQL); everything else literal.

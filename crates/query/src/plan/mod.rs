@@ -6,7 +6,7 @@
 use super::ast::*;
 use super::catalog::Catalog;
 use super::error::{did_you_mean, ErrorKind, QueryError};
-use super::functions::{AggFn, ScalarFn};
+use super::functions::{AggFn, ScalarFn, WindowFn};
 use super::types::Type;
 use columnar::Value;
 use regex::Regex;
@@ -136,6 +136,16 @@ pub enum Stage {
         outputs: Vec<Output>,
     },
     Project(Vec<Output>),
+    /// Appends a column named `name`: a window function of each row, over
+    /// the rows of its partition in the window's order.
+    Window {
+        name: String,
+        func: WindowFn,
+        arg: Option<TExpr>,
+        partition: Vec<TExpr>,
+        order: Vec<(TExpr, bool)>,
+        ty: Type,
+    },
     /// Stable sort; `true` = descending.
     Sort(Vec<(TExpr, bool)>),
     Limit(u64),
