@@ -77,3 +77,16 @@ fn a_defunct_after_the_end_adds_no_second_process_row() {
         assert!(command_line.to_ascii_lowercase().contains(".exe"), "{row}");
     }
 }
+
+/// Windows writes -1 (0xFFFFFFFF) where a record names no thread, as most of
+/// KernelTraceControl's image events do (PerfView shows TID=-1): the events
+/// table shows no thread, not 4,294,967,295, and the events keep their process.
+#[test]
+fn a_thread_id_of_minus_one_is_no_thread() {
+    let Some(corpus) = common::corpus_dir() else { return };
+    let trace = corpus.join("perfview/net.4.5.2.x64.etl");
+    assert_eq!(query(&trace, "events where tid = 4294967295 or pid = 4294967295 select count() as n"), "n\n0\n");
+    let images = "events where provider = \"KernelTraceControl\" and event = \"ImageID\"";
+    let without_thread = query(&trace, &format!("{images} and tid is null and pid is not null select count() as n"));
+    assert_ne!(without_thread, "n\n0\n");
+}

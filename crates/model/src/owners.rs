@@ -56,8 +56,10 @@ impl ThreadOwners {
                 pid = tid.and_then(|t| self.process_of_thread.get(&t).copied()).or(pid);
             }
         }
+        // Windows writes -1 (0xFFFFFFFF) for "no thread" or "no process": unknown, not an id.
+        let (pid, tid) = (pid.filter(|&p| p != u32::MAX), tid.filter(|&t| t != u32::MAX));
         if let (Some(t), Some(p)) = (tid, pid) {
-            if t != u32::MAX && p != u32::MAX && record.kind.is_kernel() {
+            if record.kind.is_kernel() {
                 self.process_of_thread.entry(t).or_insert(p);
             }
         }

@@ -50,8 +50,8 @@ const TABLES: &[TableSchema] = &[
         columns: &[
             column("ts", Timestamp, "time"),
             column("cpu", U64, "processor"),
-            column("pid", U64, "process"),
-            column("tid", U64, "thread"),
+            column("pid", U64, "process (null: none known; Windows writes -1 for none)"),
+            column("tid", U64, "thread (null: none known; Windows writes -1 for none)"),
             column("proc", Str, "process name"),
             column("provider", Str, "provider name"),
             column("event", Str, "event name (Task/Opcode)"),
