@@ -27,7 +27,7 @@ Examples:
 
 The shell (`etwq trace.etl` or `etwq --demo` on a terminal, without -c):
   Type a query, or a command: .help [topic], .tables, .schema TABLE, .open FILE, .info,
-  .format table|csv|tsv|json|md, .copy [tsv|csv|md], .export FILE, .save NAME = QUERY,
+  .format table|line|csv|tsv|json|md (a query ending in \\G: line), .copy [tsv|csv|md], .export FILE, .save NAME = QUERY,
   .queries, .lib FILE, .run SCRIPT [ARGS], .symbols [PATH], .timer on|off, .quit. Tab completes tables,
   columns, keywords,
   functions, @saved queries, commands and file paths; Enter continues the input while a
@@ -182,6 +182,8 @@ enum Command {
 #[derive(Clone, Copy, ValueEnum)]
 enum OutputFormat {
     Table,
+    /// A row at a time, a line per column: for wide rows.
+    Line,
     Tsv,
     Csv,
     Json,
@@ -198,6 +200,7 @@ impl From<OutputFormat> for Format {
     fn from(f: OutputFormat) -> Format {
         match f {
             OutputFormat::Table => Format::Table,
+            OutputFormat::Line => Format::Line,
             OutputFormat::Tsv => Format::Tsv,
             OutputFormat::Csv => Format::Csv,
             OutputFormat::Json => Format::Json,

@@ -80,7 +80,7 @@ fn run(args: &[&str], trace: &Path) -> String {
 fn terminal_control_from_the_trace_is_escaped_in_every_text_format() {
     let dir = tempfile::tempdir().unwrap();
     let trace = hostile_trace(dir.path());
-    for format in ["table", "csv", "tsv", "md", "json"] {
+    for format in ["table", "line", "csv", "tsv", "md", "json"] {
         for query in ["processes", "threads", "events"] {
             let out = run(&["--format", format, "-c", query], &trace);
             // The text is there, visibly escaped: the test sees the hostile rows.

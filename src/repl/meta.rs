@@ -24,7 +24,11 @@ pub const META_COMMANDS: &[MetaCommand] = &[
         arguments: "",
         help: "header facts of the trace: clock, processors, times, buffers, losses",
     },
-    MetaCommand { name: ".format", arguments: "table|csv|tsv|json|md", help: "how results are shown" },
+    MetaCommand {
+        name: ".format",
+        arguments: "table|line|csv|tsv|json|md",
+        help: "how results are shown (line: a row at a time, as a query ending in \\G shows it)",
+    },
     MetaCommand {
         name: ".copy",
         arguments: "[tsv|csv|md]",
@@ -117,7 +121,7 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
                 return Ok(Flow::Continue);
             }
             shell.format = Format::parse(argument)
-                .ok_or_else(|| format!("unknown format '{argument}'; one of table, csv, tsv, json, md"))?;
+                .ok_or_else(|| format!("unknown format '{argument}'; one of table, line, csv, tsv, json, md"))?;
             Ok(Flow::Continue)
         }
         ".copy" => copy(shell, argument),
@@ -221,6 +225,7 @@ fn describe_symbol_path(path: &str) -> String {
 pub fn format_name(format: Format) -> &'static str {
     match format {
         Format::Table => "table",
+        Format::Line => "line",
         Format::Tsv => "tsv",
         Format::Csv => "csv",
         Format::Json => "json",

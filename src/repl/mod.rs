@@ -76,9 +76,13 @@ impl Shell {
     /// A result or listing, fitted to the screen; every row, streamed, when
     /// stdout is not a terminal. A closed stdout is not worth a panic.
     pub(crate) fn show(&self, rows: &(impl Rows + ?Sized)) {
+        self.show_as(rows, self.format);
+    }
+
+    fn show_as(&self, rows: &(impl Rows + ?Sized), format: Format) {
         let stdout = std::io::stdout();
         let mut out = std::io::BufWriter::new(stdout.lock());
-        let _ = render::write_on_screen(rows, self.format, &Screen::of_stdout(), &mut out).and_then(|()| out.flush());
+        let _ = render::write_on_screen(rows, format, &Screen::of_stdout(), &mut out).and_then(|()| out.flush());
     }
 
     /// A line of the shell's own (confirmations, help).
@@ -94,12 +98,16 @@ impl Shell {
             });
         }
         if !line.starts_with('#') {
-            self.run_query(line);
+            // MySQL's `\G`: this result a row at a time.
+            match line.strip_suffix("\\G") {
+                Some(query) => self.run_query(query.trim_end(), Format::Line),
+                None => self.run_query(line, self.format),
+            }
         }
         Flow::Continue
     }
 
-    fn run_query(&mut self, text: &str) {
+    fn run_query(&mut self, text: &str, format: Format) {
         let started = Instant::now();
         let session = &mut self.session;
         // The error is made once per failed query and moved once: its size costs nothing.
@@ -109,7 +117,7 @@ impl Shell {
         self.report_symbol_messages();
         match result {
             Ok(data) => {
-                self.show(&data);
+                self.show_as(&data, format);
                 let rows = data.row_count();
                 if rows == 0 {
                     self.say("(no rows)");

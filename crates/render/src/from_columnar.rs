@@ -71,7 +71,7 @@ mod tests {
         let table = Table::from(&data);
         assert_eq!(table.render(Format::Tsv), "d\ta\n1500000\t0xff\n");
         assert!(table.render(Format::Table).contains("1.500 ms"));
-        for format in [Format::Table, Format::Tsv, Format::Csv, Format::Json, Format::Markdown] {
+        for format in [Format::Table, Format::Line, Format::Tsv, Format::Csv, Format::Json, Format::Markdown] {
             assert_eq!(crate::render(&data, format), table.render(format), "{format:?}");
         }
     }

@@ -89,6 +89,8 @@ fn push_grouped(out: &mut String, digits: &str) {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Table,
+    /// A row at a time, a line per column (`.mode line`, MySQL's `\G`): for wide rows.
+    Line,
     Tsv,
     Csv,
     Json,
@@ -99,6 +101,7 @@ impl Format {
     pub fn parse(name: &str) -> Option<Format> {
         match name {
             "table" => Some(Format::Table),
+            "line" => Some(Format::Line),
             "tsv" => Some(Format::Tsv),
             "csv" => Some(Format::Csv),
             "json" => Some(Format::Json),
@@ -207,6 +210,7 @@ pub fn write(rows: &(impl Rows + ?Sized), format: Format, out: &mut dyn io::Writ
     match format {
         Format::Table if rows.bare_lines() => write_bare_lines(rows, out),
         Format::Table => terminal::write_table(rows, None, plain_ascii_wanted(), out),
+        Format::Line => terminal::write_vertical(rows, out),
         Format::Tsv => text::write_separated(rows, '\t', out),
         Format::Csv => text::write_separated(rows, ',', out),
         Format::Json => text::write_json(rows, out),
@@ -345,6 +349,12 @@ mod tests {
         assert_eq!(t.render(Format::Tsv), "name\tn\na,b\t1200\n");
         assert_eq!(t.render(Format::Csv), "name,n\n\"a,b\",1200\n");
         assert_eq!(t.render(Format::Markdown), "| name | n |\n| --- | --- |\n| a,b | 1,200 |\n");
+        t.push(vec!["tab\there".into(), Value::Null]);
+        assert_eq!(
+            t.render(Format::Line),
+            "*** row 1 ***\nname: a,b\n   n: 1,200\n*** row 2 ***\nname: tab\\there\n   n: \n"
+        );
+        t.rows.pop();
         assert_eq!(t.clone().headerless().render(Format::Tsv), "a,b\t1200\n");
         assert!(t.render(Format::Json).contains("\"n\": 1200"));
         assert!(t.render(Format::Table).contains("1,200"));

@@ -63,6 +63,27 @@ fn cell_text(field: Field<'_>) -> (String, bool) {
     }
 }
 
+/// Each row as a block, MySQL's `\G`: a `*** row N ***` line, then a line
+/// per column, its name right-aligned before the value. Wide rows read
+/// without wrapping; cells are escaped and cut as in the table.
+pub(crate) fn write_vertical(rows: &(impl Rows + ?Sized), out: &mut dyn io::Write) -> io::Result<()> {
+    let names = rows.column_names();
+    let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    let mut block = String::new();
+    for row in 0..rows.row_count() {
+        block.clear();
+        block.push_str(&format!("*** row {} ***\n", crate::group_digits(&(row + 1).to_string())));
+        let mut column = 0;
+        rows.visit_row(row, &mut |field| {
+            let name = names.get(column).copied().unwrap_or("");
+            block.push_str(&format!("{name:>width$}: {}\n", cell_text(field).0));
+            column += 1;
+        });
+        out.write_all(block.as_bytes())?;
+    }
+    Ok(())
+}
+
 /// The first `chars` characters of `text`.
 fn prefix_chars(text: &str, chars: usize) -> &str {
     text.char_indices().nth(chars).map_or(text, |(end, _)| &text[..end])
