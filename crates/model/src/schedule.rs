@@ -137,12 +137,16 @@ impl CpuSchedule {
     }
 }
 
-/// Per CPU that has a context switch or a DPC, in CPU order.
+/// How many CPUs `cpu_schedules` gives: up to the highest with a context switch or a DPC.
+pub fn cpu_count(model: &TraceModel) -> usize {
+    let highest = model.cswitch.iter().map(|r| r.cpu).chain(model.dpcs.iter().map(|d| d.cpu)).max();
+    highest.map_or(0, |c| usize::from(c) + 1)
+}
+
+/// Per CPU up to the highest that has a context switch or a DPC, in CPU order.
 pub fn cpu_schedules(model: &TraceModel) -> Vec<CpuSchedule> {
-    let cpus = model.cswitch.iter().map(|r| r.cpu).chain(model.dpcs.iter().map(|d| d.cpu)).max();
-    let mut schedules: Vec<CpuSchedule> = (0..cpus.map_or(0, |c| usize::from(c) + 1))
-        .map(|cpu| CpuSchedule { cpu: cpu as u16, ..Default::default() })
-        .collect();
+    let mut schedules: Vec<CpuSchedule> =
+        (0..cpu_count(model)).map(|cpu| CpuSchedule { cpu: cpu as u16, ..Default::default() }).collect();
     for row in &model.cswitch {
         let cpu = &mut schedules[usize::from(row.cpu)];
         let ran = row.end_ts.saturating_sub(row.ts);

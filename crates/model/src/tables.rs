@@ -1,7 +1,7 @@
 //! The model as the tables people query: names, modules and status text
 //! resolved, times in ns since the trace start. Names, types and docs of the
 //! columns are in schema.rs.
-use super::schedule::{cpu_schedules, thread_schedules, ThreadSchedule};
+use super::schedule::{cpu_count, cpu_schedules, thread_schedules, ThreadSchedule};
 use super::symbolize::{leaf_functions, NamedFrames, ResolvedFrame};
 use super::syscall_objects::{CallObjects, ObjectEvent, ObjectKind};
 use super::{adjust_reason_name, ModelParts, SyscallRow, TraceModel};
@@ -1057,7 +1057,7 @@ pub fn row_count(name: &str, model: &TraceModel, trace: &EtlTrace) -> Option<usi
         "fileio" => model.fileio.len(),
         "registry" => model.registry.len(),
         "dpcisr" => model.dpcs.len(),
-        "cpus" => cpu_schedules(model).len(),
+        "cpus" => cpu_count(model),
         "hardfaults" => model.hardfaults.len(),
         _ => return None,
     })
