@@ -40,7 +40,6 @@
 //! Traces, kiinfo's outputs and its working files stay in
 //! `$TMPDIR/etwq-kiinfo-agreement/` for a look at the records (`etwq dump`).
 use columnar::{DataTable, Value};
-use demo::payloads::Sid;
 use demo::scenario::{
     thread_state, wait_reason, IntervalTruth, ProcessSpec, ProfileSpec, ReadySpec, SampleSpec, Slice, SwitchOut,
     SyscallSpec, ThreadSpec,
@@ -104,18 +103,7 @@ fn busy_at_start() -> Scenario {
     let mut s = Scenario::new(cpus, 200 * MS);
     s.dispatcher_header = DispatcherHeader::PerfInfo;
     s.profile = Some(ProfileSpec { interval_100ns: 10_000 });
-    for (pid, name) in [(0, "Idle"), (100, "busy.exe")] {
-        s.processes.push(ProcessSpec {
-            pid,
-            parent_pid: 0,
-            name: name.into(),
-            command_line: name.into(),
-            session_id: 1,
-            user_sid: Sid::local_system(),
-            start: None,
-            end: None,
-        });
-    }
+    s.processes = vec![ProcessSpec::running(0, 0, "Idle"), ProcessSpec::running(100, 0, "busy.exe")];
     let call = |tid, enter, exit| SyscallSpec {
         tid,
         enter,
@@ -127,17 +115,7 @@ fn busy_at_start() -> Scenario {
     };
     for cpu in 0..cpus {
         let (first, second) = (3000 + 8 * u32::from(cpu), 3004 + 8 * u32::from(cpu));
-        for tid in [first, second] {
-            s.threads.push(ThreadSpec {
-                tid,
-                pid: 100,
-                start: None,
-                end: None,
-                base_priority: 8,
-                start_address: 0x7FF6_0000_1000,
-                name: String::new(),
-            });
-        }
+        s.threads.extend([first, second].map(|tid| ThreadSpec::running(tid, 100, 0x7FF6_0000_1000)));
         let switch = (20 + 7 * i64::from(cpu)) * MS;
         let back = switch + 30 * MS;
         let slice = |tid, start, end, out| Slice { cpu, tid, start, end, priority: 8, out };

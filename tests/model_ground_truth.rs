@@ -416,34 +416,12 @@ fn ready_time_counts_only_the_ready_that_ended_the_last_wait() {
 /// on CPU 2. CPU 1 never switches and logs no sample: its calls stay unknown.
 #[test]
 fn calls_before_the_first_switch_take_the_thread_a_record_names() {
-    use demo::payloads::Sid;
     use demo::scenario::{ProcessSpec, SampleSpec, Slice, SwitchOut, SyscallSpec, ThreadSpec};
     const NT_CLOSE: u64 = 0xffff_f800_0060_1000;
     let duration = 10_000;
     let mut s = demo::Scenario::new(3, duration);
-    let process = |pid, name: &str| ProcessSpec {
-        pid,
-        parent_pid: 0,
-        name: name.into(),
-        command_line: name.into(),
-        session_id: 1,
-        user_sid: Sid::local_system(),
-        start: None,
-        end: None,
-    };
-    s.processes = vec![process(0, "Idle"), process(40, "app.exe")];
-    for tid in [100, 200, 300, 301] {
-        let thread = ThreadSpec {
-            tid,
-            pid: 40,
-            start: None,
-            end: None,
-            base_priority: 8,
-            start_address: 0x1000,
-            name: String::new(),
-        };
-        s.threads.push(thread);
-    }
+    s.processes = vec![ProcessSpec::running(0, 0, "Idle"), ProcessSpec::running(40, 0, "app.exe")];
+    s.threads = [100, 200, 300, 301].map(|tid| ThreadSpec::running(tid, 40, 0x1000)).to_vec();
     let slice = |cpu, tid, start, end| Slice { cpu, tid, start, end, priority: 8, out: SwitchOut::waiting(6) };
     s.schedule = vec![
         slice(0, 100, 0, duration),
@@ -679,33 +657,11 @@ proptest! {
 /// header names it itself.
 #[test]
 fn readies_before_the_first_switch_take_the_thread_a_record_names() {
-    use demo::payloads::Sid;
     use demo::scenario::{ProcessSpec, ReadySpec, SampleSpec, Slice, SwitchOut, ThreadSpec};
     let duration = 10_000;
     let mut s = demo::Scenario::new(3, duration);
-    let process = |pid, name: &str| ProcessSpec {
-        pid,
-        parent_pid: 0,
-        name: name.into(),
-        command_line: name.into(),
-        session_id: 1,
-        user_sid: Sid::local_system(),
-        start: None,
-        end: None,
-    };
-    s.processes = vec![process(0, "Idle"), process(40, "app.exe")];
-    for tid in [100, 200, 300, 301, 400] {
-        let thread = ThreadSpec {
-            tid,
-            pid: 40,
-            start: None,
-            end: None,
-            base_priority: 8,
-            start_address: 0x1000,
-            name: String::new(),
-        };
-        s.threads.push(thread);
-    }
+    s.processes = vec![ProcessSpec::running(0, 0, "Idle"), ProcessSpec::running(40, 0, "app.exe")];
+    s.threads = [100, 200, 300, 301, 400].map(|tid| ThreadSpec::running(tid, 40, 0x1000)).to_vec();
     let slice = |cpu, tid, start, end| Slice { cpu, tid, start, end, priority: 8, out: SwitchOut::waiting(6) };
     s.schedule = vec![
         slice(0, 100, 0, duration),

@@ -102,20 +102,11 @@ fn a_process_by_id_and_a_missing_one() {
 /// A machine where pid 10 starts 20, which starts 30; pid 40 is unrelated.
 /// Each has one thread making one call.
 fn family_trace(dir: &std::path::Path) -> std::path::PathBuf {
-    use demo::payloads::Sid;
     use demo::scenario::{ProcessSpec, Slice, SwitchOut, SyscallSpec, ThreadSpec};
     let duration = 40_000;
     let mut s = demo::Scenario::new(1, duration);
-    let process = |pid, parent_pid, name: &str, start| ProcessSpec {
-        pid,
-        parent_pid,
-        name: name.into(),
-        command_line: name.into(),
-        session_id: 1,
-        user_sid: Sid::local_system(),
-        start,
-        end: None,
-    };
+    let process =
+        |pid, parent_pid, name: &str, start| ProcessSpec { start, ..ProcessSpec::running(pid, parent_pid, name) };
     s.processes = vec![
         process(0, 0, "Idle", None),
         process(10, 0, "parent.exe", None),
@@ -126,9 +117,7 @@ fn family_trace(dir: &std::path::Path) -> std::path::PathBuf {
     for (i, pid) in [10u32, 20, 30, 40].into_iter().enumerate() {
         let tid = pid * 10;
         let start = (pid != 10 && pid != 40).then_some(5_000 * (i as i64));
-        let thread =
-            ThreadSpec { tid, pid, start, end: None, base_priority: 8, start_address: 0x1000, name: String::new() };
-        s.threads.push(thread);
+        s.threads.push(ThreadSpec { start, ..ThreadSpec::running(tid, pid, 0x1000) });
         let from = 15_000 + 5_000 * i as i64;
         s.schedule.push(Slice { cpu: 0, tid, start: from, end: from + 4_000, priority: 8, out: SwitchOut::waiting(6) });
         let call = SyscallSpec {

@@ -6,7 +6,6 @@
 mod common;
 
 use columnar::Value;
-use demo::payloads::Sid;
 use demo::scenario::{
     ModuleSpec, PdbIdentity as ScenarioPdb, ProcessSpec, ProfileSpec, SampleSpec, Scenario, Slice, SwitchOut,
     ThreadSpec,
@@ -44,26 +43,8 @@ fn crash_trace(dir: &Path, identity: ScenarioPdb, rvas: &[u64]) -> PathBuf {
     let duration = 10_000_000; // 1 s of 10 MHz ticks
     let mut s = Scenario::new(1, duration);
     s.profile = Some(ProfileSpec { interval_100ns: 10_000 });
-    let process = |pid, name: &str| ProcessSpec {
-        pid,
-        parent_pid: 0,
-        name: name.into(),
-        command_line: name.into(),
-        session_id: 1,
-        user_sid: Sid::local_system(),
-        start: None,
-        end: None,
-    };
-    s.processes = vec![process(0, "Idle"), process(PID, "crash.exe")];
-    s.threads.push(ThreadSpec {
-        tid: TID,
-        pid: PID,
-        start: None,
-        end: None,
-        base_priority: 8,
-        start_address: BASE + 0x1000,
-        name: String::new(),
-    });
+    s.processes = vec![ProcessSpec::running(0, 0, "Idle"), ProcessSpec::running(PID, 0, "crash.exe")];
+    s.threads.push(ThreadSpec::running(TID, PID, BASE + 0x1000));
     s.modules.push(ModuleSpec {
         pid: PID,
         base: BASE,

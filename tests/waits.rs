@@ -1,7 +1,6 @@
 //! `| waits` on a trace whose wait chain is known: thread A waits on a
 //! queue and is readied by B, which had waited for a user request and was
 //! readied by an interrupt on its idle CPU.
-use demo::payloads::Sid;
 use demo::scenario::{wait_reason, ProcessSpec, ReadySpec, Slice, SwitchOut, ThreadSpec};
 use demo::Scenario;
 use session::{Session, Value};
@@ -12,29 +11,8 @@ const B: u32 = 200;
 fn chain_trace(dir: &std::path::Path) -> std::path::PathBuf {
     let duration = 10_000; // 1 ms of 10 MHz ticks
     let mut s = Scenario::new(2, duration);
-    let process = |pid, name: &str| ProcessSpec {
-        pid,
-        parent_pid: 0,
-        name: name.into(),
-        command_line: name.into(),
-        session_id: 1,
-        user_sid: Sid::local_system(),
-        start: None,
-        end: None,
-    };
-    s.processes = vec![process(0, "Idle"), process(40, "app.exe")];
-    for tid in [A, B] {
-        let thread = ThreadSpec {
-            tid,
-            pid: 40,
-            start: None,
-            end: None,
-            base_priority: 8,
-            start_address: 0x1000,
-            name: String::new(),
-        };
-        s.threads.push(thread);
-    }
+    s.processes = vec![ProcessSpec::running(0, 0, "Idle"), ProcessSpec::running(40, 0, "app.exe")];
+    s.threads = [A, B].map(|tid| ThreadSpec::running(tid, 40, 0x1000)).to_vec();
     let slice =
         |cpu, tid, start, end, reason| Slice { cpu, tid, start, end, priority: 8, out: SwitchOut::waiting(reason) };
     s.schedule = vec![

@@ -42,6 +42,23 @@ pub struct ProcessSpec {
     pub end: Option<(i64, u32)>,
 }
 
+impl ProcessSpec {
+    /// A process alive through the whole trace: LocalSystem's, in session 1,
+    /// its command line its name.
+    pub fn running(pid: u32, parent_pid: u32, name: &str) -> ProcessSpec {
+        ProcessSpec {
+            pid,
+            parent_pid,
+            name: name.into(),
+            command_line: name.into(),
+            session_id: 1,
+            user_sid: Sid::local_system(),
+            start: None,
+            end: None,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ThreadSpec {
     pub tid: u32,
@@ -51,6 +68,13 @@ pub struct ThreadSpec {
     pub base_priority: u8,
     pub start_address: u64,
     pub name: String,
+}
+
+impl ThreadSpec {
+    /// A thread alive through the whole trace, at base priority 8, without a name.
+    pub fn running(tid: u32, pid: u32, start_address: u64) -> ThreadSpec {
+        ThreadSpec { tid, pid, start: None, end: None, base_priority: 8, start_address, name: String::new() }
+    }
 }
 
 /// A module's PDB identity as KernelTraceControl's DbgID_RSDS gives it.

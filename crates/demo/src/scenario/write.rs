@@ -617,31 +617,11 @@ fn image_fields(m: &ModuleSpec) -> payloads::ImageFields<'_> {
 #[cfg(test)]
 mod tests {
     use super::super::*;
-    use crate::payloads::Sid;
 
     fn two_cpu_machine() -> Scenario {
         let mut s = Scenario::new(2, 10_000);
-        s.processes.push(ProcessSpec {
-            pid: 100,
-            parent_pid: 4,
-            name: "a.exe".into(),
-            command_line: "a.exe".into(),
-            session_id: 1,
-            user_sid: Sid::local_system(),
-            start: None,
-            end: None,
-        });
-        for tid in [104, 108] {
-            s.threads.push(ThreadSpec {
-                tid,
-                pid: 100,
-                start: None,
-                end: None,
-                base_priority: 8,
-                start_address: 0,
-                name: String::new(),
-            });
-        }
+        s.processes.push(ProcessSpec::running(100, 4, "a.exe"));
+        s.threads = [104, 108].map(|tid| ThreadSpec::running(tid, 100, 0)).to_vec();
         let slice = |cpu, tid, start, end| Slice { cpu, tid, start, end, priority: 8, out: SwitchOut::PREEMPTED };
         s.schedule = vec![slice(0, 104, 100, 2_000), slice(1, 104, 3_000, 6_000), slice(0, 108, 2_000, 9_000)];
         s
