@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 pub mod hostile;
+pub mod tmux;
 
 /// The corpus of real traces: `ETWQ_CORPUS`, or ../shared/corpus beside the crate.
 /// `None` (with a message) when it is absent, unless ETWQ_REQUIRE_CORPUS=1 demands it.
