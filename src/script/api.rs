@@ -82,6 +82,7 @@ pub fn value_to_dynamic(value: &Value) -> Dynamic {
         Value::Null => Dynamic::UNIT,
         Value::I64(v) | Value::Timestamp(v) | Value::Duration(v) => Dynamic::from_int(*v),
         Value::U64(v) | Value::Address(v) => Dynamic::from_int(*v as INT),
+        Value::Status(v) => Dynamic::from_int(INT::from(*v)),
         Value::F64(v) => Dynamic::from_float(*v),
         Value::Bool(v) => Dynamic::from_bool(*v),
         Value::Str(s) => Dynamic::from(ImmutableString::from(&**s)),

@@ -94,6 +94,7 @@ impl ColumnBuilder {
             ColumnType::Timestamp => ColumnData::Timestamp(Vec::new()),
             ColumnType::Duration => ColumnData::Duration(Vec::new()),
             ColumnType::Address => ColumnData::Address(Vec::new()),
+            ColumnType::Status => ColumnData::Status(Vec::new()),
             ColumnType::Fields => ColumnData::Fields(FieldRows::Decoded(Vec::new())),
         };
         let dict = (column_type == ColumnType::Str).then(Dictionary::new);
@@ -142,6 +143,7 @@ impl ColumnBuilder {
             ColumnData::I64(v) | ColumnData::Timestamp(v) | ColumnData::Duration(v) => v.push(0),
             ColumnData::U64(v) => v.push(0),
             ColumnData::Address(v) => v.push(0),
+            ColumnData::Status(v) => v.push(0),
             ColumnData::F64(v) => v.push(0.0),
             ColumnData::Bool(v) => v.push(false),
             ColumnData::Str(s) => s.codes.push(u64::from(self.dict.as_mut().map_or(0, |d| d.intern("")))),
@@ -158,6 +160,7 @@ impl ColumnBuilder {
             }
             ColumnData::U64(v) => wide.and_then(|w| u64::try_from(w).ok()).map(|x| v.push(x)).is_some(),
             ColumnData::Address(v) => wide.and_then(|w| u64::try_from(w).ok()).map(|x| v.push(x)).is_some(),
+            ColumnData::Status(v) => wide.and_then(|w| u32::try_from(w).ok()).map(|x| v.push(x)).is_some(),
             ColumnData::F64(v) => value.as_f64().map(|x| v.push(x)).is_some(),
             ColumnData::Bool(v) => match value {
                 Value::Bool(b) => {

@@ -65,6 +65,9 @@ impl Column {
     pub fn addresses(values: Vec<u64>) -> Column {
         Column::new(ColumnData::Address(values))
     }
+    pub fn statuses(values: Vec<u32>) -> Column {
+        Column::new(ColumnData::Status(values))
+    }
     pub fn fields(maps: Vec<FieldMap>) -> Column {
         Column::new(ColumnData::Fields(FieldRows::Decoded(maps)))
     }

@@ -14,6 +14,8 @@ pub enum ColumnType {
     Duration,
     /// u64 shown as 0x...
     Address,
+    /// u32 NTSTATUS, HRESULT or exit code, shown as 0xC0000034.
+    Status,
     /// A per-row map of decoded event fields (`fields.Name` in queries).
     Fields,
 }
@@ -29,6 +31,7 @@ impl ColumnType {
             ColumnType::Timestamp => "timestamp",
             ColumnType::Duration => "duration",
             ColumnType::Address => "address",
+            ColumnType::Status => "status",
             ColumnType::Fields => "fields",
         }
     }
@@ -46,6 +49,7 @@ pub fn value_type(value: &Value) -> Option<ColumnType> {
         Value::Timestamp(_) => ColumnType::Timestamp,
         Value::Duration(_) => ColumnType::Duration,
         Value::Address(_) => ColumnType::Address,
+        Value::Status(_) => ColumnType::Status,
         Value::Fields(_) => ColumnType::Fields,
     })
 }

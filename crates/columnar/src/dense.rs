@@ -33,6 +33,7 @@ pub enum ColumnData {
     Timestamp(Vec<i64>),
     Duration(Vec<i64>),
     Address(Vec<u64>),
+    Status(Vec<u32>),
     Fields(FieldRows),
 }
 
@@ -62,6 +63,7 @@ impl DenseColumn {
             ColumnData::I64(v) | ColumnData::Timestamp(v) | ColumnData::Duration(v) => v.len(),
             ColumnData::U64(v) => v.len(),
             ColumnData::Address(v) => v.len(),
+            ColumnData::Status(v) => v.len(),
             ColumnData::F64(v) => v.len(),
             ColumnData::Bool(v) => v.len(),
             ColumnData::Str(s) => s.codes.len(),
@@ -83,6 +85,7 @@ impl DenseColumn {
             ColumnData::Timestamp(_) => ColumnType::Timestamp,
             ColumnData::Duration(_) => ColumnType::Duration,
             ColumnData::Address(_) => ColumnType::Address,
+            ColumnData::Status(_) => ColumnType::Status,
             ColumnData::Fields(_) => ColumnType::Fields,
         }
     }
@@ -105,6 +108,7 @@ impl DenseColumn {
             ColumnData::Timestamp(v) => v.get(row).map(|&x| Value::Timestamp(x)),
             ColumnData::Duration(v) => v.get(row).map(|&x| Value::Duration(x)),
             ColumnData::Address(v) => v.get(row).map(|&x| Value::Address(x)),
+            ColumnData::Status(v) => v.get(row).map(|&x| Value::Status(x)),
             ColumnData::Fields(v) => v.get(row).map(Value::Fields),
         };
         value.unwrap_or(Value::Null)
@@ -124,6 +128,7 @@ impl DenseColumn {
             ColumnData::Timestamp(v) => ColumnData::Timestamp(pick(v, rows)),
             ColumnData::Duration(v) => ColumnData::Duration(pick(v, rows)),
             ColumnData::Address(v) => ColumnData::Address(pick(v, rows)),
+            ColumnData::Status(v) => ColumnData::Status(pick(v, rows)),
             ColumnData::Fields(v) => ColumnData::Fields(v.gather(rows)),
         };
         let len = self.len();
@@ -152,6 +157,7 @@ impl DenseColumn {
             ColumnData::Timestamp(v) => ColumnData::Timestamp(part(v, start, end)),
             ColumnData::Duration(v) => ColumnData::Duration(part(v, start, end)),
             ColumnData::Address(v) => ColumnData::Address(part(v, start, end)),
+            ColumnData::Status(v) => ColumnData::Status(part(v, start, end)),
             ColumnData::Fields(v) => ColumnData::Fields(v.slice(start, end)),
         };
         let validity = self.validity.as_ref().map(|v| (start..end).map(|r| v.get(r).unwrap_or(true)).collect());
@@ -164,6 +170,7 @@ impl DenseColumn {
             ColumnData::I64(v) | ColumnData::Timestamp(v) | ColumnData::Duration(v) => v.reserve(additional),
             ColumnData::U64(v) => v.reserve(additional),
             ColumnData::Address(v) => v.reserve(additional),
+            ColumnData::Status(v) => v.reserve(additional),
             ColumnData::F64(v) => v.reserve(additional),
             ColumnData::Bool(v) => v.reserve(additional),
             ColumnData::Str(s) => s.codes.reserve(additional),
@@ -191,6 +198,10 @@ impl DenseColumn {
                 true
             }
             (ColumnData::Address(a), ColumnData::Address(b)) => {
+                a.extend_from_slice(b);
+                true
+            }
+            (ColumnData::Status(a), ColumnData::Status(b)) => {
                 a.extend_from_slice(b);
                 true
             }

@@ -62,4 +62,4 @@ pub use field_rows::{FieldRows, FieldSource, LazyFields, MAX_KEY};
 pub use stored::MakeValues;
 pub use table::{DataTable, LengthMismatch, NamedColumn};
 pub use uints::UInts;
-pub use value::{format_duration_ns, format_timestamp_ns, FieldMap, Value};
+pub use value::{format_duration_ns, format_status, format_timestamp_ns, FieldMap, Value};

@@ -20,6 +20,8 @@ pub enum Value {
     Duration(i64),
     /// A pointer-sized value shown in hex.
     Address(u64),
+    /// An NTSTATUS, HRESULT or exit code: 32 bits shown as 0xC0000022.
+    Status(u32),
     Fields(FieldMap),
 }
 
@@ -33,6 +35,7 @@ impl Value {
         match *self {
             Value::I64(v) | Value::Timestamp(v) | Value::Duration(v) => Some(v.into()),
             Value::U64(v) | Value::Address(v) => Some(v.into()),
+            Value::Status(v) => Some(v.into()),
             Value::Bool(b) => Some(b.into()),
             _ => None,
         }
@@ -61,6 +64,7 @@ impl Value {
                 | Value::Timestamp(_)
                 | Value::Duration(_)
                 | Value::Address(_)
+                | Value::Status(_)
         )
     }
 
@@ -113,6 +117,11 @@ impl Value {
     }
 }
 
+/// A status code as Windows tools print it: `0xC0000034`.
+pub fn format_status(code: u32) -> String {
+    format!("0x{code:08X}")
+}
+
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -125,6 +134,7 @@ impl fmt::Display for Value {
             Value::Timestamp(ns) => f.write_str(&format_timestamp_ns(*ns)),
             Value::Duration(ns) => f.write_str(&format_duration_ns(*ns)),
             Value::Address(v) => write!(f, "{v:#x}"),
+            Value::Status(v) => write!(f, "{}", format_status(*v)),
             Value::Fields(map) => {
                 for (i, (name, value)) in map.iter().enumerate() {
                     if i > 0 {

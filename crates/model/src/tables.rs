@@ -13,7 +13,7 @@ use columnar::{
     Value as Cell, MAX_KEY,
 };
 use decode::fields::KernelFieldReader;
-use decode::ntstatus::{severity, status_text};
+use decode::ntstatus::{severity, status_name, status_text};
 use decode::{Decoder, Value};
 use etl::record::RecordId;
 use etl::{EtlTrace, RecordRef};
@@ -166,6 +166,11 @@ impl Builder {
         self.add(name, Column::durations(values).with_validity(validity));
     }
 
+    fn statuses(&mut self, name: &str, values: impl IntoIterator<Item = Option<u32>>) {
+        let (values, validity) = with_nulls(values);
+        self.add(name, Column::statuses(values).with_validity(validity));
+    }
+
     fn addresses(&mut self, name: &str, values: impl IntoIterator<Item = Option<u64>>) {
         let (values, validity) = with_nulls(values);
         self.add(name, Column::addresses(values).with_validity(validity));
@@ -259,7 +264,10 @@ pub fn processes(model: &TraceModel) -> DataTable {
     b.u64s("session", rows.iter().map(|p| some_u32(p.session)));
     b.times("start_ts", rows.iter().map(|p| p.start_ts));
     b.times("end_ts", rows.iter().map(|p| p.end_ts));
-    b.u64s("exit_code", rows.iter().map(|p| some_u32(p.exit_code)));
+    b.statuses("exit_code", rows.iter().map(|p| p.exit_code));
+    // Only codes with severity bits name a status: 1 is an application's own code, not STATUS_WAIT_1.
+    let named = |code: u32| (code >= 0x4000_0000).then(|| status_name(code)).flatten();
+    b.texts("exit_status", rows.iter().map(|p| p.exit_code.and_then(named)));
     b.texts("user_sid", rows.iter().map(|p| p.user_sid.as_ref()));
     b.finish()
 }
@@ -521,7 +529,7 @@ pub fn syscalls(model: &Arc<TraceModel>, resolver: &SharedResolver) -> DataTable
         let s = &m.syscalls[row];
         (m.syscall_pid(s), s.address, s.ts)
     });
-    b.later("ret", rows, model, |m, b| b.u64s("ret", m.syscalls.iter().map(|s| some_u32(s.ret()))));
+    b.later("ret", rows, model, |m, b| b.statuses("ret", m.syscalls.iter().map(|s| s.ret())));
     b.later("status", rows, model, |m, b| b.texts("status", m.syscalls.iter().map(|s| s.ret().map(status_text))));
     b.later("severity", rows, model, |m, b| b.texts("severity", m.syscalls.iter().map(|s| s.ret().map(severity))));
     b.later("object", rows, model, |m, b| {
@@ -673,7 +681,7 @@ pub fn fileio(model: &Arc<TraceModel>, resolver: &SharedResolver) -> DataTable {
     b.texts("file", rows.iter().map(|f| f.file.as_ref()));
     b.u64s("size", rows.iter().map(|f| f.size.map(u64::from)));
     b.i64s("offset", rows.iter().map(|f| f.offset));
-    b.u64s("ret", rows.iter().map(|f| some_u32(f.status)));
+    b.statuses("ret", rows.iter().map(|f| f.status));
     b.texts("status", rows.iter().map(|f| f.status.map(status_text)));
     later_functions(&mut b, "syscall", rows.len(), model, resolver, |m, row| {
         call_of_object(m, ObjectKind::File, row, m.fileio[row].ts)
@@ -692,7 +700,7 @@ pub fn registry(model: &Arc<TraceModel>, resolver: &SharedResolver) -> DataTable
     b.texts("proc", rows.iter().map(|k| r.proc(k.pid, k.ts)));
     b.texts("op", rows.iter().map(|k| Some(k.op)));
     b.texts("key", rows.iter().map(|k| k.key.as_ref()));
-    b.u64s("ret", rows.iter().map(|k| some_u32(k.status)));
+    b.statuses("ret", rows.iter().map(|k| k.status));
     b.texts("status", rows.iter().map(|k| k.status.map(status_text)));
     later_functions(&mut b, "syscall", rows.len(), model, resolver, |m, row| {
         call_of_object(m, ObjectKind::Key, row, m.registry[row].ts)

@@ -311,6 +311,7 @@ fn same_kind(like: &Value, v: i128) -> Value {
         Value::Duration(_) => signed.map(Value::Duration),
         Value::U64(_) => unsigned.map(Value::U64),
         Value::Address(_) => unsigned.map(Value::Address),
+        Value::Status(_) => u32::try_from(v).ok().map(Value::Status),
         _ => signed.map(Value::I64),
     };
     value.unwrap_or(Value::Null)
@@ -346,7 +347,7 @@ impl AggFn {
                 numeric()?;
                 Ok(match arg {
                     Type::Timestamp | Type::Duration => Type::Duration,
-                    Type::U64 | Type::Address => Type::U64,
+                    Type::U64 | Type::Address | Type::Status => Type::U64,
                     Type::F64 | Type::Any => Type::F64,
                     _ => Type::I64,
                 })

@@ -14,6 +14,7 @@ pub enum Type {
     Timestamp,
     Duration,
     Address,
+    Status,
     Fields,
     /// A value from an event's field map: its kind is known only per row.
     Any,
@@ -30,6 +31,7 @@ impl Type {
             ColumnType::Timestamp => Type::Timestamp,
             ColumnType::Duration => Type::Duration,
             ColumnType::Address => Type::Address,
+            ColumnType::Status => Type::Status,
             ColumnType::Fields => Type::Fields,
         }
     }
@@ -45,17 +47,21 @@ impl Type {
             Type::Timestamp => ColumnType::Timestamp,
             Type::Duration => ColumnType::Duration,
             Type::Address => ColumnType::Address,
+            Type::Status => ColumnType::Status,
             Type::Fields => ColumnType::Fields,
             Type::Null | Type::Any => return None,
         })
     }
 
     pub fn is_numeric(self) -> bool {
-        matches!(self, Type::I64 | Type::U64 | Type::F64 | Type::Timestamp | Type::Duration | Type::Address)
+        matches!(
+            self,
+            Type::I64 | Type::U64 | Type::F64 | Type::Timestamp | Type::Duration | Type::Address | Type::Status
+        )
     }
 
     pub fn is_integer(self) -> bool {
-        matches!(self, Type::I64 | Type::U64 | Type::Timestamp | Type::Duration | Type::Address)
+        matches!(self, Type::I64 | Type::U64 | Type::Timestamp | Type::Duration | Type::Address | Type::Status)
     }
 
     /// Whether values of the two types can be compared (Any and Null match anything).
@@ -84,6 +90,7 @@ impl fmt::Display for Type {
             Type::Timestamp => "timestamp",
             Type::Duration => "duration",
             Type::Address => "address",
+            Type::Status => "status",
             Type::Fields => "fields",
             Type::Any => "any",
         })

@@ -15,6 +15,7 @@ impl<'a> From<&'a Value> for Field<'a> {
             Value::Timestamp(v) => Field::Timestamp(*v),
             Value::Duration(v) => Field::Duration(*v),
             Value::Address(v) => Field::Address(*v),
+            Value::Status(v) => Field::Status(*v),
             Value::Fields(_) => Field::Shown(value),
         }
     }

@@ -30,6 +30,8 @@ pub enum Field<'a> {
     Timestamp(i64),
     Duration(i64),
     Address(u64),
+    /// NTSTATUS, HRESULT or exit code, in hex as Windows tools show it.
+    Status(u32),
     /// Text through its `Display` (a query result's `fields` map): a string in JSON.
     Shown(&'a dyn fmt::Display),
     Empty,
@@ -46,6 +48,7 @@ impl Field<'_> {
                 | Field::Timestamp(_)
                 | Field::Duration(_)
                 | Field::Address(_)
+                | Field::Status(_)
         )
     }
 }

@@ -2,6 +2,7 @@
 //! Every row is written in full (no cut); control characters are escaped
 //! (see the text crate), so every record is one line.
 use super::{push_grouped, Field, Rows};
+use columnar::format_status;
 use std::fmt::Write as _;
 use std::io;
 use text::{escape_from, push_escaped, push_json_string};
@@ -43,6 +44,7 @@ pub(crate) fn push_plain(out: &mut String, field: Field<'_>) {
         Field::UInt(v) => write!(out, "{v}"),
         Field::Float(v) => write!(out, "{v}"),
         Field::Address(v) => write!(out, "{v:#x}"),
+        Field::Status(v) => write!(out, "{}", format_status(v)),
         Field::Text(s) => {
             push_escaped(out, s);
             Ok(())
@@ -186,6 +188,7 @@ fn push_json(out: &mut String, field: Field<'_>) {
             None => write!(out, "null"),
         },
         Field::Address(v) => write!(out, "\"{v:#x}\""),
+        Field::Status(v) => write!(out, "\"{}\"", format_status(v)),
         Field::Text(s) => {
             push_json_string(out, s);
             Ok(())

@@ -39,6 +39,7 @@ pub const STRACE_COLUMNS: [&str; 11] =
 fn unsigned(value: Value) -> Option<u64> {
     match value {
         Value::U64(v) => Some(v),
+        Value::Status(v) => Some(v.into()),
         Value::I64(v) => u64::try_from(v).ok(),
         _ => None,
     }
@@ -169,8 +170,7 @@ pub fn strace_line(calls: &DataTable, row: usize, how: StraceLine) -> String {
     line.push_str(") = ");
     match number("ret") {
         Some(ret) => {
-            let ret = ret as u32;
-            line.push_str(&format!("0x{ret:08X}"));
+            line.push_str(&columnar::format_status(ret as u32));
             if let Some(name) = text("status").filter(|s| !s.starts_with("0x")) {
                 line.push_str(&format!(" {name}"));
             }

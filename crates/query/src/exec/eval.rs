@@ -311,6 +311,7 @@ fn compare_with(expr: &TExpr, column: &DenseColumn, op: CmpOp, literal: &Value, 
             CmpOp::Ge => v.map(|v| v >= x),
         }),
         (ColumnData::Address(v), _) if integer => wide.and_then(|w| u64::try_from(w).ok()).map(|x| typed(v, x, op)),
+        (ColumnData::Status(v), _) if integer => wide.and_then(|w| u32::try_from(w).ok()).map(|x| typed(v, x, op)),
         (ColumnData::F64(v), _) if literal.is_number() => literal.as_f64().map(|x| typed(v, x, op)),
         _ => None,
     };
@@ -397,6 +398,7 @@ fn negate(value: &Value) -> Value {
     match *value {
         Value::I64(v) => v.checked_neg().map_or(Value::Null, Value::I64),
         Value::U64(v) | Value::Address(v) => i64::try_from(-(i128::from(v))).map_or(Value::Null, Value::I64),
+        Value::Status(v) => Value::I64(-i64::from(v)),
         Value::F64(v) => Value::F64(-v),
         Value::Duration(v) => v.checked_neg().map_or(Value::Null, Value::Duration),
         Value::Timestamp(v) => v.checked_neg().map_or(Value::Null, Value::Timestamp),
@@ -440,6 +442,7 @@ fn arith(op: ArithOp, a: &Value, b: &Value, ty: Type) -> Value {
     let value = match ty {
         Type::U64 => unsigned().map(Value::U64),
         Type::Address => unsigned().map(Value::Address),
+        Type::Status => u32::try_from(result).ok().map(Value::Status),
         Type::Duration => signed().map(Value::Duration),
         Type::Timestamp => signed().map(Value::Timestamp),
         _ => signed().map(Value::I64),

@@ -24,6 +24,7 @@ fn key_bits(column: &DenseColumn, row: usize) -> Option<u64> {
         ColumnData::I64(v) | ColumnData::Timestamp(v) | ColumnData::Duration(v) => v.get(row).map(|&x| x as u64),
         ColumnData::U64(v) => v.get(row),
         ColumnData::Address(v) => v.get(row).copied(),
+        ColumnData::Status(v) => v.get(row).map(|&x| u64::from(x)),
         ColumnData::F64(v) => v.get(row).map(|x| x.to_bits()),
         ColumnData::Bool(v) => v.get(row).map(|&b| u64::from(b)),
         ColumnData::Str(s) => s.codes.get(row),
@@ -238,6 +239,10 @@ pub(super) fn accumulate(
                         for_each_row(group_of, v, cancel, |g, &x| add(g, x.into()))?;
                         true
                     }
+                    ColumnData::Status(v) => {
+                        for_each_row(group_of, v, cancel, |g, &x| add(g, x.into()))?;
+                        true
+                    }
                     _ => false,
                 }
             };
@@ -312,6 +317,10 @@ pub(super) fn accumulate(
                 (ColumnData::Address(v), true) => percentile_by_group(v, group_of, groups, p, |a, b| a.cmp(b), cancel)?
                     .into_iter()
                     .map(|x| x.map_or(Value::Null, Value::U64))
+                    .collect(),
+                (ColumnData::Status(v), true) => percentile_by_group(v, group_of, groups, p, |a, b| a.cmp(b), cancel)?
+                    .into_iter()
+                    .map(|x| x.map_or(Value::Null, Value::Status))
                     .collect(),
                 _ => {
                     // Nulls and dynamic values: through values, as floats.

@@ -334,6 +334,7 @@ impl<'f> SortKey<'f> {
             ColumnData::I64(v) | ColumnData::Timestamp(v) | ColumnData::Duration(v) => v.get(a).cmp(&v.get(b)),
             ColumnData::U64(v) => v.get(a).cmp(&v.get(b)),
             ColumnData::Address(v) => v.get(a).cmp(&v.get(b)),
+            ColumnData::Status(v) => v.get(a).cmp(&v.get(b)),
             ColumnData::F64(v) => match (v.get(a), v.get(b)) {
                 (Some(x), Some(y)) => x.total_cmp(y),
                 _ => Ordering::Equal,

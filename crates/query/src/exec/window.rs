@@ -84,6 +84,7 @@ fn typed(v: i128, ty: Type) -> Value {
         Type::Timestamp => signed.map(Value::Timestamp),
         Type::U64 => u64::try_from(v).ok().map(Value::U64),
         Type::Address => u64::try_from(v).ok().map(Value::Address),
+        Type::Status => u32::try_from(v).ok().map(Value::Status),
         _ => signed.map(Value::I64),
     };
     value.unwrap_or(Value::Null)

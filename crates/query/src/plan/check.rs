@@ -377,7 +377,8 @@ impl Planner<'_> {
                 if !(inner_t.ty.is_numeric() || inner_t.ty == Type::Any) {
                     return Err(type_error(format!("cannot negate a {}", inner_t.ty), inner.span));
                 }
-                let ty = if inner_t.ty == Type::U64 || inner_t.ty == Type::Address { Type::I64 } else { inner_t.ty };
+                let unsigned = matches!(inner_t.ty, Type::U64 | Type::Address | Type::Status);
+                let ty = if unsigned { Type::I64 } else { inner_t.ty };
                 Ok(TExpr { kind: TKind::Neg(boxed(inner_t)), ty })
             }
             ExprKind::Binary(op, left, right) => self.binary(*op, left, right, e.span, schema, group),
@@ -621,7 +622,8 @@ pub fn arith_type(op: ArithOp, l: Type, r: Type) -> Option<Type> {
     if !(l.is_numeric() && r.is_numeric()) {
         return None;
     }
-    let plain_int = |t: Type| matches!(t, I64 | U64);
+    // A status in arithmetic is its number (`ret & ...` has no operator; `ret - 1` is rare but harmless).
+    let plain_int = |t: Type| matches!(t, I64 | U64 | Status);
     Some(match (op, l, r) {
         (ArithOp::Sub, Timestamp, Timestamp) => Duration,
         (ArithOp::Add | ArithOp::Sub, Timestamp, Duration) | (ArithOp::Add, Duration, Timestamp) => Timestamp,
