@@ -41,11 +41,21 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress, parts: M
     };
 
     let rare: Vec<RecordRef> = outputs.iter().flat_map(|o| o.rare.iter().copied()).collect();
-    let NamePass { processes, mut threads, mut modules, sample_interval_ns, mut io, mut registry, created, .. } =
-        name_pass::run(trace, decoder, rare);
+    let NamePass {
+        processes,
+        mut threads,
+        mut modules,
+        mut managed,
+        sample_interval_ns,
+        mut io,
+        mut registry,
+        created,
+        ..
+    } = name_pass::run(trace, decoder, rare);
     io.finish();
     registry.finish();
     modules.finish();
+    managed.finish();
 
     let mut loss_windows = Vec::new();
     for o in &outputs {
@@ -83,6 +93,7 @@ pub fn build(trace: &EtlTrace, decoder: &mut Decoder, meter: &Progress, parts: M
         processes,
         threads,
         modules,
+        managed,
         cswitch,
         wakeups,
         syscalls,

@@ -117,8 +117,9 @@ fn is_rare(id: &RecordId) -> bool {
         }
         // KernelTraceControl image identities and kernel classes logged with classic headers.
         RecordId::Classic { .. } => true,
-        // Microsoft-Windows-Kernel-File's file operations and names, for the fileio table.
-        RecordId::Event { .. } => crate::io::is_kernel_file(id),
+        // Microsoft-Windows-Kernel-File's file operations and names, for the fileio table,
+        // and the CLR's method and module events, to name JIT-compiled code.
+        RecordId::Event { .. } => crate::io::is_kernel_file(id) || crate::managed::is_managed_code_event(id),
     }
 }
 

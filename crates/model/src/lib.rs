@@ -4,6 +4,7 @@ pub mod build;
 mod chunked;
 pub mod cpu_pass;
 mod cswitch_rows;
+pub mod managed;
 pub mod modules;
 mod name_pass;
 pub mod owners;
@@ -161,6 +162,8 @@ pub struct TraceModel {
     pub processes: ProcessRegistry,
     pub threads: ThreadRegistry,
     pub modules: ModuleRegistry,
+    /// JIT-compiled .NET methods, for addresses in no image.
+    pub managed: managed::ManagedCode,
     pub cswitch: Vec<CSwitchRow>,
     /// One row per ReadyThread, in time order.
     pub wakeups: Vec<WakeupRow>,

@@ -3,6 +3,7 @@
 //! I/O events (kernel DiskIo, FileIo, hard faults, and Microsoft-Windows-Kernel-File)
 //! need the file names in the same order.
 use super::io::IoBuilder;
+use super::managed::{is_managed_code_event, ManagedCode};
 use super::modules::{Module, ModuleRegistry};
 use super::processes::{Lifecycle, Process, ProcessRegistry, ThreadRegistry};
 use super::registry::RegistryBuilder;
@@ -17,6 +18,7 @@ pub(super) struct NamePass {
     pub(super) processes: ProcessRegistry,
     pub(super) threads: ThreadRegistry,
     pub(super) modules: ModuleRegistry,
+    pub(super) managed: ManagedCode,
     pub(super) sample_interval_ns: Option<i64>,
     pub(super) io: IoBuilder,
     pub(super) registry: RegistryBuilder,
@@ -37,6 +39,12 @@ impl NamePass {
         // Manifest events are named "Task" (or "Task/Opcode"): Kernel-File's go by their id.
         if super::io::is_kernel_file(&event.record.id) {
             return self.io(event, ts);
+        }
+        if is_managed_code_event(&event.record.id) {
+            if let Some(pid) = event.record.process_id {
+                self.managed.apply(event, pid, ts);
+            }
+            return;
         }
         let Some((task, opcode)) = event.name.split_once('/') else { return };
         match (event.provider.as_ref(), task) {

@@ -114,6 +114,11 @@ pub struct NamedFrames {
     module_of_row: HashMap<usize, u32>,
     /// Per (base, file, PDB): its index in `modules`, shared by the rows of one DLL in many processes.
     facts_by_module: HashMap<(u64, Arc<str>, Option<PdbIdentity>), u32>,
+    /// JIT-compiled code per (method row, address): a range reused after an
+    /// unload holds another method, so the method, not the module, keys it.
+    managed_ids: HashMap<(usize, u64), FrameId>,
+    /// Per managed module file: its index in `modules`.
+    facts_by_managed_module: HashMap<Arc<str>, u32>,
     /// What the frames of one module share (looked up once, the names stored once).
     modules: Vec<ModuleFacts>,
     every_stack_named: bool,
@@ -122,6 +127,8 @@ pub struct NamedFrames {
 /// What every frame in one module shares.
 struct ModuleFacts {
     identity: Option<PdbIdentity>,
+    /// JIT-compiled code's module: its frames have no offset in a module image.
+    managed: bool,
     base: u64,
     file: Arc<str>,
     mark: Option<Arc<str>>,
@@ -163,7 +170,7 @@ impl NamedFrames {
         Some(ResolvedFrame {
             address: stored.address,
             module: module.map(|m| m.file.clone()),
-            module_offset: module.map(|m| stored.address.wrapping_sub(m.base)),
+            module_offset: module.filter(|m| !m.managed).map(|m| stored.address.wrapping_sub(m.base)),
             func: stored.func.clone(),
             mark: module.and_then(|m| m.mark.clone()),
             lookup,
@@ -224,6 +231,11 @@ impl NamedFrames {
     /// The frame of `address` in `pid` at `ts`, named once per (module, address).
     fn name(&mut self, model: &TraceModel, resolver: &mut SymbolResolver, pid: u32, address: u64, ts: i64) -> FrameId {
         let row = model.modules.lookup_index(pid, address, ts, model.pointer_size);
+        if row.is_none() {
+            if let Some(method) = model.managed.lookup_index(pid, address, ts) {
+                return self.name_managed(model, method, address);
+            }
+        }
         let module = row.and_then(|r| Some((self.facts_of_row(model, r)?, model.modules.rows.get(r)?.base)));
         let facts_key = module.map_or(NO_MODULE, |(facts, _)| facts);
         let packed = match module.map(|(facts, base)| (facts, u32::try_from(address.wrapping_sub(base)))) {
@@ -261,6 +273,32 @@ impl NamedFrames {
         id
     }
 
+    /// The frame of `address` in JIT-compiled method `method` (a row of `model.managed`).
+    fn name_managed(&mut self, model: &TraceModel, method: usize, address: u64) -> FrameId {
+        if let Some(&id) = self.managed_ids.get(&(method, address)) {
+            return id;
+        }
+        let found = &model.managed.methods[method];
+        let module = match &found.module {
+            Some(file) => *self.facts_by_managed_module.entry(file.clone()).or_insert_with(|| {
+                self.modules.push(ModuleFacts {
+                    identity: None,
+                    managed: true,
+                    base: 0,
+                    file: file.clone(),
+                    mark: None,
+                });
+                self.modules.len() as u32 - 1
+            }),
+            None => NO_MODULE,
+        };
+        let offset = u32::try_from(address - found.start).unwrap_or(NOT_IN_ANY_FUNCTION - 1);
+        let id = self.frames.len() as FrameId;
+        self.frames.push(StoredFrame { address, module, offset, func: Some(found.name.clone()) });
+        self.managed_ids.insert((method, address), id);
+        id
+    }
+
     /// The facts of module row `row`: one entry for every row of the same
     /// file at the same base with the same PDB, so that a DLL loaded in many
     /// processes (ntdll in every one) has its frames named once, not once a process.
@@ -276,7 +314,7 @@ impl NamedFrames {
                 let facts = self.modules.len() as u32;
                 let (base, file, identity) = key.clone();
                 let mark = known_driver(&file).map(|d| d.mark().into());
-                self.modules.push(ModuleFacts { identity, base, file, mark });
+                self.modules.push(ModuleFacts { identity, managed: false, base, file, mark });
                 self.facts_by_module.insert(key, facts);
                 facts
             }
@@ -322,14 +360,18 @@ pub fn leaf_functions(
     let mut codes: HashMap<usize, u32> = HashMap::default();
     let mut identities: HashMap<usize, Option<PdbIdentity>> = HashMap::default();
     for leaf in leaves {
-        let function = module_at(leaf).and_then(|row| {
-            let identity = identities.entry(row).or_insert_with(|| identity_of(model, row)).as_ref()?;
-            let rva = leaf.1.wrapping_sub(modules.rows.get(row)?.base);
-            match resolver.lookup(identity, rva) {
-                Lookup::Function { name, .. } => Some(name),
-                Lookup::NotInAnyFunction { .. } | Lookup::NoSymbols => None,
+        let function = match module_at(leaf) {
+            Some(row) => {
+                identities.entry(row).or_insert_with(|| identity_of(model, row)).as_ref().and_then(|identity| {
+                    let rva = leaf.1.wrapping_sub(modules.rows.get(row)?.base);
+                    match resolver.lookup(identity, rva) {
+                        Lookup::Function { name, .. } => Some(name),
+                        Lookup::NotInAnyFunction { .. } | Lookup::NoSymbols => None,
+                    }
+                })
             }
-        });
+            None => model.managed.lookup(leaf.0.unwrap_or(0), leaf.1, leaf.2).map(|method| method.name.clone()),
+        };
         match function {
             Some(name) => {
                 let code = *codes.entry(name.as_ptr() as usize).or_insert_with(|| column.intern(&name));

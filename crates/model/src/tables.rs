@@ -245,7 +245,11 @@ impl<'m> Resolve<'m> {
     fn module(&self, pid: Option<u32>, address: u64, ts: i64) -> (Option<&'m str>, Option<u64>) {
         match self.model.modules.lookup(pid.unwrap_or(0), address, ts, self.model.pointer_size) {
             Some(m) => (Some(m.file()), Some(address - m.base)),
-            None => (None, None),
+            // JIT-compiled code lies in no image: its module is the method's assembly.
+            None => match self.model.managed.lookup(pid.unwrap_or(0), address, ts) {
+                Some(method) => (method.module.as_deref(), None),
+                None => (None, None),
+            },
         }
     }
 }

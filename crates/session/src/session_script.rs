@@ -65,7 +65,18 @@ impl Session {
     /// from the session's symbol resolver, as in the tables' `func` and `frame`.
     pub fn locate_frame(&mut self, address: u64, pid: u32, ts: Option<i64>) -> Option<FrameLocation> {
         let model = self.traces.first_mut()?.model();
-        let module = find_module(model, pid, address, ts)?;
+        let Some(module) = find_module(model, pid, address, ts) else {
+            // JIT-compiled code: the method the CLR logged for the range, in its assembly.
+            let method = match ts {
+                Some(ts) => model.managed.lookup(pid, address, ts),
+                None => model.managed.lookup_any_time(pid, address),
+            }?;
+            return Some(FrameLocation {
+                module: method.module.as_deref().unwrap_or_default().to_string(),
+                offset: address - method.start,
+                function: Some(method.name.to_string()),
+            });
+        };
         let offset = address.saturating_sub(module.base);
         let function = match module.pdb_identity() {
             Some(identity) => match self.stack_state.lookup(&identity, offset) {
