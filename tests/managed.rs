@@ -138,3 +138,36 @@ fn the_tree_of_a_net_process_shows_managed_frames_by_name() {
     assert!(frames.iter().any(|f| f.trim() == "Test.x64.exe!Test.Program.Main(class System.String[])"), "{frames:?}");
     assert!(frames.iter().any(|f| f.trim().starts_with("mscorlib.dll!System.DateTime.")), "{frames:?}");
 }
+
+/// Consecutive frames of one module without a name fold into one node, `clr.dll!<PDB not found>
+/// (N frames)`, in trees and flame graphs; `tree offsets` keeps every frame.
+#[test]
+fn runs_of_unnamed_frames_fold_into_one_node() {
+    let Some((mut session, _)) = corpus_session() else { return };
+    let folded = session.query(r#"samples where proc = "Test.x64.exe" | folded"#).unwrap();
+    let with_stacks = session.query(r#"samples where proc = "Test.x64.exe" and stack is not null group by proc"#).unwrap();
+    let mut total = 0;
+    let mut runs = 0;
+    for r in 0..folded.row_count() {
+        let line = text(folded.columns[0].column.value(r));
+        let (frames, count) = line.rsplit_once(' ').unwrap();
+        total += count.parse::<u64>().unwrap();
+        let frames: Vec<&str> = frames.split(';').collect();
+        for pair in frames.windows(2) {
+            let unnamed = |f: &str| f.ends_with("!<PDB not found>") || f.ends_with(" frames)");
+            let module = |f: &str| f.split('!').next().unwrap().to_string();
+            assert!(!(unnamed(pair[0]) && unnamed(pair[1]) && module(pair[0]) == module(pair[1])), "{line}");
+        }
+        for frame in frames.iter().filter(|f| f.ends_with(" frames)")) {
+            let n: usize = frame.rsplit_once(" (").unwrap().1.trim_end_matches(" frames)").parse().unwrap();
+            assert!(n >= 2 && frame.contains("!<PDB not found> ("), "{frame}");
+            runs += 1;
+        }
+    }
+    assert_eq!(total, number(with_stacks.columns[1].column.value(0)), "folding keeps every sample");
+    assert!(runs > 0, "clr.dll's frames fold on this trace");
+    let offsets = session.query(r#"samples where proc = "Test.x64.exe" | tree offsets"#).unwrap();
+    let labels: Vec<String> = (0..offsets.row_count()).map(|r| text(offsets.columns[0].column.value(r))).collect();
+    assert!(labels.iter().all(|l| !l.ends_with(" frames)")), "offsets keeps every frame");
+    assert!(labels.iter().any(|l| l.trim().starts_with("clr.dll+0x")), "{labels:?}");
+}

@@ -138,6 +138,35 @@ struct LabelMaker {
     of_frame: Vec<Vec<LabelId>>,
     of_text: HashMap<Arc<str>, LabelId>,
     labels: Vec<Labelled>,
+    /// Per label: how it folds with its unnamed neighbours of the same module, if it does.
+    unnamed: Vec<Option<Unnamed>>,
+}
+
+/// A frame in a module that names no function there: a run of them folds into
+/// one node (`clr.dll!<PDB not found> (8 frames)`), since eight identical lines say nothing.
+#[derive(Clone, PartialEq, Eq)]
+struct Unnamed {
+    module: Arc<str>,
+    /// The module's PDB was not found (else it was, and covers no function here).
+    pdb_missing: bool,
+}
+
+impl Unnamed {
+    fn of(frame: &ResolvedFrame) -> Option<Unnamed> {
+        match (&frame.module, &frame.func) {
+            (Some(module), None) => {
+                let pdb_missing = frame.text().ends_with("!<PDB not found>");
+                Some(Unnamed { module: module.clone(), pdb_missing })
+            }
+            _ => None,
+        }
+    }
+
+    /// `clr.dll!<PDB not found> (8 frames)`, or `clr.dll!? (8 frames)` where the PDB names nothing.
+    fn folded_label(&self, frames: usize) -> Arc<str> {
+        let what = if self.pdb_missing { "<PDB not found>" } else { "?" };
+        format!("{}!{what} ({frames} frames)", self.module).into()
+    }
 }
 
 const NO_LABEL: LabelId = LabelId::MAX;
@@ -155,17 +184,46 @@ impl LabelMaker {
         }
         let frame = named.frame(id)?;
         let text = node_label(&frame, self.offsets);
-        let label = match self.of_text.get(&text) {
-            Some(&label) => label,
-            None => {
-                let label = self.labels.len() as LabelId;
-                self.labels.push((text.clone(), frame.mark.clone()));
-                self.of_text.insert(text, label);
-                label
-            }
-        };
+        let unnamed = if self.offsets { None } else { Unnamed::of(&frame) };
+        let label = self.numbered(text, frame.mark.clone(), unnamed);
         self.of_frame[trace as usize][id as usize] = label;
         Some(label)
+    }
+
+    /// The number of the label `text`, made the first time it is seen.
+    fn numbered(&mut self, text: Arc<str>, mark: Option<Arc<str>>, unnamed: Option<Unnamed>) -> LabelId {
+        if let Some(&label) = self.of_text.get(&text) {
+            return label;
+        }
+        let label = self.labels.len() as LabelId;
+        self.labels.push((text.clone(), mark));
+        self.unnamed.push(unnamed);
+        self.of_text.insert(text, label);
+        label
+    }
+
+    /// Folds each run of two or more unnamed frames of one module in `steps` into one label.
+    fn fold_unnamed(&mut self, steps: &mut Vec<LabelId>) {
+        let mut folded = Vec::with_capacity(steps.len());
+        let mut at = 0;
+        while at < steps.len() {
+            let kind = self.unnamed[steps[at] as usize].clone();
+            let run = match &kind {
+                Some(kind) => {
+                    steps[at..].iter().take_while(|&&l| self.unnamed[l as usize].as_ref() == Some(kind)).count()
+                }
+                None => 1,
+            };
+            match kind.filter(|_| run > 1) {
+                Some(kind) => {
+                    let mark = self.labels[steps[at] as usize].1.clone();
+                    folded.push(self.numbered(kind.folded_label(run), mark, None));
+                }
+                None => folded.extend_from_slice(&steps[at..at + run]),
+            }
+            at += run;
+        }
+        *steps = folded;
     }
 }
 
@@ -206,6 +264,7 @@ impl RowStacks {
             of_frame: vec![Vec::new(); traces.len()],
             of_text: HashMap::default(),
             labels: Vec::new(),
+            unnamed: Vec::new(),
         };
         for (trace, slots) in per_slot.into_iter().enumerate() {
             let Some(named) = traces[trace].named else { continue };
@@ -232,13 +291,13 @@ impl RowStacks {
         maker: &mut LabelMaker,
     ) -> bool {
         let kept = depth.map_or(ids.len(), |d| d.min(ids.len()));
-        let start = self.steps.len();
-        for &id in ids.iter().rev().take(kept) {
-            self.steps.extend(maker.label(trace, id, named));
-        }
-        if self.steps.len() == start {
+        let mut path: Vec<LabelId> =
+            ids.iter().rev().take(kept).filter_map(|&id| maker.label(trace, id, named)).collect();
+        if path.is_empty() {
             return false;
         }
+        maker.fold_unnamed(&mut path);
+        self.steps.extend_from_slice(&path);
         self.ends.push(self.steps.len());
         self.cut.push(kept < ids.len());
         self.totals.push(totals);
