@@ -98,7 +98,7 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
             for (name, rows) in shell.session.tables() {
                 table.push(vec![name.into(), (rows as u64).into()]);
             }
-            shell.show(&table);
+            shell.show(&table)?;
             Ok(Flow::Continue)
         }
         ".schema" => schema(shell, argument),
@@ -112,16 +112,38 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
         }
         ".info" => {
             let info = shell.session.info();
-            shell.show(&info);
+            shell.show(&info)?;
             Ok(Flow::Continue)
         }
-        ".format" => {
+        ".format" | ".mode" => {
             if argument.is_empty() {
-                shell.say(&format!("format: {}", format_name(shell.format)));
+                let format = format!("format: {}", format_name(shell.format));
+                shell.say(&format);
                 return Ok(Flow::Continue);
             }
-            shell.format = Format::parse(argument)
+            shell.format = parse_mode(argument)
                 .ok_or_else(|| format!("unknown format '{argument}'; one of table, line, csv, tsv, json, md"))?;
+            Ok(Flow::Continue)
+        }
+        ".read" => {
+            let path = unquote(argument);
+            if path.is_empty() {
+                return Err("usage: .read FILE".into());
+            }
+            shell.read_file(Path::new(path))
+        }
+        ".output" => {
+            shell.redirect(unquote(argument))?;
+            Ok(Flow::Continue)
+        }
+        ".pager" => {
+            shell.pager = match argument {
+                "on" => true,
+                "off" => false,
+                "" => !shell.pager,
+                other => return Err(format!("usage: .pager on|off (not '{other}')")),
+            };
+            shell.note(&format!("pager {}", if shell.pager { "on" } else { "off" }));
             Ok(Flow::Continue)
         }
         ".copy" => copy(shell, argument),
@@ -132,7 +154,7 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
             }
             let name = shell.session.save_query(argument)?;
             shell.setup.saved_definitions.push(argument.to_string());
-            shell.say(&format!("saved @{name}"));
+            shell.note(&format!("saved @{name}"));
             Ok(Flow::Continue)
         }
         ".queries" => {
@@ -145,7 +167,7 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
                 };
                 table.push(vec![name.into(), q.text.clone().into()]);
             }
-            shell.show(&table);
+            shell.show(&table)?;
             Ok(Flow::Continue)
         }
         ".lib" => {
@@ -155,7 +177,7 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
             }
             let count = shell.session.load_library(Path::new(path))?;
             shell.setup.libraries.push(path.into());
-            shell.say(&format!("loaded {count} saved queries from {path}"));
+            shell.note(&format!("loaded {} saved queries from {path}", super::count_text(count)));
             Ok(Flow::Continue)
         }
         ".run" => {
@@ -169,7 +191,8 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
         }
         ".symbols" => {
             if argument.is_empty() {
-                shell.say(&format!("symbol path: {}", describe_symbol_path(&shell.session.symbol_path())));
+                let path = format!("symbol path: {}", describe_symbol_path(&shell.session.symbol_path()));
+                shell.say(&path);
                 return Ok(Flow::Continue);
             }
             shell.session.set_symbol_path(argument);
@@ -180,7 +203,7 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
                 session.prepare_with_progress(progress)
             }));
             shell.report_symbol_messages();
-            shell.say(&format!("symbol path: {}", describe_symbol_path(&shell.session.symbol_path())));
+            shell.note(&format!("symbol path: {}", describe_symbol_path(&shell.session.symbol_path())));
             Ok(Flow::Continue)
         }
         ".timer" => {
@@ -190,7 +213,7 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
                 "" => !shell.timer,
                 other => return Err(format!("usage: .timer on|off (not '{other}')")),
             };
-            shell.say(&format!("timer {}", if shell.timer { "on" } else { "off" }));
+            shell.note(&format!("timer {}", if shell.timer { "on" } else { "off" }));
             Ok(Flow::Continue)
         }
         ".quit" | ".exit" | ".q" => Ok(Flow::Quit),
@@ -220,6 +243,15 @@ fn describe_symbol_path(path: &str) -> String {
         return "(none; set one with .symbols PATH, --symbols or _NT_SYMBOL_PATH)".into();
     }
     path.to_string()
+}
+
+/// A `.format` (or sqlite3's `.mode`) name: ours, and sqlite3's for the same thing.
+fn parse_mode(name: &str) -> Option<Format> {
+    match name {
+        "box" | "column" => Some(Format::Table),
+        "tabs" => Some(Format::Tsv),
+        other => Format::parse(other),
+    }
 }
 
 pub fn format_name(format: Format) -> &'static str {
@@ -281,7 +313,7 @@ fn schema(shell: &mut Shell, table: &str) -> Result<Flow, String> {
     for (name, kind, meaning) in columns {
         out.push(vec![name.into(), kind.into(), meaning.into()]);
     }
-    shell.show(&out);
+    shell.show(&out)?;
     Ok(Flow::Continue)
 }
 
@@ -296,7 +328,12 @@ fn copy(shell: &mut Shell, argument: &str) -> Result<Flow, String> {
     let text = render::render(last.as_ref(), format);
     let rows = last.row_count();
     let through = shell.clipboard.copy(&text)?;
-    shell.say(&format!("copied {} rows as {} to {}", super::count_text(rows), format_name(format), through.describe()));
+    shell.note(&format!(
+        "copied {} rows as {} to {}",
+        super::count_text(rows),
+        format_name(format),
+        through.describe()
+    ));
     Ok(Flow::Continue)
 }
 
@@ -329,31 +366,26 @@ fn export(shell: &mut Shell, argument: &str) -> Result<Flow, String> {
     });
     written.map_err(|e| format!("{path}: {e}"))?;
     let rows = last.row_count();
-    shell.say(&format!("wrote {} rows as {} to {path}", super::count_text(rows), format_name(format)));
+    shell.note(&format!("wrote {} rows as {} to {path}", super::count_text(rows), format_name(format)));
     Ok(Flow::Continue)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::repl::Clipboard;
+    use crate::repl::ShellOptions;
     use crate::setup::SessionSetup;
     use session::Session;
-    use std::sync::{Arc, Mutex};
 
     fn shell() -> Shell {
-        let session = Session::demo();
-        let cancel_target = Arc::new(Mutex::new(session.cancel_flag()));
-        Shell {
-            session,
+        let options = ShellOptions {
             format: Format::Table,
-            timer: false,
-            last: None,
-            clipboard: Clipboard::default(),
             setup: SessionSetup::default(),
             decode_check: None,
-            cancel_target,
-        }
+            pager: false,
+            bail: false,
+        };
+        Shell::new(Session::demo(), options, true)
     }
 
     #[test]
