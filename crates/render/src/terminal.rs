@@ -59,9 +59,9 @@ struct ColumnFit {
 }
 
 /// A text column is cut no narrower than its header (up to this many characters)...
-const HEADER_KEPT: usize = 16;
+const HEADER_KEPT: usize = 24;
 /// ...and never narrower than this.
-const NARROWEST_TEXT: usize = 8;
+const NARROWEST_TEXT: usize = 16;
 
 /// The width of a table whose columns hold `widths` characters: a space either
 /// side of each cell and a border between and around them.
