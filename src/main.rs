@@ -23,20 +23,31 @@ Examples:
   etwq --demo -c 'syscalls where ret != 0 and proc ~ \"strace\" group by status'
   etwq -c 'cswitch group by proc' trace.etl --format csv
   echo 'samples group by module' | etwq trace.etl
+  etwq -c .tables -c '.schema syscalls' trace.etl
+  etwq --demo --bail < checks.etwq
   etwq --demo -c 'samples where proc = \"server.exe\" | tree'
 
 The shell (`etwq trace.etl` or `etwq --demo` on a terminal, without -c):
   Type a query, or a command: .help [topic], .tables, .schema TABLE, .open FILE, .info,
-  .format table|line|csv|tsv|json|md (a query ending in \\G: line), .copy [tsv|csv|md], .export FILE, .save NAME = QUERY,
-  .queries, .lib FILE, .run SCRIPT [ARGS], .symbols [PATH], .timer on|off, .quit. Tab completes tables,
-  columns, keywords,
+  .format (or .mode) table|line|csv|tsv|json|md (a query ending in \\G: line), .copy [tsv|csv|md], .export FILE,
+  .output [FILE] (later results into FILE; alone: the screen), .read FILE (its lines as if typed),
+  .pager on|off, .save NAME = QUERY, .queries, .lib FILE, .run SCRIPT [ARGS], .symbols [PATH], .timer on|off,
+  .quit. Tab completes tables, columns, keywords,
   functions, @saved queries, commands and file paths; Enter continues the input while a
   ( or a quote is open; Ctrl-C stops a running query or build; Ctrl-D leaves.
+  Results taller than the screen go through $PAGER (default less -S; --no-pager or .pager off: a screenful);
+  a table wider than the screen has its widest text columns cut, then trailing columns left out.
+
   History: ETWQ_HISTORY, else the data directory (~/.local/share/etwq/history on Linux).
   Saved queries: the shipped library, every *.etwq in the config directory
   (~/.config/etwq/ on Linux) and --lib FILE; use as @name or @name(\"arg\").
   .copy uses the system clipboard, or the OSC 52 terminal sequence where there is none
   (over SSH; ETWQ_CLIPBOARD=osc52 forces it). NO_COLOR or ETWQ_ASCII: plain ASCII tables.
+
+Scripts of shell lines (stdin, -c, .read FILE): queries and dot-commands; a query continues while ( or a
+  quote is open or its line ends with \\, and a line ending with ; ends it; # and -- lines are comments.
+  Every line runs and each error is reported with its line (stdin line 3: ...); the exit status is
+  non-zero if any failed, and --bail stops at the first.
 
 Scripts (-f SCRIPT, rhai; `.run` in the shell): queries via query(\"...\"); export(t, \"x.csv\") writes a
   new file under the working directory or --script-dir DIR only (no .., absolute paths or links;
