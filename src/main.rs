@@ -37,7 +37,6 @@ The shell (`etwq trace.etl` or `etwq --demo` on a terminal, without -c):
   ( or a quote is open; Ctrl-C stops a running query or build; Ctrl-D leaves.
   Results taller than the screen go through $PAGER (default less -S; --no-pager or .pager off: a screenful);
   a table wider than the screen has its widest text columns cut, then trailing columns left out.
-
   History: ETWQ_HISTORY, else the data directory (~/.local/share/etwq/history on Linux).
   Saved queries: the shipped library, every *.etwq in the config directory
   (~/.config/etwq/ on Linux) and --lib FILE; use as @name or @name(\"arg\").
