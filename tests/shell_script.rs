@@ -76,7 +76,7 @@ processes select pid, name
     let expected = format!("{}{}{}{}", alone(FIRST), alone(SECOND), schema.stdout, alone(THIRD));
     assert_eq!(run.stdout, expected);
     // The schema lists every column of the table, as the session's schema names them.
-    let syscalls = session::table_schemas().into_iter().find(|t| t.name == "syscalls").expect("a syscalls table");
+    let syscalls = session::table_schemas().iter().find(|t| t.name == "syscalls").expect("a syscalls table");
     let listed: Vec<&str> = schema.stdout.lines().skip(1).filter_map(|l| l.split('\t').next()).collect();
     let columns: Vec<&str> = syscalls.columns.iter().map(|c| c.name).collect();
     assert_eq!(listed, columns);
@@ -118,7 +118,7 @@ fn counts_in_messages_and_tables_are_grouped_by_thousands() {
         let digits = n.to_string();
         let mut out = String::new();
         for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(c);

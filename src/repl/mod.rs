@@ -226,7 +226,9 @@ impl Shell {
         if line.starts_with('.') {
             return meta::run(self, line).map_err(Failure::Command);
         }
-        if !line.starts_with('#') {
+        // sqlite3 and psql end a statement with `;`: the same here.
+        let line = line.strip_suffix(';').unwrap_or(line).trim_end();
+        if !line.starts_with('#') && !line.is_empty() {
             // MySQL's `\G`: this result a row at a time.
             match line.strip_suffix("\\G") {
                 Some(query) => self.run_query(query.trim_end(), Format::Line)?,
