@@ -370,7 +370,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 // -c values, or the lines of stdin: the shell's statements without its prompt.
                 let options = ShellOptions { format, setup, decode_check: None, pager, bail: cli.bail };
                 let input = if cli.queries.is_empty() { BatchInput::Stdin } else { BatchInput::Commands(cli.queries) };
-                let failures = etwq::repl::run_batch(session, options, input, interrupt.flag());
+                let failures = etwq::repl::run_batch(session, options, input, interrupt);
                 let result = if failures > 0 { Err(ExitCode::FAILURE) } else { Ok(()) };
                 if interrupt.happened() {
                     return interrupt.outcome(result);

@@ -10,6 +10,7 @@ mod meta;
 mod pager;
 
 pub use crate::clipboard::{osc52_sequence, Clipboard, CopiedThrough};
+use crate::interrupt::Interrupt;
 use crate::progress::with_progress;
 pub use completer::input_is_incomplete;
 
@@ -112,8 +113,8 @@ pub(crate) struct Shell {
     read_depth: usize,
     /// Lines that failed so far: a script's exit status.
     failures: usize,
-    /// Set by Ctrl-C in a script run (the shell's own handler cancels the query instead).
-    interrupted: Option<Arc<AtomicBool>>,
+    /// Ctrl-C in a script run, which ends the program (the shell's own handler cancels the query instead).
+    interrupt: Option<Interrupt>,
     /// Stdout was closed (`| head`): a script stops quietly.
     stdout_closed: bool,
 }
@@ -142,7 +143,7 @@ impl Shell {
             bail: options.bail,
             read_depth: 0,
             failures: 0,
-            interrupted: None,
+            interrupt: None,
             stdout_closed: false,
         }
     }
@@ -275,7 +276,7 @@ impl Shell {
     }
 
     fn should_stop(&self) -> bool {
-        self.stdout_closed || self.interrupted.as_ref().is_some_and(|flag| flag.load(Ordering::SeqCst))
+        self.stdout_closed || self.interrupt.as_ref().is_some_and(Interrupt::happened)
     }
 
     /// Reports a failed line on stderr, prefixed with where it was (`FILE line N: `), and counts it.
@@ -286,7 +287,7 @@ impl Shell {
             Failure::Command(message) => eprintln!("etwq: {at}{message}"),
             Failure::Query(message) => eprintln!("{at}{message}"),
             // Ctrl-C in a script ends the program, which says so.
-            Failure::Cancelled(_) if self.interrupted.is_some() => {}
+            Failure::Cancelled(_) if self.interrupt.is_some() => {}
             // A carriage return first: the terminal echoed ^C where the message goes.
             Failure::Cancelled(message) => eprintln!("\r{at}{message}"),
         }
@@ -378,6 +379,9 @@ impl Shell {
         report_unprepared(with_progress(|progress| session.prepare_with_progress(progress)));
         if let Ok(mut target) = self.cancel_target.lock() {
             *target = session.cancel_flag();
+        }
+        if let Some(interrupt) = &self.interrupt {
+            interrupt.attach(session.cancel_flag());
         }
         self.session = session;
         self.last = None;
@@ -490,9 +494,9 @@ pub fn run(session: Session, options: ShellOptions) -> Result<(), String> {
 /// Runs a script of lines (stdin, or `-c` values) through the shell without
 /// line editing: every line runs and every error is reported with its line
 /// (`--bail`: the first error stops). Returns how many lines failed.
-pub fn run_batch(session: Session, options: ShellOptions, input: BatchInput, interrupted: Arc<AtomicBool>) -> usize {
+pub fn run_batch(session: Session, options: ShellOptions, input: BatchInput, interrupt: &Interrupt) -> usize {
     let mut shell = Shell::new(session, options, false);
-    shell.interrupted = Some(interrupted);
+    shell.interrupt = Some(interrupt.clone());
     match input {
         BatchInput::Stdin => {
             shell.run_statements("stdin", Statements::new(lines_of(std::io::stdin().lock())));
