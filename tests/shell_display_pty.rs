@@ -1,6 +1,6 @@
 //! How the shell shows results, end to end in a real pseudo-terminal (tmux):
 //! `.mode line` and `\G` a row at a time, a long result through the pager
-//! (`less -S`; q returns to the prompt), `.read` of a file of two queries,
+//! (`less -S`; q returns to the prompt; `.pager off`: a screenful), `.read` of a file of two queries,
 //! and a table wider than the terminal cut and trimmed rather than wrapped.
 //! What the screen should hold comes from `etwq -c ... --format tsv`.
 mod common;
@@ -106,6 +106,14 @@ fn shell_shows_rows_vertically_pages_long_results_reads_files_and_fits_wide_tabl
     for noise in ["Broken pipe", "broken pipe", "error", "etwq:"] {
         assert!(!screen.contains(noise), "{noise}: {screen}");
     }
+    // With the pager off, the same result is cut after a screenful.
+    run(".pager off");
+    run(long);
+    let screen =
+        tmux.wait_for("a screenful", step, |s| s.contains("more rows (.export FILE for all)") && prompt_is_last(s));
+    let left_out = format!("… {} more rows", first_rows.len() - 1 - last_table_rows(&screen).len());
+    assert!(screen.contains(&left_out), "{left_out}: {screen}");
+    run(".pager on");
     // The shell still answers.
     run("processes select count() as n");
     tmux.wait_for("a query after the pager", step, |s| {
