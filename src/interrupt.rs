@@ -15,6 +15,8 @@ pub const GRACE: Duration = Duration::from_secs(1);
 /// The exit code of a program stopped by SIGINT, as shells report it.
 pub const EXIT_INTERRUPTED: u8 = 130;
 
+/// Clones share the one handler's state.
+#[derive(Clone)]
 pub struct Interrupt {
     interrupted: Arc<AtomicBool>,
     reported: Arc<AtomicBool>,

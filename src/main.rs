@@ -1,13 +1,13 @@
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use etwq::interrupt::Interrupt;
 use etwq::progress::{with_progress, with_spinner};
-use etwq::repl::ShellOptions;
+use etwq::repl::{BatchInput, ShellOptions};
 use etwq::setup::SessionSetup;
 use render::Format;
 use session::dump::DumpFormat;
 use session::strace::{strace_line, strace_summary, StraceLine, StraceOptions};
 use session::Session;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -23,20 +23,30 @@ Examples:
   etwq --demo -c 'syscalls where ret != 0 and proc ~ \"strace\" group by status'
   etwq -c 'cswitch group by proc' trace.etl --format csv
   echo 'samples group by module' | etwq trace.etl
+  etwq -c .tables -c '.schema syscalls' trace.etl
+  etwq --demo --bail < checks.etwq
   etwq --demo -c 'samples where proc = \"server.exe\" | tree'
 
 The shell (`etwq trace.etl` or `etwq --demo` on a terminal, without -c):
   Type a query, or a command: .help [topic], .tables, .schema TABLE, .open FILE, .info,
-  .format table|line|csv|tsv|json|md (a query ending in \\G: line), .copy [tsv|csv|md], .export FILE, .save NAME = QUERY,
-  .queries, .lib FILE, .run SCRIPT [ARGS], .symbols [PATH], .timer on|off, .quit. Tab completes tables,
-  columns, keywords,
+  .format (or .mode) table|line|csv|tsv|json|md (a query ending in \\G: line), .copy [tsv|csv|md], .export FILE,
+  .output [FILE] (later results into FILE; alone: the screen), .read FILE (its lines as if typed),
+  .pager on|off, .save NAME = QUERY, .queries, .lib FILE, .run SCRIPT [ARGS], .symbols [PATH], .timer on|off,
+  .quit. Tab completes tables, columns, keywords,
   functions, @saved queries, commands and file paths; Enter continues the input while a
   ( or a quote is open; Ctrl-C stops a running query or build; Ctrl-D leaves.
+  Results taller than the screen go through $PAGER (default less -S; --no-pager or .pager off: a screenful);
+  a table wider than the screen has its widest text columns cut, then trailing columns left out.
   History: ETWQ_HISTORY, else the data directory (~/.local/share/etwq/history on Linux).
   Saved queries: the shipped library, every *.etwq in the config directory
   (~/.config/etwq/ on Linux) and --lib FILE; use as @name or @name(\"arg\").
   .copy uses the system clipboard, or the OSC 52 terminal sequence where there is none
   (over SSH; ETWQ_CLIPBOARD=osc52 forces it). NO_COLOR or ETWQ_ASCII: plain ASCII tables.
+
+Scripts of shell lines (stdin, -c, .read FILE): queries and dot-commands; a query continues while ( or a
+  quote is open or its line ends with \\, and a line ending with ; ends it; # and -- lines are comments.
+  Every line runs and each error is reported with its line (stdin line 3: ...); the exit status is
+  non-zero if any failed, and --bail stops at the first.
 
 Scripts (-f SCRIPT, rhai; `.run` in the shell): queries via query(\"...\"); export(t, \"x.csv\") writes a
   new file under the working directory or --script-dir DIR only (no .., absolute paths or links;
@@ -56,9 +66,17 @@ struct Cli {
     command: Option<Command>,
     /// Trace files, or directories of them; several traces add a `trace` column to every table.
     files: Vec<PathBuf>,
-    /// Run a query and print its result (repeat for several); without -c, queries piped on stdin run one per line.
+    /// Run a query or a dot-command (.tables, .schema T, .read FILE) and print its result; repeat for
+    /// several. Without -c, lines piped on stdin run as in the shell. Every one runs; each error is
+    /// reported (on stdin with its line) and the exit status is non-zero if any failed.
     #[arg(short = 'c', long = "command", value_name = "QUERY")]
     queries: Vec<String>,
+    /// With -c or stdin: stop at the first error (exit status non-zero).
+    #[arg(long)]
+    bail: bool,
+    /// In the shell: print long results directly instead of through $PAGER (`.pager on|off`).
+    #[arg(long)]
+    no_pager: bool,
     /// Run a rhai script against the traces and exit; its arguments follow `--`.
     #[arg(short = 'f', long = "file", value_name = "SCRIPT")]
     script: Option<PathBuf>,
@@ -238,79 +256,6 @@ fn to_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Resul
     }
 }
 
-/// Runs each query in turn. A line that could not be read (`Err`, its message) is reported and the
-/// later ones still run; the exit is a failure if any line could not be read. A query error stops.
-fn run_queries(
-    session: &mut Session,
-    queries: impl Iterator<Item = Result<String, String>>,
-    format: Format,
-    interrupt: &Interrupt,
-) -> Result<(), ExitCode> {
-    let mut unreadable = false;
-    for query in queries {
-        // A query stopped by Ctrl-C may have ended as an error, or as a result the next one would follow.
-        if interrupt.happened() {
-            break;
-        }
-        let query = match query {
-            Ok(query) => query,
-            Err(message) => {
-                eprintln!("etwq: {message}");
-                unreadable = true;
-                continue;
-            }
-        };
-        let query = query.trim();
-        if query.is_empty() || query.starts_with('#') {
-            continue;
-        }
-        // Builds only what the query reads, with a progress stage per build. The
-        // error is made once per failed query and moved once: its size costs nothing.
-        #[allow(clippy::result_large_err)]
-        let result = with_progress(|progress| session.query_with_progress(query, progress));
-        for message in session.take_messages() {
-            eprintln!("etwq: symbols: {message}");
-        }
-        match result {
-            Ok(result) => to_stdout(|out| render::write(&result, format, out))?,
-            Err(e) => {
-                if !interrupt.happened() {
-                    eprintln!("{e}");
-                }
-                return Err(ExitCode::FAILURE);
-            }
-        }
-    }
-    if unreadable {
-        return Err(ExitCode::FAILURE);
-    }
-    Ok(())
-}
-
-/// The lines of stdin as queries; a line that is not UTF-8 is an error naming its number (the later
-/// lines still come), and a read error ends the input after reporting it.
-fn stdin_queries() -> impl Iterator<Item = Result<String, String>> {
-    let mut ended = false;
-    std::io::stdin().lock().split(b'\n').enumerate().map_while(move |(index, line)| {
-        if ended {
-            return None;
-        }
-        let number = index + 1;
-        Some(match line {
-            Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
-                format!(
-                    "stdin line {number}: not valid UTF-8 (byte {}); line skipped",
-                    e.utf8_error().valid_up_to() + 1
-                )
-            }),
-            Err(e) => {
-                ended = true;
-                Err(format!("reading stdin line {number}: {e}"))
-            }
-        })
-    })
-}
-
 fn run(cli: Cli) -> Result<(), ExitCode> {
     match cli.command {
         Some(Command::Info { file, format }) => {
@@ -412,21 +357,27 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             // The demo's schemas are the project's own; a file's may be hostile.
             let decode_check = (!cli.demo).then(|| session.start_decode_check());
             let format = cli.format.into();
-            if let Some(interrupt) = interrupt {
-                let result = if let Some(script) = &cli.script {
-                    let (timeout, dir) = (cli.script_timeout, cli.script_dir.clone());
-                    run_script_file(&mut session, script, &cli.script_args, timeout, dir, interrupt.flag())
-                } else if cli.queries.is_empty() {
-                    run_queries(&mut session, stdin_queries(), format, &interrupt)
-                } else {
-                    run_queries(&mut session, cli.queries.into_iter().map(Ok), format, &interrupt)
-                };
+            if let (Some(interrupt), Some(script)) = (&interrupt, &cli.script) {
+                let (timeout, dir) = (cli.script_timeout, cli.script_dir.clone());
+                let result = run_script_file(&mut session, script, &cli.script_args, timeout, dir, interrupt.flag());
                 if interrupt.happened() {
                     return interrupt.outcome(result);
                 }
                 return report_decode_failures(decode_check).and(result);
             }
-            let options = ShellOptions { format, setup, decode_check };
+            let pager = !cli.no_pager;
+            if let Some(interrupt) = &interrupt {
+                // -c values, or the lines of stdin: the shell's statements without its prompt.
+                let options = ShellOptions { format, setup, decode_check: None, pager, bail: cli.bail };
+                let input = if cli.queries.is_empty() { BatchInput::Stdin } else { BatchInput::Commands(cli.queries) };
+                let failures = etwq::repl::run_batch(session, options, input, interrupt);
+                let result = if failures > 0 { Err(ExitCode::FAILURE) } else { Ok(()) };
+                if interrupt.happened() {
+                    return interrupt.outcome(result);
+                }
+                return report_decode_failures(decode_check).and(result);
+            }
+            let options = ShellOptions { format, setup, decode_check, pager, bail: cli.bail };
             return etwq::repl::run(session, options).map_err(fail);
         }
     }

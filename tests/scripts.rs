@@ -451,7 +451,11 @@ fn a_big_table_is_iterated_not_copied_into_an_array() {
     assert!(rows > etwq::script::ARRAY_LIMIT, "the demo has {rows} samples");
     let err =
         run_text(&mut demo(), "col.rhai", "let ts = query(\"samples select ts\").column(\"ts\");", &[]).unwrap_err();
-    assert!(err.message.contains("for row in table") && err.message.contains(&format!("{rows} rows")), "{err}");
+    assert!(
+        err.message.contains("for row in table")
+            && err.message.contains(&format!("{} rows", render::group_digits(&rows.to_string()))),
+        "{err}"
+    );
     let err = run_text(&mut demo(), "rows.rhai", "query(\"samples\").rows();", &[]).unwrap_err();
     assert!(err.message.contains("rows()"), "{err}");
     let out = run_text(

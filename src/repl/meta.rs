@@ -14,7 +14,7 @@ pub const META_COMMANDS: &[MetaCommand] = &[
     MetaCommand {
         name: ".help",
         arguments: "[topic]",
-        help: "this list; topics: query, functions, keys, a table or a command",
+        help: "this list; topics: query, views, joins, windows, time, functions, keys, scripts, a table, a command",
     },
     MetaCommand { name: ".tables", arguments: "", help: "the tables and their row counts" },
     MetaCommand { name: ".schema", arguments: "TABLE", help: "a table's columns: name, type, meaning" },
@@ -28,6 +28,22 @@ pub const META_COMMANDS: &[MetaCommand] = &[
         name: ".format",
         arguments: "table|line|csv|tsv|json|md",
         help: "how results are shown (line: a row at a time, as a query ending in \\G shows it)",
+    },
+    MetaCommand { name: ".mode", arguments: "table|line|csv|tsv|json|md", help: ".format as sqlite3 spells it" },
+    MetaCommand {
+        name: ".output",
+        arguments: "[FILE]",
+        help: "later results into FILE (every row, plain text; emptied first); alone or `stdout`: the screen again",
+    },
+    MetaCommand {
+        name: ".read",
+        arguments: "FILE",
+        help: "run FILE's lines as if typed; errors name the file and line (.help scripts)",
+    },
+    MetaCommand {
+        name: ".pager",
+        arguments: "on|off",
+        help: "results taller than the screen through $PAGER (default less -S; q returns here)",
     },
     MetaCommand {
         name: ".copy",
@@ -57,7 +73,7 @@ pub const META_COMMANDS: &[MetaCommand] = &[
 ];
 
 /// Topics of `.help` besides commands and tables.
-pub const HELP_TOPICS: &[&str] = &["query", "functions", "keys"];
+pub const HELP_TOPICS: &[&str] = &["query", "views", "joins", "windows", "time", "functions", "keys", "scripts"];
 
 const QUERY_HELP: &str = "\
 A query names a table (or @saved query) and adds clauses, each optionally after `|`:
@@ -65,17 +81,51 @@ A query names a table (or @saved query) and adds clauses, each optionally after 
         [select ITEM [as NAME], ...] [order by EXPR [asc|desc], ...] [limit N] [top N [by EXPR]]
 Operators: = != < <= > >= ~ (regex) !~  like (glob)  contains  in (...)  is [not] null  and or not
 Literals: 42 0x1f 2.5 \"text\" 12s 1.5ms 10us 100ns STATUS_ACCESS_DENIED
-Window functions in a select: row_number(), lag(x), lead(x), delta(x), running_sum(x)
-  over (partition by KEYS order by KEYS): select tid, delta(ts) over (partition by tid order by ts) as gap
-A view may end a query: | tree, | butterfly FUNC, | folded, | flame FILE.svg (rows with a stack),
-  | histogram COLUMN (a duration column in kiinfo's run-queue buckets), | waits (cswitch: who readied whom)
 Examples:
   syscalls where ret != 0 and proc ~ \"strace\" group by status
   syscalls group by proc, status select count() as n, sum(duration_ns) as total order by total desc limit 10
   samples between 12s and 14.5s where module = \"tedrdrv.sys\" group by tid
   cswitch where wait_reason = \"DelayExecution\" | group by proc | top 5 by count
-  cswitch | histogram ready_ns
-  @failing_in(\"strace\")";
+  @failing_in(\"strace\")
+More: .help views, .help joins, .help windows, .help time, .help functions";
+
+const VIEWS_HELP: &str = "\
+A view ends a query and draws its rows another way:
+  | tree [depth N] [min P%] [offsets]  the stacks as a call tree        samples where proc = \"server.exe\" | tree depth 6
+  | butterfly FUNC                     callers and callees of FUNC       samples | butterfly WorkerThread
+  | folded                             one line per stack, for tools     samples | folded
+  | flame FILE.svg                     a flame graph written to FILE     samples where tid = 4250 | flame cpu.svg
+  | histogram COLUMN                   a duration in kiinfo's buckets    cswitch | histogram ready_ns
+  | waits                              who readied whom (cswitch rows)   cswitch where tid = 4250 | waits
+tree, butterfly, folded and flame need a `stack` column.";
+
+const JOINS_HELP: &str = "\
+Rows of two tables side by side, matched on keys (the other table's columns as TABLE.column or ALIAS.column):
+  syscalls join threads on tid = tid select func, threads.name
+  syscalls left join processes as p on pid = p.pid          (left: rows without a match stay, null beside)
+`during` keeps the rows that fall inside another table's intervals (ts to ts + duration) on the same key:
+  fileio during syscalls on tid select ts, op, file, syscalls.func
+  samples during (syscalls where func = \"NtCreateFile\") as c on tid
+A sub-query in parentheses, named with `as`, stands where a table does.";
+
+const WINDOWS_HELP: &str = "\
+Window functions in a select: row_number(), lag(x), lead(x), delta(x), running_sum(x)
+  over (partition by KEYS order by KEYS), computed per partition after where:
+  cswitch select tid, ts, delta(ts) over (partition by tid order by ts) as gap";
+
+const TIME_HELP: &str = "\
+Times (ts) show as seconds since the trace start; durations with their unit. Literals: 12s 1.5ms 10us 100ns.
+Arithmetic: ts + 1ms, end_ts - ts, duration_ns / 2; compare with literals: where duration_ns > 10ms
+bin(x, size) rounds a time, duration or integer down to a multiple of size, for a timeline:
+  syscalls group by bin(ts, 100ms) as t select count() as calls order by t
+between A and B keeps rows whose ts falls in [A, B]: samples between 12s and 14.5s";
+
+const SCRIPTS_HELP: &str = "\
+A script of shell lines (.read FILE, lines piped on stdin, -c): queries and dot-commands, one per line.
+A line continues while a ( or a quote is open, or when it ends with \\; a line ending with ; ends its statement.
+Blank lines and lines starting with # or -- are skipped. Every line runs and each error is reported with its
+file and line; etwq's exit status is non-zero if any failed (--bail: stop at the first).
+  .read checks.etwq          .output result.txt          etwq --demo < checks.etwq";
 
 const KEYS_HELP: &str = "\
 Tab        complete a table, column, keyword, function, @saved query, command or file path
@@ -98,7 +148,7 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
             for (name, rows) in shell.session.tables() {
                 table.push(vec![name.into(), (rows as u64).into()]);
             }
-            shell.show(&table);
+            shell.show(&table)?;
             Ok(Flow::Continue)
         }
         ".schema" => schema(shell, argument),
@@ -112,16 +162,38 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
         }
         ".info" => {
             let info = shell.session.info();
-            shell.show(&info);
+            shell.show(&info)?;
             Ok(Flow::Continue)
         }
-        ".format" => {
+        ".format" | ".mode" => {
             if argument.is_empty() {
-                shell.say(&format!("format: {}", format_name(shell.format)));
+                let format = format!("format: {}", format_name(shell.format));
+                shell.say(&format);
                 return Ok(Flow::Continue);
             }
-            shell.format = Format::parse(argument)
+            shell.format = parse_mode(argument)
                 .ok_or_else(|| format!("unknown format '{argument}'; one of table, line, csv, tsv, json, md"))?;
+            Ok(Flow::Continue)
+        }
+        ".read" => {
+            let path = unquote(argument);
+            if path.is_empty() {
+                return Err("usage: .read FILE".into());
+            }
+            shell.read_file(Path::new(path))
+        }
+        ".output" => {
+            shell.redirect(unquote(argument))?;
+            Ok(Flow::Continue)
+        }
+        ".pager" => {
+            shell.pager = match argument {
+                "on" => true,
+                "off" => false,
+                "" => !shell.pager,
+                other => return Err(format!("usage: .pager on|off (not '{other}')")),
+            };
+            shell.note(&format!("pager {}", if shell.pager { "on" } else { "off" }));
             Ok(Flow::Continue)
         }
         ".copy" => copy(shell, argument),
@@ -132,7 +204,7 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
             }
             let name = shell.session.save_query(argument)?;
             shell.setup.saved_definitions.push(argument.to_string());
-            shell.say(&format!("saved @{name}"));
+            shell.note(&format!("saved @{name}"));
             Ok(Flow::Continue)
         }
         ".queries" => {
@@ -145,7 +217,7 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
                 };
                 table.push(vec![name.into(), q.text.clone().into()]);
             }
-            shell.show(&table);
+            shell.show(&table)?;
             Ok(Flow::Continue)
         }
         ".lib" => {
@@ -155,7 +227,7 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
             }
             let count = shell.session.load_library(Path::new(path))?;
             shell.setup.libraries.push(path.into());
-            shell.say(&format!("loaded {count} saved queries from {path}"));
+            shell.note(&format!("loaded {} saved queries from {path}", super::count_text(count)));
             Ok(Flow::Continue)
         }
         ".run" => {
@@ -169,7 +241,8 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
         }
         ".symbols" => {
             if argument.is_empty() {
-                shell.say(&format!("symbol path: {}", describe_symbol_path(&shell.session.symbol_path())));
+                let path = format!("symbol path: {}", describe_symbol_path(&shell.session.symbol_path()));
+                shell.say(&path);
                 return Ok(Flow::Continue);
             }
             shell.session.set_symbol_path(argument);
@@ -180,7 +253,7 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
                 session.prepare_with_progress(progress)
             }));
             shell.report_symbol_messages();
-            shell.say(&format!("symbol path: {}", describe_symbol_path(&shell.session.symbol_path())));
+            shell.note(&format!("symbol path: {}", describe_symbol_path(&shell.session.symbol_path())));
             Ok(Flow::Continue)
         }
         ".timer" => {
@@ -190,7 +263,7 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
                 "" => !shell.timer,
                 other => return Err(format!("usage: .timer on|off (not '{other}')")),
             };
-            shell.say(&format!("timer {}", if shell.timer { "on" } else { "off" }));
+            shell.note(&format!("timer {}", if shell.timer { "on" } else { "off" }));
             Ok(Flow::Continue)
         }
         ".quit" | ".exit" | ".q" => Ok(Flow::Quit),
@@ -222,6 +295,15 @@ fn describe_symbol_path(path: &str) -> String {
     path.to_string()
 }
 
+/// A `.format` (or sqlite3's `.mode`) name: ours, and sqlite3's for the same thing.
+fn parse_mode(name: &str) -> Option<Format> {
+    match name {
+        "box" | "column" => Some(Format::Table),
+        "tabs" => Some(Format::Tsv),
+        other => Format::parse(other),
+    }
+}
+
 pub fn format_name(format: Format) -> &'static str {
     match format {
         Format::Table => "table",
@@ -237,8 +319,10 @@ fn help(shell: &mut Shell, topic: &str) -> Result<Flow, String> {
     let topic = topic.trim_start_matches('.');
     let text = match topic {
         "" => {
-            let mut text =
-                String::from("Type a query (.help query) or a command; Tab completes, .help keys for the keys.\n");
+            let mut text = String::from(
+                "Type a query (.help query) or a command; Tab completes, .help keys for the keys.\n\
+                 Topics: .help query, views, joins, windows, time, functions, keys, scripts.\n",
+            );
             for m in META_COMMANDS {
                 let usage = format!("{} {}", m.name, m.arguments);
                 text.push_str(&format!("  {usage:<30} {}\n", m.help));
@@ -247,6 +331,11 @@ fn help(shell: &mut Shell, topic: &str) -> Result<Flow, String> {
             text
         }
         "query" | "queries" | "syntax" => QUERY_HELP.to_string(),
+        "views" | "view" | "tree" | "butterfly" | "folded" | "flame" | "histogram" | "waits" => VIEWS_HELP.to_string(),
+        "joins" | "join" | "during" => JOINS_HELP.to_string(),
+        "windows" | "window" | "over" => WINDOWS_HELP.to_string(),
+        "time" | "times" | "bin" => TIME_HELP.to_string(),
+        "scripts" | "script" | "read" => SCRIPTS_HELP.to_string(),
         "keys" | "completion" | "history" => KEYS_HELP.to_string(),
         "functions" => {
             let lines: Vec<String> = session::all_function_names()
@@ -261,7 +350,7 @@ fn help(shell: &mut Shell, topic: &str) -> Result<Flow, String> {
             } else if shell.session.schema(other).is_some() {
                 return schema(shell, other);
             } else {
-                return Err(format!("no help on '{other}'; topics: query, functions, keys, a command or a table"));
+                return Err(format!("no help on '{other}'; topics: {}, a command or a table", HELP_TOPICS.join(", ")));
             }
         }
     };
@@ -281,7 +370,7 @@ fn schema(shell: &mut Shell, table: &str) -> Result<Flow, String> {
     for (name, kind, meaning) in columns {
         out.push(vec![name.into(), kind.into(), meaning.into()]);
     }
-    shell.show(&out);
+    shell.show(&out)?;
     Ok(Flow::Continue)
 }
 
@@ -296,7 +385,12 @@ fn copy(shell: &mut Shell, argument: &str) -> Result<Flow, String> {
     let text = render::render(last.as_ref(), format);
     let rows = last.row_count();
     let through = shell.clipboard.copy(&text)?;
-    shell.say(&format!("copied {} rows as {} to {}", super::count_text(rows), format_name(format), through.describe()));
+    shell.note(&format!(
+        "copied {} rows as {} to {}",
+        super::count_text(rows),
+        format_name(format),
+        through.describe()
+    ));
     Ok(Flow::Continue)
 }
 
@@ -329,31 +423,26 @@ fn export(shell: &mut Shell, argument: &str) -> Result<Flow, String> {
     });
     written.map_err(|e| format!("{path}: {e}"))?;
     let rows = last.row_count();
-    shell.say(&format!("wrote {} rows as {} to {path}", super::count_text(rows), format_name(format)));
+    shell.note(&format!("wrote {} rows as {} to {path}", super::count_text(rows), format_name(format)));
     Ok(Flow::Continue)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::repl::Clipboard;
+    use crate::repl::ShellOptions;
     use crate::setup::SessionSetup;
     use session::Session;
-    use std::sync::{Arc, Mutex};
 
     fn shell() -> Shell {
-        let session = Session::demo();
-        let cancel_target = Arc::new(Mutex::new(session.cancel_flag()));
-        Shell {
-            session,
+        let options = ShellOptions {
             format: Format::Table,
-            timer: false,
-            last: None,
-            clipboard: Clipboard::default(),
             setup: SessionSetup::default(),
             decode_check: None,
-            cancel_target,
-        }
+            pager: false,
+            bail: false,
+        };
+        Shell::new(Session::demo(), options, true)
     }
 
     #[test]
@@ -390,6 +479,13 @@ mod tests {
             ".help keys",
             ".queries",
             ".symbols",
+            ".read",
+            ".read /no/such.etwq",
+            ".output /no/such/dir/out.txt",
+            ".pager maybe",
+            ".mode xml",
+            ".help views",
+            ".help joins",
         ] {
             let _ = run(&mut shell, line);
         }
@@ -400,6 +496,41 @@ mod tests {
         assert!(shell.session.saved_queries().iter().any(|q| q.name == "errs"));
         assert_eq!(run(&mut shell, ".timer on"), Ok(Flow::Continue));
         assert!(shell.timer);
+        let refused = run(&mut shell, ".output /no/such/dir/out.txt").unwrap_err();
+        assert!(refused.contains("output still goes to stdout"), "{refused}");
+        assert!(matches!(shell.output, crate::repl::Output::Stdout));
+        assert_eq!(run(&mut shell, ".mode line"), Ok(Flow::Continue));
+        assert_eq!(shell.format, Format::Line);
+        assert_eq!(run(&mut shell, ".mode box"), Ok(Flow::Continue));
+        assert_eq!(shell.format, Format::Table);
+    }
+
+    #[test]
+    fn output_sends_results_to_a_file_until_stdout() {
+        let mut shell = shell();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("out.txt");
+        std::fs::write(&file, "old text that .output replaces\n").unwrap();
+        assert_eq!(run(&mut shell, &format!(".output {}", file.display())), Ok(Flow::Continue));
+        assert_eq!(shell.execute("threads select tid | limit 2"), Ok(Flow::Continue));
+        assert_eq!(run(&mut shell, ".format csv"), Ok(Flow::Continue));
+        assert_eq!(shell.execute("processes select pid | limit 1"), Ok(Flow::Continue));
+        assert_eq!(run(&mut shell, ".output stdout"), Ok(Flow::Continue));
+        assert_eq!(shell.execute("threads"), Ok(Flow::Continue));
+        let written = std::fs::read_to_string(&file).unwrap();
+        // The first result as a plain ASCII table, the second as csv, nothing after .output stdout.
+        let tids: Vec<String> = shell.session.query("threads select tid | limit 2").map_or(Vec::new(), |t| {
+            (0..t.row_count())
+                .map(|row| render::render(&t, Format::Tsv).lines().nth(row + 1).unwrap().to_string())
+                .collect()
+        });
+        assert_eq!(tids.len(), 2);
+        assert!(written.starts_with("+-----+\n| tid |\n+=====+\n"), "{written}");
+        for tid in &tids {
+            assert!(written.contains(&format!("| {tid:>3} |")), "{tid}: {written}");
+        }
+        assert!(written.ends_with("\npid\n0\n"), "{written}");
+        assert!(!written.contains("old text"));
     }
 
     #[test]

@@ -201,6 +201,11 @@ fn export_format(path: &str) -> Fallible<Format> {
     }
 }
 
+/// A count in a message, its digits grouped: 326,125.
+fn grouped(count: usize) -> String {
+    render::group_digits(&count.to_string())
+}
+
 fn show_text(table: &ScriptTable) -> String {
     let rows = table.rows_len();
     if rows <= SHOW_ROWS {
@@ -210,7 +215,7 @@ fn show_text(table: &ScriptTable) -> String {
     format!(
         "{}({} more rows; export(table, \"file.csv\") writes them all)\n",
         table.gather(&picks).render(Format::Table),
-        rows - SHOW_ROWS
+        grouped(rows - SHOW_ROWS)
     )
 }
 
@@ -224,7 +229,7 @@ fn fits_in_array(ctx: &NativeCallContext, t: &ScriptTable, what: &str) -> Fallib
     Err(format!(
         "{what}: the table has {} rows, more than a script array holds ({limit}); \
          iterate the table (`for row in table`) or narrow the query",
-        t.rows_len()
+        grouped(t.rows_len())
     )
     .into())
 }
@@ -321,13 +326,13 @@ pub fn register(engine: &mut Engine, session: Arc<Mutex<Session>>, output: Outpu
     engine.register_fn("row", |t: &mut ScriptTable, i: INT| -> Fallible<Map> {
         match usize::try_from(i).ok().filter(|&i| i < t.rows_len()) {
             Some(i) => Ok(t.row_map(i)),
-            None => Err(format!("row {i} is out of range: the table has {} rows", t.rows_len()).into()),
+            None => Err(format!("row {i} is out of range: the table has {} rows", grouped(t.rows_len())).into()),
         }
     });
     engine.register_indexer_get(|t: &mut ScriptTable, i: INT| -> Fallible<Map> {
         match usize::try_from(i).ok().filter(|&i| i < t.rows_len()) {
             Some(i) => Ok(t.row_map(i)),
-            None => Err(format!("row {i} is out of range: the table has {} rows", t.rows_len()).into()),
+            None => Err(format!("row {i} is out of range: the table has {} rows", grouped(t.rows_len())).into()),
         }
     });
     engine.register_fn("column", |ctx: NativeCallContext, t: &mut ScriptTable, name: &str| -> Fallible<Array> {
@@ -339,7 +344,7 @@ pub fn register(engine: &mut Engine, session: Arc<Mutex<Session>>, output: Outpu
         let column = t.column_of(name)?;
         match usize::try_from(i).ok().filter(|&i| i < column.len()) {
             Some(i) => Ok(value_to_dynamic(&column.value(i))),
-            None => Err(format!("row {i} is out of range: the table has {} rows", column.len()).into()),
+            None => Err(format!("row {i} is out of range: the table has {} rows", grouped(column.len())).into()),
         }
     });
     engine.register_fn("sum", |t: &mut ScriptTable, name: &str| -> Fallible<Dynamic> {
@@ -396,7 +401,7 @@ pub fn register(engine: &mut Engine, session: Arc<Mutex<Session>>, output: Outpu
     });
     engine.register_fn("to_string", |t: &mut ScriptTable| show_text(t));
     engine.register_fn("to_debug", |t: &mut ScriptTable| {
-        format!("Table({} rows: {})", t.rows_len(), t.0.column_names().join(", "))
+        format!("Table({} rows: {})", grouped(t.rows_len()), t.0.column_names().join(", "))
     });
     engine.register_fn("to_csv", |t: &mut ScriptTable| t.render(Format::Csv));
 
@@ -414,7 +419,7 @@ pub fn register(engine: &mut Engine, session: Arc<Mutex<Session>>, output: Outpu
         // output has no terminal to ask.
         if std::io::stdout().is_terminal() {
             super::write_stdout(&crate::clipboard::osc52_sequence(&t.render(Format::Tsv)));
-            out(&format!("copied {} rows to the clipboard\n", t.rows_len()));
+            out(&format!("copied {} rows to the clipboard\n", grouped(t.rows_len())));
         } else {
             out("copy: stdout is not a terminal, nothing copied\n");
         }
@@ -429,7 +434,7 @@ pub fn register(engine: &mut Engine, session: Arc<Mutex<Session>>, output: Outpu
         let mut file =
             super::sandbox::create_confined(&write_dir, path, overwrite).map_err(|e| format!("export: {e}"))?;
         file.write_all(t.render(format).as_bytes()).map_err(|e| format!("export to '{path}': {e}"))?;
-        out(&format!("exported {} rows to {path}\n", t.rows_len()));
+        out(&format!("exported {} rows to {path}\n", grouped(t.rows_len())));
         Ok(())
     };
     let export_new = export_to.clone();

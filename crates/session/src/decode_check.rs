@@ -60,7 +60,8 @@ pub struct DecodeFailure {
 impl std::fmt::Display for DecodeFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let events = if self.count == 1 { "event" } else { "events" };
-        write!(f, "{}/{}: {} {events} not decoded: {}", self.provider, self.event, self.count, self.reason)
+        let count = render::group_digits(&self.count.to_string());
+        write!(f, "{}/{}: {count} {events} not decoded: {}", self.provider, self.event, self.reason)
     }
 }
 
