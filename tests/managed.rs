@@ -145,7 +145,8 @@ fn the_tree_of_a_net_process_shows_managed_frames_by_name() {
 fn runs_of_unnamed_frames_fold_into_one_node() {
     let Some((mut session, _)) = corpus_session() else { return };
     let folded = session.query(r#"samples where proc = "Test.x64.exe" | folded"#).unwrap();
-    let with_stacks = session.query(r#"samples where proc = "Test.x64.exe" and stack is not null group by proc"#).unwrap();
+    let with_stacks =
+        session.query(r#"samples where proc = "Test.x64.exe" and stack is not null group by proc"#).unwrap();
     let mut total = 0;
     let mut runs = 0;
     for r in 0..folded.row_count() {
@@ -170,4 +171,105 @@ fn runs_of_unnamed_frames_fold_into_one_node() {
     let labels: Vec<String> = (0..offsets.row_count()).map(|r| text(offsets.columns[0].column.value(r))).collect();
     assert!(labels.iter().all(|l| !l.ends_with(" frames)")), "offsets keeps every frame");
     assert!(labels.iter().any(|l| l.trim().starts_with("clr.dll+0x")), "{labels:?}");
+}
+
+mod scenario {
+    //! JIT methods loaded, unloaded and their ranges reused, in a built trace:
+    //! every sample names the method live at its time.
+    use demo::scenario::{JitMethodSpec, ProcessSpec, SampleSpec, Slice, SwitchOut, ThreadSpec};
+    use demo::Scenario;
+    use proptest::prelude::*;
+    use session::{Session, Value};
+
+    const DURATION: i64 = 100_000;
+    const SLOT: u64 = 0x1000;
+    const BASE: u64 = 0x7ff8_1234_0000;
+
+    /// Per slot: the ticks where a new method replaces the last, and each method's size.
+    fn methods(slots: &[Vec<(i64, u32)>]) -> Vec<JitMethodSpec> {
+        let mut out = Vec::new();
+        for (slot, cuts) in slots.iter().enumerate() {
+            let mut cuts = cuts.clone();
+            cuts.sort_unstable();
+            cuts.dedup_by_key(|c| c.0);
+            for (k, &(load, size)) in cuts.iter().enumerate() {
+                let next = cuts.get(k + 1).map(|c| c.0);
+                out.push(JitMethodSpec {
+                    pid: 40,
+                    tid: 100,
+                    start: BASE + slot as u64 * SLOT,
+                    size,
+                    module: format!("C:\\app\\Lib{slot}.dll"),
+                    namespace: format!("App.Slot{slot}"),
+                    name: format!("Method{k}"),
+                    signature: "void  (int32)".into(),
+                    // A method at tick 0 was compiled before the trace: the start rundown names it.
+                    load: (load > 0).then_some(load),
+                    unload: next.map(|n| n - 1),
+                });
+            }
+        }
+        out
+    }
+
+    fn trace(methods: Vec<JitMethodSpec>, samples: &[(i64, u64)]) -> Vec<u8> {
+        let mut s = Scenario::new(1, DURATION);
+        s.processes = vec![ProcessSpec::running(0, 0, "Idle"), ProcessSpec::running(40, 0, "app.exe")];
+        s.threads = vec![ThreadSpec::running(100, 40, 0x1000)];
+        s.schedule = vec![Slice { cpu: 0, tid: 100, start: 0, end: DURATION, priority: 8, out: SwitchOut::waiting(6) }];
+        s.jit_methods = methods;
+        s.samples = samples
+            .iter()
+            .map(|&(ts, ip)| SampleSpec { cpu: 0, tid: 100, ts, ip, callers: Vec::new(), lost: false })
+            .collect();
+        s.to_bytes().unwrap().0
+    }
+
+    /// The method whose range holds `ip` at `ts`, as the specs say: `Namespace.Name(args)`.
+    fn expected(methods: &[JitMethodSpec], ts: i64, ip: u64) -> Option<(String, String)> {
+        methods
+            .iter()
+            .find(|m| {
+                m.start <= ip
+                    && ip < m.start + u64::from(m.size)
+                    && m.load.unwrap_or(0) <= ts
+                    && m.unload.is_none_or(|u| ts <= u)
+            })
+            .map(|m| (format!("{}.{}(int32)", m.namespace, m.name), m.module.rsplit('\\').next().unwrap().to_string()))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        #[test]
+        fn every_sample_names_the_method_live_at_its_time(
+            slots in prop::collection::vec(prop::collection::vec((0..DURATION, 1u32..0x1000), 1..5), 1..4),
+            samples in prop::collection::vec((1..DURATION, 0usize..4, 0u64..0x1000), 1..60),
+        ) {
+            let methods = methods(&slots);
+            let samples: Vec<(i64, u64)> = samples
+                .iter()
+                .map(|&(ts, slot, offset)| (ts, BASE + (slot % slots.len()) as u64 * SLOT + offset))
+                .collect();
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("jit.etl");
+            std::fs::write(&path, trace(methods.clone(), &samples)).unwrap();
+            let mut session = Session::open(&path).unwrap();
+            let table = session.query("samples select ts, ip, func, module").unwrap();
+            prop_assert_eq!(table.row_count(), samples.len());
+            let ns_per_tick = 100;
+            for r in 0..table.row_count() {
+                let ts = table.columns[0].column.value(r).as_i128().unwrap() as i64 / ns_per_tick;
+                let Value::Address(ip) = table.columns[1].column.value(r) else { panic!() };
+                let func = table.columns[2].column.value(r);
+                let module = table.columns[3].column.value(r);
+                match expected(&methods, ts, ip) {
+                    Some((name, file)) => {
+                        prop_assert_eq!(func.to_string(), name, "ip {:#x} at {}", ip, ts);
+                        prop_assert_eq!(module.to_string(), file);
+                    }
+                    None => prop_assert!(func.is_null(), "ip {:#x} at {}: {:?}", ip, ts, func),
+                }
+            }
+        }
+    }
 }

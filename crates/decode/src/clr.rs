@@ -15,6 +15,23 @@ pub const PROVIDER_GUID: ProviderGuid =
 pub const PRIVATE_PROVIDER: &str = "Microsoft-Windows-DotNETRuntimePrivate";
 pub const PRIVATE_PROVIDER_GUID: ProviderGuid =
     ProviderGuid::from_fields(0x763fd754, 0x7086, 0x4dfe, [0x95, 0xeb, 0xc0, 0x1a, 0x46, 0xfa, 0xf4, 0xca]);
+/// The runtime's rundown provider: the methods and modules alive when a trace starts or stops.
+pub const RUNDOWN_PROVIDER: &str = "Microsoft-Windows-DotNETRuntimeRundown";
+pub const RUNDOWN_PROVIDER_GUID: ProviderGuid =
+    ProviderGuid::from_fields(0xa669021c, 0xc450, 0x4609, [0xa0, 0x35, 0x5a, 0xf5, 0x9a, 0xf4, 0xdf, 0x18]);
+
+/// Event ids of the method and module events, the same in both providers' numbering.
+pub mod code_events {
+    /// Runtime: MethodLoadVerbose; rundown: MethodDCStartVerbose.
+    pub const METHOD_LOAD_VERBOSE: u16 = 143;
+    /// Runtime: MethodUnloadVerbose; rundown: MethodDCEndVerbose.
+    pub const METHOD_UNLOAD_VERBOSE: u16 = 144;
+    /// Runtime: ModuleLoad.
+    pub const MODULE_LOAD: u16 = 152;
+    /// Rundown: ModuleDCStart (153) and ModuleDCEnd (154).
+    pub const MODULE_DC_START: u16 = 153;
+    pub const MODULE_DC_END: u16 = 154;
+}
 
 const GC_REASON: &[(u64, &str)] = &[
     (0, "AllocSmall"),
@@ -302,7 +319,78 @@ fn layouts() -> Vec<((u16, u8), &'static str, Vec<Field>)> {
         ((10, version), "GC/AllocationTick", fields)
     };
     out.extend((1..=4).map(tick));
+    out.extend(method_and_module_layouts("Method/LoadVerbose", "Method/UnloadVerbose", &[(152, "Loader/ModuleLoad")]));
     out
+}
+
+/// MethodLoadVerbose-shaped and ModuleLoad-shaped events at versions 0 to 2:
+/// version 1 adds ClrInstanceID, version 2 the ReJIT id or the PDB identities.
+/// Both providers share the layouts; the names are theirs.
+fn method_and_module_layouts(
+    load: &'static str,
+    unload: &'static str,
+    modules: &[(u16, &'static str)],
+) -> Vec<((u16, u8), &'static str, Vec<Field>)> {
+    let method = |version: u8| {
+        let mut fields = vec![
+            f("MethodID", U64),
+            f("ModuleID", U64),
+            f("MethodStartAddress", U64),
+            f("MethodSize", U32),
+            f("MethodToken", U32),
+            f("MethodFlags", U32),
+            f("MethodNamespace", Utf16),
+            f("MethodName", Utf16),
+            f("MethodSignature", Utf16),
+        ];
+        if version >= 1 {
+            fields.push(CLR_ID);
+        }
+        if version >= 2 {
+            fields.push(f("ReJITID", U64));
+        }
+        fields
+    };
+    let module = |version: u8| {
+        let mut fields = vec![
+            f("ModuleID", U64),
+            f("AssemblyID", U64),
+            f("ModuleFlags", U32),
+            f("Reserved1", U32),
+            f("ModuleILPath", Utf16),
+            f("ModuleNativePath", Utf16),
+        ];
+        if version >= 1 {
+            fields.push(CLR_ID);
+        }
+        if version >= 2 {
+            fields.extend([
+                f("ManagedPdbSignature", Guid),
+                f("ManagedPdbAge", U32),
+                f("ManagedPdbBuildPath", Utf16),
+                f("NativePdbSignature", Guid),
+                f("NativePdbAge", U32),
+                f("NativePdbBuildPath", Utf16),
+            ]);
+        }
+        fields
+    };
+    let mut out = Vec::new();
+    for version in 0..=2 {
+        out.push(((code_events::METHOD_LOAD_VERBOSE, version), load, method(version)));
+        out.push(((code_events::METHOD_UNLOAD_VERBOSE, version), unload, method(version)));
+        out.extend(modules.iter().map(|&(id, name)| ((id, version), name, module(version))));
+    }
+    out
+}
+
+/// The rundown provider's method and module events.
+fn rundown_layouts() -> Vec<((u16, u8), &'static str, Vec<Field>)> {
+    method_and_module_layouts(
+        "Method/DCStartVerbose",
+        "Method/DCStopVerbose",
+        &[(code_events::MODULE_DC_START, "Loader/ModuleDCStart"), (code_events::MODULE_DC_END, "Loader/ModuleDCStop")],
+    )
 }
 
 /// The private provider's events that .NET Framework 4.x writes (PerfView knows them too).
@@ -418,8 +506,10 @@ fn table() -> &'static Table {
     TABLE.get_or_init(|| {
         let public = layouts().into_iter().map(|l| (PROVIDER_GUID, PROVIDER, l));
         let private = private_layouts().into_iter().map(|l| (PRIVATE_PROVIDER_GUID, PRIVATE_PROVIDER, l));
+        let rundown = rundown_layouts().into_iter().map(|l| (RUNDOWN_PROVIDER_GUID, RUNDOWN_PROVIDER, l));
         public
             .chain(private)
+            .chain(rundown)
             .map(|(guid, provider, ((id, version), name, fields))| {
                 let schema = EventSchema { provider: Name::Static(provider), name: Name::Static(name), fields };
                 ((guid, id, version), schema)
@@ -431,7 +521,7 @@ fn table() -> &'static Table {
 /// The built-in schema of a runtime event at its version, or at the nearest
 /// older version that is built in (newer versions only append fields).
 pub fn lookup(provider: &ProviderGuid, id: u16, version: u8) -> Option<&'static EventSchema> {
-    if *provider != PROVIDER_GUID && *provider != PRIVATE_PROVIDER_GUID {
+    if ![PROVIDER_GUID, PRIVATE_PROVIDER_GUID, RUNDOWN_PROVIDER_GUID].contains(provider) {
         return None;
     }
     let table = table();

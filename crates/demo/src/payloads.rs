@@ -349,6 +349,104 @@ pub fn record(
     }
 }
 
+/// A manifest event (EVENT_HEADER, 64-bit), such as the CLR's: provider, id
+/// and version name its built-in schema.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ManifestEvent {
+    pub provider: Guid,
+    pub id: u16,
+    pub version: u8,
+    pub thread_id: u32,
+    pub process_id: u32,
+    pub payload: Vec<u8>,
+}
+
+impl ManifestEvent {
+    pub fn record(&self, processor: u16, timestamp: i64) -> Record<'_> {
+        let descriptor = etl::record::EventDescriptor { id: self.id, version: self.version, ..Default::default() };
+        Record {
+            version: u16::from(self.version),
+            thread_id: Some(self.thread_id),
+            process_id: Some(self.process_id),
+            processor,
+            timestamp,
+            ..Record::bare(
+                HeaderKind::EventHeader64,
+                RecordId::Event { provider: self.provider, descriptor },
+                &self.payload,
+            )
+        }
+    }
+}
+
+/// A CLR event laid out by its built-in schema (decode::clr), at version 2.
+fn clr_event(provider: Guid, id: u16, values: Vec<Value>, tid: u32, pid: u32) -> Result<ManifestEvent, PayloadError> {
+    const VERSION: u8 = 2;
+    let schema = decode::clr::lookup(&provider, id, VERSION)
+        .ok_or_else(|| EncodeError { field: String::new(), what: format!("no CLR schema for event {id}") })?;
+    let mut payload = Vec::with_capacity(256);
+    Encoder::new(POINTER_SIZE).encode(&schema.fields, &values, &mut payload)?;
+    Ok(ManifestEvent { provider, id, version: VERSION, thread_id: tid, process_id: pid, payload })
+}
+
+/// What a JIT-compiled method's event says of it.
+pub struct JitMethodFacts<'a> {
+    pub start: u64,
+    pub size: u32,
+    pub module_id: u64,
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub signature: &'a str,
+}
+
+/// MethodLoadVerbose / MethodUnloadVerbose of the runtime provider, or with
+/// `rundown` MethodDCStartVerbose / MethodDCEndVerbose of the rundown provider.
+pub fn jit_method(
+    unload: bool,
+    rundown: bool,
+    m: &JitMethodFacts<'_>,
+    tid: u32,
+    pid: u32,
+) -> Result<ManifestEvent, PayloadError> {
+    use decode::clr::code_events::{METHOD_LOAD_VERBOSE, METHOD_UNLOAD_VERBOSE};
+    let provider = if rundown { decode::clr::RUNDOWN_PROVIDER_GUID } else { decode::clr::PROVIDER_GUID };
+    let id = if unload { METHOD_UNLOAD_VERBOSE } else { METHOD_LOAD_VERBOSE };
+    let values = vec![
+        Value::U64(m.start ^ 0x5a5a_0000),
+        Value::U64(m.module_id),
+        Value::U64(m.start),
+        Value::U32(m.size),
+        Value::U32(0x0600_0001),
+        Value::U32(1),
+        Value::Str(m.namespace.into()),
+        Value::Str(m.name.into()),
+        Value::Str(m.signature.into()),
+        Value::U16(9),
+        Value::U64(0),
+    ];
+    clr_event(provider, id, values, tid, pid)
+}
+
+/// The rundown provider's ModuleDCStart: a managed module loaded before the trace.
+pub fn managed_module(module_id: u64, il_path: &str, pid: u32) -> Result<ManifestEvent, PayloadError> {
+    let values = vec![
+        Value::U64(module_id),
+        Value::U64(module_id + 0x10),
+        Value::U32(8),
+        Value::U32(0),
+        Value::Str(il_path.into()),
+        Value::Str(String::new()),
+        Value::U16(9),
+        Value::Guid(Guid::ZERO),
+        Value::U32(1),
+        Value::Str(String::new()),
+        Value::Guid(Guid::ZERO),
+        Value::U32(0),
+        Value::Str(String::new()),
+    ];
+    clr_event(decode::clr::RUNDOWN_PROVIDER_GUID, decode::clr::code_events::MODULE_DC_START, values, 0, pid)
+}
+
 /// Pointer size of every payload the demo writes: a 64-bit kernel.
 const POINTER_SIZE: u8 = 8;
 

@@ -3,15 +3,12 @@
 //! rundown's MethodDCStartVerbose/MethodDCEndVerbose), and each module's file
 //! (ModuleLoad, ModuleDCStart/DCEnd). Addresses in no image are looked up here:
 //! per process, alive at the time asked, since a range is reused after an unload.
+use decode::clr::code_events::*;
+use decode::clr::{PROVIDER_GUID as RUNTIME, RUNDOWN_PROVIDER_GUID as RUNDOWN};
 use decode::{Event, Value};
-use etl::{Guid, RecordId};
+use etl::RecordId;
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
-
-/// Microsoft-Windows-DotNETRuntime.
-const RUNTIME: Guid = Guid::from_fields(0xe13c0d23, 0xccbc, 0x4e12, [0x93, 0x1b, 0xd9, 0xcc, 0x2e, 0xee, 0x27, 0xe4]);
-/// Microsoft-Windows-DotNETRuntimeRundown.
-const RUNDOWN: Guid = Guid::from_fields(0xa669021c, 0xc450, 0x4609, [0xa0, 0x35, 0x5a, 0xf5, 0x9a, 0xf4, 0xdf, 0x18]);
 
 /// What a CLR event does to the method and module ranges, by provider and event id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,11 +26,11 @@ enum ClrEvent {
 fn clr_event(id: &RecordId) -> Option<ClrEvent> {
     let RecordId::Event { provider, descriptor } = id else { return None };
     match (*provider, descriptor.id) {
-        (p, 143) if p == RUNTIME => Some(ClrEvent::MethodLoad),
-        (p, 144) if p == RUNTIME => Some(ClrEvent::MethodUnload),
-        (p, 152) if p == RUNTIME => Some(ClrEvent::Module),
-        (p, 143 | 144) if p == RUNDOWN => Some(ClrEvent::MethodRundown),
-        (p, 153 | 154) if p == RUNDOWN => Some(ClrEvent::Module),
+        (p, METHOD_LOAD_VERBOSE) if p == RUNTIME => Some(ClrEvent::MethodLoad),
+        (p, METHOD_UNLOAD_VERBOSE) if p == RUNTIME => Some(ClrEvent::MethodUnload),
+        (p, MODULE_LOAD) if p == RUNTIME => Some(ClrEvent::Module),
+        (p, METHOD_LOAD_VERBOSE | METHOD_UNLOAD_VERBOSE) if p == RUNDOWN => Some(ClrEvent::MethodRundown),
+        (p, MODULE_DC_START | MODULE_DC_END) if p == RUNDOWN => Some(ClrEvent::Module),
         _ => None,
     }
 }

@@ -211,6 +211,25 @@ pub struct FileOpenSpec {
     pub status: u32,
 }
 
+/// A .NET method the JIT compiled in process `pid`, on thread `tid`: the runtime
+/// logs MethodLoadVerbose at `load` and MethodUnloadVerbose at `unload`. One
+/// compiled before the trace (`load` None) is named by the start rundown's
+/// MethodDCStartVerbose; one alive at the end by the end rundown's MethodDCEndVerbose.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JitMethodSpec {
+    pub pid: u32,
+    pub tid: u32,
+    pub start: u64,
+    pub size: u32,
+    /// The assembly's file path (its ModuleDCStart names it).
+    pub module: String,
+    pub namespace: String,
+    pub name: String,
+    pub signature: String,
+    pub load: Option<i64>,
+    pub unload: Option<i64>,
+}
+
 /// What runs at raised IRQL, outside any thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InterruptKind {
@@ -281,6 +300,7 @@ pub struct Scenario {
     pub registry: Vec<RegistrySpec>,
     pub file_opens: Vec<FileOpenSpec>,
     pub dpcs: Vec<DpcSpec>,
+    pub jit_methods: Vec<JitMethodSpec>,
     /// Bytes per buffer; smaller buffers localise lost events more tightly.
     pub buffer_size: u32,
     /// The header the dispatcher's events (CSwitch, ReadyThread) are logged with.
@@ -310,6 +330,7 @@ impl Scenario {
             registry: Vec::new(),
             file_opens: Vec::new(),
             dpcs: Vec::new(),
+            jit_methods: Vec::new(),
             buffer_size: 64 * 1024,
             dispatcher_header: DispatcherHeader::Compact,
         }

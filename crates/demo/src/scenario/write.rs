@@ -33,6 +33,7 @@ struct Pending {
 /// fields and encoded at write time, to spare an allocation per record.
 enum Item {
     Encoded(Box<payloads::Encoded>),
+    Manifest(Box<payloads::ManifestEvent>),
     CSwitch(payloads::CSwitchFields, u32),
     SysCallEnter(u64),
     SysCallExit(u32),
@@ -60,15 +61,17 @@ impl From<payloads::Encoded> for Item {
 }
 
 impl Item {
-    fn event(&self) -> EventType {
-        match self {
+    /// The kernel event it is; None for a manifest event, which the truth does not count.
+    fn event(&self) -> Option<EventType> {
+        Some(match self {
             Item::Encoded(e) => e.event,
+            Item::Manifest(_) => return None,
             Item::CSwitch(..) => EventType::CSwitch,
             Item::SysCallEnter(_) => EventType::SysCallEnter,
             Item::SysCallExit(_) => EventType::SysCallExit,
             Item::Sample { .. } => EventType::SampledProfile,
             Item::Stack { .. } | Item::ReadyStack { .. } => EventType::StackWalk,
-        }
+        })
     }
 }
 
@@ -350,8 +353,8 @@ impl Scenario {
 
         pending.sort_unstable_by_key(|p| (p.ts, p.class, p.seq));
         let mut event_counts = BTreeMap::new();
-        for p in &pending {
-            *event_counts.entry(p.item.event()).or_insert(0usize) += 1;
+        for event in pending.iter().filter_map(|p| p.item.event()) {
+            *event_counts.entry(event).or_insert(0usize) += 1;
         }
         let events_lost = lost.len() as u32;
 
@@ -395,6 +398,7 @@ impl Scenario {
                 let (cpu, ts) = (p.cpu, raw(shift + p.ts));
                 match &p.item {
                     Item::Encoded(e) => writer.write(&e.record(cpu, ts, dispatcher))?,
+                    Item::Manifest(e) => writer.write(&e.record(cpu, ts))?,
                     Item::CSwitch(fields, pid) => {
                         payloads::cswitch_into(&mut scratch, fields);
                         let (tid, pid) = (fields.new_tid, *pid);
@@ -504,6 +508,37 @@ impl Scenario {
             push(f.ts, class::RUNNING, cpu, payloads::file_create(irp, irp + 0x100, f.tid, &f.path)?.into());
             let end_cpu = checked.cpu_running(f.tid, f.end).unwrap_or(0);
             push(f.end, class::RUNNING, end_cpu, payloads::file_operation_end(irp, f.status)?.into());
+        }
+        let mut module_ids: BTreeMap<(u32, &str), u64> = BTreeMap::new();
+        for m in &self.jit_methods {
+            let next = 0x7ff9_0000_0000 + 0x1000 * module_ids.len() as u64;
+            let module_id = *module_ids.entry((m.pid, m.module.as_str())).or_insert(next);
+            let facts = payloads::JitMethodFacts {
+                start: m.start,
+                size: m.size,
+                module_id,
+                namespace: &m.namespace,
+                name: &m.name,
+                signature: &m.signature,
+            };
+            let mut event = |ts: i64, class: u8, unload: bool, rundown: bool| -> Result<(), ScenarioError> {
+                let cpu = checked.cpu_running(m.tid, ts).unwrap_or(0);
+                let event = payloads::jit_method(unload, rundown, &facts, m.tid, m.pid)?;
+                push(ts, class, cpu, Item::Manifest(Box::new(event)));
+                Ok(())
+            };
+            match m.load {
+                Some(load) => event(load, class::RUNNING, false, false)?,
+                None => event(0, class::RUNDOWN, false, true)?,
+            }
+            match m.unload {
+                Some(unload) => event(unload, class::RUNNING, true, false)?,
+                None => event(self.duration, class::END_RUNDOWN, true, true)?,
+            }
+        }
+        for (&(pid, path), &module_id) in &module_ids {
+            let event = payloads::managed_module(module_id, path, pid)?;
+            push(0, class::RUNDOWN, 0, Item::Manifest(Box::new(event)));
         }
         Ok(())
     }
