@@ -1,0 +1,279 @@
+//! What Tab asks of a session while a line is typed: the table a query reads,
+//! the field names of its events, the distinct values of a text column, the
+//! functions and modules of the stack frames, the NTSTATUS names.
+//!
+//! Tab must answer at once: it cannot show progress, and Ctrl-C at the prompt
+//! is a key, not a signal, so nothing could stop a long build. So what Tab reads
+//! comes from a table already built, or from one built now only when that is
+//! cheap: a small trace (see `CHEAP_RECORDS`) and no symbol server to wait for.
+//! Otherwise Tab offers nothing, and the first query that reads the table
+//! builds it (with progress and Ctrl-C), after which Tab has its values.
+use crate::session::Session;
+use columnar::{Column, ColumnData};
+use model::tables::{NAME_FUNCTIONS, NEED_FRAME_NAMES};
+use progress::Progress;
+use query::catalog::Catalog;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The most records (of every trace together) for which Tab builds a table
+/// no query has read yet. The demo's 494,511 records build their slowest
+/// tables (events, every record decoded; stacks, every frame named) in 0.5 to
+/// 0.7 s on a busy two-core machine: about the longest a Tab may keep the user
+/// waiting, once per table.
+pub const CHEAP_RECORDS: usize = 500_000;
+
+/// The most distinct values kept per column: a column with more (object
+/// names, say) offers its first ones in sorted order rather than hold them all.
+pub const MAX_VALUES: usize = 50_000;
+
+/// How deep `@a` calling `@b` calling ... is followed to find a query's table.
+const MAX_SAVED_DEPTH: usize = 8;
+
+/// Distinct values already found, by (table, column): found once, then every
+/// Tab reads them from here. Emptied whenever the tables they came from are
+/// dropped (a model built again, a new symbol path).
+#[derive(Default)]
+pub(crate) struct ValueCache {
+    values: HashMap<(String, String), Arc<[String]>>,
+}
+
+impl ValueCache {
+    pub(crate) fn clear(&mut self) {
+        self.values.clear();
+    }
+}
+
+impl Session {
+    /// The table a query reads, from its first word: a table name, or the table
+    /// of the saved query `@name` it starts with (followed through saved
+    /// queries that call others). None while the first word names neither.
+    pub fn source_table(&self, query: &str) -> Option<String> {
+        let mut text = query.to_string();
+        for _ in 0..MAX_SAVED_DEPTH {
+            let first = first_word(&text);
+            if let Some(name) = first.strip_prefix('@') {
+                text = self.catalog.saved_query(name)?.text.clone();
+                continue;
+            }
+            return model::schema::table(first).map(|t| t.name.to_string());
+        }
+        None
+    }
+
+    /// The names `fields.X` may take in `table`, sorted: the fields its events
+    /// have. Empty for a table without field maps, and while the table is not
+    /// built and too costly to build for Tab (see the module's doc).
+    pub fn completion_field_names(&mut self, table: &str) -> Vec<String> {
+        if self.catalog.field_names(table).is_none() && self.may_build_for_tab(table) {
+            let _ = self.ensure_table(table, &Progress::new());
+        }
+        let mut names = self.catalog.field_names(table).map(<[String]>::to_vec).unwrap_or_default();
+        sort_names(&mut names);
+        names
+    }
+
+    /// The distinct values of a text column, sorted without regard to case, at
+    /// most `MAX_VALUES`; found once per table and column. A column of frame
+    /// lists (`|a.dll|b.sys|` in stacks) gives the names in the lists. Empty for
+    /// a column that is not text, or while the table is not built and too
+    /// costly to build for Tab (see the module's doc).
+    pub fn completion_values(&mut self, table: &str, column: &str) -> Arc<[String]> {
+        let key = (table.to_string(), column.to_string());
+        if let Some(values) = self.completion_cache.values.get(&key) {
+            return values.clone();
+        }
+        if !self.catalog.tables.contains_key(table) && self.may_build_for_tab(table) {
+            let _ = self.ensure_table(table, &Progress::new());
+        }
+        let Some(found) = self.catalog.tables.get(table).and_then(|t| t.column(column)) else {
+            return Arc::from(Vec::new());
+        };
+        // A deferred column nothing has read yet (function names, say) is made
+        // when first read: that is a build too.
+        if !found.is_made() && !self.may_make_columns_for_tab(table) {
+            return Arc::from(Vec::new());
+        }
+        let values: Arc<[String]> = Arc::from(distinct_texts(found));
+        self.completion_cache.values.insert(key, values.clone());
+        values
+    }
+
+    /// The functions and modules of the trace's stack frames, sorted: what
+    /// `| butterfly NAME` looks for.
+    pub fn completion_frame_names(&mut self) -> Vec<String> {
+        let mut names: Vec<String> = self.completion_values("frames", "func").to_vec();
+        names.extend(self.completion_values("frames", "module").iter().cloned());
+        sort_names(&mut names);
+        names
+    }
+
+    /// The named constants a query may write, sorted: the NTSTATUS names (`STATUS_ACCESS_DENIED`).
+    pub fn constant_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.catalog.constant_names().into_iter().map(str::to_string).collect();
+        names.sort();
+        names
+    }
+
+    /// Whether Tab may build `table` now: a small trace, and no symbol server
+    /// to wait for when the table names every frame as it is built.
+    fn may_build_for_tab(&self, table: &str) -> bool {
+        model::schema::table(table).is_some()
+            && self.is_cheap_for_tab()
+            && !(NEED_FRAME_NAMES.contains(&table) && self.stack_state.may_download())
+    }
+
+    /// Whether Tab may make a built table's deferred columns: a small trace,
+    /// and no symbol server to wait for when the table names functions.
+    fn may_make_columns_for_tab(&self, table: &str) -> bool {
+        self.is_cheap_for_tab() && !(NAME_FUNCTIONS.contains(&table) && self.stack_state.may_download())
+    }
+
+    fn is_cheap_for_tab(&self) -> bool {
+        self.traces.iter().map(|t| t.trace.record_count()).sum::<usize>() <= CHEAP_RECORDS
+    }
+}
+
+/// The first word of a query: its table or `@saved` name.
+fn first_word(text: &str) -> &str {
+    let text = text.trim_start();
+    let end = text.char_indices().find(|&(i, c)| !(c.is_alphanumeric() || c == '_' || (c == '@' && i == 0)));
+    &text[..end.map_or(text.len(), |(i, _)| i)]
+}
+
+/// Sorted without regard to case (then exactly), each once.
+fn sort_names(names: &mut Vec<String>) {
+    names.sort_by(|a, b| a.to_lowercase().cmp(&b.to_lowercase()).then_with(|| a.cmp(b)));
+    names.dedup();
+}
+
+/// The distinct non-empty texts of a column's rows, sorted, at most
+/// `MAX_VALUES`. Rows share dictionary codes, so each code is looked at once.
+fn distinct_texts(column: &Column) -> Vec<String> {
+    let dense = column.dense();
+    let ColumnData::Str(data) = &dense.data else { return Vec::new() };
+    let mut used = vec![false; data.dict.len()];
+    let mut row = 0;
+    data.codes.for_each(|code| {
+        if dense.is_valid(row) {
+            if let Some(seen) = used.get_mut(code as usize) {
+                *seen = true;
+            }
+        }
+        row += 1;
+    });
+    let mut texts: Vec<String> = Vec::new();
+    for (text, _) in data.dict.values().iter().zip(&used).filter(|(_, &used)| used) {
+        // `|a.dll|b.sys|`: a list of names, each a value of its own.
+        match text.strip_prefix('|').and_then(|t| t.strip_suffix('|')) {
+            Some(list) => texts.extend(list.split('|').filter(|s| !s.is_empty()).map(str::to_string)),
+            None if !text.is_empty() => texts.push(text.to_string()),
+            None => {}
+        }
+    }
+    sort_names(&mut texts);
+    texts.truncate(MAX_VALUES);
+    texts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use columnar::Value;
+    use std::collections::BTreeSet;
+
+    /// The distinct non-null texts of a query's first column, as the query engine sees them.
+    fn queried(session: &mut Session, query: &str) -> BTreeSet<String> {
+        let table = session.query(query).unwrap_or_else(|e| panic!("{query}: {e}"));
+        (0..table.row_count())
+            .filter_map(|r| match table.row(r).into_iter().next() {
+                Some(Value::Str(s)) => Some(s.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn source_table_follows_saved_queries() {
+        let mut session = Session::demo();
+        assert_eq!(session.source_table("syscalls where ret != 0").as_deref(), Some("syscalls"));
+        assert_eq!(session.source_table("  samples|tree").as_deref(), Some("samples"));
+        assert_eq!(session.source_table("nosuch where x"), None);
+        assert_eq!(session.source_table(""), None);
+        session.save_query("mine = cswitch where ready_ns > 0").unwrap();
+        session.save_query("again = @mine | limit 3").unwrap();
+        assert_eq!(session.source_table("@again where tid = 1").as_deref(), Some("cswitch"));
+        assert_eq!(session.source_table("@missing"), None);
+        session.save_query("loop = @loop").unwrap();
+        assert_eq!(session.source_table("@loop"), None);
+    }
+
+    #[test]
+    fn values_are_the_distinct_texts_of_the_column_sorted() {
+        let mut session = Session::demo();
+        let values = session.completion_values("syscalls", "proc");
+        let expected = queried(&mut session, "syscalls group by proc");
+        assert_eq!(values.iter().cloned().collect::<BTreeSet<_>>(), expected);
+        let mut sorted = values.to_vec();
+        sort_names(&mut sorted);
+        assert_eq!(values.to_vec(), sorted);
+        // Asked again, the same list, from the cache.
+        assert!(Arc::ptr_eq(&values, &session.completion_values("syscalls", "proc")));
+        assert!(session.completion_values("syscalls", "ret").is_empty(), "not a text column");
+        assert!(session.completion_values("syscalls", "nosuch").is_empty());
+        assert!(session.completion_values("nosuch", "proc").is_empty());
+    }
+
+    #[test]
+    fn frame_lists_give_each_name() {
+        let mut session = Session::demo();
+        let modules = session.completion_values("stacks", "module");
+        let expected = queried(&mut session, "frames where module is not null group by module");
+        assert_eq!(modules.iter().cloned().collect::<BTreeSet<_>>(), expected);
+        assert!(modules.iter().all(|m| !m.contains('|')));
+    }
+
+    #[test]
+    fn frame_names_are_the_functions_and_modules_of_the_frames() {
+        let mut session = Session::demo();
+        let names: BTreeSet<String> = session.completion_frame_names().into_iter().collect();
+        let mut expected = queried(&mut session, "frames where func is not null group by func");
+        expected.extend(queried(&mut session, "frames where module is not null group by module"));
+        assert_eq!(names, expected);
+    }
+
+    #[test]
+    fn field_names_are_those_the_events_have() {
+        let mut session = Session::demo();
+        let names = session.completion_field_names("events");
+        assert!(!names.is_empty());
+        // Every field a decoded event has is offered ...
+        let all = session.query("events select fields").unwrap();
+        let fields = all.column("fields").unwrap();
+        let mut seen = BTreeSet::new();
+        for row in 0..all.row_count() {
+            if let Value::Fields(map) = fields.value(row) {
+                seen.extend(map.iter().map(|(name, _)| name.to_string()));
+            }
+        }
+        let offered: BTreeSet<String> = names.iter().cloned().collect();
+        assert!(seen.is_subset(&offered), "{:?}", seen.difference(&offered).collect::<Vec<_>>());
+        // ... and every name offered is one a query accepts.
+        for name in &names {
+            let query = format!("events where false select fields.{name}");
+            session.query(&query).unwrap_or_else(|e| panic!("{query}: {e}"));
+        }
+        assert!(session.completion_field_names("syscalls").is_empty());
+    }
+
+    #[test]
+    fn constants_are_the_status_names() {
+        let names = Session::demo().constant_names();
+        let mut session = Session::demo();
+        for name in names.iter().filter(|n| n.starts_with("STATUS_")).take(50) {
+            session.query(&format!("syscalls where ret = {name} | limit 1")).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        assert!(names.iter().any(|n| n == "STATUS_ACCESS_DENIED"));
+        assert!(names.windows(2).all(|w| w[0] < w[1]));
+    }
+}
