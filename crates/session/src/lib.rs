@@ -32,8 +32,8 @@ pub use model::schema::{tables as table_schemas, ColumnSchema, TableSchema};
 pub use progress::{Progress, Stage, Total};
 /// The query language's function names and their one-line help, for completion and `.help`.
 pub use query::functions::{all_function_names, function_help};
-/// The words that start a clause, and the views that may end a query after `|`.
-pub use query::grammar::{CLAUSE_WORDS, VIEW_NAMES};
+/// The words that cannot name a column, those that start a clause, and the views that may end a query after `|`.
+pub use query::grammar::{CLAUSE_WORDS, KEYWORDS, VIEW_NAMES};
 pub use query::{ErrorKind, QueryError};
 pub use session_script::*;
 pub use session_shell::*;
