@@ -29,8 +29,8 @@ The shell (`etwq trace.etl` or `etwq --demo` on a terminal, without -c):
   Type a query, or a command: .help [topic], .tables, .schema TABLE, .open FILE, .info,
   .format table|line|csv|tsv|json|md (a query ending in \\G: line), .copy [tsv|csv|md], .export FILE, .save NAME = QUERY,
   .queries, .lib FILE, .run SCRIPT [ARGS], .symbols [PATH], .timer on|off, .quit. Tab completes tables,
-  columns, keywords,
-  functions, @saved queries, commands and file paths; Enter continues the input while a
+  columns, keywords, functions, @saved queries, commands, file paths, fields.X, views after |,
+  butterfly functions, quoted column values (proc = \"stra) and STATUS_ names; Enter continues the input while a
   ( or a quote is open; Ctrl-C stops a running query or build; Ctrl-D leaves.
   History: ETWQ_HISTORY, else the data directory (~/.local/share/etwq/history on Linux).
   Saved queries: the shipped library, every *.etwq in the config directory
