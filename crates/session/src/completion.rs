@@ -91,7 +91,7 @@ impl Session {
         };
         // A deferred column nothing has read yet (function names, say) is made
         // when first read: that is a build too.
-        if !found.is_made() && !self.may_make_columns_for_tab(table) {
+        if !found.is_made() && !self.may_make_column_for_tab(table, column) {
             return Arc::from(Vec::new());
         }
         let values: Arc<[String]> = Arc::from(distinct_texts(found));
@@ -123,10 +123,12 @@ impl Session {
             && !(NEED_FRAME_NAMES.contains(&table) && self.stack_state.may_download())
     }
 
-    /// Whether Tab may make a built table's deferred columns: a small trace,
-    /// and no symbol server to wait for when the table names functions.
-    fn may_make_columns_for_tab(&self, table: &str) -> bool {
-        self.is_cheap_for_tab() && !(NAME_FUNCTIONS.contains(&table) && self.stack_state.may_download())
+    /// Whether Tab may make a deferred column of a built table: a small trace,
+    /// and no symbol server to wait for when the column is `func`, the one
+    /// that looks functions up when first read (`model::tables::later_functions`).
+    fn may_make_column_for_tab(&self, table: &str, column: &str) -> bool {
+        let names_functions = column == "func" && NAME_FUNCTIONS.contains(&table);
+        self.is_cheap_for_tab() && !(names_functions && self.stack_state.may_download())
     }
 
     fn is_cheap_for_tab(&self) -> bool {
@@ -264,6 +266,38 @@ mod tests {
             session.query(&query).unwrap_or_else(|e| panic!("{query}: {e}"));
         }
         assert!(session.completion_field_names("syscalls").is_empty());
+    }
+
+    #[test]
+    fn tab_builds_nothing_for_a_big_trace_but_reads_what_a_query_built() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths: Vec<std::path::PathBuf> = (0..2).map(|i| dir.path().join(format!("demo{i}.etl"))).collect();
+        for path in &paths {
+            std::fs::write(path, demo::demo_trace_bytes()).unwrap();
+        }
+        let mut session = Session::open_all(&paths).unwrap();
+        let records: usize = session.traces.iter().map(|t| t.trace.record_count()).sum();
+        assert!(records > CHEAP_RECORDS, "two demos, {records} records");
+        assert!(session.completion_values("syscalls", "proc").is_empty());
+        assert!(session.completion_field_names("events").is_empty());
+        assert!(session.catalog.tables.is_empty(), "Tab built no table");
+        // A query reads the table and its column: Tab finds them.
+        let expected = queried(&mut session, "syscalls group by proc");
+        let values = session.completion_values("syscalls", "proc");
+        assert_eq!(values.iter().cloned().collect::<BTreeSet<_>>(), expected);
+    }
+
+    #[test]
+    fn tab_never_waits_on_a_symbol_server() {
+        let mut session = Session::demo();
+        // Nothing listens on the discard port: a lookup would fail, after a wait.
+        session.set_symbol_path("srv*http://127.0.0.1:9/symbols");
+        assert!(session.completion_frame_names().is_empty(), "frames would name every frame");
+        assert!(session.completion_values("syscalls", "func").is_empty(), "func looks names up");
+        assert!(!session.catalog.tables.contains_key("frames"));
+        let expected = queried(&mut session, "syscalls group by proc");
+        let values = session.completion_values("syscalls", "proc");
+        assert_eq!(values.iter().cloned().collect::<BTreeSet<_>>(), expected, "proc needs no symbols");
     }
 
     #[test]
