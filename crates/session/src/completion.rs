@@ -9,11 +9,10 @@
 //! Otherwise Tab offers nothing, and the first query that reads the table
 //! builds it (with progress and Ctrl-C), after which Tab has its values.
 use crate::session::Session;
-use columnar::{Column, ColumnData};
+use crate::value_cache::sort_names;
 use model::tables::{NAME_FUNCTIONS, NEED_FRAME_NAMES};
 use progress::Progress;
 use query::catalog::Catalog;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The most records (of every trace together) for which Tab builds a table
@@ -23,26 +22,8 @@ use std::sync::Arc;
 /// waiting, once per table.
 pub const CHEAP_RECORDS: usize = 500_000;
 
-/// The most distinct values kept per column: a column with more (object
-/// names, say) offers its first ones in sorted order rather than hold them all.
-pub const MAX_VALUES: usize = 50_000;
-
 /// How deep `@a` calling `@b` calling ... is followed to find a query's table.
 const MAX_SAVED_DEPTH: usize = 8;
-
-/// Distinct values already found, by (table, column): found once, then every
-/// Tab reads them from here. Emptied whenever the tables they came from are
-/// dropped (a model built again, a new symbol path).
-#[derive(Default)]
-pub(crate) struct ValueCache {
-    values: HashMap<(String, String), Arc<[String]>>,
-}
-
-impl ValueCache {
-    pub(crate) fn clear(&mut self) {
-        self.values.clear();
-    }
-}
 
 impl Session {
     /// The table a query reads, from its first word: a table name, or the table
@@ -79,9 +60,8 @@ impl Session {
     /// a column that is not text, or while the table is not built and too
     /// costly to build for Tab (see the module's doc).
     pub fn completion_values(&mut self, table: &str, column: &str) -> Arc<[String]> {
-        let key = (table.to_string(), column.to_string());
-        if let Some(values) = self.completion_cache.values.get(&key) {
-            return values.clone();
+        if let Some(values) = self.completion_cache.get(table, column) {
+            return values;
         }
         if !self.catalog.tables.contains_key(table) && self.may_build_for_tab(table) {
             let _ = self.ensure_table(table, &Progress::new());
@@ -94,9 +74,8 @@ impl Session {
         if !found.is_made() && !self.may_make_column_for_tab(table, column) {
             return Arc::from(Vec::new());
         }
-        let values: Arc<[String]> = Arc::from(distinct_texts(found));
-        self.completion_cache.values.insert(key, values.clone());
-        values
+        let found = found.clone();
+        self.completion_cache.keep(table, column, &found)
     }
 
     /// The functions and modules of the trace's stack frames, sorted: what
@@ -141,41 +120,6 @@ fn first_word(text: &str) -> &str {
     let text = text.trim_start();
     let end = text.char_indices().find(|&(i, c)| !(c.is_alphanumeric() || c == '_' || (c == '@' && i == 0)));
     &text[..end.map_or(text.len(), |(i, _)| i)]
-}
-
-/// Sorted without regard to case (then exactly), each once.
-fn sort_names(names: &mut Vec<String>) {
-    names.sort_by(|a, b| a.to_lowercase().cmp(&b.to_lowercase()).then_with(|| a.cmp(b)));
-    names.dedup();
-}
-
-/// The distinct non-empty texts of a column's rows, sorted, at most
-/// `MAX_VALUES`. Rows share dictionary codes, so each code is looked at once.
-fn distinct_texts(column: &Column) -> Vec<String> {
-    let dense = column.dense();
-    let ColumnData::Str(data) = &dense.data else { return Vec::new() };
-    let mut used = vec![false; data.dict.len()];
-    let mut row = 0;
-    data.codes.for_each(|code| {
-        if dense.is_valid(row) {
-            if let Some(seen) = used.get_mut(code as usize) {
-                *seen = true;
-            }
-        }
-        row += 1;
-    });
-    let mut texts: Vec<String> = Vec::new();
-    for (text, _) in data.dict.values().iter().zip(&used).filter(|(_, &used)| used) {
-        // `|a.dll|b.sys|`: a list of names, each a value of its own.
-        match text.strip_prefix('|').and_then(|t| t.strip_suffix('|')) {
-            Some(list) => texts.extend(list.split('|').filter(|s| !s.is_empty()).map(str::to_string)),
-            None if !text.is_empty() => texts.push(text.to_string()),
-            None => {}
-        }
-    }
-    sort_names(&mut texts);
-    texts.truncate(MAX_VALUES);
-    texts
 }
 
 #[cfg(test)]

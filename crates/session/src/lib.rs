@@ -13,11 +13,13 @@ mod stack_filter;
 pub mod strace;
 pub mod summary;
 mod symbols_state;
+mod value_cache;
 mod views;
 
-pub use completion::{CHEAP_RECORDS, MAX_VALUES};
+pub use completion::CHEAP_RECORDS;
 pub use decode_check::{DecodeCheck, DecodeFailure};
 pub use session::{NotBuilt, Session};
+pub use value_cache::MAX_VALUES;
 
 // The vocabulary of the API, so that a front end needs no crate below this one.
 /// What a query returns and the values in it.

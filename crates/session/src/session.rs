@@ -116,8 +116,8 @@ pub struct Session {
     pub(crate) cancel: Arc<AtomicBool>,
     /// Symbol path, resolver and the named frames of every trace (symbols_state.rs).
     pub(crate) stack_state: crate::symbols_state::SymbolState,
-    /// The distinct values Tab has found, by table and column (completion.rs).
-    pub(crate) completion_cache: crate::completion::ValueCache,
+    /// The distinct values Tab has found, by table and column.
+    pub(crate) completion_cache: crate::value_cache::ValueCache,
 }
 
 /// The doc of the column that names the trace when several are open.
