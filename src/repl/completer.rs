@@ -727,6 +727,39 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 300, ..Default::default() })]
+        /// Lines made of the pieces that steer completion, in any order, with
+        /// the cursor anywhere: an answer, never a panic, and a start inside the line.
+        #[test]
+        fn pieces_of_queries_in_any_order_complete(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "syscalls", "events", "samples", "@failing", "@", " ", "where", "proc", "=", "!=", "~", "like",
+                "not", "in", "(", ")", ",", "\"", "'", "\\", "|", "butterfly", "tree", "fields.", "fields.File",
+                "STATUS_", "status_acc", "stra", "é", "😀", "\n", ".", ".save x =", "#",
+            ]), 0..14),
+            cut in 0usize..200,
+        ) {
+            let line: String = pieces.concat();
+            let mut pos = cut.min(line.len());
+            while !line.is_char_boundary(pos) {
+                pos -= 1;
+            }
+            let (start, _) = slot_at(&line[..pos]);
+            proptest::prop_assert!(start <= pos && line.is_char_boundary(start));
+            let history = DefaultHistory::new();
+            let ctx = Context::new(&history);
+            let (start, pairs) = HELPER.with(|helper| helper.complete(&line, pos, &ctx)).unwrap();
+            proptest::prop_assert!(start <= pos);
+            proptest::prop_assert!(pairs.len() <= MAX_CANDIDATES);
+        }
+    }
+
+    thread_local! {
+        /// One demo session for the property test's hundreds of lines.
+        static HELPER: ShellHelper = helper();
+    }
+
     #[test]
     fn open_parentheses_and_quotes_continue_the_input() {
         assert!(input_is_incomplete("syscalls where (ret != 0"));
