@@ -65,6 +65,10 @@ enum Slot<'a> {
     FrameName { quote: Option<char> },
     /// A value of `column`, inside the quotes the user opened.
     Value { column: &'a str, quote: char },
+    /// A duration column of the query's table, for `| histogram`.
+    DurationColumn,
+    /// A file to write, for `| flame`.
+    File,
 }
 
 /// The slot at the end of `text` (a query up to the cursor) and where the text it replaces starts.
@@ -73,7 +77,7 @@ fn slot_at(text: &str) -> (usize, Slot<'_>) {
         return (text.len(), Slot::Nothing);
     }
     let tokens = lex(text);
-    if let Some(found) = butterfly_argument(text, &tokens) {
+    if let Some(found) = view_argument(text, &tokens) {
         return found;
     }
     if let Some(&(at, Token::Text { quote, closed: false })) = tokens.last() {
@@ -100,20 +104,32 @@ fn slot_at(text: &str) -> (usize, Slot<'_>) {
     (start, slot)
 }
 
-/// The slot of the argument of `| butterfly` and where it starts, when the
-/// cursor is in it. It is the rest of the query, so it is looked for after
-/// the first `|` that starts that view.
-fn butterfly_argument<'a>(text: &str, tokens: &[(usize, Token)]) -> Option<(usize, Slot<'a>)> {
-    let view = tokens.windows(2).find_map(|pair| match pair {
-        [(_, Token::Symbol("|")), (at, Token::Word(word))] if word.eq_ignore_ascii_case("butterfly") => {
-            Some(at + word.len())
+/// The slot of a view's argument (`| butterfly NAME`, `| histogram COLUMN`,
+/// `| flame FILE`) and where it starts, when the cursor is in it. A view ends
+/// the query, so it is the first `|` followed by one of these.
+fn view_argument<'a>(text: &str, tokens: &[(usize, Token)]) -> Option<(usize, Slot<'a>)> {
+    let (view, end) = tokens.windows(2).find_map(|pair| match pair {
+        [(_, Token::Symbol("|")), (at, Token::Word(word))]
+            if ["butterfly", "histogram", "flame"].iter().any(|v| word.eq_ignore_ascii_case(v)) =>
+        {
+            Some((word.to_ascii_lowercase(), at + word.len()))
         }
         _ => None,
     })?;
-    let argument = &text[view..];
-    let start = view + argument.len() - argument.trim_start().len();
-    if start == view {
-        return None; // `| butterfly` with no space yet: the view's name is being typed
+    let argument = &text[end..];
+    let start = end + argument.len() - argument.trim_start().len();
+    if start == end {
+        return None; // no space yet: the view's name is being typed
+    }
+    if view == "histogram" {
+        let word = &text[start..];
+        return Some(match word.chars().all(is_query_word_char) {
+            true => (start, Slot::DurationColumn),
+            false => (text.len(), Slot::Nothing),
+        });
+    }
+    if view == "flame" {
+        return Some((start, Slot::File));
     }
     Some(match tokens.iter().find(|(at, _)| *at == start) {
         Some(&(_, Token::Text { quote, closed: false })) => (start, Slot::FrameName { quote: Some(quote) }),
@@ -290,6 +306,15 @@ impl ShellHelper {
                     Some(quote) => names.map(|name| quoted(&name, quote)).collect(),
                     None => names.collect(),
                 }
+            }
+            Slot::DurationColumn => {
+                let table = session.source_table(text).unwrap_or_default();
+                let columns = session.schema(&table).unwrap_or_default().into_iter();
+                columns.filter(|(_, kind, _)| kind == "duration").map(|(name, _, _)| name).collect()
+            }
+            Slot::File => {
+                drop(session);
+                return self.files.complete_path(text, text.len()).unwrap_or((text.len(), Vec::new()));
             }
             Slot::Value { column, quote } => match session.source_table(text) {
                 Some(table) => {
@@ -506,6 +531,10 @@ mod tests {
             ("samples | BUTTERFLY 'Sle", 20, Slot::FrameName { quote: Some('\'') }),
             ("samples | butterfly \"Sleep\" ", 28, Slot::Nothing),
             ("samples | butterfly", 10, Slot::View),
+            ("cswitch | histogram ", 20, Slot::DurationColumn),
+            ("cswitch | histogram rea", 20, Slot::DurationColumn),
+            ("cswitch | histogram ready_ns ", 29, Slot::Nothing),
+            ("samples | flame out", 16, Slot::File),
             ("samples | where module = \"x\" | butterfly a | b", 41, Slot::FrameName { quote: None }),
             ("syscalls where proc = \"stra", 22, value("proc", '"')),
             ("syscalls where proc == 'stra", 23, value("proc", '\'')),
@@ -606,6 +635,26 @@ mod tests {
         assert_eq!(complete("samples | butterfly sle").1, sleep);
         let quoted: Vec<String> = sleep.iter().map(|f| format!("\"{f}\"")).collect();
         assert_eq!(complete("samples | butterfly \"Sle").1, quoted);
+    }
+
+    #[test]
+    fn duration_columns_after_histogram_and_files_after_flame() {
+        let durations: Vec<String> = Session::demo()
+            .schema("cswitch")
+            .unwrap()
+            .into_iter()
+            .filter(|(_, kind, _)| kind == "duration")
+            .map(|(name, _, _)| name)
+            .collect();
+        assert!(!durations.is_empty());
+        let (start, found) = complete("cswitch where cpu = 1 | histogram ");
+        assert_eq!(start, 34);
+        assert_eq!(found.into_iter().collect::<BTreeSet<_>>(), durations.into_iter().collect());
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("flame_one.svg"), b"").unwrap();
+        let (_, found) = complete(&format!("samples | flame {}/flame_o", dir.path().display()));
+        assert_eq!(found.len(), 1);
+        assert!(found[0].ends_with("flame_one.svg"), "{found:?}");
     }
 
     #[test]
