@@ -32,8 +32,9 @@ The shell (`etwq trace.etl` or `etwq --demo` on a terminal, without -c):
   .format (or .mode) table|line|csv|tsv|json|md (a query ending in \\G: line), .copy [tsv|csv|md], .export FILE,
   .output [FILE] (later results into FILE; alone: the screen), .read FILE (its lines as if typed),
   .pager on|off, .save NAME = QUERY, .queries, .lib FILE, .run SCRIPT [ARGS], .symbols [PATH], .timer on|off,
-  .quit. Tab completes tables, columns, keywords,
-  functions, @saved queries, commands and file paths; Enter continues the input while a
+  .quit. Tab completes tables, columns, keywords, functions, @saved queries, commands, file paths,
+  fields.X, views after |, butterfly functions, quoted column values (proc = \"stra) and STATUS_ names;
+  Enter continues the input while a
   ( or a quote is open; Ctrl-C stops a running query or build; Ctrl-D leaves.
   Results taller than the screen go through $PAGER (default less -S; --no-pager or .pager off: a screenful);
   a table wider than the screen has its widest text columns cut, then trailing columns left out.

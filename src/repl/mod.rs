@@ -438,7 +438,7 @@ pub fn run(session: Session, options: ShellOptions) -> Result<(), String> {
         .auto_add_history(false)
         .build();
     let mut editor: Editor<ShellHelper, DefaultHistory> = Editor::with_config(config).map_err(|e| e.to_string())?;
-    editor.set_helper(Some(ShellHelper::new(session.completion_words(), colors)));
+    editor.set_helper(Some(ShellHelper::new(colors)));
     let history = history_path();
     if let Some(path) = &history {
         if let Some(dir) = path.parent() {
@@ -454,7 +454,7 @@ pub fn run(session: Session, options: ShellOptions) -> Result<(), String> {
     loop {
         shell.report_finished_decode_check();
         let prompt = format!("etwq {}> ", shell.session.label());
-        let line = match editor.readline(&prompt) {
+        let line = match completer::read_line(&mut editor, &mut shell.session, &prompt) {
             Ok(line) => line,
             // Ctrl-C at the prompt drops the line being typed.
             Err(ReadlineError::Interrupted) => continue,
@@ -475,17 +475,10 @@ pub fn run(session: Session, options: ShellOptions) -> Result<(), String> {
                 }
             }
         }
-        let is_meta = text.starts_with('.');
         match shell.execute(text) {
             Ok(Flow::Quit) => break,
             Ok(Flow::Continue | Flow::Stop) => {}
             Err(failure) => shell.report(None, failure),
-        }
-        if is_meta {
-            // `.open`, `.save` and `.lib` change what Tab can offer.
-            if let Some(helper) = editor.helper_mut() {
-                helper.words = shell.session.completion_words();
-            }
         }
     }
     Ok(())

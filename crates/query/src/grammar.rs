@@ -22,7 +22,8 @@ pub const KEYWORDS: &[&str] = &[
     "in", "like", "contains", "is", "null", "true", "false",
 ];
 
-const CLAUSE_WORDS: &[&str] = &["where", "between", "group", "select", "order", "limit", "top"];
+/// The words that start a clause.
+pub const CLAUSE_WORDS: &[&str] = &["where", "between", "group", "select", "order", "limit", "top"];
 
 /// The views that may end a query after `|`; they are not keywords, so columns may bear these names.
 pub const VIEW_NAMES: &[&str] = &["tree", "butterfly", "folded", "flame", "histogram", "waits"];

@@ -1,5 +1,6 @@
 //! The one API that the command line, the shell and scripts call: open
 //! traces, ask questions, name stack frames, keep saved queries.
+mod completion;
 mod decode_check;
 pub mod dump;
 mod memory_check;
@@ -12,10 +13,13 @@ mod stack_filter;
 pub mod strace;
 pub mod summary;
 mod symbols_state;
+mod value_cache;
 mod views;
 
+pub use completion::CHEAP_RECORDS;
 pub use decode_check::{DecodeCheck, DecodeFailure};
 pub use session::{NotBuilt, Session};
+pub use value_cache::MAX_VALUES;
 
 // The vocabulary of the API, so that a front end needs no crate below this one.
 /// What a query returns and the values in it.
@@ -30,6 +34,8 @@ pub use model::schema::{tables as table_schemas, ColumnSchema, TableSchema};
 pub use progress::{Progress, Stage, Total};
 /// The query language's function names and their one-line help, for completion and `.help`.
 pub use query::functions::{all_function_names, function_help};
+/// The words that cannot name a column, those that start a clause, and the views that may end a query after `|`.
+pub use query::grammar::{CLAUSE_WORDS, KEYWORDS, VIEW_NAMES};
 pub use query::{ErrorKind, QueryError};
 pub use session_script::*;
 pub use session_shell::*;

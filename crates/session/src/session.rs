@@ -116,6 +116,8 @@ pub struct Session {
     pub(crate) cancel: Arc<AtomicBool>,
     /// Symbol path, resolver and the named frames of every trace (symbols_state.rs).
     pub(crate) stack_state: crate::symbols_state::SymbolState,
+    /// The distinct values Tab has found, by table and column.
+    pub(crate) completion_cache: crate::value_cache::ValueCache,
 }
 
 /// The doc of the column that names the trace when several are open.
@@ -194,13 +196,14 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, OpenError> {
 }
 
 impl Session {
-    fn with_traces(traces: Vec<LoadedTrace>) -> Session {
+    pub(crate) fn with_traces(traces: Vec<LoadedTrace>) -> Session {
         let mut session = Session {
             traces,
             catalog: MemoryCatalog::new(),
             models_built: false,
             cancel: Arc::new(AtomicBool::new(false)),
             stack_state: crate::symbols_state::SymbolState::new(),
+            completion_cache: Default::default(),
         };
         let statuses = decode::ntstatus::all_names().map(|(name, code)| (name.to_string(), u64::from(code)));
         session.catalog.constants.extend(statuses);
@@ -459,6 +462,7 @@ impl Session {
     /// ids are the old model's, and their deferred columns would keep it in memory.
     fn forget_model_tables(&mut self) {
         self.catalog.tables.retain(|name, _| name == "events");
+        self.completion_cache.clear();
     }
 
     /// Drops the tables that name functions, after the symbol path changed.
@@ -466,6 +470,7 @@ impl Session {
         for name in tables::NAME_FUNCTIONS {
             self.catalog.tables.remove(name);
         }
+        self.completion_cache.clear();
     }
 
     /// Runs a query against the open traces, building what it reads first.

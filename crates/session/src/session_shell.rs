@@ -41,6 +41,12 @@ impl Session {
         self.ensure_models(progress)
     }
 
+    /// A session of no trace: it has tables of no rows and the built-in saved
+    /// queries. The shell holds one while it lends its own to Tab completion.
+    pub fn without_traces() -> Session {
+        Session::with_traces(Vec::new())
+    }
+
     /// Whether the first query will have to build the model first.
     pub fn is_prepared(&self) -> bool {
         self.models_built

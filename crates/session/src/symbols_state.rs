@@ -123,6 +123,13 @@ impl SymbolState {
         self.resolver().set_cancel_flag(flag);
     }
 
+    /// Whether naming frames may wait on a download: the path names a symbol server on the web.
+    pub(crate) fn may_download(&self) -> bool {
+        self.path().elements.iter().any(|e| {
+            matches!(e, symbols::path::SymbolPathElement::Server { upstream: symbols::path::Upstream::Url(_), .. })
+        })
+    }
+
     /// The symbol path in force, written the way it is typed; empty when there is none.
     pub(crate) fn path_text(&self) -> String {
         self.path().to_string()
