@@ -9,6 +9,7 @@
 //! merged. It is parsed once, on first use; a malformed line is skipped at run
 //! time (a unit test fails on any), never a panic.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -166,14 +167,12 @@ impl Atlas {
                 continue;
             }
             match Self::driver(&fields) {
-                Ok(driver) => {
-                    let key = driver.file.to_ascii_lowercase();
-                    if atlas.by_file.contains_key(&key) {
-                        atlas.bad(index, format!("{} is listed twice", driver.file));
-                    } else {
-                        atlas.by_file.insert(key, driver);
+                Ok(driver) => match atlas.by_file.entry(driver.file.to_ascii_lowercase()) {
+                    Entry::Vacant(slot) => {
+                        slot.insert(driver);
                     }
-                }
+                    Entry::Occupied(_) => atlas.bad(index, format!("{} is listed twice", driver.file)),
+                },
                 Err(reason) => atlas.bad(index, reason),
             }
         }
