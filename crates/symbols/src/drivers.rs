@@ -1,40 +1,129 @@
-//! Well-known third-party drivers, so that trees and tables can flag frames of
-//! antivirus and EDR filters (as ETWAnalyzer's -ShowModuleInfo does).
+//! The driver atlas: well-known file system filter, antivirus and EDR drivers,
+//! so that trees and tables can flag their frames (as ETWAnalyzer's
+//! -ShowModuleInfo does).
 //!
-//! File names, altitudes and companies come from Microsoft's public list of
-//! allocated file system filter altitudes ("Allocated filter altitudes",
-//! learn.microsoft.com/windows-hardware/drivers/ifs/allocated-altitudes). The list
-//! is deliberately modest: widely deployed products only, plus the demo's driver.
+//! The facts live in `data/drivers.tsv`, built into the binary: about 2,000 files
+//! from Microsoft's "Allocated filter altitudes" list, ETWAnalyzer's (MIT)
+//! WellKnownDrivers.json, a short hand list of EDR sensors, and the demo's
+//! driver. The file's header names the sources, their versions and how they were
+//! merged. It is parsed once, on first use; a malformed line is skipped at run
+//! time (a unit test fails on any), never a panic.
 
-/// What kind of driver it is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// The atlas's text, one driver a line.
+const ATLAS: &str = include_str!("../data/drivers.tsv");
+
+/// The columns a line has, in order.
+const COLUMNS: [&str; 6] = ["file", "vendor", "category", "altitude", "load_order_group", "source"];
+
+/// What kind of driver it is: a small fixed vocabulary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DriverCategory {
-    /// The "FSFilter Anti-Virus" load order group (320000-329998), and EDR sensors.
+    /// Anti-virus filters and EDR sensors.
     Antivirus,
-    /// "FSFilter Activity Monitor" (360000-389999): watchers such as Process Monitor.
+    /// Watchers of file, process or registry activity (Process Monitor, DLP agents).
     ActivityMonitor,
+    Encryption,
+    /// Continuous backup, undelete, system recovery and open-file agents.
+    Backup,
+    Replication,
+    /// File system virtualization and archive mounting (App-V, FSLogix, .zip imaging).
+    Virtualization,
+    Compression,
+    Quota,
+    /// Hierarchical storage management: files that live elsewhere until opened.
+    Hsm,
+    /// Cluster and other file systems.
+    Filesystem,
+    Network,
+    Storage,
+    /// Top and bottom filters, content screeners, security enhancers, copy protection.
+    Other,
 }
 
 impl DriverCategory {
+    const ALL: [DriverCategory; 13] = [
+        DriverCategory::Antivirus,
+        DriverCategory::ActivityMonitor,
+        DriverCategory::Encryption,
+        DriverCategory::Backup,
+        DriverCategory::Replication,
+        DriverCategory::Virtualization,
+        DriverCategory::Compression,
+        DriverCategory::Quota,
+        DriverCategory::Hsm,
+        DriverCategory::Filesystem,
+        DriverCategory::Network,
+        DriverCategory::Storage,
+        DriverCategory::Other,
+    ];
+
+    /// The name tables and marks show, and the data file uses.
     pub fn name(self) -> &'static str {
         match self {
             DriverCategory::Antivirus => "antivirus",
             DriverCategory::ActivityMonitor => "activity monitor",
+            DriverCategory::Encryption => "encryption",
+            DriverCategory::Backup => "backup",
+            DriverCategory::Replication => "replication",
+            DriverCategory::Virtualization => "virtualization",
+            DriverCategory::Compression => "compression",
+            DriverCategory::Quota => "quota",
+            DriverCategory::Hsm => "HSM",
+            DriverCategory::Filesystem => "filesystem",
+            DriverCategory::Network => "network",
+            DriverCategory::Storage => "storage",
+            DriverCategory::Other => "other",
+        }
+    }
+
+    /// The category named `name` (as [`DriverCategory::name`] spells it).
+    pub fn from_name(name: &str) -> Option<DriverCategory> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// The category of a minifilter load order group, as Microsoft's altitude
+    /// list and ETWAnalyzer name them. Groups of data protection (undelete,
+    /// system recovery, open file) count as backup; archive imaging as
+    /// virtualization; the security groups that are neither anti-virus nor
+    /// monitoring (content screener, security enhancer, copy protection) and the
+    /// positional ones (top, bottom) as other.
+    pub fn from_load_order_group(group: &str) -> DriverCategory {
+        let group = group.to_ascii_lowercase();
+        let group = group.strip_prefix("fsfilter ").unwrap_or(&group);
+        match group {
+            "anti-virus" | "antivirus" | "antivirus driver" | "antivirus in process hook" => DriverCategory::Antivirus,
+            "activity monitor" | "security monitor" => DriverCategory::ActivityMonitor,
+            "encryption" => DriverCategory::Encryption,
+            "continuous backup" | "undelete" | "system recovery" | "open file" => DriverCategory::Backup,
+            "replication" => DriverCategory::Replication,
+            "virtualization" | "imaging (ex: .zip)" => DriverCategory::Virtualization,
+            "compression" => DriverCategory::Compression,
+            "quota management" | "physical quota management" => DriverCategory::Quota,
+            "hsm" => DriverCategory::Hsm,
+            "cluster file system" => DriverCategory::Filesystem,
+            _ => DriverCategory::Other,
         }
     }
 }
 
-/// One driver of the list.
+/// One driver of the atlas.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KnownDriver {
     /// The file name, as Windows loads it (matched case-insensitively).
     pub file: &'static str,
+    /// The company the sources name.
     pub company: &'static str,
     pub category: DriverCategory,
     /// The minifilter altitude Microsoft allocated ("" when none is listed).
     pub altitude: &'static str,
-    /// The load order group the altitude belongs to.
+    /// The load order group the altitude belongs to ("" when unknown).
     pub group: &'static str,
+    /// Which sources list it (`ms-altitudes; etwanalyzer`, `hand: ...`, `etwq demo`).
+    pub source: &'static str,
 }
 
 impl KnownDriver {
@@ -44,64 +133,102 @@ impl KnownDriver {
     }
 }
 
-const AV: &str = "FSFilter Anti-Virus";
-
-const fn av(file: &'static str, altitude: &'static str, company: &'static str) -> KnownDriver {
-    KnownDriver { file, company, category: DriverCategory::Antivirus, altitude, group: AV }
+/// A line of the data that does not parse, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadLine {
+    /// 1-based.
+    pub line: usize,
+    pub reason: String,
 }
 
-/// The built-in list.
-pub const KNOWN_DRIVERS: &[KnownDriver] = &[
-    // The demo incident's EDR sensor: fictional, no PDB, hooks system-call tracing.
-    KnownDriver {
-        file: "tedrdrv.sys",
-        company: "Demo EDR Vendor",
-        category: DriverCategory::Antivirus,
-        altitude: "",
-        group: "EDR sensor (demo)",
-    },
-    av("WdFilter.sys", "328010", "Microsoft"),
-    av("mpFilter.sys", "328000", "Microsoft"),
-    av("csagent.sys", "321410", "CrowdStrike Ltd."),
-    av("SophosED.sys", "324050", "Sophos"),
-    av("SAVOnAccess.sys", "324010", "Sophos"),
-    av("eamonm.sys", "328700", "ESET, spol. s r.o."),
-    av("klam.sys", "328650", "Kaspersky Lab"),
-    av("TmKmSnsr.sys", "328550", "Trend Micro Inc."),
-    av("TmEsFlt.sys", "328530", "Trend Micro Inc."),
-    av("TmEyes.sys", "328520", "Trend Micro Inc."),
-    av("tmevtmgr.sys", "328510", "Trend Micro Inc."),
-    av("tmpreflt.sys", "328500", "Trend Micro Inc."),
-    av("SRTSP.sys", "329000", "Symantec"),
-    av("SRTSP64.sys", "329000", "Symantec"),
-    av("eeCtrl.sys", "329010", "Symantec"),
-    av("mbam.sys", "328800", "Malwarebytes Corp."),
-    av("FlightRecorder.sys", "328850", "Malwarebytes Corp."),
-    av("vsepflt.sys", "328200", "VMware, Inc."),
-    av("epdrv.sys", "321320", "McAfee Inc."),
-    av("mfencoas.sys", "321310", "McAfee Inc."),
-    av("mfehidk.sys", "321300", "McAfee Inc."),
-    av("CyvrFsfd.sys", "321234", "Palo Alto Networks"),
-    av("cmdguard.sys", "321200", "Comodo Group Inc."),
-    av("K7Sentry.sys", "321100", "K7 Computing Private Ltd."),
-    av("bdsvm.sys", "320830", "Bitdefender"),
-    av("gzflt.sys", "320820", "BitDefender SRL"),
-    av("TRUFOS.SYS", "320770", "BitDefender SRL"),
-    av("aswmonflt.sys", "320700", "Alwil (Avast)"),
-    av("fortishield.sys", "324900", "Fortinet Inc."),
-    av("fsgk.sys", "322000", "F-Secure"),
-    av("DwShield64.sys", "324200", "Doctor Web"),
-    av("avgmfx64.sys", "325000", "AVG Grisoft"),
-    av("360avflt.sys", "327400", "Qihoo 360"),
-    av("ECATDriver.sys", "329120", "EMC"),
-    av("b9kernel.sys", "329050", "Bit9 Inc"),
-    av("csaav.sys", "326600", "Cisco Systems"),
-    av("klifks.sys", "362902", "Kaspersky Lab"),
-];
+/// The parsed atlas: drivers by lower-case file name, and the lines it skipped.
+pub struct Atlas {
+    by_file: HashMap<String, KnownDriver>,
+    pub bad_lines: Vec<BadLine>,
+}
+
+impl Atlas {
+    /// Parses tab-separated text with a header line and `#` comments. Bad lines
+    /// (wrong column count, empty or spaced file name, unknown category, a
+    /// non-numeric altitude, a file listed twice) are recorded and skipped.
+    pub fn parse(text: &'static str) -> Atlas {
+        let mut atlas = Atlas { by_file: HashMap::new(), bad_lines: Vec::new() };
+        let mut header_seen = false;
+        for (index, line) in text.lines().enumerate() {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let fields: Vec<&'static str> = line.split('\t').collect();
+            if !header_seen {
+                header_seen = true;
+                if fields != COLUMNS {
+                    atlas.bad(index, format!("the header should be {}", COLUMNS.join(" ")));
+                }
+                continue;
+            }
+            match Self::driver(&fields) {
+                Ok(driver) => match atlas.by_file.entry(driver.file.to_ascii_lowercase()) {
+                    Entry::Vacant(slot) => {
+                        slot.insert(driver);
+                    }
+                    Entry::Occupied(_) => atlas.bad(index, format!("{} is listed twice", driver.file)),
+                },
+                Err(reason) => atlas.bad(index, reason),
+            }
+        }
+        atlas
+    }
+
+    fn bad(&mut self, index: usize, reason: String) {
+        self.bad_lines.push(BadLine { line: index + 1, reason });
+    }
+
+    fn driver(fields: &[&'static str]) -> Result<KnownDriver, String> {
+        let &[file, company, category, altitude, group, source] = fields else {
+            return Err(format!("{} columns instead of {}", fields.len(), COLUMNS.len()));
+        };
+        if file.is_empty() || file.contains(char::is_whitespace) {
+            return Err(format!("file name {file:?} is empty or has spaces"));
+        }
+        if company.is_empty() || source.is_empty() {
+            return Err(format!("{file}: vendor and source must not be empty"));
+        }
+        let category =
+            DriverCategory::from_name(category).ok_or_else(|| format!("{file}: unknown category {category:?}"))?;
+        let numeric = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+        if !altitude.is_empty() && !numeric(altitude) {
+            return Err(format!("{file}: altitude {altitude:?} is not a number"));
+        }
+        Ok(KnownDriver { file, company, category, altitude, group, source })
+    }
+
+    /// The driver with this file name (case-insensitive), if any.
+    pub fn get(&self, file_name: &str) -> Option<&KnownDriver> {
+        self.by_file.get(&file_name.to_ascii_lowercase())
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_file.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_file.is_empty()
+    }
+
+    pub fn drivers(&self) -> impl Iterator<Item = &KnownDriver> {
+        self.by_file.values()
+    }
+}
+
+/// The built-in atlas, parsed on first use.
+pub fn atlas() -> &'static Atlas {
+    static ATLAS_PARSED: OnceLock<Atlas> = OnceLock::new();
+    ATLAS_PARSED.get_or_init(|| Atlas::parse(ATLAS))
+}
 
 /// The known driver with this file name (case-insensitive), if any.
 pub fn known_driver(file_name: &str) -> Option<&'static KnownDriver> {
-    KNOWN_DRIVERS.iter().find(|d| d.file.eq_ignore_ascii_case(file_name))
+    atlas().get(file_name)
 }
 
 #[cfg(test)]
@@ -109,9 +236,103 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_data_file_has_no_bad_lines() {
+        assert_eq!(atlas().bad_lines, Vec::new());
+    }
+
+    /// Counted from the text itself: every line that is neither a comment nor
+    /// the header is one driver.
+    #[test]
+    fn every_data_line_is_a_driver() {
+        let data_lines = ATLAS.lines().filter(|l| !l.is_empty() && !l.starts_with('#')).count() - 1;
+        assert_eq!(atlas().len(), data_lines);
+        assert!(atlas().len() >= 1_500, "only {} drivers", atlas().len());
+    }
+
+    #[test]
+    fn each_source_contributes() {
+        let count =
+            |prefix: &str| atlas().drivers().filter(|d| d.source.split("; ").any(|s| s.starts_with(prefix))).count();
+        assert!(count("ms-altitudes") >= 1_500);
+        assert!(count("etwanalyzer") >= 1_500);
+        assert!(count("hand:") >= 10);
+        assert_eq!(count("etwq demo"), 1);
+    }
+
+    /// A row the hand list did not touch has the category its load order group maps to.
+    #[test]
+    fn categories_follow_the_load_order_group() {
+        for d in atlas().drivers().filter(|d| !d.group.is_empty() && !d.source.contains("hand:")) {
+            if d.source != "etwq demo" {
+                assert_eq!(d.category, DriverCategory::from_load_order_group(d.group), "{d:?}");
+            }
+        }
+    }
+
+    #[test]
     fn names_match_without_case() {
         assert_eq!(known_driver("WDFILTER.SYS").map(|d| d.company), Some("Microsoft"));
-        assert_eq!(known_driver("tedrdrv.sys").map(|d| d.mark()), Some("antivirus (Demo EDR Vendor)".into()));
         assert!(known_driver("ntoskrnl.exe").is_none());
+        assert!(known_driver("").is_none());
+    }
+
+    #[test]
+    fn the_demo_driver_comes_from_the_data_file() {
+        let line = ATLAS.lines().find(|l| l.starts_with("tedrdrv.sys\t")).expect("tedrdrv.sys in drivers.tsv");
+        assert!(line.contains("\tDemo EDR Vendor\tantivirus\t"), "{line}");
+        let demo = known_driver("TEDRDRV.SYS").unwrap();
+        assert_eq!(demo.company, "Demo EDR Vendor");
+        assert_eq!(demo.category, DriverCategory::Antivirus);
+        assert_eq!(demo.source, "etwq demo");
+        assert_eq!(demo.mark(), "antivirus (Demo EDR Vendor)");
+    }
+
+    #[test]
+    fn well_known_products_resolve() {
+        let defender = known_driver("WdFilter.sys").unwrap();
+        assert_eq!(
+            (defender.company, defender.altitude, defender.group),
+            ("Microsoft", "328010", "FSFilter Anti-Virus")
+        );
+        assert_eq!(defender.category, DriverCategory::Antivirus);
+        let falcon = known_driver("csagent.sys").unwrap();
+        assert!(falcon.company.starts_with("CrowdStrike"), "{falcon:?}");
+        assert_eq!(falcon.category, DriverCategory::Antivirus);
+        // An EDR the altitude list files under Activity Monitor: the hand list makes it one.
+        assert_eq!(known_driver("cbk7.sys").map(|d| d.category), Some(DriverCategory::Antivirus));
+        assert_eq!(known_driver("PROCMON11.SYS").map(|d| d.category), Some(DriverCategory::ActivityMonitor));
+    }
+
+    #[test]
+    fn malformed_lines_are_reported_not_fatal() {
+        let text = "# comment\nfile\tvendor\tcategory\taltitude\tload_order_group\tsource\n\
+                    a.sys\tA\tantivirus\t320000\tFSFilter Anti-Virus\ttest\n\
+                    b.sys\tB\tsecret sauce\t\t\ttest\n\
+                    c.sys\tC\n\
+                    A.SYS\tA again\tother\t\t\ttest\n\
+                    d e.sys\tD\tother\t\t\ttest\n\
+                    f.sys\tF\tother\tten\t\ttest\n";
+        let atlas = Atlas::parse(text);
+        assert_eq!(atlas.len(), 1);
+        let lines: Vec<usize> = atlas.bad_lines.iter().map(|b| b.line).collect();
+        assert_eq!(lines, [4, 5, 6, 7, 8]);
+        assert_eq!(atlas.get("A.sys").map(|d| d.company), Some("A"));
+    }
+
+    #[test]
+    fn a_wrong_header_is_a_bad_line() {
+        let atlas = Atlas::parse("file\tvendor\n");
+        assert_eq!(atlas.bad_lines.len(), 1);
+        assert!(atlas.is_empty());
+    }
+
+    #[test]
+    fn every_category_name_round_trips() {
+        for c in DriverCategory::ALL {
+            assert_eq!(DriverCategory::from_name(c.name()), Some(c));
+        }
+        assert_eq!(DriverCategory::from_load_order_group("FSFILTER Antivirus"), DriverCategory::Antivirus);
+        assert_eq!(DriverCategory::from_load_order_group("FSFilter HSM"), DriverCategory::Hsm);
+        assert_eq!(DriverCategory::from_load_order_group("FSFilter Top"), DriverCategory::Other);
     }
 }
