@@ -60,7 +60,7 @@ pub struct ResolvedFrame {
     pub module_offset: Option<u64>,
     /// The function, when symbols were found and one covers the address.
     pub func: Option<Arc<str>>,
-    /// `antivirus (Company)` for a frame of a well-known third-party driver.
+    /// `antivirus (Company)` for a frame of a driver the atlas knows.
     pub mark: Option<Arc<str>>,
     /// What the symbol lookup said, for `text`.
     lookup: Lookup,

@@ -188,6 +188,6 @@ pub(super) fn butterfly(stacks: &RowStacks, by_weight: bool, function: &str) -> 
             None => m.push_null(),
         }
     }
-    let _ = t.push_column("mark", "well-known third-party driver", m.finish());
+    let _ = t.push_column("mark", "a driver the driver atlas knows: category (company)", m.finish());
     Ok(t)
 }

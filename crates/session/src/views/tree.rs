@@ -181,7 +181,7 @@ impl TreeRows {
             let _ = t.push_column("exclusive_ms", "their weight", Column::f64(self.exclusive_ms));
         }
         let _ = t.push_column("percent", "inclusive share of the total", Column::f64(self.percent));
-        let _ = t.push_column("mark", "well-known third-party driver", mark.finish());
+        let _ = t.push_column("mark", "a driver the driver atlas knows: category (company)", mark.finish());
         t
     }
 }
