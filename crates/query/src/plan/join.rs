@@ -86,11 +86,19 @@ impl Planner<'_> {
             right_keys.push(right_key);
         }
         let times = if kind == JoinKind::During {
-            let left = interval(schema).map_err(|m| {
-                type_error(format!("'during' reads each row's time from 'ts': {}", m.replace("{}", "these rows")), span)
+            let left = interval(schema).map_err(|ty| {
+                let message = match ty {
+                    None => "'during' reads each row's time from its 'ts' column, and these rows have none".into(),
+                    Some(ty) => format!("'during' reads each row's time from its 'ts' column, and here it is a {ty}"),
+                };
+                type_error(message, span)
             })?;
-            let right = interval(&right_schema).map_err(|m| {
-                type_error(format!("'during' needs the intervals' 'ts': {}", m.replace("{}", &other_label)), other_span)
+            let right = interval(&right_schema).map_err(|ty| {
+                let message = match ty {
+                    None => format!("'during' needs intervals with a 'ts' column, and {other_label} has none"),
+                    Some(ty) => format!("'during' needs intervals with a 'ts' time, and in {other_label} it is a {ty}"),
+                };
+                type_error(message, other_span)
             })?;
             if right.end == IntervalEnd::Point {
                 let message = format!("'during' needs intervals: {other_label} has 'ts' but neither 'end_ts' nor 'duration_ns'");
@@ -126,12 +134,12 @@ fn is_time(t: Type) -> bool {
 }
 
 /// Where rows with these columns keep their interval: `ts`, and `end_ts`,
-/// else `ts + duration_ns`, else the point `ts`. The error's `{}` is the rows' name.
-fn interval(schema: &[(String, Type)]) -> Result<Interval, String> {
+/// else `ts + duration_ns`, else the point `ts`. Err: no `ts`, or its type.
+fn interval(schema: &[(String, Type)]) -> Result<Interval, Option<Type>> {
     let find = |name: &str| schema.iter().position(|(n, _)| n == name);
-    let Some(start) = find("ts") else { return Err("{} have no 'ts' column".into()) };
+    let start = find("ts").ok_or(None)?;
     if !is_time(schema[start].1) {
-        return Err(format!("in {{}} it is a {}, not a time", schema[start].1));
+        return Err(Some(schema[start].1));
     }
     let end = match (find("end_ts"), find("duration_ns")) {
         (Some(end), _) if is_time(schema[end].1) => IntervalEnd::Column(end),
