@@ -240,7 +240,8 @@ fn joins_on_a_real_recording() {
 
     // File operations during their thread's life, where the trace saw it start and end.
     let files = query(&mut session, "fileio select ts, end_ts, tid");
-    let lives = query(&mut session, "threads where start_ts is not null and end_ts is not null select tid, start_ts, end_ts");
+    let lives =
+        query(&mut session, "threads where start_ts is not null and end_ts is not null select tid, start_ts, end_ts");
     let want = nested_loops(
         &files,
         &lives,

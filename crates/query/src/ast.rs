@@ -158,9 +158,15 @@ impl JoinKind {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum JoinSource {
-    Table { name: String, span: Span },
+    Table {
+        name: String,
+        span: Span,
+    },
     /// `( QUERY )`: its rows, planned and run as any query.
-    Query { query: Box<Query>, span: Span },
+    Query {
+        query: Box<Query>,
+        span: Span,
+    },
 }
 
 impl JoinSource {

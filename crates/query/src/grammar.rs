@@ -540,7 +540,9 @@ impl<'a> Parser<'a> {
                     clauses.push(clause);
                     rest = after;
                 }
-                Err(nom::Err::Error(_)) if at.len() == before.len() => return Ok((before, Query { source, clauses, view: None })),
+                Err(nom::Err::Error(_)) if at.len() == before.len() => {
+                    return Ok((before, Query { source, clauses, view: None }))
+                }
                 Err(e) => return Err(e),
             }
         }

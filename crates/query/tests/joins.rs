@@ -2,8 +2,8 @@
 //! joins by hand, and random tables against nested loops (both build sides
 //! of the hash join, keys of mixed types, nested and overlapping intervals).
 use columnar::{Column, DataTable, Value};
-use proptest::prelude::*;
 use etwq_query::{run_query, MemoryCatalog};
+use proptest::prelude::*;
 use std::sync::atomic::AtomicBool;
 
 /// (key, ts, end) per row; a row's id is its place.
@@ -11,11 +11,8 @@ type Rows = Vec<(Option<u64>, Option<i64>, Option<i64>)>;
 
 fn table(name: &str, rows: &Rows, signed_keys: bool) -> DataTable {
     let keys: Vec<u64> = rows.iter().map(|r| r.0.unwrap_or(0)).collect();
-    let key_column = if signed_keys {
-        Column::i64(keys.iter().map(|&k| k as i64).collect())
-    } else {
-        Column::u64(keys.clone())
-    };
+    let key_column =
+        if signed_keys { Column::i64(keys.iter().map(|&k| k as i64).collect()) } else { Column::u64(keys.clone()) };
     let valid = |f: &dyn Fn(&(Option<u64>, Option<i64>, Option<i64>)) -> bool| rows.iter().map(f).collect::<Vec<_>>();
     DataTable::new(name)
         .with_column("id", "", Column::u64((0..rows.len() as u64).collect()))
@@ -116,8 +113,8 @@ fn nested_intervals_each_give_a_row_in_the_right_order() {
         (Some(1), Some(20), Some(30)), // an interval that fits all three exactly
         (Some(1), Some(45), Some(60)), // sticks out of [10, 50)
         (Some(2), Some(99), None),
-        (Some(1), None, Some(5)), // no time: dropped
-        (None, Some(25), None),   // no key: matches nothing
+        (Some(1), None, Some(5)),        // no time: dropped
+        (None, Some(25), None),          // no key: matches nothing
         (Some(1), Some(100), Some(100)), // a point at the end: outside
     ];
     let c = catalog(&left, &right);
@@ -176,7 +173,10 @@ fn keys_of_mixed_types_compare_by_value() {
     // u64 against i64, a string key from two dictionaries, and an expression as a key.
     assert_eq!(pairs(&c, "lefts join rights as r on k = r.k select id, r.id"), vec![(0, Some(0))]);
     assert_eq!(pairs(&c, "lefts join rights as r on name = r.name select id, r.id"), vec![(0, Some(0))]);
-    assert_eq!(pairs(&c, "lefts join rights as r on k + 1 = r.k + 1 and name = r.name select id, r.id"), vec![(0, Some(0))]);
+    assert_eq!(
+        pairs(&c, "lefts join rights as r on k + 1 = r.k + 1 and name = r.name select id, r.id"),
+        vec![(0, Some(0))]
+    );
     assert!(pairs(&c, "lefts join rights as r on k = r.k - 1 select id, r.id").is_empty());
     // A negative i64 equals no u64, even one with the same bits.
     let c = catalog(&vec![(Some(u64::MAX), Some(0), None)], &vec![(Some(u64::MAX), Some(0), None)]);

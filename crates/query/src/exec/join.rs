@@ -6,10 +6,10 @@ use super::during::during_pairs;
 use super::eval::{eval_dense, Memo};
 use super::join_keys::{key_pair, KeyGroups, KeyWords, Members, NONE};
 use super::{check, execute, Frame, CHUNK};
+use crate::ast::JoinKind;
 use crate::catalog::Catalog;
 use crate::error::{ErrorKind, QueryError};
 use crate::plan::JoinStage;
-use crate::ast::JoinKind;
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -62,9 +62,13 @@ pub(super) fn run<'a>(
     let right = execute(&join.right, table, catalog, cancel)?;
     let right_frame = Frame::borrowed(&right);
     let right_memo = Memo::default();
-    let left_keys = join.left_keys.iter().map(|k| eval_dense(k, &frame, cancel, memo)).collect::<Result<Vec<_>, _>>()?;
-    let right_keys =
-        join.right_keys.iter().map(|k| eval_dense(k, &right_frame, cancel, &right_memo)).collect::<Result<Vec<_>, _>>()?;
+    let left_keys =
+        join.left_keys.iter().map(|k| eval_dense(k, &frame, cancel, memo)).collect::<Result<Vec<_>, _>>()?;
+    let right_keys = join
+        .right_keys
+        .iter()
+        .map(|k| eval_dense(k, &right_frame, cancel, &right_memo))
+        .collect::<Result<Vec<_>, _>>()?;
     let (left_words, right_words): (Vec<KeyWords>, Vec<KeyWords>) =
         left_keys.iter().zip(&right_keys).map(|(l, r)| key_pair(l, r)).unzip();
     let (n_left, n_right) = (frame.selected_len(), right.row_count());

@@ -14,13 +14,19 @@ pub(super) const NONE: u32 = u32::MAX;
 enum Read {
     /// Integers as their bits; with `unsigned_other`, a negative value has no
     /// equal on the other side (nor, for unsigned, one of 2^63 or more).
-    Signed { unsigned_other: bool },
-    Unsigned { signed_other: bool },
+    Signed {
+        unsigned_other: bool,
+    },
+    Unsigned {
+        signed_other: bool,
+    },
     /// Either side is a float: both compare as f64.
     Float,
     Bool,
     /// Dictionary codes; `recode` maps this side's codes to the other's (NONE: absent there).
-    Str { recode: Option<Vec<u32>> },
+    Str {
+        recode: Option<Vec<u32>>,
+    },
     /// Values no value of the other side equals.
     Never,
 }
@@ -70,8 +76,12 @@ pub(super) fn key_pair<'l, 'r>(left: &'l DenseColumn, right: &'r DenseColumn) ->
         (Kind::Unsigned, Kind::Unsigned) => {
             (Read::Unsigned { signed_other: false }, Read::Unsigned { signed_other: false })
         }
-        (Kind::Signed, Kind::Unsigned) => (Read::Signed { unsigned_other: true }, Read::Unsigned { signed_other: true }),
-        (Kind::Unsigned, Kind::Signed) => (Read::Unsigned { signed_other: true }, Read::Signed { unsigned_other: true }),
+        (Kind::Signed, Kind::Unsigned) => {
+            (Read::Signed { unsigned_other: true }, Read::Unsigned { signed_other: true })
+        }
+        (Kind::Unsigned, Kind::Signed) => {
+            (Read::Unsigned { signed_other: true }, Read::Signed { unsigned_other: true })
+        }
         _ => (Read::Never, Read::Never),
     };
     (KeyWords { column: left, read: left_read }, KeyWords { column: right, read: right_read })

@@ -359,7 +359,7 @@ impl Planner<'_> {
                 let has = |wanted: &str| schema.iter().any(|(n, _)| n == wanted);
                 let plain = if has(&joined) {
                     Some(joined)
-                } else if column.eq_ignore_ascii_case(self.source) && !has(column) && has(name) {
+                } else if column.eq_ignore_ascii_case(self.source) && !has(column) {
                     Some(name.clone())
                 } else {
                     None

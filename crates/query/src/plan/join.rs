@@ -58,7 +58,8 @@ impl Planner<'_> {
             return Err(QueryError::at(ErrorKind::Type, message, alias_span));
         }
         if on.is_empty() && kind != JoinKind::During {
-            let message = format!("'{}' needs 'on' and the keys to match: {} threads on tid = tid", kind.words(), kind.words());
+            let message =
+                format!("'{}' needs 'on' and the keys to match: {} threads on tid = tid", kind.words(), kind.words());
             return Err(QueryError::at(ErrorKind::Syntax, message, span));
         }
         // On the other side `ALIAS.col` (and plain `col`) name its own columns.
@@ -101,7 +102,8 @@ impl Planner<'_> {
                 type_error(message, other_span)
             })?;
             if right.end == IntervalEnd::Point {
-                let message = format!("'during' needs intervals: {other_label} has 'ts' but neither 'end_ts' nor 'duration_ns'");
+                let message =
+                    format!("'during' needs intervals: {other_label} has 'ts' but neither 'end_ts' nor 'duration_ns'");
                 return Err(type_error(message, other_span));
             }
             Some((left, right))

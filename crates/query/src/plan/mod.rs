@@ -225,7 +225,14 @@ fn plan_rows(
         let reshapes = match &sourced.clause {
             Clause::GroupBy { .. } => Some("the result of 'group by'".to_string()),
             Clause::Select { .. } => Some("the result of 'select'".to_string()),
-            Clause::Join(join) => Some(format!("the rows joined with {}", sourced.text.get(join.other.span().start..join.other.span().end).unwrap_or("another table"))),
+            Clause::Join(join) => {
+                let other = match (&join.alias, &join.other) {
+                    (Some((alias, _)), _) => alias.as_str(),
+                    (None, JoinSource::Table { name, .. }) => name.as_str(),
+                    (None, JoinSource::Query { .. }) => "a sub-query",
+                };
+                Some(format!("the rows joined with {other}"))
+            }
             _ => None,
         };
         let planner = Planner { text: &sourced.text, table: &rows_name, source: &table, catalog };
