@@ -25,6 +25,7 @@ pub(super) struct Times<'f> {
     end: Option<(Cow<'f, DenseColumn>, bool)>,
 }
 
+#[inline]
 fn int_at(column: &DenseColumn, row: usize) -> Option<i64> {
     if !column.is_valid(row) {
         return None;
@@ -130,8 +131,10 @@ pub(super) fn during_pairs(
 /// One worker's buffers, kept from group to group.
 #[derive(Default)]
 struct Sweep {
-    lefts: Vec<u32>,
-    rights: Vec<u32>,
+    /// (start, least end a container needs, row) of the key's left rows.
+    lefts: Vec<(i64, i64, u32)>,
+    /// (start, end, row) of the key's intervals.
+    rights: Vec<(i64, i64, u32)>,
     /// The intervals begun and not yet over: (end, row).
     open: BTreeSet<(i64, u32)>,
     found: Vec<u32>,
@@ -139,38 +142,43 @@ struct Sweep {
 
 impl Sweep {
     /// The pairs of one key's rows (both in row order, all with a start).
+    /// Each row's times are read once into the buffers: the rows of a key lie
+    /// scattered over the columns, and sorting reads a time many times.
     fn run(&mut self, lefts: &[u32], rights: &[u32], left: &Times<'_>, right: &Times<'_>, pairs: &mut Pairs) {
-        let start_of = |times: &Times<'_>, row: u32| times.start(row as usize).unwrap_or(i64::MAX);
         self.lefts.clear();
-        self.lefts.extend_from_slice(lefts);
-        if !self.lefts.is_sorted_by_key(|&k| start_of(left, k)) {
-            self.lefts.sort_by_key(|&k| start_of(left, k));
+        self.lefts.extend(lefts.iter().map(|&k| {
+            let start = left.start(k as usize).unwrap_or(i64::MAX);
+            (start, left.needed_end(k as usize, start), k)
+        }));
+        // Stable: a key's rows at one time keep their order.
+        if !self.lefts.is_sorted_by_key(|l| l.0) {
+            self.lefts.sort_by_key(|l| l.0);
         }
         self.rights.clear();
-        self.rights.extend_from_slice(rights);
-        if !self.rights.is_sorted_by_key(|&r| start_of(right, r)) {
-            self.rights.sort_by_key(|&r| start_of(right, r));
+        self.rights.extend(rights.iter().filter_map(|&r| {
+            let (start, end) = (right.start(r as usize)?, right.end(r as usize)?);
+            (end > start).then_some((start, end, r))
+        }));
+        if !self.rights.is_sorted_by_key(|r| r.0) {
+            self.rights.sort_by_key(|r| r.0);
         }
         self.open.clear();
         let mut next = 0;
-        for &k in &self.lefts {
-            let at = start_of(left, k);
-            while let Some(&r) = self.rights.get(next).filter(|&&r| start_of(right, r) <= at) {
-                if let Some(end) = right.end(r as usize).filter(|&end| end > start_of(right, r)) {
-                    self.open.insert((end, r));
-                }
+        for &(at, needed, k) in &self.lefts {
+            while let Some(&(_, end, r)) = self.rights.get(next).filter(|i| i.0 <= at) {
+                self.open.insert((end, r));
                 next += 1;
             }
             // Over before this row: over before every later one too.
             while self.open.first().is_some_and(|&(end, _)| end <= at) {
                 self.open.pop_first();
             }
-            let needed = left.needed_end(k as usize, at);
             self.found.clear();
             self.found.extend(self.open.range((needed, 0)..).map(|&(_, r)| r));
             self.found.sort_unstable();
-            pairs.left.extend(std::iter::repeat_n(k, self.found.len()));
-            pairs.right.extend_from_slice(&self.found);
+            for &r in &self.found {
+                pairs.push(k, r);
+            }
         }
     }
 }

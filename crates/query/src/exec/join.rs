@@ -27,6 +27,17 @@ pub(super) struct Pairs {
     pub(super) right: Vec<u32>,
 }
 
+impl Pairs {
+    pub(super) fn with_capacity(rows: usize) -> Pairs {
+        Pairs { left: Vec::with_capacity(rows), right: Vec::with_capacity(rows) }
+    }
+
+    pub(super) fn push(&mut self, left: u32, right: u32) {
+        self.left.push(left);
+        self.right.push(right);
+    }
+}
+
 /// Counts rows made against [`MAX_JOIN_ROWS`] across threads.
 pub(super) struct RowBudget(AtomicUsize);
 
@@ -108,24 +119,26 @@ fn hash_join(
 ) -> Result<Pairs, QueryError> {
     let budget = RowBudget::new();
     if n_right <= n_left {
-        let (groups, group_of) = KeyGroups::build(right, n_right, |_| false, cancel)?;
+        let (mut groups, group_of) = KeyGroups::build(right, n_right, |_| false, cancel)?;
         let members = Members::of(&group_of, groups.count());
         drop(group_of);
+        // Unique keys (an id): `find` gives the one right row itself.
+        let unique = groups.find_rows_directly(&members);
         let chunks: Vec<Result<Pairs, QueryError>> = (0..n_left)
             .step_by(CHUNK)
             .collect::<Vec<_>>()
             .into_par_iter()
             .map(|start| {
                 check(cancel)?;
-                let mut pairs = Pairs::default();
+                let mut pairs = Pairs::with_capacity(CHUNK);
                 for k in start..(start + CHUNK).min(n_left) {
-                    let matches = groups.find(left, k).map_or(&[][..], |g| members.of_group(g as usize));
-                    if matches.is_empty() && keep_unmatched {
-                        pairs.left.push(k as u32);
-                        pairs.right.push(NONE);
+                    match groups.find(left, k) {
+                        Some(row) if unique => pairs.push(k as u32, row),
+                        // One push per match: most keys have one or two, too few for a copy.
+                        Some(group) => members.of_group(group as usize).iter().for_each(|&r| pairs.push(k as u32, r)),
+                        None if keep_unmatched => pairs.push(k as u32, NONE),
+                        None => {}
                     }
-                    pairs.left.extend(std::iter::repeat_n(k as u32, matches.len()));
-                    pairs.right.extend_from_slice(matches);
                 }
                 budget.spend(pairs.left.len())?;
                 Ok(pairs)
@@ -143,11 +156,12 @@ fn hash_join(
             .into_par_iter()
             .map(|start| {
                 check(cancel)?;
-                let mut pairs = Pairs::default();
+                let mut pairs = Pairs::with_capacity(CHUNK);
                 for r in start..(start + CHUNK).min(n_right) {
                     let matches = groups.find(right, r).map_or(&[][..], |g| members.of_group(g as usize));
-                    pairs.left.extend_from_slice(matches);
-                    pairs.right.extend(std::iter::repeat_n(r as u32, matches.len()));
+                    for &k in matches {
+                        pairs.push(k, r as u32);
+                    }
                 }
                 budget.spend(pairs.left.len())?;
                 Ok(pairs)
