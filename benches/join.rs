@@ -118,11 +118,11 @@ fn main() {
         (left_rows / 10).max(1)
     );
     let me = std::env::current_exe().expect("this program's path");
-    for case in 0..CASES.len() {
+    for (case, (name, _)) in CASES.iter().enumerate() {
         // `cargo bench` passes --bench; the child needs no arguments.
         match Command::new(&me).env("ETWQ_BENCH_JOIN_CASE", case.to_string()).status() {
             Ok(status) if status.success() => {}
-            other => println!("{}: failed ({other:?})", CASES[case].0),
+            other => println!("{name}: failed ({other:?})"),
         }
     }
 }

@@ -6,14 +6,15 @@ use etwq_query::{run_query, MemoryCatalog};
 use proptest::prelude::*;
 use std::sync::atomic::AtomicBool;
 
-/// (key, ts, end) per row; a row's id is its place.
-type Rows = Vec<(Option<u64>, Option<i64>, Option<i64>)>;
+/// (key, ts, end) of a row; its id is its place.
+type Row = (Option<u64>, Option<i64>, Option<i64>);
+type Rows = Vec<Row>;
 
 fn table(name: &str, rows: &Rows, signed_keys: bool) -> DataTable {
     let keys: Vec<u64> = rows.iter().map(|r| r.0.unwrap_or(0)).collect();
     let key_column =
         if signed_keys { Column::i64(keys.iter().map(|&k| k as i64).collect()) } else { Column::u64(keys.clone()) };
-    let valid = |f: &dyn Fn(&(Option<u64>, Option<i64>, Option<i64>)) -> bool| rows.iter().map(f).collect::<Vec<_>>();
+    let valid = |f: &dyn Fn(&Row) -> bool| rows.iter().map(f).collect::<Vec<_>>();
     DataTable::new(name)
         .with_column("id", "", Column::u64((0..rows.len() as u64).collect()))
         .and_then(|t| t.with_column("k", "", key_column.with_validity(valid(&|r| r.0.is_some()))))
