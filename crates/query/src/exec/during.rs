@@ -4,7 +4,7 @@
 //! end, and each left row takes those that end late enough. Nested
 //! intervals all contain the row, so each gives a pair.
 use super::eval::{eval_dense, Memo};
-use super::join::{in_left_order, Pairs, RowBudget};
+use super::join::{in_left_order, Pairs, RowBudget, COUNT_EVERY};
 use super::join_keys::{KeyGroups, KeyWords, Members, NONE};
 use super::{check, Frame, CHUNK};
 use crate::error::QueryError;
@@ -117,10 +117,10 @@ pub(super) fn during_pairs(
             for group in first..(first + GROUPS_PER_TASK).min(groups.count()) {
                 let (lefts, rights) = (rows.of_group(group), intervals.of_group(group));
                 if !lefts.is_empty() && !rights.is_empty() {
-                    sweep.run(lefts, rights, left, right, &mut pairs);
+                    sweep.run(lefts, rights, left, right, &mut pairs, &budget)?;
                 }
             }
-            budget.spend(pairs.left.len())?;
+            budget.count(&mut pairs, 0)?;
             Ok(pairs)
         })
         .collect();
@@ -144,7 +144,15 @@ impl Sweep {
     /// The pairs of one key's rows (both in row order, all with a start).
     /// Each row's times are read once into the buffers: the rows of a key lie
     /// scattered over the columns, and sorting reads a time many times.
-    fn run(&mut self, lefts: &[u32], rights: &[u32], left: &Times<'_>, right: &Times<'_>, pairs: &mut Pairs) {
+    fn run(
+        &mut self,
+        lefts: &[u32],
+        rights: &[u32],
+        left: &Times<'_>,
+        right: &Times<'_>,
+        pairs: &mut Pairs,
+        budget: &RowBudget,
+    ) -> Result<(), QueryError> {
         self.lefts.clear();
         self.lefts.extend(lefts.iter().map(|&k| {
             let start = left.start(k as usize).unwrap_or(i64::MAX);
@@ -179,6 +187,8 @@ impl Sweep {
             for &r in &self.found {
                 pairs.push(k, r);
             }
+            budget.count(pairs, COUNT_EVERY)?;
         }
+        Ok(())
     }
 }

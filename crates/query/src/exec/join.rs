@@ -15,9 +15,14 @@ use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// The most rows a join may make: each costs 8 bytes of row numbers before
-/// any column is read, and row numbers are 32-bit.
-pub const MAX_JOIN_ROWS: usize = 500_000_000;
+/// The most rows a join may make: each costs 8 bytes of row numbers (16
+/// while they are put together) before any column is read, and no one reads
+/// a result this long. Counted as the pairs are made, so a join on keys
+/// that pair everything with everything stops early.
+pub const MAX_JOIN_ROWS: usize = 100_000_000;
+
+/// Pairs counted against the budget at least this often.
+pub(super) const COUNT_EVERY: usize = 1 << 16;
 
 /// Matching rows: `left[i]` (a place in the left's selection) with `right[i]`
 /// (a row of the right, NONE for a left join's unmatched row).
@@ -25,11 +30,13 @@ pub const MAX_JOIN_ROWS: usize = 500_000_000;
 pub(super) struct Pairs {
     pub(super) left: Vec<u32>,
     pub(super) right: Vec<u32>,
+    /// How many of them the budget has counted.
+    counted: usize,
 }
 
 impl Pairs {
     pub(super) fn with_capacity(rows: usize) -> Pairs {
-        Pairs { left: Vec::with_capacity(rows), right: Vec::with_capacity(rows) }
+        Pairs { left: Vec::with_capacity(rows), right: Vec::with_capacity(rows), counted: 0 }
     }
 
     pub(super) fn push(&mut self, left: u32, right: u32) {
@@ -44,6 +51,16 @@ pub(super) struct RowBudget(AtomicUsize);
 impl RowBudget {
     pub(super) fn new() -> RowBudget {
         RowBudget(AtomicUsize::new(0))
+    }
+
+    /// Counts the pairs made since the last count, once there are `at_least`.
+    pub(super) fn count(&self, pairs: &mut Pairs, at_least: usize) -> Result<(), QueryError> {
+        let new = pairs.left.len() - pairs.counted;
+        if new >= at_least.max(1) {
+            self.spend(new)?;
+            pairs.counted = pairs.left.len();
+        }
+        Ok(())
     }
 
     pub(super) fn spend(&self, rows: usize) -> Result<(), QueryError> {
@@ -92,7 +109,7 @@ pub(super) fn run<'a>(
         (kind, _) => hash_join(&left_words, &right_words, n_left, n_right, kind == JoinKind::Left, cancel)?,
     };
     check(cancel)?;
-    let Pairs { left, right: right_rows } = pairs;
+    let Pairs { left, right: right_rows, .. } = pairs;
     let left_rows: Arc<[u32]> = match &frame.selection {
         Some(selection) => left.iter().map(|&k| selection[k as usize]).collect(),
         None => Arc::from(left),
@@ -139,8 +156,9 @@ fn hash_join(
                         None if keep_unmatched => pairs.push(k as u32, NONE),
                         None => {}
                     }
+                    budget.count(&mut pairs, COUNT_EVERY)?;
                 }
-                budget.spend(pairs.left.len())?;
+                budget.count(&mut pairs, 0)?;
                 Ok(pairs)
             })
             .collect();
@@ -162,8 +180,9 @@ fn hash_join(
                     for &k in matches {
                         pairs.push(k, r as u32);
                     }
+                    budget.count(&mut pairs, COUNT_EVERY)?;
                 }
-                budget.spend(pairs.left.len())?;
+                budget.count(&mut pairs, 0)?;
                 Ok(pairs)
             })
             .collect();
@@ -223,5 +242,5 @@ pub(super) fn in_left_order(
             *at += 1;
         }
     }
-    Ok(Pairs { left, right })
+    Ok(Pairs { left, right, counted: total })
 }
