@@ -360,7 +360,7 @@ fn export_stays_in_its_directory() {
 #[test]
 fn errors_name_the_line_and_column() {
     let err = run_text(&mut demo(), "q.rhai", "let a = 1;\nlet t = query(\"syscalls whre\");\n", &[]).unwrap_err();
-    assert_eq!(err.to_string().lines().next().unwrap(), "q.rhai:2:9: query failed: error: unexpected 'whre'; expected a clause (where, between, group by, select, order by, limit, top) or the end of the query; did you mean 'where'?");
+    assert_eq!(err.to_string().lines().next().unwrap(), "q.rhai:2:9: query failed: error: unexpected 'whre'; expected a clause (where, between, join, during, group by, select, order by, limit, top) or the end of the query; did you mean 'where'?");
     let err = run_text(&mut demo(), "t.rhai", "query(\"syscalls limit 1\")[5];", &[]).unwrap_err();
     assert!(err.message.contains("row 5 is out of range"), "{err}");
 }

@@ -1,5 +1,8 @@
 //! Arbitrary text as a query: the parser, planner and executor must answer
-//! with a result or an error, never a panic or a stack overflow.
+//! with a result or an error, never a panic or a stack overflow. Two tables,
+//! so that joins (`join`, `left join`, `during`, sub-queries) run too; the
+//! language's words are in fuzz/query_parse.dict:
+//!   cargo +nightly fuzz run -O query_parse -- -dict=query_parse.dict
 #![no_main]
 use columnar::{Column, DataTable};
 use query::{grammar::parse_query, run_query, MemoryCatalog};
@@ -18,8 +21,16 @@ fn catalog() -> &'static MemoryCatalog {
             .and_then(|t| t.with_column("func", "", Column::strs(["NtCreateFile", "NtOpenKey", "NtClose"])))
             .and_then(|t| t.with_column("ret", "", Column::u64(vec![0, 0xC000_0022, 0])))
             .expect("columns of one length");
+        // Intervals for `during`, and keys of another type (i64) for `join`.
+        let threads = DataTable::new("threads")
+            .with_column("ts", "", Column::timestamps(vec![0, 2, 5]))
+            .and_then(|t| t.with_column("end_ts", "", Column::timestamps(vec![10, 3, 5])))
+            .and_then(|t| t.with_column("pid", "", Column::i64(vec![4, 8, -1])))
+            .and_then(|t| t.with_column("name", "", Column::strs(["a.exe", "main", "b.exe"])))
+            .expect("columns of one length");
         let mut catalog = MemoryCatalog::new();
         catalog.add_table(table);
+        catalog.add_table(threads);
         catalog
     })
 }

@@ -117,6 +117,71 @@ pub enum Clause {
         by: Option<Expr>,
         span: Span,
     },
+    /// `[left] join OTHER [as ALIAS] on A = B ...` and `during OTHER [as ALIAS] [on COL ...]`.
+    Join(Box<Join>),
+}
+
+/// A join of the rows so far (the left) with another table's or sub-query's rows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Join {
+    pub kind: JoinKind,
+    pub other: JoinSource,
+    /// The name the other side's columns are prefixed with (`ALIAS.col`).
+    pub alias: Option<(String, Span)>,
+    /// `on A = B and ...`: A over the left rows, B over the other's. For
+    /// `during`, each key names one column both sides have (A and B alike).
+    pub on: Vec<JoinKey>,
+    /// The whole clause.
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinKind {
+    /// `join`: the pairs of rows whose keys are equal.
+    Inner,
+    /// `left join`: those, and each left row without a match once, its other side null.
+    Left,
+    /// `during`: the pairs where the left row's time lies inside the other's interval.
+    During,
+}
+
+impl JoinKind {
+    /// The words that start the clause.
+    pub fn words(self) -> &'static str {
+        match self {
+            JoinKind::Inner => "join",
+            JoinKind::Left => "left join",
+            JoinKind::During => "during",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum JoinSource {
+    Table {
+        name: String,
+        span: Span,
+    },
+    /// `( QUERY )`: its rows, planned and run as any query.
+    Query {
+        query: Box<Query>,
+        span: Span,
+    },
+}
+
+impl JoinSource {
+    pub fn span(&self) -> Span {
+        match self {
+            JoinSource::Table { span, .. } | JoinSource::Query { span, .. } => *span,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct JoinKey {
+    pub left: Expr,
+    pub right: Expr,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug, PartialEq)]

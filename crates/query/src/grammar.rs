@@ -19,11 +19,17 @@ pub const MAX_DEPTH: usize = 64;
 /// Words that cannot name a column (they start or join clauses and operators).
 pub const KEYWORDS: &[&str] = &[
     "where", "between", "and", "or", "not", "group", "by", "select", "order", "asc", "desc", "limit", "top", "as",
-    "in", "like", "contains", "is", "null", "true", "false",
+    "in", "like", "contains", "is", "null", "true", "false", "join", "left", "during", "on",
 ];
 
 /// The words that start a clause.
-pub const CLAUSE_WORDS: &[&str] = &["where", "between", "group", "select", "order", "limit", "top"];
+pub const CLAUSE_WORDS: &[&str] =
+    &["where", "between", "join", "left", "during", "group", "select", "order", "limit", "top"];
+
+const CLAUSE_EXPECTED: &str = "a clause (where, between, join, during, group by, select, order by, limit, top)";
+
+/// How deeply sub-queries (`join (QUERY) as x`) may nest.
+pub const MAX_SUBQUERY_DEPTH: usize = 8;
 
 /// The views that may end a query after `|`; they are not keywords, so columns may bear these names.
 pub const VIEW_NAMES: &[&str] = &["tree", "butterfly", "folded", "flame", "histogram", "waits"];
@@ -238,7 +244,7 @@ impl<'a> Parser<'a> {
                 return Ok(Query { source, clauses, view: Some(view) });
             }
             let at = after_pipe.unwrap_or(before);
-            match self.clause(at) {
+            match self.clause(at, 0) {
                 Ok((rest, clause)) => {
                     clauses.push(clause);
                     i = rest;
@@ -382,11 +388,12 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn clause(&self, i: &'a str) -> PResult<'a, Clause> {
+    /// `depth`: how many sub-queries this clause is inside.
+    fn clause(&self, i: &'a str, depth: usize) -> PResult<'a, Clause> {
         let start = self.ws(i);
         let word = self.peek_word(start).map(|(w, rest)| (w.to_ascii_lowercase(), rest));
         let Some((word, rest)) = word else {
-            return Err(self.expected(start, "a clause (where, between, group by, select, order by, limit, top)"));
+            return Err(self.expected(start, CLAUSE_EXPECTED));
         };
         match word.as_str() {
             "where" => {
@@ -447,7 +454,98 @@ impl<'a> Parser<'a> {
                 };
                 Ok((rest, Clause::Top { count, by, span: self.span(start, rest) }))
             }
-            _ => Err(self.expected(start, "a clause (where, between, group by, select, order by, limit, top)")),
+            "join" => self.join(rest, start, JoinKind::Inner, depth),
+            "left" => {
+                let (rest, ()) = self.kw(rest, "join")?;
+                self.join(rest, start, JoinKind::Left, depth)
+            }
+            "during" => self.join(rest, start, JoinKind::During, depth),
+            _ => Err(self.expected(start, CLAUSE_EXPECTED)),
+        }
+    }
+
+    /// The rest of a join clause after its words (`join`, `left join`, `during`).
+    fn join(&self, i: &'a str, start: &'a str, kind: JoinKind, depth: usize) -> PResult<'a, Clause> {
+        let other_start = self.ws(i);
+        let (rest, other) = if let Some(open) = self.try_sym(other_start, "(") {
+            if depth >= MAX_SUBQUERY_DEPTH {
+                let at = self.off(other_start);
+                let message = format!("sub-queries nested too deeply (the limit is {MAX_SUBQUERY_DEPTH})");
+                return Err(self.fail(other_start, QueryError::at(ErrorKind::Limit, message, Span::new(at, at + 1))));
+            }
+            let (rest, query) = self.sub_query(open, depth + 1)?;
+            let (rest, ()) = self.sym(rest, ")")?;
+            (rest, JoinSource::Query { query: Box::new(query), span: self.span(other_start, rest) })
+        } else {
+            match self.peek_word(other_start) {
+                Some((word, rest)) if !is_keyword(word) => {
+                    (rest, JoinSource::Table { name: word.to_string(), span: self.span(other_start, rest) })
+                }
+                _ => return Err(self.expected(other_start, "a table name or a (sub-query)")),
+            }
+        };
+        let (rest, alias) = match self.try_kw(rest, "as") {
+            Some(after) => {
+                let (after, (name, span)) = self.ident(after, "a name after 'as'")?;
+                (after, Some((name, span)))
+            }
+            None => (rest, None),
+        };
+        let mut on = Vec::new();
+        let mut rest = rest;
+        if let Some(after) = self.try_kw(rest, "on") {
+            let mut at = after;
+            loop {
+                let (after, key) = if kind == JoinKind::During { self.during_key(at)? } else { self.join_key(at)? };
+                on.push(key);
+                match self.try_kw(after, "and") {
+                    Some(more) => at = more,
+                    None => {
+                        rest = after;
+                        break;
+                    }
+                }
+            }
+        } else {
+            self.expected(self.ws(rest), "'on'");
+        }
+        let span = self.span(start, rest);
+        Ok((rest, Clause::Join(Box::new(Join { kind, other, alias, on, span }))))
+    }
+
+    /// `A = B` of a join's `on`.
+    fn join_key(&self, i: &'a str) -> PResult<'a, JoinKey> {
+        let (rest, left) = self.add_expr(i, 0)?;
+        let (rest, ()) = self.sym(rest, "=")?;
+        let (rest, right) = self.add_expr(rest, 0)?;
+        let span = left.span.to(right.span);
+        Ok((rest, JoinKey { left, right, span }))
+    }
+
+    /// A column both sides of a `during` have.
+    fn during_key(&self, i: &'a str) -> PResult<'a, JoinKey> {
+        let (rest, (name, span)) = self.ident(i, "a column both sides have")?;
+        let column = Expr { kind: ExprKind::Column(name), span };
+        Ok((rest, JoinKey { left: column.clone(), right: column, span }))
+    }
+
+    /// A query inside parentheses: a source and its clauses, up to the `)`.
+    fn sub_query(&self, i: &'a str, depth: usize) -> PResult<'a, Query> {
+        let (mut rest, source) = self.source(i)?;
+        let mut clauses = Vec::new();
+        loop {
+            let before = self.ws(rest);
+            let at = self.try_sym(before, "|").unwrap_or(before);
+            match self.clause(at, depth) {
+                Ok((after, clause)) => {
+                    clauses.push(clause);
+                    rest = after;
+                }
+                Err(nom::Err::Error(_)) if at.len() == before.len() => {
+                    return Ok((before, Query { source, clauses, view: None }))
+                }
+                Err(e) => return Err(e),
+            }
         }
     }
 
@@ -709,9 +807,17 @@ impl<'a> Parser<'a> {
             let kind = ExprKind::Call { name: word.to_string(), name_span, args, over };
             return Ok((after, Expr { kind, span: self.span(start, after) }));
         }
-        let field: PResult<&str> = preceded(char('.'), take_while1(is_word_char))(rest);
-        if let Ok((after, name)) = field {
-            let kind = ExprKind::Field { column: word.to_string(), name: name.to_string() };
+        // `a.b`, or `a.b.c` (a joined field map: `alias.fields.Name`): the last part is the name.
+        let mut parts = vec![word];
+        let mut after = rest;
+        loop {
+            let field: PResult<&str> = preceded(char('.'), take_while1(is_word_char))(after);
+            let Ok((next, name)) = field else { break };
+            parts.push(name);
+            after = next;
+        }
+        if let Some((name, column)) = parts.split_last().filter(|_| parts.len() > 1) {
+            let kind = ExprKind::Field { column: column.join("."), name: name.to_string() };
             return Ok((after, Expr { kind, span: self.span(start, after) }));
         }
         Ok((rest, Expr { kind: ExprKind::Column(word.to_string()), span: name_span }))

@@ -45,5 +45,5 @@ pub fn run_parsed(
     let Some(table) = catalog.table(&plan.table) else {
         return Err(QueryError::new(ErrorKind::UnknownName, format!("unknown table '{}'", plan.table), None));
     };
-    exec::execute(&plan, table, cancel)
+    exec::execute(&plan, table, catalog, cancel)
 }

@@ -441,19 +441,20 @@ impl Session {
     /// catalog for each table it meets; a table not built yet is built and the
     /// query planned again (saved queries can lead to other tables).
     pub(crate) fn ensure_tables_for(&mut self, text: &str, progress: &Progress) -> Result<(), NotBuilt> {
-        for _ in 0..8 {
+        // A join asks for a table only once the tables before it are there, and
+        // a build that needs more of the model drops the tables made from the
+        // old one: ask again until nothing new is missing.
+        let mut missing_before = Vec::new();
+        for _ in 0..16 {
             let asked = tables_asked_for(text, &self.catalog);
             let missing: Vec<String> = asked.into_iter().filter(|t| !self.catalog.tables.contains_key(t)).collect();
-            if missing.is_empty() {
-                return Ok(());
+            if missing.is_empty() || missing == missing_before {
+                return Ok(()); // or names the schema does not know: the query reports them
             }
-            let before = self.catalog.tables.len();
             for table in &missing {
                 self.ensure_table(table, progress)?;
             }
-            if self.catalog.tables.len() == before {
-                return Ok(()); // names the schema does not know: the query reports them
-            }
+            missing_before = missing;
         }
         Ok(())
     }

@@ -7,6 +7,7 @@
 //!
 //! This module runs the stages; `eval` evaluates expressions, `group` groups rows
 //! and computes aggregates.
+use super::catalog::Catalog;
 use super::error::QueryError;
 use super::plan::{Output, Plan, Stage, TExpr, TKind};
 use columnar::{Column, ColumnData, DataTable, DenseColumn, NamedColumn, Value};
@@ -16,9 +17,14 @@ use std::cmp::Ordering;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::sync::Arc;
 
+mod during;
 mod eval;
 mod group;
+mod join;
+mod join_keys;
 mod window;
+
+pub use join::MAX_JOIN_ROWS;
 
 use eval::{eval, eval_all, eval_dense, Memo};
 use group::{accumulate, assign_groups};
@@ -106,13 +112,18 @@ impl<'a> Frame<'a> {
     }
 }
 
-/// Runs `plan` over `table`.
-pub fn execute(plan: &Plan, table: &DataTable, cancel: &AtomicBool) -> Result<DataTable, QueryError> {
+/// Runs `plan` over `table`; a join reads the other tables it names from `catalog`.
+pub fn execute(
+    plan: &Plan,
+    table: &DataTable,
+    catalog: &dyn Catalog,
+    cancel: &AtomicBool,
+) -> Result<DataTable, QueryError> {
     let memo = Memo::default();
     let mut frame = Frame::borrowed(table);
     for stage in &plan.stages {
         check(cancel)?;
-        frame = run_stage(stage, frame, cancel, &memo)?;
+        frame = run_stage(stage, frame, catalog, cancel, &memo)?;
     }
     let mut result = DataTable::new(&plan.table);
     let Frame { names, docs, columns, selection, .. } = frame;
@@ -148,10 +159,12 @@ fn result_column(column: Cow<'_, Column>, selection: Option<&Arc<[u32]>>) -> Col
 fn run_stage<'a>(
     stage: &Stage,
     mut frame: Frame<'a>,
+    catalog: &dyn Catalog,
     cancel: &AtomicBool,
     memo: &Memo,
 ) -> Result<Frame<'a>, QueryError> {
     match stage {
+        Stage::Join(join) => join::run(join, frame, catalog, cancel, memo),
         Stage::Filter(predicate) => {
             // Chunks are tested on all cores, each worker with a memo of its own.
             let kept: Vec<Result<Vec<u32>, QueryError>> = frame

@@ -39,6 +39,8 @@ pub(super) struct Planner<'t> {
     pub(super) catalog: &'t dyn Catalog,
     pub(super) text: &'t str,
     pub(super) table: &'t str,
+    /// The query's source table: `SOURCE.col` means its column `col`.
+    pub(super) source: &'t str,
 }
 
 fn type_error(message: String, span: Span) -> QueryError {
@@ -46,7 +48,7 @@ fn type_error(message: String, span: Span) -> QueryError {
 }
 
 impl Planner<'_> {
-    fn source_text(&self, span: Span) -> String {
+    pub(super) fn source_text(&self, span: Span) -> String {
         let text = self.text.get(span.start..span.end).unwrap_or("");
         text.split_whitespace().collect::<Vec<_>>().join(" ")
     }
@@ -77,6 +79,11 @@ impl Planner<'_> {
         let name = self.output_name(&SelectItem { expr: expr.clone(), alias: None });
         let i = schema.iter().position(|(n, _)| *n == name)?;
         Some(TExpr { kind: TKind::Column(i), ty: schema[i].1 })
+    }
+
+    /// An expression over each row (no aggregates).
+    pub(super) fn row_expr(&self, e: &Expr, schema: &[(String, Type)]) -> Result<TExpr, QueryError> {
+        self.expr(e, schema, None)
     }
 
     pub(super) fn clause(
@@ -194,6 +201,10 @@ impl Planner<'_> {
                 stages.push(Stage::Sort(planned));
             }
             Clause::Limit { count, .. } => stages.push(Stage::Limit(count)),
+            // Planned by `join`, which needs the clause's source text.
+            Clause::Join(join) => {
+                return Err(QueryError::at(ErrorKind::Syntax, "a join is planned apart", join.span));
+            }
             Clause::Top { count, by, span } => {
                 let key = match by {
                     Some(e) => {
@@ -228,14 +239,14 @@ impl Planner<'_> {
         }
     }
 
-    fn expect_orderable(&self, e: &TExpr, span: Span) -> Result<(), QueryError> {
+    pub(super) fn expect_orderable(&self, e: &TExpr, span: Span) -> Result<(), QueryError> {
         if e.ty == Type::Fields {
             return Err(type_error("cannot order by a whole field map; pick a field: fields.Name".into(), span));
         }
         Ok(())
     }
 
-    fn unknown_column(&self, name: &str, span: Span, schema: &[(String, Type)]) -> QueryError {
+    pub(super) fn unknown_column(&self, name: &str, span: Span, schema: &[(String, Type)]) -> QueryError {
         let mut error =
             QueryError::at(ErrorKind::UnknownName, format!("unknown column '{name}' in {}", self.table), span)
                 .with_suggestion(did_you_mean(name, schema.iter().map(|(n, _)| n.as_str())));
@@ -343,6 +354,29 @@ impl Planner<'_> {
                 }
             }
             ExprKind::Field { column, name } => {
+                // A joined column (`alias.col`) or the source's own (`samples.tid`) is a plain column.
+                let joined = format!("{column}.{name}");
+                let has = |wanted: &str| schema.iter().any(|(n, _)| n == wanted);
+                let plain = if has(&joined) {
+                    Some(joined)
+                } else if column.eq_ignore_ascii_case(self.source) && !has(column) {
+                    Some(name.clone())
+                } else {
+                    None
+                };
+                if let Some(plain) = plain {
+                    return self.expr(&Expr { kind: ExprKind::Column(plain), span: e.span }, schema, group);
+                }
+                let prefix = format!("{column}.");
+                if !has(column) && schema.iter().any(|(n, _)| n.starts_with(&prefix)) {
+                    let columns = schema.iter().filter_map(|(n, _)| n.strip_prefix(&prefix));
+                    return Err(QueryError::at(
+                        ErrorKind::UnknownName,
+                        format!("unknown column '{name}' in the joined rows '{column}'"),
+                        e.span,
+                    )
+                    .with_suggestion(did_you_mean(name, columns).map(|c| format!("{prefix}{c}"))));
+                }
                 if group.is_some() {
                     return Err(type_error(
                         format!("'{column}.{name}' is neither grouped nor inside an aggregate"),
@@ -351,7 +385,8 @@ impl Planner<'_> {
                 }
                 match schema.iter().position(|(n, _)| n == column) {
                     Some(i) if schema[i].1 == Type::Fields => {
-                        let name = self.field_name(name, e.span)?;
+                        // A joined field map's names are its own table's: not checked here.
+                        let name = if column.contains('.') { name } else { self.field_name(name, e.span)? };
                         Ok(TExpr { kind: TKind::Field { column: i, name: Arc::from(name) }, ty: Type::Any })
                     }
                     Some(_) => Err(type_error(

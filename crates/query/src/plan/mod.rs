@@ -13,6 +13,7 @@ use regex::Regex;
 use std::sync::Arc;
 
 mod check;
+mod join;
 mod saved;
 
 pub use check::arith_type;
@@ -149,6 +150,40 @@ pub enum Stage {
     /// Stable sort; `true` = descending.
     Sort(Vec<(TExpr, bool)>),
     Limit(u64),
+    /// Pairs each row with the other side's matching rows (see [`JoinStage`]).
+    Join(Box<JoinStage>),
+}
+
+/// A join: the rows so far (the left) with the rows of `right`, a plan of its
+/// own over the catalog. The left's columns come first, under their names,
+/// then the right's under `right_names` (`ALIAS.col`). Rows keep the left's order.
+#[derive(Clone, Debug)]
+pub struct JoinStage {
+    pub kind: JoinKind,
+    pub right: Plan,
+    /// Equal keys pair rows: `left_keys[i]` over the left, `right_keys[i]` over the right.
+    pub left_keys: Vec<TExpr>,
+    pub right_keys: Vec<TExpr>,
+    /// For `during`: the left's time and the right's interval.
+    pub times: Option<(Interval, Interval)>,
+    pub right_names: Vec<String>,
+}
+
+/// Where a row's time interval is: `[start, end)` by columns of its rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Interval {
+    pub start: usize,
+    pub end: IntervalEnd,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntervalEnd {
+    /// An end time column (`end_ts`).
+    Column(usize),
+    /// A duration column (`duration_ns`): the end is start + duration.
+    Duration(usize),
+    /// No end: the row is the point `start`.
+    Point,
 }
 
 #[derive(Clone, Debug)]
@@ -160,9 +195,20 @@ pub struct Plan {
 /// Resolves, expands saved queries and type-checks `query` (parsed from `text`);
 /// its view, if any, is the caller's.
 pub fn plan_query(query: Query, text: &str, catalog: &dyn Catalog) -> Result<Plan, QueryError> {
+    plan_rows(query, Arc::from(text), None, catalog, 0).map(|(plan, _)| plan)
+}
+
+/// The plan of `query` (parsed from `text`, `depth` saved queries or sub-queries
+/// deep) and the columns of its rows.
+fn plan_rows(
+    query: Query,
+    text: Arc<str>,
+    context: Option<String>,
+    catalog: &dyn Catalog,
+    depth: usize,
+) -> Result<(Plan, Vec<(String, Type)>), QueryError> {
     let mut clauses = Vec::new();
-    let (table, table_span, table_text, table_context) =
-        expand(query, Arc::from(text), None, catalog, 0, &mut clauses)?;
+    let (table, table_span, table_text, table_context) = expand(query, text, context, catalog, depth, &mut clauses)?;
     let Some(data) = catalog.table(&table) else {
         let names = catalog.table_names();
         return Err(QueryError::at(ErrorKind::UnknownName, format!("unknown table '{table}'"), table_span)
@@ -175,22 +221,33 @@ pub fn plan_query(query: Query, text: &str, catalog: &dyn Catalog) -> Result<Pla
     let mut stages = Vec::new();
     // What the rows are called in messages: the table, until a clause reshapes them.
     let mut rows_name = table.clone();
-    for sourced in clauses {
+    for mut sourced in clauses {
         let reshapes = match &sourced.clause {
-            Clause::GroupBy { .. } => Some("group by"),
-            Clause::Select { .. } => Some("select"),
+            Clause::GroupBy { .. } => Some("the result of 'group by'".to_string()),
+            Clause::Select { .. } => Some("the result of 'select'".to_string()),
+            Clause::Join(join) => {
+                let other = match (&join.alias, &join.other) {
+                    (Some((alias, _)), _) => alias.as_str(),
+                    (None, JoinSource::Table { name, .. }) => name.as_str(),
+                    (None, JoinSource::Query { .. }) => "a sub-query",
+                };
+                Some(format!("the rows joined with {other}"))
+            }
             _ => None,
         };
-        let planner = Planner { text: &sourced.text, table: &rows_name, catalog };
-        planner
-            .clause(sourced.clause, &mut schema, &mut stages)
-            .map_err(|e| e.in_query(&sourced.text).with_context(sourced.context.clone()))?;
-        if let Some(clause) = reshapes {
-            rows_name = format!("the result of '{clause}'");
+        let planner = Planner { text: &sourced.text, table: &rows_name, source: &table, catalog };
+        let clause = std::mem::replace(&mut sourced.clause, Clause::OrderBy(Vec::new()));
+        let planned = match clause {
+            Clause::Join(join) => planner.join(*join, &sourced, &mut schema, &mut stages),
+            clause => planner.clause(clause, &mut schema, &mut stages),
+        };
+        planned.map_err(|e| e.in_query(&sourced.text).with_context(sourced.context.clone()))?;
+        if let Some(name) = reshapes {
+            rows_name = name;
         }
     }
     limits_first(&mut stages);
-    Ok(Plan { table, stages })
+    Ok((Plan { table, stages }, schema))
 }
 
 /// Takes a limit before the projections just ahead of it: a projection works

@@ -13,6 +13,8 @@ pub(super) struct SourcedClause {
     pub(super) clause: Clause,
     pub(super) text: Arc<str>,
     pub(super) context: Option<String>,
+    /// How many saved queries or sub-queries deep the clause is written.
+    pub(super) depth: usize,
 }
 
 impl QueryError {
@@ -83,6 +85,7 @@ pub(super) fn expand(
         clause,
         text: text.clone(),
         context: context.clone(),
+        depth,
     }));
     Ok(source)
 }
