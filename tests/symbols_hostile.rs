@@ -97,7 +97,7 @@ fn trickle(stream: &mut TcpStream, stopped: &AtomicBool, length: u64) {
 }
 
 fn limits(file_deadline: Duration, session_budget: Duration) -> DownloadLimits {
-    DownloadLimits { enabled: true, file_deadline, session_budget, max_download: 64 << 20 }
+    DownloadLimits { enabled: true, file_deadline, session_budget, max_download: 64 << 20, miss_ttl: Duration::ZERO }
 }
 
 fn options(root: &Path, downloads: DownloadLimits) -> ResolverOptions {

@@ -8,11 +8,14 @@
 //! should hear (refused PDBs, servers that failed) is collected as messages for the
 //! session to show.
 pub mod breakpad;
+pub mod cabinet;
 pub mod cache;
 pub mod download;
 pub mod drivers;
 pub mod identity;
+pub mod layout;
 pub mod memory;
+pub mod missing;
 pub mod path;
 pub mod pdb_file;
 pub mod store;
