@@ -60,7 +60,7 @@ pub fn parse_file_ptr(text: &str) -> Result<FilePointer, String> {
         }
     }
     let shown: String = text.chars().take(40).map(|c| if c.is_control() { '.' } else { c }).collect();
-    Err(format!("file.ptr is neither PATH: nor MSG: ({shown:?})"))
+    Err(format!("neither PATH: nor MSG: ({shown:?})"))
 }
 
 #[cfg(test)]

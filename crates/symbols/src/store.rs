@@ -306,7 +306,7 @@ impl Locator {
         let name = identity.checked_name().map_err(SymbolError::Refused)?;
         let result = self.unpack_into_store(&cab, name, dest, identity);
         let _ = std::fs::remove_file(&cab);
-        let shown_url = format!("{}/{}", url.trim_end_matches('/'), file);
+        let shown_url = format!("{}/{name}/{}/{file}", url.trim_end_matches('/'), identity.store_key());
         result
             .map(|path| Some(Found::Stored(path, SymbolFileKind::Pdb)))
             .map_err(|what| SymbolError::Server { url: shown_url, what: format!("{what}; not kept") })
