@@ -36,12 +36,7 @@ fn crash_cab(c: &Crash, work: &Path) -> Option<Vec<u8>> {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("crash.pdb"), &c.bytes).unwrap();
     let cab = work.join("crash.pd_");
-    let status = Command::new("gcab")
-        .args(["-c", "-z", "-n"])
-        .arg(&cab)
-        .arg(dir.join("crash.pdb"))
-        .status()
-        .unwrap();
+    let status = Command::new("gcab").args(["-c", "-z", "-n"]).arg(&cab).arg(dir.join("crash.pdb")).status().unwrap();
     assert!(status.success(), "gcab failed");
     Some(std::fs::read(&cab).unwrap())
 }
@@ -269,7 +264,8 @@ fn a_missing_pdb_is_not_asked_for_again_until_the_memory_expires() {
     let mut first = resolver(&path, tmp.path());
     assert!(first.table(&c.identity).is_none());
     let asked = server.requests();
-    let forms: Vec<String> = ["crash.pdb", "crash.pd_", "file.ptr", "crash.sym"].iter().map(|f| request(&c, f)).collect();
+    let forms: Vec<String> =
+        ["crash.pdb", "crash.pd_", "file.ptr", "crash.sym"].iter().map(|f| request(&c, f)).collect();
     assert_eq!(asked, forms, "every form asked once");
     // A second session in the same store asks nothing and says why.
     let mut second = resolver(&path, tmp.path());

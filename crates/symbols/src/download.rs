@@ -55,9 +55,7 @@ fn check_download(path: &Path, expect: Expect) -> Result<(), String> {
         Expect::Symbol(kind) => check_symbol_file(path, kind),
         Expect::Cabinet => {
             let mut head = Vec::with_capacity(4);
-            std::fs::File::open(path)
-                .and_then(|f| f.take(4).read_to_end(&mut head))
-                .map_err(|e| e.to_string())?;
+            std::fs::File::open(path).and_then(|f| f.take(4).read_to_end(&mut head)).map_err(|e| e.to_string())?;
             crate::cabinet::check_cab_head(&head)
         }
         Expect::Pointer => {

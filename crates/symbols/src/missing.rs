@@ -67,10 +67,8 @@ pub fn remember_missing(store: &Path, url: &str, identity: &PdbIdentity, ttl: Du
     }
     let Some(path) = miss_file(store, identity) else { return Ok(()) };
     let now = now_secs();
-    let mut kept: Vec<(u64, String)> = entries(&path)
-        .into_iter()
-        .filter(|(time, u)| u != url && now.saturating_sub(*time) < ttl.as_secs())
-        .collect();
+    let mut kept: Vec<(u64, String)> =
+        entries(&path).into_iter().filter(|(time, u)| u != url && now.saturating_sub(*time) < ttl.as_secs()).collect();
     kept.push((now, url.to_string()));
     let text: String = kept.iter().map(|(time, u)| format!("{time} {u}\n")).collect();
     let dir = path.parent().unwrap_or(store);

@@ -314,7 +314,13 @@ impl Locator {
 
     /// Unpacks the cabinet at `cab` into `dest` as `name` (checked before it gets its
     /// name, so a store never holds a bad file).
-    fn unpack_into_store(&self, cab: &Path, name: &str, dest: &Path, identity: &PdbIdentity) -> Result<PathBuf, String> {
+    fn unpack_into_store(
+        &self,
+        cab: &Path,
+        name: &str,
+        dest: &Path,
+        identity: &PdbIdentity,
+    ) -> Result<PathBuf, String> {
         let dir = layout::key_dir(dest, name, &identity.store_key());
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
@@ -355,9 +361,9 @@ impl Locator {
                 }
                 let target_name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 if cabinet::is_compressed_name(&target_name) {
-                    let path = self.unpack_into_store(&target, name, dest, identity).map_err(|what| {
-                        server(format!("points to {}: {what}; not kept", target.display()))
-                    })?;
+                    let path = self
+                        .unpack_into_store(&target, name, dest, identity)
+                        .map_err(|what| server(format!("points to {}: {what}; not kept", target.display())))?;
                     return Ok(Some(Found::Stored(path, kind_of(name))));
                 }
                 Ok(Some(Found::Elsewhere(target, kind_of(&target_name))))
