@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::symbol_server::{files_under, not_found, respond, Server};
+use etl::Guid;
 use symbols::{DownloadLimits, PdbIdentity, ResolverOptions, SymbolPath, SymbolResolver};
 
 struct Crash {
@@ -322,4 +323,64 @@ fn slow_and_dropped_answers_fail_in_time_and_are_not_remembered() {
         assert!(again.table(&c.identity).is_none());
         assert!(server.requests().len() > before, "{what}: the next session did not ask again");
     }
+}
+
+/// A module of our own making, served as a Breakpad file.
+fn made_up(i: u32) -> (PdbIdentity, String) {
+    let name = format!("m{i}.pdb");
+    let identity = PdbIdentity::new(&name, Guid::from_fields(0x5eed_0000 + i, 1, 2, [3; 8]), 1);
+    let sym = format!("MODULE windows x86_64 {} {name}\nFUNC 1000 20 0 Function{i}\n", identity.store_key());
+    (identity, sym)
+}
+
+#[test]
+fn downloads_run_at_once_with_a_line_each_and_a_total() {
+    let modules: Vec<(PdbIdentity, String)> = (0..6).map(made_up).collect();
+    // m5 is on no server.
+    let served: Vec<(String, Vec<u8>)> = modules[..5]
+        .iter()
+        .map(|(id, sym)| (format!("{}.sym", id.name.trim_end_matches(".pdb")), sym.clone().into_bytes()))
+        .collect();
+    let expected_bytes: usize = served.iter().map(|(_, body)| body.len()).sum();
+    let busy = Arc::new(Mutex::new((0usize, 0usize))); // (now, most at once)
+    let counter = busy.clone();
+    let server = Server::start(move |path, stream, _| {
+        let last = path.rsplit('/').next().unwrap_or("").to_string();
+        let Some((_, body)) = served.iter().find(|(name, _)| *name == last) else {
+            return not_found(stream);
+        };
+        {
+            let mut b = counter.lock().unwrap();
+            b.0 += 1;
+            b.1 = b.1.max(b.0);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        respond(stream, "200 OK", &format!("Content-Length: {}\r\n", body.len()), body);
+        counter.lock().unwrap().0 -= 1;
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let options = ResolverOptions {
+        cache_root: Some(tmp.path().join("cache")),
+        download_store: Some(tmp.path().join("store")),
+        timeout: Duration::from_secs(5),
+        parallel: 3,
+        downloads: limits(Duration::from_secs(3600)),
+    };
+    let mut r = SymbolResolver::with_options(SymbolPath::parse(&format!("srv*{}", server.url)), options);
+    let ids: Vec<PdbIdentity> = modules.iter().map(|(id, _)| id.clone()).collect();
+    r.prefetch(&ids);
+    assert!(busy.lock().unwrap().1 > 1, "the downloads ran one at a time");
+    for (i, (id, _)) in modules.iter().enumerate() {
+        assert_eq!(r.table(id).is_some(), i < 5, "{}", id.name);
+    }
+    let lines = r.take_download_report();
+    assert_eq!(lines.len(), 6, "{lines:?}");
+    for i in 0..5 {
+        let line = format!("downloaded m{i}.sym (");
+        assert!(lines[..5].iter().any(|l| l.starts_with(&line) && l.ends_with(&server.url)), "{line}: {lines:?}");
+    }
+    let total = &lines[5];
+    assert!(total.starts_with(&format!("symbol downloads: 5 files, {expected_bytes} bytes in ")), "{total}");
+    assert!(total.ends_with("(up to 3 at a time); 1 not on any server"), "{total}");
+    assert!(r.take_download_report().is_empty());
 }

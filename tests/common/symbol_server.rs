@@ -1,6 +1,7 @@
 //! A symbol server on 127.0.0.1 for the tests: each connection answered on its own
 //! thread by a handler that gets the request path, the stream and the stop flag;
-//! every request path is logged, so tests can count what was asked.
+//! every request path is logged, so tests can count what was asked. Self-contained,
+//! so that benches/symbols.rs includes it too.
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -42,7 +43,7 @@ impl Server {
                 std::thread::spawn(move || {
                     stream.set_nonblocking(false).unwrap();
                     stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-                    let path = super::read_request_path(&mut stream);
+                    let path = read_request_path(&mut stream);
                     log.lock().unwrap().push(path.clone());
                     handler(&path, &mut stream, &stopped);
                 });
@@ -91,4 +92,18 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     found.sort();
     found
+}
+
+/// The path of the HTTP request on `stream`.
+fn read_request_path(stream: &mut impl std::io::Read) -> String {
+    let mut request = Vec::new();
+    let mut byte = [0u8; 1];
+    while !request.ends_with(b"\r\n\r\n") && request.len() < 8192 {
+        match stream.read(&mut byte) {
+            Ok(1) => request.push(byte[0]),
+            _ => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&request);
+    text.split(' ').nth(1).unwrap_or("").to_string()
 }

@@ -13,6 +13,7 @@ use super::identity::PdbIdentity;
 use super::layout::{self, FilePointer};
 use super::missing;
 use super::path::{SymbolPath, SymbolPathElement, Upstream};
+use super::report::DownloadReport;
 use super::validate::{check_symbol_file, SymbolFileKind};
 use super::SymbolError;
 
@@ -79,6 +80,8 @@ pub struct Locator {
     pub limits: DownloadLimits,
     pub cancel: Arc<AtomicBool>,
     pub progress: Option<ProgressFn>,
+    /// One line per file downloaded and a total, for the session to show.
+    pub report: DownloadReport,
     agent: ureq::Agent,
     /// Servers that did not answer: not asked again this session.
     dead: Mutex<HashSet<String>>,
@@ -108,6 +111,7 @@ impl Locator {
             limits,
             cancel: Arc::new(AtomicBool::new(false)),
             progress: None,
+            report: DownloadReport::default(),
             agent,
             dead: Mutex::new(HashSet::new()),
             messages: Mutex::new(Vec::new()),
@@ -224,6 +228,7 @@ impl Locator {
         forms.push(Form::Pointer);
         forms.push(Form::Plain(identity.sym_name(), SymbolFileKind::Sym));
         let mut all_absent = true;
+        let asked_from = Instant::now();
         for form in forms {
             if self.cancelled() {
                 self.say_cancelled();
@@ -232,6 +237,7 @@ impl Locator {
             if lock(&self.dead).contains(url) {
                 return false;
             }
+            let started = Instant::now();
             let fetched = match &form {
                 Form::Plain(file, kind) => self
                     .download(url, identity, file, dest, Expect::Symbol(*kind))
@@ -243,6 +249,7 @@ impl Locator {
                 Ok(Some(Found::Stored(path, kind))) => {
                     all_absent = false;
                     if accept(&path, kind) {
+                        self.report_file(&form, name, &path, url, started);
                         return true;
                     }
                     // Not this module's symbols after all (another build, damaged
@@ -254,6 +261,7 @@ impl Locator {
                 Ok(Some(Found::Elsewhere(path, kind))) => {
                     all_absent = false;
                     if accept(&path, kind) {
+                        self.report_file(&form, name, &path, url, started);
                         return true;
                     }
                 }
@@ -284,11 +292,23 @@ impl Locator {
         }
         // Only "not here" for every form is remembered: never a timeout or a bad file.
         if all_absent {
+            self.report.missing(asked_from);
             if let Err(e) = missing::remember_missing(dest, url, identity, self.limits.miss_ttl) {
                 self.message(format!("could not remember that {url} has not got {name}: {e}"));
             }
         }
         false
+    }
+
+    /// One line for the report: which form of which file came from where.
+    fn report_file(&self, form: &Form, name: &str, path: &Path, url: &str, started: Instant) {
+        let what = match form {
+            Form::Plain(file, _) => file.clone(),
+            Form::Compressed(file) => format!("{file}, unpacked"),
+            Form::Pointer => format!("{name} through file.ptr to {}", path.display()),
+        };
+        let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        self.report.file(&what, url, bytes, started);
     }
 
     /// Downloads the compressed form `file` (`x.pd_`) and unpacks it into the store
