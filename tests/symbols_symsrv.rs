@@ -384,3 +384,33 @@ fn downloads_run_at_once_with_a_line_each_and_a_total() {
     assert!(total.ends_with("(up to 3 at a time); 1 not on any server"), "{total}");
     assert!(r.take_download_report().is_empty());
 }
+
+/// A share made by `symstore /compress` or `/p`: `.pd_` and `file.ptr` in a local store.
+#[test]
+fn local_stores_hold_compressed_files_and_pointers_too() {
+    let Some(c) = crash() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(cab) = crash_cab(&c, tmp.path()) else { return };
+    let share = tmp.path().join("share");
+    std::fs::create_dir_all(&share).unwrap();
+    std::fs::write(share.join("index2.txt"), b"").unwrap();
+    let key_dir = two_tier_path(&share, &c).parent().unwrap().to_path_buf();
+    std::fs::create_dir_all(&key_dir).unwrap();
+    std::fs::write(key_dir.join("crash.pd_"), &cab).unwrap();
+    let down = tmp.path().join("down");
+    let mut r = resolver(&format!("srv*{}*{}", down.display(), share.display()), &tmp.path().join("a"));
+    assert!(resolves(&mut r, &c), "{:?}", r.take_messages());
+    let unpacked = down.join("crash.pdb").join(c.identity.store_key()).join("crash.pdb");
+    assert_eq!(std::fs::read(unpacked).unwrap(), c.bytes, "unpacked into the downstream store");
+
+    std::fs::remove_file(key_dir.join("crash.pd_")).unwrap();
+    std::fs::write(key_dir.join("file.ptr"), format!("PATH:{}", c.pdb_path.display())).unwrap();
+    let mut r = resolver(&share.display().to_string(), &tmp.path().join("b"));
+    assert!(resolves(&mut r, &c), "{:?}", r.take_messages());
+
+    std::fs::write(key_dir.join("file.ptr"), "MSG:private symbols only").unwrap();
+    let mut r = resolver(&share.display().to_string(), &tmp.path().join("c"));
+    assert!(r.table(&c.identity).is_none());
+    let messages = r.take_messages().join("\n");
+    assert!(messages.contains("crash.pdb is not available: private symbols only"), "{messages}");
+}

@@ -140,19 +140,20 @@ impl Locator {
         for element in &self.path.elements {
             match element {
                 SymbolPathElement::Dir(dir) => {
-                    if offer(candidates_in_dir(dir, identity, true), accept) {
+                    let unpack_to = cache_store.clone().or_else(|| self.default_store.clone());
+                    if self.offer_store(dir, identity, true, unpack_to.as_deref(), accept) {
                         return true;
                     }
                 }
                 SymbolPathElement::Cache(dir) => {
-                    if offer(candidates_in_dir(dir, identity, false), accept) {
+                    if self.offer_store(dir, identity, false, Some(dir), accept) {
                         return true;
                     }
                     cache_store = Some(dir.clone());
                 }
                 SymbolPathElement::Server { downstream, upstream } => {
                     for store in downstream {
-                        if offer(candidates_in_dir(store, identity, false), accept) {
+                        if self.offer_store(store, identity, false, Some(store), accept) {
                             return true;
                         }
                     }
@@ -163,7 +164,7 @@ impl Locator {
                         .or_else(|| self.default_store.clone());
                     match upstream {
                         Upstream::Dir(dir) => {
-                            if offer(candidates_in_dir(dir, identity, false), accept) {
+                            if self.offer_store(dir, identity, false, dest.as_deref(), accept) {
                                 return true;
                             }
                         }
@@ -186,6 +187,70 @@ impl Locator {
                             }
                         }
                     }
+                }
+            }
+        }
+        false
+    }
+
+    /// Offers what a local store (or directory) holds for `identity`: the plain files,
+    /// else a compressed `x.pd_` (unpacked into `unpack_to`), else what a `file.ptr`
+    /// points to, as symsrv reads a share made by `symstore /compress` or `/p`.
+    fn offer_store(
+        &self,
+        dir: &Path,
+        identity: &PdbIdentity,
+        flat_too: bool,
+        unpack_to: Option<&Path>,
+        accept: &mut dyn FnMut(&Path, SymbolFileKind) -> bool,
+    ) -> bool {
+        if offer(candidates_in_dir(dir, identity, flat_too), accept) {
+            return true;
+        }
+        let Ok(name) = identity.checked_name() else {
+            return false;
+        };
+        let key_dir = layout::key_dir(dir, name, &identity.store_key());
+        let compressed = cabinet::compressed_name(name).map(|c| key_dir.join(c)).filter(|c| c.is_file());
+        if let Some(cab) = compressed {
+            match unpack_to {
+                None => self.message(format!("{}: compressed, and no directory to unpack it into", cab.display())),
+                Some(unpack_to) => match self.unpack_into_store(&cab, name, unpack_to, identity) {
+                    Ok(path) => {
+                        if accept(&path, kind_of(name)) {
+                            return true;
+                        }
+                        let _ = std::fs::remove_file(&path);
+                    }
+                    Err(why) => self.message(format!("{}: {why}; not kept", cab.display())),
+                },
+            }
+        }
+        let ptr = key_dir.join(layout::FILE_PTR);
+        if !ptr.is_file() {
+            return false;
+        }
+        let text = match std::fs::metadata(&ptr) {
+            Ok(meta) if meta.len() > layout::MAX_FILE_PTR => Err(format!("{} bytes, too large", meta.len())),
+            _ => std::fs::read(&ptr).map(|b| String::from_utf8_lossy(&b).into_owned()).map_err(|e| e.to_string()),
+        };
+        match text.and_then(|text| layout::parse_file_ptr(&text)) {
+            Err(why) => self.message(format!("{}: {why}", ptr.display())),
+            Ok(FilePointer::Message(why)) => {
+                self.message(format!("{name} is not available: {why} ({})", ptr.display()))
+            }
+            Ok(FilePointer::Path(target)) if !target.is_file() => {
+                self.message(format!("{}: points to {}, which cannot be read here", ptr.display(), target.display()))
+            }
+            Ok(FilePointer::Path(target)) => {
+                let target_name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                if !cabinet::is_compressed_name(&target_name) {
+                    return accept(&target, kind_of(&target_name));
+                }
+                let Some(unpack_to) = unpack_to else { return false };
+                match self.unpack_into_store(&target, name, unpack_to, identity) {
+                    Ok(path) => return accept(&path, kind_of(name)),
+                    Err(why) => self.message(format!("{}: {why}; not kept", target.display())),
                 }
             }
         }
