@@ -19,7 +19,7 @@ pub const DEFAULT_MISS_TTL: Duration = Duration::from_secs(24 * 3600);
 /// `ETWQ_SYMBOL_MISS_TTL` (seconds, or `off`), else 24 hours.
 pub fn miss_ttl_from_env() -> Duration {
     match std::env::var("ETWQ_SYMBOL_MISS_TTL") {
-        Ok(v) if super::store::is_off(&v) => Duration::ZERO,
+        Ok(v) if super::path::is_off(&v) => Duration::ZERO,
         Ok(v) => v.trim().parse::<u64>().map(Duration::from_secs).unwrap_or(DEFAULT_MISS_TTL),
         Err(_) => DEFAULT_MISS_TTL,
     }

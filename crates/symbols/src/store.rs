@@ -48,10 +48,7 @@ impl Default for DownloadLimits {
     }
 }
 
-/// `off`, `0`, `no`, `false`, `none` (any case): a setting that turns a thing off.
-pub fn is_off(value: &str) -> bool {
-    matches!(value.trim().to_ascii_lowercase().as_str(), "off" | "0" | "no" | "false" | "none")
-}
+pub use super::path::is_off;
 
 /// The candidate files for `identity` in one directory, in the order to try them:
 /// store layout (two-tier when the store is) before flat, `.pdb` before `.sym`. Only files that exist.
