@@ -106,7 +106,8 @@ struct Cli {
     #[arg(long, value_name = "PATH")]
     symbols: Option<String>,
     /// Symbol cache: where frame names are cached and `srv*URL` downloads land, or `off`;
-    /// default: ETWQ_SYMBOL_CACHE, else ~/.cache/etwq/symbols. ETWQ_SYMBOL_DOWNLOADS=off: ask no symbol server.
+    /// default: ETWQ_SYMBOL_CACHE, else ~/.cache/etwq/symbols. ETWQ_SYMBOL_DOWNLOADS=off: ask no symbol server;
+    /// ETWQ_SYMBOL_MISS_TTL=SECONDS: how long a server's 404 for a PDB is believed (default 86400, 0: not kept).
     #[arg(long, value_name = "DIR|off")]
     symbol_cache: Option<PathBuf>,
 }

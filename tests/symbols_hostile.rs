@@ -5,81 +5,16 @@
 mod common;
 
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
+
+use common::symbol_server::{files_under, not_found, respond, Server};
 
 use etl::Guid;
 use symbols::{DownloadLimits, Lookup, PdbIdentity, ResolverOptions, SymbolPath, SymbolResolver, SymbolTable};
-
-/// What the server does with one request: it gets the request path and the stream,
-/// and the flag that says the test is over.
-type Handler = dyn Fn(&str, &mut TcpStream, &AtomicBool) + Send + Sync;
-
-/// A symbol server on 127.0.0.1 that answers each connection on its own thread with
-/// `handler`. Stops when dropped (and by itself after 60 s).
-struct Server {
-    url: String,
-    requests: Arc<Mutex<Vec<String>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Server {
-    fn start(handler: impl Fn(&str, &mut TcpStream, &AtomicBool) + Send + Sync + 'static) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let url = format!("http://{}/symbols", listener.local_addr().unwrap());
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let handler: Arc<Handler> = Arc::new(handler);
-        let (log, stopped) = (requests.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while !stopped.load(Ordering::Relaxed) && Instant::now() < deadline {
-                let Ok((mut stream, _)) = listener.accept() else {
-                    std::thread::sleep(Duration::from_millis(5));
-                    continue;
-                };
-                let (log, stopped, handler) = (log.clone(), stopped.clone(), handler.clone());
-                std::thread::spawn(move || {
-                    stream.set_nonblocking(false).unwrap();
-                    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-                    let path = common::read_request_path(&mut stream);
-                    log.lock().unwrap().push(path.clone());
-                    handler(&path, &mut stream, &stopped);
-                });
-            }
-        });
-        Server { url, requests, stop, thread: Some(thread) }
-    }
-
-    fn requests(&self) -> Vec<String> {
-        self.requests.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-fn respond(stream: &mut TcpStream, status: &str, headers: &str, body: &[u8]) {
-    let head = format!("HTTP/1.1 {status}\r\n{headers}Connection: close\r\n\r\n");
-    let _ = stream.write_all(head.as_bytes()).and_then(|()| stream.write_all(body));
-}
-
-fn not_found(stream: &mut TcpStream) {
-    respond(stream, "404 Not Found", "Content-Length: 9\r\n", b"not here\n");
-}
 
 /// Headers claiming `length` bytes, then one byte every 100 ms until the client goes
 /// or the test ends.
@@ -97,7 +32,7 @@ fn trickle(stream: &mut TcpStream, stopped: &AtomicBool, length: u64) {
 }
 
 fn limits(file_deadline: Duration, session_budget: Duration) -> DownloadLimits {
-    DownloadLimits { enabled: true, file_deadline, session_budget, max_download: 64 << 20 }
+    DownloadLimits { enabled: true, file_deadline, session_budget, max_download: 64 << 20, miss_ttl: Duration::ZERO }
 }
 
 fn options(root: &Path, downloads: DownloadLimits) -> ResolverOptions {
@@ -116,25 +51,6 @@ fn resolver(path: &str, root: &Path, downloads: DownloadLimits) -> SymbolResolve
 
 fn identity(name: &str) -> PdbIdentity {
     PdbIdentity::new(name, Guid::from_fields(0x1234_5678, 0x9abc, 0xdef0, [1, 2, 3, 4, 5, 6, 7, 8]), 1)
-}
-
-/// Every file under `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(d) = pending.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 fn part_files(dir: &Path) -> Vec<PathBuf> {
@@ -199,8 +115,8 @@ fn redirects_off_http_end_in_a_message_not_a_panic() {
         let mut r = resolver(&path, tmp.path(), limits(Duration::from_secs(10), Duration::from_secs(60)));
         assert_eq!(r.lookup(&identity(name), 0x1000), Lookup::NoSymbols);
         let messages = r.take_messages();
-        // One message for the .pdb and one for the .sym, each naming the refusal.
-        assert_eq!(messages.len(), 2, "{name}: {messages:?}");
+        // One message per form asked (.pdb, .pd_, file.ptr, .sym), each naming the refusal.
+        assert_eq!(messages.len(), 4, "{name}: {messages:?}");
         assert!(messages.iter().all(|m| m.contains(expected)), "{name}: {messages:?}");
         assert!(started.elapsed() < Duration::from_secs(5), "{name}: {:?}", started.elapsed());
     }
@@ -293,10 +209,13 @@ fn an_error_page_served_as_200_is_never_kept_or_cached() {
     let mut r = resolver(&format!("srv*{}", server.url), tmp.path(), downloads());
     assert_eq!(r.lookup(&crash, 0x2910), Lookup::NoSymbols);
     let messages = r.take_messages();
-    assert_eq!(messages.len(), 2, "{messages:?}");
+    // One per form asked: the PDB, its compressed form, file.ptr, the Breakpad file.
+    assert_eq!(messages.len(), 4, "{messages:?}");
     assert!(messages[0].contains("crash.pdb: not a PDB (an HTML page); not kept"), "{messages:?}");
+    assert!(messages[1].contains("crash.pd_: not a cabinet"), "{messages:?}");
+    assert!(messages[2].contains("file.ptr: neither PATH: nor MSG:"), "{messages:?}");
     assert!(
-        messages[1].contains("crash.sym: not a Breakpad symbol file: no MODULE line (an HTML page); not kept"),
+        messages[3].contains("crash.sym: not a Breakpad symbol file: no MODULE line (an HTML page); not kept"),
         "{messages:?}"
     );
     assert_eq!(files_under(tmp.path()), Vec::<PathBuf>::new(), "nothing stored, nothing cached");

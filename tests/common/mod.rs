@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 pub mod hostile;
+pub mod symbol_server;
 pub mod tmux;
 
 /// The corpus of real traces: `ETWQ_CORPUS`, or ../shared/corpus beside the crate.

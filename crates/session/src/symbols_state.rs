@@ -138,7 +138,9 @@ impl SymbolState {
     /// Messages about symbols since the last call.
     pub(crate) fn take_messages(&mut self) -> Vec<String> {
         let mut messages = std::mem::take(&mut self.messages);
-        messages.extend(self.resolver().take_messages());
+        let mut resolver = self.resolver();
+        messages.extend(resolver.take_messages());
+        messages.extend(resolver.take_download_report());
         messages
     }
 

@@ -39,12 +39,38 @@ pub const STALE_PART_AGE: Duration = Duration::from_secs(3600);
 /// How often the caller looks at the cancel flag and the clock.
 const POLL: Duration = Duration::from_millis(50);
 
+/// What a download must be to be kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    Symbol(SymbolFileKind),
+    /// A compressed symbol file (`x.pd_`): a cabinet, checked once unpacked.
+    Cabinet,
+    /// A `file.ptr`: `PATH:` or `MSG:`.
+    Pointer,
+}
+
+/// Checks a finished download against what it should be.
+fn check_download(path: &Path, expect: Expect) -> Result<(), String> {
+    match expect {
+        Expect::Symbol(kind) => check_symbol_file(path, kind),
+        Expect::Cabinet => {
+            let mut head = Vec::with_capacity(4);
+            std::fs::File::open(path).and_then(|f| f.take(4).read_to_end(&mut head)).map_err(|e| e.to_string())?;
+            crate::cabinet::check_cab_head(&head)
+        }
+        Expect::Pointer => {
+            let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+            crate::layout::parse_file_ptr(&String::from_utf8_lossy(&bytes)).map(|_| ())
+        }
+    }
+}
+
 /// What to download, where to, and within what limits.
 pub struct Request {
     pub url: String,
     pub temp: PathBuf,
     pub final_path: PathBuf,
-    pub kind: SymbolFileKind,
+    pub expect: Expect,
     pub deadline: Instant,
     /// For the message when the deadline passes ("the 120 s allowed per file").
     pub deadline_text: String,
@@ -219,7 +245,7 @@ fn transfer(
     }
     out.sync_all().map_err(|e| SymbolError::io(&request.temp, e))?;
     drop(out);
-    check_symbol_file(&request.temp, request.kind).map_err(|why| server(format!("{why}; not kept")))?;
+    check_download(&request.temp, request.expect).map_err(|why| server(format!("{why}; not kept")))?;
     if abort.load(Ordering::Relaxed) {
         return Err(SymbolError::Cancelled);
     }

@@ -8,13 +8,17 @@
 //! should hear (refused PDBs, servers that failed) is collected as messages for the
 //! session to show.
 pub mod breakpad;
+pub mod cabinet;
 pub mod cache;
 pub mod download;
 pub mod drivers;
 pub mod identity;
+pub mod layout;
 pub mod memory;
+pub mod missing;
 pub mod path;
 pub mod pdb_file;
+pub mod report;
 pub mod store;
 pub mod table;
 pub mod validate;
@@ -234,6 +238,7 @@ impl SymbolResolver {
         let keep_progress = self.locator.progress.clone();
         let cancel = self.locator.cancel.clone();
         let messages = self.locator.take_messages();
+        let report = std::mem::take(&mut self.locator.report);
         self.locator = Locator::new(
             path,
             self.options.download_store.clone(),
@@ -242,6 +247,7 @@ impl SymbolResolver {
         );
         self.locator.progress = keep_progress;
         self.locator.cancel = cancel;
+        self.locator.report = report;
         for m in messages {
             self.locator.message(m);
         }
@@ -268,6 +274,12 @@ impl SymbolResolver {
     /// Messages gathered since the last call: refused PDBs, damaged files, servers.
     pub fn take_messages(&mut self) -> Vec<String> {
         self.locator.take_messages()
+    }
+
+    /// What downloads did since the last call: a line per file fetched from a symbol
+    /// server, then a total (files, bytes, wall time, modules no server had).
+    pub fn take_download_report(&mut self) -> Vec<String> {
+        self.locator.report.take_lines(self.options.parallel.clamp(1, 16))
     }
 
     pub fn stats(&self) -> ResolverStats {

@@ -99,6 +99,11 @@ fn is_url(text: &str) -> bool {
     lower.starts_with("http://") || lower.starts_with("https://")
 }
 
+/// `off`, `0`, `no`, `false`, `none` (any case): a setting that turns a thing off.
+pub fn is_off(value: &str) -> bool {
+    matches!(value.trim().to_ascii_lowercase().as_str(), "off" | "0" | "no" | "false" | "none")
+}
+
 /// The symbol cache directory: `ETWQ_SYMBOL_CACHE` when set (`off`: none), else
 /// `$XDG_CACHE_HOME/etwq/symbols`, else `~/.cache/etwq/symbols`
 /// (`~/Library/Caches/etwq/symbols` on macOS, `%LOCALAPPDATA%\etwq\symbols` on Windows).

@@ -7,10 +7,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::download::{self, ProgressFn};
+use super::cabinet;
+use super::download::{self, Expect, ProgressFn};
 use super::identity::PdbIdentity;
+use super::layout::{self, FilePointer};
+use super::missing;
 use super::path::{SymbolPath, SymbolPathElement, Upstream};
-use super::validate::SymbolFileKind;
+use super::report::DownloadReport;
+use super::validate::{check_symbol_file, SymbolFileKind};
 use super::SymbolError;
 
 /// Limits on symbol server downloads, so that no server can hold a session or fill
@@ -25,11 +29,13 @@ pub struct DownloadLimits {
     pub session_budget: Duration,
     /// Larger files are refused (by `Content-Length`, else when the body passes it).
     pub max_download: u64,
+    /// How long a server's "not here" for a module is believed (zero: not remembered).
+    pub miss_ttl: Duration,
 }
 
 impl Default for DownloadLimits {
     /// Enabled unless `ETWQ_SYMBOL_DOWNLOADS=off`; 120 s per file, 300 s per session,
-    /// 4 GiB per file.
+    /// 4 GiB per file; misses remembered 24 h (`ETWQ_SYMBOL_MISS_TTL` seconds).
     fn default() -> DownloadLimits {
         let off = std::env::var("ETWQ_SYMBOL_DOWNLOADS").is_ok_and(|v| is_off(&v));
         DownloadLimits {
@@ -37,23 +43,21 @@ impl Default for DownloadLimits {
             file_deadline: Duration::from_secs(120),
             session_budget: Duration::from_secs(300),
             max_download: 4 << 30,
+            miss_ttl: missing::miss_ttl_from_env(),
         }
     }
 }
 
-/// `off`, `0`, `no`, `false`, `none` (any case): a setting that turns a thing off.
-pub fn is_off(value: &str) -> bool {
-    matches!(value.trim().to_ascii_lowercase().as_str(), "off" | "0" | "no" | "false" | "none")
-}
+pub use super::path::is_off;
 
 /// The candidate files for `identity` in one directory, in the order to try them:
-/// store layout before flat, `.pdb` before `.sym`. Only files that exist.
+/// store layout (two-tier when the store is) before flat, `.pdb` before `.sym`. Only files that exist.
 pub fn candidates_in_dir(dir: &Path, identity: &PdbIdentity, flat_too: bool) -> Vec<(PathBuf, SymbolFileKind)> {
     let Ok(name) = identity.checked_name() else {
         return Vec::new();
     };
     let sym = identity.sym_name();
-    let keyed = dir.join(name).join(identity.store_key());
+    let keyed = layout::key_dir(dir, name, &identity.store_key());
     let mut all = vec![(keyed.join(name), SymbolFileKind::Pdb), (keyed.join(&sym), SymbolFileKind::Sym)];
     if flat_too {
         all.push((dir.join(name), SymbolFileKind::Pdb));
@@ -73,6 +77,8 @@ pub struct Locator {
     pub limits: DownloadLimits,
     pub cancel: Arc<AtomicBool>,
     pub progress: Option<ProgressFn>,
+    /// One line per file downloaded and a total, for the session to show.
+    pub report: DownloadReport,
     agent: ureq::Agent,
     /// Servers that did not answer: not asked again this session.
     dead: Mutex<HashSet<String>>,
@@ -102,6 +108,7 @@ impl Locator {
             limits,
             cancel: Arc::new(AtomicBool::new(false)),
             progress: None,
+            report: DownloadReport::default(),
             agent,
             dead: Mutex::new(HashSet::new()),
             messages: Mutex::new(Vec::new()),
@@ -130,19 +137,20 @@ impl Locator {
         for element in &self.path.elements {
             match element {
                 SymbolPathElement::Dir(dir) => {
-                    if offer(candidates_in_dir(dir, identity, true), accept) {
+                    let unpack_to = cache_store.clone().or_else(|| self.default_store.clone());
+                    if self.offer_store(dir, identity, true, unpack_to.as_deref(), accept) {
                         return true;
                     }
                 }
                 SymbolPathElement::Cache(dir) => {
-                    if offer(candidates_in_dir(dir, identity, false), accept) {
+                    if self.offer_store(dir, identity, false, Some(dir), accept) {
                         return true;
                     }
                     cache_store = Some(dir.clone());
                 }
                 SymbolPathElement::Server { downstream, upstream } => {
                     for store in downstream {
-                        if offer(candidates_in_dir(store, identity, false), accept) {
+                        if self.offer_store(store, identity, false, Some(store), accept) {
                             return true;
                         }
                     }
@@ -153,7 +161,7 @@ impl Locator {
                         .or_else(|| self.default_store.clone());
                     match upstream {
                         Upstream::Dir(dir) => {
-                            if offer(candidates_in_dir(dir, identity, false), accept) {
+                            if self.offer_store(dir, identity, false, dest.as_deref(), accept) {
                                 return true;
                             }
                         }
@@ -182,6 +190,70 @@ impl Locator {
         false
     }
 
+    /// Offers what a local store (or directory) holds for `identity`: the plain files,
+    /// else a compressed `x.pd_` (unpacked into `unpack_to`), else what a `file.ptr`
+    /// points to, as symsrv reads a share made by `symstore /compress` or `/p`.
+    fn offer_store(
+        &self,
+        dir: &Path,
+        identity: &PdbIdentity,
+        flat_too: bool,
+        unpack_to: Option<&Path>,
+        accept: &mut dyn FnMut(&Path, SymbolFileKind) -> bool,
+    ) -> bool {
+        if offer(candidates_in_dir(dir, identity, flat_too), accept) {
+            return true;
+        }
+        let Ok(name) = identity.checked_name() else {
+            return false;
+        };
+        let key_dir = layout::key_dir(dir, name, &identity.store_key());
+        let compressed = cabinet::compressed_name(name).map(|c| key_dir.join(c)).filter(|c| c.is_file());
+        if let Some(cab) = compressed {
+            match unpack_to {
+                None => self.message(format!("{}: compressed, and no directory to unpack it into", cab.display())),
+                Some(unpack_to) => match self.unpack_into_store(&cab, name, unpack_to, identity) {
+                    Ok(path) => {
+                        if accept(&path, kind_of(name)) {
+                            return true;
+                        }
+                        let _ = std::fs::remove_file(&path);
+                    }
+                    Err(why) => self.message(format!("{}: {why}; not kept", cab.display())),
+                },
+            }
+        }
+        let ptr = key_dir.join(layout::FILE_PTR);
+        if !ptr.is_file() {
+            return false;
+        }
+        let text = match std::fs::metadata(&ptr) {
+            Ok(meta) if meta.len() > layout::MAX_FILE_PTR => Err(format!("{} bytes, too large", meta.len())),
+            _ => std::fs::read(&ptr).map(|b| String::from_utf8_lossy(&b).into_owned()).map_err(|e| e.to_string()),
+        };
+        match text.and_then(|text| layout::parse_file_ptr(&text)) {
+            Err(why) => self.message(format!("{}: {why}", ptr.display())),
+            Ok(FilePointer::Message(why)) => {
+                self.message(format!("{name} is not available: {why} ({})", ptr.display()))
+            }
+            Ok(FilePointer::Path(target)) if !target.is_file() => {
+                self.message(format!("{}: points to {}, which cannot be read here", ptr.display(), target.display()))
+            }
+            Ok(FilePointer::Path(target)) => {
+                let target_name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                if !cabinet::is_compressed_name(&target_name) {
+                    return accept(&target, kind_of(&target_name));
+                }
+                let Some(unpack_to) = unpack_to else { return false };
+                match self.unpack_into_store(&target, name, unpack_to, identity) {
+                    Ok(path) => return accept(&path, kind_of(name)),
+                    Err(why) => self.message(format!("{}: {why}; not kept", target.display())),
+                }
+            }
+        }
+        false
+    }
+
     fn download_from(
         &self,
         url: &str,
@@ -199,7 +271,27 @@ impl Locator {
             );
             return false;
         }
-        for (file, kind) in [(name.to_string(), SymbolFileKind::Pdb), (identity.sym_name(), SymbolFileKind::Sym)] {
+        if missing::recently_missing(dest, url, identity, self.limits.miss_ttl).is_some() {
+            self.message_once(
+                format!("missing {url}"),
+                format!(
+                    "symbol server {url}: not asked again for the PDBs it did not have in the last {} \
+                     (ETWQ_SYMBOL_MISS_TTL=0 asks again)",
+                    duration_text(self.limits.miss_ttl)
+                ),
+            );
+            return false;
+        }
+        // symsrv's order: the file, its compressed form, a pointer; then the Breakpad file.
+        let mut forms = vec![Form::Plain(name.to_string(), SymbolFileKind::Pdb)];
+        if let Some(compressed) = cabinet::compressed_name(name) {
+            forms.push(Form::Compressed(compressed));
+        }
+        forms.push(Form::Pointer);
+        forms.push(Form::Plain(identity.sym_name(), SymbolFileKind::Sym));
+        let mut all_absent = true;
+        let asked_from = Instant::now();
+        for form in forms {
             if self.cancelled() {
                 self.say_cancelled();
                 return false;
@@ -207,9 +299,19 @@ impl Locator {
             if lock(&self.dead).contains(url) {
                 return false;
             }
-            match self.download(url, identity, &file, dest) {
-                Ok(Some(path)) => {
+            let started = Instant::now();
+            let fetched = match &form {
+                Form::Plain(file, kind) => self
+                    .download(url, identity, file, dest, Expect::Symbol(*kind))
+                    .map(|found| found.map(|path| Found::Stored(path, *kind))),
+                Form::Compressed(file) => self.download_compressed(url, identity, file, dest),
+                Form::Pointer => self.follow_pointer(url, identity, dest),
+            };
+            match fetched {
+                Ok(Some(Found::Stored(path, kind))) => {
+                    all_absent = false;
                     if accept(&path, kind) {
+                        self.report_file(&form, name, &path, url, started);
                         return true;
                     }
                     // Not this module's symbols after all (another build, damaged
@@ -217,6 +319,16 @@ impl Locator {
                     if std::fs::remove_file(&path).is_ok() {
                         self.message(format!("{}: removed from the store", path.display()));
                     }
+                }
+                Ok(Some(Found::Elsewhere(path, kind))) => {
+                    all_absent = false;
+                    if accept(&path, kind) {
+                        self.report_file(&form, name, &path, url, started);
+                        return true;
+                    }
+                }
+                Ok(Some(Found::Withheld(why))) => {
+                    self.message(format!("symbol server {url}: {name} is not available: {why}"));
                 }
                 Ok(None) => {}
                 Err(e @ SymbolError::Network { .. }) => {
@@ -234,10 +346,111 @@ impl Locator {
                     self.message_once("budget".into(), e.to_string());
                     return false;
                 }
-                Err(e) => self.message(e.to_string()),
+                Err(e) => {
+                    all_absent = false;
+                    self.message(e.to_string())
+                }
+            }
+        }
+        // Only "not here" for every form is remembered: never a timeout or a bad file.
+        if all_absent {
+            self.report.missing(asked_from);
+            if let Err(e) = missing::remember_missing(dest, url, identity, self.limits.miss_ttl) {
+                self.message(format!("could not remember that {url} has not got {name}: {e}"));
             }
         }
         false
+    }
+
+    /// One line for the report: which form of which file came from where.
+    fn report_file(&self, form: &Form, name: &str, path: &Path, url: &str, started: Instant) {
+        let what = match form {
+            Form::Plain(file, _) => file.clone(),
+            Form::Compressed(file) => format!("{file}, unpacked"),
+            Form::Pointer => format!("{name} through file.ptr to {}", path.display()),
+        };
+        let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        self.report.file(&what, url, bytes, started);
+    }
+
+    /// Downloads the compressed form `file` (`x.pd_`) and unpacks it into the store
+    /// under the plain name; the cabinet itself is not kept.
+    fn download_compressed(
+        &self,
+        url: &str,
+        identity: &PdbIdentity,
+        file: &str,
+        dest: &Path,
+    ) -> Result<Option<Found>, SymbolError> {
+        let Some(cab) = self.download(url, identity, file, dest, Expect::Cabinet)? else {
+            return Ok(None);
+        };
+        let name = identity.checked_name().map_err(SymbolError::Refused)?;
+        let result = self.unpack_into_store(&cab, name, dest, identity);
+        let _ = std::fs::remove_file(&cab);
+        let shown_url = format!("{}/{name}/{}/{file}", url.trim_end_matches('/'), identity.store_key());
+        result
+            .map(|path| Some(Found::Stored(path, SymbolFileKind::Pdb)))
+            .map_err(|what| SymbolError::Server { url: shown_url, what: format!("{what}; not kept") })
+    }
+
+    /// Unpacks the cabinet at `cab` into `dest` as `name` (checked before it gets its
+    /// name, so a store never holds a bad file).
+    fn unpack_into_store(
+        &self,
+        cab: &Path,
+        name: &str,
+        dest: &Path,
+        identity: &PdbIdentity,
+    ) -> Result<PathBuf, String> {
+        let dir = layout::key_dir(dest, name, &identity.store_key());
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
+        let temp = dir.join(format!(".{name}.{}.{n}.part", std::process::id()));
+        let kind = kind_of(name);
+        let unpacked = cabinet::extract_single(cab, name, &temp, self.limits.max_download)
+            .and_then(|()| check_symbol_file(&temp, kind).map_err(|why| format!("unpacked {why}")));
+        if let Err(why) = unpacked {
+            let _ = std::fs::remove_file(&temp);
+            return Err(why);
+        }
+        let path = dir.join(name);
+        std::fs::rename(&temp, &path).map_err(|e| {
+            let _ = std::fs::remove_file(&temp);
+            format!("{}: {e}", path.display())
+        })?;
+        Ok(path)
+    }
+
+    /// Fetches `file.ptr` and follows it: `PATH:` to a file this machine can read,
+    /// `MSG:` as the reason the file is not available.
+    fn follow_pointer(&self, url: &str, identity: &PdbIdentity, dest: &Path) -> Result<Option<Found>, SymbolError> {
+        let Some(ptr) = self.download(url, identity, layout::FILE_PTR, dest, Expect::Pointer)? else {
+            return Ok(None);
+        };
+        let text = std::fs::read(&ptr).map(|b| String::from_utf8_lossy(&b).into_owned());
+        // Pointers are followed, not kept: the store keeps files only.
+        let _ = std::fs::remove_file(&ptr);
+        let text = text.map_err(|e| SymbolError::io(&ptr, e))?;
+        let name = identity.checked_name().map_err(SymbolError::Refused)?;
+        let ptr_url = format!("{}/{name}/{}/{}", url.trim_end_matches('/'), identity.store_key(), layout::FILE_PTR);
+        let server = |what: String| SymbolError::Server { url: ptr_url.clone(), what };
+        match layout::parse_file_ptr(&text).map_err(server)? {
+            FilePointer::Message(text) => Ok(Some(Found::Withheld(text))),
+            FilePointer::Path(target) => {
+                if !target.is_file() {
+                    return Err(server(format!("points to {}, which cannot be read here", target.display())));
+                }
+                let target_name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                if cabinet::is_compressed_name(&target_name) {
+                    let path = self
+                        .unpack_into_store(&target, name, dest, identity)
+                        .map_err(|what| server(format!("points to {}: {what}; not kept", target.display())))?;
+                    return Ok(Some(Found::Stored(path, kind_of(name))));
+                }
+                Ok(Some(Found::Elsewhere(target, kind_of(&target_name))))
+            }
+        }
     }
 
     fn say_cancelled(&self) {
@@ -249,13 +462,15 @@ impl Locator {
         );
     }
 
-    /// Downloads `URL/name/KEY/file` into `dest/name/KEY/file`. `Ok(None)` on 404.
+    /// Downloads `URL/name/KEY/file` into `dest/name/KEY/file` (two-tier when `dest`
+    /// is). `Ok(None)` on 404.
     pub fn download(
         &self,
         base: &str,
         identity: &PdbIdentity,
         file: &str,
         dest: &Path,
+        expect: Expect,
     ) -> Result<Option<PathBuf>, SymbolError> {
         let name = identity.checked_name().map_err(SymbolError::Refused)?;
         super::identity::check_file_name(file).map_err(SymbolError::Refused)?;
@@ -264,16 +479,15 @@ impl Locator {
         let started = Instant::now();
         let (deadline, deadline_text) =
             self.deadline(started).ok_or(SymbolError::Budget { budget: self.limits.session_budget })?;
-        let dir = dest.join(name).join(&key);
+        let dir = layout::key_dir(dest, name, &key);
         std::fs::create_dir_all(&dir).map_err(|e| SymbolError::io(&dir, e))?;
         download::remove_stale_parts(&dir, download::STALE_PART_AGE);
         let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
-        let kind = if file.to_ascii_lowercase().ends_with(".sym") { SymbolFileKind::Sym } else { SymbolFileKind::Pdb };
         let request = download::Request {
             url,
             temp: dir.join(format!(".{file}.{}.{n}.part", std::process::id())),
             final_path: dir.join(file),
-            kind,
+            expect,
             deadline,
             deadline_text,
             max_bytes: self.limits.max_download,
@@ -313,6 +527,43 @@ impl Locator {
         if lock(&self.told).insert(key) {
             self.message(text);
         }
+    }
+}
+
+/// One form in which a server may hold a module's symbols.
+enum Form {
+    Plain(String, SymbolFileKind),
+    /// `x.pd_`: a cabinet holding `x.pdb`.
+    Compressed(String),
+    /// `file.ptr`.
+    Pointer,
+}
+
+/// What a server gave for one form.
+enum Found {
+    /// A file now in the downstream store (removed again if refused).
+    Stored(PathBuf, SymbolFileKind),
+    /// A file a `file.ptr` pointed to, read where it is.
+    Elsewhere(PathBuf, SymbolFileKind),
+    /// A `file.ptr` message: the file is not available.
+    Withheld(String),
+}
+
+/// Which reader a file needs, by its name.
+fn kind_of(file: &str) -> SymbolFileKind {
+    if file.to_ascii_lowercase().ends_with(".sym") {
+        SymbolFileKind::Sym
+    } else {
+        SymbolFileKind::Pdb
+    }
+}
+
+/// `24 h`, `90 min`, `30 s`.
+fn duration_text(d: Duration) -> String {
+    match d.as_secs() {
+        s if s >= 3600 && s % 3600 == 0 => format!("{} h", s / 3600),
+        s if s >= 60 && s % 60 == 0 => format!("{} min", s / 60),
+        s => format!("{s} s"),
     }
 }
 
