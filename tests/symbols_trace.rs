@@ -38,8 +38,9 @@ fn functions(sym: &str) -> Vec<(u64, String, bool)> {
         .collect()
 }
 
-/// A one-process trace: crash.exe with `identity`, one sample at each function's first byte.
-fn crash_trace(dir: &Path, identity: ScenarioPdb, rvas: &[u64]) -> PathBuf {
+/// A one-process trace: crash.exe with `identity` (and `il_pdb`, as a precompiled
+/// .NET image has), one sample at each function's first byte.
+fn crash_trace(dir: &Path, identity: Option<ScenarioPdb>, il_pdb: Option<ScenarioPdb>, rvas: &[u64]) -> PathBuf {
     let duration = 10_000_000; // 1 s of 10 MHz ticks
     let mut s = Scenario::new(1, duration);
     s.profile = Some(ProfileSpec { interval_100ns: 10_000 });
@@ -52,7 +53,8 @@ fn crash_trace(dir: &Path, identity: ScenarioPdb, rvas: &[u64]) -> PathBuf {
         path: "\\Device\\HarddiskVolume3\\crash\\crash.exe".into(),
         time_date_stamp: 0x5ab3_8077,
         checksum: 0,
-        pdb: Some(identity),
+        pdb: identity,
+        il_pdb,
         load: None,
         unload: None,
     });
@@ -82,7 +84,7 @@ fn setup() -> Option<Setup> {
     let functions = functions(&std::fs::read_to_string(symbols.join("crash.sym")).unwrap());
     let tmp = tempfile::tempdir().unwrap();
     let rvas: Vec<u64> = functions.iter().map(|f| f.0).collect();
-    let trace = crash_trace(tmp.path(), identity.clone(), &rvas);
+    let trace = crash_trace(tmp.path(), Some(identity.clone()), None, &rvas);
     Some(Setup { tmp, symbols, identity, functions, trace })
 }
 
@@ -220,12 +222,43 @@ fn samples_resolve_from_a_symbol_server_on_localhost() {
     assert!(downstream.join("crash.pdb").join(&key).join("crash.pdb").is_file(), "the download lands in the store");
 }
 
+/// Precompiled .NET code (ReadyToRun, NGEN) lies in an image with two identities:
+/// DbgID_ILRSDS names the IL PDB, DbgID_RSDS the native one. Frames resolve through the
+/// native PDB; an image with only an IL PDB has no native symbols to offer.
+#[test]
+fn precompiled_code_resolves_through_the_native_pdb_not_the_il_one() {
+    let Some(setup) = setup() else { return };
+    let il = ScenarioPdb { name: "crash.il.pdb".into(), guid: Guid([7; 16]), age: 1 };
+    let rvas: Vec<u64> = setup.functions.iter().map(|f| f.0).collect();
+    let dir = setup.tmp.path().join("r2r");
+    std::fs::create_dir_all(&dir).unwrap();
+    let both = Setup {
+        trace: crash_trace(&dir, Some(setup.identity.clone()), Some(il.clone()), &rvas),
+        tmp: tempfile::tempdir().unwrap(),
+        symbols: setup.symbols.clone(),
+        identity: setup.identity.clone(),
+        functions: setup.functions.clone(),
+    };
+    let mut s = session(&both, &both.symbols.display().to_string(), &both.tmp.path().join("cache"));
+    assert_every_sample_named(&both, &mut s);
+    let pdb = s.query("modules where file = \"crash.exe\" select pdb").unwrap();
+    assert_eq!(pdb.column("pdb").unwrap().value(0).to_string(), "crash.pdb");
+
+    let il_only_dir = setup.tmp.path().join("il");
+    std::fs::create_dir_all(&il_only_dir).unwrap();
+    let il_only = Setup { trace: crash_trace(&il_only_dir, None, Some(il), &rvas), ..both };
+    let mut s = session(&il_only, &il_only.symbols.display().to_string(), &il_only.tmp.path().join("cache2"));
+    assert!(sample_funcs(&mut s).iter().all(|(_, func, _)| func.is_none()));
+    let pdb = s.query("modules where file = \"crash.exe\" select pdb").unwrap();
+    assert!(pdb.column("pdb").unwrap().value(0).is_null(), "the IL PDB is no native identity");
+}
+
 #[test]
 fn a_pdb_of_another_identity_shows_pdb_not_found() {
     let Some(setup) = setup() else { return };
     let mut other = setup.identity.clone();
     other.guid = Guid::from_fields(0x1234_5678, 0x9abc, 0xdef0, [1, 2, 3, 4, 5, 6, 7, 8]);
-    let trace = crash_trace(setup.tmp.path(), other, &[setup.functions[0].0]);
+    let trace = crash_trace(setup.tmp.path(), Some(other), None, &[setup.functions[0].0]);
     let mut s = Session::open(&trace).unwrap();
     let cache = setup.tmp.path().join("cache");
     s.set_symbol_options(ResolverOptions {

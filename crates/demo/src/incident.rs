@@ -481,6 +481,7 @@ pub fn demo_incident() -> Scenario {
         time_date_stamp: m.time_date_stamp,
         checksum: m.checksum,
         pdb,
+        il_pdb: None,
         load: None,
         unload: None,
     };

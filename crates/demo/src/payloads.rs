@@ -69,6 +69,8 @@ pub enum EventType {
     StackWalk,
     ImageId,
     DbgIdRsds,
+    /// The IL image's PDB (a managed assembly's own), beside the native one.
+    DbgIdIlRsds,
     RegistryCreate,
     RegistryOpen,
     RegistryQuery,
@@ -86,7 +88,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 35] = [
+    pub const ALL: [EventType; 36] = [
         EventType::ProcessStart,
         EventType::ProcessEnd,
         EventType::ProcessDcStart,
@@ -108,6 +110,7 @@ impl EventType {
         EventType::StackWalk,
         EventType::ImageId,
         EventType::DbgIdRsds,
+        EventType::DbgIdIlRsds,
         EventType::RegistryCreate,
         EventType::RegistryOpen,
         EventType::RegistryQuery,
@@ -147,6 +150,7 @@ impl EventType {
             EventType::StackWalk => "StackWalk/Stack",
             EventType::ImageId => "ImageID/Info",
             EventType::DbgIdRsds => "ImageID/DbgID_RSDS",
+            EventType::DbgIdIlRsds => "ImageID/DbgID_ILRSDS",
             EventType::RegistryCreate => "Registry/Create",
             EventType::RegistryOpen => "Registry/Open",
             EventType::RegistryQuery => "Registry/Query",
@@ -190,6 +194,7 @@ impl EventType {
             EventType::StackWalk => kernel(GROUP_STACKWALK, 32),
             EventType::ImageId => ktc(0),
             EventType::DbgIdRsds => ktc(36),
+            EventType::DbgIdIlRsds => ktc(37),
             EventType::RegistryCreate => kernel(GROUP_REGISTRY, 10),
             EventType::RegistryOpen => kernel(GROUP_REGISTRY, 11),
             EventType::RegistryQuery => kernel(GROUP_REGISTRY, 13),
@@ -226,7 +231,7 @@ impl EventType {
             EventType::SampledProfile | EventType::SysCallEnter | EventType::SysCallExit => PerfInfo64,
             EventType::ProfileCollectionStart | EventType::ProfileCollectionEnd => System64,
             EventType::StackWalk => PerfInfo64,
-            EventType::ImageId | EventType::DbgIdRsds => Full64,
+            EventType::ImageId | EventType::DbgIdRsds | EventType::DbgIdIlRsds => Full64,
             // Registry events name their thread in the header; FileIo events in their payload (TTID).
             EventType::RegistryCreate
             | EventType::RegistryOpen
@@ -256,7 +261,8 @@ impl EventType {
             | EventType::SysCallExit
             | EventType::StackWalk
             | EventType::ImageId
-            | EventType::DbgIdRsds => 2,
+            | EventType::DbgIdRsds
+            | EventType::DbgIdIlRsds => 2,
             EventType::RegistryCreate
             | EventType::RegistryOpen
             | EventType::RegistryQuery
@@ -974,6 +980,28 @@ pub fn dbgid_rsds(
     age: u32,
     pdb_file_name: &str,
 ) -> Result<Encoded, PayloadError> {
+    rsds(EventType::DbgIdRsds, image_base, pid, pdb_guid, age, pdb_file_name)
+}
+
+/// KernelTraceControl DbgID_ILRSDS (class 37): a managed image's IL PDB, laid out as DbgID_RSDS.
+pub fn dbgid_ilrsds(
+    image_base: u64,
+    pid: u32,
+    pdb_guid: Guid,
+    age: u32,
+    pdb_file_name: &str,
+) -> Result<Encoded, PayloadError> {
+    rsds(EventType::DbgIdIlRsds, image_base, pid, pdb_guid, age, pdb_file_name)
+}
+
+fn rsds(
+    event: EventType,
+    image_base: u64,
+    pid: u32,
+    pdb_guid: Guid,
+    age: u32,
+    pdb_file_name: &str,
+) -> Result<Encoded, PayloadError> {
     let values = [
         ("ImageBase", Value::Pointer(image_base)),
         ("ProcessID", Value::U32(pid)),
@@ -981,7 +1009,7 @@ pub fn dbgid_rsds(
         ("Age", Value::U32(age)),
         ("PDBFileName", kernel_ansi(pdb_file_name)),
     ];
-    Ok(Encoded::new(EventType::DbgIdRsds, u32::MAX, pid, encode(EventType::DbgIdRsds, &values, 0)?))
+    Ok(Encoded::new(event, u32::MAX, pid, encode(event, &values, 0)?))
 }
 
 #[cfg(test)]

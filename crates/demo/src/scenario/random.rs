@@ -161,6 +161,7 @@ pub fn random_scenario(seed: u64, options: &RandomOptions) -> Scenario {
             guid: Guid::from_fields(0x3844_dbb9, 0x2017, 0x4967, [0xbe, 0x7a, 0xa4, 0xa2, 0xc2, 0x04, 0x30, 0xfa]),
             age: 1,
         }),
+        il_pdb: None,
         load: None,
         unload: None,
     };
@@ -202,6 +203,7 @@ pub fn random_scenario(seed: u64, options: &RandomOptions) -> Scenario {
                     guid: Guid(rng.next_u64().to_le_bytes().repeat(2).try_into().unwrap_or([0; 16])),
                     age: 1 + rng.below(3) as u32,
                 }),
+                il_pdb: None,
                 load: None,
                 unload: None,
             });

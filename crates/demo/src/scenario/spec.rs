@@ -91,6 +91,8 @@ pub struct ModuleSpec {
     pub time_date_stamp: u32,
     pub checksum: u32,
     pub pdb: Option<PdbIdentity>,
+    /// A managed image's IL PDB (DbgID_ILRSDS), logged after the native one.
+    pub il_pdb: Option<PdbIdentity>,
     /// None: loaded before the trace (rundown).
     pub load: Option<i64>,
     pub unload: Option<i64>,

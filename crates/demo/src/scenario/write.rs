@@ -602,6 +602,9 @@ impl Scenario {
         if let Some(pdb) = &m.pdb {
             out.push(payloads::dbgid_rsds(m.base, m.pid, pdb.guid, pdb.age, &pdb.name)?);
         }
+        if let Some(pdb) = &m.il_pdb {
+            out.push(payloads::dbgid_ilrsds(m.base, m.pid, pdb.guid, pdb.age, &pdb.name)?);
+        }
         out.push(payloads::image(event, &image_fields(m), 0, m.pid)?);
         Ok(out)
     }
