@@ -1138,6 +1138,16 @@ mod tests {
                 ("PDBFileName", Value::Str("wntdll.pdb".into())),
             ],
         ));
+        all.push((
+            dbgid_ilrsds(0x7ff9_0000, 40, guid, 1, "App.pdb").unwrap(),
+            vec![
+                ("ImageBase", Value::Pointer(0x7ff9_0000)),
+                ("ProcessID", Value::U32(40)),
+                ("GuidSig", Value::Guid(guid)),
+                ("Age", Value::U32(1)),
+                ("PDBFileName", Value::Str("App.pdb".into())),
+            ],
+        ));
         let key = "\\REGISTRY\\MACHINE\\SOFTWARE";
         for event in EventType::ALL.into_iter().filter(|e| e.name().starts_with("Registry/")) {
             let encoded = registry(event, 77, 0xC000_0034, 0xFFFF_C001_0000_0100, key, 12, 4).unwrap();
