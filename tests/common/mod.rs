@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 pub mod hostile;
 pub mod symbol_server;
+// Not every test binary asks a symbol server.
+#[allow(unused_imports)]
+pub use symbol_server::read_request_path;
 pub mod tmux;
 
 /// The corpus of real traces: `ETWQ_CORPUS`, or ../shared/corpus beside the crate.
@@ -90,18 +93,4 @@ pub fn without_parameters(name: &str) -> &str {
         }
     }
     name
-}
-
-/// The path of the HTTP request on `stream` (the test symbol servers' one question).
-pub fn read_request_path(stream: &mut impl std::io::Read) -> String {
-    let mut request = Vec::new();
-    let mut byte = [0u8; 1];
-    while !request.ends_with(b"\r\n\r\n") && request.len() < 8192 {
-        match stream.read(&mut byte) {
-            Ok(1) => request.push(byte[0]),
-            _ => break,
-        }
-    }
-    let text = String::from_utf8_lossy(&request);
-    text.split(' ').nth(1).unwrap_or("").to_string()
 }

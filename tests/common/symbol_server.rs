@@ -95,8 +95,8 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// The path of the HTTP request on `stream`.
-fn read_request_path(stream: &mut impl std::io::Read) -> String {
+/// The path of the HTTP request on `stream` (the test symbol servers' one question).
+pub fn read_request_path(stream: &mut impl std::io::Read) -> String {
     let mut request = Vec::new();
     let mut byte = [0u8; 1];
     while !request.ends_with(b"\r\n\r\n") && request.len() < 8192 {
