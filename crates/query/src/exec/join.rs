@@ -141,54 +141,53 @@ fn hash_join(
         drop(group_of);
         // Unique keys (an id): `find` gives the one right row itself.
         let unique = groups.find_rows_directly(&members);
-        let chunks: Vec<Result<Pairs, QueryError>> = (0..n_left)
-            .step_by(CHUNK)
-            .collect::<Vec<_>>()
-            .into_par_iter()
-            .map(|start| {
-                check(cancel)?;
-                let mut pairs = Pairs::with_capacity(CHUNK);
-                for k in start..(start + CHUNK).min(n_left) {
-                    match groups.find(left, k) {
-                        Some(row) if unique => pairs.push(k as u32, row),
-                        // One push per match: most keys have one or two, too few for a copy.
-                        Some(group) => members.of_group(group as usize).iter().for_each(|&r| pairs.push(k as u32, r)),
-                        None if keep_unmatched => pairs.push(k as u32, NONE),
-                        None => {}
-                    }
-                    budget.count(&mut pairs, COUNT_EVERY)?;
-                }
-                budget.count(&mut pairs, 0)?;
-                Ok(pairs)
-            })
-            .collect();
+        let chunks = probe_in_chunks(n_left, &budget, cancel, |k, pairs| match groups.find(left, k) {
+            Some(row) if unique => pairs.push(k as u32, row),
+            // One push per match: most keys have one or two, too few for a copy.
+            Some(group) => members.of_group(group as usize).iter().for_each(|&r| pairs.push(k as u32, r)),
+            None if keep_unmatched => pairs.push(k as u32, NONE),
+            None => {}
+        });
         concatenate(chunks)
     } else {
         // The left is smaller: hash it, probe with the right, then put the pairs in the left's order.
         let (groups, group_of) = KeyGroups::build(left, n_left, |_| false, cancel)?;
         let members = Members::of(&group_of, groups.count());
         drop(group_of);
-        let chunks: Vec<Result<Pairs, QueryError>> = (0..n_right)
-            .step_by(CHUNK)
-            .collect::<Vec<_>>()
-            .into_par_iter()
-            .map(|start| {
-                check(cancel)?;
-                let mut pairs = Pairs::with_capacity(CHUNK);
-                for r in start..(start + CHUNK).min(n_right) {
-                    let matches = groups.find(right, r).map_or(&[][..], |g| members.of_group(g as usize));
-                    for &k in matches {
-                        pairs.push(k, r as u32);
-                    }
-                    budget.count(&mut pairs, COUNT_EVERY)?;
-                }
-                budget.count(&mut pairs, 0)?;
-                Ok(pairs)
-            })
-            .collect();
+        let chunks = probe_in_chunks(n_right, &budget, cancel, |r, pairs| {
+            let matches = groups.find(right, r).map_or(&[][..], |g| members.of_group(g as usize));
+            for &k in matches {
+                pairs.push(k, r as u32);
+            }
+        });
         let batches = chunks.into_iter().collect::<Result<Vec<_>, _>>()?;
         in_left_order(batches, n_left, keep_unmatched, &budget, cancel)
     }
+}
+
+/// Rows `0..n` probed in chunks on all cores: `probe` adds each row's pairs, and
+/// the budget is counted as they grow. One result per chunk, in row order.
+fn probe_in_chunks(
+    n: usize,
+    budget: &RowBudget,
+    cancel: &AtomicBool,
+    probe: impl Fn(usize, &mut Pairs) + Sync,
+) -> Vec<Result<Pairs, QueryError>> {
+    (0..n)
+        .step_by(CHUNK)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|start| {
+            check(cancel)?;
+            let mut pairs = Pairs::with_capacity(CHUNK);
+            for row in start..(start + CHUNK).min(n) {
+                probe(row, &mut pairs);
+                budget.count(&mut pairs, COUNT_EVERY)?;
+            }
+            budget.count(&mut pairs, 0)?;
+            Ok(pairs)
+        })
+        .collect()
 }
 
 fn concatenate(chunks: Vec<Result<Pairs, QueryError>>) -> Result<Pairs, QueryError> {
