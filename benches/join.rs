@@ -9,6 +9,7 @@
 //! (VmHWM, read from /proc/self/status) is its own: the tables' and the
 //! join's. Targets on a 2-core machine: each case under 3 s and 2 GB.
 use columnar::{Column, DataTable};
+use demo::scenario::DemoRng;
 use query::{run_query, MemoryCatalog};
 use std::process::Command;
 use std::sync::atomic::AtomicBool;
@@ -23,25 +24,9 @@ const CASES: [(&str, &str); 3] = [
 const TARGET_SECONDS: f64 = 3.0;
 const TARGET_PEAK_MB: f64 = 2048.0;
 
-/// xorshift64*: deterministic and dependency-free.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 fn tables(left_rows: usize) -> MemoryCatalog {
     let right_rows = (left_rows / 10).max(1);
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = DemoRng::new(0x9E37_79B9_7F4A_7C15);
     let starts: Vec<i64> = (0..right_rows).map(|_| rng.below(1_000_000_000_000) as i64).collect();
     let lengths: Vec<i64> = (0..right_rows).map(|_| 1_000 + rng.below(1_000_000) as i64).collect();
     let spans = DataTable::new("spans")

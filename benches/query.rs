@@ -10,25 +10,10 @@
 //! costs about what the filter alone costs (`| select count()`). Rendering or
 //! exporting that many rows is not timed here.
 use columnar::{Column, DataTable, StrColumnBuilder};
+use demo::scenario::DemoRng;
 use query::{run_query, MemoryCatalog};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
-
-/// xorshift64*: deterministic and dependency-free.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn syscalls(rows: usize) -> DataTable {
     let verbs = [
@@ -62,7 +47,7 @@ fn syscalls(rows: usize) -> DataTable {
         ("STATUS_BUFFER_TOO_SMALL", 0xC000_0023),
         ("STATUS_TIMEOUT", 0x102),
     ];
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let mut rng = DemoRng::new(0x9E37_79B9_7F4A_7C15);
     let (mut ts, mut end_ts, mut duration, mut cpu, mut pid, mut tid, mut ret) = (
         Vec::with_capacity(rows),
         Vec::with_capacity(rows),
