@@ -202,28 +202,32 @@ impl LabelMaker {
         label
     }
 
-    /// Folds each run of two or more unnamed frames of one module in `steps` into one label.
-    fn fold_unnamed(&mut self, steps: &mut Vec<LabelId>) {
-        let mut folded = Vec::with_capacity(steps.len());
+    /// Folds each run of two or more unnamed frames of one module in `steps[start..]` into one label.
+    fn fold_unnamed(&mut self, steps: &mut Vec<LabelId>, start: usize) {
+        let unnamed = &self.unnamed;
+        let kind = |l: LabelId| unnamed[l as usize].as_ref();
+        // Most paths have no such run: leave them as they are, without a copy.
+        if !steps[start..].windows(2).any(|w| kind(w[0]).is_some() && kind(w[0]) == kind(w[1])) {
+            return;
+        }
+        let tail = steps.split_off(start);
         let mut at = 0;
-        while at < steps.len() {
-            let kind = self.unnamed[steps[at] as usize].clone();
-            let run = match &kind {
-                Some(kind) => {
-                    steps[at..].iter().take_while(|&&l| self.unnamed[l as usize].as_ref() == Some(kind)).count()
-                }
+        while at < tail.len() {
+            let unnamed = &self.unnamed;
+            let kind = |l: LabelId| unnamed[l as usize].as_ref();
+            let run = match kind(tail[at]) {
+                Some(k) => tail[at..].iter().take_while(|&&l| kind(l) == Some(k)).count(),
                 None => 1,
             };
-            match kind.filter(|_| run > 1) {
-                Some(kind) => {
-                    let mark = self.labels[steps[at] as usize].1.clone();
-                    folded.push(self.numbered(kind.folded_label(run), mark, None));
+            match self.unnamed[tail[at] as usize].clone().filter(|_| run > 1) {
+                Some(k) => {
+                    let mark = self.labels[tail[at] as usize].1.clone();
+                    steps.push(self.numbered(k.folded_label(run), mark, None));
                 }
-                None => folded.extend_from_slice(&steps[at..at + run]),
+                None => steps.extend_from_slice(&tail[at..at + run]),
             }
             at += run;
         }
-        *steps = folded;
     }
 }
 
@@ -291,13 +295,14 @@ impl RowStacks {
         maker: &mut LabelMaker,
     ) -> bool {
         let kept = depth.map_or(ids.len(), |d| d.min(ids.len()));
-        let mut path: Vec<LabelId> =
-            ids.iter().rev().take(kept).filter_map(|&id| maker.label(trace, id, named)).collect();
-        if path.is_empty() {
+        let start = self.steps.len();
+        for &id in ids.iter().rev().take(kept) {
+            self.steps.extend(maker.label(trace, id, named));
+        }
+        if self.steps.len() == start {
             return false;
         }
-        maker.fold_unnamed(&mut path);
-        self.steps.extend_from_slice(&path);
+        maker.fold_unnamed(&mut self.steps, start);
         self.ends.push(self.steps.len());
         self.cut.push(kept < ids.len());
         self.totals.push(totals);
