@@ -4,7 +4,7 @@
 #![allow(clippy::result_large_err)]
 use crate::session::Session;
 use crate::stack_filter::rewrite_query;
-use crate::views::{draw, export_chrome, histogram, waits, RowKeys, TraceFrames};
+use crate::views::{check_sampled_rows, draw, export_chrome, histogram, waits, RowKeys, TraceFrames};
 use columnar::DataTable;
 use model::symbolize::StackSet;
 use progress::Progress;
@@ -41,6 +41,9 @@ impl Session {
                 let names: Vec<&str> = self.traces.iter().map(|t| t.name.as_str()).collect();
                 let file = std::path::Path::new(file);
                 return export_chrome(&rows, source.as_deref(), &names, file, view.span).map_err(|e| e.in_query(text));
+            }
+            ViewKind::Export { format, .. } => {
+                check_sampled_rows(*format, &rows, view.span).map_err(|e| e.in_query(text))?
             }
             _ => {}
         }

@@ -16,7 +16,7 @@ mod tree;
 mod waits;
 
 use columnar::DataTable;
-pub(crate) use export::chrome as export_chrome;
+pub(crate) use export::{check_sampled_rows, chrome as export_chrome};
 pub(crate) use histogram::histogram;
 use model::symbolize::NamedFrames;
 use query::ast::{Span, ViewKind};

@@ -119,22 +119,18 @@ impl Sampled {
         for g in &mut groups {
             g.samples.sort_by_key(|s| s.ts_ns);
         }
-        // The heaviest first: the profile a viewer opens on.
-        let weight = |g: &Group| -> (i64, usize) { (g.samples.iter().map(|s| s.weight_ns).sum(), g.samples.len()) };
+        // The heaviest first, the idle process last: the first is the profile a viewer opens on.
+        let weight = |g: &Group| -> (bool, i64, usize) {
+            (g.pid != 0, g.samples.iter().map(|s| s.weight_ns).sum(), g.samples.len())
+        };
         groups.sort_by(|a, b| weight(b).cmp(&weight(a)).then_with(|| a.name.cmp(&b.name)));
         Sampled { stacks, groups, weighed: weights.is_some() }
     }
 }
 
-/// `| export speedscope FILE` and `| export firefox FILE`: the rows' stacks as sampled profiles.
-pub(super) fn export_stacks(
-    format: ExportFormat,
-    rows: &DataTable,
-    traces: &[TraceFrames],
-    file: &Path,
-    by: Option<&str>,
-    span: Span,
-) -> Result<DataTable, QueryError> {
+/// Whether `rows` can be written as sampled profiles: a `stack` column, and rows.
+/// Asked before the stacks are read, so that the message says what the export needs.
+pub(crate) fn check_sampled_rows(format: ExportFormat, rows: &DataTable, span: Span) -> Result<(), QueryError> {
     let name = format.name();
     if rows.column("stack").is_none() {
         return Err(error(
@@ -148,6 +144,20 @@ pub(super) fn export_stacks(
     if rows.row_count() == 0 {
         return Err(error(format!("export {name}: the query returned no rows; nothing to write"), span));
     }
+    Ok(())
+}
+
+/// `| export speedscope FILE` and `| export firefox FILE`: the rows' stacks as sampled profiles.
+pub(super) fn export_stacks(
+    format: ExportFormat,
+    rows: &DataTable,
+    traces: &[TraceFrames],
+    file: &Path,
+    by: Option<&str>,
+    span: Span,
+) -> Result<DataTable, QueryError> {
+    let name = format.name();
+    check_sampled_rows(format, rows, span)?;
     let by_process = per_process(by, name, span)?;
     let names: Vec<&str> = traces.iter().map(|t| t.name).collect();
     let keys = RowKeys::of(rows, &names)?;

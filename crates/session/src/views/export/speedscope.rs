@@ -18,24 +18,16 @@ pub(super) fn speedscope(sampled: &Sampled) -> Result<Vec<u8>, serde_json::Error
         .groups
         .iter()
         .map(|group| {
-            // Consecutive samples of one stack are one sample of their summed weight.
-            let mut samples: Vec<Vec<u32>> = Vec::new();
-            let mut weights: Vec<f64> = Vec::new();
-            let mut last: Option<Option<usize>> = None;
-            for s in &group.samples {
-                if last == Some(s.path) {
-                    if let Some(w) = weights.last_mut() {
-                        *w += weight(s.weight_ns);
-                    }
-                    continue;
-                }
-                last = Some(s.path);
-                samples.push(match s.path {
+            // A sample per row, in time order: speedscope's time-order view replays them.
+            let samples: Vec<Vec<u32>> = group
+                .samples
+                .iter()
+                .map(|s| match s.path {
                     Some(path) => stacks.steps(path).to_vec(),
                     None => vec![no_stack as u32],
-                });
-                weights.push(weight(s.weight_ns));
-            }
+                })
+                .collect();
+            let weights: Vec<f64> = group.samples.iter().map(|s| weight(s.weight_ns)).collect();
             let start = group.samples.first().map_or(0.0, |s| s.ts_ns as f64 / 1e6);
             let total: f64 = weights.iter().sum();
             let (start, end) = if sampled.weighed { (start, start + total) } else { (0.0, total) };
