@@ -221,7 +221,8 @@ fn the_differential_flame_graph_renders_in_a_headless_browser() {
     let svg = dir.path().join("diff.svg");
     {
         let mut ab = ab();
-        let t = ab.session.query(&format!("samples where proc = \"server.exe\" | diff flame {}", svg.display())).unwrap();
+        let t =
+            ab.session.query(&format!("samples where proc = \"server.exe\" | diff flame {}", svg.display())).unwrap();
         assert_eq!((text(&t, "a", 0), text(&t, "b", 0)), ("without.etl".to_string(), "with.etl".to_string()));
         let err = ab.session.query("samples | diff flame /nonexistent-dir/x.svg").unwrap_err().to_string();
         assert!(err.contains("/nonexistent-dir/x.svg"), "{err}");

@@ -35,7 +35,9 @@ fn read_json(path: &Path) -> Json {
 /// Per (pid, tid): rows and summed weight in ns, from `QUERY group by pid, tid`.
 fn per_thread(s: &mut Session, rows: &str, weight: &str) -> BTreeMap<(u64, u64), (u64, u64)> {
     let t = s.query(&format!("{rows} group by pid, tid select count() as n, sum({weight}) as w")).unwrap();
-    (0..t.row_count()).map(|r| ((uint(&t, "pid", r), uint(&t, "tid", r)), (uint(&t, "n", r), uint(&t, "w", r)))).collect()
+    (0..t.row_count())
+        .map(|r| ((uint(&t, "pid", r), uint(&t, "tid", r)), (uint(&t, "n", r), uint(&t, "w", r))))
+        .collect()
 }
 
 /// The speedscope file's profiles as (pid, tid) -> (samples, weight in ns), its
@@ -119,8 +121,12 @@ fn speedscope_export_of_the_demo_counts_every_sample_per_thread_and_module() {
     // Every demo sample has a stack whose innermost frame is its IP's.
     assert_eq!(speedscope_leaf_modules(&file), samples_per_module(&mut s, "samples"));
     // The frames are named: the driver and the spinning server's code are there.
-    let names: Vec<&str> = file["shared"]["frames"].as_array().unwrap().iter().filter_map(|f| f["name"].as_str()).collect();
-    assert!(names.iter().any(|n| n.starts_with("tedrdrv.sys")) && names.contains(&"KernelBase.dll!SleepEx"), "{names:?}");
+    let names: Vec<&str> =
+        file["shared"]["frames"].as_array().unwrap().iter().filter_map(|f| f["name"].as_str()).collect();
+    assert!(
+        names.iter().any(|n| n.starts_with("tedrdrv.sys")) && names.contains(&"KernelBase.dll!SleepEx"),
+        "{names:?}"
+    );
     // The first profile (the one speedscope opens on) is the heaviest non-idle thread.
     assert!(file["profiles"][0]["name"].as_str().unwrap().starts_with("server.exe (4242) tid "));
 
@@ -182,7 +188,9 @@ fn chrome_threads(file: &Json) -> BTreeMap<(u64, u64), (u64, u64)> {
 fn chrome_export_holds_every_system_call_and_running_slice() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = demo();
-    for (rows, weight) in [("syscalls", "duration_ns"), ("cswitch", "cpu_ns"), ("syscalls where proc = \"strace.exe\"", "duration_ns")] {
+    for (rows, weight) in
+        [("syscalls", "duration_ns"), ("cswitch", "cpu_ns"), ("syscalls where proc = \"strace.exe\"", "duration_ns")]
+    {
         let path = dir.path().join("chrome.json");
         s.query(&format!("{rows} | export chrome {}", path.display())).unwrap();
         let file = read_json(&path);
@@ -291,7 +299,8 @@ fn serve(root: PathBuf, profile: PathBuf) -> u16 {
                         let _ = stream.write_all(header.as_bytes()).and_then(|_| stream.write_all(&body));
                     }
                     Err(_) => {
-                        let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                        let _ = stream
+                            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
                     }
                 }
             });

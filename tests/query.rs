@@ -721,7 +721,10 @@ fn bad_views_get_carets() {
     assert!(e.to_string().contains("unterminated string"), "{e}");
     let e = parse_error("samples | tre");
     assert_eq!(e.suggestion.as_deref(), Some("tree"));
-    assert!(e.to_string().contains("or a view (tree, butterfly, folded, flame, histogram, waits)"), "{e}");
+    assert!(
+        e.to_string().contains("or a view (tree, butterfly, folded, flame, histogram, waits, diff, export)"),
+        "{e}"
+    );
 }
 
 #[test]

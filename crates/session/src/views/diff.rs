@@ -40,7 +40,10 @@ impl Groups {
                     traces.len()
                 )));
             }
-            return Err(error(format!("diff: the rows have no column `{key}`; they have {}", rows.column_names().join(", "))));
+            return Err(error(format!(
+                "diff: the rows have no column `{key}`; they have {}",
+                rows.column_names().join(", ")
+            )));
         };
         // Each value's rows, in the order values are first met.
         let mut values: Vec<(Value, String, Vec<u32>)> = Vec::new();
@@ -94,7 +97,11 @@ fn keep_rows(rows: &DataTable, selected: Vec<u32>) -> DataTable {
 }
 
 /// Each group's distinct stacks, no deeper than `depth`, and whether rows are weighed.
-fn group_stacks(groups: &Groups, traces: &[TraceFrames], depth: Option<usize>) -> Result<([RowStacks; 2], bool), QueryError> {
+fn group_stacks(
+    groups: &Groups,
+    traces: &[TraceFrames],
+    depth: Option<usize>,
+) -> Result<([RowStacks; 2], bool), QueryError> {
     let names: Vec<&str> = traces.iter().map(|t| t.name).collect();
     let side = |rows: &DataTable| -> Result<(RowStacks, bool), QueryError> {
         let keys = RowKeys::of(rows, &names)?;
@@ -330,7 +337,11 @@ impl DiffRows {
 
 /// `| diff flame FILE.svg`: inferno's differential flame graph. Widths are B's
 /// rows, colours B - A: red where B has more, blue where it has less.
-pub(super) fn diff_flame(groups: &Groups, traces: &[TraceFrames], file: &std::path::Path) -> Result<DataTable, QueryError> {
+pub(super) fn diff_flame(
+    groups: &Groups,
+    traces: &[TraceFrames],
+    file: &std::path::Path,
+) -> Result<DataTable, QueryError> {
     let error = |message: String| QueryError::new(ErrorKind::Type, message, None);
     let (stacks, _) = group_stacks(groups, traces, None)?;
     let [a, b] = [folded_lines(&stacks[0]), folded_lines(&stacks[1])];

@@ -5,8 +5,8 @@
 use super::super::no_stack_label;
 use super::Sampled;
 use fxprof_processed_profile::{
-    CategoryHandle, CpuDelta, Frame, FrameFlags, FrameInfo, Profile, ReferenceTimestamp, SamplingInterval,
-    StackHandle, StringHandle, Timestamp,
+    CategoryHandle, CpuDelta, Frame, FrameFlags, FrameInfo, Profile, ReferenceTimestamp, SamplingInterval, StackHandle,
+    StringHandle, Timestamp,
 };
 use std::collections::{BTreeMap, HashMap};
 

@@ -83,7 +83,9 @@ fn per_process(by: Option<&str>, format: &str, span: Span) -> Result<bool, Query
     match by.map(str::to_ascii_lowercase).as_deref() {
         None | Some("thread") | Some("tid") => Ok(false),
         Some("process") | Some("proc") | Some("pid") => Ok(true),
-        Some(other) => Err(error(format!("export {format}: a profile per `thread` or per `process`, not `{other}`"), span)),
+        Some(other) => {
+            Err(error(format!("export {format}: a profile per `thread` or per `process`, not `{other}`"), span))
+        }
     }
 }
 
