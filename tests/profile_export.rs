@@ -254,13 +254,13 @@ fn firefox_export_is_a_processed_profile_with_every_sample() {
     assert_eq!(per_tid, per_thread(&mut s, "samples where proc = \"server.exe\"", "weight_ns"));
 }
 
-/// Serves speedscope's built files from `root`, and `profile` as /profile.json, on a local port.
-fn serve(root: PathBuf, profile: PathBuf) -> u16 {
+/// Serves speedscope's built files from `root`, and the files of `profiles` under /profiles/, on a local port.
+fn serve(root: PathBuf, profiles: PathBuf) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let (root, profile) = (root.clone(), profile.clone());
+            let (root, profiles) = (root.clone(), profiles.clone());
             std::thread::spawn(move || {
                 let mut request = String::new();
                 let mut reader = BufReader::new(&stream);
@@ -274,11 +274,11 @@ fn serve(root: PathBuf, profile: PathBuf) -> u16 {
                 }
                 let target = request.split_whitespace().nth(1).unwrap_or("/");
                 let target = target.split(['?', '#']).next().unwrap_or("/");
-                let file = match target {
-                    "/profile.json" => profile,
-                    "/" => root.join("index.html"),
-                    other if !other.contains("..") => root.join(other.trim_start_matches('/')),
-                    _ => root.join("missing"),
+                let file = match target.strip_prefix("/profiles/") {
+                    _ if target.contains("..") => root.join("missing"),
+                    Some(name) => profiles.join(name),
+                    None if target == "/" => root.join("index.html"),
+                    None => root.join(target.trim_start_matches('/')),
                 };
                 let mut stream = &stream;
                 match std::fs::read(&file) {
@@ -354,28 +354,42 @@ fn speedscope_loads_the_export_and_draws_a_flame_chart() {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let profile = dir.path().join("profile.json");
-    demo().query(&format!("samples where proc = \"server.exe\" | export speedscope {}", profile.display())).unwrap();
-    let port = serve(release, profile);
-    let png_path = dir.path().join("speedscope.png");
-    let url = format!("http://127.0.0.1:{port}/index.html#profileURL=http://127.0.0.1:{port}/profile.json");
-    let output = Command::new("node")
-        .current_dir(&web)
-        .args(["screenshot.mjs", &url, png_path.to_str().unwrap(), &chromium_path])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
-    let page: Json = serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap();
-    if let Ok(keep) = std::env::var("ETWQ_KEEP_SCREENSHOTS") {
-        let _ = std::fs::copy(&png_path, Path::new(&keep).join("speedscope.png"));
+    let profiles = dir.path().join("profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    {
+        let mut s = demo();
+        let samples = profiles.join("samples.speedscope.json");
+        s.query(&format!("samples where proc = \"server.exe\" | export speedscope {}", samples.display())).unwrap();
+        // speedscope imports the Chrome trace event format too: a check of that export by another reader.
+        let calls = profiles.join("strace.trace.json");
+        s.query(&format!("syscalls where proc = \"strace.exe\" | export chrome {}", calls.display())).unwrap();
     }
-    let text = page["text"].as_str().unwrap();
-    assert!(!text.to_ascii_lowercase().contains("went wrong"), "speedscope failed: {text}");
-    assert!(page["errors"].as_array().unwrap().is_empty(), "{}", page["errors"]);
-    assert!(page["canvases"].as_u64().unwrap() > 0, "no flame chart canvas: {text}");
-    // The profile's name and its thread are in speedscope's toolbar.
+    let port = serve(release, profiles);
+    let open = |profile: &str| -> (String, usize) {
+        let png_path = dir.path().join(format!("{profile}.png"));
+        let url = format!("http://127.0.0.1:{port}/index.html#profileURL=http://127.0.0.1:{port}/profiles/{profile}");
+        let output = Command::new("node")
+            .current_dir(&web)
+            .args(["screenshot.mjs", &url, png_path.to_str().unwrap(), &chromium_path])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        let page: Json = serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap();
+        if let Ok(keep) = std::env::var("ETWQ_KEEP_SCREENSHOTS") {
+            let _ = std::fs::copy(&png_path, Path::new(&keep).join(format!("speedscope-{profile}.png")));
+        }
+        let text = page["text"].as_str().unwrap().to_string();
+        assert!(!text.to_ascii_lowercase().contains("went wrong"), "speedscope failed on {profile}: {text}");
+        assert!(page["errors"].as_array().unwrap().is_empty(), "{profile}: {}", page["errors"]);
+        assert!(page["canvases"].as_u64().unwrap() > 0, "{profile}: no flame chart canvas: {text}");
+        (text, colourful_pixels(&png_path))
+    };
+    // The profile's name, the heaviest thread, is in speedscope's toolbar.
+    let (text, colourful) = open("samples.speedscope.json");
     assert!(text.contains("server.exe (4242) tid"), "{text}");
-    let colourful = colourful_pixels(&png_path);
     assert!(colourful > 20_000, "{colourful} colourful pixels: no flame chart drawn");
+    let (text, colourful) = open("strace.trace.json");
+    assert!(text.contains("strace.exe") && text.contains("5152"), "{text}");
+    assert!(colourful > 5_000, "{colourful} colourful pixels: no system calls drawn");
 }

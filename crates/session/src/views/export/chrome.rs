@@ -68,11 +68,12 @@ pub(crate) fn chrome(
         let pid_in_trace = u32_at(pid, row).unwrap_or(0);
         let track_pid = ((trace_index as u64) << 32) | u64::from(pid_in_trace);
         let tid = u32_at(tid, row).unwrap_or(0);
+        // Viewers show the pid and tid beside these names.
         processes.entry(track_pid).or_insert_with(|| {
             let name = text_at(proc, row).unwrap_or_else(|| "?".into());
             match trace_name {
-                Some(t) => format!("{name} ({pid_in_trace}) [{t}]"),
-                None => format!("{name} ({pid_in_trace})"),
+                Some(t) => format!("{name} [{t}]"),
+                None => name,
             }
         });
         threads.insert((track_pid, tid), ());
@@ -98,8 +99,8 @@ pub(crate) fn chrome(
         events.push(json!({ "name": "process_name", "ph": "M", "pid": pid, "tid": 0, "args": { "name": name } }));
     }
     for &(pid, tid) in threads.keys() {
-        let name = if tid == 0 { "idle".to_string() } else { format!("tid {tid}") };
-        events.push(json!({ "name": "thread_name", "ph": "M", "pid": pid, "tid": tid, "args": { "name": name } }));
+        let process = processes.get(&pid).map_or("?", String::as_str);
+        events.push(json!({ "name": "thread_name", "ph": "M", "pid": pid, "tid": tid, "args": { "name": process } }));
     }
     let file_json = json!({
         "traceEvents": events,
