@@ -16,6 +16,9 @@ use std::sync::Arc;
 const AFTER_TABLES: &str = "\
 Stack views after a query with a `stack` column:
   | tree [depth N] [min P%] [offsets]   | butterfly FUNC   | folded   | flame FILE.svg
+Two groups compared (two traces open, or `by KEY` with two values): | diff tree [by KEY]   | diff flame FILE.svg
+For other profilers: samples | export speedscope|firefox FILE.json [by process];
+  syscalls or cswitch | export chrome FILE.json (Chrome trace events: Perfetto, chrome://tracing)
 A duration column in kiinfo's run-queue latency buckets: | histogram COLUMN (cswitch | histogram ready_ns)
 Wait chains of switch-ins, who readied whom: cswitch where tid = 4250 | waits
 

@@ -658,7 +658,7 @@ fn grammar_examples_parse() {
     }
     assert_eq!(
         views.into_iter().collect::<Vec<_>>(),
-        ["butterfly", "flame", "folded", "histogram", "tree", "waits"],
+        ["butterfly", "diff", "export", "flame", "folded", "histogram", "tree", "waits"],
         "an example per view"
     );
 }
@@ -666,14 +666,23 @@ fn grammar_examples_parse() {
 /// A view needs stacks: the example runs on the demo trace, a flame graph into a temporary directory.
 fn run_view_example(demo: &mut session::Session, example: &str, view: &View) {
     let dir = tempfile::tempdir().unwrap();
-    let text = match &view.kind {
-        ViewKind::Flame { file } => format!("{}flame {}", &example[..view.span.start], dir.path().join(file).display()),
-        _ => example.to_string(),
+    let before = &example[..view.span.start];
+    let by = |by: &Option<String>| by.as_ref().map(|key| format!(" by {key}")).unwrap_or_default();
+    let (text, written) = match &view.kind {
+        ViewKind::Flame { file } => (format!("{before}flame {}", dir.path().join(file).display()), Some(file)),
+        ViewKind::DiffFlame { file, by: key } => {
+            (format!("{before}diff flame {}{}", dir.path().join(file).display(), by(key)), Some(file))
+        }
+        ViewKind::Export { format, file, by: key } => {
+            let path = dir.path().join(file);
+            (format!("{before}export {} {}{}", format.name(), path.display(), by(key)), Some(file))
+        }
+        _ => (example.to_string(), None),
     };
     let result = demo.query(&text);
     let table = result.unwrap_or_else(|e| panic!("grammar example does not run: {example}\n{e}"));
     assert!(table.row_count() > 0, "{example}");
-    if let ViewKind::Flame { file } = &view.kind {
+    if let Some(file) = written {
         assert!(dir.path().join(file).is_file(), "{example}");
     }
 }
@@ -698,6 +707,32 @@ fn views_end_a_query_and_keep_their_arguments() {
     assert_eq!(view("cswitch | histogram ready_ns"), Some(ViewKind::Histogram { column: "ready_ns".into() }));
     // Not after a pipe, a view's name is a column's.
     assert_eq!(view("samples where tree = 1 select folded"), None);
+    assert_eq!(
+        view("samples | DIFF tree min 0.5 by tid depth 4"),
+        Some(ViewKind::DiffTree { by: Some("tid".into()), depth: Some(4), min_percent: Some(0.5) })
+    );
+    assert_eq!(view("samples | diff tree"), Some(ViewKind::DiffTree { by: None, depth: None, min_percent: None }));
+    // An unquoted file is the rest of the query, less a trailing `by WORD`.
+    assert_eq!(
+        view("samples | diff flame my ab.svg by proc"),
+        Some(ViewKind::DiffFlame { file: "my ab.svg".into(), by: Some("proc".into()) })
+    );
+    assert_eq!(
+        view("samples | diff flame \"by x.svg\" by trace"),
+        Some(ViewKind::DiffFlame { file: "by x.svg".into(), by: Some("trace".into()) })
+    );
+    assert_eq!(
+        view("samples | export Speedscope out.json by process"),
+        Some(ViewKind::Export {
+            format: query::ast::ExportFormat::Speedscope,
+            file: "out.json".into(),
+            by: Some("process".into())
+        })
+    );
+    assert_eq!(
+        view("syscalls | export chrome t.json"),
+        Some(ViewKind::Export { format: query::ast::ExportFormat::Chrome, file: "t.json".into(), by: None })
+    );
 }
 
 #[test]
@@ -719,9 +754,20 @@ fn bad_views_get_carets() {
     assert!(e.to_string().contains("expected a function name"), "{e}");
     let e = parse_error("samples | flame \"x.svg");
     assert!(e.to_string().contains("unterminated string"), "{e}");
+    let e = parse_error("samples | diff bush");
+    assert!(e.to_string().contains("expected 'tree' or 'flame'"), "{e}");
+    let e = parse_error("samples | diff tree by 3");
+    assert!(e.to_string().contains("the column that splits the rows in two"), "{e}");
+    let e = parse_error("samples | export pprof x.pb");
+    assert!(e.to_string().contains("an export format (speedscope, firefox, chrome)"), "{e}");
+    let e = parse_error("samples | export speedscope ");
+    assert!(e.to_string().contains("the JSON file to write"), "{e}");
     let e = parse_error("samples | tre");
     assert_eq!(e.suggestion.as_deref(), Some("tree"));
-    assert!(e.to_string().contains("or a view (tree, butterfly, folded, flame, histogram, waits)"), "{e}");
+    assert!(
+        e.to_string().contains("or a view (tree, butterfly, folded, flame, histogram, waits, diff, export)"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -67,8 +67,10 @@ enum Slot<'a> {
     Value { column: &'a str, quote: char },
     /// A duration column of the query's table, for `| histogram`.
     DurationColumn,
-    /// A file to write, for `| flame`.
+    /// A file to write, for `| flame`, `| diff flame` and `| export FORMAT`.
     File,
+    /// One of a view's fixed words: `tree`/`flame` after `| diff`, a format after `| export`.
+    Choice(&'static [&'static str]),
 }
 
 /// The slot at the end of `text` (a query up to the cursor) and where the text it replaces starts.
@@ -104,13 +106,37 @@ fn slot_at(text: &str) -> (usize, Slot<'_>) {
     (start, slot)
 }
 
+/// `| diff tree|flame FILE` and `| export FORMAT FILE`: the word, then (for a
+/// file-writing choice) the file. `diff tree`'s options complete as any words (columns after `by`).
+fn choice_then_file<'a>(view: &str, text: &str, start: usize) -> Option<(usize, Slot<'a>)> {
+    const DIFF: &[&str] = &["tree", "flame"];
+    const EXPORT: &[&str] = &["speedscope", "firefox", "chrome"];
+    let choices = if view == "diff" { DIFF } else { EXPORT };
+    let argument = &text[start..];
+    let Some(word_end) = argument.find(char::is_whitespace) else {
+        return Some((start, Slot::Choice(choices)));
+    };
+    let word = &argument[..word_end];
+    let writes_file = if view == "diff" {
+        word.eq_ignore_ascii_case("flame")
+    } else {
+        EXPORT.contains(&word.to_ascii_lowercase().as_str())
+    };
+    if !writes_file {
+        return None;
+    }
+    let file = &argument[word_end..];
+    let file_start = start + word_end + (file.len() - file.trim_start().len());
+    Some((file_start, Slot::File))
+}
+
 /// The slot of a view's argument (`| butterfly NAME`, `| histogram COLUMN`,
 /// `| flame FILE`) and where it starts, when the cursor is in it. A view ends
 /// the query, so it is the first `|` followed by one of these.
 fn view_argument<'a>(text: &str, tokens: &[(usize, Token)]) -> Option<(usize, Slot<'a>)> {
     let (view, end) = tokens.windows(2).find_map(|pair| match pair {
         [(_, Token::Symbol("|")), (at, Token::Word(word))]
-            if ["butterfly", "histogram", "flame"].iter().any(|v| word.eq_ignore_ascii_case(v)) =>
+            if ["butterfly", "histogram", "flame", "diff", "export"].iter().any(|v| word.eq_ignore_ascii_case(v)) =>
         {
             Some((word.to_ascii_lowercase(), at + word.len()))
         }
@@ -130,6 +156,9 @@ fn view_argument<'a>(text: &str, tokens: &[(usize, Token)]) -> Option<(usize, Sl
     }
     if view == "flame" {
         return Some((start, Slot::File));
+    }
+    if view == "diff" || view == "export" {
+        return choice_then_file(&view, text, start);
     }
     Some(match tokens.iter().find(|(at, _)| *at == start) {
         Some(&(_, Token::Text { quote, closed: false })) => (start, Slot::FrameName { quote: Some(quote) }),
@@ -287,6 +316,7 @@ impl ShellHelper {
                 tables.chain(saved(&session)).collect()
             }
             Slot::View => VIEW_NAMES.iter().chain(CLAUSE_WORDS).map(|w| w.to_string()).collect(),
+            Slot::Choice(words) => words.iter().map(|w| w.to_string()).collect(),
             Slot::Field => match session.source_table(text) {
                 Some(table) => {
                     session.completion_field_names(&table).into_iter().map(|name| format!("fields.{name}")).collect()
@@ -619,6 +649,12 @@ mod tests {
             assert!(all.contains(&view.to_string()), "{view}: {all:?}");
         }
         assert!(all.contains(&"where".to_string()));
+        assert_eq!(complete("samples | diff ").1, vec!["flame", "tree"]);
+        assert_eq!(complete("samples | diff t"), (15, vec!["tree".to_string()]));
+        assert_eq!(complete("samples | export ").1, vec!["chrome", "firefox", "speedscope"]);
+        assert_eq!(complete("samples | export sp").1, vec!["speedscope"]);
+        assert_eq!(slot_at("samples | export speedscope out"), (28, Slot::File));
+        assert_eq!(slot_at("samples | diff flame a"), (21, Slot::File));
     }
 
     #[test]

@@ -97,7 +97,14 @@ A view ends a query and draws its rows another way:
   | flame FILE.svg                     a flame graph written to FILE     samples where tid = 4250 | flame cpu.svg
   | histogram COLUMN                   a duration in kiinfo's buckets    cswitch | histogram ready_ns
   | waits                              who readied whom (cswitch rows)   cswitch where tid = 4250 | waits
-tree, butterfly, folded and flame need a `stack` column.";
+  | diff tree [by KEY] [depth N] [min P%]  two groups' trees, A, B and B - A  samples | diff tree
+  | diff flame FILE.svg [by KEY]       a differential flame graph        samples | diff flame ab.svg
+  | export speedscope FILE [by process]  speedscope's format            samples | export speedscope s.json
+  | export firefox FILE [by process]   Firefox Profiler's format         samples | export firefox f.json
+  | export chrome FILE                 Chrome trace events (Perfetto)    syscalls | export chrome t.json
+tree, butterfly, folded, flame, diff and the speedscope and firefox exports need a `stack` column.
+diff compares the two values of KEY, `trace` by default (two traces open: A the first opened);
+export chrome writes syscalls or cswitch rows, a track per thread.";
 
 const JOINS_HELP: &str = "\
 Rows of two tables side by side, matched on keys (the other table's columns as TABLE.column or ALIAS.column):
@@ -331,7 +338,9 @@ fn help(shell: &mut Shell, topic: &str) -> Result<Flow, String> {
             text
         }
         "query" | "queries" | "syntax" => QUERY_HELP.to_string(),
-        "views" | "view" | "tree" | "butterfly" | "folded" | "flame" | "histogram" | "waits" => VIEWS_HELP.to_string(),
+        "views" | "view" | "tree" | "butterfly" | "folded" | "flame" | "histogram" | "waits" | "diff" | "export" => {
+            VIEWS_HELP.to_string()
+        }
         "joins" | "join" | "during" => JOINS_HELP.to_string(),
         "windows" | "window" | "over" => WINDOWS_HELP.to_string(),
         "time" | "times" | "bin" => TIME_HELP.to_string(),

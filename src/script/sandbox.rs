@@ -45,14 +45,24 @@ pub fn confined_path(dir: &Path, path: &str) -> Result<PathBuf, String> {
     Ok(target)
 }
 
-/// Whether a query ends in a `flame FILE` view, which writes a file. Every
-/// `|` is taken as a possible view start (a `|` inside a string too): a
-/// false alarm refuses a query, a miss would write anywhere.
+/// Whether a query ends in a view that writes a file: `flame FILE`,
+/// `diff flame FILE` or `export FORMAT FILE`. Every `|` is taken as a possible
+/// view start (a `|` inside a string too): a false alarm refuses a query, a
+/// miss would write anywhere.
 pub fn query_writes_file(text: &str) -> bool {
+    let first_word = |rest: &str| -> (String, usize) {
+        let rest_start = rest.len() - rest.trim_start().len();
+        let rest = rest.trim_start();
+        let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+        (rest[..end].to_ascii_lowercase(), rest_start + end)
+    };
     text.match_indices('|').any(|(at, _)| {
-        let rest = text[at + 1..].trim_start();
-        let word_end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
-        rest[..word_end].eq_ignore_ascii_case("flame")
+        let (word, end) = first_word(&text[at + 1..]);
+        match word.as_str() {
+            "flame" | "export" => true,
+            "diff" => first_word(&text[at + 1 + end..]).0 == "flame",
+            _ => false,
+        }
     })
 }
 
@@ -66,5 +76,8 @@ mod tests {
         assert!(query_writes_file("samples|\n FLAME /tmp/x.svg"));
         assert!(!query_writes_file("samples | folded"));
         assert!(!query_writes_file("samples where func ~ \"flame\" | tree"));
+        assert!(query_writes_file("samples | diff  Flame x.svg"));
+        assert!(query_writes_file("samples | export speedscope x.json"));
+        assert!(!query_writes_file("samples | diff tree"));
     }
 }

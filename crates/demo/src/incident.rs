@@ -399,6 +399,19 @@ fn ms(rng: &mut DemoRng, lo_us: i64, hi_us: i64) -> i64 {
 
 /// The demo incident as a scenario. Deterministic: the same every time.
 pub fn demo_incident() -> Scenario {
+    incident(true)
+}
+
+/// The same machine with the antivirus driver uninstalled, for A/B comparisons:
+/// tedrdrv.sys is not loaded, and each sample the incident takes in its hook
+/// (or in the rundown protection the hook takes) is taken in the kernel's own
+/// Sleep(0) path instead. Every other record is the same as the incident's.
+pub fn demo_incident_without_driver() -> Scenario {
+    incident(false)
+}
+
+/// The incident, with the driver hooking system calls or without it.
+fn incident(with_driver: bool) -> Scenario {
     let sym = Symbols::load();
     let stacks = Stacks::new(&sym);
     let mut rng = DemoRng::new(0x7ED4_D2F0_2024_0514);
@@ -486,7 +499,9 @@ pub fn demo_incident() -> Scenario {
         unload: None,
     };
     s.modules.push(module(&MODULES[NT], 0, sym.identity(NT)));
-    s.modules.push(module(&MODULES[DRIVER], 0, None));
+    if with_driver {
+        s.modules.push(module(&MODULES[DRIVER], 0, None));
+    }
     for (pid, exe) in [(SVCHOST_PID, SVCHOST), (EXPLORER_PID, EXPLORER), (SERVER_PID, SERVER), (STRACE_PID, STRACE)] {
         for m in [exe, NTDLL, KERNELBASE, KERNEL32] {
             s.modules.push(module(&MODULES[m], pid, sym.identity(m)));
@@ -685,7 +700,8 @@ pub fn demo_incident() -> Scenario {
         let mut ts = first_sample(cpu);
         while ts < DURATION {
             if !(PROFILE_GAP.0..PROFILE_GAP.1).contains(&ts) {
-                if let Some(sample) = sample_at(&timeline, &worker_calls, &stacks, &mut rng, cpu, ts) {
+                let hook = with_driver.then_some(&stacks.in_driver);
+                if let Some(sample) = sample_at(&timeline, &worker_calls, &stacks, hook, &mut rng, cpu, ts) {
                     s.samples.push(sample);
                 }
             }
@@ -833,10 +849,12 @@ fn plant_lock_waits(s: &mut Scenario, sym: &Symbols, stacks: &Stacks, worker_run
 }
 
 /// The sample on `cpu` at `ts`: a stack that fits what the running thread does.
+/// `hook`: the driver's stacks inside Sleep(0), if it is loaded.
 fn sample_at(
     timeline: &Timeline,
     worker_calls: &BTreeMap<u32, Vec<(i64, i64)>>,
     stacks: &Stacks,
+    hook: Option<&Vec<Vec<u64>>>,
     rng: &mut DemoRng,
     cpu: u16,
     ts: i64,
@@ -853,10 +871,13 @@ fn sample_at(
         let in_call = i > 0 && ts < calls[i - 1].1;
         if !in_call {
             rng.pick(&stacks.spin_user)?
-        } else if rng.chance(0.78) {
-            rng.pick(&stacks.in_driver)?
         } else {
-            rng.pick(&stacks.in_kernel)?
+            // The same draws with or without the driver, so that the rest of the trace stays the same.
+            let in_hook = rng.chance(0.78);
+            match hook.filter(|_| in_hook) {
+                Some(hooked) => rng.pick(hooked)?,
+                None => rng.pick(&stacks.in_kernel)?,
+            }
         }
     } else if running.pid == SYSTEM_PID {
         &stacks.system_worker

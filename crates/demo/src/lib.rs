@@ -4,7 +4,9 @@ pub mod incident;
 pub mod payloads;
 pub mod scenario;
 
-pub use incident::{demo_facts, demo_incident, demo_trace_bytes, DemoFacts, StatusCount};
+pub use incident::{
+    demo_facts, demo_incident, demo_incident_without_driver, demo_trace_bytes, facts_of, DemoFacts, StatusCount,
+};
 pub use scenario::{random_scenario, DispatcherHeader, GroundTruth, RandomOptions, Scenario, ScenarioError};
 
 /// The Breakpad .sym files of the demo modules that have a PDB identity,

@@ -57,6 +57,46 @@ pub enum ViewKind {
     },
     /// `waits`: the wait chains of the switch-ins of a cswitch query.
     Waits,
+    /// `diff tree [by KEY] [depth N] [min P%]`: the stacks of two groups of rows compared.
+    DiffTree {
+        by: Option<String>,
+        depth: Option<u64>,
+        min_percent: Option<f64>,
+    },
+    /// `diff flame FILE.svg [by KEY]`: a differential flame graph of two groups of rows.
+    DiffFlame {
+        file: String,
+        by: Option<String>,
+    },
+    /// `export FORMAT FILE [by thread|process]`: the rows written for another profiler.
+    Export {
+        format: ExportFormat,
+        file: String,
+        by: Option<String>,
+    },
+}
+
+/// The profilers `| export` writes for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// speedscope's file format: a sampled profile per thread or process.
+    Speedscope,
+    /// Firefox Profiler's processed profile format.
+    Firefox,
+    /// The Chrome trace event format (chrome://tracing, Perfetto).
+    Chrome,
+}
+
+impl ExportFormat {
+    pub const ALL: [ExportFormat; 3] = [ExportFormat::Speedscope, ExportFormat::Firefox, ExportFormat::Chrome];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ExportFormat::Speedscope => "speedscope",
+            ExportFormat::Firefox => "firefox",
+            ExportFormat::Chrome => "chrome",
+        }
+    }
 }
 
 impl ViewKind {
@@ -69,6 +109,8 @@ impl ViewKind {
             ViewKind::Flame { .. } => "flame",
             ViewKind::Histogram { .. } => "histogram",
             ViewKind::Waits => "waits",
+            ViewKind::DiffTree { .. } | ViewKind::DiffFlame { .. } => "diff",
+            ViewKind::Export { .. } => "export",
         }
     }
 }

@@ -32,9 +32,9 @@ const CLAUSE_EXPECTED: &str = "a clause (where, between, join, during, group by,
 pub const MAX_SUBQUERY_DEPTH: usize = 8;
 
 /// The views that may end a query after `|`; they are not keywords, so columns may bear these names.
-pub const VIEW_NAMES: &[&str] = &["tree", "butterfly", "folded", "flame", "histogram", "waits"];
+pub const VIEW_NAMES: &[&str] = &["tree", "butterfly", "folded", "flame", "histogram", "waits", "diff", "export"];
 
-const VIEW_EXPECTED: &str = "a view (tree, butterfly, folded, flame, histogram, waits)";
+const VIEW_EXPECTED: &str = "a view (tree, butterfly, folded, flame, histogram, waits, diff, export)";
 
 type NomError<'a> = nom::error::Error<&'a str>;
 type PResult<'a, T> = nom::IResult<&'a str, T, NomError<'a>>;
@@ -301,6 +301,8 @@ impl<'a> Parser<'a> {
                 let (rest, (column, _)) = self.ident(rest, "a duration column, e.g. ready_ns")?;
                 (rest, ViewKind::Histogram { column })
             }
+            "diff" => self.diff_view(rest)?,
+            "export" => self.export_view(rest)?,
             _ => return Err(self.expected(start, VIEW_EXPECTED)),
         };
         Ok((rest, View { kind, span: self.span(start, rest) }))
@@ -329,6 +331,74 @@ impl<'a> Parser<'a> {
                 return Ok((rest, ViewKind::Tree { depth, min_percent, offsets }));
             }
         }
+    }
+
+    /// `tree [by KEY] [depth N] [min P%]` or `flame FILE.svg [by KEY]`, after `diff`.
+    fn diff_view(&self, i: &'a str) -> PResult<'a, ViewKind> {
+        if let Some(mut rest) = self.try_kw(i, "tree") {
+            let (mut by, mut depth, mut min_percent) = (None, None, None);
+            loop {
+                if let Some(after) = self.try_kw(rest, "by") {
+                    let (after, (key, _)) = self.ident(after, "the column that splits the rows in two, e.g. trace")?;
+                    (by, rest) = (Some(key), after);
+                } else if let Some(after) = self.try_kw(rest, "depth") {
+                    let (after, (n, _)) = self.unsigned(after)?;
+                    (depth, rest) = (Some(n), after);
+                } else if let Some(after) = self.try_kw(rest, "min") {
+                    let (after, percent) = self.percent(after)?;
+                    (min_percent, rest) = (Some(percent), after);
+                } else {
+                    for option in ["'by'", "'depth'", "'min'"] {
+                        self.expected(self.ws(rest), option);
+                    }
+                    return Ok((rest, ViewKind::DiffTree { by, depth, min_percent }));
+                }
+            }
+        }
+        if let Some(rest) = self.try_kw(i, "flame") {
+            let (rest, (file, by)) = self.file_then_by(rest, "the SVG file to write, e.g. diff.svg")?;
+            return Ok((rest, ViewKind::DiffFlame { file, by }));
+        }
+        Err(self.expected(self.ws(i), "'tree' or 'flame'"))
+    }
+
+    /// `FORMAT FILE [by thread|process]`, after `export`.
+    fn export_view(&self, i: &'a str) -> PResult<'a, ViewKind> {
+        let start = self.ws(i);
+        let word = self.peek_word(start);
+        let format = word.and_then(|(w, rest)| {
+            ExportFormat::ALL.into_iter().find(|f| f.name().eq_ignore_ascii_case(w)).map(|f| (f, rest))
+        });
+        let Some((format, rest)) = format else {
+            return Err(self.expected(start, "an export format (speedscope, firefox, chrome)"));
+        };
+        let (rest, (file, by)) = self.file_then_by(rest, "the JSON file to write, e.g. profile.json")?;
+        Ok((rest, ViewKind::Export { format, file, by }))
+    }
+
+    /// A file name (quoted, or the rest of the query) and an optional `by WORD` after it.
+    fn file_then_by(&self, i: &'a str, label: &str) -> PResult<'a, (String, Option<String>)> {
+        let start = self.ws(i);
+        if start.starts_with(['"', '\'']) {
+            let (rest, file) = self.view_text(start, label)?;
+            let Some(after) = self.try_kw(rest, "by") else { return Ok((rest, (file, None))) };
+            let (rest, (key, _)) = self.ident(after, "a column name, e.g. trace")?;
+            return Ok((rest, (file, Some(key))));
+        }
+        let (rest, text) = self.view_text(start, label)?;
+        // Unquoted, a trailing `by WORD` is the option, not part of the file name.
+        let words: Vec<&str> = text.split_whitespace().collect();
+        if let [.., by, key] = words.as_slice() {
+            if by.eq_ignore_ascii_case("by") && key.chars().all(is_word_char) && words.len() > 2 {
+                let file = text[..text.len() - key.len()].trim_end();
+                let file = file[..file.len() - by.len()].trim_end();
+                return Ok((rest, (file.to_string(), Some(key.to_string()))));
+            }
+        }
+        if words.len() == 2 && words[0].eq_ignore_ascii_case("by") {
+            return Err(self.expected(start, label));
+        }
+        Ok((rest, (text, None)))
     }
 
     /// `2`, `2.5` or `2.5%`: a share from 0 to 100.

@@ -4,12 +4,12 @@
 #![allow(clippy::result_large_err)]
 use crate::session::Session;
 use crate::stack_filter::rewrite_query;
-use crate::views::{draw, histogram, waits, RowKeys, TraceFrames};
+use crate::views::{check_sampled_rows, draw, export_chrome, histogram, waits, RowKeys, TraceFrames};
 use columnar::DataTable;
 use model::symbolize::StackSet;
 use progress::Progress;
 use progress::Total;
-use query::ast::{Source, Span, ViewKind};
+use query::ast::{ExportFormat, Source, Span, ViewKind};
 use query::error::{ErrorKind, QueryError};
 
 impl Session {
@@ -37,14 +37,23 @@ impl Session {
             ViewKind::Waits => {
                 return self.draw_waits(&rows, source.as_deref(), view.span).map_err(|e| e.in_query(text))
             }
+            ViewKind::Export { format: ExportFormat::Chrome, file, .. } => {
+                let names: Vec<&str> = self.traces.iter().map(|t| t.name.as_str()).collect();
+                let file = std::path::Path::new(file);
+                return export_chrome(&rows, source.as_deref(), &names, file, view.span).map_err(|e| e.in_query(text));
+            }
+            ViewKind::Export { format, .. } => {
+                check_sampled_rows(*format, &rows, view.span).map_err(|e| e.in_query(text))?
+            }
             _ => {}
         }
         let names: Vec<&str> = self.traces.iter().map(|t| t.name.as_str()).collect();
         let keys = RowKeys::of(&rows, &names)?;
         self.name_stacks_of(&keys, progress);
-        let traces: Vec<TraceFrames> =
-            (0..self.traces.len()).map(|index| TraceFrames { named: self.stack_state.named(index) }).collect();
-        draw(view.kind, &rows, &keys, &traces)
+        let traces: Vec<TraceFrames> = (0..self.traces.len())
+            .map(|index| TraceFrames { name: &self.traces[index].name, named: self.stack_state.named(index) })
+            .collect();
+        draw(view.kind, &rows, &keys, &traces, view.span).map_err(|e| e.in_query(text))
     }
 
     /// `| waits` over a cswitch query's rows.

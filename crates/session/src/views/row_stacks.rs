@@ -22,7 +22,7 @@ impl<'t> Weights<'t> {
     }
 
     /// Row `row`'s weight in ns; 0 when it has none.
-    fn at(&self, row: usize) -> i64 {
+    pub(super) fn at(&self, row: usize) -> i64 {
         match self.column.value(row) {
             Value::Duration(ns) | Value::I64(ns) | Value::Timestamp(ns) => ns,
             Value::U64(ns) => i64::try_from(ns).unwrap_or(0),
@@ -66,6 +66,8 @@ pub(super) struct RowStacks {
     pub(super) totals: Vec<Totals>,
     /// The rows without a stack, or whose stack has no named frame.
     pub(super) no_stack: Totals,
+    /// Per trace, per named stack slot: its path, for views that follow rows one by one.
+    slot_paths: Vec<HashMap<u32, usize>>,
 }
 
 /// The stack a result row draws: in which trace, as seen in which process.
@@ -251,6 +253,7 @@ impl RowStacks {
             cut: Vec::new(),
             totals: Vec::new(),
             no_stack: (0, 0),
+            slot_paths: vec![HashMap::default(); traces.len()],
         };
         for row in 0..keys.len() {
             let weight = weights.map_or(0, |w| w.at(row));
@@ -273,7 +276,10 @@ impl RowStacks {
         for (trace, slots) in per_slot.into_iter().enumerate() {
             let Some(named) = traces[trace].named else { continue };
             for (slot, totals) in slots.into_iter().enumerate().filter(|(_, t)| t.0 > 0) {
-                if !out.add_path(trace as u32, named.stack_at(slot), totals, named, depth, &mut maker) {
+                if out.add_path(trace as u32, named.stack_at(slot), totals, named, depth, &mut maker) {
+                    let path = out.len() - 1;
+                    out.slot_paths[trace].insert(slot as u32, path);
+                } else {
                     out.no_stack.0 += totals.0;
                     out.no_stack.1 = out.no_stack.1.saturating_add(totals.1);
                 }
@@ -307,6 +313,19 @@ impl RowStacks {
         self.cut.push(kept < ids.len());
         self.totals.push(totals);
         true
+    }
+
+    /// The path row `row` of `keys` draws (as `of` found it); None for a row in `no_stack`.
+    pub(super) fn path_of_row(&self, keys: &RowKeys, row: usize, traces: &[TraceFrames]) -> Option<usize> {
+        let key = keys.key(row)?;
+        let named = traces.get(key.trace as usize)?.named?;
+        let slot = named.stack_slot(key.pid, key.stack).or_else(|| named.stack_slot(0, key.stack))?;
+        self.slot_paths.get(key.trace as usize)?.get(&slot).copied()
+    }
+
+    /// How many labels there are: label ids run from 0 below this.
+    pub(super) fn label_count(&self) -> usize {
+        self.labels.len()
     }
 
     /// How many distinct paths there are.
