@@ -658,7 +658,7 @@ fn grammar_examples_parse() {
     }
     assert_eq!(
         views.into_iter().collect::<Vec<_>>(),
-        ["butterfly", "flame", "folded", "histogram", "tree", "waits"],
+        ["butterfly", "chart", "flame", "folded", "histogram", "tree", "waits"],
         "an example per view"
     );
 }
@@ -695,7 +695,7 @@ fn views_end_a_query_and_keep_their_arguments() {
         Some(ViewKind::Butterfly { function: "ntdll.dll!Nt Delay".into() })
     );
     assert_eq!(view("samples | flame 'my out.svg'"), Some(ViewKind::Flame { file: "my out.svg".into() }));
-    assert_eq!(view("cswitch | histogram ready_ns"), Some(ViewKind::Histogram { column: "ready_ns".into() }));
+    assert_eq!(view("cswitch | histogram ready_ns"), Some(ViewKind::Histogram { column: "ready_ns".into(), to: None }));
     // Not after a pipe, a view's name is a column's.
     assert_eq!(view("samples where tree = 1 select folded"), None);
 }

@@ -1,10 +1,11 @@
 //! The views that may end a query, drawn from its result rows' stacks:
 //! `| tree`, `| butterfly FUNC`, `| folded` and `| flame FILE.svg`; and
-//! `| histogram COLUMN`, from a column, and `| waits`, from the switches. The grammar has parsed them; this
+//! `| histogram COLUMN` and `| chart`, from columns, and `| waits`, from the switches. The grammar has parsed them; this
 //! runner picks the renderer.
 // Query errors are made once per failed query, far from any hot loop (as in query/).
 #![allow(clippy::result_large_err)]
 mod butterfly;
+mod chart;
 mod flame;
 mod folded;
 mod histogram;
@@ -12,6 +13,7 @@ mod row_stacks;
 mod tree;
 mod waits;
 
+pub(crate) use chart::{chart, ChartFrame};
 use columnar::DataTable;
 pub(crate) use histogram::histogram;
 use model::symbolize::NamedFrames;
@@ -47,7 +49,7 @@ pub(crate) fn draw(
         ViewKind::Folded => Ok(folded::folded_table(&stacks(None))),
         ViewKind::Flame { file } => flame::flame(&stacks(None), std::path::Path::new(&file)),
         // Drawn before any stack is looked at (see the pipeline).
-        ViewKind::Histogram { .. } | ViewKind::Waits => {
+        ViewKind::Histogram { .. } | ViewKind::Waits | ViewKind::Chart(_) => {
             Err(QueryError::new(query::error::ErrorKind::Type, "not a stack view", None))
         }
     }
