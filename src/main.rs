@@ -16,7 +16,9 @@ use std::sync::Arc;
 const AFTER_TABLES: &str = "\
 Stack views after a query with a `stack` column:
   | tree [depth N] [min P%] [offsets]   | butterfly FUNC   | folded   | flame FILE.svg
-A duration column in kiinfo's run-queue latency buckets: | histogram COLUMN (cswitch | histogram ready_ns)
+A duration column in kiinfo's run-queue latency buckets: | histogram COLUMN [to F.svg|png] (cswitch | histogram ready_ns)
+Over time, stacked by a key: | chart cpu|count|COLUMN [by KEY] [every 100ms] [top N] [to F.svg|png]
+  (samples | chart cpu by proc; cswitch | chart cpu by proc; syscalls | chart count by status)
 Wait chains of switch-ins, who readied whom: cswitch where tid = 4250 | waits
 
 Examples:

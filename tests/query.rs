@@ -696,6 +696,19 @@ fn views_end_a_query_and_keep_their_arguments() {
     );
     assert_eq!(view("samples | flame 'my out.svg'"), Some(ViewKind::Flame { file: "my out.svg".into() }));
     assert_eq!(view("cswitch | histogram ready_ns"), Some(ViewKind::Histogram { column: "ready_ns".into(), to: None }));
+    let chart = view("samples | chart cpu top 3 by proc every 100ms to 'a b.png'");
+    let spec = query::ast::ChartSpec {
+        measure: "cpu".into(),
+        by: Some("proc".into()),
+        every_ns: Some(100_000_000),
+        top: Some(3),
+        to: Some("a b.png".into()),
+    };
+    assert_eq!(chart, Some(ViewKind::Chart(spec)));
+    assert_eq!(
+        view("diskio | histogram duration_ns to d.svg"),
+        Some(ViewKind::Histogram { column: "duration_ns".into(), to: Some("d.svg".into()) })
+    );
     // Not after a pipe, a view's name is a column's.
     assert_eq!(view("samples where tree = 1 select folded"), None);
 }
@@ -721,7 +734,13 @@ fn bad_views_get_carets() {
     assert!(e.to_string().contains("unterminated string"), "{e}");
     let e = parse_error("samples | tre");
     assert_eq!(e.suggestion.as_deref(), Some("tree"));
-    assert!(e.to_string().contains("or a view (tree, butterfly, folded, flame, histogram, waits)"), "{e}");
+    assert!(e.to_string().contains("or a view (tree, butterfly, folded, flame, histogram, waits, chart)"), "{e}");
+    let e = parse_error("samples | chart cpu every 0ms");
+    assert!(e.to_string().contains("every takes a duration above zero"), "{e}");
+    let e = parse_error("samples | chart cpu sideways");
+    assert!(e.to_string().contains("expected 'by', 'every', 'top', 'to' or the end of the query"), "{e}");
+    let e = parse_error("samples | chart");
+    assert!(e.to_string().contains("what to chart: cpu, count or a numeric column"), "{e}");
 }
 
 #[test]
