@@ -194,6 +194,26 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         symbols: Option<String>,
     },
+    /// A one-page overview of a trace: its facts with lost events and profiling gaps
+    /// as warnings, what stands out, CPU over time by process, top processes, threads
+    /// and modules, modules without symbols in hot stacks (vendor and category from the
+    /// driver atlas), hot functions and Sleep spinning, system calls and their failures,
+    /// ready-time and disk-latency histograms, the hottest stacks. Two traces add a
+    /// comparison. Terminal text, or with --to one self-contained HTML file.
+    Report {
+        /// The traces (one, or two to compare); or --demo.
+        #[arg(required_unless_present = "demo")]
+        files: Vec<PathBuf>,
+        /// Report on the built-in demo trace.
+        #[arg(long, conflicts_with = "files")]
+        demo: bool,
+        /// Write the report as HTML to this file (charts inline, nothing fetched: it opens from disk).
+        #[arg(long, value_name = "FILE.html")]
+        to: Option<PathBuf>,
+        /// Symbol path, as for queries; default: _NT_SYMBOL_PATH.
+        #[arg(long, value_name = "PATH")]
+        symbols: Option<String>,
+    },
     /// The built-in demo trace: `etwq demo --write FILE` writes it to disk.
     Demo {
         #[arg(long, value_name = "FILE")]
@@ -327,6 +347,28 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 }
                 (false, format) => render::write(&calls, format.into(), out),
             })?
+        }
+        Some(Command::Report { files, demo, to, symbols }) => {
+            let setup = SessionSetup { symbols, ..SessionSetup::default() };
+            let mut session = if demo {
+                let mut demo = with_spinner("building the demo trace", Session::demo);
+                setup.apply(&mut demo).map_err(fail)?;
+                demo
+            } else {
+                setup.open(&files).map_err(fail)?
+            };
+            let report = with_spinner("running the report's queries", || etwq::report::build(&mut session));
+            for message in session.take_messages() {
+                eprintln!("etwq: symbols: {message}");
+            }
+            match to {
+                Some(path) => {
+                    std::fs::write(&path, etwq::report::write_html(&report))
+                        .map_err(|e| fail(format!("{}: {e}", path.display())))?;
+                    eprintln!("etwq: wrote the report to {}", path.display());
+                }
+                None => to_stdout(|out| etwq::report::write_text(&report, out))?,
+            }
         }
         Some(Command::Demo { write }) => {
             std::fs::write(&write, session::demo_trace_bytes())
