@@ -49,7 +49,8 @@ fn the_demo_report_shows_the_incident_as_text() {
     for line in expected_lines() {
         assert!(text.contains(&line), "the report lacks {line:?}:\n{text}");
     }
-    for title in ["CPU over time by process", "Modules without symbols in hot stacks", "System calls", "Hottest stacks"] {
+    for title in ["CPU over time by process", "Modules without symbols in hot stacks", "System calls", "Hottest stacks"]
+    {
         assert!(text.contains(title), "{title}");
     }
     // The chart is drawn, not listed.
@@ -147,4 +148,8 @@ fn a_report_of_a_trace_without_the_events_says_why() {
     let (text, _) = etwq(&["report", path.to_str().unwrap()]);
     // Each empty section says which events the trace lacks.
     assert!(text.contains("Nothing to show: the trace has"), "{text}");
+    assert!(
+        text.contains("no ready times (CSwitch with ReadyThread events) and no disk I/O events (DiskIo)"),
+        "{text}"
+    );
 }

@@ -6,7 +6,7 @@ use base64::Engine;
 use session::{DataTable, Value};
 use std::fmt::Write;
 
-const STYLE: &str = "body{font-family:sans-serif;margin:24px auto;max-width:1000px;color:#222}\
+const STYLE: &str = "body{font-family:sans-serif;margin:24px auto;padding:0 16px;max-width:1000px;color:#222}\
 h1{font-size:24px}h2{font-size:19px;border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:32px}\
 h3{font-size:15px;margin-bottom:4px}.warning{background:#fff3cd;border-left:4px solid #e0a800;padding:6px 10px;margin:6px 0}\
 .empty{color:#777;font-style:italic}table{border-collapse:collapse;font-size:13px;margin:4px 0 12px}\

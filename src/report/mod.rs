@@ -198,7 +198,7 @@ fn cpu_chart(session: &mut Session, samples: u64) -> Section {
     match session.query(query) {
         Ok(chart) => {
             let source = if samples > 0 { "profile samples" } else { "context switches (running time)" };
-            section.lines.push(format!("From {source}, as % of all cores; a hole is a time without any: `{query}`"));
+            section.lines.push(format!("From {source}, as % of all cores (the legend: each process's mean over the whole chart); a hole is a time without any: `{query}`"));
             section.tables.push((String::new(), chart));
         }
         Err(_) => {
@@ -371,8 +371,10 @@ fn latency(session: &mut Session) -> Section {
     let mut section = Section::new("latency", "Ready time and disk latency");
     let mut reasons = Vec::new();
     match rows(session, "cswitch where ready_ns is not null | histogram ready_ns") {
-        Some(t) => section.tables.push(("Ready time: how long threads waited for a CPU".into(), t)),
-        None => reasons.push("no ready times (CSwitch with ReadyThread events)"),
+        Some(t) if count(session, "cswitch where ready_ns is not null") > 0 => {
+            section.tables.push(("Ready time: how long threads waited for a CPU".into(), t))
+        }
+        _ => reasons.push("no ready times (CSwitch with ReadyThread events)"),
     }
     match rows(session, "diskio | histogram duration_ns") {
         Some(t) if count(session, "diskio") > 0 => section.tables.push(("Disk I/O latency".into(), t)),
@@ -410,7 +412,7 @@ fn flame(session: &mut Session, samples: u64) -> Section {
                 Some((n.parse().ok()?, stack.to_string()))
             })
             .collect();
-        stacks.sort_by(|a, b| b.0.cmp(&a.0));
+        stacks.sort_by_key(|s| std::cmp::Reverse(s.0));
         let mut table = render::Table::new(&["samples", "percent", "stack (innermost first)"]);
         for (n, stack) in stacks.into_iter().take(5) {
             let frames: Vec<&str> = stack.split(';').rev().take(8).collect();

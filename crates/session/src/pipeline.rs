@@ -65,7 +65,7 @@ impl Session {
             })
             .max()
             .unwrap_or(0);
-        let processors = self.traces.iter().map(|t| u32::from(t.trace.header.number_of_processors)).max().unwrap_or(1);
+        let processors = self.traces.iter().map(|t| t.trace.header.number_of_processors).max().unwrap_or(1);
         ChartFrame { trace_end_ns, processors, columns: render::chart::plot_columns(self.chart_width) }
     }
 

@@ -177,7 +177,7 @@ fn draw_bars<DB: DrawingBackend>(bars: &Bars, root: &DrawingArea<DB, Shift>) -> 
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .x_labels(bars.labels.len())
+        .x_labels(bars.labels.len() + 1)
         .y_desc("count")
         .y_label_formatter(&|y| super::terminal::trim_number(*y))
         .light_line_style(WHITE)

@@ -231,7 +231,7 @@ fn write_bars(bars: &Bars, width: usize, ascii: bool, out: &mut dyn io::Write) -
             "#".repeat((eighths + 4) / 8)
         } else {
             let mut bar = "█".repeat(eighths / 8);
-            if eighths % 8 > 0 {
+            if !eighths.is_multiple_of(8) {
                 bar.push(LEFT_EIGHTHS[eighths % 8]);
             }
             paint(&bar, COLOURS[0], false)
