@@ -53,7 +53,7 @@ Scripts of shell lines (stdin, -c, .read FILE): queries and dot-commands; a quer
 
 Scripts (-f SCRIPT, rhai; `.run` in the shell): queries via query(\"...\"); export(t, \"x.csv\") writes a
   new file under the working directory or --script-dir DIR only (no .., absolute paths or links;
-  export_over replaces); no flame views. Limits: 50 million operations, 600 s (--script-timeout),
+  export_over replaces); no flame views, no chart or histogram to a file. Limits: 50 million operations, 600 s (--script-timeout),
   20,000 array items, 20,000 map entries, 4 MiB of strings. Ctrl-C stops a script: exit code 130.
 
 While a trace loads and a query builds what it reads, a progress bar on stderr when stderr is a terminal
@@ -194,8 +194,9 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         symbols: Option<String>,
     },
-    /// A one-page overview of a trace: its facts with lost events and profiling gaps
-    /// as warnings, what stands out, CPU over time by process, top processes, threads
+    /// A one-page overview of a trace, as text or one self-contained HTML file.
+    ///
+    /// The trace's facts with lost events and profiling gaps as warnings, what stands out, CPU over time by process, top processes, threads
     /// and modules, modules without symbols in hot stacks (vendor and category from the
     /// driver atlas), hot functions and Sleep spinning, system calls and their failures,
     /// ready-time and disk-latency histograms, the hottest stacks. Two traces add a

@@ -397,13 +397,17 @@ fn flame(session: &mut Session, samples: u64) -> Section {
         section.empty_because = Some("the trace has no profile samples (SampledProfile) with stacks".into());
         return section;
     }
-    // The flame view writes a file; the report reads it back and deletes it.
-    let file = std::env::temp_dir().join(format!("etwq-report-{}.svg", std::process::id()));
-    let query = format!("samples where stack is not null | flame \"{}\"", file.display());
-    if session.query(&query).is_ok() {
-        section.flame_svg = std::fs::read_to_string(&file).ok();
+    // The flame view writes a file: into a directory of our own (made new, so
+    // nothing another user put in the temporary directory is followed), read
+    // back, then removed.
+    if let Some(dir) = private_temp_dir() {
+        let file = dir.join("flame.svg");
+        let query = format!("samples where stack is not null | flame \"{}\"", file.display());
+        if session.query(&query).is_ok() {
+            section.flame_svg = std::fs::read_to_string(&file).ok();
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
-    let _ = std::fs::remove_file(&file);
     if let Some(folded) = rows(session, "samples where stack is not null | folded") {
         let mut stacks: Vec<(u64, String)> = (0..folded.row_count())
             .filter_map(|r| {
@@ -425,6 +429,18 @@ fn flame(session: &mut Session, samples: u64) -> Section {
         section.empty_because = Some("the samples have no stacks (no StackWalk events)".into());
     }
     section
+}
+
+/// A new directory under the temporary directory, readable by us alone.
+fn private_temp_dir() -> Option<std::path::PathBuf> {
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    (0..16).find_map(|attempt| {
+        let dir = std::env::temp_dir().join(format!("etwq-report-{}-{stamp}-{attempt}", std::process::id()));
+        builder.create(&dir).ok().map(|()| dir)
+    })
 }
 
 /// Two or more traces: CPU by process and by module in each, with the change from the first.

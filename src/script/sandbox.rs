@@ -45,14 +45,26 @@ pub fn confined_path(dir: &Path, path: &str) -> Result<PathBuf, String> {
     Ok(target)
 }
 
-/// Whether a query ends in a `flame FILE` view, which writes a file. Every
-/// `|` is taken as a possible view start (a `|` inside a string too): a
-/// false alarm refuses a query, a miss would write anywhere.
+/// Whether a query ends in a view that writes a file: `flame FILE`, or
+/// `chart ... to FILE` and `histogram COLUMN to FILE`. Every `|` is taken as
+/// a possible view start (a `|` inside a string too), and any word `to` after
+/// `chart` or `histogram` as its file: a false alarm refuses a query, a miss
+/// would write anywhere.
 pub fn query_writes_file(text: &str) -> bool {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
     text.match_indices('|').any(|(at, _)| {
         let rest = text[at + 1..].trim_start();
-        let word_end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
-        rest[..word_end].eq_ignore_ascii_case("flame")
+        let word_end = rest.find(|c: char| !is_word(c)).unwrap_or(rest.len());
+        let view = &rest[..word_end];
+        let after = &rest[word_end..];
+        let has_to = after.match_indices(|c: char| c == 't' || c == 'T').any(|(i, _)| {
+            after[i..].len() >= 2
+                && after[i..i + 2].eq_ignore_ascii_case("to")
+                && !after[..i].ends_with(is_word)
+                && !after[i + 2..].starts_with(is_word)
+        });
+        view.eq_ignore_ascii_case("flame")
+            || ((view.eq_ignore_ascii_case("chart") || view.eq_ignore_ascii_case("histogram")) && has_to)
     })
 }
 
@@ -66,5 +78,10 @@ mod tests {
         assert!(query_writes_file("samples|\n FLAME /tmp/x.svg"));
         assert!(!query_writes_file("samples | folded"));
         assert!(!query_writes_file("samples where func ~ \"flame\" | tree"));
+        assert!(query_writes_file("samples | chart cpu by proc to x.svg"));
+        assert!(query_writes_file("samples | CHART cpu every 1s TO\n/tmp/x.png"));
+        assert!(query_writes_file("cswitch | histogram ready_ns to 'x.png'"));
+        assert!(!query_writes_file("samples | chart cpu by proc top 3"));
+        assert!(!query_writes_file("samples | chart total by proc"));
     }
 }

@@ -139,8 +139,14 @@ fn write_series(series: &Series, width: usize, ascii: bool, out: &mut dyn io::Wr
             _ => String::new(),
         };
         let mut text = format!("{label:>width$} {vertical}", width = AXIS_WIDTH - 2);
-        for bucket in 0..columns {
-            text.push_str(&cell(series, &looks, bucket, line, top, ascii));
+        // Runs of one colour are painted at once: fewer escapes to send.
+        let cells: Vec<(char, u8)> =
+            (0..columns).map(|bucket| cell(series, &looks, bucket, line, top, ascii)).collect();
+        let cells = &cells[..cells.iter().rposition(|(c, _)| *c != ' ').map_or(0, |last| last + 1)];
+        for run in cells.chunk_by(|a, b| a.1 == b.1 || b.0 == ' ' && a.0 == ' ') {
+            let run_text: String = run.iter().map(|(c, _)| c).collect();
+            let blank = run.iter().all(|(c, _)| *c == ' ');
+            text.push_str(&if blank { run_text } else { paint(&run_text, run[0].1, ascii) });
         }
         writeln!(out, "{}", text.trim_end())?;
     }
@@ -179,15 +185,16 @@ fn write_series(series: &Series, width: usize, ascii: bool, out: &mut dyn io::Wr
     Ok(())
 }
 
-/// The character of one bucket's column at `line` (0: the bottom): the
-/// filled part of the cell in eighths, in the colour of the series at its middle.
-fn cell(series: &Series, looks: &[Look], bucket: usize, line: usize, top: f64, ascii: bool) -> String {
+/// The character of one bucket's column at `line` (0: the bottom) and its
+/// colour: the filled part of the cell in eighths, in the colour of the series
+/// at its middle.
+fn cell(series: &Series, looks: &[Look], bucket: usize, line: usize, top: f64, ascii: bool) -> (char, u8) {
     let scale = HEIGHT as f64 / top;
     let total: f64 = series.values.iter().map(|s| s[bucket]).sum::<f64>() * scale;
     let fill = (total - line as f64).clamp(0.0, 1.0);
     let eighths = (fill * 8.0).round() as usize;
     if eighths == 0 || (ascii && eighths < 4) {
-        return " ".to_string();
+        return (' ', 0);
     }
     // The series under the middle of the filled part.
     let middle = line as f64 + fill / 2.0;
@@ -202,9 +209,9 @@ fn cell(series: &Series, looks: &[Look], bucket: usize, line: usize, top: f64, a
     }
     let look = &looks[owner];
     if ascii {
-        look.symbol.to_string()
+        (look.symbol, look.colour)
     } else {
-        paint(&EIGHTHS[eighths].to_string(), look.colour, false)
+        (EIGHTHS[eighths], look.colour)
     }
 }
 
