@@ -57,7 +57,7 @@ pub fn query_writes_file(text: &str) -> bool {
         let word_end = rest.find(|c: char| !is_word(c)).unwrap_or(rest.len());
         let view = &rest[..word_end];
         let after = &rest[word_end..];
-        let has_to = after.match_indices(|c: char| c == 't' || c == 'T').any(|(i, _)| {
+        let has_to = after.match_indices(['t', 'T']).any(|(i, _)| {
             after[i..].len() >= 2
                 && after[i..i + 2].eq_ignore_ascii_case("to")
                 && !after[..i].ends_with(is_word)
