@@ -6,6 +6,8 @@ use query::ast::{ChartSpec, Span};
 use query::error::{ErrorKind, QueryError};
 use std::collections::HashMap;
 
+/// More buckets than any screen or image shows: a mistyped `every`.
+const MAX_BUCKETS: usize = 100_000;
 /// Keys with a series of their own when the query does not say `top N`.
 pub(crate) const DEFAULT_TOP: u64 = 6;
 /// The series that gathers the keys beyond the top N.
@@ -45,6 +47,10 @@ fn bucket_width(spec: &ChartSpec, span_ns: i64, columns: usize) -> i64 {
     let wanted = span_ns.max(1) as f64 / columns.max(1) as f64;
     let mut step: i64 = 1_000; // 1 us
     loop {
+        // A span near the end of time (a hostile trace): any width that fits.
+        if step > i64::MAX / 100 {
+            return (wanted.ceil() as i64).max(1);
+        }
         for tenths in [10, 20, 25, 50] {
             let width = step.saturating_mul(tenths) / 10;
             if width as f64 >= wanted {
@@ -121,10 +127,12 @@ pub(crate) fn chart(
         }
     }
     let width = bucket_width(spec, end_ns, frame.columns);
-    let buckets = usize::try_from((end_ns + width - 1) / width).unwrap_or(usize::MAX);
-    if buckets > 1_000_000 {
-        let message =
-            format!("{buckets} buckets of {} are too many: every a longer time", columnar::format_duration_ns(width));
+    let buckets = usize::try_from(end_ns / width + i64::from(end_ns % width != 0)).unwrap_or(usize::MAX);
+    if buckets > MAX_BUCKETS {
+        let message = format!(
+            "{buckets} buckets of {} are too many (at most {MAX_BUCKETS}): ask for a longer every",
+            columnar::format_duration_ns(width)
+        );
         return Err(error(ErrorKind::Type, message, span));
     }
 
@@ -270,6 +278,19 @@ mod tests {
         let ns = [50, 10, 100, 0, 50, 0].map(Value::Duration);
         assert_eq!(cpu, ns);
         assert_eq!(table.row(0)[3], Value::F64(50.0));
+    }
+
+    #[test]
+    fn times_at_the_end_of_time_make_an_error_or_a_chart_not_a_panic() {
+        let rows = DataTable::new("t")
+            .with_column("ts", "", Column::timestamps(vec![-5, i64::MAX - 1, i64::MAX]))
+            .and_then(|t| t.with_column("proc", "", Column::strs(["a", "b", "c"])))
+            .unwrap();
+        let frame = ChartFrame { trace_end_ns: i64::MAX, processors: 1, columns: 1 };
+        let auto = ChartSpec { measure: "count".into(), ..Default::default() };
+        assert_eq!(chart(&rows, &auto, &frame, Span::default()).unwrap().row_count(), 1);
+        let fine = chart(&rows, &spec("count", 1_000), &frame, Span::default()).unwrap_err();
+        assert!(fine.message.contains("too many"), "{fine}");
     }
 
     #[test]
