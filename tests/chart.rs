@@ -252,3 +252,27 @@ fn images_are_written_and_decode() {
     let svg = std::fs::read_to_string(dir.path().join("cpu.svg")).unwrap();
     assert!(svg.contains("server.exe") && svg.contains("% of all cores"));
 }
+
+#[test]
+fn no_color_draws_plain_ascii_from_the_command_line() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_etwq"))
+        .args(["--demo", "-c", "samples | chart cpu by proc", "-c", "cswitch | histogram ready_ns"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.is_ascii(), "{text}");
+    assert!(text.contains("CPU (% of all cores) by proc") && text.contains("ready_ns in kiinfo's buckets"), "{text}");
+    // The legend names the top process with its mean share, computed apart.
+    let mut session = Session::demo();
+    let chart = session.query("samples | chart cpu by proc").unwrap();
+    let server: Vec<f64> = column(&chart, "cpu_percent")
+        .iter()
+        .zip(column(&chart, "proc"))
+        .filter(|(_, p)| p.to_string() == "server.exe")
+        .map(|(v, _)| number(v))
+        .collect();
+    let mean = server.iter().sum::<f64>() / server.len() as f64;
+    assert!(text.contains(&format!("# server.exe {mean:.1}%")), "{text}");
+}
