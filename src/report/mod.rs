@@ -113,9 +113,10 @@ pub fn build(session: &mut Session) -> Report {
             traces.push(name.rsplit(['/', '\\']).next().unwrap_or(&name).to_string());
         }
         match field.as_str() {
-            "file" | "os_version" | "processors" | "start_time" | "records" => {
+            "file" | "os_version" | "processors" | "start_time" => {
                 facts.lines.push(format!("{prefix}{field}: {value}"));
             }
+            "records" => facts.lines.push(format!("{prefix}records: {}", render::group_digits(&value.to_string()))),
             "duration_ns" => {
                 duration_ns = duration_ns.max(number(value) as i64);
                 facts.lines.push(format!("{prefix}duration: {}", seconds(number(value) as i64)));
@@ -328,7 +329,7 @@ fn system_calls(session: &mut Session, findings: &mut Section) -> Section {
         section.empty_because = Some("the trace has no system-call events (SysCallEnter/SysCallExit)".into());
         return section;
     }
-    section.lines.push(format!("{calls} system calls"));
+    section.lines.push(format!("{} system calls", render::group_digits(&calls.to_string())));
     if let Some(t) = rows(session, &format!("syscalls group by func | top {TOP}")) {
         section.tables.push(("Most called".into(), t));
     }
