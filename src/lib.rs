@@ -6,5 +6,7 @@ pub mod interrupt;
 pub mod memory;
 pub mod progress;
 pub mod repl;
+/// `etwq report`: a one-page overview of a trace, as text or HTML.
+pub mod report;
 pub mod script;
 pub mod setup;

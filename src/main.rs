@@ -19,7 +19,9 @@ Stack views after a query with a `stack` column:
 Two groups compared (two traces open, or `by KEY` with two values): | diff tree [by KEY]   | diff flame FILE.svg
 For other profilers: samples | export speedscope|firefox FILE.json [by process];
   syscalls or cswitch | export chrome FILE.json (Chrome trace events: Perfetto, chrome://tracing)
-A duration column in kiinfo's run-queue latency buckets: | histogram COLUMN (cswitch | histogram ready_ns)
+A duration column in kiinfo's run-queue latency buckets: | histogram COLUMN [to F.svg|png] (cswitch | histogram ready_ns)
+Over time, stacked by a key: | chart cpu|count|COLUMN [by KEY] [every 100ms] [top N] [to F.svg|png]
+  (samples | chart cpu by proc; cswitch | chart cpu by proc; syscalls | chart count by status)
 Wait chains of switch-ins, who readied whom: cswitch where tid = 4250 | waits
 
 Examples:
@@ -54,7 +56,7 @@ Scripts of shell lines (stdin, -c, .read FILE): queries and dot-commands; a quer
 
 Scripts (-f SCRIPT, rhai; `.run` in the shell): queries via query(\"...\"); export(t, \"x.csv\") writes a
   new file under the working directory or --script-dir DIR only (no .., absolute paths or links;
-  export_over replaces); no flame views. Limits: 50 million operations, 600 s (--script-timeout),
+  export_over replaces); no flame views, no chart or histogram to a file. Limits: 50 million operations, 600 s (--script-timeout),
   20,000 array items, 20,000 map entries, 4 MiB of strings. Ctrl-C stops a script: exit code 130.
 
 While a trace loads and a query builds what it reads, a progress bar on stderr when stderr is a terminal
@@ -195,6 +197,27 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         symbols: Option<String>,
     },
+    /// A one-page overview of a trace, as text or one self-contained HTML file.
+    ///
+    /// The trace's facts with lost events and profiling gaps as warnings, what stands out, CPU over time by process, top processes, threads
+    /// and modules, modules without symbols in hot stacks (vendor and category from the
+    /// driver atlas), hot functions and Sleep spinning, system calls and their failures,
+    /// ready-time and disk-latency histograms, the hottest stacks. Two traces add a
+    /// comparison. Terminal text, or with --to one self-contained HTML file.
+    Report {
+        /// The traces (one, or two to compare); or --demo.
+        #[arg(required_unless_present = "demo")]
+        files: Vec<PathBuf>,
+        /// Report on the built-in demo trace.
+        #[arg(long, conflicts_with = "files")]
+        demo: bool,
+        /// Write the report as HTML to this file (charts inline, nothing fetched: it opens from disk).
+        #[arg(long, value_name = "FILE.html")]
+        to: Option<PathBuf>,
+        /// Symbol path, as for queries; default: _NT_SYMBOL_PATH.
+        #[arg(long, value_name = "PATH")]
+        symbols: Option<String>,
+    },
     /// The built-in demo trace: `etwq demo --write FILE` writes it to disk.
     Demo {
         #[arg(long, value_name = "FILE")]
@@ -328,6 +351,28 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 }
                 (false, format) => render::write(&calls, format.into(), out),
             })?
+        }
+        Some(Command::Report { files, demo, to, symbols }) => {
+            let setup = SessionSetup { symbols, ..SessionSetup::default() };
+            let mut session = if demo {
+                let mut demo = with_spinner("building the demo trace", Session::demo);
+                setup.apply(&mut demo).map_err(fail)?;
+                demo
+            } else {
+                setup.open(&files).map_err(fail)?
+            };
+            let report = with_spinner("running the report's queries", || etwq::report::build(&mut session));
+            for message in session.take_messages() {
+                eprintln!("etwq: symbols: {message}");
+            }
+            match to {
+                Some(path) => {
+                    std::fs::write(&path, etwq::report::write_html(&report))
+                        .map_err(|e| fail(format!("{}: {e}", path.display())))?;
+                    eprintln!("etwq: wrote the report to {}", path.display());
+                }
+                None => to_stdout(|out| etwq::report::write_text(&report, out))?,
+            }
         }
         Some(Command::Demo { write }) => {
             std::fs::write(&write, session::demo_trace_bytes())

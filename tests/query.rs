@@ -658,7 +658,7 @@ fn grammar_examples_parse() {
     }
     assert_eq!(
         views.into_iter().collect::<Vec<_>>(),
-        ["butterfly", "diff", "export", "flame", "folded", "histogram", "tree", "waits"],
+        ["butterfly", "chart", "diff", "export", "flame", "folded", "histogram", "tree", "waits"],
         "an example per view"
     );
 }
@@ -704,7 +704,20 @@ fn views_end_a_query_and_keep_their_arguments() {
         Some(ViewKind::Butterfly { function: "ntdll.dll!Nt Delay".into() })
     );
     assert_eq!(view("samples | flame 'my out.svg'"), Some(ViewKind::Flame { file: "my out.svg".into() }));
-    assert_eq!(view("cswitch | histogram ready_ns"), Some(ViewKind::Histogram { column: "ready_ns".into() }));
+    assert_eq!(view("cswitch | histogram ready_ns"), Some(ViewKind::Histogram { column: "ready_ns".into(), to: None }));
+    let chart = view("samples | chart cpu top 3 by proc every 100ms to 'a b.png'");
+    let spec = query::ast::ChartSpec {
+        measure: "cpu".into(),
+        by: Some("proc".into()),
+        every_ns: Some(100_000_000),
+        top: Some(3),
+        to: Some("a b.png".into()),
+    };
+    assert_eq!(chart, Some(ViewKind::Chart(spec)));
+    assert_eq!(
+        view("diskio | histogram duration_ns to d.svg"),
+        Some(ViewKind::Histogram { column: "duration_ns".into(), to: Some("d.svg".into()) })
+    );
     // Not after a pipe, a view's name is a column's.
     assert_eq!(view("samples where tree = 1 select folded"), None);
     assert_eq!(
@@ -765,9 +778,15 @@ fn bad_views_get_carets() {
     let e = parse_error("samples | tre");
     assert_eq!(e.suggestion.as_deref(), Some("tree"));
     assert!(
-        e.to_string().contains("or a view (tree, butterfly, folded, flame, histogram, waits, diff, export)"),
+        e.to_string().contains("or a view (tree, butterfly, folded, flame, histogram, waits, chart, diff, export)"),
         "{e}"
     );
+    let e = parse_error("samples | chart cpu every 0ms");
+    assert!(e.to_string().contains("every takes a duration above zero"), "{e}");
+    let e = parse_error("samples | chart cpu sideways");
+    assert!(e.to_string().contains("expected 'by', 'every', 'top', 'to' or the end of the query"), "{e}");
+    let e = parse_error("samples | chart");
+    assert!(e.to_string().contains("what to chart: cpu, count or a numeric column"), "{e}");
 }
 
 #[test]

@@ -67,10 +67,16 @@ enum Slot<'a> {
     Value { column: &'a str, quote: char },
     /// A duration column of the query's table, for `| histogram`.
     DurationColumn,
-    /// A file to write, for `| flame`, `| diff flame` and `| export FORMAT`.
+    /// A file to write, for `| flame`, `| diff flame`, `| export FORMAT` (and `to` of `| chart`, `| histogram`).
     File,
     /// One of a view's fixed words: `tree`/`flame` after `| diff`, a format after `| export`.
     Choice(&'static [&'static str]),
+    /// What `| chart` draws: cpu, count or a numeric column of the query's table.
+    ChartMeasure,
+    /// A column of the query's table, for `| chart ... by`.
+    Column,
+    /// The next option words of a view (`by`, `every`, `top`, `to`).
+    ViewOption(&'static [&'static str]),
 }
 
 /// The slot at the end of `text` (a query up to the cursor) and where the text it replaces starts.
@@ -130,13 +136,42 @@ fn choice_then_file<'a>(view: &str, text: &str, start: usize) -> Option<(usize, 
     Some((file_start, Slot::File))
 }
 
+/// The slot in the words after `| chart` or `| histogram` (from `start`):
+/// the measure or column first, then options, a column after `by`, a file after `to`.
+fn view_option<'a>(text: &str, start: usize, chart: bool) -> (usize, Slot<'a>) {
+    let arguments = &text[start..];
+    let words: Vec<&str> = arguments.split_whitespace().collect();
+    let typing = !arguments.ends_with(char::is_whitespace);
+    // The words before the one being typed (all of them after a space).
+    let done = if typing { &words[..words.len().saturating_sub(1)] } else { &words[..] };
+    let word_start = if typing { text.len() - words.last().map_or(0, |w| w.len()) } else { text.len() };
+    if done.iter().any(|w| w.eq_ignore_ascii_case("to")) {
+        let file_start = text[..text.len()].rfind(|c: char| c.is_whitespace()).map_or(word_start, |i| i + 1);
+        return match done.last() {
+            Some(last) if last.eq_ignore_ascii_case("to") => (file_start, Slot::File),
+            _ => (text.len(), Slot::Nothing),
+        };
+    }
+    let slot = match done.last() {
+        None if chart => Slot::ChartMeasure,
+        None => Slot::DurationColumn,
+        Some(last) if chart && last.eq_ignore_ascii_case("by") => Slot::Column,
+        Some(last) if ["every", "top"].iter().any(|w| last.eq_ignore_ascii_case(w)) => Slot::Nothing,
+        Some(_) if chart => Slot::ViewOption(&["by", "every", "top", "to"]),
+        Some(_) => Slot::ViewOption(&["to"]),
+    };
+    (word_start, slot)
+}
+
 /// The slot of a view's argument (`| butterfly NAME`, `| histogram COLUMN`,
 /// `| flame FILE`) and where it starts, when the cursor is in it. A view ends
 /// the query, so it is the first `|` followed by one of these.
 fn view_argument<'a>(text: &str, tokens: &[(usize, Token)]) -> Option<(usize, Slot<'a>)> {
     let (view, end) = tokens.windows(2).find_map(|pair| match pair {
         [(_, Token::Symbol("|")), (at, Token::Word(word))]
-            if ["butterfly", "histogram", "flame", "diff", "export"].iter().any(|v| word.eq_ignore_ascii_case(v)) =>
+            if ["butterfly", "histogram", "flame", "chart", "diff", "export"]
+                .iter()
+                .any(|v| word.eq_ignore_ascii_case(v)) =>
         {
             Some((word.to_ascii_lowercase(), at + word.len()))
         }
@@ -147,12 +182,8 @@ fn view_argument<'a>(text: &str, tokens: &[(usize, Token)]) -> Option<(usize, Sl
     if start == end {
         return None; // no space yet: the view's name is being typed
     }
-    if view == "histogram" {
-        let word = &text[start..];
-        return Some(match word.chars().all(is_query_word_char) {
-            true => (start, Slot::DurationColumn),
-            false => (text.len(), Slot::Nothing),
-        });
+    if view == "chart" || view == "histogram" {
+        return Some(view_option(text, start, view == "chart"));
     }
     if view == "flame" {
         return Some((start, Slot::File));
@@ -342,6 +373,19 @@ impl ShellHelper {
                 let columns = session.schema(&table).unwrap_or_default().into_iter();
                 columns.filter(|(_, kind, _)| kind == "duration").map(|(name, _, _)| name).collect()
             }
+            Slot::ChartMeasure | Slot::Column => {
+                let table = session.source_table(text).unwrap_or_default();
+                let columns = session.schema(&table).unwrap_or_default().into_iter();
+                let numeric = |kind: &str| ["duration", "i64", "u64", "f64"].contains(&kind);
+                match slot {
+                    Slot::ChartMeasure => ["cpu".to_string(), "count".to_string()]
+                        .into_iter()
+                        .chain(columns.filter(|(_, kind, _)| numeric(kind)).map(|(name, _, _)| name))
+                        .collect(),
+                    _ => columns.map(|(name, _, _)| name).collect(),
+                }
+            }
+            Slot::ViewOption(words) => words.iter().map(|w| w.to_string()).collect(),
             Slot::File => {
                 drop(session);
                 return self.files.complete_path(text, text.len()).unwrap_or((text.len(), Vec::new()));
@@ -563,7 +607,14 @@ mod tests {
             ("samples | butterfly", 10, Slot::View),
             ("cswitch | histogram ", 20, Slot::DurationColumn),
             ("cswitch | histogram rea", 20, Slot::DurationColumn),
-            ("cswitch | histogram ready_ns ", 29, Slot::Nothing),
+            ("cswitch | histogram ready_ns ", 29, Slot::ViewOption(&["to"])),
+            ("cswitch | histogram ready_ns to x", 32, Slot::File),
+            ("samples | chart ", 16, Slot::ChartMeasure),
+            ("samples | chart c", 16, Slot::ChartMeasure),
+            ("samples | chart cpu ", 20, Slot::ViewOption(&["by", "every", "top", "to"])),
+            ("samples | chart cpu by pr", 23, Slot::Column),
+            ("samples | chart cpu by proc every ", 34, Slot::Nothing),
+            ("samples | chart cpu by proc to out", 31, Slot::File),
             ("samples | flame out", 16, Slot::File),
             ("samples | where module = \"x\" | butterfly a | b", 41, Slot::FrameName { quote: None }),
             ("syscalls where proc = \"stra", 22, value("proc", '"')),

@@ -95,7 +95,11 @@ A view ends a query and draws its rows another way:
   | butterfly FUNC                     callers and callees of FUNC       samples | butterfly WorkerThread
   | folded                             one line per stack, for tools     samples | folded
   | flame FILE.svg                     a flame graph written to FILE     samples where tid = 4250 | flame cpu.svg
-  | histogram COLUMN                   a duration in kiinfo's buckets    cswitch | histogram ready_ns
+  | histogram COLUMN [to F.svg|png]    a duration in kiinfo's buckets    cswitch | histogram ready_ns
+  | chart cpu|count|COLUMN [by KEY] [every D] [top N] [to F.svg|png]
+                                       the rows over time, stacked by KEY samples | chart cpu by proc every 100ms
+       cpu: % of all cores (samples by weight, cswitch by running time); the top N keys (6), the rest \"other\";
+       buckets fit the terminal's width unless every says; to F writes an image instead
   | waits                              who readied whom (cswitch rows)   cswitch where tid = 4250 | waits
   | diff tree [by KEY] [depth N] [min P%]  two groups' trees, A, B and B - A  samples | diff tree
   | diff flame FILE.svg [by KEY]       a differential flame graph        samples | diff flame ab.svg
@@ -338,9 +342,8 @@ fn help(shell: &mut Shell, topic: &str) -> Result<Flow, String> {
             text
         }
         "query" | "queries" | "syntax" => QUERY_HELP.to_string(),
-        "views" | "view" | "tree" | "butterfly" | "folded" | "flame" | "histogram" | "waits" | "diff" | "export" => {
-            VIEWS_HELP.to_string()
-        }
+        "views" | "view" | "tree" | "butterfly" | "folded" | "flame" | "histogram" | "waits" | "chart" | "diff"
+        | "export" => VIEWS_HELP.to_string(),
         "joins" | "join" | "during" => JOINS_HELP.to_string(),
         "windows" | "window" | "over" => WINDOWS_HELP.to_string(),
         "time" | "times" | "bin" => TIME_HELP.to_string(),

@@ -126,7 +126,11 @@ fn emit(text: &str) {
 }
 
 impl Shell {
-    pub(crate) fn new(session: Session, options: ShellOptions, interactive: bool) -> Shell {
+    pub(crate) fn new(mut session: Session, options: ShellOptions, interactive: bool) -> Shell {
+        // `| chart` fits its buckets to the terminal the results are shown on.
+        if let Some(width) = Screen::of_stdout().width {
+            session.set_chart_width(usize::from(width));
+        }
         let cancel_target = Arc::new(Mutex::new(session.cancel_flag()));
         Shell {
             session,

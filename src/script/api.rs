@@ -242,8 +242,8 @@ pub fn register(engine: &mut Engine, session: Arc<Mutex<Session>>, output: Outpu
     let s = session.clone();
     engine.register_fn("query", move |text: &str| -> Fallible<ScriptTable> {
         if super::sandbox::query_writes_file(text) {
-            return Err("query: scripts cannot draw `flame`, `diff flame` or `export` views (they write a file); \
-                        use `| folded` and export the result"
+            return Err("query: scripts cannot draw `flame`, `diff flame` or `export` views or charts `to` a file \
+                        (they write a file); use `| folded` or the chart's rows and export the result"
                 .into());
         }
         let result = lock(&s).query(text);

@@ -46,21 +46,31 @@ pub fn confined_path(dir: &Path, path: &str) -> Result<PathBuf, String> {
 }
 
 /// Whether a query ends in a view that writes a file: `flame FILE`,
-/// `diff flame FILE` or `export FORMAT FILE`. Every `|` is taken as a possible
-/// view start (a `|` inside a string too): a false alarm refuses a query, a
-/// miss would write anywhere.
+/// `diff flame FILE`, `export FORMAT FILE`, or `chart ... to FILE` and
+/// `histogram COLUMN to FILE`. Every `|` is taken as a possible view start (a
+/// `|` inside a string too), and any word `to` after `chart` or `histogram` as
+/// its file: a false alarm refuses a query, a miss would write anywhere.
 pub fn query_writes_file(text: &str) -> bool {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
     let first_word = |rest: &str| -> (String, usize) {
         let rest_start = rest.len() - rest.trim_start().len();
         let rest = rest.trim_start();
-        let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
+        let end = rest.find(|c: char| !is_word(c)).unwrap_or(rest.len());
         (rest[..end].to_ascii_lowercase(), rest_start + end)
     };
     text.match_indices('|').any(|(at, _)| {
-        let (word, end) = first_word(&text[at + 1..]);
-        match word.as_str() {
+        let (view, end) = first_word(&text[at + 1..]);
+        let after = &text[at + 1 + end..];
+        let has_to = after.match_indices(['t', 'T']).any(|(i, _)| {
+            after[i..].len() >= 2
+                && after[i..i + 2].eq_ignore_ascii_case("to")
+                && !after[..i].ends_with(is_word)
+                && !after[i + 2..].starts_with(is_word)
+        });
+        match view.as_str() {
             "flame" | "export" => true,
-            "diff" => first_word(&text[at + 1 + end..]).0 == "flame",
+            "diff" => first_word(after).0 == "flame",
+            "chart" | "histogram" => has_to,
             _ => false,
         }
     })
@@ -79,5 +89,10 @@ mod tests {
         assert!(query_writes_file("samples | diff  Flame x.svg"));
         assert!(query_writes_file("samples | export speedscope x.json"));
         assert!(!query_writes_file("samples | diff tree"));
+        assert!(query_writes_file("samples | chart cpu by proc to x.svg"));
+        assert!(query_writes_file("samples | CHART cpu every 1s TO\n/tmp/x.png"));
+        assert!(query_writes_file("cswitch | histogram ready_ns to 'x.png'"));
+        assert!(!query_writes_file("samples | chart cpu by proc top 3"));
+        assert!(!query_writes_file("samples | chart total by proc"));
     }
 }

@@ -51,10 +51,15 @@ pub enum ViewKind {
     Flame {
         file: String,
     },
-    /// `histogram COLUMN`: a duration column counted in kiinfo's buckets.
+    /// `histogram COLUMN [to FILE]`: a duration column counted in kiinfo's buckets.
     Histogram {
         column: String,
+        /// An image to write (`.svg` or `.png`) instead of drawing in the terminal.
+        to: Option<String>,
     },
+    /// `chart MEASURE [by KEY] [every DURATION] [top N] [to FILE]`: a time
+    /// series of the rows in buckets, one series per key.
+    Chart(ChartSpec),
     /// `waits`: the wait chains of the switch-ins of a cswitch query.
     Waits,
     /// `diff tree [by KEY] [depth N] [min P%]`: the stacks of two groups of rows compared.
@@ -108,11 +113,27 @@ impl ViewKind {
             ViewKind::Folded => "folded",
             ViewKind::Flame { .. } => "flame",
             ViewKind::Histogram { .. } => "histogram",
+            ViewKind::Chart(_) => "chart",
             ViewKind::Waits => "waits",
             ViewKind::DiffTree { .. } | ViewKind::DiffFlame { .. } => "diff",
             ViewKind::Export { .. } => "export",
         }
     }
+}
+
+/// What `| chart` was asked for; the options in any order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ChartSpec {
+    /// `cpu` (share of all cores), `count` (rows), or a numeric column summed.
+    pub measure: String,
+    /// The column whose values are the series (`by proc`); None: one series.
+    pub by: Option<String>,
+    /// The bucket width in ns (`every 100ms`); None: fitted to the screen.
+    pub every_ns: Option<i64>,
+    /// How many keys get a series of their own (`top 5`); the rest are "other".
+    pub top: Option<u64>,
+    /// An image to write (`.svg` or `.png`) instead of drawing in the terminal.
+    pub to: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -32,9 +32,10 @@ const CLAUSE_EXPECTED: &str = "a clause (where, between, join, during, group by,
 pub const MAX_SUBQUERY_DEPTH: usize = 8;
 
 /// The views that may end a query after `|`; they are not keywords, so columns may bear these names.
-pub const VIEW_NAMES: &[&str] = &["tree", "butterfly", "folded", "flame", "histogram", "waits", "diff", "export"];
+pub const VIEW_NAMES: &[&str] =
+    &["tree", "butterfly", "folded", "flame", "histogram", "waits", "chart", "diff", "export"];
 
-const VIEW_EXPECTED: &str = "a view (tree, butterfly, folded, flame, histogram, waits, diff, export)";
+const VIEW_EXPECTED: &str = "a view (tree, butterfly, folded, flame, histogram, waits, chart, diff, export)";
 
 type NomError<'a> = nom::error::Error<&'a str>;
 type PResult<'a, T> = nom::IResult<&'a str, T, NomError<'a>>;
@@ -299,10 +300,18 @@ impl<'a> Parser<'a> {
             }
             "histogram" => {
                 let (rest, (column, _)) = self.ident(rest, "a duration column, e.g. ready_ns")?;
-                (rest, ViewKind::Histogram { column })
+                let (rest, to) = match self.try_kw(rest, "to") {
+                    Some(after) => {
+                        let (after, file) = self.view_text(after, "the image to write, e.g. out.svg or out.png")?;
+                        (after, Some(file))
+                    }
+                    None => (rest, None),
+                };
+                (rest, ViewKind::Histogram { column, to })
             }
             "diff" => self.diff_view(rest)?,
             "export" => self.export_view(rest)?,
+            "chart" => self.chart_options(rest)?,
             _ => return Err(self.expected(start, VIEW_EXPECTED)),
         };
         Ok((rest, View { kind, span: self.span(start, rest) }))
@@ -399,6 +408,49 @@ impl<'a> Parser<'a> {
             return Err(self.expected(start, label));
         }
         Ok((rest, (text, None)))
+    }
+
+    /// `chart MEASURE` then `by KEY`, `every DURATION`, `top N` in any order, and `to FILE` last
+    /// (a file name may hold any character).
+    fn chart_options(&self, i: &'a str) -> PResult<'a, ViewKind> {
+        let (mut rest, (measure, _)) = self.ident(i, "what to chart: cpu, count or a numeric column")?;
+        let mut spec = ChartSpec { measure, ..ChartSpec::default() };
+        loop {
+            if let Some(after) = self.try_kw(rest, "by") {
+                let (after, (key, _)) = self.ident(after, "the column whose values are the series, e.g. proc")?;
+                spec.by = Some(key);
+                rest = after;
+            } else if let Some(after) = self.try_kw(rest, "every") {
+                let start = self.ws(after);
+                let (after, literal) = self.number(start)?;
+                match literal {
+                    Literal::Duration(ns) if ns > 0 => spec.every_ns = Some(ns),
+                    _ => {
+                        let span = self.span(start, after);
+                        let message = "every takes a duration above zero: every 100ms";
+                        return Err(self.fail(start, QueryError::at(ErrorKind::Syntax, message, span)));
+                    }
+                }
+                rest = after;
+            } else if let Some(after) = self.try_kw(rest, "top") {
+                let (after, (n, span)) = self.unsigned(after)?;
+                if n == 0 {
+                    let message = "top takes at least 1 series";
+                    return Err(self.fail(after, QueryError::at(ErrorKind::Syntax, message, span)));
+                }
+                spec.top = Some(n);
+                rest = after;
+            } else if let Some(after) = self.try_kw(rest, "to") {
+                let (after, file) = self.view_text(after, "the image to write, e.g. out.svg or out.png")?;
+                spec.to = Some(file);
+                return Ok((after, ViewKind::Chart(spec)));
+            } else {
+                for option in ["'by'", "'every'", "'top'", "'to'"] {
+                    self.expected(self.ws(rest), option);
+                }
+                return Ok((rest, ViewKind::Chart(spec)));
+            }
+        }
     }
 
     /// `2`, `2.5` or `2.5%`: a share from 0 to 100.

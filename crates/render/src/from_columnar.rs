@@ -40,6 +40,10 @@ impl Rows for DataTable {
     fn bare_lines(&self) -> bool {
         self.name == "folded" && self.columns.len() == 1
     }
+
+    fn chart(&self) -> Option<&DataTable> {
+        crate::chart::is_chart(self).then_some(self)
+    }
 }
 
 /// A copy into rows of values, for code that edits a result; rendering needs none.

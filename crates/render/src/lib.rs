@@ -8,10 +8,11 @@
 //! blocks of rows (see `terminal.rs` for how its column widths are chosen, and
 //! for the cut of long cells). Control characters from the trace are escaped in
 //! every text format (`escape.rs`).
-use columnar::Value;
+use columnar::{DataTable, Value};
 use std::fmt;
 use std::io;
 
+pub mod chart;
 mod from_columnar;
 mod terminal;
 mod text;
@@ -67,6 +68,10 @@ pub trait Rows {
     /// Lines to print as they are, not a table: one text column (`| folded`).
     fn bare_lines(&self) -> bool {
         false
+    }
+    /// A `| chart` or `| histogram` result, which the terminal format draws as a chart.
+    fn chart(&self) -> Option<&DataTable> {
+        None
     }
 }
 
@@ -212,6 +217,7 @@ impl Rows for Table {
 pub fn write(rows: &(impl Rows + ?Sized), format: Format, out: &mut dyn io::Write) -> io::Result<()> {
     match format {
         Format::Table if rows.bare_lines() => write_bare_lines(rows, out),
+        Format::Table if rows.chart().is_some() => write_chart(rows, None, plain_ascii_wanted(), out),
         Format::Table => terminal::write_table(rows, None, plain_ascii_wanted(), out),
         Format::Line => terminal::write_vertical(rows, out),
         Format::Tsv => text::write_separated(rows, '\t', out),
@@ -254,6 +260,9 @@ impl<R: Rows + ?Sized> Rows for Head<'_, R> {
     fn bare_lines(&self) -> bool {
         self.rows.bare_lines()
     }
+    fn chart(&self) -> Option<&DataTable> {
+        self.rows.chart()
+    }
 }
 
 /// The rendering the shell shows: at most a screenful of lines (rows that
@@ -274,6 +283,10 @@ pub fn write_on_screen(
     out: &mut dyn io::Write,
 ) -> io::Result<()> {
     let Some(max_lines) = screen.max_lines else { return write_screen_format(rows, format, screen, out) };
+    // A chart is as tall as it is drawn, whatever the rows.
+    if format == Format::Table && rows.chart().is_some() {
+        return write_chart(rows, screen.width, screen.ascii, out);
+    }
     let total = rows.row_count();
     // Three borders, the header and the "more rows" line take five lines.
     let mut shown = total.min(max_lines.saturating_sub(5).max(1));
@@ -307,8 +320,22 @@ fn write_screen_format(
 ) -> io::Result<()> {
     match format {
         Format::Table if rows.bare_lines() => write_bare_lines(rows, out),
+        Format::Table if rows.chart().is_some() => write_chart(rows, screen.width, screen.ascii, out),
         Format::Table => terminal::write_table(rows, screen.width, screen.ascii, out),
         other => write(rows, other, out),
+    }
+}
+
+/// A chart result drawn in `width` columns.
+fn write_chart(
+    rows: &(impl Rows + ?Sized),
+    width: Option<u16>,
+    ascii: bool,
+    out: &mut dyn io::Write,
+) -> io::Result<()> {
+    match rows.chart() {
+        Some(table) => chart::write_terminal(table, width, ascii, out).map(|_| ()),
+        None => Ok(()),
     }
 }
 

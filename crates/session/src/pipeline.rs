@@ -4,7 +4,9 @@
 #![allow(clippy::result_large_err)]
 use crate::session::Session;
 use crate::stack_filter::rewrite_query;
-use crate::views::{check_sampled_rows, draw, export_chrome, histogram, waits, RowKeys, TraceFrames};
+use crate::views::{
+    chart, check_sampled_rows, draw, export_chrome, histogram, waits, ChartFrame, RowKeys, TraceFrames,
+};
 use columnar::DataTable;
 use model::symbolize::StackSet;
 use progress::Progress;
@@ -33,7 +35,14 @@ impl Session {
         let rows = query::run_parsed(query, text, &self.catalog, &self.cancel)?;
         let Some(view) = view else { return Ok(rows) };
         match &view.kind {
-            ViewKind::Histogram { column } => return histogram(&rows, column, view.span).map_err(|e| e.in_query(text)),
+            ViewKind::Histogram { column, to } => {
+                let table = histogram(&rows, column, view.span).map_err(|e| e.in_query(text))?;
+                return image_or_table(table, to.as_deref(), view.span).map_err(|e| e.in_query(text));
+            }
+            ViewKind::Chart(spec) => {
+                let table = chart(&rows, spec, &self.chart_frame(), view.span).map_err(|e| e.in_query(text))?;
+                return image_or_table(table, spec.to.as_deref(), view.span).map_err(|e| e.in_query(text));
+            }
             ViewKind::Waits => {
                 return self.draw_waits(&rows, source.as_deref(), view.span).map_err(|e| e.in_query(text))
             }
@@ -54,6 +63,21 @@ impl Session {
             .map(|index| TraceFrames { name: &self.traces[index].name, named: self.stack_state.named(index) })
             .collect();
         draw(view.kind, &rows, &keys, &traces, view.span).map_err(|e| e.in_query(text))
+    }
+
+    /// What a chart is drawn over: the longest trace, the most cores, the screen's width.
+    fn chart_frame(&self) -> ChartFrame {
+        let trace_end_ns = self
+            .traces
+            .iter()
+            .filter_map(|t| {
+                let (_, last) = t.trace.time_range()?;
+                Some(t.trace.clock.ns_since_start(last))
+            })
+            .max()
+            .unwrap_or(0);
+        let processors = self.traces.iter().map(|t| t.trace.header.number_of_processors).max().unwrap_or(1);
+        ChartFrame { trace_end_ns, processors, columns: render::chart::plot_columns(self.chart_width) }
     }
 
     /// `| waits` over a cswitch query's rows.
@@ -83,4 +107,17 @@ impl Session {
             self.stack_state.name_stacks(index, loaded.model(), &wanted[index]);
         }
     }
+}
+
+/// A chart or histogram table as it is, or written to the image `to` names
+/// (drawn by render): then a row saying what was written.
+fn image_or_table(table: DataTable, to: Option<&str>, span: Span) -> Result<DataTable, QueryError> {
+    let Some(file) = to else { return Ok(table) };
+    let path = std::path::Path::new(file);
+    let bytes = render::chart::write_image(&table, path)
+        .map_err(|e| QueryError::at(ErrorKind::Type, format!("{}: {e}", table.name), span))?;
+    let mut wrote = DataTable::new(&table.name);
+    let _ = wrote.push_column("wrote", "the image file", columnar::Column::strs([file]));
+    let _ = wrote.push_column("bytes", "file size", columnar::Column::u64(vec![bytes as u64]));
+    Ok(wrote)
 }

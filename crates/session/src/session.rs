@@ -118,6 +118,8 @@ pub struct Session {
     pub(crate) stack_state: crate::symbols_state::SymbolState,
     /// The distinct values Tab has found, by table and column.
     pub(crate) completion_cache: crate::value_cache::ValueCache,
+    /// The terminal's width in columns, which `| chart` fits its buckets to.
+    pub(crate) chart_width: usize,
 }
 
 /// The doc of the column that names the trace when several are open.
@@ -204,6 +206,7 @@ impl Session {
             cancel: Arc::new(AtomicBool::new(false)),
             stack_state: crate::symbols_state::SymbolState::new(),
             completion_cache: Default::default(),
+            chart_width: render::chart::DEFAULT_WIDTH,
         };
         let statuses = decode::ntstatus::all_names().map(|(name, code)| (name.to_string(), u64::from(code)));
         session.catalog.constants.extend(statuses);
@@ -214,6 +217,12 @@ impl Session {
             }
         }
         session
+    }
+
+    /// The width `| chart` fits its buckets to when the query does not say `every`
+    /// (the front end's terminal).
+    pub fn set_chart_width(&mut self, columns: usize) {
+        self.chart_width = columns.max(20);
     }
 
     /// Opens one trace file.

@@ -70,8 +70,11 @@ pub(crate) fn histogram(rows: &DataTable, column: &str, span: Span) -> Result<Da
         }
     }
     let mut table = DataTable::new("histogram");
-    for (name, values) in ["bucket", "count", "percent", "cumulative"].into_iter().zip(cells) {
-        let _ = table.push_column(name, "", ColumnBuilder::infer(&values));
+    // The bucket column's doc names what was counted: the title of the drawn histogram.
+    let title = format!("{column} in kiinfo's buckets");
+    let docs = [title.as_str(), "", "", ""];
+    for ((name, doc), values) in ["bucket", "count", "percent", "cumulative"].into_iter().zip(docs).zip(cells) {
+        let _ = table.push_column(name, doc, ColumnBuilder::infer(&values));
     }
     Ok(table)
 }

@@ -1,11 +1,12 @@
 //! The views that may end a query, drawn from its result rows' stacks:
 //! `| tree`, `| butterfly FUNC`, `| folded` and `| flame FILE.svg`; and
-//! `| histogram COLUMN`, from a column, and `| waits`, from the switches; `| diff tree` and
-//! `| diff flame FILE.svg`, two groups of rows compared; `| export FORMAT FILE`, for other
+//! `| histogram COLUMN` and `| chart`, from columns, and `| waits`, from the switches; `| diff tree`
+//! and `| diff flame FILE.svg`, two groups of rows compared; `| export FORMAT FILE`, for other
 //! profilers. The grammar has parsed them; this runner picks the renderer.
 // Query errors are made once per failed query, far from any hot loop (as in query/).
 #![allow(clippy::result_large_err)]
 mod butterfly;
+mod chart;
 mod diff;
 mod export;
 mod flame;
@@ -15,6 +16,7 @@ mod row_stacks;
 mod tree;
 mod waits;
 
+pub(crate) use chart::{chart, ChartFrame};
 use columnar::DataTable;
 pub(crate) use export::{check_sampled_rows, chrome as export_chrome};
 pub(crate) use histogram::histogram;
@@ -66,7 +68,7 @@ pub(crate) fn draw(
             export::export_stacks(format, rows, traces, std::path::Path::new(&file), by.as_deref(), span)
         }
         // Drawn before any stack is looked at (see the pipeline).
-        ViewKind::Histogram { .. } | ViewKind::Waits => {
+        ViewKind::Histogram { .. } | ViewKind::Waits | ViewKind::Chart(_) => {
             Err(QueryError::new(query::error::ErrorKind::Type, "not a stack view", None))
         }
     }
