@@ -153,3 +153,27 @@ fn a_report_of_a_trace_without_the_events_says_why() {
         "{text}"
     );
 }
+
+#[test]
+fn two_traces_compare_in_a_differential_flame_graph() {
+    // A without the antivirus driver, B with it: the driver's frames are new in B.
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, scenario: demo::Scenario| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, scenario.to_bytes().expect("a consistent scenario").0).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let without = write("without.etl", demo::demo_incident_without_driver());
+    let with = write("with.etl", demo::demo_incident());
+    let html_path = dir.path().join("ab.html");
+    etwq(&["report", &without, &with, "--to", html_path.to_str().unwrap()]);
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    let comparison = &html[html.find("id=\"compare\"").expect("a comparison section")..];
+    assert!(comparison.contains("Differential flame graph"), "no differential flame graph");
+    let data = comparison.split("data:image/svg+xml;base64,").nth(1).expect("an inline SVG");
+    let data = &data[..data.find('"').unwrap()];
+    use base64::Engine;
+    let svg = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(data).unwrap()).unwrap();
+    let driver = svg.lines().find(|l| l.contains("<title>tedrdrv.sys")).expect("a tedrdrv.sys frame");
+    assert!(driver.contains("; +"), "the driver's frame is not marked as new in B: {driver}");
+}

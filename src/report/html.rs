@@ -81,7 +81,8 @@ fn write_section(html: &mut String, section: &Section) {
     if let Some(svg) = &section.flame_svg {
         // inferno's SVG carries its own script; as an image it is drawn without it.
         let data = base64::engine::general_purpose::STANDARD.encode(svg);
-        let _ = write!(html, "<h3>Flame graph</h3><img alt=\"flame graph\" src=\"data:image/svg+xml;base64,{data}\">");
+        let title = escape(section.flame_title);
+        let _ = write!(html, "<h3>{title}</h3><img alt=\"flame graph\" src=\"data:image/svg+xml;base64,{data}\">");
     }
     html.push_str("</section>\n");
 }

@@ -28,8 +28,9 @@ pub struct Section {
     pub lines: Vec<String>,
     /// Captioned result tables; a chart or histogram table is drawn.
     pub tables: Vec<(String, DataTable)>,
-    /// A flame graph as an SVG document.
+    /// A flame graph as an SVG document, and what it shows.
     pub flame_svg: Option<String>,
+    pub flame_title: &'static str,
     /// Why the section has nothing: the events the trace lacks.
     pub empty_because: Option<String>,
 }
@@ -43,6 +44,7 @@ impl Section {
             lines: Vec::new(),
             tables: Vec::new(),
             flame_svg: None,
+            flame_title: "Flame graph",
             empty_because: None,
         }
     }
@@ -398,17 +400,7 @@ fn flame(session: &mut Session, samples: u64) -> Section {
         section.empty_because = Some("the trace has no profile samples (SampledProfile) with stacks".into());
         return section;
     }
-    // The flame view writes a file: into a directory of our own (made new, so
-    // nothing another user put in the temporary directory is followed), read
-    // back, then removed.
-    if let Some(dir) = private_temp_dir() {
-        let file = dir.join("flame.svg");
-        let query = format!("samples where stack is not null | flame \"{}\"", file.display());
-        if session.query(&query).is_ok() {
-            section.flame_svg = std::fs::read_to_string(&file).ok();
-        }
-        let _ = std::fs::remove_dir_all(&dir);
-    }
+    section.flame_svg = svg_of(session, "samples where stack is not null | flame");
     if let Some(folded) = rows(session, "samples where stack is not null | folded") {
         let mut stacks: Vec<(u64, String)> = (0..folded.row_count())
             .filter_map(|r| {
@@ -430,6 +422,20 @@ fn flame(session: &mut Session, samples: u64) -> Section {
         section.empty_because = Some("the samples have no stacks (no StackWalk events)".into());
     }
     section
+}
+
+/// The SVG a file-writing view (`QUERY "FILE"`) draws. It writes into a
+/// directory of our own (made new, so nothing another user put in the temporary
+/// directory is followed), read back, then removed.
+fn svg_of(session: &mut Session, query: &str) -> Option<String> {
+    let dir = private_temp_dir()?;
+    let file = dir.join("flame.svg");
+    let svg = match session.query(&format!("{query} \"{}\"", file.display())) {
+        Ok(_) => std::fs::read_to_string(&file).ok(),
+        Err(_) => None,
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    svg
 }
 
 /// A new directory under the temporary directory, readable by us alone.
@@ -475,6 +481,12 @@ fn comparison(session: &mut Session, traces: &[String], samples: u64) -> Section
             table.push(row);
         }
         section.tables.push((caption.into(), table_to_data("compare", &table)));
+    }
+    // Two traces: where in the stacks the change is, A the first and B the second.
+    if traces.len() == 2 {
+        section.flame_svg = svg_of(session, "samples where stack is not null | diff flame");
+        section.flame_title =
+            "Differential flame graph (widths: the second trace; red: more than in the first, blue: less)";
     }
     section
 }

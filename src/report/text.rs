@@ -26,10 +26,8 @@ pub fn write_text(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             render::write_on_screen(table, Format::Table, &screen, out)?;
         }
         if section.flame_svg.is_some() {
-            writeln!(
-                out,
-                "(a flame graph of all the stacks is in the HTML report: etwq report FILE --to report.html)"
-            )?;
+            let what = section.flame_title.to_lowercase();
+            writeln!(out, "(the {what} is in the HTML report: etwq report FILE... --to report.html)")?;
         }
     }
     Ok(())
