@@ -215,17 +215,6 @@ fn terminal_charts_fit_and_are_ascii_when_asked() {
     assert!(wide.row_count() > narrow.row_count());
 }
 
-/// Distinct colours of a PNG file, and its size.
-fn png_colours(path: &std::path::Path) -> (usize, (u32, u32)) {
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buffer).unwrap();
-    let pixel = info.color_type.samples();
-    let colours: std::collections::HashSet<&[u8]> = buffer[..info.buffer_size()].chunks(pixel).collect();
-    (colours.len(), (info.width, info.height))
-}
-
 #[test]
 fn images_are_written_and_decode() {
     let mut session = Session::demo();
@@ -241,9 +230,10 @@ fn images_are_written_and_decode() {
         let bytes = std::fs::metadata(&path).unwrap().len();
         assert_eq!(number(&wrote.row(0)[1]) as u64, bytes);
         if file.ends_with(".png") {
-            let (colours, size) = png_colours(&path);
+            let image = common::browser::Pixels::read(&path);
+            let colours = image.distinct_colours();
             assert!(colours > 5, "{file}: {colours} colours");
-            assert_eq!(size, (960, 440));
+            assert_eq!((image.width, image.height), (960, 440));
         } else {
             let svg = std::fs::read_to_string(&path).unwrap();
             assert!(svg.contains("<svg") && svg.contains("</svg>"), "{file}");

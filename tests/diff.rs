@@ -9,7 +9,6 @@ use columnar::{DataTable, Value};
 use demo::Scenario;
 use session::Session;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use symbols::breakpad::parse_sym;
 
@@ -189,23 +188,11 @@ fn diff_tree_options_and_bad_keys() {
     assert!(err.contains("open two traces"), "{err}");
 }
 
-fn chromium() -> Option<&'static str> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
-}
-
 /// Pixels of the screenshot that are strongly red or blue (a differential flame graph's colours).
 fn red_and_blue_pixels(png_path: &Path) -> (usize, usize) {
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(png_path).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buffer).unwrap();
-    let channels = info.color_type.samples();
-    assert!(channels >= 3 && info.bit_depth == png::BitDepth::Eight, "{:?}", info.color_type);
     let (mut red, mut blue) = (0, 0);
-    for p in buffer[..info.buffer_size()].chunks(channels) {
-        let (r, g, b) = (i32::from(p[0]), i32::from(p[1]), i32::from(p[2]));
+    for [r, g, b] in common::browser::Pixels::read(png_path).rgb {
+        let (r, g, b) = (i32::from(r), i32::from(g), i32::from(b));
         if r > 180 && r - b > 60 && r - g > 60 {
             red += 1;
         } else if b > 180 && b - r > 60 && b - g > 60 {
@@ -232,27 +219,19 @@ fn the_differential_flame_graph_renders_in_a_headless_browser() {
     // B's driver frames are new: they carry a positive delta in their titles.
     let driver_title = body.lines().find(|l| l.contains("<title>tedrdrv.sys")).expect("a tedrdrv.sys frame");
     assert!(driver_title.contains("; +"), "{driver_title}");
-    let browser = chromium();
+    let browser = common::browser::chromium();
     if !common::tool_available(browser.is_some(), "chromium", "rendering the differential flame graph") {
         return;
     }
     let png_path = dir.path().join("diff.png");
-    let output = Command::new(browser.expect("checked above"))
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            &format!("--user-data-dir={}", dir.path().join("profile").display()),
-            &format!("--screenshot={}", png_path.display()),
-            "--window-size=1200,800",
-            &format!("file://{}", svg.display()),
-        ])
-        .output()
-        .unwrap();
-    assert!(png_path.is_file(), "no screenshot: {}", String::from_utf8_lossy(&output.stderr));
+    let page = format!("file://{}", svg.display());
+    common::browser::screenshot(
+        browser.expect("checked above"),
+        &page,
+        &png_path,
+        (1200, 800),
+        &dir.path().join("profile"),
+    );
     if let Ok(keep) = std::env::var("ETWQ_KEEP_SCREENSHOTS") {
         let _ = std::fs::copy(&png_path, Path::new(&keep).join("diff-flame.png"));
     }

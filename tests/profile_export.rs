@@ -311,15 +311,9 @@ fn serve(root: PathBuf, profiles: PathBuf) -> u16 {
 
 /// Pixels neither white-ish nor grey: the flame chart's coloured frames.
 fn colourful_pixels(png_path: &Path) -> usize {
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(png_path).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buffer).unwrap();
-    let channels = info.color_type.samples();
     let mut colours: HashMap<[u8; 3], usize> = HashMap::new();
     let mut colourful = 0;
-    for p in buffer[..info.buffer_size()].chunks(channels) {
-        let (r, g, b) = (p[0], p[1], p[2]);
+    for [r, g, b] in common::browser::Pixels::read(png_path).rgb {
         let spread = r.max(g).max(b) - r.min(g).min(b);
         if spread > 40 {
             colourful += 1;
@@ -338,9 +332,7 @@ fn speedscope_loads_the_export_and_draws_a_flame_chart() {
     let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("web");
     let release = web.join("node_modules").join("speedscope").join("dist").join("release");
     let node = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
-    let chromium = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()));
+    let chromium = common::browser::chromium();
     let installed = release.join("index.html").is_file() && web.join("node_modules").join("playwright-core").is_dir();
     if !common::tool_available(node, "node", "loading the export in speedscope")
         || !common::tool_available(chromium.is_some(), "chromium", "loading the export in speedscope")

@@ -61,16 +61,8 @@ fn the_demo_report_shows_the_incident_as_text() {
 
 /// Distinct colours of a PNG screenshot, and whether `colour` is among them.
 fn screenshot_colours(path: &Path, colour: [u8; 3]) -> (usize, bool) {
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buffer).unwrap();
-    let pixel = info.color_type.samples();
-    assert!(pixel >= 3, "an RGB screenshot");
-    let pixels = buffer[..info.buffer_size()].chunks(pixel);
-    let colours: std::collections::HashSet<&[u8]> = pixels.clone().map(|p| &p[..3]).collect();
-    let found = pixels.into_iter().any(|p| p[..3] == colour);
-    (colours.len(), found)
+    let image = common::browser::Pixels::read(path);
+    (image.distinct_colours(), image.rgb.contains(&colour))
 }
 
 #[test]
@@ -92,29 +84,19 @@ fn the_demo_html_report_is_self_contained_and_renders_in_chromium() {
         assert!(!html.contains(fetch), "the report fetches something: {fetch}");
     }
 
-    let browser = ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()));
+    let browser = common::browser::chromium();
     if !common::tool_available(browser.is_some(), "chromium", "rendering the HTML report") {
         return;
     }
     let png_path = dir.path().join("report.png");
-    let output = Command::new(browser.expect("checked above"))
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            &format!("--user-data-dir={}", dir.path().join("profile").display()),
-            &format!("--screenshot={}", png_path.display()),
-            "--window-size=1100,1600",
-            &format!("file://{}", html_path.display()),
-        ])
-        .output()
-        .unwrap();
-    assert!(png_path.is_file(), "no screenshot: {}", String::from_utf8_lossy(&output.stderr));
+    let page = format!("file://{}", html_path.display());
+    common::browser::screenshot(
+        browser.expect("checked above"),
+        &page,
+        &png_path,
+        (1100, 1600),
+        &dir.path().join("profile"),
+    );
     // Not blank: text, warnings and the chart's first series colour (the
     // first of render's palette, Tableau blue) are drawn.
     let (colours, chart_drawn) = screenshot_colours(&png_path, [78, 121, 167]);

@@ -5,8 +5,6 @@ mod common;
 
 use columnar::{DataTable, Value};
 use session::Session;
-use std::path::Path;
-use std::process::Command;
 use std::sync::OnceLock;
 
 /// One demo session for all tests (building it is the slow part).
@@ -213,30 +211,6 @@ fn bad_view_arguments_are_messages() {
     assert!(s.query("samples | limit 1").is_ok());
 }
 
-fn chromium() -> Option<&'static str> {
-    ["chromium", "chromium-browser", "google-chrome"]
-        .into_iter()
-        .find(|b| Command::new(b).arg("--version").output().is_ok_and(|o| o.status.success()))
-}
-
-/// Distinct colors in a PNG screenshot.
-fn distinct_colors(png_path: &Path) -> usize {
-    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(png_path).unwrap()));
-    let mut reader = decoder.read_info().unwrap();
-    let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut buffer).unwrap();
-    let bytes = &buffer[..info.buffer_size()];
-    let pixel = info.color_type.samples() * usize::from(info.bit_depth as u8).div_ceil(8);
-    let mut colors = std::collections::HashSet::new();
-    for p in bytes.chunks(pixel.max(1)) {
-        colors.insert(p.to_vec());
-        if colors.len() > 50 {
-            break;
-        }
-    }
-    colors.len()
-}
-
 #[test]
 fn the_flame_graph_renders_in_a_headless_browser() {
     let dir = tempfile::tempdir().unwrap();
@@ -248,29 +222,15 @@ fn the_flame_graph_renders_in_a_headless_browser() {
     }
     let body = std::fs::read_to_string(&svg).unwrap();
     assert!(body.starts_with("<?xml") && body.contains("<svg") && body.contains("SleepEx"));
-    let browser = chromium();
+    let browser = common::browser::chromium();
     if !common::tool_available(browser.is_some(), "chromium", "rendering the flame graph") {
         return;
     }
     let browser = browser.expect("checked above");
     let png_path = dir.path().join("flame.png");
-    let output = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            &format!("--user-data-dir={}", dir.path().join("profile").display()),
-            &format!("--screenshot={}", png_path.display()),
-            "--window-size=1200,800",
-            &format!("file://{}", svg.display()),
-        ])
-        .output()
-        .unwrap();
-    assert!(png_path.is_file(), "no screenshot: {}", String::from_utf8_lossy(&output.stderr));
-    let colors = distinct_colors(&png_path);
+    let page = format!("file://{}", svg.display());
+    common::browser::screenshot(browser, &page, &png_path, (1200, 800), &dir.path().join("profile"));
+    let colors = common::browser::Pixels::read(&png_path).distinct_colours();
     assert!(colors > 1, "the rendered flame graph is blank ({colors} color)");
 }
 

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 use std::path::PathBuf;
 
+pub mod browser;
 pub mod hostile;
 pub mod symbol_server;
 // Not every test binary asks a symbol server.
