@@ -2,8 +2,10 @@
 //! the session as a user would type them, then written as terminal text
 //! (`text.rs`) or one self-contained HTML file (`html.rs`).
 use session::{DataTable, Session, Value};
+use stacks::SampledStacks;
 
 mod html;
+mod stacks;
 mod text;
 
 pub use html::write_html;
@@ -57,8 +59,26 @@ pub struct Report {
 }
 
 /// A query's rows, or none when it fails (a table this trace cannot build).
+/// The failure goes to stderr: a section left empty by it must not pass for one
+/// whose trace lacks the events.
 fn rows(session: &mut Session, query: &str) -> Option<DataTable> {
-    session.query(query).ok()
+    match session.query(query) {
+        Ok(rows) => Some(rows),
+        Err(error) => {
+            eprintln!("etwq report: {query}: {error}");
+            None
+        }
+    }
+}
+
+/// The sampled stacks, folded once for the sections that read them.
+fn sampled_stacks(session: &mut Session, samples: u64) -> Option<SampledStacks> {
+    if samples == 0 {
+        return None;
+    }
+    let folded = rows(session, "samples where stack is not null | folded")?;
+    let lines: Vec<String> = (0..folded.row_count()).map(|r| text(&folded.row(r)[0])).collect();
+    Some(SampledStacks::from_folded(lines.iter().map(String::as_str)))
 }
 
 fn count(session: &mut Session, table: &str) -> u64 {
@@ -135,11 +155,12 @@ pub fn build(session: &mut Session) -> Report {
     let mut findings = Section::new("findings", "What stands out");
     let mut sections = vec![cpu_chart(session, samples)];
     sections.push(top_cpu(session, samples));
-    sections.push(unsymbolized_modules(session, samples, &mut findings));
-    sections.push(hot_functions(session, samples, duration_ns, &mut findings));
+    let stacks = sampled_stacks(session, samples);
+    sections.push(unsymbolized_modules(session, samples, stacks.as_ref(), &mut findings));
+    sections.push(hot_functions(session, samples, stacks.as_ref(), duration_ns, &mut findings));
     sections.push(system_calls(session, &mut findings));
     sections.push(latency(session));
-    sections.push(flame(session, samples));
+    sections.push(flame(session, samples, stacks.as_ref()));
     if traces.len() >= 2 {
         sections.push(comparison(session, &traces, samples));
     }
@@ -232,21 +253,23 @@ fn top_cpu(session: &mut Session, samples: u64) -> Section {
 
 /// Modules with frames that no symbols name in the sampled stacks, each with
 /// the share of samples whose stack holds it, and what the driver atlas knows.
-fn unsymbolized_modules(session: &mut Session, samples: u64, findings: &mut Section) -> Section {
+fn unsymbolized_modules(
+    session: &mut Session,
+    samples: u64,
+    stacks: Option<&SampledStacks>,
+    findings: &mut Section,
+) -> Section {
     let mut section = Section::new("modules", "Modules without symbols in hot stacks");
     if samples == 0 {
         section.empty_because = Some("the trace has no profile samples (SampledProfile) to find hot stacks in".into());
         return section;
     }
-    let query = format!(
-        "samples join frames as f on stack = f.stack where f.func is null and f.module is not null \
-         group by f.module as module, ts, cpu | group by module | top {TOP}"
-    );
-    let Some(found) = rows(session, &query).filter(|t| t.row_count() > 0) else {
+    let found = stacks.map(SampledStacks::unnamed_modules).unwrap_or_default();
+    if found.is_empty() {
         section.empty_because =
             Some("every frame of the sampled stacks has symbols (or the samples have no stacks)".into());
         return section;
-    };
+    }
     let modules = rows(session, "modules select file, vendor, category").unwrap_or_else(|| DataTable::new("m"));
     let mut atlas: std::collections::HashMap<String, (String, String)> = Default::default();
     for row in 0..modules.row_count() {
@@ -254,10 +277,8 @@ fn unsymbolized_modules(session: &mut Session, samples: u64, findings: &mut Sect
         atlas.insert(text(&cells[0]).to_ascii_lowercase(), (text(&cells[1]), text(&cells[2])));
     }
     let mut table = render::Table::new(&["module", "samples", "percent", "vendor", "category"]);
-    for row in 0..found.row_count() {
-        let cells = found.row(row);
-        let module = text(&cells[0]);
-        let n = number(&cells[1]);
+    for (module, n) in found.into_iter().take(TOP) {
+        let n = n as f64;
         let percent = (n * 1000.0 / samples as f64).round() / 10.0;
         let (vendor, category) = atlas.get(&module.to_ascii_lowercase()).cloned().unwrap_or_default();
         // The atlas files EDR products under their minifilter groups: antivirus or activity monitor.
@@ -277,29 +298,29 @@ fn unsymbolized_modules(session: &mut Session, samples: u64, findings: &mut Sect
 }
 
 /// Functions by the samples whose stack holds them (inclusive), and the sign of a Sleep(0) spin.
-fn hot_functions(session: &mut Session, samples: u64, duration_ns: i64, findings: &mut Section) -> Section {
+fn hot_functions(
+    session: &mut Session,
+    samples: u64,
+    stacks: Option<&SampledStacks>,
+    duration_ns: i64,
+    findings: &mut Section,
+) -> Section {
     let mut section = Section::new("functions", "Hot functions and spinning");
-    if samples > 0 {
-        let query = format!(
-            "samples join frames as f on stack = f.stack where f.func is not null \
-             group by f.func as func, ts, cpu | group by func select count() as samples, count() * 100.0 / {samples} as percent \
-             | top {TOP} by samples"
-        );
-        if let Some(table) = rows(session, &query) {
-            if let (Some(func), Some(percent)) = (column_index(&table, "func"), column_index(&table, "percent")) {
-                for row in 0..table.row_count() {
-                    let cells = table.row(row);
-                    let name = text(&cells[func]);
-                    if name.starts_with("Sleep") && number(&cells[percent]) >= 10.0 {
-                        findings.warnings.push(format!(
-                            "{name} is in {:.1}% of the sampled stacks: threads burn CPU calling Sleep",
-                            number(&cells[percent])
-                        ));
-                    }
-                }
+    let functions = stacks.map(SampledStacks::functions).unwrap_or_default();
+    if !functions.is_empty() {
+        let mut table = render::Table::new(&["func", "samples", "percent"]);
+        for (name, n) in functions.into_iter().take(TOP) {
+            let percent = n as f64 * 100.0 / samples.max(1) as f64;
+            let function = name.split_once('!').map_or(name.as_str(), |(_, f)| f);
+            if function.starts_with("Sleep") && percent >= 10.0 {
+                findings.warnings.push(format!(
+                    "{function} is in {percent:.1}% of the sampled stacks: threads burn CPU calling Sleep"
+                ));
             }
-            section.tables.push(("Functions in the sampled stacks (inclusive, % of samples)".into(), table));
+            table.push(vec![name.as_str().into(), n.into(), Value::F64((percent * 10.0).round() / 10.0)]);
         }
+        let caption = "Functions in the sampled stacks (inclusive, % of samples)";
+        section.tables.push((caption.into(), table_to_data("functions", &table)));
     }
     let seconds = (duration_ns as f64 / 1e9).max(1e-9);
     let query = "syscalls where func = \"NtDelayExecution\" group by proc select count() as calls | top 5 by calls";
@@ -318,8 +339,13 @@ fn hot_functions(session: &mut Session, samples: u64, duration_ns: i64, findings
         section.tables.push(("NtDelayExecution (Sleep, SleepEx) calls".into(), table));
     }
     if section.tables.is_empty() {
-        section.empty_because =
-            Some("the trace has neither profile samples with stacks nor system calls (SysCallEnter/Exit)".into());
+        let frames = match stacks {
+            Some(stacks) if !stacks.stacks.is_empty() => {
+                "no frame of the sampled stacks has a function name (no symbols)"
+            }
+            _ => "the trace has no profile samples with stacks",
+        };
+        section.empty_because = Some(format!("{frames}, and no thread called NtDelayExecution (Sleep, SleepEx)"));
     }
     section
 }
@@ -394,27 +420,21 @@ fn latency(session: &mut Session) -> Section {
     section
 }
 
-fn flame(session: &mut Session, samples: u64) -> Section {
+fn flame(session: &mut Session, samples: u64, stacks: Option<&SampledStacks>) -> Section {
     let mut section = Section::new("flame", "Hottest stacks");
     if samples == 0 {
         section.empty_because = Some("the trace has no profile samples (SampledProfile) with stacks".into());
         return section;
     }
     section.flame_svg = svg_of(session, "samples where stack is not null | flame");
-    if let Some(folded) = rows(session, "samples where stack is not null | folded") {
-        let mut stacks: Vec<(u64, String)> = (0..folded.row_count())
-            .filter_map(|r| {
-                let line = text(&folded.row(r)[0]);
-                let (stack, n) = line.rsplit_once(' ')?;
-                Some((n.parse().ok()?, stack.to_string()))
-            })
-            .collect();
-        stacks.sort_by_key(|s| std::cmp::Reverse(s.0));
+    if let Some(stacks) = stacks {
+        let mut hottest: Vec<&(u64, Vec<String>)> = stacks.stacks.iter().collect();
+        hottest.sort_by_key(|s| std::cmp::Reverse(s.0));
         let mut table = render::Table::new(&["samples", "percent", "stack (innermost first)"]);
-        for (n, stack) in stacks.into_iter().take(5) {
-            let frames: Vec<&str> = stack.split(';').rev().take(8).collect();
-            let percent = (n as f64 * 1000.0 / samples as f64).round() / 10.0;
-            table.push(vec![n.into(), Value::F64(percent), frames.join(" <- ").into()]);
+        for (n, frames) in hottest.into_iter().take(5) {
+            let frames: Vec<&str> = frames.iter().rev().take(8).map(String::as_str).collect();
+            let percent = (*n as f64 * 1000.0 / samples as f64).round() / 10.0;
+            table.push(vec![(*n).into(), Value::F64(percent), frames.join(" <- ").into()]);
         }
         section.tables.push(("The five hottest stacks".into(), table_to_data("stacks", &table)));
     }
