@@ -9,7 +9,8 @@
 //! process: its wall time, its peak resident set (VmHWM, which counts the
 //! mapped trace's pages) and its peak anonymous memory (RssAnon: what it
 //! allocated, the target's measure), both sampled every 5 ms from /proc, are what a user waits for and what the machine must have.
-//! `etwq summary`, which reads every record, is the floor. A second query on a
+//! `etwq summary`, which reads every record, is the floor; `etwq report` runs all its queries
+//! in one process. A second query on a
 //! built table runs in-process, twice: first making the columns it reads
 //! (deferred until a query reads them), then with them made.
 use demo::{random_scenario, DispatcherHeader, RandomOptions};
@@ -204,6 +205,10 @@ fn bench_trace(kind: Kind, gigabytes: f64) {
     for query in QUERIES {
         report(&format!("-c '{query}'"), run_etwq(&["-c", query, file, "--format", "csv"]));
     }
+    // The one-page report runs some twenty queries over samples, system calls and switches.
+    let html = std::env::temp_dir().join(format!("etwq-big-report-{}.html", std::process::id()));
+    report("etwq report --to report.html", run_etwq(&["report", file, "--to", &html.display().to_string()]));
+    let _ = std::fs::remove_file(&html);
 
     // A second query on a table the first one built, in one session: the
     // table this kind of trace has most rows in.
