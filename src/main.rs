@@ -192,6 +192,17 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         symbols: Option<String>,
     },
+    /// A query as SQL that runs it over the tables `etwq export` writes (no
+    /// trace needed): each table by its own name (`FROM syscalls`), etwq's
+    /// result columns in etwq's order, `trace` first in row results (the
+    /// dataset's trace id). DuckDB's dialect by default; `--dialect spark` for Spark SQL.
+    /// A construct without a translation (a view after `|`, `during`) is an error that names it.
+    Sql {
+        /// The query, as for -c.
+        query: String,
+        #[arg(long, value_enum, default_value_t = DialectArg::Duckdb)]
+        dialect: DialectArg,
+    },
     /// The built-in demo trace: `etwq demo --write FILE` writes it to disk.
     Demo {
         #[arg(long, value_name = "FILE")]
@@ -208,6 +219,22 @@ enum OutputFormat {
     Csv,
     Json,
     Md,
+}
+
+/// The SQL dialect `etwq sql` writes.
+#[derive(Clone, Copy, ValueEnum)]
+enum DialectArg {
+    Duckdb,
+    Spark,
+}
+
+impl From<DialectArg> for session::Dialect {
+    fn from(dialect: DialectArg) -> session::Dialect {
+        match dialect {
+            DialectArg::Duckdb => session::Dialect::DuckDb,
+            DialectArg::Spark => session::Dialect::Spark,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -325,6 +352,10 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 }
                 (false, format) => render::write(&calls, format.into(), out),
             })?
+        }
+        Some(Command::Sql { query, dialect }) => {
+            let sql = Session::sql_without_trace(&query, dialect.into()).map_err(fail_plain)?;
+            to_stdout(|out| writeln!(out, "{sql};"))?
         }
         Some(Command::Demo { write }) => {
             std::fs::write(&write, session::demo_trace_bytes())

@@ -195,6 +195,19 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, OpenError> {
     Ok(files)
 }
 
+/// A catalog of no tables with the NTSTATUS names and the built-in library.
+pub(crate) fn built_in_catalog() -> MemoryCatalog {
+    let mut catalog = MemoryCatalog::new();
+    let statuses = decode::ntstatus::all_names().map(|(name, code)| (name.to_string(), u64::from(code)));
+    catalog.constants.extend(statuses);
+    if let Ok(queries) = parse_library(BUILT_IN_LIBRARY) {
+        for q in queries {
+            catalog.add_saved(q);
+        }
+    }
+    catalog
+}
+
 impl Session {
     pub(crate) fn with_traces(traces: Vec<LoadedTrace>) -> Session {
         let mut session = Session {
@@ -205,14 +218,8 @@ impl Session {
             stack_state: crate::symbols_state::SymbolState::new(),
             completion_cache: Default::default(),
         };
-        let statuses = decode::ntstatus::all_names().map(|(name, code)| (name.to_string(), u64::from(code)));
-        session.catalog.constants.extend(statuses);
+        session.catalog = built_in_catalog();
         session.catalog.unbuilt = model::schema::tables().iter().map(|t| t.name.to_string()).collect();
-        if let Ok(queries) = parse_library(BUILT_IN_LIBRARY) {
-            for q in queries {
-                session.catalog.add_saved(q);
-            }
-        }
         session
     }
 
