@@ -68,6 +68,11 @@ pub const META_COMMANDS: &[MetaCommand] = &[
         arguments: "[PATH]",
         help: "the symbol path in force, or set it (srv*CACHE*URL; dirs; ';'-separated)",
     },
+    MetaCommand {
+        name: ".sql",
+        arguments: "[--dialect spark] QUERY",
+        help: "the query as SQL over `etwq export`'s tables (DuckDB's dialect unless --dialect spark)",
+    },
     MetaCommand { name: ".timer", arguments: "on|off", help: "show how long each query took" },
     MetaCommand { name: ".quit", arguments: "", help: "leave (Ctrl-D too)" },
 ];
@@ -254,6 +259,24 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
             }));
             shell.report_symbol_messages();
             shell.note(&format!("symbol path: {}", describe_symbol_path(&shell.session.symbol_path())));
+            Ok(Flow::Continue)
+        }
+        ".sql" => {
+            let (dialect, query) = match argument.strip_prefix("--dialect") {
+                Some(rest) => {
+                    let rest = rest.trim_start();
+                    let (name, query) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+                    let dialect = session::Dialect::from_name(name)
+                        .ok_or_else(|| format!("unknown SQL dialect '{name}' (duckdb or spark)"))?;
+                    (dialect, query.trim())
+                }
+                None => (session::Dialect::DuckDb, argument),
+            };
+            if query.is_empty() {
+                return Err("usage: .sql [--dialect duckdb|spark] QUERY".into());
+            }
+            let sql = shell.session.sql(query, dialect).map_err(|e| e.to_string())?;
+            shell.say(&format!("{sql};"));
             Ok(Flow::Continue)
         }
         ".timer" => {
