@@ -490,8 +490,9 @@ fn write_result_file(
     if query.starts_with('.') {
         return Err(fail("--format parquet and arrow write a query's result, not a dot-command's"));
     }
-    let result = with_progress(|progress| session.query_with_progress(query, progress))
-        .map_err(|e| fail_plain(e.in_query(query)))?;
+    #[allow(clippy::result_large_err)]
+    let result = with_progress(|progress| session.query_with_progress(query, progress));
+    let result = result.map_err(|e| fail_plain(e.in_query(query)))?;
     let rows = etwq::export::write_result(session, &result, output, format).map_err(fail)?;
     eprintln!("etwq: wrote {rows} rows to {}", output.display());
     Ok(())

@@ -189,12 +189,15 @@ fn assert_round_trip(trace: &Path, dir: &Path, extension: &str) {
     assert!(checked > 1000, "only {checked} rows checked");
 }
 
+/// An expected Arrow column: its name, its type, and its value at a row.
+type ExpectedColumn<'t> = (String, DataType, Box<dyn Fn(usize) -> Cell + 't>);
+
 fn assert_table_equals(table: &DataTable, read: &ReadBack, start: i64, file: &Path) {
     let name = &table.name;
     let rows: usize = read.batches.iter().map(|b| b.num_rows()).sum();
     assert_eq!(rows, table.row_count(), "{name}: rows");
     // Expected columns: etwq's in order, then `_utc` after each timestamp and `_name` after each status.
-    let mut expected: Vec<(String, DataType, Box<dyn Fn(usize) -> Cell + '_>)> = Vec::new();
+    let mut expected: Vec<ExpectedColumn> = Vec::new();
     for c in &table.columns {
         let column: &Column = &c.column;
         let kind = column.column_type().name();
