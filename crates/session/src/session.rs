@@ -537,7 +537,7 @@ impl Session {
     }
 
     /// The info rows of the trace at `index`, each given to `row`.
-    fn trace_info(&self, index: usize, row: &mut dyn FnMut(&str, Value)) {
+    pub(crate) fn trace_info(&self, index: usize, row: &mut dyn FnMut(&str, Value)) {
         let trace = &self.traces[index].trace;
         let h = &trace.header;
         match trace.path() {
