@@ -40,15 +40,15 @@ const MORE: &[&str] = &[
     "syscalls group by coalesce(object_kind, \"none\") as kind",
     "syscalls group by str(tid) as t | top 3 by t",
     "syscalls group by int(duration_ns / 1ms) as ms select count() as n order by ms limit 10",
-    "syscalls select round(float(duration_ns) / 1000.0) as us, duration_ns order by ts limit 10",
+    "syscalls order by ts | limit 10 | select round(float(duration_ns) / 1000.0) as us, duration_ns",
     // durations, arithmetic, bin
     "syscalls where duration_ns > 10us * 3 + 1ms - 500ns group by func",
     "syscalls select ts, end_ts - ts as d, duration_ns order by ts limit 10",
     "samples group by bin(ts, 250ms) as t select count() as n order by t",
     "cswitch group by bin(cpu_ns, 1ms) as b select count() as n order by b",
     "syscalls group by ts % 1s / 100ms as decile | order by decile",
-    "syscalls select ts / 1s as s, duration_ns / 1us as us, -(duration_ns) as neg order by ts limit 5",
-    "cswitch where cpu_ns > 0 select tid, cpu_ns / ready_ns as ratio order by ts limit 10",
+    "syscalls order by ts limit 5 | select ts / 1s as s, duration_ns / 1us as us, -(duration_ns) as neg",
+    "cswitch where cpu_ns > 0 select ts, tid, cpu_ns / ready_ns as ratio order by ts limit 10",
     // select, order, limit, top
     "threads select tid, pid, proc, name, cpu_ns order by cpu_ns desc, tid",
     "processes select pid, name, parent_pid, start_ts order by pid",
