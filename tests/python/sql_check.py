@@ -121,6 +121,8 @@ class spark_runner:
                       .config("spark.ui.enabled", "false")
                       .config("spark.sql.shuffle.partitions", "4")
                       .config("spark.sql.session.timeZone", "UTC")
+                      # The `<name>_utc` columns are Parquet TIMESTAMP(NANOS): read as numbers.
+                      .config("spark.sql.legacy.parquet.nanosAsLong", "true")
                       .getOrCreate())
         self.spark.sparkContext.setLogLevel("ERROR")
 
