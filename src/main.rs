@@ -31,7 +31,7 @@ The shell (`etwq trace.etl` or `etwq --demo` on a terminal, without -c):
   Type a query, or a command: .help [topic], .tables, .schema TABLE, .open FILE, .info,
   .format (or .mode) table|line|csv|tsv|json|md (a query ending in \\G: line), .copy [tsv|csv|md], .export FILE,
   .output [FILE] (later results into FILE; alone: the screen), .read FILE (its lines as if typed),
-  .pager on|off, .save NAME = QUERY, .queries, .lib FILE, .run SCRIPT [ARGS], .symbols [PATH], .timer on|off,
+  .pager on|off, .save NAME = QUERY, .queries, .lib FILE, .run SCRIPT [ARGS], .symbols [PATH], .sql QUERY, .timer on|off,
   .quit. Tab completes tables, columns, keywords, functions, @saved queries, commands, file paths,
   fields.X, views after |, butterfly functions, quoted column values (proc = \"stra) and STATUS_ names;
   Enter continues the input while a

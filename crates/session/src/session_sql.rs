@@ -1,5 +1,7 @@
 //! `etwq sql`: a query translated to SQL over the tables `etwq export` writes.
 //! It plans against the tables' schema, so it needs no trace.
+// A QueryError is made once per failed translation: its size does not matter.
+#![allow(clippy::result_large_err)]
 use crate::session::{built_in_catalog, Session};
 use columnar::{ColumnBuilder, ColumnType, DataTable};
 use query::catalog::{Catalog, MemoryCatalog, SavedQuery};
