@@ -35,7 +35,7 @@ impl ExprWriter<'_> {
             TKind::Field { column, name } => d.json_member(&(self.resolve)(*column), name),
             TKind::Literal(value) => self.literal(value)?,
             TKind::Not(inner) => format!("(NOT {})", self.expr(inner)?),
-            TKind::Neg(inner) => format!("(- {})", self.signed(inner)?),
+            TKind::Neg(inner) => self.negated(inner)?,
             TKind::And(l, r) => format!("({} AND {})", self.expr(l)?, self.expr(r)?),
             TKind::Or(l, r) => format!("({} OR {})", self.expr(l)?, self.expr(r)?),
             TKind::Compare(op, l, r) => {
@@ -118,19 +118,47 @@ impl ExprWriter<'_> {
         self.expr(e)
     }
 
+    /// An unsigned 64-bit operand widened so that `-` may go below zero and
+    /// `-` of two addresses does not overflow on the way (etwq works in i128).
+    fn wide(&self, e: &TExpr) -> Result<String, QueryError> {
+        let sql = self.expr(e)?;
+        Ok(match (e.ty, self.dialect) {
+            (Type::U64 | Type::Address, Dialect::DuckDb) => format!("CAST({sql} AS HUGEINT)"),
+            (Type::U64 | Type::Address, Dialect::Spark) => format!("CAST({sql} AS DECIMAL(20,0))"),
+            _ => return self.signed(e),
+        })
+    }
+
+    /// The SQL type of an integer result of `ty`; a value outside it is null, as in etwq.
+    fn integer_type(&self, ty: Type) -> &'static str {
+        match (ty, self.dialect) {
+            (Type::U64 | Type::Address, Dialect::DuckDb) => "UBIGINT",
+            (Type::U64 | Type::Address, Dialect::Spark) => "DECIMAL(20,0)",
+            _ => "BIGINT",
+        }
+    }
+
     fn arith(&self, op: ArithOp, l: &TExpr, r: &TExpr, ty: Type) -> Result<String, QueryError> {
         let float = ty == Type::F64 || ty == Type::Any;
-        let unsigned_result = matches!(ty, Type::U64 | Type::Address);
-        let operand = |e: &TExpr| if unsigned_result { self.numeric(e) } else { self.signed(e) };
-        let (a, b) = (operand(l)?, operand(r)?);
-        Ok(match op {
+        let unsigned = |e: &TExpr| matches!(e.ty, Type::U64 | Type::Address);
+        let widened = !float && (unsigned(l) || unsigned(r));
+        let (a, b) = if widened { (self.wide(l)?, self.wide(r)?) } else { (self.signed(l)?, self.signed(r)?) };
+        let sql = match op {
             ArithOp::Add => format!("({a} + {b})"),
             ArithOp::Sub => format!("({a} - {b})"),
             ArithOp::Mul => format!("({a} * {b})"),
             ArithOp::Div if float => format!("(CAST({a} AS DOUBLE) / NULLIF(CAST({b} AS DOUBLE), 0))"),
             ArithOp::Div => format!("({a} {} NULLIF({b}, 0))", self.dialect.int_div()),
             ArithOp::Rem => format!("({a} % NULLIF({b}, 0))"),
-        })
+        };
+        Ok(if widened { self.dialect.try_cast(&sql, self.integer_type(ty)) } else { sql })
+    }
+
+    fn negated(&self, inner: &TExpr) -> Result<String, QueryError> {
+        if matches!(inner.ty, Type::U64 | Type::Address) {
+            return Ok(self.dialect.try_cast(&format!("(- {})", self.wide(inner)?), "BIGINT"));
+        }
+        Ok(format!("(- {})", self.signed(inner)?))
     }
 
     fn call(&self, func: ScalarFn, args: &[TExpr]) -> Result<String, QueryError> {
