@@ -63,6 +63,9 @@ pub fn trace_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             return Err(format!("{}: no such file or directory", input.display()));
         }
     }
+    // A file named twice (or found in two of the directories given) is exported once.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
     Ok(files)
 }
 
@@ -104,7 +107,11 @@ pub fn export_traces(request: &ExportRequest, progress: &Progress) -> Result<Vec
             scope.spawn(|| loop {
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(file) = files.get(index) else { return };
-                let outcome = export_trace(file, sizes[index], &tables, request, progress);
+                // A bug met on one trace's data fails that trace, not the others.
+                let export = || export_trace(file, sizes[index], &tables, request, progress);
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(export)).unwrap_or_else(|_| {
+                    TraceOutcome::Failed("etwq failed on this trace (a bug: please report it)".into())
+                });
                 report(file, &outcome);
                 outcomes.lock().unwrap_or_else(|p| p.into_inner())[index] = Some(outcome);
             });
@@ -182,7 +189,18 @@ fn export_trace(
         };
         let mut skipped: Vec<String> = header.damaged.iter().map(|d| format!("damaged data: {d}")).collect();
         let (mut written, mut rows) = (0, 0);
-        for table in tables {
+        // The events table first: it needs no model, so it is written and
+        // dropped before the model is built, and the two are never in memory together.
+        let mut ordered: Vec<&String> = tables.iter().filter(|t| *t == "events").collect();
+        ordered.extend(tables.iter().filter(|t| *t != "events"));
+        let mut model_built = false;
+        for table in ordered {
+            if table != "events" && !model_built {
+                // One pass for every table's parts; refused (too big), each table tries with its own.
+                let others: Vec<String> = tables.iter().filter(|t| *t != "events").cloned().collect();
+                let _ = session.build_model_for(&others, &Progress::new());
+                model_built = true;
+            }
             let path = part(table);
             make_parent(&path)?;
             match write_one_table(&mut session, table, &path, request.format, &options)? {

@@ -26,6 +26,8 @@ Examples:
   etwq -c .tables -c '.schema syscalls' trace.etl
   etwq --demo --bail < checks.etwq
   etwq --demo -c 'samples where proc = \"server.exe\" | tree'
+  etwq export /traces --to /data/etw     (every table as Parquet; see etwq export --help)
+  etwq trace.etl -c 'syscalls where ret != 0' --format parquet --output failed.parquet
 
 The shell (`etwq trace.etl` or `etwq --demo` on a terminal, without -c):
   Type a query, or a command: .help [topic], .tables, .schema TABLE, .open FILE, .info,
@@ -195,8 +197,10 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         symbols: Option<String>,
     },
-    /// Every table of each trace as Parquet (zstd) or Arrow IPC files, one dataset for DuckDB,
-    /// Spark, Trino or pandas: DIR/<table>/trace=<trace id>/part-0.parquet, plus DIR/traces/ (one row
+    /// Every table of each trace as Parquet (zstd) or Arrow IPC files: one dataset for DuckDB,
+    /// Spark, Trino or pandas.
+    ///
+    /// Layout: DIR/<table>/trace=<trace id>/part-0.parquet, plus DIR/traces/ (one row
     /// per trace: file, path, start time, duration, CPUs, OS build, lost events). The trace id is
     /// <file stem>-<16 hex digits of a hash of the full path>-<start time, yyyymmddThhmmssZ>, so two
     /// copies of a file in two places are two traces. Columns keep etwq's names and order; a

@@ -63,6 +63,20 @@ impl Session {
         }
     }
 
+    /// Builds every trace's model with the parts that `tables` need, in one
+    /// pass over the records, so that building them one after the other does
+    /// not build it again for each new part (as queries met one by one may).
+    /// The events table needs no model: alone, it builds none.
+    pub fn build_model_for(&mut self, tables: &[String], progress: &Progress) -> Result<(), NotBuilt> {
+        let tables: Vec<&String> =
+            tables.iter().filter(|t| model::schema::table(t).is_some() && *t != "events").collect();
+        if tables.is_empty() {
+            return Ok(());
+        }
+        let parts = tables.iter().fold(model::ModelParts::NONE, |parts, t| parts.union(model::tables::parts_for(t)));
+        self.ensure_model_parts(progress, parts)
+    }
+
     /// Builds table `name` (as a query would: memory check, progress, Ctrl-C)
     /// and hands it over instead of keeping it: dropping it frees what it
     /// made. None for a name that is no table.
