@@ -67,10 +67,8 @@ fn main() {
     for i in 1..TRACES {
         copy_dir(&first, &syscalls.join(format!("{id}-copy{i}")));
     }
-    let sql = String::from_utf8(
-        Command::new(env!("CARGO_BIN_EXE_etwq")).args(["sql", QUERY]).output().unwrap().stdout,
-    )
-    .unwrap();
+    let sql = String::from_utf8(Command::new(env!("CARGO_BIN_EXE_etwq")).args(["sql", QUERY]).output().unwrap().stdout)
+        .unwrap();
     let script = format!(
         r#"
 import duckdb, time

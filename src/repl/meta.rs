@@ -592,4 +592,23 @@ mod tests {
         assert_eq!(run(&mut shell, ".save by_proc(p) = syscalls where proc = $p"), Ok(Flow::Continue));
         assert!(shell.session.saved_queries().iter().any(|q| q.name == "by_proc"));
     }
+
+    #[test]
+    fn sql_prints_the_translation_with_the_session_s_saved_queries() {
+        let mut shell = shell();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sql.txt");
+        assert_eq!(run(&mut shell, ".save mine(p) = syscalls where proc = $p"), Ok(Flow::Continue));
+        assert_eq!(run(&mut shell, &format!(".output {}", file.display())), Ok(Flow::Continue));
+        assert_eq!(run(&mut shell, ".sql @mine(\"a\") | group by func"), Ok(Flow::Continue));
+        assert_eq!(run(&mut shell, ".sql --dialect spark syscalls where func = \"it's\""), Ok(Flow::Continue));
+        assert_eq!(run(&mut shell, ".output stdout"), Ok(Flow::Continue));
+        let written = std::fs::read_to_string(&file).unwrap();
+        assert!(written.contains("WHERE (proc = 'a')\nGROUP BY func;"), "{written}");
+        assert!(written.contains(r"(func = 'it\'s')"), "{written}");
+        let refused = run(&mut shell, ".sql syscalls | folded").unwrap_err();
+        assert!(refused.contains("'| folded'") && refused.contains("no SQL translation"), "{refused}");
+        assert!(run(&mut shell, ".sql").unwrap_err().contains("usage: .sql"));
+        assert!(run(&mut shell, ".sql --dialect oracle syscalls").unwrap_err().contains("unknown SQL dialect"));
+    }
 }
