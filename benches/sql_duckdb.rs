@@ -73,6 +73,7 @@ fn main() {
         r#"
 import duckdb, time
 db = duckdb.connect()
+db.execute("SET enable_progress_bar = false")
 db.execute("CREATE VIEW syscalls AS SELECT * FROM read_parquet('{}/**/*.parquet', hive_partitioning=true)")
 sql = {sql:?}
 db.execute(sql).fetchall()
@@ -88,7 +89,7 @@ print(min(times), len(rows))
     );
     let out = Command::new(&python).args(["-c", &script]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    let mut words = text.split_whitespace();
+    let mut words = text.lines().last().unwrap_or("").split_whitespace();
     let duck_seconds: f64 = words.next().and_then(|w| w.parse().ok()).unwrap_or(f64::NAN);
     let groups = words.next().unwrap_or("?").to_string();
     let etwq = run_etwq(&[traces.to_str().unwrap(), "-c", QUERY]);
