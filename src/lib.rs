@@ -2,6 +2,8 @@
 //! command line is main.rs. All of them drive the session crate's API.
 /// `.copy` in the shell and `copy()` in scripts: the system clipboard or OSC 52.
 pub mod clipboard;
+/// `etwq export` and `-c --format parquet|arrow`: tables as files for other engines.
+pub mod export;
 pub mod interrupt;
 pub mod memory;
 pub mod progress;

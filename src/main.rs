@@ -31,12 +31,14 @@ Examples:
   etwq -c .tables -c '.schema syscalls' trace.etl
   etwq --demo --bail < checks.etwq
   etwq --demo -c 'samples where proc = \"server.exe\" | tree'
+  etwq export /traces --to /data/etw     (every table as Parquet; see etwq export --help)
+  etwq trace.etl -c 'syscalls where ret != 0' --format parquet --output failed.parquet
 
 The shell (`etwq trace.etl` or `etwq --demo` on a terminal, without -c):
   Type a query, or a command: .help [topic], .tables, .schema TABLE, .open FILE, .info,
   .format (or .mode) table|line|csv|tsv|json|md (a query ending in \\G: line), .copy [tsv|csv|md], .export FILE,
   .output [FILE] (later results into FILE; alone: the screen), .read FILE (its lines as if typed),
-  .pager on|off, .save NAME = QUERY, .queries, .lib FILE, .run SCRIPT [ARGS], .symbols [PATH], .timer on|off,
+  .pager on|off, .save NAME = QUERY, .queries, .lib FILE, .run SCRIPT [ARGS], .symbols [PATH], .sql QUERY, .timer on|off,
   .quit. Tab completes tables, columns, keywords, functions, @saved queries, commands, file paths,
   fields.X, views after |, butterfly functions, quoted column values (proc = \"stra) and STATUS_ names;
   Enter continues the input while a
@@ -101,6 +103,9 @@ struct Cli {
     /// How results are printed; in the shell, the first `.format`.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     format: OutputFormat,
+    /// With --format parquet or arrow: the file the one -c QUERY's result is written to.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
     /// A library of saved queries (`name = query` lines), used as @name.
     #[arg(long, value_name = "FILE")]
     lib: Vec<PathBuf>,
@@ -218,6 +223,51 @@ enum Command {
         #[arg(long, value_name = "PATH")]
         symbols: Option<String>,
     },
+    /// Every table of each trace as Parquet (zstd) or Arrow IPC files: one dataset for DuckDB,
+    /// Spark, Trino or pandas.
+    ///
+    /// Layout: DIR/<table>/trace=<trace id>/part-0.parquet, plus DIR/traces/ (one row
+    /// per trace: file, path, start time, duration, CPUs, OS build, lost events). The trace id is
+    /// <file stem>-<16 hex digits of a hash of the full path>-<start time, yyyymmddThhmmssZ>, so two
+    /// copies of a file in two places are two traces. Columns keep etwq's names and order; a
+    /// timestamp (ns since the trace start) gains <name>_utc (absolute, UTC), a status <name>_name;
+    /// durations are i64 ns, strings dictionary-encoded, `fields` one JSON object per row. Traces
+    /// already exported (all their files there) are skipped unless --force. Each file is written
+    /// under a temporary name and renamed when complete; a damaged trace exports what it can and
+    /// says what it skipped.
+    Export {
+        /// Trace files, or directories searched (with their subdirectories) for *.etl.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// The dataset directory (made if missing).
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+        /// Only these tables, comma-separated (`syscalls,cswitch`); default: all.
+        #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+        tables: Option<Vec<String>>,
+        #[arg(long, value_enum, default_value_t = FileFormatArg::Parquet)]
+        format: FileFormatArg,
+        /// Write traces again that are exported already.
+        #[arg(long)]
+        force: bool,
+        /// Instrumentation manifest XML (a file, or a directory of them).
+        #[arg(long, value_name = "PATH")]
+        manifest: Vec<PathBuf>,
+        /// Symbol path for the stacks and frames tables, as for queries; default: _NT_SYMBOL_PATH.
+        #[arg(long, value_name = "PATH")]
+        symbols: Option<String>,
+    },
+    /// A query as SQL that runs it over the tables `etwq export` writes (no
+    /// trace needed): each table by its own name (`FROM syscalls`), etwq's
+    /// result columns in etwq's order, `trace` first in row results (the
+    /// dataset's trace id). DuckDB's dialect by default; `--dialect spark` for Spark SQL.
+    /// A construct without a translation (a view after `|`, `during`) is an error that names it.
+    Sql {
+        /// The query, as for -c.
+        query: String,
+        #[arg(long, value_enum, default_value_t = DialectArg::Duckdb)]
+        dialect: DialectArg,
+    },
     /// The built-in demo trace: `etwq demo --write FILE` writes it to disk.
     Demo {
         #[arg(long, value_name = "FILE")]
@@ -234,6 +284,42 @@ enum OutputFormat {
     Csv,
     Json,
     Md,
+    /// A file (with -c QUERY --output FILE): Parquet, zstd, as `etwq export` writes tables.
+    Parquet,
+    /// A file (with -c QUERY --output FILE): Arrow IPC.
+    Arrow,
+}
+
+/// The files `etwq export` writes.
+#[derive(Clone, Copy, ValueEnum)]
+enum FileFormatArg {
+    Parquet,
+    Arrow,
+}
+
+impl From<FileFormatArg> for export::FileFormat {
+    fn from(f: FileFormatArg) -> export::FileFormat {
+        match f {
+            FileFormatArg::Parquet => export::FileFormat::Parquet,
+            FileFormatArg::Arrow => export::FileFormat::Arrow,
+        }
+    }
+}
+
+/// The SQL dialect `etwq sql` writes.
+#[derive(Clone, Copy, ValueEnum)]
+enum DialectArg {
+    Duckdb,
+    Spark,
+}
+
+impl From<DialectArg> for session::Dialect {
+    fn from(dialect: DialectArg) -> session::Dialect {
+        match dialect {
+            DialectArg::Duckdb => session::Dialect::DuckDb,
+            DialectArg::Spark => session::Dialect::Spark,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -242,15 +328,30 @@ enum DumpFormatArg {
     Json,
 }
 
-impl From<OutputFormat> for Format {
-    fn from(f: OutputFormat) -> Format {
-        match f {
+impl OutputFormat {
+    /// The text format; parquet and arrow are files, written only by -c QUERY --output FILE.
+    fn text(self) -> Result<Format, ExitCode> {
+        Ok(match self {
             OutputFormat::Table => Format::Table,
             OutputFormat::Line => Format::Line,
             OutputFormat::Tsv => Format::Tsv,
             OutputFormat::Csv => Format::Csv,
             OutputFormat::Json => Format::Json,
             OutputFormat::Md => Format::Markdown,
+            OutputFormat::Parquet | OutputFormat::Arrow => {
+                return Err(fail(
+                    "--format parquet and arrow write a file: etwq TRACE -c QUERY --format parquet --output FILE",
+                ))
+            }
+        })
+    }
+
+    /// The file format, for parquet and arrow.
+    fn file(self) -> Option<export::FileFormat> {
+        match self {
+            OutputFormat::Parquet => Some(export::FileFormat::Parquet),
+            OutputFormat::Arrow => Some(export::FileFormat::Arrow),
+            _ => None,
         }
     }
 }
@@ -287,20 +388,22 @@ fn to_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Resul
 fn run(cli: Cli) -> Result<(), ExitCode> {
     match cli.command {
         Some(Command::Info { file, format }) => {
+            let format = format.text()?;
             let info = open(&[file], &[])?.info();
-            to_stdout(|out| info.write(format.into(), out))?
+            to_stdout(|out| info.write(format, out))?
         }
         Some(Command::Summary { file, format: OutputFormat::Tsv, .. }) => {
             let summary = open(&[file], &[])?.summary();
             to_stdout(|out| summary.write(Format::Tsv, out))?
         }
         Some(Command::Summary { file, format, manifest }) => {
+            let text_format = format.text()?;
             let (records, providers) = open(&[file], &manifest)?.named_summary();
             to_stdout(|out| {
-                records.write(format.into(), out)?;
+                records.write(text_format, out)?;
                 if !matches!(format, OutputFormat::Json | OutputFormat::Csv | OutputFormat::Tsv) {
                     writeln!(out)?;
-                    providers.write(format.into(), out)?;
+                    providers.write(text_format, out)?;
                 }
                 Ok(())
             })?
@@ -327,6 +430,7 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             format,
             symbols,
         }) => {
+            let text_format = format.text()?;
             let setup = SessionSetup { symbols, ..SessionSetup::default() };
             let mut session = match file {
                 Some(file) if !demo => setup.open(&[file]).map_err(fail)?,
@@ -345,11 +449,11 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             let calls = calls.map_err(fail_plain)?;
             let how = StraceLine { timestamps, durations };
             to_stdout(|out| match (summary, format) {
-                (true, format) => render::write(&strace_summary(&calls), format.into(), out),
+                (true, _) => render::write(&strace_summary(&calls), text_format, out),
                 (false, OutputFormat::Table) => {
                     (0..calls.row_count()).try_for_each(|row| writeln!(out, "{}", strace_line(&calls, row, how)))
                 }
-                (false, format) => render::write(&calls, format.into(), out),
+                (false, _) => render::write(&calls, text_format, out),
             })?
         }
         Some(Command::Report { files, demo, to, symbols }) => {
@@ -373,6 +477,18 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
                 }
                 None => to_stdout(|out| etwq::report::write_text(&report, out))?,
             }
+        }
+        Some(Command::Export { inputs, to, tables, format, force, manifest, symbols }) => {
+            let setup = SessionSetup { manifests: manifest, symbols, ..SessionSetup::default() };
+            let request = etwq::export::ExportRequest { inputs, to, tables, format: format.into(), force, setup };
+            let outcomes = with_progress(|progress| etwq::export::export_traces(&request, progress)).map_err(fail)?;
+            if outcomes.iter().any(|(_, outcome)| matches!(outcome, etwq::export::TraceOutcome::Failed(_))) {
+                return Err(ExitCode::FAILURE);
+            }
+        }
+        Some(Command::Sql { query, dialect }) => {
+            let sql = Session::sql_without_trace(&query, dialect.into()).map_err(fail_plain)?;
+            to_stdout(|out| writeln!(out, "{sql};"))?
         }
         Some(Command::Demo { write }) => {
             std::fs::write(&write, session::demo_trace_bytes())
@@ -406,7 +522,13 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             }
             // The demo's schemas are the project's own; a file's may be hostile.
             let decode_check = (!cli.demo).then(|| session.start_decode_check());
-            let format = cli.format.into();
+            if let Some(file_format) = cli.format.file() {
+                return write_result_file(&mut session, &cli.queries, cli.output.as_deref(), file_format);
+            }
+            if cli.output.is_some() {
+                return Err(fail("--output is for --format parquet or arrow; redirect other formats (> FILE)"));
+            }
+            let format = cli.format.text()?;
             if let (Some(interrupt), Some(script)) = (&interrupt, &cli.script) {
                 let (timeout, dir) = (cli.script_timeout, cli.script_dir.clone());
                 let result = run_script_file(&mut session, script, &cli.script_args, timeout, dir, interrupt.flag());
@@ -431,6 +553,31 @@ fn run(cli: Cli) -> Result<(), ExitCode> {
             return etwq::repl::run(session, options).map_err(fail);
         }
     }
+    Ok(())
+}
+
+/// `-c QUERY --format parquet|arrow --output FILE`: the one query's result as a file.
+fn write_result_file(
+    session: &mut Session,
+    queries: &[String],
+    output: Option<&std::path::Path>,
+    format: export::FileFormat,
+) -> Result<(), ExitCode> {
+    let Some(output) = output else {
+        return Err(fail("--format parquet and arrow write a file: give it with --output FILE"));
+    };
+    let [query] = queries else {
+        return Err(fail("--format parquet and arrow write the result of one query: give exactly one -c QUERY"));
+    };
+    let query = query.trim().trim_end_matches(';');
+    if query.starts_with('.') {
+        return Err(fail("--format parquet and arrow write a query's result, not a dot-command's"));
+    }
+    #[allow(clippy::result_large_err)]
+    let result = with_progress(|progress| session.query_with_progress(query, progress));
+    let result = result.map_err(|e| fail_plain(e.in_query(query)))?;
+    let rows = etwq::export::write_result(session, &result, output, format).map_err(fail)?;
+    eprintln!("etwq: wrote {rows} rows to {}", output.display());
     Ok(())
 }
 

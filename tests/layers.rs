@@ -15,14 +15,15 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("symbols", &["etl"]),
     ("query", &["columnar"]),
     ("render", &["columnar", "text"]),
+    ("export", &["columnar", "text"]),
     ("model", &["progress", "etl", "decode", "symbols", "columnar"]),
     ("demo", &["etl", "decode", "symbols"]),
     ("session", &["progress", "text", "etl", "decode", "symbols", "columnar", "query", "model", "render", "demo"]),
 ];
 
-/// The binary at the top: its front ends see the session and the renderer only.
+/// The binary at the top: its front ends see the session, the renderer and the exporter only.
 /// (Its tests and benches may use any crate: they check each layer directly.)
-const BINARY_ALLOWED: &[&str] = &["session", "render"];
+const BINARY_ALLOWED: &[&str] = &["session", "render", "export"];
 
 /// The workspace crates a manifest's sections name, by section: the crate
 /// name after `etwq-` in `package = "etwq-..."`.

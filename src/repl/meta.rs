@@ -68,6 +68,11 @@ pub const META_COMMANDS: &[MetaCommand] = &[
         arguments: "[PATH]",
         help: "the symbol path in force, or set it (srv*CACHE*URL; dirs; ';'-separated)",
     },
+    MetaCommand {
+        name: ".sql",
+        arguments: "[--dialect spark] QUERY",
+        help: "the query as SQL over `etwq export`'s tables (DuckDB's dialect unless --dialect spark)",
+    },
     MetaCommand { name: ".timer", arguments: "on|off", help: "show how long each query took" },
     MetaCommand { name: ".quit", arguments: "", help: "leave (Ctrl-D too)" },
 ];
@@ -265,6 +270,24 @@ pub(super) fn run(shell: &mut Shell, line: &str) -> Result<Flow, String> {
             }));
             shell.report_symbol_messages();
             shell.note(&format!("symbol path: {}", describe_symbol_path(&shell.session.symbol_path())));
+            Ok(Flow::Continue)
+        }
+        ".sql" => {
+            let (dialect, query) = match argument.strip_prefix("--dialect") {
+                Some(rest) => {
+                    let rest = rest.trim_start();
+                    let (name, query) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+                    let dialect = session::Dialect::from_name(name)
+                        .ok_or_else(|| format!("unknown SQL dialect '{name}' (duckdb or spark)"))?;
+                    (dialect, query.trim())
+                }
+                None => (session::Dialect::DuckDb, argument),
+            };
+            if query.is_empty() {
+                return Err("usage: .sql [--dialect duckdb|spark] QUERY".into());
+            }
+            let sql = shell.session.sql(query, dialect).map_err(|e| e.to_string())?;
+            shell.say(&format!("{sql};"));
             Ok(Flow::Continue)
         }
         ".timer" => {
@@ -580,5 +603,24 @@ mod tests {
         assert!(shell.session.saved_queries().iter().all(|q| q.name != "broken"));
         assert_eq!(run(&mut shell, ".save by_proc(p) = syscalls where proc = $p"), Ok(Flow::Continue));
         assert!(shell.session.saved_queries().iter().any(|q| q.name == "by_proc"));
+    }
+
+    #[test]
+    fn sql_prints_the_translation_with_the_session_s_saved_queries() {
+        let mut shell = shell();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("sql.txt");
+        assert_eq!(run(&mut shell, ".save mine(p) = syscalls where proc = $p"), Ok(Flow::Continue));
+        assert_eq!(run(&mut shell, &format!(".output {}", file.display())), Ok(Flow::Continue));
+        assert_eq!(run(&mut shell, ".sql @mine(\"a\") | group by func"), Ok(Flow::Continue));
+        assert_eq!(run(&mut shell, ".sql --dialect spark syscalls where func = \"it's\""), Ok(Flow::Continue));
+        assert_eq!(run(&mut shell, ".output stdout"), Ok(Flow::Continue));
+        let written = std::fs::read_to_string(&file).unwrap();
+        assert!(written.contains("WHERE (proc = 'a')\nGROUP BY func;"), "{written}");
+        assert!(written.contains(r"(func = 'it\'s')"), "{written}");
+        let refused = run(&mut shell, ".sql syscalls | folded").unwrap_err();
+        assert!(refused.contains("'| folded'") && refused.contains("no SQL translation"), "{refused}");
+        assert!(run(&mut shell, ".sql").unwrap_err().contains("usage: .sql"));
+        assert!(run(&mut shell, ".sql --dialect oracle syscalls").unwrap_err().contains("unknown SQL dialect"));
     }
 }

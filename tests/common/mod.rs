@@ -8,6 +8,7 @@ pub mod symbol_server;
 // Not every test binary asks a symbol server.
 #[allow(unused_imports)]
 pub use symbol_server::read_request_path;
+pub mod sql;
 pub mod tmux;
 
 /// The corpus of real traces: `ETWQ_CORPUS`, or ../shared/corpus beside the crate.

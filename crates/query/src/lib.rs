@@ -14,6 +14,7 @@ pub mod functions;
 pub mod grammar;
 pub mod library;
 pub mod plan;
+pub mod sql;
 pub mod types;
 
 pub use catalog::{Catalog, MemoryCatalog, SavedQuery};

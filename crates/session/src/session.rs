@@ -197,6 +197,19 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, OpenError> {
     Ok(files)
 }
 
+/// A catalog of no tables with the NTSTATUS names and the built-in library.
+pub(crate) fn built_in_catalog() -> MemoryCatalog {
+    let mut catalog = MemoryCatalog::new();
+    let statuses = decode::ntstatus::all_names().map(|(name, code)| (name.to_string(), u64::from(code)));
+    catalog.constants.extend(statuses);
+    if let Ok(queries) = parse_library(BUILT_IN_LIBRARY) {
+        for q in queries {
+            catalog.add_saved(q);
+        }
+    }
+    catalog
+}
+
 impl Session {
     pub(crate) fn with_traces(traces: Vec<LoadedTrace>) -> Session {
         let mut session = Session {
@@ -208,14 +221,8 @@ impl Session {
             completion_cache: Default::default(),
             chart_width: render::chart::DEFAULT_WIDTH,
         };
-        let statuses = decode::ntstatus::all_names().map(|(name, code)| (name.to_string(), u64::from(code)));
-        session.catalog.constants.extend(statuses);
+        session.catalog = built_in_catalog();
         session.catalog.unbuilt = model::schema::tables().iter().map(|t| t.name.to_string()).collect();
-        if let Ok(queries) = parse_library(BUILT_IN_LIBRARY) {
-            for q in queries {
-                session.catalog.add_saved(q);
-            }
-        }
         session
     }
 
@@ -539,7 +546,7 @@ impl Session {
     }
 
     /// The info rows of the trace at `index`, each given to `row`.
-    fn trace_info(&self, index: usize, row: &mut dyn FnMut(&str, Value)) {
+    pub(crate) fn trace_info(&self, index: usize, row: &mut dyn FnMut(&str, Value)) {
         let trace = &self.traces[index].trace;
         let h = &trace.header;
         match trace.path() {

@@ -720,7 +720,7 @@ fn glob_to_regex(glob: &str) -> String {
         }
     }
     out.push('$');
-    format!("(?s){out}")
+    format!("(?is){out}")
 }
 
 fn contains_aggregate(e: &Expr) -> bool {
@@ -740,6 +740,6 @@ mod tests {
 
     #[test]
     fn globs() {
-        assert_eq!(glob_to_regex("a*.s?s"), r"(?s)^a.*\.s.s$");
+        assert_eq!(glob_to_regex("a*.s?s"), r"(?is)^a.*\.s.s$");
     }
 }
