@@ -139,6 +139,7 @@ fn compare_with_kiinfo(kiinfo: &Path, gigabytes: f64) {
         peak_anon_mb: dump.peak_anon_mb.max(kipid.peak_anon_mb).max(kirunq.peak_anon_mb),
         ok: dump.ok && kipid.ok && kirunq.ok,
         error: None,
+        cpu_seconds: dump.cpu_seconds + kipid.cpu_seconds + kirunq.cpu_seconds,
     };
     report("kiinfo -etldump (split into per-CPU files)", dump);
     report("kiinfo -kipid", kipid);

@@ -4,7 +4,8 @@
 //!   cargo bench --bench export                    # net.4.5.2 and 1 GB built traces of both kinds
 //!   ETWQ_BENCH_SIZES=0.2,1 cargo bench --bench export
 //! Each export runs in a fresh `etwq export FILE --to DIR` process, as in
-//! `big`: wall time, peak resident set (VmHWM, the mapped trace's pages
+//! `big`: wall time (and MiB/s by it), CPU seconds (and MiB per CPU second: on
+//! a shared machine, what the export costs apart from waiting), peak resident set (VmHWM, the mapped trace's pages
 //! included) and peak anonymous memory (RssAnon, what it allocated), sampled
 //! every 5 ms. The dataset is deleted after each run.
 #[path = "common/big_traces.rs"]
@@ -43,9 +44,11 @@ fn bench_export(what: &str, trace: &Path, format: &str) {
     let _ = std::fs::remove_dir_all(&out);
     let failed = if run.ok { "" } else { "  FAILED" };
     println!(
-        "  {what:<44} {format:<8} {file_mb:>9.0} {:>9.2} {:>9.1} {:>10.0} {:>10.0} {written_mb:>10.1} {:>9.3}{failed}",
+        "  {what:<44} {format:<8} {file_mb:>9.0} {:>9.2} {:>9.1} {:>9.2} {:>9.1} {:>10.0} {:>10.0} {written_mb:>10.1} {:>9.3}{failed}",
         run.seconds,
         file_mb / run.seconds,
+        run.cpu_seconds,
+        file_mb / run.cpu_seconds,
         run.peak_mb,
         run.peak_anon_mb,
         written_mb / file_mb,
@@ -61,8 +64,18 @@ fn main() {
         .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
         .unwrap_or_else(|| vec![1.0]);
     println!(
-        "  {:<44} {:<8} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>9}",
-        "trace", "format", "etl MiB", "seconds", "MiB/s", "peak MiB", "anon MiB", "out MiB", "out/etl"
+        "  {:<44} {:<8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>9}",
+        "trace",
+        "format",
+        "etl MiB",
+        "seconds",
+        "MiB/s",
+        "CPU s",
+        "MiB/CPU s",
+        "peak MiB",
+        "anon MiB",
+        "out MiB",
+        "out/etl"
     );
     let net = common::corpus_dir().join("perfview/net.4.5.2.x64.etl");
     if net.is_file() {

@@ -113,6 +113,9 @@ pub(crate) struct Run {
     pub(crate) ok: bool,
     /// The last line the program wrote to stderr, when it failed.
     pub(crate) error: Option<String>,
+    /// User and system CPU seconds: on a machine shared with other work, what
+    /// the command cost apart from waiting for a CPU.
+    pub(crate) cpu_seconds: f64,
 }
 
 pub(crate) fn run_etwq(args: &[&str]) -> Run {
@@ -123,7 +126,7 @@ pub(crate) fn run_program(command: &mut Command) -> Run {
     let started = Instant::now();
     let stderr_path = std::env::temp_dir().join(format!("etwq-big-stderr-{}", std::process::id()));
     let stderr = std::fs::File::create(&stderr_path).map_or_else(|_| Stdio::null(), Stdio::from);
-    // Reaped by waitpid below.
+    // Reaped by wait4 below.
     #[allow(clippy::zombie_processes)]
     let child = command.stdout(Stdio::null()).stderr(stderr).spawn().expect("the program runs");
     let pid = child.id() as libc::pid_t;
@@ -144,8 +147,12 @@ pub(crate) fn run_program(command: &mut Command) -> Run {
         (peak_kb, peak_anon_kb)
     });
     let mut status = 0;
-    // SAFETY: pid is our own child, and status a plain integer waitpid fills in.
-    let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+    // SAFETY: an all-zero rusage is a valid value of that plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our own child; status and usage are plain values wait4 fills in.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let seconds_of = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let cpu_seconds = seconds_of(usage.ru_utime) + seconds_of(usage.ru_stime);
     let seconds = started.elapsed().as_secs_f64();
     let ok = waited == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
     let (peak_kb, peak_anon_kb) = sampler.join().unwrap_or_default();
@@ -154,7 +161,14 @@ pub(crate) fn run_program(command: &mut Command) -> Run {
     let written = std::fs::read_to_string(&stderr_path).unwrap_or_default();
     let _ = std::fs::remove_file(&stderr_path);
     let error = (!ok).then(|| written.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").to_string());
-    Run { seconds, peak_mb: peak_kb as f64 / 1024.0, peak_anon_mb: peak_anon_kb as f64 / 1024.0, ok, error }
+    Run {
+        seconds,
+        peak_mb: peak_kb as f64 / 1024.0,
+        peak_anon_mb: peak_anon_kb as f64 / 1024.0,
+        ok,
+        error,
+        cpu_seconds,
+    }
 }
 
 /// Reads the trace once, so that every command finds it in the page cache,
