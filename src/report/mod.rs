@@ -149,6 +149,12 @@ pub fn build(session: &mut Session) -> Report {
             _ => {}
         }
     }
+    // One model pass for every part the report reads: met one query at a time,
+    // the system calls after the samples would build the model again.
+    let tables: Vec<String> = ["samples", "syscalls", "cswitch", "diskio"].map(String::from).into();
+    if let Err(error) = session.build_model_for(&tables, &session::Progress::new()) {
+        eprintln!("etwq report: building the model for samples and system calls at once: {error}");
+    }
     let samples = count(session, "samples");
     profile_gaps(session, &mut facts, samples, duration_ns, several);
 
